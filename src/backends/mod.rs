@@ -1,0 +1,193 @@
+//! One module per mail system behind one trait. Backends talk to their mail system and map
+//! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
+
+pub mod maildir;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::config::{BackendSettings, Tenant};
+use crate::model::{Action, Location};
+
+/// A mailbox as the engine hands it to a backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxRef {
+    /// The mailbox address, lower-case.
+    pub address: String,
+    /// Legal hold (from config, or what the backend can tell).
+    pub on_hold: bool,
+}
+
+/// What an act did to one copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Where the copy is now (`None` when it is gone).
+    pub to: Option<Location>,
+    /// The mailbox now holding the copy, when it is not the item's mailbox (quarantine).
+    pub to_mailbox: Option<String>,
+    /// Hard-delete on a mailbox under hold: out of the user's view, kept for the hold.
+    pub retained_by_hold: bool,
+}
+
+/// Header fields of one copy found by a scan (sweep, index, conversation search).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeaderSummary {
+    pub message_id: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub folder: String,
+    pub size: u64,
+}
+
+/// What a scan looks for; every field given must match (all empty: every message).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScanFilter {
+    /// Exact Message-IDs (any of them).
+    pub message_ids: Vec<String>,
+    /// Messages whose In-Reply-To or References name one of these Message-IDs exactly.
+    pub replies_to: Vec<String>,
+    /// Sender address contains this (case-insensitive).
+    pub from: Option<String>,
+    /// Subject contains this (case-insensitive).
+    pub subject: Option<String>,
+    /// Received (file time / internal date) at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Leave out the backend's own admin folders (soft-delete, hold, quarantine).
+    pub skip_admin_folders: bool,
+}
+
+/// The classes of failure the engine reacts to differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The mailbox does not exist on this system: the item is not actionable.
+    NoSuchMailbox,
+    /// The copy vanished between locate and act: locate again.
+    Gone,
+    PermissionDenied,
+    Throttled,
+    Timeout,
+    /// A transient failure: connection dropped, server busy.
+    Unavailable,
+    /// Credentials refused: stop the tenant's items rather than hammer the server.
+    AuthFailed,
+    OverQuota,
+    /// The data on the server is not what we expect (foreign files, broken layout).
+    Invalid,
+    Internal,
+}
+
+/// A backend failure with what the engine needs to decide what to do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError {
+    pub kind: ErrorKind,
+    pub detail: String,
+    /// A provider back-off hint (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl BackendError {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        BackendError {
+            kind,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Timeout | ErrorKind::Unavailable | ErrorKind::Gone
+        )
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// What `check` found for one tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckReport {
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// One mail system. Every method is safe to call again after a crash: locate first, act on
+/// what is found, never assume an earlier call's effect.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The config `kind` this backend serves.
+    fn kind(&self) -> &'static str;
+
+    /// Every mailbox the backend can see (for sweeps and `index`).
+    async fn list_mailboxes(&self) -> Result<Vec<String>, BackendError>;
+
+    /// Every copy of the message (exact Message-ID match) in the mailbox, in every folder,
+    /// the backend's own admin folders included, so that copies already moved are recognised.
+    async fn locate(&self, mailbox: &MailboxRef, message_id: &str)
+    -> Result<Vec<Location>, BackendError>;
+
+    /// The folder `action` moves a copy to in this mailbox, or `None` when the copy leaves
+    /// the mailbox (quarantine, hard-delete): a copy found there is already done.
+    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String>;
+
+    /// The raw message, for the evidence copy taken before a hard-delete.
+    async fn fetch_raw(&self, mailbox: &MailboxRef, copy: &Location) -> Result<Vec<u8>, BackendError>;
+
+    /// Apply one remediation action to one copy.
+    async fn apply(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Applied, BackendError>;
+
+    /// Put a copy back at `original` (folder, flags, date) from where `current` says it is,
+    /// in `current_mailbox` (the quarantine mailbox for quarantined copies).
+    async fn put_back(
+        &self,
+        mailbox: &MailboxRef,
+        current_mailbox: &str,
+        current: &Location,
+        original: &Location,
+    ) -> Result<Location, BackendError>;
+
+    /// Header summaries of the messages in a mailbox that match `filter`.
+    async fn scan(
+        &self,
+        mailbox: &MailboxRef,
+        filter: &ScanFilter,
+    ) -> Result<Vec<HeaderSummary>, BackendError>;
+
+    /// Connection, permissions and layout, for `check`.
+    async fn check(&self) -> CheckReport;
+}
+
+/// Build the backend for a tenant, or say why there is none.
+pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
+    match &tenant.backend {
+        BackendSettings::Maildir(settings) => Ok(Arc::new(maildir::MaildirBackend::new(
+            settings.clone(),
+            tenant.quarantine_mailbox.clone(),
+            tenant.quarantine_folder_per_recipient,
+        ))),
+        BackendSettings::NotYetSupported => Err(format!(
+            "tenant '{}': kind \"{}\" is not available in this build yet",
+            tenant.name, tenant.kind
+        )),
+    }
+}

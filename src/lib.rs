@@ -1,0 +1,22 @@
+//! retractor: post-delivery email remediation for SOC analysts.
+//!
+//! The crate is laid out by responsibility (see `../shared/DESIGN.md`):
+//! - [`model`]: domain types shared by every layer, no I/O;
+//! - [`query`]: the search query language (parser only);
+//! - [`config`]: TOML loading, XDG paths, secrets;
+//! - [`store`]: every SQL statement (SQLite, the bus between processes);
+//! - [`ingest`]: outside message logs into the store;
+//! - [`backends`]: one module per mail system behind one trait;
+//! - [`engine`]: the only code that changes a mailbox: plan, claim, act, record;
+//! - [`demo`]: the built-in demo tenant;
+//! - [`cli`]: the headless command line.
+
+pub mod backends;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod ingest;
+pub mod model;
+pub mod query;
+pub mod store;

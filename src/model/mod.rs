@@ -1,0 +1,55 @@
+//! Domain types shared by every layer. Nothing here does I/O.
+
+mod action;
+mod job;
+mod message;
+pub mod text;
+pub mod when;
+
+pub use action::{Action, Role};
+pub use job::{
+    FailReason, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus, Location,
+    Placement,
+};
+pub use message::{Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus};
+
+/// Normalise a Message-ID for comparison and storage: trimmed, with angle brackets.
+///
+/// Message-IDs are compared exactly (case-sensitive local part, as RFC 5322 says), but users
+/// type them with or without the brackets, so both forms map to `<...>`.
+pub fn normalize_message_id(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let inner = trimmed
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(trimmed);
+    format!("<{}>", inner.trim())
+}
+
+/// Lower-case an e-mail address for use as a mailbox key.
+pub fn normalize_address(raw: &str) -> String {
+    raw.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase()
+}
+
+/// The domain part of an address (`""` when there is none).
+pub fn address_domain(address: &str) -> &str {
+    address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_gain_brackets_once() {
+        assert_eq!(normalize_message_id("abc@x"), "<abc@x>");
+        assert_eq!(normalize_message_id(" <abc@x> "), "<abc@x>");
+    }
+
+    #[test]
+    fn addresses_fold_case() {
+        assert_eq!(normalize_address(" <Alice@Corp.Test>"), "alice@corp.test");
+        assert_eq!(address_domain("alice@corp.test"), "corp.test");
+        assert_eq!(address_domain("nobody"), "");
+    }
+}
