@@ -1,1 +1,185 @@
-//! TODO
+//! The remediation engine: the only code that changes a mailbox.
+//!
+//! Plan, then items, then claim, act, record (DESIGN.md). A request is planned into items and
+//! written to the store as a job before anything acts; workers (a console, `retractor worker`,
+//! or a command run with `--wait`) claim items, act through a backend and record each result
+//! with its audit record in one transaction. RBAC is checked here, so no client can skip it.
+
+mod actor;
+mod executor;
+mod item;
+mod planner;
+mod retry;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::backends::{self, Backend, MailboxRef};
+use crate::config::Config;
+use crate::model::{Action, Role};
+use crate::store::{NewAudit, Store, StoreError};
+
+pub use actor::Actor;
+pub use executor::{RunOptions, RunSummary};
+pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest, SweepRequest};
+
+/// Why the engine did not do what was asked; each maps to one exit code of the contract.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The actor's role does not allow it (exit 4). Already audited.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The request itself is wrong: unknown recipient, tenant, job (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A mail system failed while planning (exit 1).
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// The engine for one process: the config, the store and a backend per usable tenant.
+pub struct Engine {
+    config: Arc<Config>,
+    store: Arc<Store>,
+    backends: BTreeMap<String, Arc<dyn Backend>>,
+    /// Tenants without a usable backend, with the reason.
+    unavailable: BTreeMap<String, String>,
+    actor: Actor,
+}
+
+impl Engine {
+    pub fn new(config: Arc<Config>, store: Arc<Store>, actor: Actor) -> Engine {
+        let mut backends = BTreeMap::new();
+        let mut unavailable = BTreeMap::new();
+        for (name, tenant) in &config.tenants {
+            match backends::for_tenant(tenant) {
+                Ok(b) => {
+                    backends.insert(name.clone(), b);
+                }
+                Err(why) => {
+                    unavailable.insert(name.clone(), why);
+                }
+            }
+        }
+        Engine {
+            config,
+            store,
+            backends,
+            unavailable,
+            actor,
+        }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The backend of a tenant, or why there is none.
+    pub fn backend(&self, tenant: &str) -> Result<&Arc<dyn Backend>, String> {
+        self.backends.get(tenant).ok_or_else(|| {
+            self.unavailable
+                .get(tenant)
+                .cloned()
+                .unwrap_or_else(|| format!("unknown tenant '{tenant}'"))
+        })
+    }
+
+    /// The mailboxes of a tenant: the configured list, else the backend's directory.
+    pub async fn tenant_mailboxes(&self, tenant: &str) -> Result<Vec<MailboxRef>, EngineError> {
+        let config = self
+            .config
+            .tenant(tenant)
+            .ok_or_else(|| EngineError::BadInput(format!("unknown tenant '{tenant}'")))?;
+        let names = if config.mailboxes.is_empty() {
+            let backend = self.backend(tenant).map_err(EngineError::Backend)?;
+            backend
+                .list_mailboxes()
+                .await
+                .map_err(|e| EngineError::Backend(format!("tenant '{tenant}': {e}")))?
+        } else {
+            config.mailboxes.clone()
+        };
+        Ok(names
+            .into_iter()
+            .map(|address| MailboxRef {
+                on_hold: config.on_hold(&address),
+                address,
+            })
+            .collect())
+    }
+
+    /// Check the actor may run `action`; a refusal is audited and returned.
+    pub fn authorize(&self, action: Action, sweep: bool, target: &str) -> Result<(), EngineError> {
+        let role = self.actor.role;
+        let allowed = role.may(action) && (!sweep || role.may_sweep());
+        if allowed {
+            return Ok(());
+        }
+        let needed = if sweep && !role.may_sweep() {
+            Role::Responder
+        } else {
+            action.required_role()
+        };
+        let what = if sweep {
+            format!("sweep with {action}")
+        } else {
+            action.to_string()
+        };
+        self.store.audit(&NewAudit {
+            actor: self.actor.login.clone(),
+            ssh_from: self.actor.ssh_from.clone(),
+            role: role.to_string(),
+            action: if sweep { "sweep".into() } else { action.to_string() },
+            target: target.to_string(),
+            outcome: "refused".into(),
+            detail: Some(format!("role {role} may not {what}; needs {needed}")),
+            ..NewAudit::default()
+        })?;
+        Err(EngineError::Refused(format!(
+            "{} has role {role}, which may not {what} (needs {needed} or above)",
+            self.actor.login
+        )))
+    }
+
+    /// The audit record of a request by this engine's actor.
+    fn request_audit(&self, action: &str, target: &str, reason: Option<&str>, detail: String) -> NewAudit {
+        NewAudit {
+            actor: self.actor.login.clone(),
+            ssh_from: self.actor.ssh_from.clone(),
+            role: self.actor.role.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            reason: reason.map(str::to_string),
+            outcome: "queued".into(),
+            job: None,
+            detail: Some(detail),
+        }
+    }
+
+    /// Cancel a job: queued items end cancelled, done ones stay done.
+    pub fn cancel(&self, job: i64) -> Result<u64, EngineError> {
+        let found = self.store.job(job).map_err(|e| match e {
+            StoreError::NotFound(m) => EngineError::BadInput(m),
+            other => other.into(),
+        })?;
+        self.authorize(found.action, false, &format!("job {job}"))?;
+        let audit = NewAudit {
+            outcome: "cancelled".into(),
+            ..self.request_audit("cancel", &format!("job {job}"), None, String::new())
+        };
+        self.store.cancel_job(job, &audit).map_err(|e| match e {
+            StoreError::Invalid(m) | StoreError::NotFound(m) => EngineError::BadInput(m),
+            other => other.into(),
+        })
+    }
+}

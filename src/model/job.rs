@@ -219,6 +219,9 @@ pub struct Placement {
     #[serde(default)]
     pub mailbox: String,
     pub from: Location,
+    /// The mailbox now holding the copy when the act moved it out (the quarantine mailbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_mailbox: Option<String>,
     pub to: Option<Location>,
 }
 
@@ -261,6 +264,8 @@ pub struct JobItem {
     pub mailbox: String,
     pub message_id: String,
     pub depth: u32,
+    /// The log entry of this message, when the log has it.
+    pub log_message: Option<i64>,
     pub state: ItemState,
     pub outcome: Option<ItemOutcome>,
     pub error: Option<String>,

@@ -1,0 +1,162 @@
+//! The worker loop: claim due items, act on each under the concurrency limits, record results.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::item::Step;
+use super::{Engine, EngineError};
+use crate::store::Claimed;
+
+/// What to run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Only this job's items (a command run with `--wait`); `None`: every job.
+    pub job: Option<i64>,
+    /// Keep waiting for new jobs instead of returning when none remain.
+    pub follow: bool,
+}
+
+/// What a run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub finished: u64,
+    pub retried: u64,
+    /// Items taken over from workers that died.
+    pub reclaimed: u64,
+}
+
+/// Tenants whose credentials were refused in this run: their items fail at once instead of
+/// locking the account out with more attempts.
+pub(super) type Breaker = Arc<Mutex<HashMap<String, String>>>;
+
+const IDLE_POLL: Duration = Duration::from_millis(200);
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Run queued items until none remain (or forever with `follow`).
+    pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<RunSummary, EngineError> {
+        let worker = worker_id();
+        self.store
+            .register_worker(&worker, &hostname(), std::process::id())?;
+        let heartbeat = {
+            let store = Arc::clone(&self.store);
+            let worker = worker.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    if let Err(e) = store.heartbeat(&worker) {
+                        tracing::warn!("heartbeat: {e}");
+                    }
+                }
+            })
+        };
+        let result = self.run_loop(&worker, opts).await;
+        heartbeat.abort();
+        if let Err(e) = self.store.unregister_worker(&worker) {
+            tracing::warn!("unregister worker: {e}");
+        }
+        result
+    }
+
+    async fn run_loop(self: &Arc<Self>, worker: &str, opts: RunOptions) -> Result<RunSummary, EngineError> {
+        let settings = &self.config.engine;
+        let lease_ms = (settings.lease_secs * 1000) as i64;
+        let mailbox_limits: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
+        let breaker: Breaker = Arc::default();
+        let mut summary = RunSummary::default();
+        let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
+        let me = hostname();
+        loop {
+            summary.reclaimed += self.store.reclaim_orphans(lease_ms, &|host, pid| {
+                host == me && !process_alive(pid)
+            })?;
+            let room = settings.concurrency.saturating_sub(in_flight.len());
+            let claimed = if room > 0 {
+                self.store.claim_items(worker, room, opts.job)?
+            } else {
+                Vec::new()
+            };
+            let claimed_any = !claimed.is_empty();
+            for c in claimed {
+                let engine = Arc::clone(self);
+                let limit = mailbox_limit(&mailbox_limits, &c, settings.per_mailbox);
+                let breaker = Arc::clone(&breaker);
+                in_flight.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    engine.process(&c, &breaker).await
+                });
+            }
+            if in_flight.is_empty() && !claimed_any {
+                let (queued, claimed_elsewhere, next_due) = self.store.pending(opts.job)?;
+                if queued == 0 && claimed_elsewhere == 0 && !opts.follow {
+                    return Ok(summary);
+                }
+                let wait = next_due
+                    .map(|due| (due - crate::store::now_millis()).clamp(0, IDLE_POLL.as_millis() as i64))
+                    .map(|ms| Duration::from_millis(ms as u64))
+                    .unwrap_or(IDLE_POLL);
+                tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
+                continue;
+            }
+            // Wait for one item to finish, or poll again shortly for newly due items.
+            let finished = tokio::time::timeout(IDLE_POLL, in_flight.join_next()).await;
+            if let Ok(Some(joined)) = finished {
+                match joined {
+                    Ok(Ok(Step::Finished)) => summary.finished += 1,
+                    Ok(Ok(Step::Retried)) => summary.retried += 1,
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => tracing::error!("item task failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn mailbox_limit(
+    limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
+    claimed: &Claimed,
+    per_mailbox: usize,
+) -> Arc<Semaphore> {
+    let mut map = limits.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(
+        map.entry(format!("{}/{}", claimed.item.tenant, claimed.item.mailbox))
+            .or_insert_with(|| Arc::new(Semaphore::new(per_mailbox))),
+    )
+}
+
+/// Unique per run: host, pid and start time, so a restarted process is a different worker.
+fn worker_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}:{}:{nanos:x}", hostname(), std::process::id())
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Whether a process with this pid exists on this host.
+fn process_alive(pid: i64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

@@ -1,0 +1,108 @@
+//! `ingest --format jsonl`: one CONTRACT message-log object a line.
+
+use std::io::BufRead;
+
+use super::{BATCH, IngestReport, Rejected, TenantResolver, flush, validate};
+use crate::model::MessageRecord;
+use crate::store::{Store, StoreError};
+
+/// Load JSONL from `input`. Bad lines are reported with their number and skipped; the good
+/// ones load. Only a store failure stops the run.
+pub fn ingest(
+    store: &Store,
+    resolver: &TenantResolver<'_>,
+    input: impl BufRead,
+) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport::default();
+    let mut pending = Vec::with_capacity(BATCH);
+    for (index, line) in input.split(b'\n').enumerate() {
+        let number = index as u64 + 1;
+        let reject = |reason: String| Rejected {
+            line: number,
+            reason,
+        };
+        let bytes = match line {
+            Ok(b) => b,
+            Err(e) => {
+                report.rejected.push(reject(format!("cannot read: {e}")));
+                break;
+            }
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                report.rejected.push(reject(format!("not UTF-8 ({e})")));
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        report.records += 1;
+        let parsed = serde_json::from_str::<MessageRecord>(text)
+            .map_err(|e| e.to_string())
+            .and_then(|r| validate(&r).map(|()| r))
+            .and_then(|r| resolver.resolve(&r).map(|(t, rcpt)| (t, rcpt, r)));
+        match parsed {
+            Ok(entry) => pending.push(entry),
+            Err(reason) => report.rejected.push(reject(reason)),
+        }
+        if pending.len() >= BATCH {
+            flush(store, &mut pending, &mut report)?;
+        }
+    }
+    flush(store, &mut pending, &mut report)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::testutil::temp_store;
+    use std::path::Path;
+
+    fn config() -> Config {
+        match Config::parse(
+            "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n",
+            Path::new("/tmp/c.toml"),
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn good_lines_load_and_bad_lines_are_named() -> Result<(), StoreError> {
+        let (_d, store) = temp_store();
+        let cfg = config();
+        let resolver = match TenantResolver::new(&cfg, None) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let input = concat!(
+            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["bob@corp.test","p@partner.example"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#, "\n",
+            "\n",
+            r#"{"message_id":"<b@x>","from":"evil@bad.example","to":[],"received_at":"2026-11-20T10:00:00Z"}"#, "\n",
+            r#"{"message_id":"<c@x>","from":"x@y","to":["bob@corp.test"],"received_at":"yesterday"}"#, "\n",
+            "not json\n",
+            r#"{"message_id":"<d@x>","from":"x@y","to":["bob@corp.test"],"received_at":"2026-11-20T10:00:00Z","tenant":"nope"}"#, "\n",
+            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["carol@corp.test"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#, "\n",
+        );
+        let report = ingest(&store, &resolver, input.as_bytes())?;
+        assert_eq!(report.records, 6);
+        assert_eq!(report.inserted, 1);
+        assert_eq!(report.merged, 1);
+        let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6]);
+        assert!(report.rejected[0].reason.contains("\"to\""), "{:?}", report.rejected);
+        assert!(report.rejected[3].reason.contains("unknown tenant 'nope'"), "{:?}", report.rejected);
+        let m = match store.resolve_ref("a@x")? {
+            crate::store::RefMatch::One(m) => m,
+            _ => panic!("a@x not found once"),
+        };
+        assert_eq!(m.recipients, vec!["bob@corp.test", "carol@corp.test", "p@partner.example"]);
+        assert_eq!(m.actionable_count, 2);
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! The audit trail: append-only, hash-chained, written in the same transaction as what it records.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Result, Store};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A record to append. The actor is the OS login, never free text typed by a user.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewAudit {
+    pub actor: String,
+    pub ssh_from: Option<String>,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub reason: Option<String>,
+    pub outcome: String,
+    pub job: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// A stored record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub ssh_from: Option<String>,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub reason: Option<String>,
+    pub outcome: String,
+    pub job: Option<i64>,
+    pub detail: Option<String>,
+    #[serde(skip)]
+    prev_hash: String,
+    #[serde(skip)]
+    hash: String,
+}
+
+/// Which records to list.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub actor: Option<String>,
+    pub job: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// The result of checking the chain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditVerdict {
+    pub ok: bool,
+    pub records: u64,
+    /// The first record that does not fit the chain (edited, or after a gap or reordering).
+    pub first_bad: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// The hash of a record: every field, in a fixed order, with the previous record's hash.
+fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str) -> String {
+    let canonical = serde_json::to_string(&(
+        seq,
+        at,
+        &e.actor,
+        &e.ssh_from,
+        &e.role,
+        &e.action,
+        &e.target,
+        &e.reason,
+        &e.outcome,
+        e.job,
+        &e.detail,
+        prev_hash,
+    ))
+    .unwrap_or_default();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// Append one record inside the caller's transaction.
+pub(super) fn append(tx: &Transaction<'_>, e: &NewAudit) -> Result<i64> {
+    let head: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let seq = prev_seq + 1;
+    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    let hash = record_hash(seq, e, &at, &prev_hash);
+    tx.prepare_cached(
+        "INSERT INTO audit (seq, at, actor, ssh_from, role, action, target, reason, outcome, job,
+                            detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        seq, at, e.actor, e.ssh_from, e.role, e.action, e.target, e.reason, e.outcome, e.job,
+        e.detail, prev_hash, hash
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )?
+    .execute(params![seq, hash])?;
+    Ok(seq)
+}
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        ssh_from: r.get(3)?,
+        role: r.get(4)?,
+        action: r.get(5)?,
+        target: r.get(6)?,
+        reason: r.get(7)?,
+        outcome: r.get(8)?,
+        job: r.get(9)?,
+        detail: r.get(10)?,
+        prev_hash: r.get(11)?,
+        hash: r.get(12)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, detail, prev_hash, hash";
+
+impl Store {
+    /// Append one record on its own.
+    pub fn audit(&self, e: &NewAudit) -> Result<i64> {
+        self.write(|tx| append(tx, e))
+    }
+
+    /// Records matching `filter`, oldest first (the last `limit` of them when limited).
+    pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let since = filter
+            .since
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
+                  WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR job = ?3)
+                  ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map(params![since, filter.actor, filter.job, limit], entry_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Walk the whole chain: every record must follow its predecessor, hash over its own fields
+    /// to its stored hash, and the last must match the head kept beside the table.
+    pub fn verify_audit(&self) -> Result<AuditVerdict> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))?;
+            let mut rows = stmt.query([])?;
+            let mut expected_seq = 1;
+            let mut prev_hash = GENESIS.to_string();
+            let mut records = 0u64;
+            let bad = |seq: i64, problem: String, records: u64| AuditVerdict {
+                ok: false,
+                records,
+                first_bad: Some(seq),
+                problem: Some(problem),
+            };
+            while let Some(row) = rows.next()? {
+                let e = entry_from_row(row)?;
+                records += 1;
+                if e.seq != expected_seq {
+                    return Ok(bad(
+                        expected_seq,
+                        format!("record {expected_seq} is missing (next is {})", e.seq),
+                        records,
+                    ));
+                }
+                if e.prev_hash != prev_hash {
+                    return Ok(bad(e.seq, format!("record {} does not follow record {}", e.seq, e.seq - 1), records));
+                }
+                let fields = NewAudit {
+                    actor: e.actor.clone(),
+                    ssh_from: e.ssh_from.clone(),
+                    role: e.role.clone(),
+                    action: e.action.clone(),
+                    target: e.target.clone(),
+                    reason: e.reason.clone(),
+                    outcome: e.outcome.clone(),
+                    job: e.job,
+                    detail: e.detail.clone(),
+                };
+                if record_hash(e.seq, &fields, &e.at, &e.prev_hash) != e.hash {
+                    return Ok(bad(e.seq, format!("record {} was altered", e.seq), records));
+                }
+                prev_hash = e.hash;
+                expected_seq += 1;
+            }
+            let head: Option<(i64, String)> = tx
+                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let last_seq = expected_seq - 1;
+            match head {
+                Some((seq, hash)) if seq != last_seq || hash != prev_hash => Ok(bad(
+                    last_seq + 1,
+                    format!("the trail ends at record {last_seq} but its head says {seq}: records were cut off"),
+                    records,
+                )),
+                None if records > 0 => Ok(bad(1, "the trail's head record is missing".into(), records)),
+                _ => Ok(AuditVerdict {
+                    ok: true,
+                    records,
+                    first_bad: None,
+                    problem: None,
+                }),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testutil::temp_store;
+
+    fn entry(n: usize) -> NewAudit {
+        NewAudit {
+            actor: "alice".into(),
+            role: "analyst".into(),
+            action: "retract".into(),
+            target: format!("<m{n}@x>"),
+            outcome: "queued".into(),
+            ..NewAudit::default()
+        }
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() -> Result<()> {
+        let (_d, store) = temp_store();
+        for n in 0..5 {
+            store.audit(&entry(n))?;
+        }
+        let v = store.verify_audit()?;
+        assert!(v.ok, "{v:?}");
+        assert_eq!(v.records, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn edits_deletions_and_truncation_are_detected() -> Result<()> {
+        for tamper in [
+            "UPDATE audit SET outcome = 'refused' WHERE seq = 3",
+            "DELETE FROM audit WHERE seq = 2",
+            "DELETE FROM audit WHERE seq = 5",
+        ] {
+            let (_d, store) = temp_store();
+            for n in 0..5 {
+                store.audit(&entry(n))?;
+            }
+            {
+                let conn = store.conn();
+                conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")?;
+                conn.execute_batch(tamper)?;
+            }
+            let v = store.verify_audit()?;
+            assert!(!v.ok, "{tamper}: {v:?}");
+            let expected = match tamper.chars().last() {
+                Some('3') => 3,
+                _ if tamper.contains("seq = 2") => 2,
+                _ => 5,
+            };
+            assert_eq!(v.first_bad, Some(expected), "{tamper}: {v:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_table_refuses_casual_edits() -> Result<()> {
+        let (_d, store) = temp_store();
+        store.audit(&entry(1))?;
+        let conn = store.conn();
+        let err = conn.execute("UPDATE audit SET actor = 'mallory'", []);
+        assert!(err.is_err());
+        Ok(())
+    }
+}

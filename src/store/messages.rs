@@ -1,0 +1,336 @@
+//! The message log: ingest, lookup by REF, deliveries, conversation by depth.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::{Result, Store, StoreError, from_secs};
+use crate::model::{
+    Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus, normalize_message_id,
+};
+
+/// One record ready for the log: the tenant is decided and each recipient marked external or not.
+pub struct NewMessage<'a> {
+    pub record: &'a MessageRecord,
+    pub tenant: &'a str,
+    /// (recipient, external)
+    pub recipients: Vec<(String, bool)>,
+}
+
+/// What an ingest batch changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub inserted: u64,
+    /// Records whose Message-ID was already logged for the tenant (new recipients are merged).
+    pub merged: u64,
+}
+
+/// A message one depth away from the root of a conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationEntry {
+    pub depth: u32,
+    pub message: LoggedMessage,
+}
+
+/// A message with everything `show` prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageDetail {
+    pub message: LoggedMessage,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// How a REF resolved.
+pub enum RefMatch {
+    One(LoggedMessage),
+    None,
+    Several(Vec<LoggedMessage>),
+}
+
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.message_id, m.sender, m.subject, m.received_at, \
+     m.recipients, m.status, m.retracted_count, m.actionable_count, m.disposition, m.tenant, \
+     m.in_reply_to, m.refs, m.size, m.source_id";
+
+pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage> {
+    let recipients: String = row.get(5)?;
+    let status: String = row.get(6)?;
+    let refs: String = row.get(12)?;
+    Ok(LoggedMessage {
+        id: row.get(0)?,
+        message_id: row.get(1)?,
+        from: row.get(2)?,
+        subject: row.get(3)?,
+        received_at: from_secs(row.get(4)?),
+        recipients: recipients.split_whitespace().map(str::to_string).collect(),
+        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Delivered),
+        retracted_count: row.get(7)?,
+        actionable_count: row.get(8)?,
+        disposition: row.get(9)?,
+        tenant: row.get(10)?,
+        in_reply_to: row.get(11)?,
+        references: serde_json::from_str(&refs).unwrap_or_default(),
+        size: row.get::<_, Option<i64>>(13)?.map(|s| s.max(0) as u64),
+        source_id: row.get(14)?,
+    })
+}
+
+impl Store {
+    /// Add records to the log in one transaction. A record whose Message-ID the tenant already
+    /// logged adds its new recipients to the existing entry, so re-ingesting a file is harmless.
+    pub fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Result<IngestStats> {
+        self.write(|tx| {
+            let mut stats = IngestStats::default();
+            for m in batch {
+                if insert_one(tx, m)? {
+                    stats.inserted += 1;
+                } else {
+                    stats.merged += 1;
+                }
+            }
+            Ok(stats)
+        })
+    }
+
+    /// The message with this log id.
+    pub fn message(&self, id: i64) -> Result<LoggedMessage> {
+        self.read(|tx| {
+            tx.query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"),
+                [id],
+                message_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no message with log id {id}")))
+        })
+    }
+
+    /// Resolve a REF: a log id, or a Message-ID with or without brackets.
+    pub fn resolve_ref(&self, reference: &str) -> Result<RefMatch> {
+        let reference = reference.trim();
+        if let Ok(id) = reference.parse::<i64>() {
+            return match self.message(id) {
+                Ok(m) => Ok(RefMatch::One(m)),
+                Err(StoreError::NotFound(_)) => Ok(RefMatch::None),
+                Err(e) => Err(e),
+            };
+        }
+        let mut found = self.messages_by_message_id(&normalize_message_id(reference))?;
+        Ok(match found.len() {
+            0 => RefMatch::None,
+            1 => RefMatch::One(found.remove(0)),
+            _ => RefMatch::Several(found),
+        })
+    }
+
+    /// Every logged message (one per tenant) with this exact Message-ID.
+    pub fn messages_by_message_id(&self, message_id: &str) -> Result<Vec<LoggedMessage>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.message_id = ?1 ORDER BY m.id"
+            ))?;
+            let rows = stmt.query_map([message_id], message_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// One message with its per-recipient deliveries.
+    pub fn message_detail(&self, id: i64, holds: &dyn Fn(&str) -> bool) -> Result<MessageDetail> {
+        let message = self.message(id)?;
+        let deliveries = self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT recipient, mailbox, status, folder, external FROM deliveries
+                 WHERE message = ?1 ORDER BY external, recipient",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                let mailbox: String = r.get(1)?;
+                let status: String = r.get(2)?;
+                Ok(Delivery {
+                    recipient: r.get(0)?,
+                    on_hold: !mailbox.is_empty() && holds(&mailbox),
+                    mailbox,
+                    status: DeliveryState::parse(&status).unwrap_or(DeliveryState::Delivered),
+                    folder: r.get(3)?,
+                    external: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        Ok(MessageDetail {
+            message,
+            deliveries,
+        })
+    }
+
+    /// The logged replies and forwards of `root`, depth by depth, up to `max_depth`.
+    /// Each message appears once, at the smallest depth that reaches it.
+    pub fn conversation(&self, root: &LoggedMessage, max_depth: u32) -> Result<Vec<ConversationEntry>> {
+        let mut seen = std::collections::HashSet::from([root.message_id.clone()]);
+        let mut frontier = vec![root.message_id.clone()];
+        let mut out = Vec::new();
+        for depth in 1..=max_depth {
+            let next: Vec<LoggedMessage> = self
+                .children(&frontier)?
+                .into_iter()
+                .filter(|m| seen.insert(m.message_id.clone()))
+                .collect();
+            if next.is_empty() {
+                break;
+            }
+            frontier = next.iter().map(|m| m.message_id.clone()).collect();
+            out.extend(next.into_iter().map(|message| ConversationEntry { depth, message }));
+        }
+        Ok(out)
+    }
+
+    /// The deliveries of a message: (recipient, mailbox, external).
+    pub fn deliveries_of(&self, message: i64) -> Result<Vec<(String, String, bool)>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT recipient, mailbox, external FROM deliveries WHERE message = ?1 ORDER BY recipient",
+            )?;
+            let rows = stmt.query_map([message], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// How many messages the log holds.
+    pub fn message_count(&self) -> Result<u64> {
+        self.read(|tx| Ok(tx.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+}
+
+/// Insert one record; `false` when it merged into an existing entry.
+fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
+    let r = m.record;
+    let message_id = normalize_message_id(&r.message_id);
+    let recipients: Vec<&str> = m.recipients.iter().map(|(a, _)| a.as_str()).collect();
+    let actionable = m.recipients.iter().filter(|(_, ext)| !ext).count() as i64;
+    let refs: Vec<String> = r.references.iter().map(|s| normalize_message_id(s)).collect();
+    let in_reply_to = r.in_reply_to.as_deref().map(normalize_message_id);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO messages (message_id, tenant, sender, subject, recipients, received_at,
+                 disposition, in_reply_to, refs, size, source_id, actionable_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (message_id, tenant) DO NOTHING",
+        )?
+        .execute(params![
+            message_id,
+            m.tenant,
+            crate::model::normalize_address(&r.from),
+            r.subject,
+            recipients.join(" "),
+            r.received_at.timestamp(),
+            r.disposition.as_deref().map(str::to_ascii_lowercase),
+            in_reply_to,
+            serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()),
+            r.size.map(|s| s as i64),
+            r.source_id,
+            actionable,
+        ])?;
+    let (id, fresh) = if inserted == 1 {
+        (tx.last_insert_rowid(), true)
+    } else {
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND tenant = ?2")?
+            .query_row(params![message_id, m.tenant], |r| r.get(0))?;
+        (id, false)
+    };
+    let mut added = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO deliveries (message, recipient, mailbox, external) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (recipient, external) in &m.recipients {
+            let mailbox = if *external { "" } else { recipient.as_str() };
+            added += stmt.execute(params![id, recipient, mailbox, external])?;
+        }
+    }
+    if fresh {
+        let mut stmt =
+            tx.prepare_cached("INSERT OR IGNORE INTO message_refs (parent, child) VALUES (?1, ?2)")?;
+        for parent in in_reply_to.iter().chain(refs.iter()) {
+            if *parent != message_id {
+                stmt.execute(params![parent, id])?;
+            }
+        }
+    } else if added > 0 {
+        tx.prepare_cached(
+            "UPDATE messages SET
+                recipients = (SELECT group_concat(recipient, ' ') FROM deliveries WHERE message = ?1),
+                actionable_count = (SELECT count(*) FROM deliveries WHERE message = ?1 AND external = 0)
+             WHERE id = ?1",
+        )?
+        .execute([id])?;
+    }
+    Ok(fresh)
+}
+
+/// Record a delivery's new state and recompute its message's status (inside a job result's
+/// transaction, so the log never disagrees with the items).
+pub(super) fn set_delivery_state(
+    tx: &Transaction<'_>,
+    message: i64,
+    mailbox: &str,
+    state: DeliveryState,
+    folder: Option<&str>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE deliveries SET status = ?3, folder = ?4 WHERE message = ?1 AND mailbox = ?2",
+    )?
+    .execute(params![message, mailbox, state.as_str(), folder])?;
+    let (retracted, restored, failed, actionable): (i64, i64, i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*) FILTER (WHERE status = 'retracted'),
+                    count(*) FILTER (WHERE status = 'restored'),
+                    count(*) FILTER (WHERE status = 'failed'),
+                    count(*) FILTER (WHERE external = 0)
+             FROM deliveries WHERE message = ?1",
+        )?
+        .query_row([message], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let status = if actionable > 0 && retracted == actionable {
+        MessageStatus::Retracted
+    } else if retracted > 0 {
+        MessageStatus::Partial
+    } else if failed > 0 {
+        MessageStatus::Failed
+    } else if restored > 0 {
+        MessageStatus::Restored
+    } else {
+        MessageStatus::Delivered
+    };
+    tx.prepare_cached(
+        "UPDATE messages SET status = ?2, retracted_count = ?3, actionable_count = ?4 WHERE id = ?1",
+    )?
+    .execute(params![message, status.as_str(), retracted, actionable])?;
+    Ok(())
+}
+
+impl Store {
+    /// Logged messages whose In-Reply-To or References name one of `parents`.
+    pub fn children(&self, parents: &[String]) -> Result<Vec<LoggedMessage>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM message_refs r JOIN messages m ON m.id = r.child
+                 WHERE r.parent = ?1 ORDER BY m.received_at, m.id"
+            ))?;
+            let mut out: Vec<LoggedMessage> = Vec::new();
+            for parent in parents {
+                for child in stmt.query_map([parent], message_from_row)? {
+                    let child = child?;
+                    if !out.iter().any(|m| m.id == child.id) {
+                        out.push(child);
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The log entry of `message_id` in `tenant`, if logged.
+    pub fn logged_id(&self, message_id: &str, tenant: &str) -> Result<Option<i64>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND tenant = ?2")?
+                .query_row(params![message_id, tenant], |r| r.get(0))
+                .optional()?)
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Versioned migrations. Each entry runs once, in order, inside one transaction; the
+//! database's `user_version` records how many have run. Never edit a shipped migration:
+//! append a new one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: message log, deliveries, conversation references, full-text index.
+    r#"
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        message_id      TEXT NOT NULL,
+        tenant          TEXT NOT NULL,
+        sender          TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        recipients      TEXT NOT NULL,          -- space-separated, lower-case
+        received_at     INTEGER NOT NULL,       -- unix seconds
+        disposition     TEXT,
+        in_reply_to     TEXT,
+        refs            TEXT NOT NULL DEFAULT '[]',  -- JSON array of Message-IDs
+        size            INTEGER,
+        source_id       TEXT,
+        status          TEXT NOT NULL DEFAULT 'delivered',
+        retracted_count INTEGER NOT NULL DEFAULT 0,
+        actionable_count INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (message_id, tenant)
+    );
+    CREATE INDEX messages_by_time ON messages (received_at DESC);
+    CREATE INDEX messages_by_status ON messages (status, received_at DESC);
+    CREATE INDEX messages_by_disposition ON messages (disposition, received_at DESC);
+    CREATE INDEX messages_by_tenant ON messages (tenant, received_at DESC);
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        subject, sender, recipients,
+        content = 'messages', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, subject, sender, recipients)
+        VALUES (new.id, new.subject, new.sender, new.recipients);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, subject, sender, recipients)
+        VALUES ('delete', old.id, old.subject, old.sender, old.recipients);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, sender, recipients ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, subject, sender, recipients)
+        VALUES ('delete', old.id, old.subject, old.sender, old.recipients);
+        INSERT INTO messages_fts (rowid, subject, sender, recipients)
+        VALUES (new.id, new.subject, new.sender, new.recipients);
+    END;
+
+    -- Which logged messages name which Message-ID as their parent (In-Reply-To or References).
+    CREATE TABLE message_refs (
+        parent  TEXT NOT NULL,
+        child   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        PRIMARY KEY (parent, child)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE deliveries (
+        message   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,
+        mailbox   TEXT NOT NULL,               -- '' for external recipients
+        external  INTEGER NOT NULL,
+        status    TEXT NOT NULL DEFAULT 'delivered',
+        folder    TEXT,
+        PRIMARY KEY (message, recipient)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_mailbox ON deliveries (mailbox);
+    "#,
+    // 2: jobs, items, workers, evidence.
+    r#"
+    CREATE TABLE jobs (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        initiated_by    TEXT NOT NULL,
+        ssh_from        TEXT,
+        reason          TEXT,
+        target          TEXT NOT NULL,
+        restores_job    INTEGER REFERENCES jobs (id),
+        created_at      INTEGER NOT NULL,      -- unix milliseconds, as every job/item time
+        started_at      INTEGER,
+        finished_at     INTEGER,
+        throttle_note   TEXT
+    );
+
+    CREATE TABLE items (
+        id             INTEGER PRIMARY KEY,
+        job            INTEGER NOT NULL REFERENCES jobs (id),
+        tenant         TEXT NOT NULL,
+        mailbox        TEXT NOT NULL,
+        message_id     TEXT NOT NULL,
+        depth          INTEGER NOT NULL,
+        log_message    INTEGER REFERENCES messages (id),
+        recipient      TEXT,
+        state          TEXT NOT NULL,
+        outcome        TEXT,
+        error          TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        not_before     INTEGER NOT NULL DEFAULT 0,
+        claimed_by     TEXT,
+        claimed_at     INTEGER,
+        placements     TEXT NOT NULL DEFAULT '[]',  -- JSON [Placement]
+        planned_folder TEXT,
+        on_hold        INTEGER NOT NULL DEFAULT 0,
+        restores_item  INTEGER REFERENCES items (id),
+        finished_at    INTEGER
+    );
+    CREATE INDEX items_by_job ON items (job, id);
+    CREATE INDEX items_claimable ON items (state, not_before);
+    CREATE INDEX items_by_message ON items (message_id);
+
+    -- Engines alive on this store: a claim by a worker whose heartbeat stopped is taken over.
+    CREATE TABLE workers (
+        id           TEXT PRIMARY KEY,
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+    );
+
+    -- The copy taken before a hard-delete: raw message and its SHA-256.
+    CREATE TABLE evidence (
+        id         INTEGER PRIMARY KEY,
+        item       INTEGER NOT NULL REFERENCES items (id),
+        tenant     TEXT NOT NULL,
+        mailbox    TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        folder     TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        raw        BLOB NOT NULL,
+        taken_at   INTEGER NOT NULL
+    );
+    CREATE INDEX evidence_by_item ON evidence (item);
+    "#,
+    // 3: the audit trail, hash-chained and append-only.
+    r#"
+    CREATE TABLE audit (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        ssh_from  TEXT,
+        role      TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        reason    TEXT,
+        outcome   TEXT NOT NULL,
+        job       INTEGER,
+        detail    TEXT,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    -- The newest record's hash, kept apart so a cut-off tail is detected too.
+    CREATE TABLE audit_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END;
+    "#,
+];
