@@ -3,6 +3,40 @@
 //! Free words match subject, sender and recipients; `field:value` terms narrow by field;
 //! quotes group words; a leading `-` negates a term. Parsing is separate from SQL: the store
 //! compiles a [`Query`] into its statements.
+//!
+//! # Grammar
+//!
+//! A query is clauses separated by whitespace, all of which must hold:
+//!
+//! ```text
+//! clause := ['-'] ( value | field ':' value )
+//! value  := word ['*'] | '"' any text but '"' '"' ['*']
+//! field  := from | to | subject | msgid | status | disposition | tenant | since | until
+//! ```
+//!
+//! - Field names are case-insensitive (ASCII only). The *first* colon of an unquoted word ends
+//!   the field name, so values keep their own colons (`since:2026-11-20T10:00:00Z`,
+//!   `msgid:<a:b@x>`). Any unquoted word with a colon is therefore a field term, and an unknown
+//!   name is an error even when the word only looks like a URL (`http://x`): quote text that
+//!   contains a colon (`"http://x"`). An error is preferred to guessing because a query that
+//!   silently means something else can pull the wrong mail.
+//! - Text values (free words, `from:`, `to:`, `subject:`) are split into lower-cased words the
+//!   way the full-text index splits them (letters and digits of any script), so
+//!   `from:alice@corp.test` is the phrase `alice corp test`. A value with no letters or digits
+//!   at all is an error rather than being dropped, since dropping it would widen the query.
+//! - Quotes group words into a phrase and are literal inside: no escapes, and `*` between
+//!   quotes is ordinary punctuation. A `*` right after a word or after the closing quote makes
+//!   the last word a prefix; `*` anywhere else is an error. `msgid:` values are taken
+//!   verbatim (a Message-ID may contain `*`), other non-text fields reject `*`.
+//! - `-` negates the clause it starts; elsewhere it is ordinary text (`e-mail`).
+//! - `status:` and `disposition:` are case-insensitive; `tenant:` and `msgid:` keep case.
+//!
+//! Errors carry the byte span of the offending text and the 1-based *character* column; the
+//! first problem found is reported. User text quoted in messages is passed through
+//! [`crate::model::text::sanitize`] so it cannot steer the terminal.
+
+mod lexer;
+mod parser;
 
 use chrono::{DateTime, Utc};
 
@@ -25,7 +59,11 @@ pub enum TextField {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Term {
     /// Words (a phrase when quoted) matched as whole words; `prefix` for a trailing `*`.
-    Text { field: TextField, words: Vec<String>, prefix: bool },
+    Text {
+        field: TextField,
+        words: Vec<String>,
+        prefix: bool,
+    },
     /// Exact Message-ID, normalised to `<...>`.
     MessageId(String),
     Status(MessageStatus),
@@ -56,7 +94,71 @@ pub struct QueryError {
     pub span: Span,
     /// 1-based character column where the problem starts, as shown to users.
     pub column: usize,
+    /// What is wrong, naming the expected alternatives where there is a fixed set.
     pub message: String,
+}
+
+impl QueryError {
+    /// The error message, then `input` and a line of carets under the offending text, each
+    /// query line indented by two spaces.
+    ///
+    /// Control and bidi characters in `input` are shown as `?` (tabs and newlines as spaces)
+    /// so the echo cannot steer the terminal and the carets stay aligned; wide CJK characters
+    /// count as two cells, combining marks as none (an approximation of terminal widths).
+    pub fn render(&self, input: &str) -> String {
+        let mut shown = String::with_capacity(input.len());
+        let mut carets = String::new();
+        for (at, c) in input.char_indices() {
+            let (c, width) = display_char(c);
+            shown.push(c);
+            let mark = if self.span.contains(&at) { '^' } else { ' ' };
+            if at < self.span.end {
+                carets.extend(std::iter::repeat_n(mark, width));
+            }
+        }
+        if !carets.contains('^') {
+            // An empty span (or one of zero-width characters) still needs a visible mark.
+            carets.push('^');
+        }
+        format!("{self}\n  {shown}\n  {}", carets.trim_end())
+    }
+}
+
+/// How a character of the query is echoed and how many terminal cells it takes.
+fn display_char(c: char) -> (char, usize) {
+    if c == '\t' || c == '\n' || c == '\r' {
+        return (' ', 1);
+    }
+    let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
+    if c.is_control() || bidi {
+        return ('?', 1);
+    }
+    let wide = matches!(c as u32,
+        0x1100..=0x115f
+        | 0x2e80..=0x303e
+        | 0x3041..=0x33ff
+        | 0x3400..=0x4dbf
+        | 0x4e00..=0x9fff
+        | 0xa000..=0xa4cf
+        | 0xac00..=0xd7a3
+        | 0xf900..=0xfaff
+        | 0xfe30..=0xfe4f
+        | 0xff00..=0xff60
+        | 0xffe0..=0xffe6
+        | 0x1f300..=0x1f64f
+        | 0x1f900..=0x1f9ff
+        | 0x20000..=0x3fffd);
+    let combining = !c.is_alphanumeric() && parser::is_word_char(c);
+    (
+        c,
+        if wide {
+            2
+        } else if combining {
+            0
+        } else {
+            1
+        },
+    )
 }
 
 impl std::fmt::Display for QueryError {
@@ -67,7 +169,15 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
+pub use parser::{DISPOSITIONS, FIELDS, STATUSES};
+
 /// Parse a query; relative times (`since:3d`) count back from `now`.
-pub fn parse(_input: &str, _now: DateTime<Utc>) -> Result<Query, QueryError> {
-    Ok(Query::default())
+///
+/// Never panics: any input gives a [`Query`] or a [`QueryError`] whose span lies within
+/// `input` on character boundaries. Blank input is the empty query (matches everything).
+pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
+    parser::parse(input, now)
 }
+
+#[cfg(test)]
+mod tests;
