@@ -1,1 +1,162 @@
-//! TODO
+//! The headless command line: argument parsing, output (tables or JSON) and exit codes.
+//! Business rules live in the engine; this module only asks and reports.
+
+mod args;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+pub use args::Cli;
+
+use crate::config::{Config, paths};
+use crate::engine::{Actor, Engine, EngineError};
+use crate::store::{Store, StoreError};
+
+/// Exit codes of the contract.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const PARTIAL: u8 = 3;
+    pub const REFUSED: u8 = 4;
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(exit::BAD_INPUT, message)
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) | StoreError::Ambiguous(m) | StoreError::Invalid(m) => {
+                CliError::bad_input(m)
+            }
+            other => CliError::new(exit::ERROR, other.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Refused(m) => CliError::new(exit::REFUSED, format!("refused: {m}")),
+            EngineError::BadInput(m) => CliError::bad_input(m),
+            EngineError::Store(s) => s.into(),
+            EngineError::Backend(m) => CliError::new(exit::ERROR, m),
+        }
+    }
+}
+
+/// What every command may need, opened lazily so `demo` and `--help` need no config.
+pub struct Context {
+    pub json: bool,
+    pub quiet: bool,
+    config_path: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn config_path(&self) -> PathBuf {
+        self.config_path
+            .clone()
+            .unwrap_or_else(paths::default_config_file)
+    }
+
+    pub fn config(&self) -> Result<Arc<Config>, CliError> {
+        let path = self.config_path();
+        if !path.exists() {
+            return Err(CliError::bad_input(format!(
+                "no config at {}: run `retractor demo` to try the built-in demo, or copy config.example.toml there",
+                path.display()
+            )));
+        }
+        Config::load(&path)
+            .map(Arc::new)
+            .map_err(|e| CliError::bad_input(e.to_string()))
+    }
+
+    pub fn engine(&self) -> Result<Arc<Engine>, CliError> {
+        let config = self.config()?;
+        let store = Arc::new(Store::open(&config.store_path)?);
+        let actor = Actor::current(&config.access);
+        Ok(Arc::new(Engine::new(config, store, actor)))
+    }
+}
+
+/// Parse arguments, run the command, print errors, return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_INPUT } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let _log = init_logging(cli.log_level.as_deref());
+    let ctx = Context {
+        json: cli.json,
+        quiet: cli.quiet,
+        config_path: cli.config.clone(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("retractor: cannot start the runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(commands::run(&ctx, cli.command));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::warn!(code = e.code, "{}", e.message);
+            output::print_error(&ctx, &e);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Debug logs go to a file, never the screen (the console owns the terminal).
+fn init_logging(level: Option<&str>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = level
+        .map(str::to_string)
+        .or_else(|| std::env::var("RETRACTOR_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let dir = paths::state_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, "retractor.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).ok()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

@@ -1,0 +1,297 @@
+//! `search`, `show`, `ingest`, `index`: the message log.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+
+use serde_json::json;
+
+use super::super::args::{IngestArgs, IngestFormat, IndexArgs, SearchArgs, ShowArgs};
+use super::super::output::{Table, message_json, print_json, short_time};
+use super::super::{CliError, Context, exit};
+use crate::backends::{MailboxRef, ScanFilter};
+use crate::ingest::{IngestReport, TenantResolver, jsonl};
+use crate::model::text::sanitize;
+use crate::model::{MessageRecord, normalize_address};
+use crate::store::Store;
+
+pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
+    let config = ctx.config()?;
+    let store = Store::open(&config.store_path)?;
+    let text = a.query.join(" ");
+    let query = crate::query::parse(&text, chrono::Utc::now())
+        .map_err(|e| CliError::bad_input(e.render(&text)))?;
+    let found = store.search(&query, a.limit, 0)?;
+    if ctx.json {
+        print_json(&json!({"messages": found.iter().map(message_json).collect::<Vec<_>>()}));
+        return Ok(exit::OK);
+    }
+    let mut t = Table::new(
+        vec!["ID", "RECEIVED", "FROM", "SUBJECT", "RCPT", "STATUS", "DISPOSITION"],
+        vec![0, 16, 30, 50, 5, 26, 12],
+    );
+    for m in &found {
+        t.row(vec![
+            m.id.to_string(),
+            short_time(m.received_at),
+            m.from.clone(),
+            m.subject.clone(),
+            m.recipients.len().to_string(),
+            m.status_label(),
+            m.disposition.clone().unwrap_or_default(),
+        ]);
+    }
+    t.print();
+    if !ctx.quiet {
+        let total = store.search_count(&query)?;
+        if total as usize > found.len() {
+            eprintln!("({} of {total} shown; --limit raises this)", found.len());
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
+    let engine = ctx.engine()?;
+    let store = engine.store();
+    let message = super::resolve(store, &a.reference)?;
+    let tenant = engine.config().tenant(&message.tenant);
+    let detail = store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
+    let conversation = store.conversation(&message, a.depth)?;
+    let headers = headers_of(&engine, &detail).await;
+    if ctx.json {
+        let mut v = message_json(&message);
+        v["deliveries"] = json!(detail.deliveries.iter().map(|d| json!({
+            "recipient": d.recipient,
+            "mailbox": d.mailbox,
+            "status": d.status.as_str(),
+            "folder": d.folder,
+            "on_hold": d.on_hold,
+            "external": d.external,
+        })).collect::<Vec<_>>());
+        v["conversation"] = json!(conversation.iter().map(|c| json!({
+            "depth": c.depth,
+            "id": c.message.id,
+            "message_id": c.message.message_id,
+            "from": c.message.from,
+            "subject": c.message.subject,
+            "recipients": c.message.recipients,
+        })).collect::<Vec<_>>());
+        v["headers"] = json!(headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>());
+        print_json(&v);
+        return Ok(exit::OK);
+    }
+    println!("Message   {} (log id {})", sanitize(&message.message_id), message.id);
+    println!("From      {}", sanitize(&message.from));
+    println!("Subject   {}", sanitize(&message.subject));
+    println!("Received  {}", message.received_at.to_rfc3339());
+    println!("Tenant    {}", sanitize(&message.tenant));
+    println!("Verdict   {}", sanitize(message.disposition.as_deref().unwrap_or("-")));
+    println!("Status    {}", message.status_label());
+    println!();
+    let mut t = Table::new(vec!["RECIPIENT", "STATE", "FOLDER", "MARKS"], vec![40, 12, 40, 20]);
+    for d in &detail.deliveries {
+        let mut marks = Vec::new();
+        if d.on_hold {
+            marks.push("hold");
+        }
+        if d.external {
+            marks.push("external");
+        }
+        t.row(vec![
+            d.recipient.clone(),
+            d.status.as_str().into(),
+            d.folder.clone().unwrap_or_default(),
+            marks.join(","),
+        ]);
+    }
+    t.print();
+    println!();
+    if conversation.is_empty() {
+        println!("Conversation: no logged replies or forwards (deeper mailbox search runs with `retract --dry-run --depth N`)");
+    } else {
+        println!("Conversation");
+        for c in &conversation {
+            println!(
+                "{}depth {}  {}  {}  {}",
+                "  ".repeat(c.depth as usize),
+                c.depth,
+                c.message.id,
+                sanitize(&c.message.from),
+                sanitize(&c.message.subject)
+            );
+        }
+    }
+    if !headers.is_empty() {
+        println!();
+        println!("Headers");
+        for (k, v) in &headers {
+            println!("  {}: {}", sanitize(k), sanitize(v));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The header block of the first copy found in a recipient's mailbox (the log has no headers).
+async fn headers_of(
+    engine: &crate::engine::Engine,
+    detail: &crate::store::MessageDetail,
+) -> Vec<(String, String)> {
+    let message = &detail.message;
+    let Ok(backend) = engine.backend(&message.tenant) else {
+        return Vec::new();
+    };
+    for d in detail.deliveries.iter().filter(|d| !d.external).take(5) {
+        let mailbox = MailboxRef {
+            address: d.mailbox.clone(),
+            on_hold: d.on_hold,
+        };
+        let Ok(copies) = backend.locate(&mailbox, &message.message_id).await else {
+            continue;
+        };
+        let Some(copy) = copies.first() else { continue };
+        if let Ok(raw) = backend.fetch_raw(&mailbox, copy).await {
+            return parse_headers(&raw);
+        }
+    }
+    Vec::new()
+}
+
+fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
+    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(raw) else {
+        return Vec::new();
+    };
+    parsed
+        .headers()
+        .iter()
+        .map(|h| {
+            let value = raw
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .map(|v| String::from_utf8_lossy(v).split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            (h.name().to_string(), value)
+        })
+        .collect()
+}
+
+pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
+    if a.format != IngestFormat::Jsonl {
+        return Err(CliError::bad_input(format!(
+            "--format {}: not available in this build yet; convert to jsonl (CONTRACT.md) meanwhile",
+            match a.format {
+                IngestFormat::Postfix => "postfix",
+                _ => "m365-trace",
+            }
+        )));
+    }
+    let config = ctx.config()?;
+    let resolver = TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
+    let store = Store::open(&config.store_path)?;
+    let report = if a.file.as_os_str() == "-" {
+        jsonl::ingest(&store, &resolver, std::io::stdin().lock())?
+    } else {
+        let file = std::fs::File::open(&a.file)
+            .map_err(|e| CliError::bad_input(format!("{}: {e}", a.file.display())))?;
+        jsonl::ingest(&store, &resolver, BufReader::with_capacity(1 << 20, file))?
+    };
+    report_ingest(ctx, &report, &a.file.display().to_string())
+}
+
+/// Print an ingest report; exit 3 when some records were skipped.
+pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Result<u8, CliError> {
+    if ctx.json {
+        print_json(&json!({"ingest": {
+            "records": r.records,
+            "inserted": r.inserted,
+            "merged": r.merged,
+            "rejected": r.rejected.iter().map(|x| json!({"line": x.line, "reason": x.reason})).collect::<Vec<_>>(),
+        }}));
+    } else {
+        for x in r.rejected.iter().take(20) {
+            eprintln!("{}:{}: skipped: {}", sanitize(source), x.line, sanitize(&x.reason));
+        }
+        if r.rejected.len() > 20 {
+            eprintln!("... and {} more skipped lines", r.rejected.len() - 20);
+        }
+        if !ctx.quiet {
+            println!(
+                "{} records: {} new, {} merged into existing entries, {} skipped",
+                r.records,
+                r.inserted,
+                r.merged,
+                r.rejected.len()
+            );
+        }
+    }
+    Ok(if r.rejected.is_empty() { exit::OK } else { exit::PARTIAL })
+}
+
+pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
+    let engine = ctx.engine()?;
+    let config = engine.config().clone();
+    let resolver = TenantResolver::new(&config, Some(&a.tenant)).map_err(CliError::bad_input)?;
+    let since = a.since.as_deref().map(|s| super::when("--since", s)).transpose()?;
+    let mailboxes = engine.tenant_mailboxes(&a.tenant).await?;
+    let backend = engine.backend(&a.tenant).map_err(CliError::bad_input)?.clone();
+    // One record per Message-ID, its recipients being every mailbox that holds a copy.
+    let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let filter = ScanFilter {
+        since,
+        skip_admin_folders: true,
+        ..ScanFilter::default()
+    };
+    for mailbox in &mailboxes {
+        let hits = match backend.scan(mailbox, &filter).await {
+            Ok(h) => h,
+            Err(e) => {
+                failures.push(format!("{}: {e}", mailbox.address));
+                continue;
+            }
+        };
+        for h in hits {
+            let holder = mailbox_recipient(mailbox, &h.from);
+            let entry = records.entry(h.message_id.clone()).or_insert_with(|| MessageRecord {
+                message_id: h.message_id.clone(),
+                from: h.from.clone(),
+                to: h.to.clone(),
+                cc: h.cc.clone(),
+                subject: h.subject.clone(),
+                received_at: h.date.unwrap_or_else(chrono::Utc::now),
+                disposition: None,
+                in_reply_to: h.in_reply_to.clone(),
+                references: h.references.clone(),
+                size: Some(h.size),
+                tenant: Some(a.tenant.clone()),
+                source_id: Some("index".into()),
+            });
+            if let Some(holder) = holder {
+                if !entry.recipients().contains(&holder) {
+                    entry.to.push(holder);
+                }
+            }
+        }
+    }
+    let mut report = IngestReport::default();
+    let mut pending = Vec::new();
+    for (n, r) in records.into_values().enumerate() {
+        report.records += 1;
+        match crate::ingest::validate(&r).and_then(|()| resolver.resolve(&r)) {
+            Ok((tenant, rcpt)) => pending.push((tenant, rcpt, r)),
+            Err(reason) => report.rejected.push(crate::ingest::Rejected { line: n as u64 + 1, reason }),
+        }
+        if pending.len() >= crate::ingest::BATCH {
+            crate::ingest::flush(engine.store(), &mut pending, &mut report)?;
+        }
+    }
+    crate::ingest::flush(engine.store(), &mut pending, &mut report)?;
+    for f in &failures {
+        eprintln!("not indexed: {}", sanitize(f));
+    }
+    let code = report_ingest(ctx, &report, &format!("tenant {}", a.tenant))?;
+    Ok(if failures.is_empty() { code } else { exit::PARTIAL })
+}
+
+/// The mailbox counts as a recipient of what it holds, unless it is the sender's own copy.
+fn mailbox_recipient(mailbox: &MailboxRef, from: &str) -> Option<String> {
+    (normalize_address(from) != mailbox.address).then(|| mailbox.address.clone())
+}

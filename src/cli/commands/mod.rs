@@ -1,0 +1,99 @@
+//! One module per command group.
+
+mod audit;
+mod demo;
+mod jobs;
+mod log;
+mod remediate;
+mod tenants;
+
+use std::io::IsTerminal;
+
+use super::args::Command;
+use super::{CliError, Context, exit};
+use crate::store::RefMatch;
+use crate::model::LoggedMessage;
+use crate::model::text::sanitize;
+
+pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError> {
+    let Some(command) = command else {
+        return Err(CliError::bad_input(
+            "the console is not available in this build yet; use the commands (`retractor --help`), or `retractor demo --no-tui` to try the demo",
+        ));
+    };
+    match command {
+        Command::Demo(a) => demo::run(ctx, a),
+        Command::Search(a) => log::search(ctx, a),
+        Command::Show(a) => log::show(ctx, a).await,
+        Command::Ingest(a) => log::ingest(ctx, a),
+        Command::Index(a) => log::index(ctx, a).await,
+        Command::Retract(a) => remediate::retract(ctx, a).await,
+        Command::Restore(a) => remediate::restore(ctx, a).await,
+        Command::Sweep(a) => remediate::sweep(ctx, a).await,
+        Command::Jobs(a) => jobs::jobs(ctx, a).await,
+        Command::Cancel(a) => jobs::cancel(ctx, a),
+        Command::Worker(a) => jobs::worker(ctx, a).await,
+        Command::Audit(a) => audit::run(ctx, a),
+        Command::Check(a) => tenants::check(ctx, a).await,
+    }
+}
+
+/// Resolve a REF to exactly one logged message, or say why not (exit 2).
+pub(super) fn resolve(store: &crate::store::Store, reference: &str) -> Result<LoggedMessage, CliError> {
+    match store.resolve_ref(reference)? {
+        RefMatch::One(m) => Ok(m),
+        RefMatch::None => Err(CliError::bad_input(format!(
+            "no logged message matches REF '{}' (a log id from `search`, or a Message-ID)",
+            sanitize(reference)
+        ))),
+        RefMatch::Several(list) => Err(CliError::bad_input(format!(
+            "REF '{}' matches {} messages; use a log id: {}",
+            sanitize(reference),
+            list.len(),
+            list.iter()
+                .map(|m| format!("{} (tenant {})", m.id, m.tenant))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Ask on the terminal; refuse (exit 4) when there is none. `word` must be typed when given.
+pub(super) fn confirm(question: &str, word: Option<&str>) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            exit::REFUSED,
+            "refused: this changes mailboxes and standard input is not a terminal; pass --yes to confirm",
+        ));
+    }
+    let expected = word.unwrap_or("y");
+    eprint!("{question} Type '{expected}' to go ahead: ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::new(exit::ERROR, format!("cannot read the answer: {e}")))?;
+    let answer = answer.trim();
+    let yes = answer == expected || (word.is_none() && answer.eq_ignore_ascii_case("yes"));
+    if yes {
+        Ok(())
+    } else {
+        Err(CliError::new(exit::REFUSED, "refused: not confirmed"))
+    }
+}
+
+/// Parse a WHEN argument, naming the option on error.
+pub(super) fn when(option: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    crate::model::when::parse_when(text, chrono::Utc::now())
+        .map_err(|e| CliError::bad_input(format!("{option}: {e}")))
+}
+
+/// Parse an ACTION argument.
+pub(super) fn action(text: &str) -> Result<crate::model::Action, CliError> {
+    match text.parse::<crate::model::Action>() {
+        Ok(crate::model::Action::Restore) | Err(_) => Err(CliError::bad_input(format!(
+            "--action {}: expected one of move-to-junk, trash, soft-delete, quarantine, hard-delete",
+            sanitize(text)
+        ))),
+        Ok(a) => Ok(a),
+    }
+}

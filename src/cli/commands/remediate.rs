@@ -1,0 +1,164 @@
+//! `retract`, `restore`, `sweep`: plan, confirm, submit, and with `--wait` run.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::super::args::{Confirm, RestoreArgs, RetractArgs, SweepArgs};
+use super::super::output::{Table, job_json, job_with_items_json, plan_json, print_job_table, print_json};
+use super::super::{CliError, Context, exit};
+use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest, RunOptions, SweepRequest};
+use crate::model::text::sanitize;
+use crate::model::{Action, JobStatus};
+
+pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
+    let action = super::action(&a.action)?;
+    let engine = ctx.engine()?;
+    let message = super::resolve(engine.store(), &a.reference)?;
+    let plan = engine
+        .plan_retract(&RetractRequest {
+            message: message.clone(),
+            recipients: a.recipients,
+            exclude: a.exclude,
+            depth: a.depth,
+            action,
+            reason: a.reason,
+        })
+        .await?;
+    if a.dry_run {
+        return print_plan(ctx, &plan);
+    }
+    let question = format!(
+        "{} '{}' in {} mailboxes ({} copies planned, depth {})?",
+        action,
+        sanitize(&message.subject),
+        plan.by_depth.iter().map(|d| d.mailboxes).sum::<u64>(),
+        plan.actionable(),
+        a.depth
+    );
+    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+}
+
+pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
+    let engine = ctx.engine()?;
+    let message = match &a.reference {
+        Some(r) => Some(super::resolve(engine.store(), r)?),
+        None => None,
+    };
+    let plan = engine.plan_restore(&RestoreRequest {
+        message,
+        job: a.job,
+        recipients: a.recipients,
+        reason: a.reason,
+    })?;
+    if plan.items.is_empty() {
+        let mut why = format!("nothing to restore for {}: no pulled copies that are not already back", sanitize(&plan.target));
+        for note in &plan.notes {
+            why.push_str(&format!("; {note}"));
+        }
+        return Err(CliError::bad_input(why));
+    }
+    let question = format!("restore {} pulled copies of {}?", plan.items.len(), sanitize(&plan.target));
+    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+}
+
+pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
+    let action = super::action(&a.action)?;
+    let engine = ctx.engine()?;
+    if engine.config().tenant(&a.tenant).is_none() {
+        return Err(CliError::bad_input(format!("--tenant {}: unknown tenant", sanitize(&a.tenant))));
+    }
+    // Sweeps read every mailbox: the role check comes before the search, not only before acting.
+    engine.authorize(action, true, &format!("tenant {}", a.tenant))?;
+    let since = a.since.as_deref().map(|s| super::when("--since", s)).transpose()?;
+    let plan = engine
+        .plan_sweep(&SweepRequest {
+            tenant: a.tenant,
+            message_ids: a.message_ids.iter().map(|m| crate::model::normalize_message_id(m)).collect(),
+            from: a.from,
+            subject: a.subject,
+            since,
+            action: Some(action),
+            reason: a.reason,
+        })
+        .await?;
+    if a.dry_run {
+        return print_plan(ctx, &plan);
+    }
+    let question = format!("{} {} messages found by the sweep ({})?", action, plan.items.len(), sanitize(&plan.target));
+    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+}
+
+fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
+    if ctx.json {
+        print_json(&plan_json(plan));
+        return Ok(exit::OK);
+    }
+    println!("Plan: {} {} (nothing has been changed)", plan.action, sanitize(&plan.target));
+    let mut t = Table::new(vec!["DEPTH", "MAILBOX", "FOLDER", "MESSAGE-ID", "NOTE"], vec![5, 36, 24, 48, 40]);
+    for i in &plan.items {
+        t.row(vec![
+            i.depth.to_string(),
+            i.mailbox.clone(),
+            i.planned_folder.clone().unwrap_or_default(),
+            i.message_id.clone(),
+            i.settled.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+        ]);
+    }
+    t.print();
+    println!();
+    for d in &plan.by_depth {
+        println!("depth {}: {} messages, {} mailboxes", d.depth, d.messages, d.mailboxes);
+    }
+    for n in &plan.notes {
+        println!("note: {}", sanitize(n));
+    }
+    Ok(exit::OK)
+}
+
+/// Confirm, write the job, and either run it here (`--wait`) or leave it for an engine.
+async fn run_plan(
+    ctx: &Context,
+    engine: &Arc<Engine>,
+    plan: &Plan,
+    confirm: &Confirm,
+    question: &str,
+) -> Result<u8, CliError> {
+    // Refuse by role before asking anything.
+    engine.authorize(plan.action, plan.kind == crate::model::JobKind::Sweep, &plan.target)?;
+    if !confirm.yes {
+        let word = (plan.action == Action::HardDelete).then_some("delete");
+        super::confirm(question, word)?;
+    }
+    let job = engine.submit(plan)?;
+    if !ctx.json && !ctx.quiet {
+        for n in &plan.notes {
+            eprintln!("note: {}", sanitize(n));
+        }
+    }
+    if !confirm.wait {
+        let j = engine.store().job(job)?;
+        if ctx.json {
+            print_json(&json!({"job": job_json(&j)}));
+        } else {
+            println!("job {job} queued: {} items", j.counts.matched);
+        }
+        if engine.store().live_workers(10_000)? == 0 && !ctx.quiet {
+            eprintln!("hint: no engine is running; start `retractor worker` (or open the console) to run it, or use --wait");
+        }
+        return Ok(exit::OK);
+    }
+    engine.run(RunOptions { job: Some(job), follow: false }).await?;
+    let j = engine.store().job(job)?;
+    let items = engine.store().job_items(job)?;
+    if ctx.json {
+        print_json(&job_with_items_json(&j, &items));
+    } else if !ctx.quiet {
+        print_job_table(&j, &items);
+    }
+    Ok(match j.status {
+        JobStatus::Done => exit::OK,
+        JobStatus::Partial | JobStatus::Failed => exit::PARTIAL,
+        _ => exit::OK,
+    })
+}

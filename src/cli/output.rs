@@ -1,0 +1,217 @@
+//! Printing: JSON for scripts, aligned tables for people. Every piece of text that came from
+//! outside (subjects, addresses, folder names, errors quoting them) passes through
+//! [`sanitize`] before it reaches a terminal.
+
+use serde_json::{Value, json};
+
+use super::{CliError, Context};
+use crate::engine::Plan;
+use crate::model::text::sanitize;
+use crate::model::{Job, JobItem, LoggedMessage};
+
+pub fn print_error(ctx: &Context, e: &CliError) {
+    if ctx.json {
+        eprintln!("{}", json!({"error": {"code": e.code, "message": e.message}}));
+    } else {
+        eprintln!("retractor: {}", sanitize(&e.message));
+    }
+}
+
+/// Print a JSON value on stdout.
+pub fn print_json(v: &Value) {
+    println!("{v}");
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn message_json(m: &LoggedMessage) -> Value {
+    json!({
+        "id": m.id,
+        "message_id": m.message_id,
+        "from": m.from,
+        "subject": m.subject,
+        "received_at": rfc3339(m.received_at),
+        "recipients": m.recipients,
+        "status": m.status.as_str(),
+        "status_label": m.status_label(),
+        "disposition": m.disposition,
+        "tenant": m.tenant,
+    })
+}
+
+pub fn job_json(j: &Job) -> Value {
+    json!({
+        "id": j.id,
+        "kind": j.kind.as_str(),
+        "action": j.action.as_str(),
+        "status": j.status.as_str(),
+        "initiated_by": j.initiated_by,
+        "reason": j.reason,
+        "matched": j.counts.matched,
+        "remediated": j.counts.remediated,
+        "failed": j.counts.failed,
+        "skipped": j.counts.skipped,
+        "queued": j.counts.queued,
+        "in_progress": j.counts.claimed,
+        "throttle": j.throttle_note,
+        "created_at": rfc3339(j.created_at),
+        "started_at": j.started_at.map(rfc3339),
+        "finished_at": j.finished_at.map(rfc3339),
+    })
+}
+
+/// The result column: the outcome when finished, else the lifecycle state.
+pub fn item_result(i: &JobItem) -> String {
+    i.outcome
+        .map(|o| o.as_str().to_string())
+        .unwrap_or_else(|| i.state.as_str().to_string())
+}
+
+pub fn item_json(i: &JobItem) -> Value {
+    json!({
+        "mailbox": i.mailbox,
+        "message_id": i.message_id,
+        "depth": i.depth,
+        "result": item_result(i),
+        "error": i.error,
+        "from_folder": i.from_folder(),
+        "to_folder": i.to_folder(),
+        "attempts": i.attempts,
+    })
+}
+
+pub fn job_with_items_json(j: &Job, items: &[JobItem]) -> Value {
+    let mut v = job_json(j);
+    v["items"] = Value::Array(items.iter().map(item_json).collect());
+    json!({ "job": v })
+}
+
+pub fn plan_json(p: &Plan) -> Value {
+    json!({"plan": {
+        "action": p.action.as_str(),
+        "kind": p.kind.as_str(),
+        "target": p.target,
+        "items": p.items.iter().map(|i| json!({
+            "mailbox": i.mailbox,
+            "message_id": i.message_id,
+            "depth": i.depth,
+            "folder": i.planned_folder,
+            "result": i.settled.as_ref().map(|(o, _)| o.as_str()),
+            "note": i.settled.as_ref().map(|(_, n)| n.as_str()),
+        })).collect::<Vec<_>>(),
+        "by_depth": p.by_depth,
+        "notes": p.notes,
+    }})
+}
+
+/// A plain table: header, rows, columns padded to their widest cell (capped), sanitised.
+pub struct Table {
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    caps: Vec<usize>,
+}
+
+impl Table {
+    /// `caps`: the widest each column may be (0: no limit); longer cells end with `…`.
+    pub fn new(headers: Vec<&'static str>, caps: Vec<usize>) -> Table {
+        Table {
+            headers,
+            rows: Vec::new(),
+            caps,
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells.iter().map(|c| sanitize(c)).collect());
+    }
+
+    pub fn print(&self) {
+        let cols = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        let cap = |i: usize| self.caps.get(i).copied().filter(|c| *c > 0).unwrap_or(usize::MAX);
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(cols) {
+                widths[i] = widths[i].max(cell.chars().count().min(cap(i)));
+            }
+        }
+        let line = |cells: Vec<String>| {
+            let mut out = String::new();
+            for (i, cell) in cells.iter().enumerate().take(cols) {
+                let cell = clip(cell, widths[i]);
+                if i + 1 == cols {
+                    out.push_str(&cell);
+                } else {
+                    out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                }
+            }
+            println!("{}", out.trim_end());
+        };
+        line(self.headers.iter().map(|h| h.to_string()).collect());
+        for row in &self.rows {
+            line(row.clone());
+        }
+    }
+}
+
+fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+pub fn short_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn print_job_table(j: &Job, items: &[JobItem]) {
+    println!(
+        "job {}  {} {}  {}  by {}{}",
+        j.id,
+        j.kind.as_str(),
+        j.action,
+        j.status.as_str(),
+        sanitize(&j.initiated_by),
+        j.reason
+            .as_ref()
+            .map(|r| format!("  reason: {}", sanitize(r)))
+            .unwrap_or_default()
+    );
+    println!(
+        "matched {}  remediated {}  failed {}  skipped {}  queued {}  in progress {}{}",
+        j.counts.matched,
+        j.counts.remediated,
+        j.counts.failed,
+        j.counts.skipped,
+        j.counts.queued,
+        j.counts.claimed,
+        j.throttle_note
+            .as_ref()
+            .map(|t| format!("  ({})", sanitize(t)))
+            .unwrap_or_default()
+    );
+    if items.is_empty() {
+        return;
+    }
+    let mut t = Table::new(
+        vec!["MAILBOX", "DEPTH", "RESULT", "FROM", "TO", "MESSAGE-ID", "ERROR"],
+        vec![32, 5, 22, 20, 32, 40, 60],
+    );
+    for i in items {
+        t.row(vec![
+            i.mailbox.clone(),
+            i.depth.to_string(),
+            item_result(i),
+            i.from_folder().unwrap_or_default(),
+            i.to_folder().unwrap_or_default(),
+            i.message_id.clone(),
+            i.error.clone().unwrap_or_default(),
+        ]);
+    }
+    t.print();
+}
