@@ -1,20 +1,69 @@
-//! Maildir backend (stub; being written).
+//! Dovecot Maildir++ backend: mailbox `user@domain` is `<root>/<domain>/<user>/`.
+//!
+//! A copy's `provider_id` is its file path relative to the mailbox directory
+//! (`new/<name>`, `.Junk/cur/<name>:2,S`); folders are `.Name` subdirectories. Moves are
+//! atomic renames that keep the file name (hence flags) and mtime (Dovecot's received date),
+//! so a live Dovecot reading the same tree never sees a half-done act.
+
+mod fsops;
+mod headers;
+mod layout;
+mod tree;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
-use crate::backends::*;
+use crate::backends::{
+    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+};
 use crate::config::MaildirSettings;
+use crate::model::{Action, Location};
 
-/// Dovecot Maildir++ tree.
-pub struct MaildirBackend;
+use tree::Tree;
 
-impl MaildirBackend {
-    pub fn new(_s: MaildirSettings, _q: Option<String>, _p: bool) -> Self {
-        MaildirBackend
-    }
+/// A Dovecot Maildir++ tree on a local (or mounted) filesystem.
+pub struct MaildirBackend {
+    tree: Arc<Tree>,
 }
 
-fn stub<T>() -> Result<T, BackendError> {
-    Err(BackendError::new(ErrorKind::Internal, "stub"))
+impl MaildirBackend {
+    /// A backend for the tree at `settings.root`. Quarantined copies go to
+    /// `quarantine_mailbox` (folder `<quarantine>.<recipient>` when
+    /// `quarantine_folder_per_recipient`, else `<quarantine>`).
+    pub fn new(
+        settings: MaildirSettings,
+        quarantine_mailbox: Option<String>,
+        quarantine_folder_per_recipient: bool,
+    ) -> Self {
+        MaildirBackend {
+            tree: Arc::new(Tree {
+                root: settings.root,
+                folders: settings.folders,
+                quarantine_mailbox,
+                quarantine_per_recipient: quarantine_folder_per_recipient,
+            }),
+        }
+    }
+
+    /// Run filesystem work on tokio's blocking pool: the engine runs many items at once and
+    /// a slow disk must not stall the runtime.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tree) -> Result<T, BackendError> + Send + 'static,
+    {
+        let tree = Arc::clone(&self.tree);
+        tokio::task::spawn_blocking(move || work(&tree))
+            .await
+            .map_err(|e| {
+                BackendError::new(ErrorKind::Internal, format!("maildir worker failed: {e}"))
+            })?
+    }
 }
 
 #[async_trait]
@@ -22,28 +71,82 @@ impl Backend for MaildirBackend {
     fn kind(&self) -> &'static str {
         "maildir"
     }
+
     async fn list_mailboxes(&self) -> Result<Vec<String>, BackendError> {
-        stub()
+        self.blocking(Tree::list_mailboxes).await
     }
-    async fn locate(&self, _m: &MailboxRef, _id: &str) -> Result<Vec<Location>, BackendError> {
-        stub()
+
+    async fn locate(
+        &self,
+        mailbox: &MailboxRef,
+        message_id: &str,
+    ) -> Result<Vec<Location>, BackendError> {
+        let address = mailbox.address.clone();
+        let message_id = message_id.to_string();
+        self.blocking(move |tree| tree.locate(&address, &message_id))
+            .await
     }
-    fn destination_folder(&self, _m: &MailboxRef, _a: Action) -> Option<String> {
-        None
+
+    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String> {
+        self.tree.destination_folder(mailbox, action)
     }
-    async fn fetch_raw(&self, _m: &MailboxRef, _c: &Location) -> Result<Vec<u8>, BackendError> {
-        stub()
+
+    async fn fetch_raw(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+    ) -> Result<Vec<u8>, BackendError> {
+        let address = mailbox.address.clone();
+        let copy = copy.clone();
+        self.blocking(move |tree| tree.fetch_raw(&address, &copy))
+            .await
     }
-    async fn apply(&self, _m: &MailboxRef, _c: &Location, _a: Action) -> Result<Applied, BackendError> {
-        stub()
+
+    async fn apply(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Applied, BackendError> {
+        let mailbox = mailbox.clone();
+        let copy = copy.clone();
+        self.blocking(move |tree| tree.apply(&mailbox, &copy, action))
+            .await
     }
-    async fn put_back(&self, _m: &MailboxRef, _cm: &str, _c: &Location, _o: &Location) -> Result<Location, BackendError> {
-        stub()
+
+    async fn put_back(
+        &self,
+        mailbox: &MailboxRef,
+        current_mailbox: &str,
+        current: &Location,
+        original: &Location,
+    ) -> Result<Location, BackendError> {
+        let mailbox = mailbox.clone();
+        let current_mailbox = current_mailbox.to_string();
+        let current = current.clone();
+        let original = original.clone();
+        self.blocking(move |tree| tree.put_back(&mailbox, &current_mailbox, &current, &original))
+            .await
     }
-    async fn scan(&self, _m: &MailboxRef, _f: &ScanFilter) -> Result<Vec<HeaderSummary>, BackendError> {
-        stub()
+
+    async fn scan(
+        &self,
+        mailbox: &MailboxRef,
+        filter: &ScanFilter,
+    ) -> Result<Vec<HeaderSummary>, BackendError> {
+        let address = mailbox.address.clone();
+        let filter = filter.clone();
+        self.blocking(move |tree| tree.scan(&address, &filter))
+            .await
     }
+
     async fn check(&self) -> CheckReport {
-        CheckReport { ok: false, detail: "stub".into() }
+        let tree = Arc::clone(&self.tree);
+        tokio::task::spawn_blocking(move || tree.check())
+            .await
+            .unwrap_or_else(|e| CheckReport {
+                ok: false,
+                detail: format!("maildir check failed: {e}"),
+            })
     }
 }

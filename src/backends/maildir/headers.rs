@@ -1,0 +1,220 @@
+//! Reading and decoding a message's header block. Header text is attacker-controlled: it is
+//! returned as decoded, never trusted for anything but comparison.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser};
+
+use crate::model::normalize_message_id;
+
+/// Stop reading a header block here: real ones are a few KiB, and this runs over every
+/// message of thousands of mailboxes.
+pub(super) const HEADER_CAP: usize = 256 * 1024;
+
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The header fields the backend uses, decoded. Message-IDs are in `<...>` form.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Headers {
+    pub message_id: Option<String>,
+    /// The first From address, lower-case (`""` when there is none).
+    pub from_address: String,
+    /// The whole From field as `Name <address>` pairs, for substring matching.
+    pub from_text: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Decoded (RFC 2047) subject.
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// The header block of the file at `path`: up to and including the blank line, at most
+/// [`HEADER_CAP`] bytes.
+pub(super) fn read_header_block(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let mut block = Vec::with_capacity(READ_CHUNK);
+    let mut chunk = [0u8; READ_CHUNK];
+    loop {
+        let read = file.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(block);
+        }
+        let searched_from = block.len().saturating_sub(3);
+        block.extend_from_slice(&chunk[..read]);
+        if let Some(end) = header_end(&block, searched_from) {
+            block.truncate(end);
+            return Ok(block);
+        }
+        if block.len() >= HEADER_CAP {
+            block.truncate(HEADER_CAP);
+            return Ok(block);
+        }
+    }
+}
+
+/// Where the header block ends (after its blank line), looking from `from` on.
+fn header_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = bytes.get(from..)?;
+    tail.windows(2)
+        .enumerate()
+        .find_map(|(at, pair)| match pair {
+            [b'\n', b'\n'] => Some(at + 2),
+            [b'\n', b'\r'] if tail.get(at + 2) == Some(&b'\n') => Some(at + 3),
+            _ => None,
+        })
+        .map(|end| from + end)
+}
+
+/// Whether `haystack` contains `needle` (cheap pre-filter before a full parse).
+pub(super) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Decode a header block. Never fails: what cannot be parsed is left empty.
+pub(super) fn parse(block: &[u8]) -> Headers {
+    let Some(message) = MessageParser::default().parse_headers(block) else {
+        return Headers::default();
+    };
+    let from = message.from();
+    Headers {
+        message_id: first_message_id(&message),
+        from_address: from
+            .and_then(Address::first)
+            .and_then(|a| a.address())
+            .map(str::to_lowercase)
+            .unwrap_or_default(),
+        from_text: from.map(address_text).unwrap_or_default(),
+        to: addresses(message.all_to()),
+        cc: addresses(message.all_cc()),
+        subject: message.subject().unwrap_or_default().to_string(),
+        date: message
+            .date()
+            .filter(|d| d.is_valid())
+            .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
+        in_reply_to: ids(message.in_reply_to()),
+        references: ids(message.references()),
+    }
+}
+
+/// The first Message-ID field, as a server indexes it (mail-parser's own accessor returns
+/// the last, which a forged second field would control).
+fn first_message_id(message: &Message<'_>) -> Option<String> {
+    message
+        .header_values(HeaderName::MessageId)
+        .next()
+        .and_then(|value| ids(value).into_iter().next())
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    value
+        .as_text_list()
+        .unwrap_or_default()
+        .iter()
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| normalize_message_id(id))
+        .collect()
+}
+
+fn addresses<'a>(fields: impl Iterator<Item = &'a Address<'a>>) -> Vec<String> {
+    fields
+        .flat_map(|field| field.iter())
+        .filter_map(|addr| addr.address())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn address_text(field: &Address<'_>) -> String {
+    field
+        .iter()
+        .map(|addr| match (addr.name(), addr.address()) {
+            (Some(name), Some(address)) => format!("{name} <{address}>"),
+            (Some(name), None) => name.to_string(),
+            (None, Some(address)) => address.to_string(),
+            (None, None) => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_fields_a_scan_needs() {
+        let block = b"Message-ID: <a1@x.test>\r\n\
+            From: \"Pay Pal\" <Billing@Evil.Test>\r\n\
+            To: Bob <Bob@Demo.Test>, carol@demo.test\r\n\
+            Cc: <Dave@Demo.Test>\r\n\
+            Subject: =?UTF-8?B?UmVjaG51bmcgZsOkbGxpZw==?=\r\n\
+            Date: Thu, 20 Nov 2026 10:00:00 +0100\r\n\
+            In-Reply-To: <p0@x.test>\r\n\
+            References: <r1@x.test> <p0@x.test>\r\n\r\n";
+        let h = parse(block);
+        assert_eq!(h.message_id.as_deref(), Some("<a1@x.test>"));
+        assert_eq!(h.from_address, "billing@evil.test");
+        assert_eq!(h.from_text, "Pay Pal <Billing@Evil.Test>");
+        assert_eq!(h.to, vec!["bob@demo.test", "carol@demo.test"]);
+        assert_eq!(h.cc, vec!["dave@demo.test"]);
+        assert_eq!(h.subject, "Rechnung fällig");
+        assert_eq!(
+            h.date,
+            DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        );
+        assert_eq!(h.in_reply_to, vec!["<p0@x.test>"]);
+        assert_eq!(h.references, vec!["<r1@x.test>", "<p0@x.test>"]);
+    }
+
+    #[test]
+    fn the_first_message_id_field_wins() {
+        let h = parse(b"Message-ID: <first@x>\nMessage-ID: <second@x>\n\n");
+        assert_eq!(h.message_id.as_deref(), Some("<first@x>"));
+    }
+
+    #[test]
+    fn broken_headers_do_not_panic() {
+        let h = parse(b"Subject: \xff\xfe\x00bad\nFrom: <<<\nDate: yesterday\n\n");
+        assert_eq!(h.message_id, None);
+        assert_eq!(h.date, None);
+        assert_eq!(parse(b""), Headers::default());
+        assert_eq!(parse(b"\n\nbody only").message_id, None);
+    }
+
+    #[test]
+    fn header_block_stops_at_the_blank_line() {
+        assert_eq!(header_end(b"A: 1\r\nB: 2\r\n\r\nbody", 0), Some(14));
+        assert_eq!(header_end(b"A: 1\nB: 2\n\nbody", 0), Some(11));
+        assert_eq!(header_end(b"A: 1\nB: 2\n", 0), None);
+        assert_eq!(header_end(b"A: 1\n\nX", 3), Some(6));
+    }
+
+    #[test]
+    fn reads_only_the_header_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        let body = "x".repeat(3 * READ_CHUNK);
+        std::fs::write(&path, format!("Subject: hi\r\n\r\n{body}")).unwrap();
+        assert_eq!(read_header_block(&path).unwrap(), b"Subject: hi\r\n\r\n");
+    }
+
+    #[test]
+    fn header_block_is_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        std::fs::write(&path, "X: y\n".repeat(HEADER_CAP)).unwrap();
+        assert_eq!(read_header_block(&path).unwrap().len(), HEADER_CAP);
+    }
+
+    #[test]
+    fn byte_search_finds_substrings() {
+        assert!(contains_bytes(b"Message-ID: <abc@x>", b"abc@x"));
+        assert!(!contains_bytes(b"Message-ID: <ab@x>", b"abc@x"));
+    }
+}
