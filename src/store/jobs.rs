@@ -67,8 +67,9 @@ pub struct ItemFinish {
 const JOB_COLUMNS: &str = "id, kind, action, status, initiated_by, reason, restores_job, \
      created_at, started_at, finished_at, throttle_note";
 
-const ITEM_COLUMNS: &str = "id, job, tenant, mailbox, message_id, depth, state, outcome, error, \
-     attempts, restores_item, placements, planned_folder, on_hold, log_message";
+const ITEM_COLUMNS: &str = "i.id, i.job, i.tenant, i.mailbox, i.message_id, i.depth, i.state, \
+     i.outcome, i.error, i.attempts, i.restores_item, i.placements, i.planned_folder, i.on_hold, \
+     i.log_message";
 
 fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     let kind: String = r.get(1)?;
@@ -259,7 +260,7 @@ impl Store {
     pub fn job_items(&self, job: i64) -> Result<Vec<JobItem>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items WHERE job = ?1 ORDER BY id"
+                "SELECT {ITEM_COLUMNS} FROM items i WHERE i.job = ?1 ORDER BY i.id"
             ))?;
             let rows = stmt.query_map([job], item_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -412,7 +413,7 @@ impl Store {
             let mut out = Vec::with_capacity(ids.len());
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {ITEM_COLUMNS}, j.kind, j.action, j.initiated_by, j.reason
-                 FROM items JOIN jobs j ON j.id = items.job WHERE items.id = ?1"
+                 FROM items i JOIN jobs j ON j.id = i.job WHERE i.id = ?1"
             ))?;
             for id in ids {
                 let claimed = stmt.query_row([id], |r| {

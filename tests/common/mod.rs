@@ -1,0 +1,175 @@
+//! Shared helpers for the integration tests: a temporary world (config, Maildir tree, log)
+//! and a way to run the real `retractor` binary on it.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A temporary directory with a config for one Maildir tenant `corp` (domain corp.test).
+pub struct World {
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub fn new(extra_config: &str) -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            r#"[store]
+path = "retractor.db"
+
+[access]
+default_role = "admin"
+
+[engine]
+backoff_ms = 20
+
+[tenants.corp]
+kind = "maildir"
+root = "mail"
+domains = ["corp.test"]
+quarantine_mailbox = "quarantine@corp.test"
+{extra_config}
+"#
+        );
+        fs::create_dir_all(dir.path().join("mail/corp.test")).expect("mail root");
+        fs::write(dir.path().join("config.toml"), config).expect("config");
+        World { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("config.toml")
+    }
+
+    pub fn mailbox(&self, user: &str) -> PathBuf {
+        self.path().join("mail/corp.test").join(user)
+    }
+
+    /// Run the binary with this world's config; stdin is closed (not a terminal).
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_retractor"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("XDG_STATE_HOME", self.path().join("state"))
+            .env("XDG_DATA_HOME", self.path().join("data"))
+            .env_remove("SSH_CONNECTION")
+            .env_remove("SSH_CLIENT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run retractor")
+    }
+
+    /// Run with `--json` and parse stdout; panics with stderr when it is not JSON.
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let code = out.status.code().unwrap_or(-1);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}) from {args:?}: exit {code}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, v)
+    }
+
+    /// Create empty Maildir++ mailboxes.
+    pub fn make_mailboxes(&self, users: &[&str]) {
+        for u in users {
+            make_maildir(&self.mailbox(u));
+        }
+    }
+
+    /// Deliver a message file to `user`'s folder (`""` = INBOX); returns its path.
+    pub fn deliver(&self, user: &str, folder: &str, name: &str, text: &str, seen: bool, mtime: i64) -> PathBuf {
+        let base = if folder.is_empty() {
+            self.mailbox(user)
+        } else {
+            self.mailbox(user).join(format!(".{folder}"))
+        };
+        make_maildir(&base);
+        let path = if seen {
+            base.join("cur").join(format!("{name}:2,S"))
+        } else {
+            base.join("new").join(name)
+        };
+        fs::write(&path, text).expect("write message");
+        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(mtime, 0)).expect("mtime");
+        path
+    }
+
+    pub fn ingest_lines(&self, lines: &[String]) -> Output {
+        let file = self.path().join("log.jsonl");
+        fs::write(&file, lines.join("\n")).expect("log");
+        self.run(&["ingest", "--format", "jsonl", file.to_str().expect("utf-8 path")])
+    }
+}
+
+pub fn make_maildir(base: &Path) {
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(base.join(sub)).expect("maildir");
+    }
+}
+
+/// A minimal RFC 5322 message.
+pub fn message(id: &str, from: &str, to: &[&str], subject: &str, parent: Option<&str>) -> String {
+    let mut h = format!(
+        "From: {from}\r\nTo: {}\r\nSubject: {subject}\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: {id}\r\n",
+        to.join(", ")
+    );
+    if let Some(p) = parent {
+        h.push_str(&format!("In-Reply-To: {p}\r\nReferences: {p}\r\n"));
+    }
+    h.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n");
+    h
+}
+
+/// A JSONL log line.
+pub fn log_line(id: &str, from: &str, to: &[&str], subject: &str, parent: Option<&str>) -> String {
+    serde_json::json!({
+        "message_id": id, "from": from, "to": to, "subject": subject,
+        "received_at": "2026-11-20T10:00:00Z", "disposition": "malicious",
+        "in_reply_to": parent, "references": parent.map(|p| vec![p]).unwrap_or_default(),
+    })
+    .to_string()
+}
+
+/// Every file under `dir` (recursively) whose name contains `needle`.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Paths of message files (in cur/ or new/) that contain `needle`.
+pub fn copies_of(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            let parent = p.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str());
+            matches!(parent, Some("cur") | Some("new"))
+                && fs::read_to_string(p).map(|t| t.contains(needle)).unwrap_or(false)
+        })
+        .collect()
+}
