@@ -1,11 +1,178 @@
-//! Demo generator (placeholder until the generator lands).
+//! The built-in demo tenant: `retractor demo` writes a config, a Maildir tree of a small
+//! company's mailboxes and the gateway's message log, all made up and self-contained (the
+//! data files in `assets/demo/` are compiled in; nothing is downloaded).
+//!
+//! The content is everyday mail of the two weeks before `now` plus one incident worth
+//! retracting: a DocuSign-themed payroll phish to 24 staff and a partner, with forwards and
+//! replies three levels deep, some of which never crossed the gateway (see [`campaign`]).
+//! Everything derives from `now` through a PRNG of our own, so the same `now` always gives
+//! the same tenant, byte for byte.
+
+mod assets;
+mod campaign;
+mod maildir;
+mod mailgen;
+mod people;
+mod plan;
+mod rng;
+mod traffic;
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// What was created.
-pub struct DemoSummary { pub config_path: PathBuf, pub log_path: PathBuf, pub mail_root: PathBuf, pub mailboxes: usize, pub messages: usize, pub campaign_message_id: String, pub hostile_message_id: String, pub hold_mailbox: String }
-/// A failure naming the path.
+use chrono::{DateTime, Utc};
+
+use maildir::{Written, io_error};
+use people::DOMAIN;
+use plan::Ctx;
+
+/// The quarantine mailbox of the demo tenant.
+const QUARANTINE: &str = "quarantine@demo.test";
+
+/// What [`generate`] made, for the CLI to print and to open the console on.
+#[derive(Clone, Debug)]
+pub struct DemoSummary {
+    /// `DIR/config.toml`.
+    pub config_path: PathBuf,
+    /// `DIR/log.jsonl`, the gateway log to ingest.
+    pub log_path: PathBuf,
+    /// `DIR/mail`, the Maildir root of the tenant.
+    pub mail_root: PathBuf,
+    /// Mailboxes created, the quarantine mailbox included.
+    pub mailboxes: usize,
+    /// Distinct messages (Message-IDs) written, logged or not.
+    pub messages: usize,
+    /// The phishing campaign's Message-ID, with angle brackets.
+    pub campaign_message_id: String,
+    /// The message whose subject carries terminal escape sequences.
+    pub hostile_message_id: String,
+    /// The mailbox on legal hold (also a recipient of the campaign).
+    pub hold_mailbox: String,
+}
+
+/// Why the demo could not be written; the message names the path that failed.
 #[derive(Debug)]
 pub struct DemoError(pub String);
-impl std::fmt::Display for DemoError { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) } }
-/// Generate.
-pub fn generate(_dir: &Path, _now: chrono::DateTime<chrono::Utc>) -> Result<DemoSummary, DemoError> { Err(DemoError("not yet".into())) }
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+/// Write a demo tenant into `dir` (created if missing): `config.toml`, `mail/` and
+/// `log.jsonl`. Refuses when `dir` already holds a demo, so that nothing is overwritten or
+/// mixed; the CLI's `--reset` removes the old one first.
+pub fn generate(dir: &Path, now: DateTime<Utc>) -> Result<DemoSummary, DemoError> {
+    generate_with_files(dir, now).map(|(summary, _)| summary)
+}
+
+fn generate_with_files(
+    dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<(DemoSummary, Vec<Written>), DemoError> {
+    let config_path = dir.join("config.toml");
+    let log_path = dir.join("log.jsonl");
+    let mail_root = dir.join("mail");
+    for existing in [&config_path, &mail_root] {
+        if existing.exists() {
+            return Err(DemoError(format!(
+                "{} already exists: a demo is already there; remove {} or use `retractor demo --reset`",
+                existing.display(),
+                dir.display()
+            )));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| io_error(dir, "create directory", e))?;
+
+    let mut ctx = Ctx::new(now);
+    traffic::generate(&mut ctx);
+    let incident = campaign::generate(&mut ctx);
+    // The log is in arrival order, as a gateway writes it; the sort is stable so ties keep
+    // their (deterministic) generation order.
+    ctx.out.sort_by_key(|p| p.received_at);
+
+    let staff: Vec<String> = ctx
+        .roster
+        .people
+        .iter()
+        .map(|p| p.address.clone())
+        .collect();
+    maildir::create_mailboxes(&mail_root, &staff, QUARANTINE)?;
+    let written = maildir::write_messages(&mail_root, &ctx.out, &mut ctx.rng)?;
+
+    let mut log = Vec::new();
+    for record in ctx.out.iter().filter_map(plan::Planned::record) {
+        let line = serde_json::to_string(&record).map_err(|e| {
+            DemoError(format!(
+                "{}: cannot encode {}: {e}",
+                log_path.display(),
+                record.message_id
+            ))
+        })?;
+        log.extend_from_slice(line.as_bytes());
+        log.push(b'\n');
+    }
+    fs::write(&log_path, &log).map_err(|e| io_error(&log_path, "write", e))?;
+
+    // Written last: its presence is what marks a complete demo.
+    let mut file =
+        fs::File::create_new(&config_path).map_err(|e| io_error(&config_path, "create", e))?;
+    file.write_all(config_text(campaign::HOLD_MAILBOX).as_bytes())
+        .map_err(|e| io_error(&config_path, "write", e))?;
+
+    let summary = DemoSummary {
+        config_path,
+        log_path,
+        mail_root,
+        mailboxes: staff.len() + 1,
+        messages: ctx.out.len(),
+        campaign_message_id: incident.campaign_message_id,
+        hostile_message_id: incident.hostile_message_id,
+        hold_mailbox: campaign::HOLD_MAILBOX.to_string(),
+    };
+    Ok((summary, written))
+}
+
+fn config_text(hold: &str) -> String {
+    format!(
+        r#"# retractor demo configuration, written by `retractor demo`.
+#
+# Everything here is made up: a small company at {DOMAIN} whose mail sits in a local Maildir
+# tree, a message log from its mail gateway (log.jsonl), and one phishing campaign to pull
+# back. Relative paths are resolved against the directory of this file.
+
+# Where retractor keeps its state: the ingested message log, jobs and their items, the
+# hash-chained audit trail (SQLite).
+[store]
+path = "retractor.db"
+
+# Which role each OS login gets: viewer, analyst, responder or admin.
+# The demo lets its user do everything short of admin: retract, restore, soft- and
+# hard-delete (on a throw-away tenant, so nothing real is at stake).
+[access]
+default_role = "responder"
+
+# The demo tenant.
+[tenants.demo]
+# A Dovecot-style Maildir++ tree: <root>/<domain>/<user>/, folders as .Name/ subdirectories.
+kind = "maildir"
+root = "mail"
+# Recipients outside these domains (such as the partner at partner.example on the phishing
+# campaign) are external: retractor shows them but cannot act on their mailboxes.
+domains = ["{DOMAIN}"]
+# Where the `quarantine` action moves messages, in one folder per recipient.
+quarantine_mailbox = "{QUARANTINE}"
+# Mailboxes under legal hold: the general counsel's. A hard-delete there is reported as
+# "retained by hold", never as destroyed.
+holds = ["{hold}"]
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests;
