@@ -126,7 +126,10 @@ impl Engine {
                 ..ScanFilter::default()
             };
             for (tenant, mailbox, hit) in self.scan_everywhere(&filter, &mut notes).await? {
-                if exclude.contains(&mailbox.address) {
+                // Backends match any References entry (servers search that way); depth
+                // follows the direct parent only.
+                let parent = crate::model::direct_parent(hit.in_reply_to.as_deref(), &hit.references);
+                if exclude.contains(&mailbox.address) || !parent.is_some_and(|p| frontier.contains(&p)) {
                     continue;
                 }
                 if seen.insert(hit.message_id.clone()) {

@@ -26,6 +26,15 @@ pub fn normalize_message_id(raw: &str) -> String {
     format!("<{}>", inner.trim())
 }
 
+/// The message a reply or forward directly answers: its In-Reply-To, else the last entry of
+/// References (RFC 5322 §3.6.4). References lists every ancestor, so matching any entry would
+/// put a reply-to-a-reply at depth 1; conversation depth follows this one parent instead.
+pub fn direct_parent(in_reply_to: Option<&str>, references: &[String]) -> Option<String> {
+    in_reply_to
+        .map(normalize_message_id)
+        .or_else(|| references.last().map(|r| normalize_message_id(r)))
+}
+
 /// Lower-case an e-mail address for use as a mailbox key.
 pub fn normalize_address(raw: &str) -> String {
     raw.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase()
@@ -44,6 +53,14 @@ mod tests {
     fn message_ids_gain_brackets_once() {
         assert_eq!(normalize_message_id("abc@x"), "<abc@x>");
         assert_eq!(normalize_message_id(" <abc@x> "), "<abc@x>");
+    }
+
+    #[test]
+    fn the_direct_parent_is_in_reply_to_else_the_last_reference() {
+        let refs = vec!["<root@x>".to_string(), "<fwd@x>".to_string()];
+        assert_eq!(direct_parent(Some("<fwd@x>"), &refs).as_deref(), Some("<fwd@x>"));
+        assert_eq!(direct_parent(None, &refs).as_deref(), Some("<fwd@x>"));
+        assert_eq!(direct_parent(None, &[]), None);
     }
 
     #[test]

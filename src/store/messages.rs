@@ -244,11 +244,10 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
         }
     }
     if fresh {
-        let mut stmt =
-            tx.prepare_cached("INSERT OR IGNORE INTO message_refs (parent, child) VALUES (?1, ?2)")?;
-        for parent in in_reply_to.iter().chain(refs.iter()) {
-            if *parent != message_id {
-                stmt.execute(params![parent, id])?;
+        if let Some(parent) = crate::model::direct_parent(in_reply_to.as_deref(), &refs) {
+            if parent != message_id {
+                tx.prepare_cached("INSERT OR IGNORE INTO message_refs (parent, child) VALUES (?1, ?2)")?
+                    .execute(params![parent, id])?;
             }
         }
     } else if added > 0 {

@@ -48,7 +48,7 @@ pub const MIGRATIONS: &[&str] = &[
         VALUES (new.id, new.subject, new.sender, new.recipients);
     END;
 
-    -- Which logged messages name which Message-ID as their parent (In-Reply-To or References).
+    -- Each logged message's direct parent: In-Reply-To, else the last References entry.
     CREATE TABLE message_refs (
         parent  TEXT NOT NULL,
         child   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
