@@ -18,7 +18,14 @@ fn kill_dash_nine_then_worker_finishes_every_item_exactly_once() {
     let text = message(ID, "x@bad.example", &["all@corp.test"], "Mass phish", None);
     for (n, u) in users.iter().enumerate() {
         make_maildir(&w.mailbox(u));
-        w.deliver(u, "", &format!("{n}.M1.host"), &text, n % 2 == 0, 1_795_000_000);
+        w.deliver(
+            u,
+            "",
+            &format!("{n}.M1.host"),
+            &text,
+            n % 2 == 0,
+            1_795_000_000,
+        );
     }
     let recipients: Vec<String> = users.iter().map(|u| format!("{u}@corp.test")).collect();
     let refs: Vec<&str> = recipients.iter().map(String::as_str).collect();
@@ -41,12 +48,19 @@ fn kill_dash_nine_then_worker_finishes_every_item_exactly_once() {
     let done_at_kill = loop {
         std::thread::sleep(Duration::from_millis(20));
         let done = rusqlite::Connection::open(&db)
-            .and_then(|c| c.query_row("SELECT count(*) FROM items WHERE state = 'done'", [], |r| r.get::<_, i64>(0)))
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM items WHERE state = 'done'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
             .unwrap_or(0);
         if done >= 200 {
             break done;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the job never got going");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the job never got going"
+        );
     };
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
@@ -59,36 +73,61 @@ fn kill_dash_nine_then_worker_finishes_every_item_exactly_once() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("counts");
-    assert!(done >= done_at_kill && done < MAILBOXES as i64, "killed mid-job: {done} done");
+    assert!(
+        done >= done_at_kill && done < MAILBOXES as i64,
+        "killed mid-job: {done} done"
+    );
     drop(conn);
 
     let out = w.run(&["--json", "worker"]);
-    assert!(out.status.success(), "worker: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "worker: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(summary["worker"]["reclaimed"].as_i64(), Some(claimed), "{summary}");
+    assert_eq!(
+        summary["worker"]["reclaimed"].as_i64(),
+        Some(claimed),
+        "{summary}"
+    );
 
     let (_, job) = w.json(&["jobs", "1"]);
     assert_eq!(job["job"]["status"], "done", "{}", job["job"]);
     let items = job["job"]["items"].as_array().expect("items");
     assert_eq!(items.len(), MAILBOXES);
     let remediated = items.iter().filter(|i| i["result"] == "remediated").count();
-    let already = items.iter().filter(|i| i["result"] == "already-in-destination").count();
+    let already = items
+        .iter()
+        .filter(|i| i["result"] == "already-in-destination")
+        .count();
     assert_eq!(remediated + already, MAILBOXES, "every item done");
     // Only items caught between act and record can end already-in-destination.
-    assert!(already <= claimed as usize, "{already} already vs {claimed} in flight");
+    assert!(
+        already <= claimed as usize,
+        "{already} already vs {claimed} in flight"
+    );
 
     // Every mailbox holds exactly one copy, in Junk, with its original name.
     for (n, u) in users.iter().enumerate() {
         let copies = copies_of(&w.mailbox(u), ID);
         assert_eq!(copies.len(), 1, "{u}: {copies:?}");
-        let expected = if n % 2 == 0 { format!(".Junk/cur/{n}.M1.host:2,S") } else { format!(".Junk/new/{n}.M1.host") };
+        let expected = if n % 2 == 0 {
+            format!(".Junk/cur/{n}.M1.host:2,S")
+        } else {
+            format!(".Junk/new/{n}.M1.host")
+        };
         assert!(copies[0].ends_with(&expected), "{u}: {copies:?}");
     }
 
     // Exactly one result record per item in the audit trail, and the chain is intact.
     let conn = rusqlite::Connection::open(&db).expect("db");
     let records: i64 = conn
-        .query_row("SELECT count(*) FROM audit WHERE job = 1 AND role = 'engine'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM audit WHERE job = 1 AND role = 'engine'",
+            [],
+            |r| r.get(0),
+        )
         .expect("audit count");
     assert_eq!(records, MAILBOXES as i64);
     let (code, v) = w.json(&["audit", "verify"]);

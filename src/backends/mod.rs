@@ -138,15 +138,22 @@ pub trait Backend: Send + Sync {
 
     /// Every copy of the message (exact Message-ID match) in the mailbox, in every folder,
     /// the backend's own admin folders included, so that copies already moved are recognised.
-    async fn locate(&self, mailbox: &MailboxRef, message_id: &str)
-    -> Result<Vec<Location>, BackendError>;
+    async fn locate(
+        &self,
+        mailbox: &MailboxRef,
+        message_id: &str,
+    ) -> Result<Vec<Location>, BackendError>;
 
     /// The folder `action` moves a copy to in this mailbox, or `None` when the copy leaves
     /// the mailbox (quarantine, hard-delete): a copy found there is already done.
     fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String>;
 
     /// The raw message, for the evidence copy taken before a hard-delete.
-    async fn fetch_raw(&self, mailbox: &MailboxRef, copy: &Location) -> Result<Vec<u8>, BackendError>;
+    async fn fetch_raw(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+    ) -> Result<Vec<u8>, BackendError>;
 
     /// Apply one remediation action to one copy.
     async fn apply(

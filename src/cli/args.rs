@@ -124,7 +124,11 @@ pub struct RetractArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    #[arg(value_name = "REF", required_unless_present = "job", conflicts_with = "job")]
+    #[arg(
+        value_name = "REF",
+        required_unless_present = "job",
+        conflicts_with = "job"
+    )]
     pub reference: Option<String>,
     /// Restore everything this job pulled.
     #[arg(long, value_name = "JOB")]

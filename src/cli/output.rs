@@ -11,7 +11,10 @@ use crate::model::{Job, JobItem, LoggedMessage};
 
 pub fn print_error(ctx: &Context, e: &CliError) {
     if ctx.json {
-        eprintln!("{}", json!({"error": {"code": e.code, "message": e.message}}));
+        eprintln!(
+            "{}",
+            json!({"error": {"code": e.code, "message": e.message}})
+        );
     } else {
         eprintln!("retractor: {}", sanitize(&e.message));
     }
@@ -130,7 +133,13 @@ impl Table {
     pub fn print(&self) {
         let cols = self.headers.len();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        let cap = |i: usize| self.caps.get(i).copied().filter(|c| *c > 0).unwrap_or(usize::MAX);
+        let cap = |i: usize| {
+            self.caps
+                .get(i)
+                .copied()
+                .filter(|c| *c > 0)
+                .unwrap_or(usize::MAX)
+        };
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(cols) {
                 widths[i] = widths[i].max(cell.chars().count().min(cap(i)));
@@ -199,7 +208,15 @@ pub fn print_job_table(j: &Job, items: &[JobItem]) {
         return;
     }
     let mut t = Table::new(
-        vec!["MAILBOX", "DEPTH", "RESULT", "FROM", "TO", "MESSAGE-ID", "ERROR"],
+        vec![
+            "MAILBOX",
+            "DEPTH",
+            "RESULT",
+            "FROM",
+            "TO",
+            "MESSAGE-ID",
+            "ERROR",
+        ],
         vec![32, 5, 22, 20, 32, 40, 60],
     );
     for i in items {

@@ -278,10 +278,10 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
     let at = format!("[tenants.{name}]");
     let mut specific = toml::Table::new();
     for key in table.keys().cloned().collect::<Vec<_>>() {
-        if !COMMON_KEYS.contains(&key.as_str()) {
-            if let Some(v) = table.remove(&key) {
-                specific.insert(key, v);
-            }
+        if !COMMON_KEYS.contains(&key.as_str())
+            && let Some(v) = table.remove(&key)
+        {
+            specific.insert(key, v);
         }
     }
     let common: CommonTenant = toml::Value::Table(table)
@@ -294,7 +294,11 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
             KNOWN_KINDS.join(", ")
         ));
     }
-    let mut mailboxes: Vec<String> = common.mailboxes.iter().map(|m| normalize_address(m)).collect();
+    let mut mailboxes: Vec<String> = common
+        .mailboxes
+        .iter()
+        .map(|m| normalize_address(m))
+        .collect();
     if let Some(file) = &common.mailboxes_file {
         let file = base.join(file);
         let text = std::fs::read_to_string(&file)
@@ -321,7 +325,11 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
     Ok(Tenant {
         name: name.to_string(),
         kind: common.kind,
-        domains: common.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        domains: common
+            .domains
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .collect(),
         mailboxes,
         holds: common.holds.iter().map(|m| normalize_address(m)).collect(),
         quarantine_mailbox: common.quarantine_mailbox.map(|m| normalize_address(&m)),
@@ -337,7 +345,11 @@ fn describe_toml_error(e: &toml::de::Error) -> String {
         Some(_) => {
             // The Display form starts with "TOML parse error at line L, column C".
             let full = e.to_string();
-            let location = full.lines().next().unwrap_or("").trim_start_matches("TOML parse error ");
+            let location = full
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("TOML parse error ");
             format!("{location}: {message}")
         }
         None => message,
@@ -374,20 +386,34 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named_with_their_place() {
-        let e = parse("[tenants.demo]\nkind = \"maildir\"\nroot = \"m\"\nquarantine_mailbx = \"q@x\"\n")
+        let e = parse(
+            "[tenants.demo]\nkind = \"maildir\"\nroot = \"m\"\nquarantine_mailbx = \"q@x\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            e.contains("[tenants.demo]") && e.contains("quarantine_mailbx"),
+            "{e}"
+        );
+        let e = parse("[store]\npth = \"x\"\n")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("[tenants.demo]") && e.contains("quarantine_mailbx"), "{e}");
-        let e = parse("[store]\npth = \"x\"\n").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("pth") && e.contains("line 2"), "{e}");
     }
 
     #[test]
     fn unknown_kinds_and_roles_are_refused() {
-        let e = parse("[tenants.x]\nkind = \"pop3\"\n").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = parse("[tenants.x]\nkind = \"pop3\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("unknown kind"), "{e}");
-        let e = parse("[access]\nroles = { bob = \"god\" }\n").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = parse("[access]\nroles = { bob = \"god\" }\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("god"), "{e}");
     }
 }

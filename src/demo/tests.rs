@@ -288,15 +288,15 @@ fn every_file_parses_and_holds_its_message() {
         };
         let parsed = parse(path);
         assert_eq!(parsed.message_id, w.message_id, "{}", path.display());
-        if let Some(subject) = log_subjects.get(w.message_id.as_str()) {
-            if w.message_id != d.summary.hostile_message_id {
-                assert_eq!(
-                    parsed.subject.as_deref(),
-                    Some(*subject),
-                    "{}",
-                    path.display()
-                );
-            }
+        if let Some(subject) = log_subjects.get(w.message_id.as_str())
+            && w.message_id != d.summary.hostile_message_id
+        {
+            assert_eq!(
+                parsed.subject.as_deref(),
+                Some(*subject),
+                "{}",
+                path.display()
+            );
         }
         let bytes = fs::read(path).unwrap_or_default();
         assert!(

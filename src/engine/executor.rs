@@ -62,7 +62,11 @@ impl Engine {
         result
     }
 
-    async fn run_loop(self: &Arc<Self>, worker: &str, opts: RunOptions) -> Result<RunSummary, EngineError> {
+    async fn run_loop(
+        self: &Arc<Self>,
+        worker: &str,
+        opts: RunOptions,
+    ) -> Result<RunSummary, EngineError> {
         let settings = &self.config.engine;
         let lease_ms = (settings.lease_secs * 1000) as i64;
         let mailbox_limits: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
@@ -71,9 +75,9 @@ impl Engine {
         let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
         let me = hostname();
         loop {
-            summary.reclaimed += self.store.reclaim_orphans(lease_ms, &|host, pid| {
-                host == me && !process_alive(pid)
-            })?;
+            summary.reclaimed += self
+                .store
+                .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
             let room = settings.concurrency.saturating_sub(in_flight.len());
             let claimed = if room > 0 {
                 self.store.claim_items(worker, room, opts.job)?
@@ -96,7 +100,9 @@ impl Engine {
                     return Ok(summary);
                 }
                 let wait = next_due
-                    .map(|due| (due - crate::store::now_millis()).clamp(0, IDLE_POLL.as_millis() as i64))
+                    .map(|due| {
+                        (due - crate::store::now_millis()).clamp(0, IDLE_POLL.as_millis() as i64)
+                    })
                     .map(|ms| Duration::from_millis(ms as u64))
                     .unwrap_or(IDLE_POLL);
                 tokio::time::sleep(wait.max(Duration::from_millis(20))).await;

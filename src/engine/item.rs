@@ -31,7 +31,11 @@ struct Result_ {
 }
 
 impl Result_ {
-    fn done(outcome: ItemOutcome, placements: Vec<Placement>, delivery: Option<(DeliveryState, Option<String>)>) -> Self {
+    fn done(
+        outcome: ItemOutcome,
+        placements: Vec<Placement>,
+        delivery: Option<(DeliveryState, Option<String>)>,
+    ) -> Self {
         Result_ {
             outcome,
             state: ItemState::Done,
@@ -59,7 +63,11 @@ struct Interrupted {
 }
 
 impl Engine {
-    pub(super) async fn process(&self, c: &Claimed, breaker: &Breaker) -> Result<Step, EngineError> {
+    pub(super) async fn process(
+        &self,
+        c: &Claimed,
+        breaker: &Breaker,
+    ) -> Result<Step, EngineError> {
         let item = &c.item;
         let mailbox = MailboxRef {
             address: item.mailbox.clone(),
@@ -71,8 +79,16 @@ impl Engine {
             .get(&item.tenant)
             .cloned();
         let attempt = match (self.backend(&item.tenant), tripped) {
-            (_, Some(why)) => Ok(Result_::failed(FailReason::AuthFailed, &why, item.placements.clone())),
-            (Err(why), None) => Ok(Result_::failed(FailReason::Unavailable, &why, item.placements.clone())),
+            (_, Some(why)) => Ok(Result_::failed(
+                FailReason::AuthFailed,
+                &why,
+                item.placements.clone(),
+            )),
+            (Err(why), None) => Ok(Result_::failed(
+                FailReason::Unavailable,
+                &why,
+                item.placements.clone(),
+            )),
             (Ok(backend), None) => {
                 let backend = Arc::clone(backend);
                 match c.kind {
@@ -125,12 +141,18 @@ impl Engine {
             if at_destination || out_of_view {
                 already_there = true;
                 // A copy an interrupted attempt moved: complete its placement for restore.
-                if let Some(p) = placements.iter_mut().find(|p| p.to.is_none() && p.from.folder != copy.folder) {
+                if let Some(p) = placements
+                    .iter_mut()
+                    .find(|p| p.to.is_none() && p.from.folder != copy.folder)
+                {
                     p.to = Some(copy);
                 }
                 continue;
             }
-            if !placements.iter().any(|p| p.from.provider_id == copy.provider_id) {
+            if !placements
+                .iter()
+                .any(|p| p.from.provider_id == copy.provider_id)
+            {
                 placements.push(Placement {
                     mailbox: mailbox.address.clone(),
                     from: copy.clone(),
@@ -146,12 +168,21 @@ impl Engine {
                 let delivery = self.retracted_state(&placements);
                 Result_::done(ItemOutcome::AlreadyInDestination, placements, delivery)
             } else {
-                Result_::done(ItemOutcome::NotFound, placements, Some((DeliveryState::NotFound, None)))
+                Result_::done(
+                    ItemOutcome::NotFound,
+                    placements,
+                    Some((DeliveryState::NotFound, None)),
+                )
             });
         }
         self.store
             .record_placements(item.id, &placements)
-            .map_err(|e| interrupted(BackendError::new(ErrorKind::Internal, e.to_string()), &placements))?;
+            .map_err(|e| {
+                interrupted(
+                    BackendError::new(ErrorKind::Internal, e.to_string()),
+                    &placements,
+                )
+            })?;
         let mut retained = false;
         for copy in &to_act {
             if action == Action::HardDelete {
@@ -162,7 +193,10 @@ impl Engine {
             match backend.apply(mailbox, copy, action).await {
                 Ok(applied) => {
                     retained |= applied.retained_by_hold;
-                    if let Some(p) = placements.iter_mut().find(|p| p.from.provider_id == copy.provider_id) {
+                    if let Some(p) = placements
+                        .iter_mut()
+                        .find(|p| p.from.provider_id == copy.provider_id)
+                    {
                         p.to = applied.to;
                         p.to_mailbox = applied.to_mailbox;
                     }
@@ -176,12 +210,18 @@ impl Engine {
         }
         let delivery = self.retracted_state(&placements);
         let mut result = if placements.is_empty() {
-            Result_::done(ItemOutcome::NotFound, placements, Some((DeliveryState::NotFound, None)))
+            Result_::done(
+                ItemOutcome::NotFound,
+                placements,
+                Some((DeliveryState::NotFound, None)),
+            )
         } else {
             Result_::done(ItemOutcome::Remediated, placements, delivery)
         };
         if retained {
-            result.error = Some("retained by hold: removed from the user's view, kept for the legal hold".into());
+            result.error = Some(
+                "retained by hold: removed from the user's view, kept for the legal hold".into(),
+            );
         }
         Ok(result)
     }
@@ -212,8 +252,20 @@ impl Engine {
     ) -> Result<(), BackendError> {
         let raw = backend.fetch_raw(mailbox, copy).await?;
         self.store
-            .add_evidence(c.item.id, &c.item.tenant, &mailbox.address, &c.item.message_id, &copy.folder, &raw)
-            .map_err(|e| BackendError::new(ErrorKind::Internal, format!("evidence copy not stored, nothing deleted: {e}")))?;
+            .add_evidence(
+                c.item.id,
+                &c.item.tenant,
+                &mailbox.address,
+                &c.item.message_id,
+                &copy.folder,
+                &raw,
+            )
+            .map_err(|e| {
+                BackendError::new(
+                    ErrorKind::Internal,
+                    format!("evidence copy not stored, nothing deleted: {e}"),
+                )
+            })?;
         Ok(())
     }
 
@@ -229,14 +281,21 @@ impl Engine {
         for p in &placements {
             let Some(current) = &p.to else { continue };
             let current_mailbox = p.to_mailbox.as_deref().unwrap_or(&mailbox.address);
-            match backend.put_back(mailbox, current_mailbox, current, &p.from).await {
+            match backend
+                .put_back(mailbox, current_mailbox, current, &p.from)
+                .await
+            {
                 Ok(_) => restored += 1,
                 Err(e) if e.kind == ErrorKind::Gone => {
                     // Put back by an interrupted attempt, or removed by the user since.
-                    let copies = backend
-                        .locate(mailbox, &c.item.message_id)
-                        .await
-                        .map_err(|error| Interrupted { error, placements: placements.clone() })?;
+                    let copies =
+                        backend
+                            .locate(mailbox, &c.item.message_id)
+                            .await
+                            .map_err(|error| Interrupted {
+                                error,
+                                placements: placements.clone(),
+                            })?;
                     if copies.iter().any(|l| l.folder == p.from.folder) {
                         already += 1;
                     }
@@ -246,9 +305,17 @@ impl Engine {
         }
         let folder = placements.first().map(|p| p.from.folder.clone());
         Ok(if restored > 0 {
-            Result_::done(ItemOutcome::Restored, placements, Some((DeliveryState::Restored, folder)))
+            Result_::done(
+                ItemOutcome::Restored,
+                placements,
+                Some((DeliveryState::Restored, folder)),
+            )
         } else if already > 0 {
-            Result_::done(ItemOutcome::AlreadyInDestination, placements, Some((DeliveryState::Restored, folder)))
+            Result_::done(
+                ItemOutcome::AlreadyInDestination,
+                placements,
+                Some((DeliveryState::Restored, folder)),
+            )
         } else {
             Result_::done(ItemOutcome::NotFound, placements, None)
         })
@@ -271,18 +338,25 @@ impl Engine {
                 return Ok(Some(r));
             }
             ErrorKind::AuthFailed => {
-                breaker
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(item.tenant.clone(), format!("credentials refused earlier in this run: {detail}"));
+                breaker.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                    item.tenant.clone(),
+                    format!("credentials refused earlier in this run: {detail}"),
+                );
                 FailReason::AuthFailed
             }
             ErrorKind::PermissionDenied => FailReason::PermissionDenied,
             ErrorKind::OverQuota => FailReason::OverQuota,
             ErrorKind::Invalid | ErrorKind::Internal => FailReason::Internal,
-            ErrorKind::Throttled | ErrorKind::Timeout | ErrorKind::Unavailable | ErrorKind::Gone => {
+            ErrorKind::Throttled
+            | ErrorKind::Timeout
+            | ErrorKind::Unavailable
+            | ErrorKind::Gone => {
                 if item.attempts < self.config.engine.max_attempts {
-                    let delay = backoff(self.config.engine.backoff_ms, item.attempts, error.retry_after);
+                    let delay = backoff(
+                        self.config.engine.backoff_ms,
+                        item.attempts,
+                        error.retry_after,
+                    );
                     if error.kind == ErrorKind::Throttled {
                         let note = format!(
                             "{} throttled: retrying in {:.1}s",
@@ -352,7 +426,9 @@ impl Engine {
             detail: Some(detail),
         };
         let delivery = match (item.log_message, r.delivery) {
-            (Some(message), Some((state, folder))) => Some((message, item.mailbox.clone(), state, folder)),
+            (Some(message), Some((state, folder))) => {
+                Some((message, item.mailbox.clone(), state, folder))
+            }
             _ => None,
         };
         self.store.finish_item(&ItemFinish {

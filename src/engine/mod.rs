@@ -139,7 +139,11 @@ impl Engine {
             actor: self.actor.login.clone(),
             ssh_from: self.actor.ssh_from.clone(),
             role: role.to_string(),
-            action: if sweep { "sweep".into() } else { action.to_string() },
+            action: if sweep {
+                "sweep".into()
+            } else {
+                action.to_string()
+            },
             target: target.to_string(),
             outcome: "refused".into(),
             detail: Some(format!("role {role} may not {what}; needs {needed}")),
@@ -152,7 +156,13 @@ impl Engine {
     }
 
     /// The audit record of a request by this engine's actor.
-    fn request_audit(&self, action: &str, target: &str, reason: Option<&str>, detail: String) -> NewAudit {
+    fn request_audit(
+        &self,
+        action: &str,
+        target: &str,
+        reason: Option<&str>,
+        detail: String,
+    ) -> NewAudit {
         NewAudit {
             actor: self.actor.login.clone(),
             ssh_from: self.actor.ssh_from.clone(),

@@ -84,7 +84,11 @@ impl Engine {
     pub async fn plan_retract(&self, req: &RetractRequest) -> Result<Plan, EngineError> {
         let root = &req.message;
         let exclude: HashSet<String> = req.exclude.iter().map(|a| normalize_address(a)).collect();
-        let wanted: Vec<String> = req.recipients.iter().map(|a| normalize_address(a)).collect();
+        let wanted: Vec<String> = req
+            .recipients
+            .iter()
+            .map(|a| normalize_address(a))
+            .collect();
         let deliveries = self.store.deliveries_of(root.id)?;
         if let Some(stranger) = wanted
             .iter()
@@ -99,10 +103,13 @@ impl Engine {
         let mut items: BTreeMap<Key, NewItem> = BTreeMap::new();
         let mut notes = Vec::new();
         for (recipient, mailbox, external) in deliveries {
-            if (!wanted.is_empty() && !wanted.contains(&recipient)) || exclude.contains(&recipient) {
+            if (!wanted.is_empty() && !wanted.contains(&recipient)) || exclude.contains(&recipient)
+            {
                 continue;
             }
-            self.add_delivery(&mut items, root, 0, &recipient, &mailbox, external, &mut notes);
+            self.add_delivery(
+                &mut items, root, 0, &recipient, &mailbox, external, &mut notes,
+            );
         }
 
         let mut seen: HashSet<String> = HashSet::from([root.message_id.clone()]);
@@ -115,7 +122,9 @@ impl Engine {
                 }
                 for (recipient, mailbox, external) in self.store.deliveries_of(child.id)? {
                     if !exclude.contains(&recipient) {
-                        self.add_delivery(&mut items, &child, depth, &recipient, &mailbox, external, &mut notes);
+                        self.add_delivery(
+                            &mut items, &child, depth, &recipient, &mailbox, external, &mut notes,
+                        );
                     }
                 }
             }
@@ -128,8 +137,11 @@ impl Engine {
             for (tenant, mailbox, hit) in self.scan_everywhere(&filter, &mut notes).await? {
                 // Backends match any References entry (servers search that way); depth
                 // follows the direct parent only.
-                let parent = crate::model::direct_parent(hit.in_reply_to.as_deref(), &hit.references);
-                if exclude.contains(&mailbox.address) || !parent.is_some_and(|p| frontier.contains(&p)) {
+                let parent =
+                    crate::model::direct_parent(hit.in_reply_to.as_deref(), &hit.references);
+                if exclude.contains(&mailbox.address)
+                    || !parent.is_some_and(|p| frontier.contains(&p))
+                {
                     continue;
                 }
                 if seen.insert(hit.message_id.clone()) {
@@ -207,7 +219,11 @@ impl Engine {
             key,
             NewItem {
                 tenant: message.tenant.clone(),
-                mailbox: if external { recipient.to_string() } else { mailbox.to_string() },
+                mailbox: if external {
+                    recipient.to_string()
+                } else {
+                    mailbox.to_string()
+                },
                 message_id: message.message_id.clone(),
                 depth,
                 log_message: Some(message.id),
@@ -254,7 +270,9 @@ impl Engine {
         }
         let mut hits = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let Ok((mailbox, found)) = joined else { continue };
+            let Ok((mailbox, found)) = joined else {
+                continue;
+            };
             match found {
                 Ok(found) => hits.extend(
                     found
@@ -273,9 +291,10 @@ impl Engine {
         let mut candidates: Vec<JobItem> = Vec::new();
         let target = match (&req.message, req.job) {
             (_, Some(job)) => {
-                let found = self.store.job(job).map_err(|_| {
-                    EngineError::BadInput(format!("no job {job}"))
-                })?;
+                let found = self
+                    .store
+                    .job(job)
+                    .map_err(|_| EngineError::BadInput(format!("no job {job}")))?;
                 if found.kind == JobKind::Restore {
                     return Err(EngineError::BadInput(format!(
                         "job {job} is itself a restore; restore the job it undid instead"
@@ -285,7 +304,10 @@ impl Engine {
                 format!("job {job}")
             }
             (Some(message), None) => {
-                candidates.extend(self.store.restorable_items(Some(&message.message_id), None)?);
+                candidates.extend(
+                    self.store
+                        .restorable_items(Some(&message.message_id), None)?,
+                );
                 for job in self.store.jobs_rooted_at(&message.message_id)? {
                     for item in self.store.restorable_items(None, Some(job))? {
                         if !candidates.iter().any(|c| c.id == item.id) {
@@ -299,7 +321,11 @@ impl Engine {
                 return Err(EngineError::BadInput("restore needs a REF or --job".into()));
             }
         };
-        let wanted: Vec<String> = req.recipients.iter().map(|a| normalize_address(a)).collect();
+        let wanted: Vec<String> = req
+            .recipients
+            .iter()
+            .map(|a| normalize_address(a))
+            .collect();
         let mut items = Vec::new();
         let mut unrestorable = 0;
         for item in candidates {
@@ -346,7 +372,11 @@ impl Engine {
         let action = req
             .action
             .ok_or_else(|| EngineError::BadInput("sweep needs --action".into()))?;
-        if req.message_ids.is_empty() && req.from.is_none() && req.subject.is_none() && req.since.is_none() {
+        if req.message_ids.is_empty()
+            && req.from.is_none()
+            && req.subject.is_none()
+            && req.since.is_none()
+        {
             return Err(EngineError::BadInput(
                 "sweep needs at least one of --message-id, --from, --subject, --since".into(),
             ));
@@ -400,7 +430,10 @@ impl Engine {
             plan.actionable(),
             plan.by_depth
                 .iter()
-                .map(|d| format!("depth {}: {} messages in {} mailboxes", d.depth, d.messages, d.mailboxes))
+                .map(|d| format!(
+                    "depth {}: {} messages in {} mailboxes",
+                    d.depth, d.messages, d.mailboxes
+                ))
                 .collect::<Vec<_>>()
                 .join("; ")
         );
@@ -428,7 +461,11 @@ fn sweep_description(req: &SweepRequest) -> String {
     parts.extend(req.message_ids.iter().map(|m| format!("message-id {m}")));
     parts.extend(req.from.iter().map(|f| format!("from {f}")));
     parts.extend(req.subject.iter().map(|s| format!("subject {s:?}")));
-    parts.extend(req.since.iter().map(|s| format!("since {}", s.to_rfc3339())));
+    parts.extend(
+        req.since
+            .iter()
+            .map(|s| format!("since {}", s.to_rfc3339())),
+    );
     parts.join(", ")
 }
 

@@ -81,13 +81,18 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let input = concat!(
-            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["bob@corp.test","p@partner.example"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#, "\n",
+            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["bob@corp.test","p@partner.example"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#,
             "\n",
-            r#"{"message_id":"<b@x>","from":"evil@bad.example","to":[],"received_at":"2026-11-20T10:00:00Z"}"#, "\n",
-            r#"{"message_id":"<c@x>","from":"x@y","to":["bob@corp.test"],"received_at":"yesterday"}"#, "\n",
+            "\n",
+            r#"{"message_id":"<b@x>","from":"evil@bad.example","to":[],"received_at":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+            r#"{"message_id":"<c@x>","from":"x@y","to":["bob@corp.test"],"received_at":"yesterday"}"#,
+            "\n",
             "not json\n",
-            r#"{"message_id":"<d@x>","from":"x@y","to":["bob@corp.test"],"received_at":"2026-11-20T10:00:00Z","tenant":"nope"}"#, "\n",
-            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["carol@corp.test"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#, "\n",
+            r#"{"message_id":"<d@x>","from":"x@y","to":["bob@corp.test"],"received_at":"2026-11-20T10:00:00Z","tenant":"nope"}"#,
+            "\n",
+            r#"{"message_id":"<a@x>","from":"evil@bad.example","to":["carol@corp.test"],"subject":"Hi","received_at":"2026-11-20T10:00:00Z"}"#,
+            "\n",
         );
         let report = ingest(&store, &resolver, input.as_bytes())?;
         assert_eq!(report.records, 6);
@@ -95,13 +100,24 @@ mod tests {
         assert_eq!(report.merged, 1);
         let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6]);
-        assert!(report.rejected[0].reason.contains("\"to\""), "{:?}", report.rejected);
-        assert!(report.rejected[3].reason.contains("unknown tenant 'nope'"), "{:?}", report.rejected);
+        assert!(
+            report.rejected[0].reason.contains("\"to\""),
+            "{:?}",
+            report.rejected
+        );
+        assert!(
+            report.rejected[3].reason.contains("unknown tenant 'nope'"),
+            "{:?}",
+            report.rejected
+        );
         let m = match store.resolve_ref("a@x")? {
             crate::store::RefMatch::One(m) => m,
             _ => panic!("a@x not found once"),
         };
-        assert_eq!(m.recipients, vec!["bob@corp.test", "carol@corp.test", "p@partner.example"]);
+        assert_eq!(
+            m.recipients,
+            vec!["bob@corp.test", "carol@corp.test", "p@partner.example"]
+        );
         assert_eq!(m.actionable_count, 2);
         Ok(())
     }

@@ -42,10 +42,10 @@ pub struct TenantResolver<'a> {
 impl<'a> TenantResolver<'a> {
     /// `forced` is `--tenant`; it must name a configured tenant.
     pub fn new(config: &'a Config, forced: Option<&'a str>) -> Result<Self, String> {
-        if let Some(t) = forced {
-            if config.tenant(t).is_none() {
-                return Err(unknown_tenant(config, t));
-            }
+        if let Some(t) = forced
+            && config.tenant(t).is_none()
+        {
+            return Err(unknown_tenant(config, t));
         }
         Ok(TenantResolver { config, forced })
     }
@@ -89,7 +89,10 @@ fn unknown_tenant(config: &Config, name: &str) -> String {
     if known.is_empty() {
         format!("unknown tenant '{name}': the config defines no tenants")
     } else {
-        format!("unknown tenant '{name}': configured tenants are {}", known.join(", "))
+        format!(
+            "unknown tenant '{name}': configured tenants are {}",
+            known.join(", ")
+        )
     }
 }
 
@@ -107,10 +110,13 @@ pub fn validate(record: &MessageRecord) -> Result<(), String> {
     Ok(())
 }
 
+/// A record with its tenant and (recipient, external) pairs decided.
+pub type Resolved = (String, Vec<(String, bool)>, MessageRecord);
+
 /// Insert resolved records, returning the store's counts.
 pub(crate) fn flush(
     store: &Store,
-    pending: &mut Vec<(String, Vec<(String, bool)>, MessageRecord)>,
+    pending: &mut Vec<Resolved>,
     report: &mut IngestReport,
 ) -> Result<(), StoreError> {
     if pending.is_empty() {

@@ -37,7 +37,9 @@ pub fn direct_parent(in_reply_to: Option<&str>, references: &[String]) -> Option
 
 /// Lower-case an e-mail address for use as a mailbox key.
 pub fn normalize_address(raw: &str) -> String {
-    raw.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase()
+    raw.trim()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_ascii_lowercase()
 }
 
 /// The domain part of an address (`""` when there is none).
@@ -58,7 +60,10 @@ mod tests {
     #[test]
     fn the_direct_parent_is_in_reply_to_else_the_last_reference() {
         let refs = vec!["<root@x>".to_string(), "<fwd@x>".to_string()];
-        assert_eq!(direct_parent(Some("<fwd@x>"), &refs).as_deref(), Some("<fwd@x>"));
+        assert_eq!(
+            direct_parent(Some("<fwd@x>"), &refs).as_deref(),
+            Some("<fwd@x>")
+        );
         assert_eq!(direct_parent(None, &refs).as_deref(), Some("<fwd@x>"));
         assert_eq!(direct_parent(None, &[]), None);
     }

@@ -44,7 +44,10 @@ mod tests {
 
     #[test]
     fn escapes_bidi_overrides() {
-        assert_eq!(sanitize("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+        assert_eq!(
+            sanitize("invoice\u{202e}fdp.exe"),
+            "invoice\\u{202e}fdp.exe"
+        );
     }
 
     #[test]

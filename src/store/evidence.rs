@@ -67,6 +67,8 @@ impl Store {
 
     /// The raw bytes of one evidence copy.
     pub fn evidence_raw(&self, id: i64) -> Result<Vec<u8>> {
-        self.read(|tx| Ok(tx.query_row("SELECT raw FROM evidence WHERE id = ?1", [id], |r| r.get(0))?))
+        self.read(|tx| {
+            Ok(tx.query_row("SELECT raw FROM evidence WHERE id = ?1", [id], |r| r.get(0))?)
+        })
     }
 }

@@ -269,7 +269,11 @@ impl Store {
 
     /// Items of retract and sweep jobs that moved a copy of `message_id` and that no later
     /// restore has put back: what `restore REF` can undo.
-    pub fn restorable_items(&self, message_id: Option<&str>, job: Option<i64>) -> Result<Vec<JobItem>> {
+    pub fn restorable_items(
+        &self,
+        message_id: Option<&str>,
+        job: Option<i64>,
+    ) -> Result<Vec<JobItem>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {ITEM_COLUMNS} FROM items i
@@ -340,7 +344,10 @@ impl Store {
 
     pub fn heartbeat(&self, id: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1", params![id, now_millis()])?;
+            tx.execute(
+                "UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1",
+                params![id, now_millis()],
+            )?;
             Ok(())
         })
     }
@@ -367,9 +374,16 @@ impl Store {
     /// Put back in the queue the items claimed by workers that are gone: those whose heartbeat
     /// is older than the lease, or that `is_dead` (same host, process no longer running) says
     /// are dead. Their recorded placements stay, so the next attempt knows what was moved.
-    pub fn reclaim_orphans(&self, lease_ms: i64, is_dead: &dyn Fn(&str, i64) -> bool) -> Result<u64> {
+    pub fn reclaim_orphans(
+        &self,
+        lease_ms: i64,
+        is_dead: &dyn Fn(&str, i64) -> bool,
+    ) -> Result<u64> {
         self.write(|tx| {
-            let claimants: Vec<(String, Option<String>, Option<i64>, Option<i64>)> = tx
+            // (worker id, host, pid, last heartbeat); host/pid/heartbeat are absent when the
+            // worker row itself is gone.
+            type Claimant = (String, Option<String>, Option<i64>, Option<i64>);
+            let claimants: Vec<Claimant> = tx
                 .prepare(
                     "SELECT DISTINCT i.claimed_by, w.host, w.pid, w.heartbeat_at FROM items i
                      LEFT JOIN workers w ON w.id = i.claimed_by WHERE i.state = 'claimed'",
@@ -396,7 +410,12 @@ impl Store {
     }
 
     /// Claim up to `limit` due items (of one job, or of any) for `worker`.
-    pub fn claim_items(&self, worker: &str, limit: usize, job: Option<i64>) -> Result<Vec<Claimed>> {
+    pub fn claim_items(
+        &self,
+        worker: &str,
+        limit: usize,
+        job: Option<i64>,
+    ) -> Result<Vec<Claimed>> {
         self.write(|tx| {
             let now = now_millis();
             let ids: Vec<i64> = tx

@@ -39,7 +39,7 @@ pub struct MessageDetail {
 
 /// How a REF resolved.
 pub enum RefMatch {
-    One(LoggedMessage),
+    One(Box<LoggedMessage>),
     None,
     Several(Vec<LoggedMessage>),
 }
@@ -106,7 +106,7 @@ impl Store {
         let reference = reference.trim();
         if let Ok(id) = reference.parse::<i64>() {
             return match self.message(id) {
-                Ok(m) => Ok(RefMatch::One(m)),
+                Ok(m) => Ok(RefMatch::One(Box::new(m))),
                 Err(StoreError::NotFound(_)) => Ok(RefMatch::None),
                 Err(e) => Err(e),
             };
@@ -114,7 +114,7 @@ impl Store {
         let mut found = self.messages_by_message_id(&normalize_message_id(reference))?;
         Ok(match found.len() {
             0 => RefMatch::None,
-            1 => RefMatch::One(found.remove(0)),
+            1 => RefMatch::One(Box::new(found.remove(0))),
             _ => RefMatch::Several(found),
         })
     }
@@ -160,7 +160,11 @@ impl Store {
 
     /// The logged replies and forwards of `root`, depth by depth, up to `max_depth`.
     /// Each message appears once, at the smallest depth that reaches it.
-    pub fn conversation(&self, root: &LoggedMessage, max_depth: u32) -> Result<Vec<ConversationEntry>> {
+    pub fn conversation(
+        &self,
+        root: &LoggedMessage,
+        max_depth: u32,
+    ) -> Result<Vec<ConversationEntry>> {
         let mut seen = std::collections::HashSet::from([root.message_id.clone()]);
         let mut frontier = vec![root.message_id.clone()];
         let mut out = Vec::new();
@@ -174,7 +178,10 @@ impl Store {
                 break;
             }
             frontier = next.iter().map(|m| m.message_id.clone()).collect();
-            out.extend(next.into_iter().map(|message| ConversationEntry { depth, message }));
+            out.extend(
+                next.into_iter()
+                    .map(|message| ConversationEntry { depth, message }),
+            );
         }
         Ok(out)
     }
@@ -192,7 +199,9 @@ impl Store {
 
     /// How many messages the log holds.
     pub fn message_count(&self) -> Result<u64> {
-        self.read(|tx| Ok(tx.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|tx| {
+            Ok(tx.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 }
 
@@ -202,7 +211,11 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
     let message_id = normalize_message_id(&r.message_id);
     let recipients: Vec<&str> = m.recipients.iter().map(|(a, _)| a.as_str()).collect();
     let actionable = m.recipients.iter().filter(|(_, ext)| !ext).count() as i64;
-    let refs: Vec<String> = r.references.iter().map(|s| normalize_message_id(s)).collect();
+    let refs: Vec<String> = r
+        .references
+        .iter()
+        .map(|s| normalize_message_id(s))
+        .collect();
     let in_reply_to = r.in_reply_to.as_deref().map(normalize_message_id);
     let inserted = tx
         .prepare_cached(
@@ -244,11 +257,13 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
         }
     }
     if fresh {
-        if let Some(parent) = crate::model::direct_parent(in_reply_to.as_deref(), &refs) {
-            if parent != message_id {
-                tx.prepare_cached("INSERT OR IGNORE INTO message_refs (parent, child) VALUES (?1, ?2)")?
-                    .execute(params![parent, id])?;
-            }
+        if let Some(parent) = crate::model::direct_parent(in_reply_to.as_deref(), &refs)
+            && parent != message_id
+        {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO message_refs (parent, child) VALUES (?1, ?2)",
+            )?
+            .execute(params![parent, id])?;
         }
     } else if added > 0 {
         tx.prepare_cached(
@@ -283,7 +298,9 @@ pub(super) fn set_delivery_state(
                     count(*) FILTER (WHERE external = 0)
              FROM deliveries WHERE message = ?1",
         )?
-        .query_row([message], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        .query_row([message], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
     let status = if actionable > 0 && retracted == actionable {
         MessageStatus::Retracted
     } else if retracted > 0 {

@@ -67,7 +67,8 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -121,11 +122,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 }
 
 fn migrations_from(version: usize) -> impl Iterator<Item = (usize, &'static str)> {
-    schema::MIGRATIONS
-        .iter()
-        .copied()
-        .enumerate()
-        .skip(version)
+    schema::MIGRATIONS.iter().copied().enumerate().skip(version)
 }
 
 pub(crate) fn now_millis() -> i64 {

@@ -114,15 +114,20 @@ fn scalar_condition(term: &Term) -> (String, Vec<Value>) {
     match term {
         Term::MessageId(id) => ("m.message_id = ?".into(), vec![Value::Text(id.clone())]),
         // "retracted" means at least one copy pulled, so partial retractions count too.
-        Term::Status(MessageStatus::Retracted) => (
-            "m.status IN ('retracted', 'partial')".into(),
-            vec![],
-        ),
+        Term::Status(MessageStatus::Retracted) => {
+            ("m.status IN ('retracted', 'partial')".into(), vec![])
+        }
         Term::Status(s) => ("m.status = ?".into(), vec![Value::Text(s.as_str().into())]),
         Term::Disposition(d) => ("m.disposition = ?".into(), vec![Value::Text(d.clone())]),
         Term::Tenant(t) => ("m.tenant = ?".into(), vec![Value::Text(t.clone())]),
-        Term::Since(t) => ("m.received_at >= ?".into(), vec![Value::Integer(t.timestamp())]),
-        Term::Until(t) => ("m.received_at < ?".into(), vec![Value::Integer(t.timestamp())]),
+        Term::Since(t) => (
+            "m.received_at >= ?".into(),
+            vec![Value::Integer(t.timestamp())],
+        ),
+        Term::Until(t) => (
+            "m.received_at < ?".into(),
+            vec![Value::Integer(t.timestamp())],
+        ),
         Term::Text { .. } => ("1".into(), vec![]),
     }
 }

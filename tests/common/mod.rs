@@ -90,7 +90,15 @@ quarantine_mailbox = "quarantine@corp.test"
     }
 
     /// Deliver a message file to `user`'s folder (`""` = INBOX); returns its path.
-    pub fn deliver(&self, user: &str, folder: &str, name: &str, text: &str, seen: bool, mtime: i64) -> PathBuf {
+    pub fn deliver(
+        &self,
+        user: &str,
+        folder: &str,
+        name: &str,
+        text: &str,
+        seen: bool,
+        mtime: i64,
+    ) -> PathBuf {
         let base = if folder.is_empty() {
             self.mailbox(user)
         } else {
@@ -103,14 +111,20 @@ quarantine_mailbox = "quarantine@corp.test"
             base.join("new").join(name)
         };
         fs::write(&path, text).expect("write message");
-        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(mtime, 0)).expect("mtime");
+        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(mtime, 0))
+            .expect("mtime");
         path
     }
 
     pub fn ingest_lines(&self, lines: &[String]) -> Output {
         let file = self.path().join("log.jsonl");
         fs::write(&file, lines.join("\n")).expect("log");
-        self.run(&["ingest", "--format", "jsonl", file.to_str().expect("utf-8 path")])
+        self.run(&[
+            "ingest",
+            "--format",
+            "jsonl",
+            file.to_str().expect("utf-8 path"),
+        ])
     }
 }
 
@@ -148,7 +162,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -167,9 +183,14 @@ pub fn copies_of(dir: &Path, needle: &str) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
         .filter(|p| {
-            let parent = p.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str());
+            let parent = p
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|n| n.to_str());
             matches!(parent, Some("cur") | Some("new"))
-                && fs::read_to_string(p).map(|t| t.contains(needle)).unwrap_or(false)
+                && fs::read_to_string(p)
+                    .map(|t| t.contains(needle))
+                    .unwrap_or(false)
         })
         .collect()
 }

@@ -13,9 +13,14 @@ pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
     if let Some(AuditCommand::Verify) = a.verify {
         let v = store.verify_audit()?;
         if ctx.json {
-            print_json(&json!({"ok": v.ok, "records": v.records, "first_bad": v.first_bad, "problem": v.problem}));
+            print_json(
+                &json!({"ok": v.ok, "records": v.records, "first_bad": v.first_bad, "problem": v.problem}),
+            );
         } else if v.ok {
-            println!("audit trail intact: {} records, hash chain verified", v.records);
+            println!(
+                "audit trail intact: {} records, hash chain verified",
+                v.records
+            );
         } else {
             println!(
                 "audit trail BROKEN at record {}: {}",
@@ -25,7 +30,11 @@ pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
         }
         return Ok(if v.ok { exit::OK } else { exit::ERROR });
     }
-    let since = a.since.as_deref().map(|s| super::when("--since", s)).transpose()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(|s| super::when("--since", s))
+        .transpose()?;
     let entries = store.audit_entries(&AuditFilter {
         since,
         actor: a.actor,
@@ -37,7 +46,9 @@ pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let mut t = Table::new(
-        vec!["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "JOB", "REASON", "DETAIL"],
+        vec![
+            "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "JOB", "REASON", "DETAIL",
+        ],
         vec![0, 19, 20, 22, 48, 22, 5, 30, 60],
     );
     for e in &entries {

@@ -22,14 +22,20 @@ pub fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
     } else {
         let summary = crate::demo::generate(&dir, chrono::Utc::now())
             .map_err(|e| CliError::new(exit::ERROR, format!("demo: {e}")))?;
-        let config = Config::load(&summary.config_path).map_err(|e| CliError::new(exit::ERROR, e.to_string()))?;
+        let config = Config::load(&summary.config_path)
+            .map_err(|e| CliError::new(exit::ERROR, e.to_string()))?;
         let store = Store::open(&config.store_path)?;
-        let resolver = TenantResolver::new(&config, None).map_err(|e| CliError::new(exit::ERROR, e))?;
-        let file = std::fs::File::open(&summary.log_path)
-            .map_err(|e| CliError::new(exit::ERROR, format!("{}: {e}", summary.log_path.display())))?;
+        let resolver =
+            TenantResolver::new(&config, None).map_err(|e| CliError::new(exit::ERROR, e))?;
+        let file = std::fs::File::open(&summary.log_path).map_err(|e| {
+            CliError::new(exit::ERROR, format!("{}: {e}", summary.log_path.display()))
+        })?;
         let report = jsonl::ingest(&store, &resolver, std::io::BufReader::new(file))?;
         if !report.rejected.is_empty() {
-            return Err(CliError::new(exit::ERROR, format!("demo log rejected: {:?}", report.rejected.first())));
+            return Err(CliError::new(
+                exit::ERROR,
+                format!("demo log rejected: {:?}", report.rejected.first()),
+            ));
         }
         if !ctx.quiet && !ctx.json {
             eprintln!(
@@ -65,13 +71,19 @@ fn remove_demo(dir: &Path) -> Result<(), CliError> {
         return Ok(());
     }
     let looks_like_demo = dir.join("config.toml").is_file() && dir.join("mail").is_dir();
-    let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+    let empty = std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
     if !looks_like_demo && !empty {
         return Err(CliError::bad_input(format!(
             "--reset: {} does not look like a retractor demo (no config.toml and mail/); not deleting it",
             dir.display()
         )));
     }
-    std::fs::remove_dir_all(dir)
-        .map_err(|e| CliError::new(exit::ERROR, format!("--reset: cannot remove {}: {e}", dir.display())))
+    std::fs::remove_dir_all(dir).map_err(|e| {
+        CliError::new(
+            exit::ERROR,
+            format!("--reset: cannot remove {}: {e}", dir.display()),
+        )
+    })
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::super::args::{CancelArgs, JobsArgs, WorkerArgs};
-use super::super::output::{Table, job_json, job_with_items_json, print_job_table, print_json, short_time};
+use super::super::output::{
+    Table, job_json, job_with_items_json, print_job_table, print_json, short_time,
+};
 use super::super::{CliError, Context, exit};
 use crate::engine::RunOptions;
 use crate::store::Store;
@@ -20,7 +22,10 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
             return Ok(exit::OK);
         }
         let mut t = Table::new(
-            vec!["JOB", "CREATED", "KIND", "ACTION", "STATUS", "MATCHED", "DONE", "FAILED", "SKIPPED", "BY"],
+            vec![
+                "JOB", "CREATED", "KIND", "ACTION", "STATUS", "MATCHED", "DONE", "FAILED",
+                "SKIPPED", "BY",
+            ],
             vec![0, 16, 8, 13, 10, 7, 6, 6, 7, 16],
         );
         for j in &list {
@@ -52,7 +57,10 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
                 job.counts.matched,
                 job.counts.failed,
                 job.counts.skipped,
-                job.throttle_note.as_ref().map(|t| format!(" ({t})")).unwrap_or_default()
+                job.throttle_note
+                    .as_ref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
             );
             if last.as_ref() != Some(&line) {
                 if ctx.json {
@@ -82,14 +90,20 @@ pub fn cancel(ctx: &Context, a: CancelArgs) -> Result<u8, CliError> {
     if ctx.json {
         print_json(&json!({"job": job_json(&job), "cancelled_items": cancelled}));
     } else if !ctx.quiet {
-        println!("job {} cancelled: {cancelled} queued items will not run; {} already done stay done", a.job, job.counts.remediated);
+        println!(
+            "job {} cancelled: {cancelled} queued items will not run; {} already done stay done",
+            a.job, job.counts.remediated
+        );
     }
     Ok(exit::OK)
 }
 
 pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
-    let run = engine.run(RunOptions { job: None, follow: a.follow });
+    let run = engine.run(RunOptions {
+        job: None,
+        follow: a.follow,
+    });
     let summary = tokio::select! {
         s = run => s?,
         _ = tokio::signal::ctrl_c() => {
@@ -99,7 +113,9 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
         }
     };
     if ctx.json {
-        print_json(&json!({"worker": {"finished": summary.finished, "retried": summary.retried, "reclaimed": summary.reclaimed}}));
+        print_json(
+            &json!({"worker": {"finished": summary.finished, "retried": summary.retried, "reclaimed": summary.reclaimed}}),
+        );
     } else if !ctx.quiet {
         println!(
             "worker: {} items finished, {} retried, {} taken over from stopped workers",

@@ -5,7 +5,7 @@ use std::io::BufReader;
 
 use serde_json::json;
 
-use super::super::args::{IngestArgs, IngestFormat, IndexArgs, SearchArgs, ShowArgs};
+use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
 use crate::backends::{MailboxRef, ScanFilter};
@@ -26,7 +26,15 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let mut t = Table::new(
-        vec!["ID", "RECEIVED", "FROM", "SUBJECT", "RCPT", "STATUS", "DISPOSITION"],
+        vec![
+            "ID",
+            "RECEIVED",
+            "FROM",
+            "SUBJECT",
+            "RCPT",
+            "STATUS",
+            "DISPOSITION",
+        ],
         vec![0, 16, 30, 50, 5, 26, 12],
     );
     for m in &found {
@@ -60,35 +68,61 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
     let headers = headers_of(&engine, &detail).await;
     if ctx.json {
         let mut v = message_json(&message);
-        v["deliveries"] = json!(detail.deliveries.iter().map(|d| json!({
-            "recipient": d.recipient,
-            "mailbox": d.mailbox,
-            "status": d.status.as_str(),
-            "folder": d.folder,
-            "on_hold": d.on_hold,
-            "external": d.external,
-        })).collect::<Vec<_>>());
-        v["conversation"] = json!(conversation.iter().map(|c| json!({
-            "depth": c.depth,
-            "id": c.message.id,
-            "message_id": c.message.message_id,
-            "from": c.message.from,
-            "subject": c.message.subject,
-            "recipients": c.message.recipients,
-        })).collect::<Vec<_>>());
-        v["headers"] = json!(headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>());
+        v["deliveries"] = json!(
+            detail
+                .deliveries
+                .iter()
+                .map(|d| json!({
+                    "recipient": d.recipient,
+                    "mailbox": d.mailbox,
+                    "status": d.status.as_str(),
+                    "folder": d.folder,
+                    "on_hold": d.on_hold,
+                    "external": d.external,
+                }))
+                .collect::<Vec<_>>()
+        );
+        v["conversation"] = json!(
+            conversation
+                .iter()
+                .map(|c| json!({
+                    "depth": c.depth,
+                    "id": c.message.id,
+                    "message_id": c.message.message_id,
+                    "from": c.message.from,
+                    "subject": c.message.subject,
+                    "recipients": c.message.recipients,
+                }))
+                .collect::<Vec<_>>()
+        );
+        v["headers"] = json!(
+            headers
+                .iter()
+                .map(|(k, v)| json!([k, v]))
+                .collect::<Vec<_>>()
+        );
         print_json(&v);
         return Ok(exit::OK);
     }
-    println!("Message   {} (log id {})", sanitize(&message.message_id), message.id);
+    println!(
+        "Message   {} (log id {})",
+        sanitize(&message.message_id),
+        message.id
+    );
     println!("From      {}", sanitize(&message.from));
     println!("Subject   {}", sanitize(&message.subject));
     println!("Received  {}", message.received_at.to_rfc3339());
     println!("Tenant    {}", sanitize(&message.tenant));
-    println!("Verdict   {}", sanitize(message.disposition.as_deref().unwrap_or("-")));
+    println!(
+        "Verdict   {}",
+        sanitize(message.disposition.as_deref().unwrap_or("-"))
+    );
     println!("Status    {}", message.status_label());
     println!();
-    let mut t = Table::new(vec!["RECIPIENT", "STATE", "FOLDER", "MARKS"], vec![40, 12, 40, 20]);
+    let mut t = Table::new(
+        vec!["RECIPIENT", "STATE", "FOLDER", "MARKS"],
+        vec![40, 12, 40, 20],
+    );
     for d in &detail.deliveries {
         let mut marks = Vec::new();
         if d.on_hold {
@@ -107,7 +141,9 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
     t.print();
     println!();
     if conversation.is_empty() {
-        println!("Conversation: no logged replies or forwards (deeper mailbox search runs with `retract --dry-run --depth N`)");
+        println!(
+            "Conversation: no logged replies or forwards (deeper mailbox search runs with `retract --dry-run --depth N`)"
+        );
     } else {
         println!("Conversation");
         for c in &conversation {
@@ -166,7 +202,12 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
         .map(|h| {
             let value = raw
                 .get(h.offset_start as usize..h.offset_end as usize)
-                .map(|v| String::from_utf8_lossy(v).split_whitespace().collect::<Vec<_>>().join(" "))
+                .map(|v| {
+                    String::from_utf8_lossy(v)
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             (h.name().to_string(), value)
         })
@@ -184,7 +225,8 @@ pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
         )));
     }
     let config = ctx.config()?;
-    let resolver = TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
+    let resolver =
+        TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
     let store = Store::open(&config.store_path)?;
     let report = if a.file.as_os_str() == "-" {
         jsonl::ingest(&store, &resolver, std::io::stdin().lock())?
@@ -207,7 +249,12 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
         }}));
     } else {
         for x in r.rejected.iter().take(20) {
-            eprintln!("{}:{}: skipped: {}", sanitize(source), x.line, sanitize(&x.reason));
+            eprintln!(
+                "{}:{}: skipped: {}",
+                sanitize(source),
+                x.line,
+                sanitize(&x.reason)
+            );
         }
         if r.rejected.len() > 20 {
             eprintln!("... and {} more skipped lines", r.rejected.len() - 20);
@@ -222,16 +269,27 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
             );
         }
     }
-    Ok(if r.rejected.is_empty() { exit::OK } else { exit::PARTIAL })
+    Ok(if r.rejected.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
 }
 
 pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
     let config = engine.config().clone();
     let resolver = TenantResolver::new(&config, Some(&a.tenant)).map_err(CliError::bad_input)?;
-    let since = a.since.as_deref().map(|s| super::when("--since", s)).transpose()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(|s| super::when("--since", s))
+        .transpose()?;
     let mailboxes = engine.tenant_mailboxes(&a.tenant).await?;
-    let backend = engine.backend(&a.tenant).map_err(CliError::bad_input)?.clone();
+    let backend = engine
+        .backend(&a.tenant)
+        .map_err(CliError::bad_input)?
+        .clone();
     // One record per Message-ID, its recipients being every mailbox that holds a copy.
     let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -250,24 +308,26 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         };
         for h in hits {
             let holder = mailbox_recipient(mailbox, &h.from);
-            let entry = records.entry(h.message_id.clone()).or_insert_with(|| MessageRecord {
-                message_id: h.message_id.clone(),
-                from: h.from.clone(),
-                to: h.to.clone(),
-                cc: h.cc.clone(),
-                subject: h.subject.clone(),
-                received_at: h.date.unwrap_or_else(chrono::Utc::now),
-                disposition: None,
-                in_reply_to: h.in_reply_to.clone(),
-                references: h.references.clone(),
-                size: Some(h.size),
-                tenant: Some(a.tenant.clone()),
-                source_id: Some("index".into()),
-            });
-            if let Some(holder) = holder {
-                if !entry.recipients().contains(&holder) {
-                    entry.to.push(holder);
-                }
+            let entry = records
+                .entry(h.message_id.clone())
+                .or_insert_with(|| MessageRecord {
+                    message_id: h.message_id.clone(),
+                    from: h.from.clone(),
+                    to: h.to.clone(),
+                    cc: h.cc.clone(),
+                    subject: h.subject.clone(),
+                    received_at: h.date.unwrap_or_else(chrono::Utc::now),
+                    disposition: None,
+                    in_reply_to: h.in_reply_to.clone(),
+                    references: h.references.clone(),
+                    size: Some(h.size),
+                    tenant: Some(a.tenant.clone()),
+                    source_id: Some("index".into()),
+                });
+            if let Some(holder) = holder
+                && !entry.recipients().contains(&holder)
+            {
+                entry.to.push(holder);
             }
         }
     }
@@ -277,7 +337,10 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         report.records += 1;
         match crate::ingest::validate(&r).and_then(|()| resolver.resolve(&r)) {
             Ok((tenant, rcpt)) => pending.push((tenant, rcpt, r)),
-            Err(reason) => report.rejected.push(crate::ingest::Rejected { line: n as u64 + 1, reason }),
+            Err(reason) => report.rejected.push(crate::ingest::Rejected {
+                line: n as u64 + 1,
+                reason,
+            }),
         }
         if pending.len() >= crate::ingest::BATCH {
             crate::ingest::flush(engine.store(), &mut pending, &mut report)?;
@@ -288,7 +351,11 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         eprintln!("not indexed: {}", sanitize(f));
     }
     let code = report_ingest(ctx, &report, &format!("tenant {}", a.tenant))?;
-    Ok(if failures.is_empty() { code } else { exit::PARTIAL })
+    Ok(if failures.is_empty() {
+        code
+    } else {
+        exit::PARTIAL
+    })
 }
 
 /// The mailbox counts as a recipient of what it holds, unless it is the sender's own copy.

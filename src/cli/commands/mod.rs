@@ -11,9 +11,9 @@ use std::io::IsTerminal;
 
 use super::args::Command;
 use super::{CliError, Context, exit};
-use crate::store::RefMatch;
 use crate::model::LoggedMessage;
 use crate::model::text::sanitize;
+use crate::store::RefMatch;
 
 pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError> {
     let Some(command) = command else {
@@ -39,9 +39,12 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
 }
 
 /// Resolve a REF to exactly one logged message, or say why not (exit 2).
-pub(super) fn resolve(store: &crate::store::Store, reference: &str) -> Result<LoggedMessage, CliError> {
+pub(super) fn resolve(
+    store: &crate::store::Store,
+    reference: &str,
+) -> Result<LoggedMessage, CliError> {
     match store.resolve_ref(reference)? {
-        RefMatch::One(m) => Ok(m),
+        RefMatch::One(m) => Ok(*m),
         RefMatch::None => Err(CliError::bad_input(format!(
             "no logged message matches REF '{}' (a log id from `search`, or a Message-ID)",
             sanitize(reference)

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::super::args::{Confirm, RestoreArgs, RetractArgs, SweepArgs};
-use super::super::output::{Table, job_json, job_with_items_json, plan_json, print_job_table, print_json};
+use super::super::output::{
+    Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
+};
 use super::super::{CliError, Context, exit};
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest, RunOptions, SweepRequest};
 use crate::model::text::sanitize;
@@ -52,13 +54,20 @@ pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
         reason: a.reason,
     })?;
     if plan.items.is_empty() {
-        let mut why = format!("nothing to restore for {}: no pulled copies that are not already back", sanitize(&plan.target));
+        let mut why = format!(
+            "nothing to restore for {}: no pulled copies that are not already back",
+            sanitize(&plan.target)
+        );
         for note in &plan.notes {
             why.push_str(&format!("; {note}"));
         }
         return Err(CliError::bad_input(why));
     }
-    let question = format!("restore {} pulled copies of {}?", plan.items.len(), sanitize(&plan.target));
+    let question = format!(
+        "restore {} pulled copies of {}?",
+        plan.items.len(),
+        sanitize(&plan.target)
+    );
     run_plan(ctx, &engine, &plan, &a.confirm, &question).await
 }
 
@@ -66,15 +75,26 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
     let engine = ctx.engine()?;
     if engine.config().tenant(&a.tenant).is_none() {
-        return Err(CliError::bad_input(format!("--tenant {}: unknown tenant", sanitize(&a.tenant))));
+        return Err(CliError::bad_input(format!(
+            "--tenant {}: unknown tenant",
+            sanitize(&a.tenant)
+        )));
     }
     // Sweeps read every mailbox: the role check comes before the search, not only before acting.
     engine.authorize(action, true, &format!("tenant {}", a.tenant))?;
-    let since = a.since.as_deref().map(|s| super::when("--since", s)).transpose()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(|s| super::when("--since", s))
+        .transpose()?;
     let plan = engine
         .plan_sweep(&SweepRequest {
             tenant: a.tenant,
-            message_ids: a.message_ids.iter().map(|m| crate::model::normalize_message_id(m)).collect(),
+            message_ids: a
+                .message_ids
+                .iter()
+                .map(|m| crate::model::normalize_message_id(m))
+                .collect(),
             from: a.from,
             subject: a.subject,
             since,
@@ -85,7 +105,12 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
     if a.dry_run {
         return print_plan(ctx, &plan);
     }
-    let question = format!("{} {} messages found by the sweep ({})?", action, plan.items.len(), sanitize(&plan.target));
+    let question = format!(
+        "{} {} messages found by the sweep ({})?",
+        action,
+        plan.items.len(),
+        sanitize(&plan.target)
+    );
     run_plan(ctx, &engine, &plan, &a.confirm, &question).await
 }
 
@@ -94,21 +119,34 @@ fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
         print_json(&plan_json(plan));
         return Ok(exit::OK);
     }
-    println!("Plan: {} {} (nothing has been changed)", plan.action, sanitize(&plan.target));
-    let mut t = Table::new(vec!["DEPTH", "MAILBOX", "FOLDER", "MESSAGE-ID", "NOTE"], vec![5, 36, 24, 48, 40]);
+    println!(
+        "Plan: {} {} (nothing has been changed)",
+        plan.action,
+        sanitize(&plan.target)
+    );
+    let mut t = Table::new(
+        vec!["DEPTH", "MAILBOX", "FOLDER", "MESSAGE-ID", "NOTE"],
+        vec![5, 36, 24, 48, 40],
+    );
     for i in &plan.items {
         t.row(vec![
             i.depth.to_string(),
             i.mailbox.clone(),
             i.planned_folder.clone().unwrap_or_default(),
             i.message_id.clone(),
-            i.settled.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+            i.settled
+                .as_ref()
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
         ]);
     }
     t.print();
     println!();
     for d in &plan.by_depth {
-        println!("depth {}: {} messages, {} mailboxes", d.depth, d.messages, d.mailboxes);
+        println!(
+            "depth {}: {} messages, {} mailboxes",
+            d.depth, d.messages, d.mailboxes
+        );
     }
     for n in &plan.notes {
         println!("note: {}", sanitize(n));
@@ -125,7 +163,11 @@ async fn run_plan(
     question: &str,
 ) -> Result<u8, CliError> {
     // Refuse by role before asking anything.
-    engine.authorize(plan.action, plan.kind == crate::model::JobKind::Sweep, &plan.target)?;
+    engine.authorize(
+        plan.action,
+        plan.kind == crate::model::JobKind::Sweep,
+        &plan.target,
+    )?;
     if !confirm.yes {
         let word = (plan.action == Action::HardDelete).then_some("delete");
         super::confirm(question, word)?;
@@ -144,11 +186,18 @@ async fn run_plan(
             println!("job {job} queued: {} items", j.counts.matched);
         }
         if engine.store().live_workers(10_000)? == 0 && !ctx.quiet {
-            eprintln!("hint: no engine is running; start `retractor worker` (or open the console) to run it, or use --wait");
+            eprintln!(
+                "hint: no engine is running; start `retractor worker` (or open the console) to run it, or use --wait"
+            );
         }
         return Ok(exit::OK);
     }
-    engine.run(RunOptions { job: Some(job), follow: false }).await?;
+    engine
+        .run(RunOptions {
+            job: Some(job),
+            follow: false,
+        })
+        .await?;
     let j = engine.store().job(job)?;
     let items = engine.store().job_items(job)?;
     if ctx.json {

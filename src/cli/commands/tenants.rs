@@ -9,10 +9,10 @@ use super::super::{CliError, Context, exit};
 pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
     let config = engine.config().clone();
-    if let Some(t) = &a.tenant {
-        if config.tenant(t).is_none() {
-            return Err(CliError::bad_input(format!("--tenant {t}: unknown tenant")));
-        }
+    if let Some(t) = &a.tenant
+        && config.tenant(t).is_none()
+    {
+        return Err(CliError::bad_input(format!("--tenant {t}: unknown tenant")));
     }
     let mut results = Vec::new();
     for (name, tenant) in &config.tenants {
@@ -28,7 +28,12 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         };
         results.push((name.clone(), tenant.kind.clone(), ok, detail));
     }
-    let store_ok = engine.store().message_count().map(|n| format!("store {}: ok, {n} logged messages", engine.store().path().display()));
+    let store_ok = engine.store().message_count().map(|n| {
+        format!(
+            "store {}: ok, {n} logged messages",
+            engine.store().path().display()
+        )
+    });
     if ctx.json {
         print_json(&json!({
             "tenants": results.iter().map(|(n, k, ok, d)| json!({"name": n, "kind": k, "ok": ok, "detail": d})).collect::<Vec<_>>(),
@@ -39,9 +44,18 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         }
         let mut t = Table::new(vec!["TENANT", "KIND", "OK", "DETAIL"], vec![20, 8, 6, 0]);
         for (n, k, ok, d) in &results {
-            t.row(vec![n.clone(), k.clone(), if *ok { "ok".into() } else { "FAILED".into() }, d.clone()]);
+            t.row(vec![
+                n.clone(),
+                k.clone(),
+                if *ok { "ok".into() } else { "FAILED".into() },
+                d.clone(),
+            ]);
         }
         t.print();
     }
-    Ok(if results.iter().all(|r| r.2) && store_ok.is_ok() { exit::OK } else { exit::ERROR })
+    Ok(if results.iter().all(|r| r.2) && store_ok.is_ok() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
