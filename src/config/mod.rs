@@ -417,3 +417,26 @@ mod tests {
         assert!(e.contains("god"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The shipped example documents every key; it must stay a valid config.
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let cfg = Config::load(&path).map_err(|e| e.to_string());
+        let cfg = match cfg {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cfg.tenants.len(), 3);
+        assert_eq!(cfg.access.role_of("alice"), Role::Responder);
+        assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
+        assert!(matches!(
+            cfg.tenants["corp"].backend,
+            BackendSettings::NotYetSupported
+        ));
+    }
+}
