@@ -105,6 +105,7 @@ impl Context {
 
 /// Parse arguments, run the command, print errors, return the exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -142,6 +143,15 @@ pub fn main() -> ExitCode {
             output::print_error(&ctx, &e);
             ExitCode::from(e.code)
         }
+    }
+}
+
+/// `retractor search | head` should end quietly when `head` closes the pipe, as other Unix
+/// tools do; Rust ignores SIGPIPE by default, which turns every later print into a panic.
+fn restore_default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
