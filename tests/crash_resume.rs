@@ -133,3 +133,61 @@ fn kill_dash_nine_then_worker_finishes_every_item_exactly_once() {
     let (code, v) = w.json(&["audit", "verify"]);
     assert_eq!((code, v["ok"].as_bool()), (0, Some(true)), "{v}");
 }
+
+/// Two workers on one store at once share a queued job without doing any item twice.
+#[test]
+fn two_workers_share_one_job() {
+    const N: usize = 600;
+    let w = World::new("");
+    let users: Vec<String> = (0..N).map(|n| format!("user{n:04}")).collect();
+    let text = message(ID, "x@bad.example", &["all@corp.test"], "Mass phish", None);
+    for (n, u) in users.iter().enumerate() {
+        w.deliver(u, "", &format!("{n}.M1.host"), &text, false, 1_795_000_000);
+    }
+    let recipients: Vec<String> = users.iter().map(|u| format!("{u}@corp.test")).collect();
+    let refs: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    assert!(
+        w.ingest_lines(&[log_line(ID, "x@bad.example", &refs, "Mass phish", None)])
+            .status
+            .success()
+    );
+    let (code, queued) = w.json(&["retract", ID, "--action", "trash", "--yes"]);
+    assert_eq!(
+        (code, &queued["job"]["status"]),
+        (0, &serde_json::json!("queued"))
+    );
+
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_retractor"))
+            .arg("--config")
+            .arg(w.config())
+            .args(["--json", "worker"])
+            .env("XDG_STATE_HOME", w.path().join("state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn worker")
+    };
+    let (a, b) = (spawn(), spawn());
+    let finished: Vec<u64> = [a, b]
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().expect("worker");
+            assert!(out.status.success());
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            v["worker"]["finished"].as_u64().expect("finished")
+        })
+        .collect();
+    assert_eq!(
+        finished.iter().sum::<u64>(),
+        N as u64,
+        "each item finished by exactly one worker: {finished:?}"
+    );
+
+    let (_, job) = w.json(&["jobs", "1"]);
+    assert_eq!(job["job"]["status"], "done");
+    assert_eq!(job["job"]["remediated"], N);
+    for u in &users {
+        assert_eq!(copies_of(&w.mailbox(u).join(".Trash"), ID).len(), 1, "{u}");
+    }
+}

@@ -10,6 +10,8 @@ mod executor;
 mod item;
 mod planner;
 mod retry;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,6 +72,12 @@ impl Engine {
             unavailable,
             actor,
         }
+    }
+
+    /// Replace a tenant's backend (tests drive the engine through instrumented backends).
+    pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
+        self.unavailable.remove(tenant);
+        self.backends.insert(tenant.to_string(), backend);
     }
 
     pub fn actor(&self) -> &Actor {

@@ -1,0 +1,442 @@
+//! The executor against an instrumented backend: retries with back-off, `Retry-After`,
+//! the per-mailbox limit, final failures, the credentials circuit breaker, and cancel.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Actor, Engine, RetractRequest, RunOptions};
+use crate::backends::{
+    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+};
+use crate::config::Config;
+use crate::model::{Action, Location, MessageRecord, Role};
+use crate::store::{NewItem, NewJob, NewMessage, Store};
+
+/// A mailbox system in memory whose failures are scripted per mailbox.
+#[derive(Default)]
+struct Scripted {
+    /// mailbox -> failures to return, in order, before succeeding.
+    failures: Mutex<HashMap<String, Vec<BackendError>>>,
+    /// mailbox -> folder the copy is in.
+    folders: Mutex<HashMap<String, String>>,
+    in_flight: Mutex<HashMap<String, usize>>,
+    max_in_flight: AtomicUsize,
+    calls: Mutex<Vec<(String, Instant)>>,
+    delay: Duration,
+}
+
+impl Scripted {
+    fn enter(&self, mailbox: &str) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(mailbox.to_string()).or_default();
+        *n += 1;
+        self.max_in_flight.fetch_max(*n, Ordering::SeqCst);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((mailbox.to_string(), Instant::now()));
+    }
+
+    fn leave(&self, mailbox: &str) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(mailbox) {
+            *n -= 1;
+        }
+    }
+
+    fn next_failure(&self, mailbox: &str) -> Option<BackendError> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get_mut(mailbox)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.remove(0))
+    }
+}
+
+#[async_trait]
+impl Backend for Scripted {
+    fn kind(&self) -> &'static str {
+        "scripted"
+    }
+    async fn list_mailboxes(&self) -> Result<Vec<String>, BackendError> {
+        Ok(vec![])
+    }
+    async fn locate(&self, mailbox: &MailboxRef, _id: &str) -> Result<Vec<Location>, BackendError> {
+        self.enter(&mailbox.address);
+        tokio::time::sleep(self.delay).await;
+        self.leave(&mailbox.address);
+        if let Some(e) = self.next_failure(&mailbox.address) {
+            return Err(e);
+        }
+        let folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(folders
+            .get(&mailbox.address)
+            .map(|f| Location {
+                folder: f.clone(),
+                provider_id: format!("{}/1", mailbox.address),
+                seen: false,
+                flags: String::new(),
+                internal_date: None,
+            })
+            .into_iter()
+            .collect())
+    }
+    fn destination_folder(&self, _m: &MailboxRef, action: Action) -> Option<String> {
+        (action == Action::MoveToJunk).then(|| "Junk".to_string())
+    }
+    async fn fetch_raw(&self, _m: &MailboxRef, _c: &Location) -> Result<Vec<u8>, BackendError> {
+        Ok(b"raw".to_vec())
+    }
+    async fn apply(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        _a: Action,
+    ) -> Result<Applied, BackendError> {
+        let mut to = copy.clone();
+        to.folder = "Junk".into();
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(mailbox.address.clone(), "Junk".into());
+        Ok(Applied {
+            to: Some(to),
+            to_mailbox: None,
+            retained_by_hold: false,
+        })
+    }
+    async fn put_back(
+        &self,
+        _m: &MailboxRef,
+        _cm: &str,
+        _c: &Location,
+        o: &Location,
+    ) -> Result<Location, BackendError> {
+        Ok(o.clone())
+    }
+    async fn scan(
+        &self,
+        _m: &MailboxRef,
+        _f: &ScanFilter,
+    ) -> Result<Vec<HeaderSummary>, BackendError> {
+        Ok(vec![])
+    }
+    async fn check(&self) -> CheckReport {
+        CheckReport {
+            ok: true,
+            detail: "scripted".into(),
+        }
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    engine: Arc<Engine>,
+    backend: Arc<Scripted>,
+}
+
+fn setup(mailboxes: usize, per_mailbox: usize, backend: Scripted) -> Setup {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let text = format!(
+        "[engine]\nbackoff_ms = 10\nmax_attempts = 3\nper_mailbox = {per_mailbox}\n\
+         [tenants.t]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"t.test\"]\n"
+    );
+    let config = match Config::parse(&text, &dir.path().join("c.toml")) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("{e}"),
+    };
+    let store = match Store::open(&dir.path().join("s.db")) {
+        Ok(s) => Arc::new(s),
+        Err(e) => panic!("{e}"),
+    };
+    let to: Vec<String> = (0..mailboxes).map(|n| format!("u{n}@t.test")).collect();
+    let record = MessageRecord {
+        message_id: "<m@x>".into(),
+        from: "evil@x".into(),
+        to: to.clone(),
+        cc: vec![],
+        subject: "s".into(),
+        received_at: chrono::Utc::now(),
+        disposition: None,
+        in_reply_to: None,
+        references: vec![],
+        size: None,
+        tenant: Some("t".into()),
+        source_id: None,
+    };
+    let recipients = to.iter().map(|r| (r.clone(), false)).collect();
+    if let Err(e) = store.insert_messages(&[NewMessage {
+        record: &record,
+        tenant: "t",
+        recipients,
+    }]) {
+        panic!("{e}");
+    }
+    for r in &to {
+        backend
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(r.clone(), "INBOX".into());
+    }
+    let backend = Arc::new(backend);
+    let actor = Actor {
+        login: "tester".into(),
+        ssh_from: None,
+        role: Role::Admin,
+    };
+    let mut engine = Engine::new(config, store, actor);
+    engine.set_backend("t", backend.clone());
+    Setup {
+        _dir: dir,
+        engine: Arc::new(engine),
+        backend,
+    }
+}
+
+async fn submit(s: &Setup) -> i64 {
+    let message = match s.engine.store().resolve_ref("<m@x>") {
+        Ok(crate::store::RefMatch::One(m)) => *m,
+        _ => panic!("message not logged"),
+    };
+    let plan = s
+        .engine
+        .plan_retract(&RetractRequest {
+            message,
+            recipients: vec![],
+            exclude: vec![],
+            depth: 0,
+            action: Action::MoveToJunk,
+            reason: None,
+        })
+        .await;
+    match plan.and_then(|p| s.engine.submit(&p)) {
+        Ok(id) => id,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn transient(kind: ErrorKind, retry_after: Option<Duration>) -> BackendError {
+    BackendError {
+        kind,
+        detail: "scripted".into(),
+        retry_after,
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_after_their_retry_after() {
+    let backend = Scripted::default();
+    backend
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![
+                transient(ErrorKind::Throttled, Some(Duration::from_millis(300))),
+                transient(ErrorKind::Unavailable, None),
+            ],
+        );
+    let s = setup(3, 4, backend);
+    let job = submit(&s).await;
+    let summary = s
+        .engine
+        .run(RunOptions {
+            job: Some(job),
+            follow: false,
+        })
+        .await;
+    let summary = match summary {
+        Ok(x) => x,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(summary.retried, 2);
+    let items = s.engine.store().job_items(job).unwrap_or_default();
+    assert!(
+        items
+            .iter()
+            .all(|i| i.outcome == Some(crate::model::ItemOutcome::Remediated)),
+        "{items:?}"
+    );
+    let u0 = items
+        .iter()
+        .find(|i| i.mailbox == "u0@t.test")
+        .map(|i| i.attempts);
+    assert_eq!(u0, Some(3));
+    // The second attempt came no sooner than the provider's Retry-After.
+    let calls = s
+        .backend
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let u0_calls: Vec<Instant> = calls
+        .iter()
+        .filter(|(m, _)| m == "u0@t.test")
+        .map(|(_, t)| *t)
+        .collect();
+    assert!(u0_calls.len() >= 2);
+    assert!(u0_calls[1].duration_since(u0_calls[0]) >= Duration::from_millis(300));
+}
+
+async fn run_to_end(s: &Setup, job: i64) -> (crate::model::Job, Vec<crate::model::JobItem>) {
+    if let Err(e) = s
+        .engine
+        .run(RunOptions {
+            job: Some(job),
+            follow: false,
+        })
+        .await
+    {
+        panic!("{e}");
+    }
+    match (s.engine.store().job(job), s.engine.store().job_items(job)) {
+        (Ok(j), Ok(items)) => (j, items),
+        _ => panic!("job {job} unreadable"),
+    }
+}
+
+#[tokio::test]
+async fn exhausted_retries_fail_the_item_and_say_why() {
+    let backend = Scripted::default();
+    backend
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![transient(ErrorKind::Timeout, None); 5],
+        );
+    let s = setup(2, 1, backend);
+    let job = submit(&s).await;
+    let (j, items) = run_to_end(&s, job).await;
+    assert_eq!((j.counts.failed, j.counts.remediated), (1, 1));
+    assert_eq!(j.status, crate::model::JobStatus::Partial);
+    let error = items
+        .iter()
+        .find(|i| i.mailbox == "u0@t.test")
+        .and_then(|i| i.error.clone())
+        .unwrap_or_default();
+    assert!(
+        error.starts_with("timeout:") && error.contains("after 3 attempts"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_stop_the_tenant_instead_of_retrying() {
+    let backend = Scripted {
+        delay: Duration::from_millis(20),
+        ..Scripted::default()
+    };
+    backend
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![transient(ErrorKind::AuthFailed, None)],
+        );
+    let s = setup(30, 1, backend);
+    let job = submit(&s).await;
+    let (j, items) = run_to_end(&s, job).await;
+    assert!(
+        items
+            .iter()
+            .filter(|i| i.state == crate::model::ItemState::Failed)
+            .all(|i| i
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("auth-failed:")))
+    );
+    // Items claimed after the refusal never reached the server.
+    let calls = s
+        .backend
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    assert!(
+        calls < 30,
+        "{calls} calls: the breaker did not stop the tenant"
+    );
+    assert_eq!(j.counts.failed as usize + j.counts.remediated as usize, 30);
+}
+
+#[tokio::test]
+async fn the_per_mailbox_limit_holds_under_load() {
+    // Ten messages in each of three mailboxes, global limit 16, per-mailbox limit 2.
+    let backend = Scripted {
+        delay: Duration::from_millis(10),
+        ..Scripted::default()
+    };
+    let s = setup(3, 2, backend);
+    let items: Vec<NewItem> = (0..30)
+        .map(|n| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{}@t.test", n % 3),
+            message_id: format!("<m{n}@x>"),
+            ..NewItem::default()
+        })
+        .collect();
+    let job = NewJob {
+        kind: crate::model::JobKind::Sweep,
+        action: Action::Trash,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: "load".into(),
+        restores_job: None,
+        audit: crate::store::NewAudit::default(),
+    };
+    let job = match s.engine.store().create_job(&job, &items) {
+        Ok(id) => id,
+        Err(e) => panic!("{e}"),
+    };
+    let (j, _) = run_to_end(&s, job).await;
+    assert_eq!(j.counts.matched, 30);
+    assert_eq!(j.counts.failed, 0);
+    assert_eq!(
+        s.backend.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the limit was reached, never passed"
+    );
+}
+
+#[tokio::test]
+async fn cancel_leaves_done_items_done_and_queued_ones_cancelled() {
+    let s = setup(5, 4, Scripted::default());
+    let job = submit(&s).await;
+    let cancelled = match s.engine.cancel(job) {
+        Ok(n) => n,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(cancelled, 5);
+    let summary = s
+        .engine
+        .run(RunOptions {
+            job: None,
+            follow: false,
+        })
+        .await
+        .map(|x| x.finished)
+        .unwrap_or(99);
+    assert_eq!(summary, 0, "nothing runs after a cancel");
+    let j = match s.engine.store().job(job) {
+        Ok(j) => j,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(j.status, crate::model::JobStatus::Cancelled);
+    assert_eq!(j.counts.skipped, 5);
+    assert!(
+        s.engine.cancel(job).is_err(),
+        "a finished job cannot be cancelled again"
+    );
+}
