@@ -35,6 +35,7 @@ pub(super) type Breaker = Arc<Mutex<HashMap<String, String>>>;
 
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(2);
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// Run queued items until none remain (or forever with `follow`).
@@ -74,10 +75,15 @@ impl Engine {
         let mut summary = RunSummary::default();
         let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
         let me = hostname();
+        let mut last_reclaim: Option<std::time::Instant> = None;
         loop {
-            summary.reclaimed += self
-                .store
-                .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
+            // Looking for dead workers' claims is a write: once a second is plenty.
+            if last_reclaim.is_none_or(|t| t.elapsed() >= RECLAIM_EVERY) {
+                summary.reclaimed += self
+                    .store
+                    .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
+                last_reclaim = Some(std::time::Instant::now());
+            }
             let room = settings.concurrency.saturating_sub(in_flight.len());
             let claimed = if room > 0 {
                 self.store.claim_items(worker, room, opts.job)?
