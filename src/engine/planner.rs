@@ -306,7 +306,9 @@ impl Engine {
             (Some(message), None) => {
                 candidates.extend(
                     self.store
-                        .restorable_items(Some(&message.message_id), None)?,
+                        .restorable_items(Some(&message.message_id), None)?
+                        .into_iter()
+                        .filter(|i| i.tenant == message.tenant),
                 );
                 for job in self.store.jobs_rooted_at(&message.message_id)? {
                     for item in self.store.restorable_items(None, Some(job))? {
