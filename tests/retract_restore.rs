@@ -355,3 +355,61 @@ fn a_tampered_audit_record_is_detected() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad"], 2);
 }
+
+/// A crash after a quarantine moved the copy but before the result was recorded: the resumed
+/// item finds the copy in the quarantine folder, so restore still puts it back.
+#[test]
+fn a_quarantine_interrupted_before_its_record_can_still_be_restored() {
+    let w = world("");
+    let (code, _) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "quarantine",
+        "--recipient",
+        "alice@corp.test",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0);
+    // Rewind the item to what a kill -9 between the move and the record leaves behind: the
+    // intent recorded (where the copy was), no destination, still claimed by a dead worker.
+    let conn = rusqlite::Connection::open(w.path().join("retractor.db")).expect("db");
+    let placements: String = conn
+        .query_row("SELECT placements FROM items WHERE job = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("item");
+    let mut p: Value = serde_json::from_str(&placements).expect("placements");
+    p[0]["to"] = Value::Null;
+    p[0].as_object_mut().expect("object").remove("to_mailbox");
+    conn.execute(
+        "UPDATE items SET state = 'claimed', outcome = NULL, claimed_by = 'gone:1:0', placements = ?1 WHERE job = 1",
+        [p.to_string()],
+    )
+    .expect("rewind");
+    conn.execute(
+        "UPDATE jobs SET status = 'running', finished_at = NULL WHERE id = 1",
+        [],
+    )
+    .expect("rewind job");
+    drop(conn);
+
+    let (code, _) = w.json(&["worker"]);
+    assert_eq!(code, 0);
+    let (_, job) = w.json(&["jobs", "1"]);
+    let item = &items(&job)[0];
+    assert_eq!(item["result"], "already-in-destination", "{item}");
+    assert!(
+        item["to_folder"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Quarantine.alice@corp_test"),
+        "{item}"
+    );
+
+    let (code, restored) = w.json(&["restore", ROOT, "--yes", "--wait"]);
+    assert_eq!(code, 0, "{restored}");
+    assert!(w.mailbox("alice").join("cur/100.M1.host:2,S").exists());
+    assert!(copies_of(&w.mailbox("quarantine"), ROOT_HEADER).is_empty());
+}

@@ -148,6 +148,10 @@ pub trait Backend: Send + Sync {
     /// the mailbox (quarantine, hard-delete): a copy found there is already done.
     fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String>;
 
+    /// Where `quarantine` puts this mailbox's copies: (quarantine mailbox, folder). An item
+    /// resumed after a crash between the move and its record finds the copy there.
+    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)>;
+
     /// The raw message, for the evidence copy taken before a hard-delete.
     async fn fetch_raw(
         &self,

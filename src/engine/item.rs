@@ -163,6 +163,11 @@ impl Engine {
             to_act.push(copy);
         }
         if to_act.is_empty() {
+            if action == Action::Quarantine {
+                self.find_quarantined(backend, mailbox, &item.message_id, &mut placements)
+                    .await
+                    .map_err(|e| interrupted(e, &placements))?;
+            }
             // Moved by an interrupted attempt of this item, or by someone before it.
             return Ok(if !placements.is_empty() || already_there {
                 let delivery = self.retracted_state(&placements);
@@ -224,6 +229,45 @@ impl Engine {
             );
         }
         Ok(result)
+    }
+
+    /// Complete the placements an interrupted quarantine moved but did not record, from the
+    /// copies in this recipient's quarantine folder, so that restore can still find them.
+    async fn find_quarantined(
+        &self,
+        backend: &dyn Backend,
+        mailbox: &MailboxRef,
+        message_id: &str,
+        placements: &mut [Placement],
+    ) -> Result<(), BackendError> {
+        if placements.iter().all(|p| p.to.is_some()) {
+            return Ok(());
+        }
+        let Some((quarantine, folder)) = backend.quarantine_destination(mailbox) else {
+            return Ok(());
+        };
+        let holder = MailboxRef {
+            address: quarantine.clone(),
+            on_hold: false,
+        };
+        let mut found: Vec<Location> = backend
+            .locate(&holder, message_id)
+            .await?
+            .into_iter()
+            .filter(|l| l.folder == folder)
+            .filter(|l| {
+                !placements.iter().any(|p| {
+                    p.to.as_ref()
+                        .is_some_and(|t| t.provider_id == l.provider_id)
+                })
+            })
+            .collect();
+        for p in placements.iter_mut().filter(|p| p.to.is_none()) {
+            let Some(copy) = found.pop() else { break };
+            p.to = Some(copy);
+            p.to_mailbox = Some(quarantine.clone());
+        }
+        Ok(())
     }
 
     /// The delivery state after a pull, with where the copies are now.

@@ -87,6 +87,9 @@ impl Backend for Scripted {
     fn destination_folder(&self, _m: &MailboxRef, action: Action) -> Option<String> {
         (action == Action::MoveToJunk).then(|| "Junk".to_string())
     }
+    fn quarantine_destination(&self, _m: &MailboxRef) -> Option<(String, String)> {
+        None
+    }
     async fn fetch_raw(&self, _m: &MailboxRef, _c: &Location) -> Result<Vec<u8>, BackendError> {
         Ok(b"raw".to_vec())
     }

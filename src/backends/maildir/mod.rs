@@ -91,6 +91,10 @@ impl Backend for MaildirBackend {
         self.tree.destination_folder(mailbox, action)
     }
 
+    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
+        self.tree.quarantine_destination(mailbox)
+    }
+
     async fn fetch_raw(
         &self,
         mailbox: &MailboxRef,

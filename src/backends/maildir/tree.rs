@@ -296,6 +296,17 @@ impl Tree {
         .any(|admin| layout::is_in_folder_tree(folder, admin))
     }
 
+    /// The quarantine mailbox and this recipient's folder in it.
+    pub(super) fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
+        let quarantine = self.quarantine_mailbox.clone()?;
+        let folder = layout::quarantine_folder(
+            &self.folders.quarantine,
+            &mailbox.address,
+            self.quarantine_per_recipient,
+        );
+        Some((quarantine, folder))
+    }
+
     fn quarantine(
         &self,
         mailbox: &MailboxRef,
