@@ -48,7 +48,13 @@ fn engine_and_backends_never_touch_the_terminal_ui() {
                 text.contains("ratatui") || text.contains("crossterm")
             })
             .collect();
-        assert!(offenders.is_empty(), "src/{layer} imports the UI: {offenders:?}");
+        assert!(
+            offenders.is_empty(),
+            "src/{layer} imports the UI: {offenders:?}"
+        );
     }
-    assert!(rust_files(&src()).len() > 20, "the walk found the source tree");
+    assert!(
+        rust_files(&src()).len() > 20,
+        "the walk found the source tree"
+    );
 }

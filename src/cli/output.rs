@@ -16,7 +16,10 @@ pub fn print_error(ctx: &Context, e: &CliError) {
             json!({"error": {"code": e.code, "message": e.message}})
         );
     } else {
-        eprintln!("retractor: {}", sanitize(&e.message));
+        // Some messages span lines on purpose (a query error's caret diagram): keep the line
+        // breaks, escape everything else on each line.
+        let lines: Vec<String> = e.message.split('\n').map(sanitize).collect();
+        eprintln!("retractor: {}", lines.join("\n"));
     }
 }
 

@@ -252,7 +252,8 @@ impl Config {
         }
         let mut tenants = BTreeMap::new();
         for (name, table) in raw.tenants {
-            let tenant = parse_tenant(&name, table, &base).map_err(err)?;
+            let tenant = parse_tenant(&name, table, &base)
+                .map_err(|m| err(with_tenant_line(text, &name, m)))?;
             tenants.insert(name, tenant);
         }
         Ok(Config {
@@ -338,6 +339,43 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
     })
 }
 
+/// Tenant tables are checked after TOML parsing, where positions are gone: find the line of
+/// the offending key (else of the table header) in the text, so the message names it.
+fn with_tenant_line(text: &str, tenant: &str, message: String) -> String {
+    let header = format!("[tenants.{tenant}]");
+    let rest = message.strip_prefix(&header).unwrap_or(&message);
+    let key = match rest.strip_prefix(' ') {
+        // `[tenants.x] kind = "pop3": ...`
+        Some(r) if r.contains(" = ") => r.split(' ').next(),
+        // `[tenants.x]: unknown field `quarantine_mailbx`, ...`
+        _ => rest
+            .split('`')
+            .nth(1)
+            .filter(|_| rest.contains("unknown field")),
+    };
+    let mut inside = false;
+    let mut found = None;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            inside = line == header;
+            if inside && found.is_none() {
+                found = Some(n + 1);
+            }
+            continue;
+        }
+        let this_key = line.split('=').next().map(|k| k.trim().trim_matches('"'));
+        if inside && key.is_some() && this_key == key {
+            found = Some(n + 1);
+            break;
+        }
+    }
+    match found {
+        Some(line) => format!("at line {line}: {message}"),
+        None => message,
+    }
+}
+
 /// toml's messages carry a line/column and a source excerpt; keep them on one tidy line.
 fn describe_toml_error(e: &toml::de::Error) -> String {
     let message = e.message().trim().to_string();
@@ -393,7 +431,7 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(
-            e.contains("[tenants.demo]") && e.contains("quarantine_mailbx"),
+            e.contains("[tenants.demo]") && e.contains("quarantine_mailbx") && e.contains("line 4"),
             "{e}"
         );
         let e = parse("[store]\npth = \"x\"\n")
@@ -409,7 +447,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("unknown kind"), "{e}");
+        assert!(e.contains("unknown kind") && e.contains("line 2"), "{e}");
         let e = parse("[access]\nroles = { bob = \"god\" }\n")
             .err()
             .map(|e| e.to_string())

@@ -15,13 +15,18 @@ pub struct World {
 
 impl World {
     pub fn new(extra_config: &str) -> World {
+        World::with_access("default_role = \"admin\"", extra_config)
+    }
+
+    /// Like [`World::new`], with this body for the `[access]` table (e.g. `default_role = "viewer"`).
+    pub fn with_access(access: &str, extra_config: &str) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             r#"[store]
 path = "retractor.db"
 
 [access]
-default_role = "admin"
+{access}
 
 [engine]
 backoff_ms = 20
@@ -53,17 +58,30 @@ quarantine_mailbox = "quarantine@corp.test"
 
     /// Run the binary with this world's config; stdin is closed (not a terminal).
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_retractor"))
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .env("XDG_STATE_HOME", self.path().join("state"))
-            .env("XDG_DATA_HOME", self.path().join("data"))
-            .env_remove("SSH_CONNECTION")
-            .env_remove("SSH_CLIENT")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run retractor")
+        retractor(Some(&self.config()), self.path(), args)
+    }
+
+    /// Run with `--json`, expecting a failure: the exit code and the JSON error on stderr
+    /// (`{"error":{"code","message"}}`); panics when stderr is not that.
+    pub fn json_err(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        json_error(&out)
+    }
+
+    /// The Maildir tree and the store's jobs and audit, to show a refused or bad command
+    /// changed nothing.
+    pub fn state(&self) -> WorldState {
+        let files = files_under(&self.path().join("mail"));
+        let (_, jobs) = self.json(&["jobs"]);
+        let (_, audit) = self.json(&["audit"]);
+        let audit = audit["audit"].as_array().cloned().unwrap_or_default();
+        WorldState {
+            files,
+            jobs: jobs["jobs"].as_array().map(Vec::len).unwrap_or(usize::MAX),
+            audit: audit.iter().filter(|a| a["outcome"] != "refused").count(),
+        }
     }
 
     /// Run with `--json` and parse stdout; panics with stderr when it is not JSON.
@@ -126,6 +144,79 @@ quarantine_mailbox = "quarantine@corp.test"
             file.to_str().expect("utf-8 path"),
         ])
     }
+}
+
+/// What [`World::state`] compares: message files, job count, non-refusal audit records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WorldState {
+    pub files: Vec<PathBuf>,
+    pub jobs: usize,
+    pub audit: usize,
+}
+
+/// Run the real binary with an optional `--config`, keeping its XDG state and data under
+/// `home`; stdin is closed (not a terminal).
+pub fn retractor(config: Option<&Path>, home: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retractor"));
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.args(args)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+        .env_remove("RETRACTOR_CONFIG")
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SSH_CLIENT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run retractor")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The exit code and the `{"error":{..}}` object a `--json` run printed on stderr.
+pub fn json_error(out: &Output) -> (i32, Value) {
+    let code = out.status.code().unwrap_or(-1);
+    let text = stderr(out);
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "stderr is not one JSON object ({e}): exit {code}\nstdout: {}\nstderr: {text}",
+            stdout(out)
+        )
+    });
+    assert_eq!(v["error"]["code"].as_i64(), Some(i64::from(code)), "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    (code, v)
+}
+
+/// The OS login the binary will see (roles are keyed by it).
+pub fn login() -> String {
+    let out = Command::new("id").arg("-un").output().expect("id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+/// Panics unless `v` is an object holding every one of `fields`.
+#[track_caller]
+pub fn assert_fields(v: &Value, fields: &[&str]) {
+    let missing: Vec<&&str> = fields.iter().filter(|f| v.get(**f).is_none()).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {v}");
 }
 
 pub fn make_maildir(base: &Path) {

@@ -1,0 +1,300 @@
+//! The JSON shapes of CONTRACT.md: every documented field is there, with the documented type.
+//! New fields may appear, so only presence and types are checked, never the exact key set.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const ROOT: &str = "<shape-1@bad.example>";
+const REPLY: &str = "<shape-2@corp.test>";
+
+fn world() -> World {
+    let w = World::new("");
+    w.make_mailboxes(&["alice", "bob", "quarantine"]);
+    let root = message(
+        ROOT,
+        "Boss <boss@bad.example>",
+        &["alice@corp.test", "bob@corp.test"],
+        "Urgent",
+        None,
+    );
+    w.deliver("alice", "", "1.M1.host", &root, false, 1_795_000_000);
+    w.deliver("bob", "", "2.M1.host", &root, false, 1_795_000_000);
+    let reply = message(
+        REPLY,
+        "bob@corp.test",
+        &["alice@corp.test"],
+        "Re: Urgent",
+        Some(ROOT),
+    );
+    w.deliver("alice", "", "3.M1.host", &reply, false, 1_795_000_100);
+    let out = w.ingest_lines(&[
+        log_line(
+            ROOT,
+            "boss@bad.example",
+            &["alice@corp.test", "bob@corp.test", "x@partner.example"],
+            "Urgent",
+            None,
+        ),
+        log_line(
+            REPLY,
+            "bob@corp.test",
+            &["alice@corp.test"],
+            "Re: Urgent",
+            Some(ROOT),
+        ),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    w
+}
+
+#[track_caller]
+fn assert_rfc3339_utc(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time string: {v}"));
+    let t = chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert_eq!(t.offset().local_minus_utc(), 0, "{s} is not UTC");
+}
+
+const MESSAGE_FIELDS: [&str; 9] = [
+    "id",
+    "message_id",
+    "from",
+    "subject",
+    "received_at",
+    "recipients",
+    "status",
+    "disposition",
+    "tenant",
+];
+const JOB_FIELDS: [&str; 13] = [
+    "id",
+    "kind",
+    "action",
+    "status",
+    "initiated_by",
+    "reason",
+    "matched",
+    "remediated",
+    "failed",
+    "skipped",
+    "started_at",
+    "finished_at",
+    "items",
+];
+const ITEM_FIELDS: [&str; 7] = [
+    "mailbox",
+    "message_id",
+    "depth",
+    "result",
+    "error",
+    "from_folder",
+    "to_folder",
+];
+
+#[track_caller]
+fn assert_message(m: &Value) {
+    assert_fields(m, &MESSAGE_FIELDS);
+    assert!(m["id"].is_i64(), "{m}");
+    assert!(
+        m["recipients"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(Value::is_string)),
+        "{m}"
+    );
+    assert_rfc3339_utc(&m["received_at"]);
+    for f in ["message_id", "from", "subject", "status", "tenant"] {
+        assert!(m[f].is_string(), "{f}: {m}");
+    }
+}
+
+#[test]
+fn search_and_show() {
+    let w = world();
+    let (_, v) = w.json(&["search"]);
+    assert_eq!(keys(&v), vec!["messages"]);
+    let messages = v["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 2);
+    messages.iter().for_each(assert_message);
+    let root = messages
+        .iter()
+        .find(|m| m["message_id"] == ROOT)
+        .expect("root");
+    assert_eq!(root["from"], "boss@bad.example");
+    assert_eq!(root["status"], "delivered");
+    assert_eq!(root["disposition"], "malicious");
+    assert_eq!(root["received_at"], "2026-11-20T10:00:00Z");
+
+    let (_, s) = w.json(&["show", ROOT]);
+    assert_message(&s);
+    assert_fields(&s, &["deliveries", "conversation", "headers"]);
+    assert_eq!(s["id"], root["id"]);
+    let deliveries = s["deliveries"].as_array().expect("deliveries");
+    assert_eq!(deliveries.len(), 3);
+    for d in deliveries {
+        assert_fields(d, &["recipient", "mailbox", "status", "folder", "on_hold"]);
+        assert!(d["on_hold"].is_boolean(), "{d}");
+        assert!(d["folder"].is_null() || d["folder"].is_string(), "{d}");
+    }
+    let conversation = s["conversation"].as_array().expect("conversation");
+    assert_eq!(conversation.len(), 1, "{s}");
+    let c = &conversation[0];
+    assert_fields(
+        c,
+        &["depth", "id", "message_id", "from", "subject", "recipients"],
+    );
+    assert_eq!(c["depth"], 1);
+    assert_eq!(c["message_id"], REPLY);
+    assert!(c["id"].is_i64() && c["recipients"].is_array(), "{c}");
+    assert!(
+        s["headers"].as_array().is_some_and(|h| !h.is_empty()),
+        "headers from the mailbox copy: {s}"
+    );
+}
+
+#[test]
+fn plan_job_jobs_and_check() {
+    let w = world();
+    let (_, p) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--depth",
+        "1",
+        "--dry-run",
+    ]);
+    assert_eq!(keys(&p), vec!["plan"]);
+    let plan = &p["plan"];
+    assert_fields(plan, &["action", "items", "by_depth"]);
+    assert_eq!(plan["action"], "trash");
+    for i in plan["items"].as_array().expect("items") {
+        assert_fields(i, &["mailbox", "message_id", "depth", "folder"]);
+        assert!(i["depth"].is_u64(), "{i}");
+    }
+    for d in plan["by_depth"].as_array().expect("by_depth") {
+        assert_fields(d, &["depth", "messages", "mailboxes"]);
+        assert!(d["messages"].is_u64() && d["mailboxes"].is_u64(), "{d}");
+    }
+
+    // Queued: {"job":{"id","status":"queued",...}}.
+    let (_, q) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--recipient",
+        "alice@corp.test",
+        "--yes",
+    ]);
+    assert_eq!(keys(&q), vec!["job"]);
+    assert!(q["job"]["id"].is_i64(), "{q}");
+    assert_eq!(q["job"]["status"], "queued");
+    let (_, c) = w.json(&["cancel", &q["job"]["id"].to_string()]);
+    assert_eq!(c["job"]["status"], "cancelled");
+
+    // With --wait: the full job with items.
+    let (code, j) = w.json(&[
+        "retract", ROOT, "--action", "trash", "--reason", "T-1", "--yes", "--wait",
+    ]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(keys(&j), vec!["job"]);
+    let job = &j["job"];
+    assert_fields(job, &JOB_FIELDS);
+    assert_eq!(job["kind"], "retract");
+    assert_eq!(job["action"], "trash");
+    assert_eq!(job["status"], "done");
+    assert_eq!(job["initiated_by"], login().as_str());
+    assert_eq!(job["reason"], "T-1");
+    for f in ["matched", "remediated", "failed", "skipped"] {
+        assert!(job[f].is_u64(), "{f}: {job}");
+    }
+    assert_eq!(job["matched"], 3);
+    assert_eq!(job["remediated"], 2);
+    assert_eq!(job["skipped"], 1);
+    assert_rfc3339_utc(&job["started_at"]);
+    assert_rfc3339_utc(&job["finished_at"]);
+    let items = job["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    for i in items {
+        assert_fields(i, &ITEM_FIELDS);
+    }
+    let alice = items
+        .iter()
+        .find(|i| i["mailbox"] == "alice@corp.test")
+        .expect("alice");
+    assert_eq!(
+        (&alice["from_folder"], &alice["to_folder"]),
+        (&Value::from("INBOX"), &Value::from("Trash"))
+    );
+
+    // `jobs JOB` is the same shape; `jobs` lists them newest first, without items.
+    let (_, one) = w.json(&["jobs", &job["id"].to_string()]);
+    assert_fields(&one["job"], &JOB_FIELDS);
+    assert_eq!(one["job"]["items"].as_array().map(Vec::len), Some(3));
+    let (_, all) = w.json(&["jobs"]);
+    assert_eq!(keys(&all), vec!["jobs"]);
+    let list = all["jobs"].as_array().expect("jobs");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], job["id"], "newest first");
+    for entry in list {
+        assert_fields(entry, &JOB_FIELDS[..JOB_FIELDS.len() - 1]);
+        assert!(entry.get("items").is_none(), "{entry}");
+    }
+
+    let (code, ch) = w.json(&["check"]);
+    assert_eq!(code, 0, "{ch}");
+    assert_eq!(keys(&ch), vec!["tenants"]);
+    let tenants = ch["tenants"].as_array().expect("tenants");
+    assert_eq!(tenants.len(), 1);
+    assert_fields(&tenants[0], &["name", "kind", "ok", "detail"]);
+    assert_eq!(tenants[0]["name"], "corp");
+    assert_eq!(tenants[0]["kind"], "maildir");
+    assert_eq!(tenants[0]["ok"], true);
+    assert!(tenants[0]["detail"].is_string());
+}
+
+#[test]
+fn audit_and_verify() {
+    let w = world();
+    let (code, _) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0);
+    let (code, v) = w.json(&["audit", "verify"]);
+    assert_eq!(code, 0);
+    assert_fields(&v, &["ok", "records", "first_bad"]);
+    assert_eq!(v["ok"], true);
+    assert!(v["first_bad"].is_null(), "{v}");
+    let (_, a) = w.json(&["audit"]);
+    let entries = a["audit"].as_array().expect("audit");
+    assert_eq!(v["records"].as_u64(), Some(entries.len() as u64), "{v}");
+    assert_eq!(
+        entries.len(),
+        1 + 2,
+        "one request, one record per remediated item"
+    );
+    for e in entries {
+        assert_fields(
+            e,
+            &[
+                "seq", "at", "actor", "action", "target", "outcome", "job", "reason",
+            ],
+        );
+        assert_rfc3339_utc(&e["at"]);
+    }
+    // An empty store verifies too.
+    let empty = World::new("");
+    let (code, v) = empty.json(&["audit", "verify"]);
+    assert_eq!(
+        (code, &v["ok"], &v["records"]),
+        (0, &Value::Bool(true), &Value::from(0))
+    );
+}
