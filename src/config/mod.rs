@@ -313,9 +313,12 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
     }
     let backend = match common.kind.as_str() {
         "maildir" => {
-            let raw: RawMaildir = toml::Value::Table(specific)
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message().trim()))?;
+            let raw: RawMaildir =
+                toml::Value::Table(specific)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| {
+                        format!("{at}: {}", kind_key_error(&e, &["root", "folders"]))
+                    })?;
             BackendSettings::Maildir(MaildirSettings {
                 root: base.join(raw.root),
                 folders: raw.folders,
@@ -351,7 +354,7 @@ fn with_tenant_line(text: &str, tenant: &str, message: String) -> String {
         _ => rest
             .split('`')
             .nth(1)
-            .filter(|_| rest.contains("unknown field")),
+            .filter(|_| rest.contains("unknown field") || rest.contains("unknown key")),
     };
     let mut inside = false;
     let mut found = None;
@@ -373,6 +376,21 @@ fn with_tenant_line(text: &str, tenant: &str, message: String) -> String {
     match found {
         Some(line) => format!("at line {line}: {message}"),
         None => message,
+    }
+}
+
+/// An unknown key in a tenant: name every key the kind takes, not only its own ones, since
+/// the typo is as likely to be in a common key (`quarantine_mailbx`).
+fn kind_key_error(e: &toml::de::Error, kind_keys: &[&str]) -> String {
+    let message = e.message().trim();
+    match message.strip_prefix("unknown field ") {
+        Some(rest) => {
+            let key = rest.split(',').next().unwrap_or(rest);
+            let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
+            allowed.extend_from_slice(kind_keys);
+            format!("unknown key {key}; expected one of {}", allowed.join(", "))
+        }
+        None => message.to_string(),
     }
 }
 
