@@ -413,3 +413,32 @@ fn a_quarantine_interrupted_before_its_record_can_still_be_restored() {
     assert!(w.mailbox("alice").join("cur/100.M1.host:2,S").exists());
     assert!(copies_of(&w.mailbox("quarantine"), ROOT_HEADER).is_empty());
 }
+
+/// The user reads the pulled copy in Junk (Dovecot renames the file): restore finds it again
+/// and still puts it back as it was, unread, in the inbox.
+#[test]
+fn restore_finds_a_pulled_copy_renamed_since() {
+    let w = world("");
+    let (code, _) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--recipient",
+        "bob@corp.test",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0);
+    let junk = w.mailbox("bob").join(".Junk");
+    fs::rename(
+        junk.join("new/101.M1.host"),
+        junk.join("cur/101.M1.host:2,S"),
+    )
+    .expect("read it");
+    let (code, restored) = w.json(&["restore", ROOT, "--yes", "--wait"]);
+    assert_eq!(code, 0, "{restored}");
+    assert_eq!(items(&restored)[0]["result"], "restored", "{restored}");
+    assert!(w.mailbox("bob").join("new/101.M1.host").exists());
+    assert!(copies_of(&junk, ROOT_HEADER).is_empty());
+}

@@ -206,9 +206,11 @@ impl Engine {
                         p.to_mailbox = applied.to_mailbox;
                     }
                 }
-                // The user deleted this copy meanwhile: nothing left to pull.
+                // The copy changed under us (read, so renamed; moved by the user or another
+                // job): forget this placement and locate again on the next attempt.
                 Err(e) if e.kind == ErrorKind::Gone => {
                     placements.retain(|p| p.from.provider_id != copy.provider_id);
+                    return Err(interrupted(e, &placements));
                 }
                 Err(e) => return Err(interrupted(e, &placements)),
             }
@@ -250,17 +252,17 @@ impl Engine {
             address: quarantine.clone(),
             on_hold: false,
         };
+        // Copies another item (another recipient in a shared folder) already accounts for.
+        let recorded = self
+            .store
+            .recorded_destinations(&quarantine, message_id)
+            .map_err(|e| BackendError::new(ErrorKind::Internal, e.to_string()))?;
         let mut found: Vec<Location> = backend
             .locate(&holder, message_id)
             .await?
             .into_iter()
             .filter(|l| l.folder == folder)
-            .filter(|l| {
-                !placements.iter().any(|p| {
-                    p.to.as_ref()
-                        .is_some_and(|t| t.provider_id == l.provider_id)
-                })
-            })
+            .filter(|l| !recorded.contains(&l.provider_id))
             .collect();
         for p in placements.iter_mut().filter(|p| p.to.is_none()) {
             let Some(copy) = found.pop() else { break };
@@ -331,15 +333,35 @@ impl Engine {
             {
                 Ok(_) => restored += 1,
                 Err(e) if e.kind == ErrorKind::Gone => {
-                    // Put back by an interrupted attempt, or removed by the user since.
-                    let copies =
+                    let interrupted = |error| Interrupted {
+                        error,
+                        placements: placements.clone(),
+                    };
+                    // Renamed where it lies (read in Junk, flagged in quarantine): find it
+                    // in the same folder again and put that copy back.
+                    let holder = MailboxRef {
+                        address: current_mailbox.to_string(),
+                        on_hold: mailbox.on_hold,
+                    };
+                    let moved = backend
+                        .locate(&holder, &c.item.message_id)
+                        .await
+                        .map_err(interrupted)?
+                        .into_iter()
+                        .find(|l| l.folder == current.folder);
+                    if let Some(now) = moved {
                         backend
-                            .locate(mailbox, &c.item.message_id)
+                            .put_back(mailbox, current_mailbox, &now, &p.from)
                             .await
-                            .map_err(|error| Interrupted {
-                                error,
-                                placements: placements.clone(),
-                            })?;
+                            .map_err(interrupted)?;
+                        restored += 1;
+                        continue;
+                    }
+                    // Put back by an interrupted attempt of this item.
+                    let copies = backend
+                        .locate(mailbox, &c.item.message_id)
+                        .await
+                        .map_err(interrupted)?;
                     if copies.iter().any(|l| l.folder == p.from.folder) {
                         already += 1;
                     }

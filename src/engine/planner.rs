@@ -310,7 +310,10 @@ impl Engine {
                         .into_iter()
                         .filter(|i| i.tenant == message.tenant),
                 );
-                for job in self.store.jobs_rooted_at(&message.message_id)? {
+                for job in self
+                    .store
+                    .jobs_rooted_at(&message.message_id, &message.tenant)?
+                {
                     for item in self.store.restorable_items(None, Some(job))? {
                         if !candidates.iter().any(|c| c.id == item.id) {
                             candidates.push(item);
@@ -329,13 +332,8 @@ impl Engine {
             .map(|a| normalize_address(a))
             .collect();
         let mut items = Vec::new();
-        let mut unrestorable = 0;
         for item in candidates {
             if !wanted.is_empty() && !wanted.contains(&item.mailbox) {
-                continue;
-            }
-            if item.placements.iter().all(|p| p.to.is_none()) {
-                unrestorable += 1;
                 continue;
             }
             items.push(NewItem {
@@ -351,12 +349,6 @@ impl Engine {
                 settled: None,
             });
         }
-        let mut notes = Vec::new();
-        if unrestorable > 0 {
-            notes.push(format!(
-                "{unrestorable} hard-deleted copies cannot be restored (their evidence copies are kept)"
-            ));
-        }
         Ok(Plan {
             kind: JobKind::Restore,
             action: Action::Restore,
@@ -364,7 +356,7 @@ impl Engine {
             reason: req.reason.clone(),
             by_depth: count_by_depth(&items),
             items,
-            notes,
+            notes: Vec::new(),
             restores_job: req.job,
         })
     }

@@ -143,6 +143,14 @@ fn counts(tx: &Transaction<'_>, job: i64) -> Result<JobCounts> {
 
 /// Close the job when its last item is finished: done, partial or failed by its counts.
 fn settle_job(tx: &Transaction<'_>, job: i64) -> Result<()> {
+    let unfinished: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE job = ?1 AND state IN ('queued', 'claimed'))",
+        )?
+        .query_row([job], |r| r.get(0))?;
+    if unfinished {
+        return Ok(());
+    }
     let c = counts(tx, job)?;
     if c.queued > 0 || c.claimed > 0 {
         return Ok(());
@@ -274,34 +282,71 @@ impl Store {
         message_id: Option<&str>,
         job: Option<i64>,
     ) -> Result<Vec<JobItem>> {
+        // Failed and cancelled items count too: they may have moved some copies before they
+        // stopped. Hard-delete jobs never do: hard-delete has no undo, even for held copies.
+        let (by, value) = match (message_id, job) {
+            (_, Some(job)) => ("i.job = ?1", rusqlite::types::Value::Integer(job)),
+            (Some(m), None) => (
+                "i.message_id = ?1",
+                rusqlite::types::Value::Text(m.to_string()),
+            ),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items i JOIN jobs j ON j.id = i.job
+             WHERE {by} AND i.state IN ('done', 'failed', 'cancelled')
+               AND j.kind IN ('retract', 'sweep') AND j.action <> 'hard-delete'
+               AND NOT EXISTS (SELECT 1 FROM items r WHERE r.restores_item = i.id
+                               AND (r.state IN ('queued', 'claimed')
+                                    OR r.outcome IN ('restored', 'already-in-destination')))
+             ORDER BY i.id"
+        );
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items i
-                 WHERE i.state = 'done' AND i.outcome IN ('remediated', 'already-in-destination')
-                   AND (?1 IS NULL OR i.message_id = ?1) AND (?2 IS NULL OR i.job = ?2)
-                   AND i.job IN (SELECT id FROM jobs WHERE kind IN ('retract', 'sweep'))
-                   AND NOT EXISTS (SELECT 1 FROM items r WHERE r.restores_item = i.id
-                                   AND (r.state IN ('queued', 'claimed')
-                                        OR r.outcome IN ('restored', 'already-in-destination')))
-                 ORDER BY i.id"
-            ))?;
-            let rows = stmt.query_map(params![message_id, job], item_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([value], item_from_row)?;
+            Ok(rows
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .filter(|i| i.placements.iter().any(|p| p.to.is_some()))
+                .collect())
         })
     }
 
-    /// Jobs in which `message_id` was the message acted on at depth 0.
-    pub fn jobs_rooted_at(&self, message_id: &str) -> Result<Vec<i64>> {
+    /// Retract jobs whose root message was `message_id` in `tenant` (sweeps have no root: a
+    /// sweep's other matches are not this message's copies).
+    pub fn jobs_rooted_at(&self, message_id: &str, tenant: &str) -> Result<Vec<i64>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
-                "SELECT DISTINCT job FROM items WHERE message_id = ?1 AND depth = 0 ORDER BY job",
+                "SELECT DISTINCT i.job FROM items i JOIN jobs j ON j.id = i.job
+                 WHERE j.kind = 'retract' AND j.target = ?1
+                   AND i.message_id = ?1 AND i.depth = 0 AND i.tenant = ?2
+                 ORDER BY i.job",
             )?;
-            let rows = stmt.query_map([message_id], |r| r.get(0))?;
+            let rows = stmt.query_map([message_id, tenant], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    /// Stop a job: queued items end `cancelled`; claimed ones finish what they started.
+    /// Provider ids of the copies of `message_id` that items have recorded as moved into
+    /// `mailbox` (the quarantine mailbox).
+    pub fn recorded_destinations(
+        &self,
+        mailbox: &str,
+        message_id: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT json_extract(p.value, '$.to.provider_id') FROM items i, json_each(i.placements) p
+                 WHERE i.message_id = ?1 AND json_extract(p.value, '$.to_mailbox') = ?2
+                   AND json_extract(p.value, '$.to.provider_id') IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([message_id, mailbox], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Stop a job: items not yet started end `cancelled`; started ones (claimed, or waiting to
+    /// retry) finish what they began, so no moved copy goes unrecorded.
     pub fn cancel_job(&self, id: i64, audit: &NewAudit) -> Result<u64> {
         self.write(|tx| {
             let status: Option<String> = tx
@@ -314,7 +359,7 @@ impl Store {
             let now = now_millis();
             let cancelled = tx.execute(
                 "UPDATE items SET state = 'cancelled', outcome = 'cancelled', finished_at = ?2
-                 WHERE job = ?1 AND state = 'queued'",
+                 WHERE job = ?1 AND state = 'queued' AND attempts = 0",
                 params![id, now],
             )?;
             tx.execute(
@@ -423,7 +468,9 @@ impl Store {
                     "UPDATE items SET state = 'claimed', claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1
                      WHERE id IN (SELECT i.id FROM items i JOIN jobs j ON j.id = i.job
                                   WHERE i.state = 'queued' AND i.not_before <= ?2
-                                    AND j.status IN ('queued', 'running') AND (?3 IS NULL OR i.job = ?3)
+                                    AND (j.status IN ('queued', 'running')
+                                         OR (j.status = 'cancelled' AND i.attempts > 0))
+                                    AND (?3 IS NULL OR i.job = ?3)
                                   ORDER BY i.job, i.id LIMIT ?4)
                      RETURNING id",
                 )?

@@ -164,4 +164,10 @@ pub const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'the audit trail is append-only');
     END;
     "#,
+    // 4: indexes for large jobs: settling a job, claiming in order, finding restores.
+    r#"
+    CREATE INDEX items_by_job_state ON items (job, state);
+    CREATE INDEX items_claim_order ON items (state, job, id);
+    CREATE INDEX items_by_restores ON items (restores_item) WHERE restores_item IS NOT NULL;
+    "#,
 ];

@@ -55,7 +55,7 @@ pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
     })?;
     if plan.items.is_empty() {
         let mut why = format!(
-            "nothing to restore for {}: no pulled copies that are not already back",
+            "nothing to restore for {}: no pulled copies that are not already back (hard-deleted copies never are; their evidence is kept)",
             sanitize(&plan.target)
         );
         for note in &plan.notes {
