@@ -180,14 +180,22 @@ impl Engine {
                 )
             });
         }
-        self.store
-            .record_placements(item.id, &placements)
+        let still_ours = self
+            .store
+            .record_placements(item.id, &c.worker, &placements)
             .map_err(|e| {
                 interrupted(
                     BackendError::new(ErrorKind::Internal, e.to_string()),
                     &placements,
                 )
             })?;
+        if !still_ours {
+            // Another worker took this item over (we were presumed dead): it acts, not us.
+            // Every write below is guarded by the claim, so this attempt records nothing.
+            let taken =
+                BackendError::new(ErrorKind::Internal, "claim taken over by another worker");
+            return Err(interrupted(taken, &placements));
+        }
         let mut retained = false;
         for copy in &to_act {
             if action == Action::HardDelete {
@@ -431,9 +439,11 @@ impl Engine {
                         );
                         self.store.set_throttle_note(item.job_id, Some(&note))?;
                     }
-                    self.store.record_placements(item.id, &placements)?;
+                    self.store
+                        .record_placements(item.id, &c.worker, &placements)?;
                     self.store.requeue_item(
                         item.id,
+                        &c.worker,
                         now_millis() + delay.as_millis() as i64,
                         &format!("attempt {}: {detail}", item.attempts),
                     )?;
@@ -497,8 +507,9 @@ impl Engine {
             }
             _ => None,
         };
-        self.store.finish_item(&ItemFinish {
+        let recorded = self.store.finish_item(&ItemFinish {
             item: item.id,
+            worker: c.worker.clone(),
             state: r.state,
             outcome: r.outcome,
             error: r.error,
@@ -506,6 +517,12 @@ impl Engine {
             delivery,
             audit,
         })?;
+        if !recorded {
+            tracing::warn!(
+                item = item.id,
+                "result dropped: the claim was taken over by another worker"
+            );
+        }
         Ok(())
     }
 }

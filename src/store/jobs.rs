@@ -45,6 +45,8 @@ pub struct NewItem {
 #[derive(Clone, Debug)]
 pub struct Claimed {
     pub item: JobItem,
+    /// The worker holding the claim: every later write checks it still does.
+    pub worker: String,
     pub kind: JobKind,
     pub action: Action,
     pub initiated_by: String,
@@ -55,6 +57,8 @@ pub struct Claimed {
 #[derive(Clone, Debug)]
 pub struct ItemFinish {
     pub item: i64,
+    /// The claim's holder; a result from a worker whose claim was taken over is dropped.
+    pub worker: String,
     pub state: ItemState,
     pub outcome: ItemOutcome,
     pub error: Option<String>,
@@ -112,6 +116,14 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
         planned_folder: r.get(12)?,
         on_hold: r.get(13)?,
     })
+}
+
+/// Worker ids are `host:pid:nonce`.
+fn worker_host_pid(id: &str) -> (String, i64) {
+    let mut parts = id.rsplitn(3, ':');
+    let _nonce = parts.next();
+    let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (parts.next().unwrap_or("").to_string(), pid)
 }
 
 fn placements_json(p: &[Placement]) -> String {
@@ -389,10 +401,20 @@ impl Store {
 
     pub fn heartbeat(&self, id: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            let n = tx.execute(
                 "UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1",
                 params![id, now_millis()],
             )?;
+            if n == 0 {
+                // Presumed dead while paused (Ctrl-Z, a stalled disk): its old claims were
+                // taken over, and its finished results will be dropped. Announce it again so
+                // its new claims are not taken over too.
+                let (host, pid) = worker_host_pid(id);
+                tx.execute(
+                    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![id, host, pid, now_millis()],
+                )?;
+            }
             Ok(())
         })
     }
@@ -487,6 +509,7 @@ impl Store {
                     let action: String = r.get(16)?;
                     Ok(Claimed {
                         item: item_from_row(r)?,
+                        worker: worker.to_string(),
                         kind: JobKind::parse(&kind).unwrap_or(JobKind::Retract),
                         action: action.parse().unwrap_or(Action::MoveToJunk),
                         initiated_by: r.get(17)?,
@@ -505,37 +528,58 @@ impl Store {
     }
 
     /// Record where the copies are before acting on them, so a crash mid-act loses nothing.
-    pub fn record_placements(&self, item: i64, placements: &[Placement]) -> Result<()> {
+    /// `false` when the claim is no longer this worker's (it was taken over): stop there.
+    pub fn record_placements(
+        &self,
+        item: i64,
+        worker: &str,
+        placements: &[Placement],
+    ) -> Result<bool> {
         self.write(|tx| {
-            tx.prepare_cached("UPDATE items SET placements = ?2 WHERE id = ?1")?
-                .execute(params![item, placements_json(placements)])?;
-            Ok(())
+            let n = tx
+                .prepare_cached(
+                    "UPDATE items SET placements = ?3 WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
+                )?
+                .execute(params![item, worker, placements_json(placements)])?;
+            Ok(n == 1)
         })
     }
 
     /// Give a claimed item back to the queue, due again at `not_before` (unix ms).
-    pub fn requeue_item(&self, item: i64, not_before: i64, error: &str) -> Result<()> {
+    /// Only while `worker` still holds the claim; `false` otherwise.
+    pub fn requeue_item(
+        &self,
+        item: i64,
+        worker: &str,
+        not_before: i64,
+        error: &str,
+    ) -> Result<bool> {
         self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?2, error = ?3 WHERE id = ?1",
-            )?
-            .execute(params![item, not_before, error])?;
-            Ok(())
+            let n = tx
+                .prepare_cached(
+                    "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?3, error = ?4
+                     WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
+                )?
+                .execute(params![item, worker, not_before, error])?;
+            Ok(n == 1)
         })
     }
 
     /// Finish an item: its result, the log delivery it changes and its audit record, together.
-    pub fn finish_item(&self, f: &ItemFinish) -> Result<()> {
+    /// Returns `false`, writing nothing, when the claim was taken over by another worker (this
+    /// one was presumed dead): the other worker's result is the one that counts.
+    pub fn finish_item(&self, f: &ItemFinish) -> Result<bool> {
         self.write(|tx| {
-            let job: i64 = tx
+            let job: Option<i64> = tx
                 .prepare_cached(
-                    "UPDATE items SET state = ?2, outcome = ?3, error = ?4, placements = ?5, finished_at = ?6,
+                    "UPDATE items SET state = ?3, outcome = ?4, error = ?5, placements = ?6, finished_at = ?7,
                          claimed_by = NULL
-                     WHERE id = ?1 RETURNING job",
+                     WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2 RETURNING job",
                 )?
                 .query_row(
                     params![
                         f.item,
+                        f.worker,
                         f.state.as_str(),
                         f.outcome.as_str(),
                         f.error,
@@ -543,14 +587,19 @@ impl Store {
                         now_millis()
                     ],
                     |r| r.get(0),
-                )?;
+                )
+                .optional()?;
+            let Some(job) = job else {
+                return Ok(false);
+            };
             if let Some((message, mailbox, state, folder)) = &f.delivery {
                 set_delivery_state(tx, *message, mailbox, *state, folder.as_deref())?;
             }
             let mut audit = f.audit.clone();
             audit.job = Some(job);
             append(tx, &audit)?;
-            settle_job(tx, job)
+            settle_job(tx, job)?;
+            Ok(true)
         })
     }
 
