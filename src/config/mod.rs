@@ -83,6 +83,27 @@ pub struct EngineSettings {
     pub lease_secs: u64,
 }
 
+impl EngineSettings {
+    /// Bounds that keep the engine sane: a lease shorter than a few heartbeats would take
+    /// live workers' items away from them.
+    fn validate(&self) -> Result<(), String> {
+        let check = |name: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} = {value}: must be between {low} and {high}"
+                ))
+            }
+        };
+        check("concurrency", self.concurrency as u64, 1, 1024)?;
+        check("per_mailbox", self.per_mailbox as u64, 1, 64)?;
+        check("max_attempts", u64::from(self.max_attempts), 1, 100)?;
+        check("backoff_ms", self.backoff_ms, 1, 600_000)?;
+        check("lease_secs", self.lease_secs, 10, 86_400)
+    }
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
@@ -245,11 +266,9 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let store_path = base.join(raw.store.path.unwrap_or_else(|| "retractor.db".into()));
-        if raw.engine.concurrency == 0 || raw.engine.per_mailbox == 0 {
-            return Err(err(
-                "[engine] concurrency and per_mailbox must be at least 1".into(),
-            ));
-        }
+        raw.engine
+            .validate()
+            .map_err(|m| err(format!("[engine] {m}")))?;
         let mut tenants = BTreeMap::new();
         for (name, table) in raw.tenants {
             let tenant = parse_tenant(&name, table, &base)
@@ -457,6 +476,17 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("pth") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn engine_limits_are_bounded() {
+        let e = parse("[engine]\nlease_secs = 0\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("lease_secs = 0"), "{e}");
+        assert!(parse("[engine]\nconcurrency = 100000\n").is_err());
+        assert!(parse("[engine]\nper_mailbox = 4\n").is_ok());
     }
 
     #[test]

@@ -74,6 +74,8 @@ impl Engine {
         let breaker: Breaker = Arc::default();
         let mut summary = RunSummary::default();
         let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
+        // Which item each task works on, so a task that panics does not strand its claim.
+        let mut task_items: HashMap<tokio::task::Id, i64> = HashMap::new();
         let me = hostname();
         let mut last_reclaim: Option<std::time::Instant> = None;
         loop {
@@ -95,10 +97,12 @@ impl Engine {
                 let engine = Arc::clone(self);
                 let limit = mailbox_limit(&mailbox_limits, &c, settings.per_mailbox);
                 let breaker = Arc::clone(&breaker);
-                in_flight.spawn(async move {
+                let item = c.item.id;
+                let handle = in_flight.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     engine.process(&c, &breaker).await
                 });
+                task_items.insert(handle.id(), item);
             }
             if in_flight.is_empty() && !claimed_any {
                 let (queued, claimed_elsewhere, next_due) = self.store.pending(opts.job)?;
@@ -115,13 +119,31 @@ impl Engine {
                 continue;
             }
             // Wait for one item to finish, or poll again shortly for newly due items.
-            let finished = tokio::time::timeout(IDLE_POLL, in_flight.join_next()).await;
+            let finished = tokio::time::timeout(IDLE_POLL, in_flight.join_next_with_id()).await;
             if let Ok(Some(joined)) = finished {
                 match joined {
-                    Ok(Ok(Step::Finished)) => summary.finished += 1,
-                    Ok(Ok(Step::Retried)) => summary.retried += 1,
-                    Ok(Err(e)) => return Err(e),
-                    Err(e) => tracing::error!("item task failed: {e}"),
+                    Ok((id, result)) => {
+                        task_items.remove(&id);
+                        match result {
+                            Ok(Step::Finished) => summary.finished += 1,
+                            Ok(Step::Retried) => summary.retried += 1,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("item task failed: {e}");
+                        if let Some(item) = task_items.remove(&e.id()) {
+                            // Give it back; its attempt count stops an item that keeps failing.
+                            let due = crate::store::now_millis() + settings.backoff_ms as i64;
+                            self.store.requeue_item(
+                                item,
+                                worker,
+                                due,
+                                "the worker failed on this item",
+                            )?;
+                            summary.retried += 1;
+                        }
+                    }
                 }
             }
         }

@@ -78,7 +78,18 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .get(&item.tenant)
             .cloned();
+        // An item whose attempts keep ending without a result (the process killed or the task
+        // failing each time) must not loop forever.
+        let exhausted = item.attempts > self.config.engine.max_attempts + 2;
         let attempt = match (self.backend(&item.tenant), tripped) {
+            _ if exhausted => Ok(Result_::failed(
+                FailReason::Internal,
+                &format!(
+                    "abandoned after {} attempts that ended without a result",
+                    item.attempts - 1
+                ),
+                item.placements.clone(),
+            )),
             (_, Some(why)) => Ok(Result_::failed(
                 FailReason::AuthFailed,
                 &why,
@@ -444,7 +455,7 @@ impl Engine {
                     self.store.requeue_item(
                         item.id,
                         &c.worker,
-                        now_millis() + delay.as_millis() as i64,
+                        now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
                         &format!("attempt {}: {detail}", item.attempts),
                     )?;
                     return Ok(None);

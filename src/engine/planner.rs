@@ -83,6 +83,8 @@ impl Engine {
     /// Plan a retraction. Reads the log and searches mailboxes; changes nothing.
     pub async fn plan_retract(&self, req: &RetractRequest) -> Result<Plan, EngineError> {
         let root = &req.message;
+        // Planning reads mailboxes (the conversation search): it needs the role to act.
+        self.authorize(req.action, false, &root.message_id)?;
         let exclude: HashSet<String> = req.exclude.iter().map(|a| normalize_address(a)).collect();
         let wanted: Vec<String> = req
             .recipients
@@ -288,6 +290,12 @@ impl Engine {
 
     /// Plan a restore of pulled copies.
     pub fn plan_restore(&self, req: &RestoreRequest) -> Result<Plan, EngineError> {
+        let what = match (&req.message, req.job) {
+            (_, Some(job)) => format!("job {job}"),
+            (Some(m), None) => m.message_id.clone(),
+            (None, None) => String::new(),
+        };
+        self.authorize(Action::Restore, false, &what)?;
         let mut candidates: Vec<JobItem> = Vec::new();
         let target = match (&req.message, req.job) {
             (_, Some(job)) => {
@@ -366,6 +374,8 @@ impl Engine {
         let action = req
             .action
             .ok_or_else(|| EngineError::BadInput("sweep needs --action".into()))?;
+        // A sweep reads every mailbox of the tenant: the role check comes before the search.
+        self.authorize(action, true, &format!("tenant {}", req.tenant))?;
         if req.message_ids.is_empty()
             && req.from.is_none()
             && req.subject.is_none()

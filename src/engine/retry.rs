@@ -9,8 +9,9 @@ pub fn backoff(base_ms: u64, attempt: u32, retry_after: Option<Duration>) -> Dur
     // Full jitter over the upper half, so workers that failed together retry apart.
     let jitter = jitter_fraction();
     let delay = Duration::from_millis(capped / 2 + (capped as f64 / 2.0 * jitter) as u64);
+    // A provider hint is obeyed, but an absurd one (days) must not park the item forever.
     match retry_after {
-        Some(hint) if hint > delay => hint,
+        Some(hint) if hint > delay => hint.min(Duration::from_secs(3600)),
         _ => delay,
     }
 }

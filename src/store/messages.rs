@@ -286,8 +286,12 @@ pub(super) fn set_delivery_state(
     state: DeliveryState,
     folder: Option<&str>,
 ) -> Result<()> {
+    // A failure says nothing about where a copy already pulled or restored is: only a copy
+    // still as delivered is marked failed.
     tx.prepare_cached(
-        "UPDATE deliveries SET status = ?3, folder = ?4 WHERE message = ?1 AND mailbox = ?2",
+        "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
+         WHERE message = ?1 AND mailbox = ?2
+           AND (?3 <> 'failed' OR status IN ('delivered', 'failed'))",
     )?
     .execute(params![message, mailbox, state.as_str(), folder])?;
     let (retracted, restored, failed, actionable): (i64, i64, i64, i64) = tx

