@@ -273,6 +273,10 @@ impl Engine {
         let mut hits = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let Ok((mailbox, found)) = joined else {
+                // Never skip a mailbox silently: the plan says one was not searched.
+                notes.push(format!(
+                    "tenant {tenant}: a mailbox search failed unexpectedly"
+                ));
                 continue;
             };
             match found {
