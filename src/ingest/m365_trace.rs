@@ -67,6 +67,7 @@ pub fn ingest(
         match columns.parse(&row, headers.len()) {
             Ok(Row::NotDelivered(status)) => loader.not_delivered(&status),
             Ok(Row::Delivered(record)) => {
+                let record = *record;
                 let key = normalize_message_id(&record.message_id);
                 match by_id.get(&key).and_then(|&i| held.get_mut(i)) {
                     Some((_, joined)) => join(joined, record),
@@ -175,7 +176,7 @@ fn join(joined: &mut MessageRecord, row: MessageRecord) {
 }
 
 enum Row {
-    Delivered(MessageRecord),
+    Delivered(Box<MessageRecord>),
     NotDelivered(String),
 }
 
@@ -299,7 +300,7 @@ impl Columns {
             ),
             None => None,
         };
-        Ok(Row::Delivered(MessageRecord {
+        Ok(Row::Delivered(Box::new(MessageRecord {
             message_id: required(self.message_id, &MESSAGE_ID)?,
             from: envelope_sender(&text(self.sender)),
             to: vec![required(self.recipient, &RECIPIENT)?],
@@ -312,7 +313,7 @@ impl Columns {
             size,
             tenant: None,
             source_id: self.trace_id.map(text).filter(|s| !s.is_empty()),
-        }))
+        })))
     }
 }
 
@@ -430,8 +431,7 @@ mod tests {
     }
 
     #[test]
-    fn snake_case_headers_in_another_order_without_optional_columns() -> Result<(), IngestError>
-    {
+    fn snake_case_headers_in_another_order_without_optional_columns() -> Result<(), IngestError> {
         let csv = "message_id,STATUS,recipient_address,date_time_utc,sender_address,message_size\n\
 <s1@x.example>,delivered,gail@corp.test,2026-11-20T09:00:00.1234567Z,a@x.example,10\n\
 <s1@x.example>,Delivered,hank@corp.test,2026-11-20 08:59:59,a@x.example,10\n\

@@ -47,6 +47,7 @@ pub enum IngestError {
     /// The input as a whole is unusable (a required column is missing); nothing was loaded.
     #[error("{0}")]
     BadInput(String),
+    /// The store failed; what was flushed before stays loaded.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -78,7 +78,7 @@ pub(crate) fn ingest_at(
                 queue.apply(&mut loader, number, at, queue_id, daemon, event)?;
             }
         }
-        if number % SWEEP_EVERY == 0
+        if number.is_multiple_of(SWEEP_EVERY)
             && let Some(latest) = latest
         {
             queue.close_idle(&mut loader, Some(latest - STALE))?;
@@ -235,27 +235,24 @@ impl Queue {
             }
             _ => {}
         }
-        let q = self
-            .open
-            .entry(queue_id.to_string())
-            .or_insert_with(|| {
-                let mut q = Queued {
-                    first_line: number,
-                    received_at: at,
-                    last_seen: at,
-                    queue_id: queue_id.to_string(),
-                    origin: queue_id.to_string(),
-                    message_id: None,
-                    from: None,
-                    size: None,
-                    subject: String::new(),
-                    recipients: Vec::new(),
-                };
-                if let Some(origin) = self.forwarded.remove(queue_id) {
-                    q.inherit(origin);
-                }
-                q
-            });
+        let q = self.open.entry(queue_id.to_string()).or_insert_with(|| {
+            let mut q = Queued {
+                first_line: number,
+                received_at: at,
+                last_seen: at,
+                queue_id: queue_id.to_string(),
+                origin: queue_id.to_string(),
+                message_id: None,
+                from: None,
+                size: None,
+                subject: String::new(),
+                recipients: Vec::new(),
+            };
+            if let Some(origin) = self.forwarded.remove(queue_id) {
+                q.inherit(origin);
+            }
+            q
+        });
         q.last_seen = at;
         match event {
             Event::MessageId(id) => {
@@ -283,9 +280,8 @@ impl Queue {
                 status,
                 forwarded_as,
             } => {
-                let delivered = status == "sent"
-                    && forwarded_as.is_none()
-                    && !NOT_DELIVERING.contains(&daemon);
+                let delivered =
+                    status == "sent" && forwarded_as.is_none() && !NOT_DELIVERING.contains(&daemon);
                 // A forwarding alias holds no copy: the message lives on under the new queue
                 // id, whose deliveries name the real mailboxes.
                 let status = if forwarded_as.is_some() {
@@ -440,7 +436,8 @@ fn is_queue_id(s: &str) -> bool {
     let long = (10..=24).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric())
         && s.contains('z')
-        && s.bytes().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        && s.bytes()
+            .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
     short || long
 }
 
@@ -588,9 +585,10 @@ fn syslog_time(
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, String> {
     let day: u32 = day.parse().map_err(|_| format!("bad day {day:?}"))?;
-    let time = NaiveTime::parse_from_str(time, "%H:%M:%S%.f")
-        .map_err(|_| format!("bad time {time:?}"))?;
-    let on = |year: i32| NaiveDate::from_ymd_opt(year, month, day).map(|d| d.and_time(time).and_utc());
+    let time =
+        NaiveTime::parse_from_str(time, "%H:%M:%S%.f").map_err(|_| format!("bad time {time:?}"))?;
+    let on =
+        |year: i32| NaiveDate::from_ymd_opt(year, month, day).map(|d| d.and_time(time).and_utc());
     match on(now.year()) {
         Some(t) if t <= now + FUTURE_GRACE => Ok(t),
         _ => on(now.year() - 1).ok_or_else(|| format!("no such date: month {month} day {day}")),
@@ -782,7 +780,10 @@ Nov 20 12:05:01 mx1 postfix/lmtp[4]: 5EEEEEEEEE: to=<hank@corp.test>, relay=lmtp
 ";
         let (report, store, _dir) = run(log)?;
         assert_eq!(report.inserted, 2, "{report:?}");
-        assert_eq!(one(&store, "first@x.example")?.recipients, vec!["gail@corp.test"]);
+        assert_eq!(
+            one(&store, "first@x.example")?.recipients,
+            vec!["gail@corp.test"]
+        );
         let second = one(&store, "second@x.example")?;
         assert_eq!(second.recipients, vec!["hank@corp.test"]);
         assert_eq!(second.from, "mailer-daemon");
@@ -850,7 +851,10 @@ Nov 20 13:00:02 mx1 postfix/qmgr[3]: 8BBBBBBBBB: removed
         assert_eq!(year("Jan  2 00:00:00 h postfix/qmgr[1]: x"), 2026);
         assert!(split_syslog("Feb 30 00:00:00 h postfix/qmgr[1]: x", now).is_err());
         assert!(matches!(
-            classify("Feb 30 00:00:00 h postfix/qmgr[1]: 4DDDDDDDDD: removed", now),
+            classify(
+                "Feb 30 00:00:00 h postfix/qmgr[1]: 4DDDDDDDDD: removed",
+                now
+            ),
             Line::Bad(_)
         ));
     }
@@ -860,7 +864,14 @@ Nov 20 13:00:02 mx1 postfix/qmgr[3]: 8BBBBBBBBB: removed
         for id in ["4A1B2C3D4E", "6C0FFEE123", "4Tg9Dx0QGCz9sWq"] {
             assert!(is_queue_id(id), "{id}");
         }
-        for id in ["NOQUEUE", "warning", "statistics", "connect", "DEAD", "authorized"] {
+        for id in [
+            "NOQUEUE",
+            "warning",
+            "statistics",
+            "connect",
+            "DEAD",
+            "authorized",
+        ] {
             assert!(!is_queue_id(id), "{id}");
         }
     }
