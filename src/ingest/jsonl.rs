@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use super::{BATCH, IngestReport, Rejected, TenantResolver, flush, validate};
+use super::{IngestReport, Loader, TenantResolver};
 use crate::model::MessageRecord;
 use crate::store::{Store, StoreError};
 
@@ -13,46 +13,35 @@ pub fn ingest(
     resolver: &TenantResolver<'_>,
     input: impl BufRead,
 ) -> Result<IngestReport, StoreError> {
-    let mut report = IngestReport::default();
-    let mut pending = Vec::with_capacity(BATCH);
+    let mut loader = Loader::new(store, resolver);
     for (index, line) in input.split(b'\n').enumerate() {
         let number = index as u64 + 1;
-        let reject = |reason: String| Rejected {
-            line: number,
-            reason,
-        };
         let bytes = match line {
             Ok(b) => b,
             Err(e) => {
-                report.rejected.push(reject(format!("cannot read: {e}")));
+                loader.reject(number, format!("cannot read: {e}"));
                 break;
             }
         };
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) => t.trim(),
             Err(e) => {
-                report.rejected.push(reject(format!("not UTF-8 ({e})")));
+                loader.reject(number, format!("not UTF-8 ({e})"));
                 continue;
             }
         };
         if text.is_empty() {
             continue;
         }
-        report.records += 1;
-        let parsed = serde_json::from_str::<MessageRecord>(text)
-            .map_err(|e| e.to_string())
-            .and_then(|r| validate(&r).map(|()| r))
-            .and_then(|r| resolver.resolve(&r).map(|(t, rcpt)| (t, rcpt, r)));
-        match parsed {
-            Ok(entry) => pending.push(entry),
-            Err(reason) => report.rejected.push(reject(reason)),
-        }
-        if pending.len() >= BATCH {
-            flush(store, &mut pending, &mut report)?;
+        match serde_json::from_str::<MessageRecord>(text) {
+            Ok(record) => loader.push(number, record)?,
+            Err(e) => {
+                loader.report.records += 1;
+                loader.reject(number, e.to_string());
+            }
         }
     }
-    flush(store, &mut pending, &mut report)?;
-    Ok(report)
+    loader.finish()
 }
 
 #[cfg(test)]

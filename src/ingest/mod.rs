@@ -1,6 +1,10 @@
 //! Message-log sources turned into log rows. Ingest never acts on a mailbox.
 
 pub mod jsonl;
+pub mod m365_trace;
+pub mod postfix;
+
+use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::model::{MessageRecord, normalize_address};
@@ -20,6 +24,14 @@ pub struct IngestReport {
     pub inserted: u64,
     pub merged: u64,
     pub rejected: Vec<Rejected>,
+    /// Lines that are not about message delivery at all (other daemons, connection noise).
+    pub ignored: u64,
+    /// Messages seen in the log that cannot become a record: no Message-ID, no sender, or no
+    /// recipient the message was delivered to.
+    pub incomplete: u64,
+    /// Per-recipient entries left out because the message did not reach that mailbox, by
+    /// the source's own status word (lowercase): "failed", "quarantined", ...
+    pub not_delivered: BTreeMap<String, u64>,
 }
 
 impl IngestReport {
@@ -27,6 +39,17 @@ impl IngestReport {
         self.inserted += stats.inserted;
         self.merged += stats.merged;
     }
+}
+
+/// Why an ingest run stopped before loading anything, or part way.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The input as a whole is unusable (a required column is missing); nothing was loaded.
+    #[error("{0}")]
+    BadInput(String),
+    /// The store failed; what was flushed before stays loaded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Records are committed in batches of this many: large enough that SQLite's per-transaction
@@ -134,4 +157,83 @@ pub(crate) fn flush(
     report.add(stats);
     pending.clear();
     Ok(())
+}
+
+/// Validates, resolves and batches assembled records for the formats that build a record from
+/// several lines, so each of them rejects and counts the same way `jsonl` does.
+pub(crate) struct Loader<'a> {
+    store: &'a Store,
+    resolver: &'a TenantResolver<'a>,
+    pending: Vec<Resolved>,
+    pub report: IngestReport,
+}
+
+impl<'a> Loader<'a> {
+    pub(crate) fn new(store: &'a Store, resolver: &'a TenantResolver<'a>) -> Self {
+        Loader {
+            store,
+            resolver,
+            pending: Vec::with_capacity(BATCH),
+            report: IngestReport::default(),
+        }
+    }
+
+    /// Queue one record; `line` is where it started in the input, for the rejection message.
+    pub(crate) fn push(&mut self, line: u64, record: MessageRecord) -> Result<(), StoreError> {
+        self.report.records += 1;
+        match validate(&record).and_then(|()| self.resolver.resolve(&record)) {
+            Ok((tenant, recipients)) => self.pending.push((tenant, recipients, record)),
+            Err(reason) => self.reject(line, reason),
+        }
+        if self.pending.len() >= BATCH {
+            flush(self.store, &mut self.pending, &mut self.report)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reject(&mut self, line: u64, reason: impl Into<String>) {
+        self.report.rejected.push(Rejected {
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    pub(crate) fn not_delivered(&mut self, status: &str) {
+        *self
+            .report
+            .not_delivered
+            .entry(status.to_ascii_lowercase())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn finish(mut self) -> Result<IngestReport, StoreError> {
+        flush(self.store, &mut self.pending, &mut self.report)?;
+        Ok(self.report)
+    }
+}
+
+/// The envelope sender as the log should show it. The null sender (`<>`, bounces and other
+/// notifications) is a real delivery, and `validate` refuses an empty sender, so it is logged
+/// under the name mail systems show for it.
+pub(crate) fn envelope_sender(raw: &str) -> String {
+    let address = normalize_address(raw);
+    if address.is_empty() {
+        "MAILER-DAEMON".into()
+    } else {
+        address
+    }
+}
+
+/// A header value with RFC 2047 encoded words (`=?UTF-8?B?...?=`) decoded, as mail logs copy
+/// headers raw; the value itself when it has none or does not decode.
+pub(crate) fn decode_header_value(raw: &str) -> String {
+    let raw = raw.trim();
+    if !raw.contains("=?") {
+        return raw.to_string();
+    }
+    let block = format!("Subject: {raw}\r\n\r\n");
+    mail_parser::MessageParser::default()
+        .parse_headers(block.as_bytes())
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_else(|| raw.to_string())
 }

@@ -1,7 +1,7 @@
 //! `search`, `show`, `ingest`, `index`: the message log.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowAr
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
 use crate::backends::{MailboxRef, ScanFilter};
-use crate::ingest::{IngestReport, TenantResolver, jsonl};
+use crate::ingest::{IngestError, IngestReport, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
 use crate::model::{MessageRecord, normalize_address};
 use crate::store::Store;
@@ -215,25 +215,27 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
 }
 
 pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
-    if a.format != IngestFormat::Jsonl {
-        return Err(CliError::bad_input(format!(
-            "--format {}: not available in this build yet; convert to jsonl (CONTRACT.md) meanwhile",
-            match a.format {
-                IngestFormat::Postfix => "postfix",
-                _ => "m365-trace",
-            }
-        )));
-    }
     let config = ctx.config()?;
     let resolver =
         TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
-    let store = Store::open(&config.store_path)?;
-    let report = if a.file.as_os_str() == "-" {
-        jsonl::ingest(&store, &resolver, std::io::stdin().lock())?
+    let input: Box<dyn BufRead> = if a.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(&a.file)
             .map_err(|e| CliError::bad_input(format!("{}: {e}", a.file.display())))?;
-        jsonl::ingest(&store, &resolver, BufReader::with_capacity(1 << 20, file))?
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    };
+    let store = Store::open(&config.store_path)?;
+    let report = match a.format {
+        IngestFormat::Jsonl => jsonl::ingest(&store, &resolver, input)?,
+        IngestFormat::Postfix => postfix::ingest(&store, &resolver, input)?,
+        IngestFormat::M365Trace => match m365_trace::ingest(&store, &resolver, input) {
+            Ok(report) => report,
+            Err(IngestError::BadInput(m)) => {
+                return Err(CliError::bad_input(format!("{}: {m}", a.file.display())));
+            }
+            Err(IngestError::Store(e)) => return Err(e.into()),
+        },
     };
     report_ingest(ctx, &report, &a.file.display().to_string())
 }
@@ -246,6 +248,9 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
             "inserted": r.inserted,
             "merged": r.merged,
             "rejected": r.rejected.iter().map(|x| json!({"line": x.line, "reason": x.reason})).collect::<Vec<_>>(),
+            "ignored": r.ignored,
+            "incomplete": r.incomplete,
+            "not_delivered": r.not_delivered,
         }}));
     } else {
         for x in r.rejected.iter().take(20) {
@@ -267,6 +272,24 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
                 r.merged,
                 r.rejected.len()
             );
+            // Only the line formats have these; a JSONL run keeps its one-line summary.
+            if r.ignored > 0 || r.incomplete > 0 || !r.not_delivered.is_empty() {
+                let not_delivered: Vec<String> = r
+                    .not_delivered
+                    .iter()
+                    .map(|(status, n)| format!("{n} {}", sanitize(status)))
+                    .collect();
+                println!(
+                    "{} unrelated lines ignored, {} messages without a delivery record, recipients not delivered: {}",
+                    r.ignored,
+                    r.incomplete,
+                    if not_delivered.is_empty() {
+                        "none".to_string()
+                    } else {
+                        not_delivered.join(", ")
+                    }
+                );
+            }
         }
     }
     Ok(if r.rejected.is_empty() {
@@ -331,22 +354,11 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
             }
         }
     }
-    let mut report = IngestReport::default();
-    let mut pending = Vec::new();
+    let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);
     for (n, r) in records.into_values().enumerate() {
-        report.records += 1;
-        match crate::ingest::validate(&r).and_then(|()| resolver.resolve(&r)) {
-            Ok((tenant, rcpt)) => pending.push((tenant, rcpt, r)),
-            Err(reason) => report.rejected.push(crate::ingest::Rejected {
-                line: n as u64 + 1,
-                reason,
-            }),
-        }
-        if pending.len() >= crate::ingest::BATCH {
-            crate::ingest::flush(engine.store(), &mut pending, &mut report)?;
-        }
+        loader.push(n as u64 + 1, r)?;
     }
-    crate::ingest::flush(engine.store(), &mut pending, &mut report)?;
+    let report = loader.finish()?;
     for f in &failures {
         eprintln!("not indexed: {}", sanitize(f));
     }
