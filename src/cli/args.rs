@@ -69,8 +69,10 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// The query: free words, field:value terms, "quoted phrases", -negation.
-    #[arg(value_name = "QUERY", num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    /// The query: free words, field:value terms, "quoted phrases", -negation. Options may come
+    /// before or after it; a query that starts with `-` goes after `--` or in quotes with a
+    /// leading space (`' -status:retracted'`).
+    #[arg(value_name = "QUERY", num_args = 0..)]
     pub query: Vec<String>,
     #[arg(long, default_value_t = 50)]
     pub limit: usize,

@@ -286,25 +286,42 @@ pub(super) fn set_delivery_state(
     state: DeliveryState,
     folder: Option<&str>,
 ) -> Result<()> {
+    let old: Option<String> = tx
+        .prepare_cached("SELECT status FROM deliveries WHERE message = ?1 AND mailbox = ?2")?
+        .query_row(params![message, mailbox], |r| r.get(0))
+        .optional()?;
+    let Some(old) = old else {
+        return Ok(());
+    };
     // A failure says nothing about where a copy already pulled or restored is: only a copy
     // still as delivered is marked failed.
+    if state == DeliveryState::Failed && !matches!(old.as_str(), "delivered" | "failed") {
+        return Ok(());
+    }
     tx.prepare_cached(
         "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
-         WHERE message = ?1 AND mailbox = ?2
-           AND (?3 <> 'failed' OR status IN ('delivered', 'failed'))",
+         WHERE message = ?1 AND mailbox = ?2",
     )?
     .execute(params![message, mailbox, state.as_str(), folder])?;
+    // Running totals, not a recount: a 5,000-recipient message would otherwise cost a scan
+    // of its deliveries for every item finished.
+    let delta = |s: DeliveryState| i64::from(state == s) - i64::from(old == s.as_str());
     let (retracted, restored, failed, actionable): (i64, i64, i64, i64) = tx
         .prepare_cached(
-            "SELECT count(*) FILTER (WHERE status = 'retracted'),
-                    count(*) FILTER (WHERE status = 'restored'),
-                    count(*) FILTER (WHERE status = 'failed'),
-                    count(*) FILTER (WHERE external = 0)
-             FROM deliveries WHERE message = ?1",
+            "UPDATE messages SET retracted_count = retracted_count + ?2,
+                 restored_count = restored_count + ?3, failed_count = failed_count + ?4
+             WHERE id = ?1
+             RETURNING retracted_count, restored_count, failed_count, actionable_count",
         )?
-        .query_row([message], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
+        .query_row(
+            params![
+                message,
+                delta(DeliveryState::Retracted),
+                delta(DeliveryState::Restored),
+                delta(DeliveryState::Failed)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
     let status = if actionable > 0 && retracted == actionable {
         MessageStatus::Retracted
     } else if retracted > 0 {
@@ -316,10 +333,8 @@ pub(super) fn set_delivery_state(
     } else {
         MessageStatus::Delivered
     };
-    tx.prepare_cached(
-        "UPDATE messages SET status = ?2, retracted_count = ?3, actionable_count = ?4 WHERE id = ?1",
-    )?
-    .execute(params![message, status.as_str(), retracted, actionable])?;
+    tx.prepare_cached("UPDATE messages SET status = ?2 WHERE id = ?1")?
+        .execute(params![message, status.as_str()])?;
     Ok(())
 }
 

@@ -170,4 +170,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX items_claim_order ON items (state, job, id);
     CREATE INDEX items_by_restores ON items (restores_item) WHERE restores_item IS NOT NULL;
     "#,
+    // 5: running totals of delivery states per message (status without a recount).
+    r#"
+    ALTER TABLE messages ADD COLUMN restored_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN failed_count INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
