@@ -79,6 +79,10 @@ impl Store {
         // in memory during large ingests instead of being re-read from disk.
         conn.pragma_update(None, "cache_size", -65_536)
             .map_err(open_err)?;
+        // Statement journals (every INSERT with a trigger or ON CONFLICT keeps one) in memory
+        // rather than in temporary files: a fifth of ingest time went to writing them.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
         Ok(Store {
             conn: Mutex::new(conn),
