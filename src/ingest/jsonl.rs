@@ -47,19 +47,9 @@ pub fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::store::testutil::temp_store;
-    use std::path::Path;
 
-    fn config() -> Config {
-        match Config::parse(
-            "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n",
-            Path::new("/tmp/c.toml"),
-        ) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    use crate::ingest::test_config as config;
 
     #[test]
     fn good_lines_load_and_bad_lines_are_named() -> Result<(), StoreError> {

@@ -345,20 +345,10 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::store::testutil::temp_store;
     use crate::store::{RefMatch, StoreError};
-    use std::path::Path;
 
-    fn config() -> Config {
-        match Config::parse(
-            "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n",
-            Path::new("/tmp/c.toml"),
-        ) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    use crate::ingest::test_config as config;
 
     fn run(csv: &str) -> Result<(IngestReport, Store, tempfile::TempDir), IngestError> {
         let (dir, store) = temp_store();

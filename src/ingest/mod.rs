@@ -237,3 +237,15 @@ pub(crate) fn decode_header_value(raw: &str) -> String {
         .and_then(|m| m.subject().map(str::to_string))
         .unwrap_or_else(|| raw.to_string())
 }
+
+/// The one-tenant config (`corp`, domain corp.test) the format tests load against.
+#[cfg(test)]
+pub(crate) fn test_config() -> Config {
+    match Config::parse(
+        "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n",
+        std::path::Path::new("/tmp/c.toml"),
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}

@@ -598,20 +598,10 @@ fn syslog_time(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::store::RefMatch;
     use crate::store::testutil::temp_store;
-    use std::path::Path;
 
-    fn config() -> Config {
-        match Config::parse(
-            "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n",
-            Path::new("/tmp/c.toml"),
-        ) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    use crate::ingest::test_config as config;
 
     fn now() -> DateTime<Utc> {
         match DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z") {
