@@ -3,7 +3,9 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+pub mod net;
 pub mod paths;
+pub mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;
