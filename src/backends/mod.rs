@@ -1,6 +1,7 @@
 //! One module per mail system behind one trait. Backends talk to their mail system and map
 //! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
 
+pub mod graph;
 pub mod maildir;
 
 use std::fmt;
@@ -196,6 +197,9 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             tenant.quarantine_mailbox.clone(),
             tenant.quarantine_folder_per_recipient,
         ))),
+        BackendSettings::Graph(settings) => graph::GraphBackend::new(settings.clone())
+            .map(|b| Arc::new(b) as Arc<dyn Backend>)
+            .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind

@@ -3,6 +3,7 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+pub mod graph;
 pub mod net;
 pub mod paths;
 pub mod secret;
@@ -147,6 +148,8 @@ impl Tenant {
 #[derive(Clone, Debug)]
 pub enum BackendSettings {
     Maildir(MaildirSettings),
+    /// `kind = "graph"`: Microsoft 365 through Microsoft Graph.
+    Graph(graph::GraphSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -345,6 +348,9 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
                 folders: raw.folders,
             })
         }
+        "graph" => BackendSettings::Graph(graph::parse(specific, &at, base, |e| {
+            kind_key_error(e, &graph::GRAPH_KEYS)
+        })?),
         _ => BackendSettings::NotYetSupported,
     };
     Ok(Tenant {

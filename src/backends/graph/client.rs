@@ -1,0 +1,543 @@
+//! The HTTP side of the Graph backend: tokens, the per-mailbox request limit, `Retry-After`,
+//! back-off on 503/504, `$batch`, and Graph error codes mapped to `ErrorKind`.
+//!
+//! Throttling policy (one rule, used everywhere): a 429 marks the mailbox "not before"
+//! `now + Retry-After`, so no further request to it leaves this client until then, and the
+//! call fails `Throttled` with the hint; the engine requeues the item no sooner than the hint
+//! and shows the tenant's throttling in the job's progress. 503/504 (and unanswered requests)
+//! are retried here with exponential back-off, honouring `Retry-After` when given.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::token::{CachedToken, Credential, TokenResponse};
+use crate::backends::{BackendError, ErrorKind};
+use crate::config::graph::GraphSettings;
+use crate::config::secret::Secret;
+use crate::model::text::sanitize;
+
+/// Sent on every request so that message ids survive moves between folders.
+const PREFER_IMMUTABLE: &str = "IdType=\"ImmutableId\"";
+/// Graph's own cap on requests in one `$batch`.
+pub const MAX_BATCH: usize = 20;
+/// When a 429 carries no `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// One answer: status and body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Result<Value, BackendError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            BackendError::new(ErrorKind::Invalid, format!("Graph answered non-JSON: {e}"))
+        })
+    }
+}
+
+/// One request inside a `$batch`.
+pub struct SubRequest {
+    pub method: &'static str,
+    /// Relative to the version root (`/users/{id}/messages?...`), already encoded.
+    pub url: String,
+    pub body: Option<Value>,
+}
+
+/// The request limit and throttling state of one mailbox.
+struct MailboxGate {
+    permits: Arc<Semaphore>,
+    not_before: Mutex<Option<Instant>>,
+}
+
+/// A Graph client for one tenant.
+pub struct GraphClient {
+    http: reqwest::Client,
+    settings: GraphSettings,
+    credential: Credential,
+    /// The cached token; the async lock also makes concurrent callers share one fetch.
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    gates: Mutex<HashMap<String, Arc<MailboxGate>>>,
+}
+
+impl GraphClient {
+    pub fn new(settings: GraphSettings, credential: Credential) -> Result<GraphClient, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.request_timeout_secs))
+            .pool_max_idle_per_host(256)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(GraphClient {
+            http,
+            settings,
+            credential,
+            token: tokio::sync::Mutex::new(None),
+            gates: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &GraphSettings {
+        &self.settings
+    }
+
+    /// The token endpoint of the configured authority and tenant.
+    fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.settings.authority_host,
+            super::odata::encode(&self.settings.tenant_id)
+        )
+    }
+
+    /// A valid token: the cached one, or a new one when it is close to expiry.
+    pub async fn token(&self) -> Result<Secret, BackendError> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
+            return Ok(t.value.clone());
+        }
+        let fresh = self.fetch_token().await?;
+        let value = fresh.value.clone();
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    /// Forget `used` (refused by Graph) so the next call fetches a new token. A token
+    /// another caller already replaced is kept.
+    async fn invalidate(&self, used: &Secret) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| &t.value == used) {
+            *cached = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<CachedToken, BackendError> {
+        let url = self.token_url();
+        let scope = format!("{}/.default", self.settings.graph_endpoint);
+        let mut form: Vec<(&str, String)> = vec![
+            ("client_id", self.settings.client_id.clone()),
+            ("scope", scope),
+            ("grant_type", "client_credentials".into()),
+        ];
+        match &self.credential {
+            Credential::Secret(s) => form.push(("client_secret", s.expose().to_string())),
+            Credential::Certificate(key) => {
+                let assertion = key
+                    .assertion(&self.settings.client_id, &url)
+                    .map_err(|e| BackendError::new(ErrorKind::AuthFailed, e))?;
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push(("client_assertion", assertion));
+            }
+        }
+        let response = self.http.post(&url).form(&form).send().await.map_err(|e| {
+            BackendError::new(
+                ErrorKind::Unavailable,
+                format!("token endpoint {url} not reached: {}", without_url(&e)),
+            )
+        })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap_or_default();
+        if status != 200 {
+            #[derive(Deserialize)]
+            struct TokenError {
+                #[serde(default)]
+                error: String,
+                #[serde(default)]
+                error_description: String,
+            }
+            let why = serde_json::from_slice::<TokenError>(&body)
+                .map(|e| format!("{}: {}", e.error, e.error_description))
+                .unwrap_or_else(|_| format!("HTTP {status}"));
+            let kind = if status >= 500 || status == 429 {
+                ErrorKind::Unavailable
+            } else {
+                ErrorKind::AuthFailed
+            };
+            return Err(BackendError::new(
+                kind,
+                format!("token refused by {url}: {}", sanitize(&why)),
+            ));
+        }
+        let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            BackendError::new(
+                ErrorKind::AuthFailed,
+                format!("token endpoint answered without a token: {e}"),
+            )
+        })?;
+        Ok(CachedToken::new(
+            Secret::new(token.access_token),
+            Duration::from_secs(token.expires_in.max(1)),
+        ))
+    }
+
+    fn gate(&self, mailbox: &str) -> Arc<MailboxGate> {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(gates.entry(mailbox.to_string()).or_insert_with(|| {
+            Arc::new(MailboxGate {
+                permits: Arc::new(Semaphore::new(self.settings.mailbox_concurrency)),
+                not_before: Mutex::new(None),
+            })
+        }))
+    }
+
+    /// Take `n` of the mailbox's request slots, then wait out any `Retry-After` it is under.
+    async fn enter(
+        &self,
+        gate: &MailboxGate,
+        n: usize,
+    ) -> Result<OwnedSemaphorePermit, BackendError> {
+        let n = n.clamp(1, self.settings.mailbox_concurrency) as u32;
+        let permit = Arc::clone(&gate.permits)
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| BackendError::new(ErrorKind::Internal, "mailbox limiter closed"))?;
+        self.wait_not_before(gate).await;
+        Ok(permit)
+    }
+
+    async fn wait_not_before(&self, gate: &MailboxGate) {
+        loop {
+            let until = *gate.not_before.lock().unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => return,
+            }
+        }
+    }
+
+    fn throttle(&self, gate: &MailboxGate, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut nb = gate.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        if nb.is_none_or(|t| t < until) {
+            *nb = Some(until);
+        }
+    }
+
+    /// One request about `mailbox` (or about the directory when `None`). `path` is relative
+    /// to the version root and already encoded (see `odata`).
+    pub async fn call(
+        &self,
+        mailbox: Option<&str>,
+        method: &'static str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Reply, BackendError> {
+        let gate = mailbox.map(|m| self.gate(m));
+        let _permit = match &gate {
+            Some(g) => Some(self.enter(g, 1).await?),
+            None => None,
+        };
+        let reply = self
+            .send_with_retries(gate.as_deref(), method, path, body.as_ref())
+            .await?;
+        if (200..300).contains(&reply.status) {
+            Ok(reply)
+        } else {
+            Err(map_error(reply.status, &reply.body, mailbox))
+        }
+    }
+
+    /// Up to 20 requests about one mailbox in one round trip. It holds as many of the
+    /// mailbox's slots as Graph may run at once (4), so a batch never breaks the limit.
+    /// Answers come back in request order; each is the sub-request's own result.
+    pub async fn batch(
+        &self,
+        mailbox: &str,
+        requests: Vec<SubRequest>,
+    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
+        if requests.is_empty() || requests.len() > MAX_BATCH {
+            return Err(BackendError::new(
+                ErrorKind::Internal,
+                format!("a $batch takes 1 to {MAX_BATCH} requests"),
+            ));
+        }
+        let gate = self.gate(mailbox);
+        let _permit = self.enter(&gate, requests.len()).await?;
+        let body = json!({
+            "requests": requests.iter().enumerate().map(|(i, r)| {
+                let mut sub = json!({
+                    "id": (i + 1).to_string(),
+                    "method": r.method,
+                    "url": r.url,
+                    "headers": {"Prefer": PREFER_IMMUTABLE},
+                });
+                if let Some(b) = &r.body {
+                    sub["body"] = b.clone();
+                    sub["headers"]["Content-Type"] = json!("application/json");
+                }
+                sub
+            }).collect::<Vec<_>>()
+        });
+        let reply = self
+            .send_with_retries(Some(&gate), "POST", "/$batch", Some(&body))
+            .await?;
+        if reply.status != 200 {
+            return Err(map_error(reply.status, &reply.body, Some(mailbox)));
+        }
+        let answer = reply.json()?;
+        let mut results: Vec<Option<Result<Value, BackendError>>> =
+            (0..requests.len()).map(|_| None).collect();
+        for r in answer["responses"].as_array().into_iter().flatten() {
+            let Some(index) = r["id"]
+                .as_str()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|i| i.checked_sub(1))
+                .filter(|i| *i < results.len())
+            else {
+                continue;
+            };
+            let status = r["status"].as_u64().unwrap_or(0) as u16;
+            let result = if (200..300).contains(&status) {
+                Ok(r["body"].clone())
+            } else {
+                let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
+                let mut e = map_error(status, &body, Some(mailbox));
+                if status == 429 {
+                    let wait = r["headers"]["Retry-After"]
+                        .as_str()
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                        .unwrap_or(DEFAULT_RETRY_AFTER);
+                    self.throttle(&gate, wait);
+                    e.retry_after = Some(wait);
+                }
+                Err(e)
+            };
+            results[index] = Some(result);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(BackendError::new(
+                        ErrorKind::Unavailable,
+                        "a $batch answer left a request out",
+                    ))
+                })
+            })
+            .collect())
+    }
+
+    /// Send until an answer that is not 401-once, 503 or 504 (those are retried here).
+    async fn send_with_retries(
+        &self,
+        gate: Option<&MailboxGate>,
+        method: &'static str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, BackendError> {
+        let url = format!("{}/v1.0{path}", self.settings.graph_endpoint);
+        let mut refreshed = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            if let Some(g) = gate {
+                self.wait_not_before(g).await;
+            }
+            let token = self.token().await?;
+            let mut request = self
+                .http
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes())
+                        .unwrap_or(reqwest::Method::GET),
+                    &url,
+                )
+                .bearer_auth(token.expose())
+                .header("Prefer", PREFER_IMMUTABLE);
+            if let Some(b) = body {
+                request = request.json(b);
+            }
+            let sent = request.send().await;
+            let (status, headers, bytes) = match sent {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let headers = r.headers().clone();
+                    match r.bytes().await {
+                        Ok(b) => (status, headers, b.to_vec()),
+                        Err(e) => (0, HeaderMap::new(), without_url(&e).into_bytes()),
+                    }
+                }
+                Err(e) if e.is_timeout() => {
+                    if attempt < self.settings.max_retries {
+                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(BackendError::new(
+                        ErrorKind::Timeout,
+                        format!("Graph did not answer {method} in time ({attempt} attempts)"),
+                    ));
+                }
+                Err(e) => (0, HeaderMap::new(), without_url(&e).into_bytes()),
+            };
+            let retry_after = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            match status {
+                401 if !refreshed => {
+                    // An expired or revoked token: one new token, one more try.
+                    refreshed = true;
+                    self.invalidate(&token).await;
+                }
+                401 => {
+                    return Err(BackendError::new(
+                        ErrorKind::AuthFailed,
+                        "Graph refused a freshly issued token (401): check the app's credentials and consent",
+                    ));
+                }
+                429 => {
+                    let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
+                    if let Some(g) = gate {
+                        self.throttle(g, wait);
+                    }
+                    let mut e = map_error(status, &bytes, None);
+                    e.retry_after = Some(wait);
+                    return Err(e);
+                }
+                0 | 503 | 504 => {
+                    if attempt >= self.settings.max_retries {
+                        let what = if status == 0 {
+                            format!("not reached: {}", String::from_utf8_lossy(&bytes))
+                        } else {
+                            format!("answered {status}")
+                        };
+                        return Err(BackendError::new(
+                            ErrorKind::Unavailable,
+                            format!("Graph {what} ({attempt} attempts)"),
+                        ));
+                    }
+                    tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                }
+                _ => {
+                    return Ok(Reply {
+                        status,
+                        body: bytes,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Exponential back-off with jitter, never shorter than the server's hint.
+    fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
+        let base = self.settings.retry_backoff_ms.saturating_mul(1 << attempt.min(10));
+        let jitter = rand::random::<f64>() * 0.5 + 0.5;
+        let delay = Duration::from_millis((base as f64 * jitter) as u64);
+        hint.map_or(delay, |h| h.max(delay))
+    }
+
+    /// Turn an `@odata.nextLink` into a path for `call`, refusing one that points anywhere
+    /// but the configured Graph endpoint (the bearer token must not travel elsewhere).
+    pub fn next_link_path(&self, link: &str) -> Result<String, BackendError> {
+        let root = format!("{}/v1.0", self.settings.graph_endpoint);
+        link.strip_prefix(&root)
+            .filter(|rest| rest.starts_with('/'))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "Graph sent a next page link outside {root}: {}",
+                        sanitize(link)
+                    ),
+                )
+            })
+    }
+}
+
+/// reqwest errors name the URL, which may carry a filter with a Message-ID: keep the kind.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "(url)");
+    }
+    text
+}
+
+/// Graph's error body: `{"error":{"code","message"}}`.
+fn error_code(body: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    (
+        sanitize(v["error"]["code"].as_str().unwrap_or("")),
+        sanitize(v["error"]["message"].as_str().unwrap_or("")),
+    )
+}
+
+/// The `ErrorKind` of a Graph error answer, with a detail that names the mailbox.
+pub fn map_error(status: u16, body: &[u8], mailbox: Option<&str>) -> BackendError {
+    let (code, message) = error_code(body);
+    let who = mailbox.unwrap_or("the directory");
+    let kind = match (status, code.as_str()) {
+        (_, "MailboxNotEnabledForRESTAPI" | "MailboxNotSupportedForRESTAPI") => {
+            return BackendError::new(
+                ErrorKind::NoSuchMailbox,
+                format!(
+                    "{who}: not reachable through Graph ({code}: unlicensed, inactive, guest or on-premises mailbox)"
+                ),
+            );
+        }
+        (403, "ErrorAccessDenied") => {
+            return BackendError::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "{who}: ErrorAccessDenied: the app's RBAC scope (or an application access policy) does not include this mailbox ({message})"
+                ),
+            );
+        }
+        (403, _) => {
+            return BackendError::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "{who}: {code} (403): the app lacks a permission (Mail.ReadWrite, User.Read.All) or admin consent: {message}"
+                ),
+            );
+        }
+        (404, _) => ErrorKind::Gone,
+        (429, _) => ErrorKind::Throttled,
+        (401, _) => ErrorKind::AuthFailed,
+        (507, _) | (_, "ErrorQuotaExceeded") => ErrorKind::OverQuota,
+        (400..=499, _) => ErrorKind::Invalid,
+        _ => ErrorKind::Unavailable,
+    };
+    let code = if code.is_empty() { "no code".into() } else { code };
+    BackendError::new(
+        kind,
+        format!("{who}: Graph answered {status} {code}: {message}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_codes_map_to_kinds_and_name_the_mailbox() {
+        let body = |code: &str| format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#);
+        let e = map_error(
+            404,
+            body("MailboxNotEnabledForRESTAPI").as_bytes(),
+            Some("a@x"),
+        );
+        assert_eq!(e.kind, ErrorKind::NoSuchMailbox);
+        let e = map_error(403, body("ErrorAccessDenied").as_bytes(), Some("b@x"));
+        assert_eq!(e.kind, ErrorKind::PermissionDenied);
+        assert!(e.detail.contains("b@x") && e.detail.contains("RBAC"), "{}", e.detail);
+        assert_eq!(
+            map_error(404, body("ErrorItemNotFound").as_bytes(), None).kind,
+            ErrorKind::Gone
+        );
+        assert_eq!(map_error(429, b"", None).kind, ErrorKind::Throttled);
+        let e = map_error(400, body("Bad\u{1b}[2J").as_bytes(), None);
+        assert!(!e.detail.contains('\u{1b}'), "{}", e.detail);
+    }
+}

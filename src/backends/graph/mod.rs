@@ -1,0 +1,815 @@
+//! Microsoft 365 (Exchange Online) through Microsoft Graph v1.0, app-only.
+//!
+//! The client is hand-written over reqwest rather than taken from an SDK: the surface needed
+//! is small (token, users, message filter/move/permanentDelete/`$value`, `$batch`), and the
+//! one Rust SDK (graph-rs-sdk) has no message `permanentDelete`, moves slowly, and hides the
+//! HTTP details this backend must control itself: the exact encoding of Message-IDs in
+//! `$filter`, `Retry-After`, the per-mailbox limit of 4 concurrent requests, and the
+//! mapping of Graph error codes (see `shared/reference/mail-apis.md` §7).
+//!
+//! A copy's `Location`: `provider_id` is the message's immutable id (`Prefer:
+//! IdType="ImmutableId"` on every request, so it survives moves); `folder` is the well-known
+//! name (`inbox`, `junkemail`, `deleteditems`, `recoverableitemsdeletions`), the quarantine
+//! folder's name, or another folder's display name; `flags` is `folder=<parentFolderId>`,
+//! the exact folder restore moves the copy back to; `seen` is `isRead`.
+
+mod client;
+mod odata;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::backends::{
+    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+};
+use crate::config::graph::GraphSettings;
+use crate::model::text::sanitize;
+use crate::model::{Action, Location};
+
+use client::{GraphClient, SubRequest};
+use odata::{encode, literal, path_with_query};
+
+/// Well-known folder names (they work in any locale).
+const INBOX: &str = "inbox";
+const JUNK: &str = "junkemail";
+const DELETED: &str = "deleteditems";
+const RECOVERABLE: &str = "recoverableitemsdeletions";
+
+/// Fields a located copy needs.
+const LOCATE_SELECT: &str = "id,parentFolderId,isRead,receivedDateTime,internetMessageId";
+/// Fields a scan needs.
+const SCAN_SELECT: &str = "id,parentFolderId,isRead,receivedDateTime,internetMessageId,from,toRecipients,ccRecipients,subject";
+
+/// Application permissions the backend needs, with what each is for.
+const NEEDED_ROLES: [(&str, &str); 2] = [
+    ("Mail.ReadWrite", "locate, move and delete messages"),
+    ("User.Read.All", "resolve recipients and list mailboxes"),
+];
+
+/// The folders of one mailbox that carry meaning, by id.
+#[derive(Clone, Debug, Default)]
+struct FolderIds {
+    inbox: String,
+    junk: String,
+    deleted: String,
+    quarantine: Option<String>,
+    /// Display names of other folders seen, by id.
+    others: HashMap<String, String>,
+}
+
+/// A Microsoft 365 tenant.
+pub struct GraphBackend {
+    client: GraphClient,
+    /// Mailbox address -> Graph user id.
+    users: Mutex<HashMap<String, String>>,
+    /// Graph user id -> its folders.
+    folders: Mutex<HashMap<String, FolderIds>>,
+}
+
+impl GraphBackend {
+    /// A backend for one tenant; reads the secret or certificate now, so a missing one is
+    /// reported when the tenant is opened, not on the first item.
+    pub fn new(settings: GraphSettings) -> Result<GraphBackend, String> {
+        let credential = token::Credential::load(&settings)?;
+        Ok(GraphBackend {
+            client: GraphClient::new(settings, credential)?,
+            users: Mutex::new(HashMap::new()),
+            folders: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn settings(&self) -> &GraphSettings {
+        self.client.settings()
+    }
+
+    /// The Graph user id of a mailbox (`/users/{address}`), cached. A guest account, or an
+    /// address Graph does not know, is not a mailbox this tenant can act on.
+    async fn user_id(&self, mailbox: &str) -> Result<String, BackendError> {
+        if let Some(id) = self.cached_user(mailbox) {
+            return Ok(id);
+        }
+        let path = path_with_query(
+            &format!("/users/{}", encode(mailbox)),
+            &[("$select", "id,userType,mail,userPrincipalName".into())],
+        );
+        let user = match self.client.call(Some(mailbox), "GET", &path, None).await {
+            Ok(reply) => reply.json()?,
+            Err(e) if e.kind == ErrorKind::Gone => {
+                return Err(BackendError::new(
+                    ErrorKind::NoSuchMailbox,
+                    format!("{mailbox}: no such user in the tenant"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        if user["userType"].as_str() == Some("Guest") {
+            return Err(BackendError::new(
+                ErrorKind::NoSuchMailbox,
+                format!("{mailbox}: a guest account, with no mailbox in this tenant"),
+            ));
+        }
+        let id = user["id"]
+            .as_str()
+            .ok_or_else(|| BackendError::new(ErrorKind::Invalid, "a user without an id"))?
+            .to_string();
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(mailbox.to_string(), id.clone());
+        Ok(id)
+    }
+
+    fn cached_user(&self, mailbox: &str) -> Option<String> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mailbox)
+            .cloned()
+    }
+
+    fn cached_folders(&self, user: &str) -> Option<FolderIds> {
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+    }
+
+    fn remember_folders(&self, user: &str, f: FolderIds) {
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user.to_string(), f);
+    }
+
+    /// Requests that learn the ids of the folders that matter (one `$batch` with others).
+    fn folder_requests(&self, user: &str) -> Vec<SubRequest> {
+        let mut requests: Vec<SubRequest> = [INBOX, JUNK, DELETED]
+            .iter()
+            .map(|name| SubRequest {
+                method: "GET",
+                url: path_with_query(
+                    &format!("/users/{}/mailFolders/{name}", encode(user)),
+                    &[("$select", "id".into())],
+                ),
+                body: None,
+            })
+            .collect();
+        requests.push(SubRequest {
+            method: "GET",
+            url: self.quarantine_lookup_path(user),
+            body: None,
+        });
+        requests
+    }
+
+    fn quarantine_lookup_path(&self, user: &str) -> String {
+        path_with_query(
+            &format!("/users/{}/mailFolders", encode(user)),
+            &[
+                (
+                    "$filter",
+                    format!(
+                        "displayName eq {}",
+                        literal(&self.settings().quarantine_folder)
+                    ),
+                ),
+                ("includeHiddenFolders", "true".into()),
+                ("$select", "id".into()),
+            ],
+        )
+    }
+
+    /// Build `FolderIds` from the answers to `folder_requests`.
+    fn folders_from(answers: &[Result<Value, BackendError>]) -> Result<FolderIds, BackendError> {
+        let id = |i: usize| -> Result<String, BackendError> {
+            match &answers[i] {
+                Ok(v) => Ok(v["id"].as_str().unwrap_or_default().to_string()),
+                Err(e) => Err(e.clone()),
+            }
+        };
+        let quarantine = match &answers[3] {
+            Ok(v) => v["value"][0]["id"].as_str().map(str::to_string),
+            Err(e) => return Err(e.clone()),
+        };
+        Ok(FolderIds {
+            inbox: id(0)?,
+            junk: id(1)?,
+            deleted: id(2)?,
+            quarantine,
+            others: HashMap::new(),
+        })
+    }
+
+    /// The folders of a user, learnt with one `$batch` the first time.
+    async fn folders(&self, mailbox: &str, user: &str) -> Result<FolderIds, BackendError> {
+        if let Some(f) = self.cached_folders(user) {
+            return Ok(f);
+        }
+        let answers = self
+            .client
+            .batch(mailbox, self.folder_requests(user))
+            .await?;
+        let f = Self::folders_from(&answers)?;
+        self.remember_folders(user, f.clone());
+        Ok(f)
+    }
+
+    /// The display name of a copy's folder: a well-known name, the quarantine folder's
+    /// name, or the folder's own display name (looked up once).
+    async fn folder_name(
+        &self,
+        mailbox: &str,
+        user: &str,
+        folders: &FolderIds,
+        id: &str,
+    ) -> Result<String, BackendError> {
+        if id == folders.inbox {
+            return Ok(INBOX.into());
+        }
+        if id == folders.junk {
+            return Ok(JUNK.into());
+        }
+        if id == folders.deleted {
+            return Ok(DELETED.into());
+        }
+        if folders.quarantine.as_deref() == Some(id) {
+            return Ok(self.settings().quarantine_folder.clone());
+        }
+        if let Some(name) = folders.others.get(id) {
+            return Ok(name.clone());
+        }
+        let path = path_with_query(
+            &format!("/users/{}/mailFolders/{}", encode(user), encode(id)),
+            &[("$select", "id,displayName".into())],
+        );
+        let folder = self
+            .client
+            .call(Some(mailbox), "GET", &path, None)
+            .await?
+            .json()?;
+        let name = sanitize(folder["displayName"].as_str().unwrap_or(id));
+        if let Some(f) = self
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(user)
+        {
+            f.others.insert(id.to_string(), name.clone());
+        }
+        Ok(name)
+    }
+
+    /// The id of the hidden quarantine folder, created when missing.
+    async fn quarantine_folder_id(&self, mailbox: &str, user: &str) -> Result<String, BackendError> {
+        let folders = self.folders(mailbox, user).await?;
+        if let Some(id) = folders.quarantine {
+            return Ok(id);
+        }
+        let path = format!("/users/{}/mailFolders", encode(user));
+        let body = json!({"displayName": self.settings().quarantine_folder, "isHidden": true});
+        let id = match self.client.call(Some(mailbox), "POST", &path, Some(body)).await {
+            Ok(reply) => reply.json()?["id"].as_str().unwrap_or_default().to_string(),
+            // Created meanwhile by another item of the same mailbox: look it up.
+            Err(e) if e.kind == ErrorKind::Invalid => {
+                let found = self
+                    .client
+                    .call(Some(mailbox), "GET", &self.quarantine_lookup_path(user), None)
+                    .await?
+                    .json()?;
+                found["value"][0]["id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or(e)?
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(f) = self
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(user)
+        {
+            f.quarantine = Some(id.clone());
+        }
+        Ok(id)
+    }
+
+    /// A `Location` from a message resource.
+    async fn location(
+        &self,
+        mailbox: &str,
+        user: &str,
+        folders: &FolderIds,
+        m: &Value,
+        in_recoverable: bool,
+    ) -> Result<Location, BackendError> {
+        let parent = m["parentFolderId"].as_str().unwrap_or_default();
+        let folder = if in_recoverable {
+            RECOVERABLE.to_string()
+        } else {
+            self.folder_name(mailbox, user, folders, parent).await?
+        };
+        Ok(Location {
+            folder,
+            provider_id: m["id"].as_str().unwrap_or_default().to_string(),
+            seen: m["isRead"].as_bool().unwrap_or(false),
+            flags: format!("folder={parent}"),
+            internal_date: m["receivedDateTime"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc)),
+        })
+    }
+
+    /// Every page of a message listing that started with `first` (already fetched).
+    async fn all_pages(&self, mailbox: &str, first: Value) -> Result<Vec<Value>, BackendError> {
+        let mut messages: Vec<Value> = Vec::new();
+        let mut page = first;
+        loop {
+            if let Some(list) = page["value"].as_array() {
+                messages.extend(list.iter().cloned());
+            }
+            let Some(next) = page["@odata.nextLink"].as_str() else {
+                return Ok(messages);
+            };
+            let path = self.client.next_link_path(next)?;
+            page = self
+                .client
+                .call(Some(mailbox), "GET", &path, None)
+                .await?
+                .json()?;
+        }
+    }
+
+    /// Move a copy; returns the moved message resource.
+    async fn move_to(
+        &self,
+        mailbox: &str,
+        user: &str,
+        message: &str,
+        destination: &str,
+    ) -> Result<Value, BackendError> {
+        let path = format!(
+            "/users/{}/messages/{}/move",
+            encode(user),
+            encode(message)
+        );
+        self.client
+            .call(
+                Some(mailbox),
+                "POST",
+                &path,
+                Some(json!({"destinationId": destination})),
+            )
+            .await?
+            .json()
+    }
+
+    fn messages_path(user: &str, folder: Option<&str>) -> String {
+        match folder {
+            Some(f) => format!("/users/{}/mailFolders/{f}/messages", encode(user)),
+            None => format!("/users/{}/messages", encode(user)),
+        }
+    }
+}
+
+/// The folder id a copy was in, from its `flags`.
+fn recorded_folder(location: &Location) -> Option<&str> {
+    location
+        .flags
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("folder="))
+        .filter(|f| !f.is_empty())
+}
+
+fn address_of(v: &Value) -> String {
+    v["emailAddress"]["address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The In-Reply-To and References values expanded with a message.
+fn thread_headers(m: &Value) -> (Option<String>, Vec<String>) {
+    let mut in_reply_to = None;
+    let mut references = Vec::new();
+    for p in m["singleValueExtendedProperties"].as_array().into_iter().flatten() {
+        let value = p["value"].as_str().unwrap_or_default();
+        match p["id"].as_str().unwrap_or_default() {
+            "String 0x1042" => in_reply_to = Some(value.trim().to_string()),
+            "String 0x1039" => {
+                references = value.split_whitespace().map(str::to_string).collect();
+            }
+            _ => {}
+        }
+    }
+    (in_reply_to, references)
+}
+
+#[async_trait]
+impl Backend for GraphBackend {
+    fn kind(&self) -> &'static str {
+        "graph"
+    }
+
+    /// Every member user with a mailbox address, following `@odata.nextLink`. Guests are
+    /// left out (they have no mailbox here).
+    async fn list_mailboxes(&self) -> Result<Vec<String>, BackendError> {
+        let mut path = path_with_query(
+            "/users",
+            &[
+                ("$select", "id,userPrincipalName,mail,userType".into()),
+                ("$top", "999".into()),
+            ],
+        );
+        let mut addresses = Vec::new();
+        loop {
+            let page = self.client.call(None, "GET", &path, None).await?.json()?;
+            for u in page["value"].as_array().into_iter().flatten() {
+                if u["userType"].as_str() == Some("Guest") {
+                    continue;
+                }
+                let address = u["mail"]
+                    .as_str()
+                    .or(u["userPrincipalName"].as_str())
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if address.is_empty() {
+                    continue;
+                }
+                if let Some(id) = u["id"].as_str() {
+                    self.users
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(address.clone(), id.to_string());
+                }
+                addresses.push(address);
+            }
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => path = self.client.next_link_path(next)?,
+                None => break,
+            }
+        }
+        addresses.sort();
+        addresses.dedup();
+        Ok(addresses)
+    }
+
+    /// One `$batch`: the whole mailbox (`/messages`, which leaves out Recoverable Items) and
+    /// `recoverableitemsdeletions`, both filtered on the exact Message-ID, plus the folder
+    /// ids the first time this mailbox is seen.
+    async fn locate(
+        &self,
+        mailbox: &MailboxRef,
+        message_id: &str,
+    ) -> Result<Vec<Location>, BackendError> {
+        let address = mailbox.address.as_str();
+        let user = self.user_id(address).await?;
+        let query = [
+            ("$filter", odata::message_id_filter(message_id)),
+            ("$select", LOCATE_SELECT.to_string()),
+            ("$top", "50".to_string()),
+        ];
+        let mut requests = vec![
+            SubRequest {
+                method: "GET",
+                url: path_with_query(&Self::messages_path(&user, None), &query),
+                body: None,
+            },
+            SubRequest {
+                method: "GET",
+                url: path_with_query(&Self::messages_path(&user, Some(RECOVERABLE)), &query),
+                body: None,
+            },
+        ];
+        let known = self.cached_folders(&user);
+        if known.is_none() {
+            requests.extend(self.folder_requests(&user));
+        }
+        let mut answers = self.client.batch(address, requests).await?;
+        let folders = match known {
+            Some(f) => f,
+            None => {
+                let f = Self::folders_from(&answers[2..])?;
+                self.remember_folders(&user, f.clone());
+                f
+            }
+        };
+        let recoverable = std::mem::replace(&mut answers[1], Ok(Value::Null))?;
+        let everywhere = std::mem::replace(&mut answers[0], Ok(Value::Null))?;
+        let mut found = Vec::new();
+        for (page, in_recoverable) in [(everywhere, false), (recoverable, true)] {
+            for m in self.all_pages(address, page).await? {
+                // The filter is exact, but a server that ignored it must not make us act on
+                // the wrong message.
+                if m["internetMessageId"].as_str() != Some(message_id) {
+                    continue;
+                }
+                found.push(
+                    self.location(address, &user, &folders, &m, in_recoverable)
+                        .await?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    fn destination_folder(&self, _mailbox: &MailboxRef, action: Action) -> Option<String> {
+        match action {
+            Action::MoveToJunk => Some(JUNK.into()),
+            Action::Trash => Some(DELETED.into()),
+            Action::SoftDelete => Some(RECOVERABLE.into()),
+            // Graph cannot move across mailboxes: quarantine is a hidden folder in the
+            // recipient's own mailbox.
+            Action::Quarantine => Some(self.settings().quarantine_folder.clone()),
+            Action::HardDelete | Action::Restore => None,
+        }
+    }
+
+    fn quarantine_destination(&self, _mailbox: &MailboxRef) -> Option<(String, String)> {
+        None
+    }
+
+    /// The MIME content (`$value`), for the evidence copy taken before `permanentDelete`.
+    async fn fetch_raw(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+    ) -> Result<Vec<u8>, BackendError> {
+        let user = self.user_id(&mailbox.address).await?;
+        let path = format!(
+            "/users/{}/messages/{}/$value",
+            encode(&user),
+            encode(&copy.provider_id)
+        );
+        Ok(self
+            .client
+            .call(Some(&mailbox.address), "GET", &path, None)
+            .await?
+            .body)
+    }
+
+    async fn apply(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Applied, BackendError> {
+        let address = mailbox.address.as_str();
+        let user = self.user_id(address).await?;
+        let destination = match action {
+            Action::HardDelete => {
+                // The engine has stored the evidence copy (`fetch_raw`) before calling this.
+                let path = format!(
+                    "/users/{}/messages/{}/permanentDelete",
+                    encode(&user),
+                    encode(&copy.provider_id)
+                );
+                self.client.call(Some(address), "POST", &path, None).await?;
+                // Under a hold, Exchange keeps purged items in Recoverable Items\Purges.
+                return Ok(Applied {
+                    to: None,
+                    to_mailbox: None,
+                    retained_by_hold: mailbox.on_hold,
+                });
+            }
+            Action::Restore => {
+                return Err(BackendError::new(
+                    ErrorKind::Internal,
+                    "restore goes through put_back",
+                ));
+            }
+            Action::Quarantine => self.quarantine_folder_id(address, &user).await?,
+            Action::MoveToJunk => JUNK.into(),
+            Action::Trash => DELETED.into(),
+            Action::SoftDelete => RECOVERABLE.into(),
+        };
+        let moved = self
+            .move_to(address, &user, &copy.provider_id, &destination)
+            .await?;
+        let folders = self.folders(address, &user).await?;
+        let to = self
+            .location(address, &user, &folders, &moved, action == Action::SoftDelete)
+            .await?;
+        Ok(Applied {
+            to: Some(to),
+            to_mailbox: None,
+            retained_by_hold: false,
+        })
+    }
+
+    /// Move the copy back to the folder id recorded when it was pulled, and set the read
+    /// state back to what it was then.
+    async fn put_back(
+        &self,
+        mailbox: &MailboxRef,
+        _current_mailbox: &str,
+        current: &Location,
+        original: &Location,
+    ) -> Result<Location, BackendError> {
+        let address = mailbox.address.as_str();
+        let user = self.user_id(address).await?;
+        let target = recorded_folder(original).ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::Invalid,
+                format!("{address}: no folder id was recorded for this copy"),
+            )
+        })?;
+        let mut moved = self
+            .move_to(address, &user, &current.provider_id, target)
+            .await?;
+        if moved["isRead"].as_bool() != Some(original.seen) {
+            let id = moved["id"].as_str().unwrap_or(&current.provider_id).to_string();
+            let path = format!("/users/{}/messages/{}", encode(&user), encode(&id));
+            moved = self
+                .client
+                .call(
+                    Some(address),
+                    "PATCH",
+                    &path,
+                    Some(json!({"isRead": original.seen})),
+                )
+                .await?
+                .json()?;
+        }
+        let folders = self.folders(address, &user).await?;
+        self.location(address, &user, &folders, &moved, false).await
+    }
+
+    /// Messages of one mailbox matching `filter`: Message-IDs and reply links are filtered
+    /// by Graph (`internetMessageId`, extended properties 0x1042 and 0x1039), the date too;
+    /// sender and subject words are matched here.
+    async fn scan(
+        &self,
+        mailbox: &MailboxRef,
+        filter: &ScanFilter,
+    ) -> Result<Vec<HeaderSummary>, BackendError> {
+        let address = mailbox.address.as_str();
+        let user = self.user_id(address).await?;
+        let folders = self.folders(address, &user).await?;
+        let mut any: Vec<String> = filter
+            .message_ids
+            .iter()
+            .map(|id| odata::message_id_filter(id))
+            .collect();
+        for id in &filter.replies_to {
+            any.extend(odata::reply_filters(id));
+        }
+        let mut all: Vec<String> = Vec::new();
+        if let Some(since) = filter.since {
+            all.push(format!(
+                "receivedDateTime ge {}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        if !any.is_empty() {
+            all.push(format!("({})", any.join(" or ")));
+        }
+        let mut query = vec![
+            ("$select", SCAN_SELECT.to_string()),
+            ("$expand", odata::EXPAND_THREAD_HEADERS.to_string()),
+            ("$top", "100".to_string()),
+        ];
+        if !all.is_empty() {
+            query.push(("$filter", all.join(" and ")));
+        }
+        let path = path_with_query(&Self::messages_path(&user, None), &query);
+        let first = self
+            .client
+            .call(Some(address), "GET", &path, None)
+            .await?
+            .json()?;
+        let from_word = filter.from.as_deref().map(str::to_lowercase);
+        let subject_word = filter.subject.as_deref().map(str::to_lowercase);
+        let mut hits = Vec::new();
+        for m in self.all_pages(address, first).await? {
+            let message_id = m["internetMessageId"].as_str().unwrap_or_default();
+            let from = address_of(&m["from"]);
+            let subject = m["subject"].as_str().unwrap_or_default();
+            let (in_reply_to, references) = thread_headers(&m);
+            let parent = m["parentFolderId"].as_str().unwrap_or_default();
+            if filter.skip_admin_folders && folders.quarantine.as_deref() == Some(parent) {
+                continue;
+            }
+            if !filter.message_ids.is_empty() || !filter.replies_to.is_empty() {
+                let by_id = filter.message_ids.iter().any(|id| id == message_id);
+                let by_reply = filter.replies_to.iter().any(|id| {
+                    in_reply_to.as_deref() == Some(id.as_str()) || references.contains(id)
+                });
+                if !by_id && !by_reply {
+                    continue;
+                }
+            }
+            if from_word.as_ref().is_some_and(|w| !from.contains(w.as_str()))
+                || subject_word
+                    .as_ref()
+                    .is_some_and(|w| !subject.to_lowercase().contains(w.as_str()))
+            {
+                continue;
+            }
+            let date = m["receivedDateTime"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc));
+            hits.push(HeaderSummary {
+                message_id: message_id.to_string(),
+                from,
+                to: m["toRecipients"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(address_of)
+                    .collect(),
+                cc: m["ccRecipients"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(address_of)
+                    .collect(),
+                subject: subject.to_string(),
+                date,
+                in_reply_to,
+                references,
+                folder: self.folder_name(address, &user, &folders, parent).await?,
+                size: 0,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The token, the application permissions it carries, and one mailbox reached.
+    async fn check(&self) -> CheckReport {
+        let fail = |detail: String| CheckReport { ok: false, detail };
+        let token = match self.client.token().await {
+            Ok(t) => t,
+            Err(e) => return fail(format!("no token: {e}")),
+        };
+        let roles = match token::token_roles(token.expose()) {
+            Ok(r) => r,
+            Err(e) => return fail(format!("token obtained, but {e}")),
+        };
+        let missing: Vec<String> = NEEDED_ROLES
+            .iter()
+            .filter(|(role, _)| !roles.iter().any(|r| r == role))
+            .map(|(role, why)| format!("{role} (to {why})"))
+            .collect();
+        let present = NEEDED_ROLES
+            .iter()
+            .filter(|(role, _)| roles.iter().any(|r| r == role))
+            .map(|(role, _)| *role)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !missing.is_empty() {
+            return fail(format!(
+                "token obtained; missing application permission {}: add it to the app registration and grant admin consent (present: {})",
+                missing.join(", "),
+                if present.is_empty() { "none" } else { &present }
+            ));
+        }
+        let path = path_with_query(
+            "/users",
+            &[
+                ("$select", "id,userPrincipalName,mail,userType".into()),
+                ("$top", "5".into()),
+            ],
+        );
+        let sample = match self.client.call(None, "GET", &path, None).await {
+            Ok(reply) => match reply.json() {
+                Ok(v) => v["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|u| u["userType"].as_str() != Some("Guest"))
+                    .find_map(|u| u["mail"].as_str().or(u["userPrincipalName"].as_str()))
+                    .map(str::to_ascii_lowercase),
+                Err(e) => return fail(format!("listing users: {e}")),
+            },
+            Err(e) => return fail(format!("token and permissions ok, but listing users failed: {e}")),
+        };
+        let Some(sample) = sample else {
+            return fail("token and permissions ok, but the tenant lists no member users".into());
+        };
+        let reached = async {
+            let user = self.user_id(&sample).await?;
+            self.folders(&sample, &user).await
+        }
+        .await;
+        match reached {
+            Ok(_) => CheckReport {
+                ok: true,
+                detail: format!(
+                    "token ok; permissions {present}; sample mailbox {sample} reached"
+                ),
+            },
+            Err(e) => fail(format!(
+                "token ok; permissions {present}; sample mailbox {sample} not reached: {e}"
+            )),
+        }
+    }
+}

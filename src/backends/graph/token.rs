@@ -1,0 +1,201 @@
+//! App-only access tokens (OAuth 2.0 client credentials) from a client secret or from a
+//! certificate (a signed JWT client assertion, PS256 with the `x5t#S256` thumbprint).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::graph::{GraphCredential, GraphSettings};
+use crate::config::secret::{Secret, read_private_file};
+
+/// The credential in a form ready to use.
+pub enum Credential {
+    Secret(Secret),
+    Certificate(CertificateKey),
+}
+
+/// A private key and the thumbprint of its certificate.
+pub struct CertificateKey {
+    key: EncodingKey,
+    /// base64url SHA-256 of the certificate's DER, the assertion's `x5t#S256`.
+    thumbprint: String,
+}
+
+impl Credential {
+    /// Resolve the configured secret or read the certificate file (refused when group or
+    /// others can read it).
+    pub fn load(settings: &GraphSettings) -> Result<Credential, String> {
+        match &settings.credential {
+            GraphCredential::Secret(source) => source
+                .resolve()
+                .map(Credential::Secret)
+                .map_err(|e| format!("client secret: {e}")),
+            GraphCredential::Certificate { file, password } => {
+                let bytes = read_private_file(file)?;
+                if password.is_some() {
+                    return Err(format!(
+                        "{}: client_certificate_password is for PFX files, which this build \
+                         does not read; convert with `openssl pkcs12 -in app.pfx -nodes -out app.pem` \
+                         and chmod 600 the result",
+                        file.display()
+                    ));
+                }
+                CertificateKey::from_pem(&bytes, file).map(Credential::Certificate)
+            }
+        }
+    }
+}
+
+impl CertificateKey {
+    /// A PEM file holding the certificate and its RSA private key (PKCS#1 or PKCS#8).
+    pub fn from_pem(bytes: &[u8], file: &Path) -> Result<CertificateKey, String> {
+        let name = file.display();
+        let blocks = pem::parse_many(bytes).map_err(|e| format!("{name}: not PEM: {e}"))?;
+        if blocks.is_empty() {
+            return Err(format!(
+                "{name}: no PEM blocks; PFX files are not read by this build (convert to PEM)"
+            ));
+        }
+        let cert = blocks
+            .iter()
+            .find(|b| b.tag() == "CERTIFICATE")
+            .ok_or_else(|| format!("{name}: no CERTIFICATE block"))?;
+        let key_block = blocks
+            .iter()
+            .find(|b| matches!(b.tag(), "PRIVATE KEY" | "RSA PRIVATE KEY"))
+            .ok_or_else(|| {
+                if blocks.iter().any(|b| b.tag() == "ENCRYPTED PRIVATE KEY") {
+                    format!("{name}: the private key is encrypted; store it unencrypted (mode 600)")
+                } else {
+                    format!("{name}: no RSA PRIVATE KEY or PRIVATE KEY block")
+                }
+            })?;
+        let key = EncodingKey::from_rsa_pem(pem::encode(key_block).as_bytes())
+            .map_err(|e| format!("{name}: the private key is not an RSA key: {e}"))?;
+        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents()));
+        Ok(CertificateKey { key, thumbprint })
+    }
+
+    /// The signed client assertion for the token endpoint `audience`.
+    pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, String> {
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            aud: &'a str,
+            iss: &'a str,
+            sub: &'a str,
+            jti: String,
+            nbf: i64,
+            iat: i64,
+            exp: i64,
+        }
+        let now = chrono::Utc::now().timestamp();
+        let mut header = Header::new(Algorithm::PS256);
+        header.x5t_s256 = Some(self.thumbprint.clone());
+        let claims = Claims {
+            aud: audience,
+            iss: client_id,
+            sub: client_id,
+            jti: new_guid(),
+            nbf: now,
+            iat: now,
+            // Microsoft recommends at most 5-10 minutes.
+            exp: now + 600,
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|e| format!("cannot sign the client assertion: {e}"))
+    }
+}
+
+/// A random GUID (version 4 layout) for the assertion's `jti`.
+fn new_guid() -> String {
+    let b: [u8; 16] = rand::random();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_be_bytes([b[4], b[5]]),
+        u16::from_be_bytes([b[6], b[7]]) & 0x0fff,
+        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
+        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]])
+    )
+}
+
+/// A token with the instant after which it is no longer used.
+#[derive(Clone)]
+pub struct CachedToken {
+    pub value: Secret,
+    pub refresh_after: Instant,
+}
+
+impl CachedToken {
+    /// Refresh shortly before expiry: 5 minutes early, or half way for short-lived tokens.
+    pub fn new(value: Secret, expires_in: Duration) -> CachedToken {
+        let margin = (expires_in / 2).min(Duration::from_secs(300));
+        CachedToken {
+            value,
+            refresh_after: Instant::now() + expires_in - margin,
+        }
+    }
+
+    pub fn fresh(&self) -> bool {
+        Instant::now() < self.refresh_after
+    }
+}
+
+/// The token endpoint's success answer.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+/// The application permissions (`roles`) an access token carries. The token is not verified
+/// here (Graph does that); this only reads what was granted, for `check`.
+pub fn token_roles(token: &str) -> Result<Vec<String>, String> {
+    #[derive(Deserialize)]
+    struct Claims {
+        #[serde(default)]
+        roles: Vec<String>,
+    }
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or("the access token is not a JWT")?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| "the access token's payload is not base64url")?;
+    let claims: Claims = serde_json::from_slice(&bytes)
+        .map_err(|_| "the access token's payload is not JSON with roles")?;
+    Ok(claims.roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_read_from_the_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"roles":["Mail.ReadWrite","User.Read.All"]}"#);
+        let roles = token_roles(&format!("e30.{payload}.sig")).unwrap();
+        assert_eq!(roles, ["Mail.ReadWrite", "User.Read.All"]);
+        assert!(token_roles("opaque").is_err());
+    }
+
+    #[test]
+    fn guids_have_the_v4_shape() {
+        let g = new_guid();
+        assert_eq!(g.len(), 36);
+        assert_eq!(&g[14..15], "4");
+    }
+
+    #[test]
+    fn short_tokens_refresh_half_way() {
+        let t = CachedToken::new(Secret::new("x"), Duration::from_secs(2));
+        assert!(t.fresh());
+        assert!(t.refresh_after <= Instant::now() + Duration::from_secs(1));
+    }
+}
