@@ -153,10 +153,10 @@ pub fn parse(
             ));
         }
     };
-    let authority_host = checked_base_url(&raw.authority_host, "authority_host")
-        .map_err(|m| format!("{at} {m}"))?;
-    let graph_endpoint = checked_base_url(&raw.graph_endpoint, "graph_endpoint")
-        .map_err(|m| format!("{at} {m}"))?;
+    let authority_host =
+        checked_base_url(&raw.authority_host, "authority_host").map_err(|m| format!("{at} {m}"))?;
+    let graph_endpoint =
+        checked_base_url(&raw.graph_endpoint, "graph_endpoint").map_err(|m| format!("{at} {m}"))?;
     if raw.quarantine_folder.trim().is_empty() {
         return Err(format!("{at} quarantine_folder = \"\": must not be empty"));
     }
@@ -203,7 +203,10 @@ mod tests {
     fn secret_tenant_with_defaults() {
         let s = parse_text("tenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\n")
             .unwrap();
-        assert_eq!(s.credential, GraphCredential::Secret(SecretSource::Env("S".into())));
+        assert_eq!(
+            s.credential,
+            GraphCredential::Secret(SecretSource::Env("S".into()))
+        );
         assert_eq!(s.graph_endpoint, "https://graph.microsoft.com");
         assert_eq!(s.mailbox_concurrency, 4);
     }
@@ -228,7 +231,10 @@ mod tests {
              authority_host = \"http://login.example.com\"\n",
         )
         .unwrap_err();
-        assert!(e.contains("authority_host") && e.contains("loopback"), "{e}");
+        assert!(
+            e.contains("authority_host") && e.contains("loopback"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct GraphClient {
     credential: Credential,
     /// The cached token; the async lock also makes concurrent callers share one fetch.
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// Set once the token endpoint refused the credentials: every later call fails the same
+    /// way at once instead of asking again (and locking the app out) for each item.
+    refused: Mutex<Option<BackendError>>,
     gates: Mutex<HashMap<String, Arc<MailboxGate>>>,
 }
 
@@ -79,6 +82,7 @@ impl GraphClient {
             settings,
             credential,
             token: tokio::sync::Mutex::new(None),
+            refused: Mutex::new(None),
             gates: Mutex::new(HashMap::new()),
         })
     }
@@ -102,7 +106,23 @@ impl GraphClient {
         if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
             return Ok(t.value.clone());
         }
-        let fresh = self.fetch_token().await?;
+        if let Some(e) = self
+            .refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(e);
+        }
+        let fresh = match self.fetch_token().await {
+            Ok(t) => t,
+            Err(e) => {
+                if e.kind == ErrorKind::AuthFailed {
+                    *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.clone());
+                }
+                return Err(e);
+            }
+        };
         let value = fresh.value.clone();
         *cached = Some(fresh);
         Ok(value)
@@ -262,8 +282,60 @@ impl GraphClient {
         }
         let gate = self.gate(mailbox);
         let _permit = self.enter(&gate, requests.len()).await?;
+        let mut results: Vec<Option<Result<Value, BackendError>>> =
+            (0..requests.len()).map(|_| None).collect();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let pending: Vec<usize> = (0..requests.len())
+                .filter(|i| results[*i].is_none())
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            let answers = self.batch_once(&gate, mailbox, &requests, &pending).await?;
+            let mut hint = None;
+            for (i, answer) in answers {
+                match answer {
+                    // A sub-request Graph could not serve now: again, after a back-off.
+                    Err((503 | 504, _, retry_after)) if attempt < self.settings.max_retries => {
+                        hint = hint.max(retry_after);
+                    }
+                    Err((_, e, _)) => results[i] = Some(Err(e)),
+                    Ok(v) => results[i] = Some(Ok(v)),
+                }
+            }
+            if results.iter().any(Option::is_none) {
+                tokio::time::sleep(self.backoff(attempt, hint)).await;
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(BackendError::new(
+                        ErrorKind::Unavailable,
+                        "a $batch answer left a request out",
+                    ))
+                })
+            })
+            .collect())
+    }
+
+    /// Send the `pending` requests of a batch once; each answer is the value, or the status,
+    /// the mapped error and any `Retry-After`.
+    #[allow(clippy::type_complexity)]
+    async fn batch_once(
+        &self,
+        gate: &MailboxGate,
+        mailbox: &str,
+        requests: &[SubRequest],
+        pending: &[usize],
+    ) -> Result<Vec<(usize, Result<Value, (u16, BackendError, Option<Duration>)>)>, BackendError>
+    {
         let body = json!({
-            "requests": requests.iter().enumerate().map(|(i, r)| {
+            "requests": pending.iter().map(|&i| {
+                let r = &requests[i];
                 let mut sub = json!({
                     "id": (i + 1).to_string(),
                     "method": r.method,
@@ -278,53 +350,42 @@ impl GraphClient {
             }).collect::<Vec<_>>()
         });
         let reply = self
-            .send_with_retries(Some(&gate), "POST", "/$batch", Some(&body))
+            .send_with_retries(Some(gate), "POST", "/$batch", Some(&body))
             .await?;
         if reply.status != 200 {
             return Err(map_error(reply.status, &reply.body, Some(mailbox)));
         }
         let answer = reply.json()?;
-        let mut results: Vec<Option<Result<Value, BackendError>>> =
-            (0..requests.len()).map(|_| None).collect();
+        let mut out = Vec::new();
         for r in answer["responses"].as_array().into_iter().flatten() {
+            // Answers may come in any order: match them by id.
             let Some(index) = r["id"]
                 .as_str()
                 .and_then(|id| id.parse::<usize>().ok())
                 .and_then(|i| i.checked_sub(1))
-                .filter(|i| *i < results.len())
+                .filter(|i| pending.contains(i))
             else {
                 continue;
             };
             let status = r["status"].as_u64().unwrap_or(0) as u16;
-            let result = if (200..300).contains(&status) {
-                Ok(r["body"].clone())
-            } else {
-                let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
-                let mut e = map_error(status, &body, Some(mailbox));
-                if status == 429 {
-                    let wait = r["headers"]["Retry-After"]
-                        .as_str()
-                        .and_then(|s| s.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs)
-                        .unwrap_or(DEFAULT_RETRY_AFTER);
-                    self.throttle(&gate, wait);
-                    e.retry_after = Some(wait);
-                }
-                Err(e)
-            };
-            results[index] = Some(result);
+            if (200..300).contains(&status) {
+                out.push((index, Ok(r["body"].clone())));
+                continue;
+            }
+            let retry_after = r["headers"]["Retry-After"]
+                .as_str()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
+            let mut e = map_error(status, &body, Some(mailbox));
+            if status == 429 {
+                let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
+                self.throttle(gate, wait);
+                e.retry_after = Some(wait);
+            }
+            out.push((index, Err((status, e, retry_after))));
         }
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(BackendError::new(
-                        ErrorKind::Unavailable,
-                        "a $batch answer left a request out",
-                    ))
-                })
-            })
-            .collect())
+        Ok(out)
     }
 
     /// Send until an answer that is not 401-once, 503 or 504 (those are retried here).
@@ -347,8 +408,7 @@ impl GraphClient {
             let mut request = self
                 .http
                 .request(
-                    reqwest::Method::from_bytes(method.as_bytes())
-                        .unwrap_or(reqwest::Method::GET),
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET),
                     &url,
                 )
                 .bearer_auth(token.expose())
@@ -430,7 +490,10 @@ impl GraphClient {
 
     /// Exponential back-off with jitter, never shorter than the server's hint.
     fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
-        let base = self.settings.retry_backoff_ms.saturating_mul(1 << attempt.min(10));
+        let base = self
+            .settings
+            .retry_backoff_ms
+            .saturating_mul(1 << attempt.min(10));
         let jitter = rand::random::<f64>() * 0.5 + 0.5;
         let delay = Duration::from_millis((base as f64 * jitter) as u64);
         hint.map_or(delay, |h| h.max(delay))
@@ -509,7 +572,11 @@ pub fn map_error(status: u16, body: &[u8], mailbox: Option<&str>) -> BackendErro
         (400..=499, _) => ErrorKind::Invalid,
         _ => ErrorKind::Unavailable,
     };
-    let code = if code.is_empty() { "no code".into() } else { code };
+    let code = if code.is_empty() {
+        "no code".into()
+    } else {
+        code
+    };
     BackendError::new(
         kind,
         format!("{who}: Graph answered {status} {code}: {message}"),
@@ -531,7 +598,11 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::NoSuchMailbox);
         let e = map_error(403, body("ErrorAccessDenied").as_bytes(), Some("b@x"));
         assert_eq!(e.kind, ErrorKind::PermissionDenied);
-        assert!(e.detail.contains("b@x") && e.detail.contains("RBAC"), "{}", e.detail);
+        assert!(
+            e.detail.contains("b@x") && e.detail.contains("RBAC"),
+            "{}",
+            e.detail
+        );
         assert_eq!(
             map_error(404, body("ErrorItemNotFound").as_bytes(), None).kind,
             ErrorKind::Gone

@@ -266,20 +266,33 @@ impl GraphBackend {
     }
 
     /// The id of the hidden quarantine folder, created when missing.
-    async fn quarantine_folder_id(&self, mailbox: &str, user: &str) -> Result<String, BackendError> {
+    async fn quarantine_folder_id(
+        &self,
+        mailbox: &str,
+        user: &str,
+    ) -> Result<String, BackendError> {
         let folders = self.folders(mailbox, user).await?;
         if let Some(id) = folders.quarantine {
             return Ok(id);
         }
         let path = format!("/users/{}/mailFolders", encode(user));
         let body = json!({"displayName": self.settings().quarantine_folder, "isHidden": true});
-        let id = match self.client.call(Some(mailbox), "POST", &path, Some(body)).await {
+        let id = match self
+            .client
+            .call(Some(mailbox), "POST", &path, Some(body))
+            .await
+        {
             Ok(reply) => reply.json()?["id"].as_str().unwrap_or_default().to_string(),
             // Created meanwhile by another item of the same mailbox: look it up.
             Err(e) if e.kind == ErrorKind::Invalid => {
                 let found = self
                     .client
-                    .call(Some(mailbox), "GET", &self.quarantine_lookup_path(user), None)
+                    .call(
+                        Some(mailbox),
+                        "GET",
+                        &self.quarantine_lookup_path(user),
+                        None,
+                    )
                     .await?
                     .json()?;
                 found["value"][0]["id"]
@@ -355,11 +368,7 @@ impl GraphBackend {
         message: &str,
         destination: &str,
     ) -> Result<Value, BackendError> {
-        let path = format!(
-            "/users/{}/messages/{}/move",
-            encode(user),
-            encode(message)
-        );
+        let path = format!("/users/{}/messages/{}/move", encode(user), encode(message));
         self.client
             .call(
                 Some(mailbox),
@@ -399,7 +408,11 @@ fn address_of(v: &Value) -> String {
 fn thread_headers(m: &Value) -> (Option<String>, Vec<String>) {
     let mut in_reply_to = None;
     let mut references = Vec::new();
-    for p in m["singleValueExtendedProperties"].as_array().into_iter().flatten() {
+    for p in m["singleValueExtendedProperties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let value = p["value"].as_str().unwrap_or_default();
         match p["id"].as_str().unwrap_or_default() {
             "String 0x1042" => in_reply_to = Some(value.trim().to_string()),
@@ -595,7 +608,13 @@ impl Backend for GraphBackend {
             .await?;
         let folders = self.folders(address, &user).await?;
         let to = self
-            .location(address, &user, &folders, &moved, action == Action::SoftDelete)
+            .location(
+                address,
+                &user,
+                &folders,
+                &moved,
+                action == Action::SoftDelete,
+            )
             .await?;
         Ok(Applied {
             to: Some(to),
@@ -625,7 +644,10 @@ impl Backend for GraphBackend {
             .move_to(address, &user, &current.provider_id, target)
             .await?;
         if moved["isRead"].as_bool() != Some(original.seen) {
-            let id = moved["id"].as_str().unwrap_or(&current.provider_id).to_string();
+            let id = moved["id"]
+                .as_str()
+                .unwrap_or(&current.provider_id)
+                .to_string();
             let path = format!("/users/{}/messages/{}", encode(&user), encode(&id));
             moved = self
                 .client
@@ -706,7 +728,9 @@ impl Backend for GraphBackend {
                     continue;
                 }
             }
-            if from_word.as_ref().is_some_and(|w| !from.contains(w.as_str()))
+            if from_word
+                .as_ref()
+                .is_some_and(|w| !from.contains(w.as_str()))
                 || subject_word
                     .as_ref()
                     .is_some_and(|w| !subject.to_lowercase().contains(w.as_str()))
@@ -790,7 +814,11 @@ impl Backend for GraphBackend {
                     .map(str::to_ascii_lowercase),
                 Err(e) => return fail(format!("listing users: {e}")),
             },
-            Err(e) => return fail(format!("token and permissions ok, but listing users failed: {e}")),
+            Err(e) => {
+                return fail(format!(
+                    "token and permissions ok, but listing users failed: {e}"
+                ));
+            }
         };
         let Some(sample) = sample else {
             return fail("token and permissions ok, but the tenant lists no member users".into());
@@ -803,9 +831,7 @@ impl Backend for GraphBackend {
         match reached {
             Ok(_) => CheckReport {
                 ok: true,
-                detail: format!(
-                    "token ok; permissions {present}; sample mailbox {sample} reached"
-                ),
+                detail: format!("token ok; permissions {present}; sample mailbox {sample} reached"),
             },
             Err(e) => fail(format!(
                 "token ok; permissions {present}; sample mailbox {sample} not reached: {e}"

@@ -1,0 +1,548 @@
+//! The Microsoft 365 backend against the Graph test server (`tests/graph_server`): the real
+//! binary for retract/restore/depth/hold/errors/check/index, the library for the token,
+//! throttling and concurrency details. Every test ends asserting the server recorded no
+//! violation of Exchange Online's limits.
+
+mod common;
+mod graph_server;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use graph_server::{CLIENT_SECRET, Fault, GraphServer, NewMessage, Settings, UserKind};
+use retractor::backends::{Backend, ErrorKind, MailboxRef};
+use retractor::config::Config;
+use serde_json::Value;
+
+/// Message-IDs with every character that breaks a hand-built query string.
+const ROOT: &str = "<a+b/c=d&e#f'g%h@bad.example>";
+
+fn msg(id: &str, to: &[&str], read: bool) -> NewMessage {
+    NewMessage {
+        internet_message_id: id.into(),
+        from: "hr@bad.example".into(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+        subject: "Payroll update".into(),
+        is_read: read,
+        ..NewMessage::default()
+    }
+}
+
+fn line(id: &str, to: &[&str]) -> String {
+    serde_json::json!({
+        "message_id": id, "from": "hr@bad.example", "to": to, "subject": "Payroll update",
+        "received_at": "2026-11-20T10:00:00Z", "disposition": "malicious",
+    })
+    .to_string()
+}
+
+/// A world whose tenant `m365` (domain m365.test) is the test server, the client secret
+/// in a mode-600 file.
+fn world(server: &GraphServer, extra: &str) -> World {
+    let w = World::new("");
+    let secret = w.path().join("graph-secret");
+    fs::write(&secret, CLIENT_SECRET).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let config = fs::read_to_string(w.config()).unwrap();
+    let tenant = format!(
+        "\n[tenants.m365]\nkind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"graph-secret\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\nretry_backoff_ms = 20\ndomains = [\"m365.test\"]\n{extra}\n",
+        graph_server::TENANT,
+        graph_server::CLIENT_ID,
+        url = server.url
+    );
+    fs::write(w.config(), config + &tenant).unwrap();
+    w
+}
+
+fn items(job: &Value) -> Vec<Value> {
+    job["job"]["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn item_for<'a>(items: &'a [Value], mailbox: &str, message_id: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["mailbox"] == mailbox && i["message_id"] == message_id)
+        .unwrap_or_else(|| panic!("no item {mailbox} {message_id} in {items:?}"))
+}
+
+fn folder_of(server: &GraphServer, mailbox: &str, id: &str) -> Vec<(String, bool)> {
+    server
+        .copies(mailbox)
+        .into_iter()
+        .filter(|c| c.1 == id)
+        .map(|c| (c.0, c.2))
+        .collect()
+}
+
+#[test]
+fn every_action_retracts_and_restores_with_folder_and_read_state() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.add_user("bob@m365.test", UserKind::Member);
+    server.add_folder("bob@m365.test", "Projects");
+    let w = world(&server, "");
+    let actions = [
+        ("move-to-junk", "junkemail"),
+        ("trash", "deleteditems"),
+        ("soft-delete", "recoverableitemsdeletions"),
+        ("quarantine", "Retractor Quarantine"),
+    ];
+    let mut lines = Vec::new();
+    for (n, _) in actions.iter().enumerate() {
+        let id = format!("<{n}{}", &ROOT[1..]);
+        let to = ["alice@m365.test", "bob@m365.test"];
+        server.deliver("alice@m365.test", "inbox", msg(&id, &to, true));
+        server.deliver("bob@m365.test", "Projects", msg(&id, &to, false));
+        lines.push(line(&id, &to));
+    }
+    let out = w.ingest_lines(&lines);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (n, (action, destination)) in actions.iter().enumerate() {
+        let id = format!("<{n}{}", &ROOT[1..]);
+        let (code, job) = w.json(&["retract", &id, "--action", action, "--yes", "--wait"]);
+        assert_eq!(code, 0, "{action}: {job}");
+        let all = items(&job);
+        for mailbox in ["alice@m365.test", "bob@m365.test"] {
+            let item = item_for(&all, mailbox, &id);
+            assert_eq!(item["result"], "remediated", "{action}: {item}");
+            assert_eq!(item["to_folder"], *destination, "{action}: {item}");
+            assert_eq!(
+                folder_of(&server, mailbox, &id)[0].0,
+                *destination,
+                "{action} {mailbox}"
+            );
+        }
+        assert_eq!(
+            item_for(&all, "bob@m365.test", &id)["from_folder"],
+            "Projects"
+        );
+        // Bob reads the copy where it landed; restore puts back his unread state.
+        let bob_copy = server
+            .copies("bob@m365.test")
+            .into_iter()
+            .find(|c| c.1 == id)
+            .unwrap();
+        server.set_read(&bob_copy.3, true);
+        // A second run finds nothing left to do.
+        let (code, again) = w.json(&["retract", &id, "--action", action, "--yes", "--wait"]);
+        assert_eq!(code, 0, "{again}");
+        for i in items(&again) {
+            assert_eq!(i["result"], "already-in-destination", "{action}: {i}");
+        }
+        let (code, restored) = w.json(&["restore", &id, "--yes", "--wait"]);
+        assert_eq!(code, 0, "{action}: {restored}");
+        assert_eq!(
+            folder_of(&server, "alice@m365.test", &id),
+            [("inbox".to_string(), true)],
+            "{action}"
+        );
+        assert_eq!(
+            folder_of(&server, "bob@m365.test", &id),
+            [("Projects".to_string(), false)],
+            "{action}"
+        );
+    }
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn hard_delete_stores_evidence_first_and_reports_holds() {
+    let server = GraphServer::start(Settings::default());
+    let to = ["alice@m365.test", "carol@m365.test"];
+    for u in to {
+        server.add_user(u, UserKind::Member);
+    }
+    let w = world(&server, "holds = [\"carol@m365.test\"]");
+    let ids: Vec<String> = to
+        .iter()
+        .map(|u| server.deliver(u, "inbox", msg(ROOT, &to, false)))
+        .collect();
+    w.ingest_lines(&[line(ROOT, &to)]);
+    let (code, job) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "hard-delete",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    let all = items(&job);
+    assert_eq!(
+        item_for(&all, "alice@m365.test", ROOT)["result"],
+        "remediated"
+    );
+    let carol = item_for(&all, "carol@m365.test", ROOT);
+    assert!(
+        carol["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("retained by hold"),
+        "{carol}"
+    );
+    let events = server.events();
+    for id in &ids {
+        let fetched = events.iter().position(|e| *e == format!("$value {id}"));
+        let deleted = events
+            .iter()
+            .position(|e| *e == format!("permanentDelete {id}"));
+        assert!(
+            fetched.is_some() && fetched < deleted,
+            "evidence before delete: {events:?}"
+        );
+        assert!(server.copies("alice@m365.test").is_empty());
+    }
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn depth_two_finds_forwards_and_replies_in_other_mailboxes() {
+    let mut settings = Settings::default();
+    // Paging through the user list is part of the sweep.
+    settings.users_page = 2;
+    let server = GraphServer::start(settings);
+    for u in ["alice", "bob", "dave", "erin", "frank"] {
+        server.add_user(&format!("{u}@m365.test"), UserKind::Member);
+    }
+    let fwd = "<fwd+1/x=@m365.test>";
+    let reply = "<re'2#@m365.test>";
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test", "bob@m365.test"], false),
+    );
+    server.deliver(
+        "bob@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test", "bob@m365.test"], true),
+    );
+    // bob forwards to dave (internal mail, never in the log)...
+    let mut f = msg(fwd, &["dave@m365.test"], false);
+    f.references = vec![ROOT.into()];
+    f.from = "bob@m365.test".into();
+    server.deliver("dave@m365.test", "inbox", f.clone());
+    server.deliver("bob@m365.test", "sentitems", f);
+    // ...and dave replies to bob.
+    let mut r = msg(reply, &["bob@m365.test"], false);
+    r.in_reply_to = Some(fwd.into());
+    r.references = vec![fwd.into()];
+    server.deliver("bob@m365.test", "inbox", r);
+    // Unrelated mail that merely looks similar.
+    let mut other = msg("<other@x>", &["erin@m365.test"], false);
+    other.references = vec!["<b+b/c=d&e#f'g%h@bad.example>".into()];
+    server.deliver("erin@m365.test", "inbox", other);
+    let w = world(&server, "");
+    w.ingest_lines(&[line(ROOT, &["alice@m365.test", "bob@m365.test"])]);
+    let (code, job) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--depth",
+        "2",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    let all = items(&job);
+    assert_eq!(item_for(&all, "dave@m365.test", fwd)["depth"], 1);
+    assert_eq!(item_for(&all, "bob@m365.test", reply)["depth"], 2);
+    assert!(
+        !all.iter().any(|i| i["mailbox"] == "erin@m365.test"),
+        "{all:?}"
+    );
+    assert_eq!(
+        folder_of(&server, "dave@m365.test", fwd),
+        [("junkemail".to_string(), false)]
+    );
+    assert_eq!(
+        folder_of(&server, "bob@m365.test", reply),
+        [("junkemail".to_string(), false)]
+    );
+    assert_eq!(
+        folder_of(&server, "erin@m365.test", "<other@x>")[0].0,
+        "inbox"
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn unreachable_mailboxes_are_not_actionable_and_rbac_refusals_name_the_mailbox() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.add_user("onprem@m365.test", UserKind::NoRestMailbox);
+    server.add_user("guest@m365.test", UserKind::Guest);
+    server.add_user("exec@m365.test", UserKind::OutOfScope);
+    let to = [
+        "alice@m365.test",
+        "onprem@m365.test",
+        "guest@m365.test",
+        "exec@m365.test",
+        "gone@m365.test",
+    ];
+    server.deliver("alice@m365.test", "inbox", msg(ROOT, &to, false));
+    let w = world(&server, "");
+    w.ingest_lines(&[line(ROOT, &to)]);
+    let (code, job) = w.json(&["retract", ROOT, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 3, "partial: exec failed: {job}");
+    let all = items(&job);
+    assert_eq!(
+        item_for(&all, "alice@m365.test", ROOT)["result"],
+        "remediated"
+    );
+    for m in ["onprem@m365.test", "guest@m365.test", "gone@m365.test"] {
+        assert_eq!(item_for(&all, m, ROOT)["result"], "not-actionable", "{m}");
+    }
+    let exec = item_for(&all, "exec@m365.test", ROOT);
+    let error = exec["error"].as_str().unwrap_or("");
+    assert!(
+        error.starts_with("permission-denied")
+            && error.contains("exec@m365.test")
+            && error.contains("ErrorAccessDenied"),
+        "{exec}"
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn refused_credentials_stop_the_tenant_and_check_names_missing_permissions() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    let w = world(&server, "");
+    let (code, report) = w.json(&["check", "--tenant", "m365"]);
+    assert_eq!(code, 0, "{report}");
+    let detail = report["tenants"][0]["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        detail.contains("Mail.ReadWrite, User.Read.All")
+            && detail.contains("alice@m365.test reached"),
+        "{detail}"
+    );
+    server.set_roles(&["Mail.ReadWrite"]);
+    let (_, report) = w.json(&["check", "--tenant", "m365"]);
+    let t = &report["tenants"][0];
+    assert_eq!(t["ok"], false, "{report}");
+    assert!(
+        t["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("missing application permission User.Read.All"),
+        "{t}"
+    );
+
+    // A wrong secret: the first item fails auth, the tenant's other items are not tried.
+    fs::write(w.path().join("graph-secret"), "wrong").unwrap();
+    let to: Vec<String> = (0..6).map(|i| format!("u{i}@m365.test")).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    w.ingest_lines(&[line(ROOT, &to)]);
+    let before = server.stats().token_requests;
+    let (code, job) = w.json(&["retract", ROOT, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 3, "{job}");
+    for i in items(&job) {
+        assert!(
+            i["error"].as_str().unwrap_or("").starts_with("auth-failed"),
+            "{i}"
+        );
+    }
+    assert!(
+        server.stats().token_requests - before <= 2,
+        "{:?}",
+        server.stats()
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn index_builds_the_log_through_graph() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.add_user("bob@m365.test", UserKind::Member);
+    let to = ["alice@m365.test", "bob@m365.test"];
+    server.deliver("alice@m365.test", "inbox", msg(ROOT, &to, false));
+    server.deliver("bob@m365.test", "inbox", msg(ROOT, &to, false));
+    let w = world(&server, "");
+    let out = w.run(&["index", "--tenant", "m365"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, found) = w.json(&["search", "msgid:\"<a+b/c=d&e#f'g%h@bad.example>\""]);
+    assert_eq!(code, 0, "{found}");
+    let recipients = found["messages"][0]["recipients"].to_string();
+    assert!(
+        recipients.contains("alice@m365.test") && recipients.contains("bob@m365.test"),
+        "{found}"
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+/// A graph tenant config for library-level tests.
+fn backend(server: &GraphServer, dir: &Path, credential: &str) -> Arc<dyn Backend> {
+    let text = format!(
+        "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\n{credential}\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\nretry_backoff_ms = 20\ndomains = [\"m365.test\"]\n",
+        graph_server::TENANT,
+        graph_server::CLIENT_ID,
+        url = server.url
+    );
+    let config = Config::parse(&text, &dir.join("config.toml")).unwrap();
+    retractor::backends::for_tenant(&config.tenants["m365"]).unwrap()
+}
+
+fn secret_file(dir: &Path) -> String {
+    let path = dir.join("secret");
+    fs::write(&path, CLIENT_SECRET).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    "client_secret_file = \"secret\"".into()
+}
+
+fn mailbox(address: &str) -> MailboxRef {
+    MailboxRef {
+        address: address.into(),
+        on_hold: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_stays_at_four_per_mailbox_and_retry_after_is_obeyed() {
+    let server = GraphServer::start(Settings::default());
+    server.set_latency(Duration::from_millis(20));
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test"], false),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    // 24 concurrent locates against one mailbox: never more than 4 in flight.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let b = Arc::clone(&b);
+        tasks.spawn(async move { b.locate(&mailbox("alice@m365.test"), ROOT).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap().len(), 1);
+    }
+    let stats = server.stats();
+    assert!(
+        stats.max_in_flight <= 4 && stats.max_in_flight >= 2,
+        "{stats:?}"
+    );
+    // A 429 with Retry-After: the call says Throttled with the hint, and no request reaches
+    // the mailbox before it elapses, however many callers are waiting.
+    server.fail(Fault {
+        user: Some("alice@m365.test".into()),
+        path_contains: Some("messages".into()),
+        status: 429,
+        code: "ApplicationThrottled".into(),
+        retry_after: Some(1),
+        times: 1,
+    });
+    let first = b
+        .locate(&mailbox("alice@m365.test"), ROOT)
+        .await
+        .unwrap_err();
+    assert_eq!(first.kind, ErrorKind::Throttled);
+    assert_eq!(first.retry_after, Some(Duration::from_secs(1)));
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let b = Arc::clone(&b);
+        tasks.spawn(async move { b.locate(&mailbox("alice@m365.test"), ROOT).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap().len(), 1);
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    // 503 and 504 are retried with back-off.
+    for status in [503, 504] {
+        server.fail(Fault {
+            user: None,
+            path_contains: None,
+            status,
+            code: "serviceNotAvailable".into(),
+            retry_after: None,
+            times: 2,
+        });
+    }
+    let copy = &b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap()[0];
+    assert_eq!(copy.folder, "inbox");
+    assert!(server.stats().throttled >= 1);
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refreshed_once() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test"], false),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+    b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+    assert_eq!(server.stats().token_requests, 1, "the token is cached");
+    server.revoke_tokens();
+    assert_eq!(
+        b.locate(&mailbox("alice@m365.test"), ROOT)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(server.stats().token_requests, 2);
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_signs_a_ps256_client_assertion() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let pem_text = fs::read(fixtures.join("graph-app.pem")).unwrap();
+    let cert = pem::parse_many(&pem_text)
+        .unwrap()
+        .into_iter()
+        .find(|b| b.tag() == "CERTIFICATE")
+        .unwrap();
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(cert.contents()));
+    let settings = Settings {
+        assertion_key: Some((
+            fs::read(fixtures.join("graph-app.pub.pem")).unwrap(),
+            thumbprint,
+        )),
+        ..Settings::default()
+    };
+    let server = GraphServer::start(settings);
+    server.add_user("alice@m365.test", UserKind::Member);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("app.pem");
+    fs::write(&key, &pem_text).unwrap();
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    let b = backend(&server, dir.path(), "client_certificate_file = \"app.pem\"");
+    let report = b.check().await;
+    assert!(report.ok, "{}", report.detail);
+    assert_eq!(server.stats().token_requests, 1);
+    // A key readable by others is refused before anything is sent.
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_certificate_file = \"app.pem\"\n"
+    );
+    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
+    let err = retractor::backends::for_tenant(&config.tenants["m365"])
+        .err()
+        .unwrap();
+    assert!(err.contains("readable by group or others"), "{err}");
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
