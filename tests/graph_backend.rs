@@ -546,3 +546,72 @@ async fn a_certificate_signs_a_ps256_client_assertion() {
     assert!(err.contains("readable by group or others"), "{err}");
     assert_eq!(server.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn throttling_is_obeyed_and_shown_in_the_job_progress() {
+    let server = GraphServer::start(Settings::default());
+    let to = ["alice@m365.test", "bob@m365.test", "carol@m365.test"];
+    for u in to {
+        server.add_user(u, UserKind::Member);
+        server.deliver(u, "inbox", msg(ROOT, &to, false));
+    }
+    // alice's move is throttled for 2 s; bob's locate meets two 503s; carol's a 504.
+    server.fail(Fault {
+        user: Some("alice@m365.test".into()),
+        path_contains: Some("/move".into()),
+        status: 429,
+        code: "ApplicationThrottled".into(),
+        retry_after: Some(2),
+        times: 1,
+    });
+    server.fail(Fault {
+        user: Some("bob@m365.test".into()),
+        path_contains: Some("messages".into()),
+        status: 503,
+        code: "serviceNotAvailable".into(),
+        retry_after: None,
+        times: 2,
+    });
+    server.fail(Fault {
+        user: Some("carol@m365.test".into()),
+        path_contains: None,
+        status: 504,
+        code: "UnknownError".into(),
+        retry_after: None,
+        times: 1,
+    });
+    let w = world(&server, "");
+    w.ingest_lines(&[line(ROOT, &to)]);
+    let (code, queued) = w.json(&["retract", ROOT, "--action", "move-to-junk", "--yes"]);
+    assert_eq!(code, 0, "{queued}");
+    let job = queued["job"]["id"].as_i64().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
+        .arg("--config")
+        .arg(w.config())
+        .arg("worker")
+        .env("XDG_STATE_HOME", w.path().join("state"))
+        .env("XDG_DATA_HOME", w.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut note = None;
+    while worker.try_wait().unwrap().is_none() {
+        let (_, j) = w.json(&["jobs", &job]);
+        if let Some(n) = j["job"]["throttle"].as_str() {
+            note = Some(n.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(worker.wait().unwrap().success());
+    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    let note = note.expect("the throttle showed in the job's progress");
+    assert!(note.contains("m365 throttled"), "{note}");
+    let (_, done) = w.json(&["jobs", &job]);
+    for i in items(&done) {
+        assert_eq!(i["result"], "remediated", "{i}");
+    }
+    assert!(folder_of(&server, "alice@m365.test", ROOT)[0].0 == "junkemail");
+    assert_eq!(server.violations(), Vec::<String>::new());
+}

@@ -487,6 +487,28 @@ mod tests {
     }
 
     #[test]
+    fn graph_tenants_parse_and_their_unknown_keys_are_named_with_their_line() {
+        let cfg = parse(
+            "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\n",
+        )
+        .map_err(|e| e.to_string());
+        assert!(
+            matches!(cfg.map(|c| c.tenants["m365"].backend.clone()), Ok(BackendSettings::Graph(_))),
+            "graph settings"
+        );
+        let e = parse(
+            "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\ngraph_endpiont = \"x\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            e.contains("graph_endpiont") && e.contains("line 6") && e.contains("graph_endpoint"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn engine_limits_are_bounded() {
         let e = parse("[engine]\nlease_secs = 0\n")
             .err()
