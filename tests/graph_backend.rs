@@ -605,7 +605,11 @@ fn throttling_is_obeyed_and_shown_in_the_job_progress() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(worker.wait().unwrap().success());
-    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let note = note.expect("the throttle showed in the job's progress");
     assert!(note.contains("m365 throttled"), "{note}");
     let (_, done) = w.json(&["jobs", &job]);

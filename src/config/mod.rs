@@ -493,7 +493,10 @@ mod tests {
         )
         .map_err(|e| e.to_string());
         assert!(
-            matches!(cfg.map(|c| c.tenants["m365"].backend.clone()), Ok(BackendSettings::Graph(_))),
+            matches!(
+                cfg.map(|c| c.tenants["m365"].backend.clone()),
+                Ok(BackendSettings::Graph(_))
+            ),
             "graph settings"
         );
         let e = parse(

@@ -119,8 +119,12 @@ pub struct Stats {
 #[derive(Default)]
 struct Data {
     users: Vec<User>,
-    folders: Vec<Folder>,
-    messages: Vec<Message>,
+    /// user id and lower-case address -> index in `users`
+    user_index: HashMap<String, usize>,
+    /// user id -> folders
+    folders: HashMap<String, Vec<Folder>>,
+    /// user id -> messages
+    messages: HashMap<String, Vec<Message>>,
     tokens: HashMap<String, Instant>,
     faults: Vec<Fault>,
     in_flight: HashMap<String, usize>,
@@ -130,6 +134,15 @@ struct Data {
     events: Vec<String>,
     stats: Stats,
     next_id: u64,
+}
+
+impl Data {
+    fn user(&self, key: &str) -> Option<&User> {
+        self.user_index
+            .get(key)
+            .or_else(|| self.user_index.get(&key.to_ascii_lowercase()))
+            .map(|i| &self.users[*i])
+    }
 }
 
 /// Behaviour settings.
@@ -236,11 +249,14 @@ impl GraphServer {
         let mut d = self.data();
         d.next_id += 1;
         let id = format!("{:08x}-0000-4000-8000-{:012x}", d.next_id, d.next_id);
+        let index = d.users.len();
         d.users.push(User {
             id: id.clone(),
             mail: mail.to_ascii_lowercase(),
             kind,
         });
+        d.user_index.insert(id.clone(), index);
+        d.user_index.insert(mail.to_ascii_lowercase(), index);
         for (wk, name) in [
             ("inbox", "Inbox"),
             ("junkemail", "Junk Email"),
@@ -250,7 +266,7 @@ impl GraphServer {
         ] {
             d.next_id += 1;
             let fid = format!("AQMk{}/f{}=", d.next_id, wk.len());
-            d.folders.push(Folder {
+            d.folders.entry(id.clone()).or_default().push(Folder {
                 id: fid,
                 user: id.clone(),
                 name: name.into(),
@@ -264,16 +280,10 @@ impl GraphServer {
     /// Add a plain (not well-known) folder; returns its id.
     pub fn add_folder(&self, mail: &str, name: &str) -> String {
         let mut d = self.data();
-        let user = d
-            .users
-            .iter()
-            .find(|u| u.mail == mail)
-            .expect("user")
-            .id
-            .clone();
+        let user = d.user(mail).expect("user").id.clone();
         d.next_id += 1;
         let id = format!("AQMk{}+custom=", d.next_id);
-        d.folders.push(Folder {
+        d.folders.entry(user.clone()).or_default().push(Folder {
             id: id.clone(),
             user,
             name: name.into(),
@@ -286,17 +296,10 @@ impl GraphServer {
     /// Put a message in a folder (well-known name or display name); returns its immutable id.
     pub fn deliver(&self, mail: &str, folder: &str, m: NewMessage) -> String {
         let mut d = self.data();
-        let user = d
-            .users
+        let user = d.user(mail).expect("user").id.clone();
+        let folder = d.folders[&user]
             .iter()
-            .find(|u| u.mail == mail)
-            .expect("user")
-            .id
-            .clone();
-        let folder = d
-            .folders
-            .iter()
-            .find(|f| f.user == user && (f.well_known == Some(folder) || f.name == folder))
+            .find(|f| f.well_known == Some(folder) || f.name == folder)
             .expect("folder")
             .id
             .clone();
@@ -304,7 +307,7 @@ impl GraphServer {
         // Real immutable ids are base64 and may carry `=`, `+`, `/`: paths must be encoded.
         let id = format!("AAkALg{}+x/y=", d.next_id);
         let received = format!("2026-11-20T10:{:02}:00Z", d.next_id % 60);
-        d.messages.push(Message {
+        d.messages.entry(user.clone()).or_default().push(Message {
             id: id.clone(),
             user,
             folder,
@@ -318,14 +321,18 @@ impl GraphServer {
     /// Message-ID, isRead, immutable id).
     pub fn copies(&self, mail: &str) -> Vec<(String, String, bool, String)> {
         let d = self.data();
-        let Some(user) = d.users.iter().find(|u| u.mail == mail) else {
+        let Some(user) = d.user(mail) else {
             return Vec::new();
         };
         d.messages
-            .iter()
-            .filter(|m| m.user == user.id)
+            .get(&user.id)
+            .into_iter()
+            .flatten()
             .map(|m| {
-                let f = d.folders.iter().find(|f| f.id == m.folder).expect("folder");
+                let f = d.folders[&user.id]
+                    .iter()
+                    .find(|f| f.id == m.folder)
+                    .expect("folder");
                 (
                     f.well_known.map(str::to_string).unwrap_or(f.name.clone()),
                     m.m.internet_message_id.clone(),
@@ -339,7 +346,7 @@ impl GraphServer {
     /// Mark a copy read or unread (the user reading it).
     pub fn set_read(&self, id: &str, read: bool) {
         let mut d = self.data();
-        if let Some(m) = d.messages.iter_mut().find(|m| m.id == id) {
+        if let Some(m) = d.messages.values_mut().flatten().find(|m| m.id == id) {
             m.m.is_read = read;
         }
     }
@@ -781,7 +788,7 @@ fn list_users(shared: &Arc<Shared>, query: &HashMap<String, String>) -> Answer {
     answer(200, out)
 }
 
-fn message_json(d: &Data, m: &Message, expand: bool) -> Value {
+fn message_json(m: &Message, expand: bool) -> Value {
     let mut v = json!({
         "id": m.id,
         "parentFolderId": m.folder,
@@ -803,14 +810,14 @@ fn message_json(d: &Data, m: &Message, expand: bool) -> Value {
         }
         v["singleValueExtendedProperties"] = json!(props);
     }
-    let _ = d;
     v
 }
 
 fn folder_of<'a>(d: &'a Data, user: &str, key: &str) -> Option<&'a Folder> {
     d.folders
+        .get(user)?
         .iter()
-        .find(|f| f.user == user && (f.id == key || f.well_known == Some(key)))
+        .find(|f| f.id == key || f.well_known == Some(key))
 }
 
 fn mailbox_operation(
@@ -856,8 +863,10 @@ fn mailbox_operation(
                 .is_some_and(|v| v == "true");
             let value: Vec<Value> = d
                 .folders
-                .iter()
-                .filter(|f| f.user == user.id && (hidden || !f.hidden))
+                .get(&user.id)
+                .into_iter()
+                .flatten()
+                .filter(|f| hidden || !f.hidden)
                 .filter(|f| filter.as_ref().is_none_or(|x| x.matches_folder(f)))
                 .map(|f| json!({"id": f.id, "displayName": f.name, "isHidden": f.hidden}))
                 .collect();
@@ -866,8 +875,10 @@ fn mailbox_operation(
         ("POST", ["mailFolders"]) => {
             let name = body["displayName"].as_str().unwrap_or("").to_string();
             if d.folders
-                .iter()
-                .any(|f| f.user == user.id && f.name == name)
+                .get(&user.id)
+                .into_iter()
+                .flatten()
+                .any(|f| f.name == name)
             {
                 return error(
                     400,
@@ -877,7 +888,7 @@ fn mailbox_operation(
             }
             d.next_id += 1;
             let id = format!("AQMk{}+new=", d.next_id);
-            d.folders.push(Folder {
+            d.folders.entry(user.id.clone()).or_default().push(Folder {
                 id: id.clone(),
                 user: user.id.clone(),
                 name: name.clone(),
@@ -906,23 +917,25 @@ fn mailbox_operation(
                 folder_of(&d, &user.id, "recoverableitemsdeletions").map(|f| f.id.clone());
             let matching: Vec<Value> = d
                 .messages
-                .iter()
-                .filter(|m| m.user == user.id)
+                .get(&user.id)
+                .into_iter()
+                .flatten()
                 .filter(|m| match &in_folder {
                     Some(f) => &m.folder == f,
                     // `/messages` covers the mailbox but not Recoverable Items.
                     None => Some(&m.folder) != deletions.as_ref(),
                 })
                 .filter(|m| filter.as_ref().is_none_or(|x| x.matches_message(m)))
-                .map(|m| message_json(&d, m, expand))
+                .map(|m| message_json(m, expand))
                 .collect();
             page(&shared.base, path_of(user, &rest), query, matching)
         }
         (_, ["messages", id, tail @ ..]) => {
+            let uid = user.id.clone();
             let Some(index) = d
                 .messages
-                .iter()
-                .position(|m| m.user == user.id && m.id == *id)
+                .get(&uid)
+                .and_then(|list| list.iter().position(|m| m.id == *id))
             else {
                 return error(
                     404,
@@ -931,16 +944,16 @@ fn mailbox_operation(
                 );
             };
             match (method, tail) {
-                ("GET", []) => answer(200, message_json(&d, &d.messages[index], expand)),
+                ("GET", []) => answer(200, message_json(&d.messages[&uid][index], expand)),
                 ("PATCH", []) => {
                     if let Some(read) = body["isRead"].as_bool() {
-                        d.messages[index].m.is_read = read;
+                        d.messages.get_mut(&uid).expect("user")[index].m.is_read = read;
                     }
-                    answer(200, message_json(&d, &d.messages[index], false))
+                    answer(200, message_json(&d.messages[&uid][index], false))
                 }
                 ("GET", ["$value"]) => {
                     d.events.push(format!("$value {id}"));
-                    let m = &d.messages[index].m;
+                    let m = &d.messages.get_mut(&uid).expect("user")[index].m;
                     let mime = format!(
                         "Message-ID: {}\r\nFrom: {}\r\nSubject: {}\r\n\r\nbody\r\n",
                         m.internet_message_id, m.from, m.subject
@@ -960,13 +973,13 @@ fn mailbox_operation(
                             "The destination folder was not found.",
                         );
                     };
-                    d.messages[index].folder = folder;
+                    d.messages.get_mut(&uid).expect("user")[index].folder = folder;
                     d.events.push(format!("move {id} {dest}"));
-                    answer(201, message_json(&d, &d.messages[index], false))
+                    answer(201, message_json(&d.messages[&uid][index], false))
                 }
                 ("POST", ["permanentDelete"]) => {
                     d.events.push(format!("permanentDelete {id}"));
-                    d.messages.remove(index);
+                    d.messages.get_mut(&uid).expect("user").remove(index);
                     Answer {
                         status: 204,
                         headers: Vec::new(),

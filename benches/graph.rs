@@ -1,0 +1,223 @@
+//! `cargo bench --bench graph`: retract one message from 10,000 Microsoft 365 mailboxes on the
+//! Graph test server with 50 ms added to every request; wall time, requests per item, the
+//! ratio to the bound that latency and Microsoft's limits set, and limit violations (must be
+//! none). See benches/README.md for what each number means.
+
+#[path = "../tests/graph_server/mod.rs"]
+mod graph_server;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use graph_server::{CLIENT_ID, CLIENT_SECRET, GraphServer, NewMessage, Settings, TENANT, UserKind};
+use serde_json::Value;
+
+const MESSAGE_ID: &str = "<bench+1/a=b&c#d'e@bad.example>";
+/// Dependent round trips per item: resolve the user, locate ($batch), move.
+const CHAIN: f64 = 3.0;
+/// Graph's global limit per app: 130,000 requests per 10 s (batched requests count each).
+const GLOBAL_OPS_PER_SEC: f64 = 13_000.0;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would run this too: skip there.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let mailboxes = env_or("RETRACTOR_BENCH_MAILBOXES", 10_000);
+    let latency_ms = env_or("RETRACTOR_BENCH_LATENCY_MS", 50) as u64;
+    let concurrency = env_or("RETRACTOR_BENCH_CONCURRENCY", 512);
+    let runs = env_or("RETRACTOR_BENCH_RUNS", 3);
+    let bin = retractor_binary();
+    let mut results = Vec::new();
+    for run in 1..=runs {
+        let r = one_run(&bin, mailboxes, latency_ms, concurrency);
+        println!(
+            "run {run}: wall {:.2} s, {:.2} HTTP requests/item, {:.2} Graph operations/item, max in flight per mailbox {}, violations {}",
+            r.wall.as_secs_f64(),
+            r.http as f64 / mailboxes as f64,
+            r.ops as f64 / mailboxes as f64,
+            r.max_in_flight,
+            r.violations.len()
+        );
+        results.push(r);
+    }
+    results.sort_by_key(|r| r.wall);
+    let median = &results[results.len() / 2];
+    let n = mailboxes as f64;
+    let latency = latency_ms as f64 / 1000.0;
+    let latency_bound = n * CHAIN * latency / concurrency as f64;
+    let ops_per_item = median.ops as f64 / n;
+    let quota_bound = n * ops_per_item / GLOBAL_OPS_PER_SEC;
+    let bound = latency_bound.max(quota_bound);
+    let wall = median.wall.as_secs_f64();
+    println!(
+        "\nGraph retract: {mailboxes} mailboxes, {latency_ms} ms added latency, engine concurrency {concurrency}, {runs} runs"
+    );
+    println!(
+        "  median wall             {wall:.2} s  ({:.0} items/s)",
+        n / wall
+    );
+    println!(
+        "  requests per item       {:.2} HTTP ({:.2} Graph operations incl. $batch members; {} token requests in all)",
+        median.http as f64 / n,
+        ops_per_item,
+        median.tokens
+    );
+    println!(
+        "  bound                   {bound:.2} s = max(latency: {mailboxes} x {CHAIN} round trips x {latency_ms} ms / {concurrency} in flight = {latency_bound:.2} s, Graph quota: {:.0} operations / 13,000 per s = {quota_bound:.2} s)",
+        n * ops_per_item
+    );
+    println!("  ratio wall / bound      {:.2}", wall / bound);
+    println!(
+        "  violations              {} (max {} in flight per mailbox)",
+        median.violations.len(),
+        median.max_in_flight
+    );
+    for v in median.violations.iter().take(10) {
+        println!("    {v}");
+    }
+    assert!(
+        results.iter().all(|r| r.violations.is_empty()),
+        "the client broke Exchange Online's limits"
+    );
+}
+
+struct RunResult {
+    wall: Duration,
+    http: u64,
+    ops: u64,
+    tokens: u64,
+    max_in_flight: usize,
+    violations: Vec<String>,
+}
+
+fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, concurrency: usize) -> RunResult {
+    let server = GraphServer::start(Settings::default());
+    let recipients: Vec<String> = (0..mailboxes)
+        .map(|i| format!("user{i:05}@m365.test"))
+        .collect();
+    for r in &recipients {
+        server.add_user(r, UserKind::Member);
+        server.deliver(
+            r,
+            "inbox",
+            NewMessage {
+                internet_message_id: MESSAGE_ID.into(),
+                from: "hr@bad.example".into(),
+                to: vec![r.clone()],
+                subject: "Payroll update".into(),
+                ..NewMessage::default()
+            },
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret");
+    fs::write(&secret, CLIENT_SECRET).expect("secret");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).expect("chmod");
+    fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[store]\npath = \"retractor.db\"\n[access]\ndefault_role = \"admin\"\n[engine]\nconcurrency = {concurrency}\n\
+             [tenants.m365]\nkind = \"graph\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_file = \"secret\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\ndomains = [\"m365.test\"]\n",
+            url = server.url
+        ),
+    )
+    .expect("config");
+    let log = serde_json::json!({
+        "message_id": MESSAGE_ID, "from": "hr@bad.example", "to": recipients,
+        "subject": "Payroll update", "received_at": "2026-11-20T10:00:00Z",
+    });
+    fs::write(dir.path().join("log.jsonl"), log.to_string()).expect("log");
+    run_json(
+        bin,
+        dir.path(),
+        &["ingest", "--format", "jsonl", "log.jsonl"],
+    );
+    server.set_latency(Duration::from_millis(latency_ms));
+    let before = server.stats();
+    let t = Instant::now();
+    let job = run_json(
+        bin,
+        dir.path(),
+        &[
+            "retract",
+            MESSAGE_ID,
+            "--action",
+            "move-to-junk",
+            "--yes",
+            "--wait",
+        ],
+    );
+    let wall = t.elapsed();
+    assert_eq!(
+        job["job"]["remediated"].as_u64(),
+        Some(mailboxes as u64),
+        "every mailbox remediated: {}",
+        job["job"]["failed"]
+    );
+    let moved = recipients
+        .iter()
+        .filter(|r| server.copies(r).iter().all(|c| c.0 == "junkemail"))
+        .count();
+    assert_eq!(moved, mailboxes, "every copy in junkemail");
+    let after = server.stats();
+    RunResult {
+        wall,
+        http: after.http_requests - before.http_requests,
+        ops: after.operations - before.operations,
+        tokens: after.token_requests - before.token_requests,
+        max_in_flight: after.max_in_flight,
+        violations: server.violations(),
+    }
+}
+
+/// The release binary Cargo built for this bench, else `target/release/retractor`.
+fn retractor_binary() -> PathBuf {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_retractor") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return p;
+        }
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = manifest.join("target/release/retractor");
+    if !p.is_file() {
+        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["build", "--release", "--bin", "retractor"])
+            .current_dir(manifest)
+            .status()
+            .expect("run cargo build --release");
+        assert!(status.success(), "cargo build --release failed");
+    }
+    p
+}
+
+fn run_json(bin: &Path, dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("--json")
+        .args(args)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run retractor");
+    assert!(
+        out.status.success(),
+        "retractor {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
