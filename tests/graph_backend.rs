@@ -277,8 +277,10 @@ fn unreachable_mailboxes_are_not_actionable_and_rbac_refusals_name_the_mailbox()
     server.add_user("onprem@m365.test", UserKind::NoRestMailbox);
     server.add_user("guest@m365.test", UserKind::Guest);
     server.add_user("exec@m365.test", UserKind::OutOfScope);
+    server.add_user("dana@m365.test", UserKind::Member);
     let to = [
         "alice@m365.test",
+        "dana@m365.test",
         "onprem@m365.test",
         "guest@m365.test",
         "exec@m365.test",
@@ -577,6 +579,15 @@ fn throttling_is_obeyed_and_shown_in_the_job_progress() {
         path_contains: None,
         status: 504,
         code: "UnknownError".into(),
+        retry_after: None,
+        times: 1,
+    });
+    // bob's copy vanishes under the first move (ErrorItemNotFound): located again, then moved.
+    server.fail(Fault {
+        user: Some("bob@m365.test".into()),
+        path_contains: Some("/move".into()),
+        status: 404,
+        code: "ErrorItemNotFound".into(),
         retry_after: None,
         times: 1,
     });
