@@ -42,8 +42,10 @@ fn main() {
     for run in 1..=runs {
         let r = one_run(&bin, mailboxes, latency_ms, concurrency);
         println!(
-            "run {run}: wall {:.2} s, {:.2} HTTP requests/item, {:.2} Graph operations/item, max in flight per mailbox {}, violations {}",
+            "run {run}: wall {:.2} s (CPU: retractor {:.1} s, test server {:.1} s), {:.2} HTTP requests/item, {:.2} Graph operations/item, max in flight per mailbox {}, violations {}",
             r.wall.as_secs_f64(),
+            r.client_cpu,
+            r.server_cpu,
             r.http as f64 / mailboxes as f64,
             r.ops as f64 / mailboxes as f64,
             r.max_in_flight,
@@ -100,6 +102,8 @@ struct RunResult {
     tokens: u64,
     max_in_flight: usize,
     violations: Vec<String>,
+    client_cpu: f64,
+    server_cpu: f64,
 }
 
 fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, concurrency: usize) -> RunResult {
@@ -145,6 +149,10 @@ fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, concurrency: usize) ->
     run_json(bin, dir.path(), &["ingest", "--format", "jsonl", &log_arg]);
     server.set_latency(Duration::from_millis(latency_ms));
     let before = server.stats();
+    let (children_before, self_before) = (
+        cpu_seconds(libc::RUSAGE_CHILDREN),
+        cpu_seconds(libc::RUSAGE_SELF),
+    );
     let t = Instant::now();
     let job = run_json(
         bin,
@@ -159,6 +167,8 @@ fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, concurrency: usize) ->
         ],
     );
     let wall = t.elapsed();
+    let client_cpu = cpu_seconds(libc::RUSAGE_CHILDREN) - children_before;
+    let server_cpu = cpu_seconds(libc::RUSAGE_SELF) - self_before;
     assert_eq!(
         job["job"]["remediated"].as_u64(),
         Some(mailboxes as u64),
@@ -178,7 +188,22 @@ fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, concurrency: usize) ->
         tokens: after.token_requests - before.token_requests,
         max_in_flight: after.max_in_flight,
         violations: server.violations(),
+        client_cpu,
+        server_cpu,
     }
+}
+
+/// User + system CPU seconds of this process (the test server) or of its waited-for
+/// children (the `retractor` processes).
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(usage.ru_utime) + t(usage.ru_stime)
 }
 
 /// The release binary Cargo built for this bench, else `target/release/retractor`.

@@ -201,9 +201,11 @@ fn hard_delete_stores_evidence_first_and_reports_holds() {
 
 #[test]
 fn depth_two_finds_forwards_and_replies_in_other_mailboxes() {
-    let mut settings = Settings::default();
     // Paging through the user list is part of the sweep.
-    settings.users_page = 2;
+    let settings = Settings {
+        users_page: 2,
+        ..Settings::default()
+    };
     let server = GraphServer::start(settings);
     for u in ["alice", "bob", "dave", "erin", "frank"] {
         server.add_user(&format!("{u}@m365.test"), UserKind::Member);
@@ -538,10 +540,8 @@ async fn a_certificate_signs_a_ps256_client_assertion() {
     assert_eq!(server.stats().token_requests, 1);
     // A key readable by others is refused before anything is sent.
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-    let text = format!(
-        "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_certificate_file = \"app.pem\"\n"
-    );
-    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
+    let text = "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_certificate_file = \"app.pem\"\n";
+    let config = Config::parse(text, &dir.path().join("config.toml")).unwrap();
     let err = retractor::backends::for_tenant(&config.tenants["m365"])
         .err()
         .unwrap();

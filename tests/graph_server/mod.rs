@@ -501,9 +501,7 @@ fn token(shared: &Shared, path: &str, body: &[u8]) -> Answer {
     }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials")
         || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-        || !form
-            .get("scope")
-            .is_some_and(|s| s == &format!("{}/.default", shared.base))
+        || form.get("scope") != Some(&format!("{}/.default", shared.base))
     {
         return answer(
             400,
