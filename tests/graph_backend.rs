@@ -505,6 +505,21 @@ async fn a_revoked_token_is_refreshed_once() {
         1
     );
     assert_eq!(server.stats().token_requests, 2);
+    // Refused again with the fresh token: AuthFailed (the engine stops the tenant's items).
+    server.fail(Fault {
+        user: None,
+        path_contains: None,
+        status: 401,
+        code: "InvalidAuthenticationToken".into(),
+        retry_after: None,
+        times: 2,
+    });
+    let e = b
+        .locate(&mailbox("alice@m365.test"), ROOT)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AuthFailed, "{e:?}");
+    assert_eq!(server.stats().token_requests, 3);
     assert_eq!(server.violations(), Vec::<String>::new());
 }
 

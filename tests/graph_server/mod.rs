@@ -457,7 +457,16 @@ async fn handle(
                 .is_some_and(|exp| *exp > Instant::now())
         });
     shared.data.lock().unwrap().stats.http_requests += 1;
-    if !authorized {
+    // An injected 401 refuses the token of the whole HTTP request, as Graph does.
+    let refused = {
+        let mut d = shared.data.lock().unwrap();
+        let at = d.faults.iter().position(|f| f.status == 401 && f.times > 0);
+        if let Some(i) = at {
+            d.faults[i].times -= 1;
+        }
+        at.is_some()
+    };
+    if !authorized || refused {
         return into_response(error(
             401,
             "InvalidAuthenticationToken",
@@ -711,6 +720,7 @@ async fn operation(
         let decoded = segments.join("/");
         if let Some(i) = d.faults.iter().position(|f| {
             f.times > 0
+                && f.status != 401
                 && f.user
                     .as_ref()
                     .is_none_or(|u| u.eq_ignore_ascii_case(&user.mail) || *u == user.id)
