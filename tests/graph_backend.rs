@@ -553,6 +553,32 @@ async fn a_certificate_signs_a_ps256_client_assertion() {
     let report = b.check().await;
     assert!(report.ok, "{}", report.detail);
     assert_eq!(server.stats().token_requests, 1);
+    // The same certificate as a password-protected PFX.
+    let pfx = dir.path().join("app.pfx");
+    fs::copy(fixtures.join("graph-app.pfx"), &pfx).unwrap();
+    fs::set_permissions(&pfx, fs::Permissions::from_mode(0o600)).unwrap();
+    let password = dir.path().join("pfx-password");
+    fs::write(&password, "pfx-test-password\n").unwrap();
+    fs::set_permissions(&password, fs::Permissions::from_mode(0o600)).unwrap();
+    let b = backend(
+        &server,
+        dir.path(),
+        "client_certificate_file = \"app.pfx\"\nclient_certificate_password_file = \"pfx-password\"",
+    );
+    let report = b.check().await;
+    assert!(report.ok, "{}", report.detail);
+    assert_eq!(server.stats().token_requests, 2);
+    // A wrong PFX password is named when the tenant is opened.
+    fs::write(&password, "wrong").unwrap();
+    let text = "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_certificate_file = \"app.pfx\"\nclient_certificate_password_file = \"pfx-password\"\n";
+    let config = Config::parse(text, &dir.path().join("config.toml")).unwrap();
+    let err = retractor::backends::for_tenant(&config.tenants["m365"])
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("app.pfx") && err.contains("wrong password"),
+        "{err}"
+    );
     // A key readable by others is refused before anything is sent.
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
     let text = "[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_certificate_file = \"app.pem\"\n";

@@ -13,8 +13,8 @@ use super::secret::SecretSource;
 pub enum GraphCredential {
     /// `client_secret_env|_file|_command`.
     Secret(SecretSource),
-    /// `client_certificate_file` (PEM: certificate and private key; or PFX/PKCS#12) with an
-    /// optional `client_certificate_password_env|_file|_command` for an encrypted PFX.
+    /// `client_certificate_file` (PEM: certificate and unencrypted private key; or PFX/PKCS#12)
+    /// with an optional `client_certificate_password_env|_file|_command` for the PFX.
     Certificate {
         file: PathBuf,
         password: Option<SecretSource>,
@@ -46,7 +46,7 @@ pub struct GraphSettings {
 }
 
 /// Keys this kind takes besides the secret keys (for the unknown-key message).
-pub const GRAPH_KEYS: [&str; 14] = [
+pub const GRAPH_KEYS: [&str; 16] = [
     "tenant_id",
     "client_id",
     "client_secret_env",
@@ -54,6 +54,8 @@ pub const GRAPH_KEYS: [&str; 14] = [
     "client_secret_command",
     "client_certificate_file",
     "client_certificate_password_env",
+    "client_certificate_password_file",
+    "client_certificate_password_command",
     "authority_host",
     "graph_endpoint",
     "quarantine_folder",

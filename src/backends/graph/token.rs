@@ -37,18 +37,33 @@ impl Credential {
                 .map_err(|e| format!("client secret: {e}")),
             GraphCredential::Certificate { file, password } => {
                 let bytes = read_private_file(file)?;
-                if password.is_some() {
-                    return Err(format!(
-                        "{}: client_certificate_password is for PFX files, which this build \
-                         does not read; convert with `openssl pkcs12 -in app.pfx -nodes -out app.pem` \
-                         and chmod 600 the result",
-                        file.display()
-                    ));
+                if looks_like_pem(&bytes) {
+                    if password.is_some() {
+                        return Err(format!(
+                            "{}: client_certificate_password_* is for PFX files; a PEM key must be unencrypted (mode 600)",
+                            file.display()
+                        ));
+                    }
+                    return CertificateKey::from_pem(&bytes, file).map(Credential::Certificate);
                 }
-                CertificateKey::from_pem(&bytes, file).map(Credential::Certificate)
+                let password = match password {
+                    Some(source) => source
+                        .resolve()
+                        .map_err(|e| format!("client certificate password: {e}"))?,
+                    // An unprotected PFX has the empty password.
+                    None => Secret::new(""),
+                };
+                CertificateKey::from_pfx(&bytes, password.expose(), file)
+                    .map(Credential::Certificate)
             }
         }
     }
+}
+
+/// PEM files start with `-----BEGIN` (after optional whitespace); PFX is binary DER.
+fn looks_like_pem(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    text.trim_start().starts_with("-----BEGIN") || text.contains("\n-----BEGIN")
 }
 
 impl CertificateKey {
@@ -78,6 +93,30 @@ impl CertificateKey {
         let key = EncodingKey::from_rsa_pem(pem::encode(key_block).as_bytes())
             .map_err(|e| format!("{name}: the private key is not an RSA key: {e}"))?;
         let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents()));
+        Ok(CertificateKey { key, thumbprint })
+    }
+
+    /// A PFX (PKCS#12) file: its private key and the certificate that goes with it.
+    pub fn from_pfx(bytes: &[u8], password: &str, file: &Path) -> Result<CertificateKey, String> {
+        let name = file.display();
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            bytes,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        )
+        .map_err(|e| format!("{name}: not a readable PFX (wrong password?): {e}"))?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or_else(|| format!("{name}: the PFX holds no private key with its certificate"))?;
+        let cert = chain
+            .certs()
+            .first()
+            .ok_or_else(|| format!("{name}: the PFX holds no certificate for its key"))?;
+        // The key comes as PKCS#8 DER; jsonwebtoken reads PKCS#8 through PEM.
+        let key_pem = pem::encode(&pem::Pem::new("PRIVATE KEY", chain.key().as_der().to_vec()));
+        let key = EncodingKey::from_rsa_pem(key_pem.as_bytes())
+            .map_err(|e| format!("{name}: the private key is not an RSA key: {e}"))?;
+        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.as_der()));
         Ok(CertificateKey { key, thumbprint })
     }
 
