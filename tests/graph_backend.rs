@@ -363,8 +363,11 @@ fn refused_credentials_stop_the_tenant_and_check_names_missing_permissions() {
 }
 
 #[test]
-fn index_builds_the_log_through_graph() {
-    let server = GraphServer::start(Settings::default());
+fn index_and_sweep_go_through_graph() {
+    let server = GraphServer::start(Settings {
+        users_page: 1,
+        ..Settings::default()
+    });
     server.add_user("alice@m365.test", UserKind::Member);
     server.add_user("bob@m365.test", UserKind::Member);
     let to = ["alice@m365.test", "bob@m365.test"];
@@ -380,6 +383,15 @@ fn index_builds_the_log_through_graph() {
         recipients.contains("alice@m365.test") && recipients.contains("bob@m365.test"),
         "{found}"
     );
+    // A sweep by sender finds the copies in every mailbox (users listed with paging).
+    let (code, job) = w.json(&[
+        "sweep", "--tenant", "m365", "--from", "HR@bad", "--action", "trash", "--yes", "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(items(&job).len(), 2, "{job}");
+    for m in to {
+        assert_eq!(folder_of(&server, m, ROOT)[0].0, "deleteditems");
+    }
     assert_eq!(server.violations(), Vec::<String>::new());
 }
 
