@@ -683,3 +683,46 @@ fn throttling_is_obeyed_and_shown_in_the_job_progress() {
     assert!(folder_of(&server, "alice@m365.test", ROOT)[0].0 == "junkemail");
     assert_eq!(server.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn throttling_that_never_ends_fails_the_item_as_throttled_out() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test"], false),
+    );
+    server.fail(Fault {
+        user: Some("alice@m365.test".into()),
+        path_contains: None,
+        status: 429,
+        code: "ApplicationThrottled".into(),
+        retry_after: Some(1),
+        times: 100,
+    });
+    let w = world(&server, "");
+    let config = fs::read_to_string(w.config()).unwrap();
+    fs::write(
+        w.config(),
+        config.replacen("backoff_ms = 20", "backoff_ms = 20\nmax_attempts = 2", 1),
+    )
+    .unwrap();
+    w.ingest_lines(&[line(ROOT, &["alice@m365.test"])]);
+    let started = std::time::Instant::now();
+    let (code, job) = w.json(&["retract", ROOT, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 3, "{job}");
+    let item = item_for(&items(&job), "alice@m365.test", ROOT).clone();
+    assert!(
+        item["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("throttled-out"),
+        "{item}"
+    );
+    // The second attempt waited out the first one's Retry-After.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(server.stats().throttled, 2);
+    assert_eq!(folder_of(&server, "alice@m365.test", ROOT)[0].0, "inbox");
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
