@@ -75,6 +75,9 @@ impl GraphClient {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.request_timeout_secs))
             .pool_max_idle_per_host(256)
+            // Graph answers API calls directly; a redirect is not followed, so the bearer
+            // token never travels to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(GraphClient {
