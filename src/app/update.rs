@@ -330,6 +330,12 @@ fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 }
             }
         }
+        // Ctrl-U clears the line, as in readline (the text area would undo instead).
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            app.search = single_line("");
+            app.search_error = None;
+            Vec::new()
+        }
         _ => {
             app.search.input(key);
             if app.view == View::Messages {
