@@ -161,7 +161,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             verdict,
         } => {
             if req == app.audit.req {
-                app.audit.rows = entries.iter().map(AuditRow::of).collect();
+                // Newest first: the analyst looks for what just happened.
+                app.audit.rows = entries.iter().rev().map(AuditRow::of).collect();
                 app.audit.verdict = Some(verdict);
                 app.dirty = true;
             }
@@ -307,6 +308,7 @@ fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match key.code {
         KeyCode::Esc => {
             app.focus = Focus::List;
+            app.search_error = None;
             Vec::new()
         }
         KeyCode::Enter => {

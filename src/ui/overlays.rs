@@ -20,9 +20,9 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let rows = app.keymap.help_rows();
-    let two_columns = area.width >= 100;
+    let two_columns = area.width >= 78;
     let mut lines: Vec<Line> = Vec::new();
-    let entry = |(keys, what): &(String, &str)| format!("{keys:>12}  {what:<30}");
+    let entry = |(keys, what): &(String, &str)| format!("{keys:>10}  {what:<24}");
     if two_columns {
         let half = rows.len().div_ceil(2);
         for i in 0..half {
@@ -37,8 +37,8 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         format!(":commands  {}", cmdline::COMMANDS.join(" ")),
         theme.muted,
     )));
-    let width = if two_columns { 96 } else { 50 };
-    let rect = centered(area, width, lines.len() as u16 + 2);
+    let width = if two_columns { 78 } else { 40 };
+    let rect = centered(area, width, lines.len() as u16 + 3);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
