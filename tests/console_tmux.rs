@@ -297,3 +297,52 @@ fn idle_writes_nothing_and_one_j_stays_under_a_kilobyte() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0);
 }
+
+/// Run the binary without a terminal, with HOME and XDG dirs in `home`.
+fn headless(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_retractor"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run retractor")
+}
+
+#[test]
+fn without_config_it_says_how_to_start_and_without_a_terminal_it_refuses() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = headless(home.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("retractor demo") && err.contains("config.example.toml"),
+        "{err}"
+    );
+
+    let demo = home.path().join("demo");
+    let out = headless(
+        home.path(),
+        &["demo", "--dir", demo.to_str().expect("utf-8"), "--no-tui"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let config = demo.join("config.toml");
+    let out = headless(home.path(), &["--config", config.to_str().expect("utf-8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the console needs a terminal"), "{err}");
+
+    // A bad [console] key names the action and the key, before the terminal is touched.
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("\n[console]\nkeys = { run = \"Hyper-r\" }\n");
+    std::fs::write(&config, text).expect("config");
+    let out = headless(home.path(), &["--config", config.to_str().expect("utf-8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("[console] keys.run: unknown key 'Hyper-r'"),
+        "{err}"
+    );
+}

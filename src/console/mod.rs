@@ -38,19 +38,20 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Checks done before the terminal is touched: a terminal on stdout, the theme and keymap.
+/// Checks done before the terminal is touched: the theme and keymap of `[console]`, then a
+/// terminal on stdout.
 pub fn prepare(engine: &Engine) -> Result<(Keymap, Theme), ConsoleError> {
-    if !std::io::stdout().is_terminal() {
-        return Err(ConsoleError(
-            "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),
-        ));
-    }
     let settings = &engine.config().console;
     let keymap = Keymap::with_overrides(&settings.keys)
         .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::select(settings.theme.as_deref(), no_color, settings.ascii_borders)
         .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
+    if !std::io::stdout().is_terminal() {
+        return Err(ConsoleError(
+            "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),
+        ));
+    }
     Ok((keymap, theme))
 }
 
