@@ -71,10 +71,29 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
     let mut sampler = tokio::time::interval(SAMPLE_EVERY);
     sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_jobs: Option<Vec<Job>> = None;
+    // Start-up figures for the log (the README's first-frame numbers come from here).
+    let started = std::time::Instant::now();
+    let mut first_frame_logged = false;
+    let mut first_page_logged = false;
     loop {
         if app.dirty {
             draw(&mut terminal, &app, &theme)?;
             app.dirty = false;
+            if !first_frame_logged {
+                first_frame_logged = true;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "console: first frame"
+                );
+            }
+            if !first_page_logged && !app.messages.rows.is_empty() {
+                first_page_logged = true;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    total = app.messages.total,
+                    "console: first page of the log drawn"
+                );
+            }
         }
         if app.quit {
             break;
