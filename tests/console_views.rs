@@ -28,6 +28,7 @@ fn fixed_now() -> DateTime<Utc> {
 struct Demo {
     _dir: tempfile::TempDir,
     engine: Arc<Engine>,
+    campaign: String,
 }
 
 fn demo() -> Demo {
@@ -47,6 +48,7 @@ fn demo() -> Demo {
     Demo {
         _dir: dir,
         engine: Arc::new(engine),
+        campaign: summary.campaign_message_id,
     }
 }
 
@@ -471,4 +473,30 @@ fn the_mono_theme_keeps_the_selection_visible_without_colour() {
     let ascii = Theme::mono().with_ascii_borders();
     let t = h.render(&ascii);
     assert_eq!(t.backend().buffer()[(0, 1)].symbol(), "+");
+}
+
+/// The closing note's figure: keystrokes from the start to a confirmed retraction of the
+/// campaign at depth 2: `/docusiqn` Enter (the sender's look-alike domain; the campaign is the
+/// oldest of its 4 matches), `G`, `r`, `+` `+`, `R`, `y`.
+#[test]
+fn sixteen_keystrokes_from_start_to_a_confirmed_depth_2_retraction() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    let keys = [
+        "/", "d", "o", "c", "u", "s", "i", "q", "n", "Enter", "G", "r", "+", "+", "R", "y",
+    ];
+    let mut submitted = None;
+    for (n, k) in keys.iter().enumerate() {
+        let out = app::update(&mut h.app, Event::Key(key(k)));
+        if let Some(Command::Submit(Pending::Retract(spec))) = out.first() {
+            submitted = Some((n + 1, spec.clone()));
+        }
+        h.settle(out);
+    }
+    let (count, spec) = submitted.expect("a retraction was submitted");
+    assert_eq!(count, 16);
+    assert_eq!(spec.depth, 2);
+    let message = d.engine.store().message(spec.message).unwrap();
+    assert_eq!(message.message_id, d.campaign);
+    assert!(h.app.flash.as_deref().unwrap_or("").contains("finished"));
 }

@@ -136,9 +136,14 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.ops.sampled_at = Some(at);
             app.ops.selected = app.ops.selected.min(app.ops.jobs.len().saturating_sub(1));
             app.dirty = true;
-            // The log table's statuses and the audit change as jobs progress.
-            let mut out = refresh_page(app);
-            out.push(app.load_audit());
+            // The log table's statuses and the audit change as jobs progress; only the view
+            // on screen is re-read (switching views reads the other).
+            let mut out = Vec::new();
+            match app.view {
+                View::Messages => out.extend(refresh_page(app)),
+                View::Audit => out.push(app.load_audit()),
+                View::Operations => {}
+            }
             if let Some((job, _, _)) = app.ops.open {
                 let req = app.req();
                 if let Some(open) = app.ops.open.as_mut() {
@@ -700,10 +705,11 @@ fn switch(app: &mut App, view: View) -> Vec<Command> {
     } else {
         Focus::List
     };
-    if view == View::Audit {
-        return vec![app.load_audit()];
+    match view {
+        View::Audit => vec![app.load_audit()],
+        View::Messages => refresh_page(app),
+        View::Operations => Vec::new(),
     }
-    Vec::new()
 }
 
 fn recipients_open(app: &App) -> bool {
