@@ -377,7 +377,7 @@ fn stale_replies_are_dropped_and_paging_fetches_only_the_visible_window() {
         Event::Page {
             req: old_req,
             offset: 0,
-            total: 9999,
+            total: Some(9999),
             rows: Vec::new(),
         },
     );
@@ -388,8 +388,10 @@ fn stale_replies_are_dropped_and_paging_fetches_only_the_visible_window() {
     h.settle(vec![Command::Search {
         req,
         query: "disposition:malicious".into(),
+        anchor: retractor::store::PageAnchor::Offset(0),
         offset: 0,
         limit,
+        count: true,
     }]);
     assert_eq!(h.app.messages.total, 1);
 }
@@ -499,4 +501,49 @@ fn sixteen_keystrokes_from_start_to_a_confirmed_depth_2_retraction() {
     let message = d.engine.store().message(spec.message).unwrap();
     assert_eq!(message.message_id, d.campaign);
     assert!(h.app.flash.as_deref().unwrap_or("").contains("finished"));
+}
+
+/// Keyset and from-the-end pages are the same rows as OFFSET pages, and moving through the
+/// log one row at a time shows every row in order.
+#[test]
+fn keyset_paging_agrees_with_offsets_and_walks_the_whole_log_in_order() {
+    use retractor::store::PageAnchor;
+    let d = demo();
+    let store = d.engine.store();
+    let q = retractor::query::parse("", fixed_now()).unwrap();
+    let all = store.search(&q, 1000, 0).unwrap();
+    let n = all.len();
+    let ids = |v: &[retractor::model::LoggedMessage]| v.iter().map(|m| m.id).collect::<Vec<_>>();
+    let m = &all[99];
+    let after = store
+        .search_page(&q, PageAnchor::After(m.received_at.timestamp(), m.id), 10)
+        .unwrap();
+    assert_eq!(ids(&after), ids(&all[100..110]));
+    let m = &all[110];
+    let before = store
+        .search_page(&q, PageAnchor::Before(m.received_at.timestamp(), m.id), 10)
+        .unwrap();
+    assert_eq!(ids(&before), ids(&all[100..110]));
+    let end = store.search_page(&q, PageAnchor::FromEnd(5), 10).unwrap();
+    assert_eq!(ids(&end), ids(&all[n - 15..n - 5]));
+
+    // Walk down with j through the whole table at 80x24, then G and back up with k.
+    let mut h = Harness::new(&d, 80, 24);
+    for i in 0..n {
+        assert_eq!(
+            h.app.selected_message().map(|r| r.id),
+            Some(all[i].id),
+            "row {i}"
+        );
+        h.press("j");
+    }
+    h.press("G");
+    for i in (n - 60..n).rev() {
+        assert_eq!(
+            h.app.selected_message().map(|r| r.id),
+            Some(all[i].id),
+            "row {i}"
+        );
+        h.press("k");
+    }
 }

@@ -19,7 +19,7 @@ use ratatui_textarea::TextArea;
 
 use crate::engine::DepthCount;
 use crate::model::{Action as MailAction, Job, JobItem, LoggedMessage};
-use crate::store::{AuditEntry, AuditVerdict, MessageDetail};
+use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
 
 pub use keymap::{Action, Keymap};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
@@ -253,10 +253,12 @@ pub struct App {
 pub enum Event {
     Key(crossterm::event::KeyEvent),
     Resize(u16, u16),
+    /// A page of the log; `offset` is the absolute index of its first row; `total` is
+    /// counted only when the request asked for it.
     Page {
         req: ReqId,
         offset: usize,
-        total: u64,
+        total: Option<u64>,
         rows: Vec<LoggedMessage>,
     },
     SearchFailed {
@@ -305,11 +307,15 @@ pub struct DetailReply {
 /// Work for the runtime.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Read a page of the log: `offset` is the absolute index of the page's first row and
+    /// `anchor` how the store finds it cheaply; `count` asks for the total too.
     Search {
         req: ReqId,
         query: String,
+        anchor: PageAnchor,
         offset: usize,
         limit: usize,
+        count: bool,
     },
     LoadDetail {
         req: ReqId,

@@ -21,6 +21,8 @@ pub fn short_time(t: DateTime<Utc>) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageRow {
     pub id: i64,
+    /// Unix seconds, the paging key with `id` (not drawn).
+    pub received_ts: i64,
     pub received: String,
     pub from: String,
     pub subject: String,
@@ -34,6 +36,7 @@ impl MessageRow {
     pub fn of(m: &LoggedMessage) -> MessageRow {
         MessageRow {
             id: m.id,
+            received_ts: m.received_at.timestamp(),
             received: short_time(m.received_at),
             from: shown(&m.from),
             subject: shown(&m.subject),

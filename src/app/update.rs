@@ -11,6 +11,7 @@ use super::{
     RetractSpec, Tab, View, input_text, single_line,
 };
 use crate::model::Action as MailAction;
+use crate::store::PageAnchor;
 
 /// The actions `A` cycles through, mildest first.
 const ACTIONS: [MailAction; 5] = [
@@ -51,11 +52,13 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             }
             let m = &mut app.messages;
             m.loading = false;
-            m.total = total;
+            if let Some(total) = total {
+                m.total = total;
+            }
             m.page_offset = offset;
             m.rows = rows.iter().map(MessageRow::of).collect();
-            if m.selected >= total as usize {
-                m.selected = (total as usize).saturating_sub(1);
+            if m.selected >= m.total as usize {
+                m.selected = (m.total as usize).saturating_sub(1);
             }
             app.dirty = true;
             ensure_page(app)
@@ -219,8 +222,10 @@ impl App {
         Command::Search {
             req,
             query,
+            anchor: PageAnchor::Offset(0),
             offset: 0,
             limit,
+            count: true,
         }
     }
 
@@ -247,22 +252,45 @@ fn ensure_page(app: &mut App) -> Vec<Command> {
     if covered || m.total == 0 || (m.loading && m.rows.is_empty()) {
         return Vec::new();
     }
-    fetch_page(app)
+    fetch_page(app, false)
 }
 
 /// Fetch the page around the visible rows (a page before and one after, for smooth `j`/`k`).
-fn fetch_page(app: &mut App) -> Vec<Command> {
+/// Neighbouring pages are read from a held row (keyset paging), far jumps by offset from
+/// whichever end is nearer: OFFSET into a 1,000,000-row log costs a scan of the skipped rows.
+fn fetch_page(app: &mut App, count: bool) -> Vec<Command> {
     let page = app.page_rows();
     let req = app.req();
     let m = &mut app.messages;
-    let offset = m.top.saturating_sub(page);
+    let total = m.total as usize;
+    let want = m.top.saturating_sub(page);
+    let limit = page * 3;
+    let held = |index: usize| index.checked_sub(m.page_offset).and_then(|i| m.rows.get(i));
+    let anchor = if count {
+        PageAnchor::Offset(want)
+    } else if let Some(r) = want.checked_sub(1).and_then(held) {
+        PageAnchor::After(r.received_ts, r.id)
+    } else if let Some(r) = held(want + limit).filter(|_| want + limit < total) {
+        PageAnchor::Before(r.received_ts, r.id)
+    } else if want > total / 2 {
+        PageAnchor::FromEnd(total.saturating_sub(want + limit))
+    } else {
+        PageAnchor::Offset(want)
+    };
+    let limit = if matches!(anchor, PageAnchor::FromEnd(_)) {
+        limit.min(total.saturating_sub(want))
+    } else {
+        limit
+    };
     m.req = req;
     m.loading = true;
     vec![Command::Search {
         req,
         query: m.query.clone(),
-        offset,
-        limit: page * 3,
+        anchor,
+        offset: want,
+        limit,
+        count,
     }]
 }
 
@@ -271,7 +299,7 @@ fn refresh_page(app: &mut App) -> Vec<Command> {
     if app.messages.total == 0 && app.messages.rows.is_empty() {
         return Vec::new();
     }
-    fetch_page(app)
+    fetch_page(app, true)
 }
 
 fn form_mut(app: &mut App) -> Option<&mut RetractForm> {

@@ -22,14 +22,22 @@ pub async fn perform(engine: &Arc<Engine>, command: Command) -> Vec<Event> {
         Command::Search {
             req,
             query,
+            anchor,
             offset,
             limit,
+            count,
         } => {
             let store = Arc::clone(engine.store());
             let result = tokio::task::spawn_blocking(move || {
                 let q = crate::query::parse(&query, Utc::now()).map_err(|e| e.message)?;
-                let total = store.search_count(&q).map_err(|e| e.to_string())?;
-                let rows = store.search(&q, limit, offset).map_err(|e| e.to_string())?;
+                let total = if count {
+                    Some(store.search_count(&q).map_err(|e| e.to_string())?)
+                } else {
+                    None
+                };
+                let rows = store
+                    .search_page(&q, anchor, limit)
+                    .map_err(|e| e.to_string())?;
                 Ok::<_, String>((total, rows))
             })
             .await
