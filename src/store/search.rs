@@ -37,8 +37,9 @@ impl Store {
             PageAnchor::FromEnd(n) => ("1", "ASC", n),
             PageAnchor::After(at, id) => {
                 args.extend([Value::Integer(at), Value::Integer(at), Value::Integer(id)]);
+                // The first conjunct alone is an index range; an OR at the top is not.
                 (
-                    "(m.received_at < ? OR (m.received_at = ? AND m.id < ?))",
+                    "m.received_at <= ? AND (m.received_at < ? OR m.id < ?)",
                     "DESC",
                     0,
                 )
@@ -46,7 +47,7 @@ impl Store {
             PageAnchor::Before(at, id) => {
                 args.extend([Value::Integer(at), Value::Integer(at), Value::Integer(id)]);
                 (
-                    "(m.received_at > ? OR (m.received_at = ? AND m.id > ?))",
+                    "m.received_at >= ? AND (m.received_at > ? OR m.id > ?)",
                     "ASC",
                     0,
                 )
