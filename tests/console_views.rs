@@ -529,10 +529,10 @@ fn keyset_paging_agrees_with_offsets_and_walks_the_whole_log_in_order() {
 
     // Walk down with j through the whole table at 80x24, then G and back up with k.
     let mut h = Harness::new(&d, 80, 24);
-    for i in 0..n {
+    for (i, m) in all.iter().enumerate() {
         assert_eq!(
             h.app.selected_message().map(|r| r.id),
-            Some(all[i].id),
+            Some(m.id),
             "row {i}"
         );
         h.press("j");

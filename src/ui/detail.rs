@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Theme, block, fit};
-use crate::app::{App, Detail, Focus, RetractForm, Tab};
+use crate::app::{App, Focus, RetractForm, Tab};
 
 pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let Some(detail) = &app.detail else {
@@ -65,7 +65,7 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         }
         Tab::Recipients => {
             if let Some(form) = &detail.form {
-                return recipients(frame, inner, app, detail, form, theme);
+                return recipients(frame, inner, app, form, theme);
             }
             Vec::new()
         }
@@ -107,14 +107,7 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// The retract tab: include boxes, states, folders, markers, action, depth, counts, reason.
-fn recipients(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    app: &App,
-    detail: &Detail,
-    form: &RetractForm,
-    theme: &Theme,
-) {
+fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, theme: &Theme) {
     let by_depth_lines = form
         .preview
         .as_ref()
@@ -127,7 +120,6 @@ fn recipients(
         Constraint::Length(1),
     ])
     .areas(area);
-    let _ = detail;
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Action ", theme.title),
