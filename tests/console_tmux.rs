@@ -47,7 +47,13 @@ impl Tmux {
             args.push("-e".into());
             args.push(e.clone());
         }
-        args.push(format!("{bin} demo --dir {}", demo.display()));
+        // The shell reports the exit status in a file: tmux's pane_dead_status is not
+        // reliably filled in before the pane is marked dead.
+        args.push(format!(
+            "{bin} demo --dir {}; echo $? > {}",
+            demo.display(),
+            t.home.path().join("exit-status").display()
+        ));
         args.extend([
             ";".into(),
             "set-option".into(),
@@ -113,8 +119,13 @@ impl Tmux {
     }
 
     fn wait_exit(&self) -> i32 {
+        let file = self.home.path().join("exit-status");
         let deadline = Instant::now() + Duration::from_secs(15);
-        while self.pane("#{pane_dead}") != "1" {
+        loop {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if text.ends_with('\n') {
+                return text.trim().parse().expect("exit status");
+            }
             assert!(
                 Instant::now() < deadline,
                 "the console did not exit:\n{}",
@@ -122,9 +133,6 @@ impl Tmux {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.pane("#{pane_dead_status}")
-            .parse()
-            .expect("exit status")
     }
 
     /// Record every byte the program writes to its pty from now on.
