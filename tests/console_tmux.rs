@@ -20,19 +20,24 @@ impl Tmux {
     /// Start `retractor demo --dir <tmp>/demo` in a 120x40 pane with HOME and XDG dirs inside a
     /// temporary directory, so the user's files are never touched.
     fn start(name: &str) -> Tmux {
+        Tmux::start_with(name, &[])
+    }
+
+    fn start_with(name: &str, extra_env: &[&str]) -> Tmux {
         let home = tempfile::tempdir().expect("tempdir");
         let socket = format!("retractor-{name}-{}", std::process::id());
         let t = Tmux { socket, home };
         let demo = t.home.path().join("demo");
         let bin = env!("CARGO_BIN_EXE_retractor");
         let h = t.home.path();
-        let env = [
+        let mut env = vec![
             format!("HOME={}", h.display()),
             format!("XDG_DATA_HOME={}", h.join("data").display()),
             format!("XDG_STATE_HOME={}", h.join("state").display()),
             format!("XDG_CONFIG_HOME={}", h.join("config").display()),
             "TERM=xterm-256color".to_string(),
         ];
+        env.extend(extra_env.iter().map(|e| e.to_string()));
         let mut args: Vec<String> = vec![
             "new-session".into(),
             "-d".into(),
@@ -352,5 +357,32 @@ fn without_config_it_says_how_to_start_and_without_a_terminal_it_refuses() {
     assert!(
         err.contains("[console] keys.run: unknown key 'Hyper-r'"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back() {
+    // Debug builds panic on the first key when asked to (the test hook in src/console).
+    let t = Tmux::start_with(
+        "panic",
+        &["RETRACTOR_CONSOLE_TEST_PANIC=1", "RUST_BACKTRACE=0"],
+    );
+    t.wait_for("Messages 1 of");
+    assert_eq!(
+        t.pane("#{alternate_on}"),
+        "1",
+        "the console uses the alternate screen"
+    );
+    t.keys(&["j"]);
+    assert_eq!(t.wait_exit(), 101, "a panic exits 101");
+    let s = t.wait_for("test panic requested");
+    assert_eq!(
+        t.pane("#{alternate_on}"),
+        "0",
+        "back on the main screen:\n{s}"
+    );
+    assert!(
+        !s.contains("Messages 1 of"),
+        "the console's frame is gone:\n{s}"
     );
 }

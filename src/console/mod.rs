@@ -101,6 +101,7 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
         let event = tokio::select! {
             term = input.next() => match term {
                 Some(Ok(TermEvent::Key(key))) => {
+                    panic_if_asked_by_a_test();
                     app.now = chrono::Utc::now();
                     Event::Key(key)
                 }
@@ -128,6 +129,15 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
         dispatch(&engine, &tx, commands);
     }
     Ok(())
+}
+
+/// Debug builds only: `RETRACTOR_CONSOLE_TEST_PANIC=1` panics on the first key, so the tmux
+/// test can check that the panic hook gives the terminal back (main screen, cooked mode).
+fn panic_if_asked_by_a_test() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("RETRACTOR_CONSOLE_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("test panic requested by RETRACTOR_CONSOLE_TEST_PANIC");
+    }
 }
 
 /// Draw one frame inside a synchronized update, so the terminal shows it at once.
