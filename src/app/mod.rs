@@ -294,6 +294,9 @@ pub enum Event {
     JobFinished(i64),
     /// A cancel or other one-shot request reports back.
     Notice(String),
+    /// Background work panicked: the panic hook has already given the terminal back, so the
+    /// runtime stops (never reaches `update`).
+    Fatal(String),
 }
 
 /// The store's answer for the detail pane.

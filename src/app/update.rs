@@ -198,6 +198,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             }
             out
         }
+        Event::Fatal(_) => Vec::new(),
         Event::Notice(text) => {
             app.flash = Some(shown(&text));
             app.dirty = true;

@@ -125,6 +125,9 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
                 }
             }
         };
+        if let Event::Fatal(why) = event {
+            return Err(ConsoleError(why));
+        }
         let commands = app::update(&mut app, event);
         dispatch(&engine, &tx, commands);
     }
@@ -161,7 +164,8 @@ fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: V
         }
         let engine = Arc::clone(engine);
         let tx = tx.clone();
-        tokio::spawn(async move {
+        let watch_tx = tx.clone();
+        let work = tokio::spawn(async move {
             for event in tasks::perform(&engine, command).await {
                 let run = match &event {
                     Event::Submitted(Ok(job)) => Some(*job),
@@ -171,6 +175,18 @@ fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: V
                 if let Some(job) = run {
                     let _ = tx.send(tasks::run_job(&engine, job).await);
                 }
+            }
+        });
+        // A panic in a task has run the panic hook (terminal restored): stop the console
+        // rather than draw on a terminal that is no longer ours.
+        tokio::spawn(async move {
+            if let Err(e) = work.await
+                && e.is_panic()
+            {
+                let _ = watch_tx.send(Event::Fatal(
+                    "the console stopped: background work panicked (its message is printed above)"
+                        .into(),
+                ));
             }
         });
     }
