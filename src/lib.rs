@@ -9,14 +9,19 @@
 //! - [`backends`]: one module per mail system behind one trait;
 //! - [`engine`]: the only code that changes a mailbox: plan, claim, act, record;
 //! - [`demo`]: the built-in demo tenant;
-//! - [`cli`]: the headless command line.
+//! - [`cli`]: the headless command line;
+//! - [`app`], [`ui`], [`console`]: the full-screen console (pure state/update, pure drawing,
+//!   and the runtime that alone owns the terminal).
 
+pub mod app;
 pub mod backends;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod store;
+pub mod ui;

@@ -58,3 +58,52 @@ fn engine_and_backends_never_touch_the_terminal_ui() {
         "the walk found the source tree"
     );
 }
+
+#[test]
+fn console_state_and_drawing_do_no_io_and_only_the_runtime_owns_the_terminal() {
+    // `app` (state + update) and `ui` (drawing) are pure: key types from crossterm are fine,
+    // terminal I/O, tasks, files and the store are not.
+    let forbidden = [
+        "crossterm::terminal",
+        "crossterm::execute",
+        "crossterm::queue",
+        "EventStream",
+        "std::io::stdout",
+        "DefaultTerminal",
+        "ratatui::init",
+        "ratatui::try_init",
+        "tokio::",
+        "std::fs",
+        "Store::open",
+        ".await",
+    ];
+    for layer in ["app", "ui"] {
+        let files = rust_files(&src().join(layer));
+        assert!(!files.is_empty(), "src/{layer} exists");
+        for p in files {
+            let text = fs::read_to_string(&p).unwrap_or_default();
+            for f in forbidden {
+                assert!(!text.contains(f), "{} uses {f}", p.display());
+            }
+        }
+    }
+    let console = src().join("console");
+    for p in rust_files(&src()) {
+        if p.starts_with(&console) {
+            continue;
+        }
+        let text = fs::read_to_string(&p).unwrap_or_default();
+        for f in [
+            "ratatui::try_init",
+            "ratatui::init",
+            "enable_raw_mode",
+            "EventStream",
+        ] {
+            assert!(
+                !text.contains(f),
+                "{} takes the terminal ({f})",
+                p.display()
+            );
+        }
+    }
+}

@@ -332,7 +332,7 @@ fn demo_is_reused_reset_and_refuses_the_console() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(other.join("precious.txt").exists());
 
-    // Without --no-tui: the console is not there yet; it says so and exits 2.
+    // Without --no-tui and without a terminal: the console cannot open; it says so, exits 2.
     let out = retractor(None, d.home.path(), &["demo", "--dir", &dir]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -341,7 +341,7 @@ fn demo_is_reused_reset_and_refuses_the_console() {
         "still prints the config path"
     );
     assert!(
-        stderr(&out).contains("console is not available"),
+        stderr(&out).contains("the console needs a terminal"),
         "{}",
         stderr(&out)
     );

@@ -39,6 +39,42 @@ pub struct Config {
     pub access: Access,
     pub engine: EngineSettings,
     pub tenants: BTreeMap<String, Tenant>,
+    /// The `[console]` table: theme, borders, key remapping.
+    pub console: ConsoleSettings,
+}
+
+/// The `[console]` table. Key names and action names are checked when the console starts
+/// (`app::keymap`), so an error there names the key and the action.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// `default` (16 colours) or `mono`; NO_COLOR in the environment forces `mono`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// Draw borders with `+-|` instead of box-drawing characters.
+    #[serde(default)]
+    pub ascii_borders: bool,
+    /// Action name -> key or list of keys; replaces that action's default keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, ConsoleKeys>,
+}
+
+/// One key (`"R"`) or several (`["j", "Down"]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ConsoleKeys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ConsoleKeys {
+    /// The keys as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            ConsoleKeys::One(k) => vec![k.clone()],
+            ConsoleKeys::Many(ks) => ks.clone(),
+        }
+    }
 }
 
 /// OS login to role mapping.
@@ -198,6 +234,8 @@ struct RawConfig {
     engine: EngineSettings,
     #[serde(default)]
     tenants: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    console: ConsoleSettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +324,7 @@ impl Config {
             access: raw.access,
             engine: raw.engine,
             tenants,
+            console: raw.console,
         })
     }
 

@@ -7,6 +7,7 @@
 
 mod actor;
 mod executor;
+mod headers;
 mod item;
 mod planner;
 mod retry;

@@ -22,6 +22,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditVerdict, NewAudit};
 pub use evidence::EvidenceRecord;
 pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
+pub use search::PageAnchor;
 
 /// Errors from the store, with enough words to tell the user what went wrong.
 #[derive(Debug, thiserror::Error)]

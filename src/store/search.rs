@@ -7,7 +7,69 @@ use super::{Result, Store};
 use crate::model::{LoggedMessage, MessageStatus};
 use crate::query::{Query, Term, TextField};
 
+/// Where a page of the log starts, for a client that pages through a large result (the
+/// console): OFFSET costs a scan of every skipped row, so neighbouring pages are read from a
+/// known row (keyset paging) and pages near the end are counted from the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAnchor {
+    /// Skip this many rows from the newest.
+    Offset(usize),
+    /// The rows just older than this (received_at seconds, id), newest first.
+    After(i64, i64),
+    /// The rows just newer than this, returned newest first.
+    Before(i64, i64),
+    /// Skip this many rows from the oldest; the page is returned newest first.
+    FromEnd(usize),
+}
+
 impl Store {
+    /// One page of `query`'s matches (newest first), starting where `anchor` says.
+    pub fn search_page(
+        &self,
+        query: &Query,
+        anchor: PageAnchor,
+        limit: usize,
+    ) -> Result<Vec<LoggedMessage>> {
+        let (filter, mut args) = compile(query);
+        let limit = Value::Integer(limit.min(i64::MAX as usize) as i64);
+        let (extra, order, offset) = match anchor {
+            PageAnchor::Offset(n) => ("1", "DESC", n),
+            PageAnchor::FromEnd(n) => ("1", "ASC", n),
+            PageAnchor::After(at, id) => {
+                args.extend([Value::Integer(at), Value::Integer(at), Value::Integer(id)]);
+                // The first conjunct alone is an index range; an OR at the top is not.
+                (
+                    "m.received_at <= ? AND (m.received_at < ? OR m.id < ?)",
+                    "DESC",
+                    0,
+                )
+            }
+            PageAnchor::Before(at, id) => {
+                args.extend([Value::Integer(at), Value::Integer(at), Value::Integer(id)]);
+                (
+                    "m.received_at >= ? AND (m.received_at > ? OR m.id > ?)",
+                    "ASC",
+                    0,
+                )
+            }
+        };
+        args.push(limit);
+        args.push(Value::Integer(offset.min(i64::MAX as usize) as i64));
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE ({filter}) AND {extra}
+             ORDER BY m.received_at {order}, m.id {order} LIMIT ? OFFSET ?"
+        );
+        let mut rows = self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), message_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        if order == "ASC" {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
     /// Messages matching `query`, newest first.
     pub fn search(&self, query: &Query, limit: usize, offset: usize) -> Result<Vec<LoggedMessage>> {
         let (filter, mut args) = compile(query);

@@ -11,7 +11,7 @@ use crate::config::{Config, paths};
 use crate::ingest::{TenantResolver, jsonl};
 use crate::store::Store;
 
-pub fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
+pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
     let dir = a.dir.clone().unwrap_or_else(paths::default_demo_dir);
     let config_path = dir.join("config.toml");
     if a.reset {
@@ -56,13 +56,12 @@ pub fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
     if a.no_tui {
         return Ok(exit::OK);
     }
-    if !ctx.quiet {
-        eprintln!(
-            "the console is not available in this build yet; use the commands with --config {} (try `search`, `show`, `retract --dry-run`)",
-            config_path.display()
-        );
-    }
-    Ok(exit::BAD_INPUT)
+    let demo_ctx = Context {
+        json: ctx.json,
+        quiet: ctx.quiet,
+        config_path: Some(config_path),
+    };
+    super::console(&demo_ctx).await
 }
 
 /// Delete a previous demo, but only a directory that looks like one: never an arbitrary tree.

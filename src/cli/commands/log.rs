@@ -65,7 +65,7 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
     let tenant = engine.config().tenant(&message.tenant);
     let detail = store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
     let conversation = store.conversation(&message, a.depth)?;
-    let headers = headers_of(&engine, &detail).await;
+    let headers = engine.message_headers(&detail).await;
     if ctx.json {
         let mut v = message_json(&message);
         v["deliveries"] = json!(
@@ -165,53 +165,6 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         }
     }
     Ok(exit::OK)
-}
-
-/// The header block of the first copy found in a recipient's mailbox (the log has no headers).
-async fn headers_of(
-    engine: &crate::engine::Engine,
-    detail: &crate::store::MessageDetail,
-) -> Vec<(String, String)> {
-    let message = &detail.message;
-    let Ok(backend) = engine.backend(&message.tenant) else {
-        return Vec::new();
-    };
-    for d in detail.deliveries.iter().filter(|d| !d.external).take(5) {
-        let mailbox = MailboxRef {
-            address: d.mailbox.clone(),
-            on_hold: d.on_hold,
-        };
-        let Ok(copies) = backend.locate(&mailbox, &message.message_id).await else {
-            continue;
-        };
-        let Some(copy) = copies.first() else { continue };
-        if let Ok(raw) = backend.fetch_raw(&mailbox, copy).await {
-            return parse_headers(&raw);
-        }
-    }
-    Vec::new()
-}
-
-fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
-    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(raw) else {
-        return Vec::new();
-    };
-    parsed
-        .headers()
-        .iter()
-        .map(|h| {
-            let value = raw
-                .get(h.offset_start as usize..h.offset_end as usize)
-                .map(|v| {
-                    String::from_utf8_lossy(v)
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            (h.name().to_string(), value)
-        })
-        .collect()
 }
 
 pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {

@@ -17,12 +17,10 @@ use crate::store::RefMatch;
 
 pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError> {
     let Some(command) = command else {
-        return Err(CliError::bad_input(
-            "the console is not available in this build yet; use the commands (`retractor --help`), or `retractor demo --no-tui` to try the demo",
-        ));
+        return console(ctx).await;
     };
     match command {
-        Command::Demo(a) => demo::run(ctx, a),
+        Command::Demo(a) => demo::run(ctx, a).await,
         Command::Search(a) => log::search(ctx, a),
         Command::Show(a) => log::show(ctx, a).await,
         Command::Ingest(a) => log::ingest(ctx, a),
@@ -36,6 +34,25 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Audit(a) => audit::run(ctx, a),
         Command::Check(a) => tenants::check(ctx, a).await,
     }
+}
+
+/// Open the console on the configured tenants. With no config at all, say how to start.
+pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
+    let path = ctx.config_path();
+    if !path.exists() {
+        eprintln!(
+            "retractor: no config at {}.\nTo start: run `retractor demo` for the built-in demo tenant, or copy config.example.toml to {} and edit it.",
+            path.display(),
+            path.display()
+        );
+        return Ok(exit::OK);
+    }
+    let engine = ctx.engine()?;
+    let (keymap, theme) = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
+    crate::console::run(engine, keymap, theme)
+        .await
+        .map_err(|e| CliError::new(exit::ERROR, e.0))?;
+    Ok(exit::OK)
 }
 
 /// Resolve a REF to exactly one logged message, or say why not (exit 2).

@@ -1,0 +1,401 @@
+//! The keymap: data, not code. Keys map to a closed set of [`Action`]s shared by the keys, the
+//! help overlay (generated from this table) and the `[console] keys` config remapping.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::config::ConsoleKeys;
+
+/// Everything a key can ask for. What an action does depends on the focused view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    ViewMessages,
+    ViewOperations,
+    ViewAudit,
+    NextView,
+    Search,
+    Down,
+    Up,
+    Top,
+    Bottom,
+    PageDown,
+    PageUp,
+    Open,
+    PrevTab,
+    NextTab,
+    RetractTab,
+    Toggle,
+    ToggleAll,
+    DepthUp,
+    DepthDown,
+    CycleAction,
+    EditReason,
+    Run,
+    Restore,
+    CancelJob,
+    CommandLine,
+    Help,
+    Back,
+    Quit,
+}
+
+impl Action {
+    /// Every action, in the order the help lists them.
+    pub const ALL: [Action; 28] = [
+        Action::ViewMessages,
+        Action::ViewOperations,
+        Action::ViewAudit,
+        Action::NextView,
+        Action::Search,
+        Action::Down,
+        Action::Up,
+        Action::Top,
+        Action::Bottom,
+        Action::PageDown,
+        Action::PageUp,
+        Action::Open,
+        Action::PrevTab,
+        Action::NextTab,
+        Action::RetractTab,
+        Action::Toggle,
+        Action::ToggleAll,
+        Action::DepthUp,
+        Action::DepthDown,
+        Action::CycleAction,
+        Action::EditReason,
+        Action::Run,
+        Action::Restore,
+        Action::CancelJob,
+        Action::CommandLine,
+        Action::Help,
+        Action::Back,
+        Action::Quit,
+    ];
+
+    /// The name used in `[console] keys`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::ViewMessages => "messages",
+            Action::ViewOperations => "operations",
+            Action::ViewAudit => "audit",
+            Action::NextView => "next-view",
+            Action::Search => "search",
+            Action::Down => "down",
+            Action::Up => "up",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::PageDown => "page-down",
+            Action::PageUp => "page-up",
+            Action::Open => "open",
+            Action::PrevTab => "prev-tab",
+            Action::NextTab => "next-tab",
+            Action::RetractTab => "retract-tab",
+            Action::Toggle => "toggle",
+            Action::ToggleAll => "toggle-all",
+            Action::DepthUp => "depth-up",
+            Action::DepthDown => "depth-down",
+            Action::CycleAction => "cycle-action",
+            Action::EditReason => "edit-reason",
+            Action::Run => "run",
+            Action::Restore => "restore",
+            Action::CancelJob => "cancel-job",
+            Action::CommandLine => "command-line",
+            Action::Help => "help",
+            Action::Back => "back",
+            Action::Quit => "quit",
+        }
+    }
+
+    /// What the help says it does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::ViewMessages => "Messages view",
+            Action::ViewOperations => "Operations view",
+            Action::ViewAudit => "Audit view",
+            Action::NextView => "next view",
+            Action::Search => "search / audit filter",
+            Action::Down => "move down",
+            Action::Up => "move up",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::PageDown => "page down",
+            Action::PageUp => "page up",
+            Action::Open => "open message / job",
+            Action::PrevTab => "previous detail tab",
+            Action::NextTab => "next detail tab",
+            Action::RetractTab => "retract tab",
+            Action::Toggle => "include / exclude one",
+            Action::ToggleAll => "include / exclude all",
+            Action::DepthUp => "depth up (+ replies)",
+            Action::DepthDown => "depth down",
+            Action::CycleAction => "cycle the action",
+            Action::EditReason => "edit reason / ticket",
+            Action::Run => "run the retraction",
+            Action::Restore => "restore pulled copies",
+            Action::CancelJob => "cancel the job",
+            Action::CommandLine => "command line",
+            Action::Help => "this help",
+            Action::Back => "back out one level",
+            Action::Quit => "quit",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// The CONTRACT.md defaults.
+const DEFAULTS: &[(&str, Action)] = &[
+    ("1", Action::ViewMessages),
+    ("2", Action::ViewOperations),
+    ("3", Action::ViewAudit),
+    ("Tab", Action::NextView),
+    ("/", Action::Search),
+    ("j", Action::Down),
+    ("Down", Action::Down),
+    ("k", Action::Up),
+    ("Up", Action::Up),
+    ("g", Action::Top),
+    ("Home", Action::Top),
+    ("G", Action::Bottom),
+    ("End", Action::Bottom),
+    ("PgDn", Action::PageDown),
+    ("PgUp", Action::PageUp),
+    ("Enter", Action::Open),
+    ("h", Action::PrevTab),
+    ("[", Action::PrevTab),
+    ("l", Action::NextTab),
+    ("]", Action::NextTab),
+    ("r", Action::RetractTab),
+    ("Space", Action::Toggle),
+    ("a", Action::ToggleAll),
+    ("+", Action::DepthUp),
+    ("-", Action::DepthDown),
+    ("A", Action::CycleAction),
+    ("e", Action::EditReason),
+    ("R", Action::Run),
+    ("u", Action::Restore),
+    ("c", Action::CancelJob),
+    (":", Action::CommandLine),
+    ("?", Action::Help),
+    ("Esc", Action::Back),
+    ("q", Action::Quit),
+    ("C-c", Action::Quit),
+];
+
+/// A key as the keymap compares it: the code and whether Ctrl or Alt was held. Shift is
+/// folded into the character (`G`, `+`), since terminals disagree on reporting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    code: KeyCodeOrd,
+    ctrl: bool,
+    alt: bool,
+}
+
+/// `KeyCode` subset with an order, so bindings can live in a `BTreeMap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Named(u8),
+}
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("Enter", KeyCode::Enter),
+    ("Esc", KeyCode::Esc),
+    ("Tab", KeyCode::Tab),
+    ("BackTab", KeyCode::BackTab),
+    ("Backspace", KeyCode::Backspace),
+    ("Up", KeyCode::Up),
+    ("Down", KeyCode::Down),
+    ("Left", KeyCode::Left),
+    ("Right", KeyCode::Right),
+    ("Home", KeyCode::Home),
+    ("End", KeyCode::End),
+    ("PgUp", KeyCode::PageUp),
+    ("PgDn", KeyCode::PageDown),
+    ("Delete", KeyCode::Delete),
+    ("Insert", KeyCode::Insert),
+];
+
+impl Key {
+    /// The key of a terminal event, or `None` for keys the keymap cannot name.
+    pub fn of(event: &KeyEvent) -> Option<Key> {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = event.modifiers.contains(KeyModifiers::ALT);
+        let code = match event.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            other => {
+                let i = NAMED.iter().position(|(_, c)| *c == other)?;
+                KeyCodeOrd::Named(i as u8)
+            }
+        };
+        Some(Key { code, ctrl, alt })
+    }
+
+    /// Parse a key name: a character (`j`, `G`, `+`), `Space`, a name (`Enter`, `PgDn`, `F5`),
+    /// with optional `C-` (Ctrl) or `M-` (Alt) prefixes.
+    pub fn parse(text: &str) -> Option<Key> {
+        let mut rest = text;
+        let (mut ctrl, mut alt) = (false, false);
+        loop {
+            if let Some(r) = rest.strip_prefix("C-").filter(|r| !r.is_empty()) {
+                ctrl = true;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("M-").filter(|r| !r.is_empty()) {
+                alt = true;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+            _ if rest == "Space" => KeyCodeOrd::Char(' '),
+            _ => {
+                if let Some(n) = rest.strip_prefix('F').and_then(|n| n.parse::<u8>().ok()) {
+                    KeyCodeOrd::F(n)
+                } else {
+                    let i = NAMED.iter().position(|(name, _)| *name == rest)?;
+                    KeyCodeOrd::Named(i as u8)
+                }
+            }
+        };
+        Some(Key { code, ctrl, alt })
+    }
+
+    /// The name the help shows (the same syntax [`Key::parse`] reads).
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.ctrl {
+            s.push_str("C-");
+        }
+        if self.alt {
+            s.push_str("M-");
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => s.push_str("Space"),
+            KeyCodeOrd::Char(c) => s.push(c),
+            KeyCodeOrd::F(n) => s.push_str(&format!("F{n}")),
+            KeyCodeOrd::Named(i) => s.push_str(NAMED.get(i as usize).map_or("?", |(n, _)| n)),
+        }
+        s
+    }
+}
+
+/// Keys to actions.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    bindings: BTreeMap<Key, Action>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = DEFAULTS
+            .iter()
+            .filter_map(|(k, a)| Key::parse(k).map(|k| (k, *a)))
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with the config's remapping applied: each named action gets exactly the
+    /// given keys. An unknown action or key name is an error naming it.
+    pub fn with_overrides(overrides: &BTreeMap<String, ConsoleKeys>) -> Result<Keymap, String> {
+        let mut map = Keymap::default();
+        for (name, keys) in overrides {
+            let action = Action::from_name(name).ok_or_else(|| {
+                format!(
+                    "[console] keys: unknown action '{name}' (known: {})",
+                    Action::ALL.map(Action::name).join(", ")
+                )
+            })?;
+            map.bindings.retain(|_, a| *a != action);
+            for text in keys.to_vec() {
+                let key = Key::parse(&text).ok_or_else(|| {
+                    format!("[console] keys.{name}: unknown key '{text}' (e.g. \"j\", \"C-r\", \"PgDn\", \"Space\")")
+                })?;
+                map.bindings.insert(key, action);
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action bound to this key event.
+    pub fn action(&self, event: &KeyEvent) -> Option<Action> {
+        Key::of(event).and_then(|k| self.bindings.get(&k).copied())
+    }
+
+    /// The keys of an action, as the help and hints show them.
+    pub fn keys_of(&self, action: Action) -> Vec<String> {
+        self.bindings
+            .iter()
+            .filter(|(_, a)| **a == action)
+            .map(|(k, _)| k.label())
+            .collect()
+    }
+
+    /// One help row per action: keys and description.
+    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+        Action::ALL
+            .into_iter()
+            .map(|a| (self.keys_of(a).join(" "), a.describe()))
+            .filter(|(k, _)| !k.is_empty())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let map = Keymap::default();
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            map.action(&key(KeyCode::Char('j'), none)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('c'), none)),
+            Some(Action::CancelJob)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::PageDown, none)),
+            Some(Action::PageDown)
+        );
+    }
+
+    #[test]
+    fn overrides_replace_an_actions_keys_and_name_bad_input() {
+        let mut o = BTreeMap::new();
+        o.insert("run".to_string(), ConsoleKeys::One("C-r".into()));
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.keys_of(Action::Run), vec!["C-r"]);
+        o.insert("fly".to_string(), ConsoleKeys::One("x".into()));
+        let err = Keymap::with_overrides(&o).unwrap_err();
+        assert!(err.contains("unknown action 'fly'"), "{err}");
+        let mut o = BTreeMap::new();
+        o.insert("run".to_string(), ConsoleKeys::Many(vec!["Hyper-x".into()]));
+        let err = Keymap::with_overrides(&o).unwrap_err();
+        assert!(err.contains("keys.run: unknown key 'Hyper-x'"), "{err}");
+    }
+}

@@ -1,0 +1,407 @@
+//! The console's state and its pure `update(state, event) -> commands` (the Elm shape).
+//!
+//! Nothing here does I/O: the runtime (`crate::console`) turns terminal input and engine replies
+//! into [`Event`]s, calls [`update`], and carries out the [`Command`]s it returns on tokio
+//! tasks. Every reply carries the request id it answers; a reply whose id is no longer the one
+//! awaited is stale and dropped. Attacker-controlled text is sanitised here, as it enters the
+//! state, so no widget ever sees it raw.
+
+pub mod cmdline;
+pub mod keymap;
+pub mod layout;
+mod rows;
+mod update;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+
+use crate::engine::DepthCount;
+use crate::model::{Action as MailAction, Job, JobItem, LoggedMessage};
+use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
+
+pub use keymap::{Action, Keymap};
+pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
+pub use update::update;
+
+/// A request id: replies carry the id of the request they answer.
+pub type ReqId = u64;
+
+/// The top-level views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Messages,
+    Operations,
+    Audit,
+}
+
+/// The tabs of the message detail pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Summary,
+    Recipients,
+    Conversation,
+    Headers,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [
+        Tab::Summary,
+        Tab::Recipients,
+        Tab::Conversation,
+        Tab::Headers,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Summary => "Summary",
+            Tab::Recipients => "Recipients",
+            Tab::Conversation => "Conversation",
+            Tab::Headers => "Headers",
+        }
+    }
+}
+
+/// Where keys go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The view's list (messages, jobs, audit records).
+    List,
+    /// The Messages search bar or the Audit filter.
+    Search,
+    /// The message detail pane.
+    Detail,
+    /// The reason / ticket field of the retract tab.
+    Reason,
+    /// The `:` command line.
+    CommandLine,
+}
+
+/// What a confirmation dialog will do when confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    Retract(RetractSpec),
+    RestoreMessage {
+        message: i64,
+        reason: Option<String>,
+    },
+    RestoreJob {
+        job: i64,
+    },
+    CancelJob {
+        job: i64,
+    },
+    Quit,
+}
+
+/// A modal dialog asking before something changes mailboxes (or quits).
+#[derive(Debug)]
+pub struct Confirm {
+    pub title: String,
+    /// Sanitised lines naming the action and the counts.
+    pub lines: Vec<String>,
+    pub pending: Pending,
+    /// `true` when the OK button has focus; Cancel has it first.
+    pub ok_focused: bool,
+    /// For hard-delete: the word must be typed here.
+    pub word: Option<TextArea<'static>>,
+}
+
+/// Overlays above the views.
+#[derive(Debug, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    Confirm(Box<Confirm>),
+}
+
+/// A retraction as the retract tab describes it, ready to plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetractSpec {
+    pub message: i64,
+    /// Included recipients (raw addresses; the engine checks them).
+    pub recipients: Vec<String>,
+    /// Excluded recipients.
+    pub exclude: Vec<String>,
+    pub depth: u32,
+    pub action: MailAction,
+    pub reason: Option<String>,
+}
+
+/// The planner's preview of a retraction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    pub by_depth: Vec<DepthCount>,
+    /// Copies that would be acted on.
+    pub actionable: usize,
+    /// Distinct mailboxes over all depths.
+    pub mailboxes: usize,
+    pub notes: Vec<String>,
+}
+
+/// The retract tab of the open message.
+#[derive(Debug)]
+pub struct RetractForm {
+    pub recipients: Vec<RecipientRow>,
+    pub cursor: usize,
+    pub action: MailAction,
+    pub depth: u32,
+    pub reason: TextArea<'static>,
+    pub preview: Option<Result<Preview, String>>,
+    pub preview_req: ReqId,
+}
+
+/// The open message: summary, recipients, conversation, headers.
+#[derive(Debug)]
+pub struct Detail {
+    pub id: i64,
+    pub req: ReqId,
+    pub loaded: Option<DetailData>,
+    pub tab: Tab,
+    pub form: Option<RetractForm>,
+    /// Scroll of the Conversation / Headers tabs.
+    pub scroll: usize,
+}
+
+/// What the store and the mailbox said about the open message (sanitised).
+#[derive(Debug, Clone)]
+pub struct DetailData {
+    pub row: MessageRow,
+    pub message_id: String,
+    pub tenant: String,
+    pub size: Option<u64>,
+    /// (depth, from, subject)
+    pub conversation: Vec<(u32, String, String)>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// The virtualised message table: only one page of rows is held.
+#[derive(Debug, Default)]
+pub struct MessageList {
+    /// The query that was run (raw text, as typed).
+    pub query: String,
+    pub total: u64,
+    /// Absolute index of the selected row.
+    pub selected: usize,
+    /// Absolute index of the first row on screen.
+    pub top: usize,
+    /// Absolute index of `rows[0]`.
+    pub page_offset: usize,
+    pub rows: Vec<MessageRow>,
+    /// The search request awaited, and the offset it asked for.
+    pub req: ReqId,
+    pub loading: bool,
+}
+
+/// The Operations view.
+#[derive(Debug, Default)]
+pub struct Operations {
+    pub jobs: Vec<JobRow>,
+    pub selected: usize,
+    /// Time of the jobs sample (rate and ETA are computed against it).
+    pub sampled_at: Option<DateTime<Utc>>,
+    /// The job whose items are open.
+    pub open: Option<(i64, ReqId, Vec<ItemRow>)>,
+    pub item_scroll: usize,
+}
+
+/// The Audit view.
+#[derive(Debug, Default)]
+pub struct AuditView {
+    pub rows: Vec<AuditRow>,
+    pub selected: usize,
+    pub filter: String,
+    pub verdict: Option<AuditVerdict>,
+    pub req: ReqId,
+}
+
+/// The whole console state.
+#[derive(Debug)]
+pub struct App {
+    pub keymap: Keymap,
+    pub view: View,
+    pub focus: Focus,
+    pub overlay: Overlay,
+    pub width: u16,
+    pub height: u16,
+    pub search: TextArea<'static>,
+    /// The inline error of the query being typed: (column, message).
+    pub search_error: Option<(usize, String)>,
+    pub messages: MessageList,
+    pub detail: Option<Detail>,
+    pub ops: Operations,
+    pub audit: AuditView,
+    pub command_line: TextArea<'static>,
+    /// A one-line message for the status bar (errors, results of commands).
+    pub flash: Option<String>,
+    /// Jobs this process runs: quitting asks first while any is running.
+    pub running: BTreeSet<i64>,
+    /// The clock used to check relative query terms (`since:2h`); set by the runtime.
+    pub now: DateTime<Utc>,
+    /// The actor and role shown in the status line (`alice (responder)`).
+    pub actor: String,
+    next_req: ReqId,
+    /// Set by `update` whenever what is drawn may have changed; the runtime clears it.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+/// Input to [`update`]: terminal events and engine replies.
+#[derive(Debug)]
+pub enum Event {
+    Key(crossterm::event::KeyEvent),
+    Resize(u16, u16),
+    /// A page of the log; `offset` is the absolute index of its first row; `total` is
+    /// counted only when the request asked for it.
+    Page {
+        req: ReqId,
+        offset: usize,
+        total: Option<u64>,
+        rows: Vec<LoggedMessage>,
+    },
+    SearchFailed {
+        req: ReqId,
+        error: String,
+    },
+    Detail {
+        req: ReqId,
+        result: Result<Box<DetailReply>, String>,
+    },
+    Preview {
+        req: ReqId,
+        result: Result<Preview, String>,
+    },
+    /// A new jobs sample (sent only when it differs from the last).
+    Jobs {
+        jobs: Vec<Job>,
+        at: DateTime<Utc>,
+    },
+    JobItems {
+        req: ReqId,
+        job: i64,
+        items: Vec<JobItem>,
+    },
+    Audit {
+        req: ReqId,
+        entries: Vec<AuditEntry>,
+        verdict: AuditVerdict,
+    },
+    /// A job this process submitted (and now runs), or why it could not.
+    Submitted(Result<i64, String>),
+    /// A job this process ran has finished running.
+    JobFinished(i64),
+    /// A cancel or other one-shot request reports back.
+    Notice(String),
+    /// Background work panicked: the panic hook has already given the terminal back, so the
+    /// runtime stops (never reaches `update`).
+    Fatal(String),
+}
+
+/// The store's answer for the detail pane.
+#[derive(Debug)]
+pub struct DetailReply {
+    pub detail: MessageDetail,
+    pub conversation: Vec<crate::store::ConversationEntry>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Work for the runtime.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Read a page of the log: `offset` is the absolute index of the page's first row and
+    /// `anchor` how the store finds it cheaply; `count` asks for the total too.
+    Search {
+        req: ReqId,
+        query: String,
+        anchor: PageAnchor,
+        offset: usize,
+        limit: usize,
+        count: bool,
+    },
+    LoadDetail {
+        req: ReqId,
+        id: i64,
+    },
+    Preview {
+        req: ReqId,
+        spec: RetractSpec,
+    },
+    /// Plan, submit and run in this process.
+    Submit(Pending),
+    LoadJobItems {
+        req: ReqId,
+        job: i64,
+    },
+    LoadAudit {
+        req: ReqId,
+    },
+    Quit,
+}
+
+impl App {
+    /// A fresh console of the given size, the first search not yet asked for (see [`App::start`]).
+    pub fn new(keymap: Keymap, width: u16, height: u16, now: DateTime<Utc>, actor: String) -> App {
+        App {
+            keymap,
+            view: View::Messages,
+            focus: Focus::List,
+            overlay: Overlay::None,
+            width,
+            height,
+            search: single_line(""),
+            search_error: None,
+            messages: MessageList::default(),
+            detail: None,
+            ops: Operations::default(),
+            audit: AuditView::default(),
+            command_line: single_line(""),
+            flash: None,
+            running: BTreeSet::new(),
+            now,
+            actor,
+            next_req: 0,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The first requests: the whole log, newest first, and the audit trail.
+    pub fn start(&mut self) -> Vec<Command> {
+        let mut out = vec![self.run_search(String::new())];
+        out.push(self.load_audit());
+        out
+    }
+
+    fn req(&mut self) -> ReqId {
+        self.next_req += 1;
+        self.next_req
+    }
+
+    /// Rows of the message table on screen now.
+    pub fn page_rows(&self) -> usize {
+        let (table, _) = layout::messages_split(self.width, self.height, self.detail.is_some());
+        layout::table_rows(table).max(1)
+    }
+
+    /// The selected message row, when its page is loaded.
+    pub fn selected_message(&self) -> Option<&MessageRow> {
+        let m = &self.messages;
+        m.selected
+            .checked_sub(m.page_offset)
+            .and_then(|i| m.rows.get(i))
+    }
+}
+
+/// A one-line text input.
+pub fn single_line(text: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(vec![text.to_string()]);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}
+
+/// The text of a one-line input.
+pub fn input_text(t: &TextArea<'_>) -> String {
+    t.lines().join(" ")
+}

@@ -1,0 +1,193 @@
+//! The console's runtime: the only code that owns the terminal.
+//!
+//! One main task reads the crossterm event stream, engine replies and a jobs sampler (4 Hz at
+//! most), feeds each to the pure [`app::update`], hands the returned commands to tokio tasks,
+//! and redraws only when the state says it changed, inside a synchronized update. Idle means no
+//! bytes written. The terminal is restored on exit, on error (a guard) and on panic (the hook
+//! that `ratatui::try_init` installs).
+
+pub mod tasks;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::app::{self, App, Command, Event, Keymap};
+use crate::engine::Engine;
+use crate::model::Job;
+use crate::ui::{self, Theme};
+
+/// How often the jobs sampler looks at the store (progress is redrawn at most this often).
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// Why the console could not start.
+#[derive(Debug)]
+pub struct ConsoleError(pub String);
+
+/// Restores the terminal when dropped, so an error return leaves a usable shell.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Checks done before the terminal is touched: the theme and keymap of `[console]`, then a
+/// terminal on stdout.
+pub fn prepare(engine: &Engine) -> Result<(Keymap, Theme), ConsoleError> {
+    let settings = &engine.config().console;
+    let keymap = Keymap::with_overrides(&settings.keys)
+        .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::select(settings.theme.as_deref(), no_color, settings.ascii_borders)
+        .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
+    if !std::io::stdout().is_terminal() {
+        return Err(ConsoleError(
+            "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),
+        ));
+    }
+    Ok((keymap, theme))
+}
+
+/// Run the console until the user quits.
+pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<(), ConsoleError> {
+    let (width, height) =
+        crossterm::terminal::size().map_err(|e| ConsoleError(format!("terminal size: {e}")))?;
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| ConsoleError(format!("cannot set up the terminal: {e}")))?;
+    let _guard = TerminalGuard;
+    let actor = format!("{} ({})", engine.actor().login, engine.actor().role);
+    let mut app = App::new(keymap, width, height, chrono::Utc::now(), actor);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let first = app.start();
+    dispatch(&engine, &tx, first);
+    let mut input = EventStream::new();
+    let mut sampler = tokio::time::interval(SAMPLE_EVERY);
+    sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_jobs: Option<Vec<Job>> = None;
+    // Start-up figures for the log (the README's first-frame numbers come from here).
+    let started = std::time::Instant::now();
+    let mut first_frame_logged = false;
+    let mut first_page_logged = false;
+    loop {
+        if app.dirty {
+            draw(&mut terminal, &app, &theme)?;
+            app.dirty = false;
+            if !first_frame_logged {
+                first_frame_logged = true;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "console: first frame"
+                );
+            }
+            if !first_page_logged && !app.messages.rows.is_empty() {
+                first_page_logged = true;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    total = app.messages.total,
+                    "console: first page of the log drawn"
+                );
+            }
+        }
+        if app.quit {
+            break;
+        }
+        let event = tokio::select! {
+            term = input.next() => match term {
+                Some(Ok(TermEvent::Key(key))) => {
+                    panic_if_asked_by_a_test();
+                    app.now = chrono::Utc::now();
+                    Event::Key(key)
+                }
+                Some(Ok(TermEvent::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(ConsoleError(format!("reading the terminal: {e}"))),
+                None => break,
+            },
+            Some(reply) = rx.recv() => reply,
+            _ = sampler.tick() => {
+                match tasks::sample_jobs(&engine) {
+                    Ok(jobs) if last_jobs.as_ref() != Some(&jobs) => {
+                        last_jobs = Some(jobs.clone());
+                        Event::Jobs { jobs, at: chrono::Utc::now() }
+                    }
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!("jobs sample: {e}");
+                        continue;
+                    }
+                }
+            }
+        };
+        if let Event::Fatal(why) = event {
+            return Err(ConsoleError(why));
+        }
+        let commands = app::update(&mut app, event);
+        dispatch(&engine, &tx, commands);
+    }
+    Ok(())
+}
+
+/// Debug builds only: `RETRACTOR_CONSOLE_TEST_PANIC=1` panics on the first key, so the tmux
+/// test can check that the panic hook gives the terminal back (main screen, cooked mode).
+fn panic_if_asked_by_a_test() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("RETRACTOR_CONSOLE_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("test panic requested by RETRACTOR_CONSOLE_TEST_PANIC");
+    }
+}
+
+/// Draw one frame inside a synchronized update, so the terminal shows it at once.
+fn draw(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &App,
+    theme: &Theme,
+) -> Result<(), ConsoleError> {
+    let fail = |e: std::io::Error| ConsoleError(format!("drawing: {e}"));
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate).map_err(fail)?;
+    terminal.draw(|f| ui::draw(f, app, theme)).map_err(fail)?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate).map_err(fail)?;
+    Ok(())
+}
+
+/// Hand commands to tokio tasks; their replies come back on `tx`.
+fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: Vec<Command>) {
+    for command in commands {
+        if command == Command::Quit {
+            continue;
+        }
+        let engine = Arc::clone(engine);
+        let tx = tx.clone();
+        let watch_tx = tx.clone();
+        let work = tokio::spawn(async move {
+            for event in tasks::perform(&engine, command).await {
+                let run = match &event {
+                    Event::Submitted(Ok(job)) => Some(*job),
+                    _ => None,
+                };
+                let _ = tx.send(event);
+                if let Some(job) = run {
+                    let _ = tx.send(tasks::run_job(&engine, job).await);
+                }
+            }
+        });
+        // A panic in a task has run the panic hook (terminal restored): stop the console
+        // rather than draw on a terminal that is no longer ours.
+        tokio::spawn(async move {
+            if let Err(e) = work.await
+                && e.is_panic()
+            {
+                let _ = watch_tx.send(Event::Fatal(
+                    "the console stopped: background work panicked (its message is printed above)"
+                        .into(),
+                ));
+            }
+        });
+    }
+}

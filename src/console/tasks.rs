@@ -1,0 +1,206 @@
+//! Carrying out the [`Command`]s of `update` against the engine and store. Each runs on its
+//! own tokio task and answers with [`Event`]s that carry the request id; tests call
+//! [`perform`] directly to drive the state headlessly with the real engine.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::app::{Command, DetailReply, Event, Pending, Preview, RetractSpec};
+use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
+use crate::store::AuditFilter;
+
+/// Most audit records the view holds (newest last, as `retractor audit` lists them).
+const AUDIT_LIMIT: usize = 500;
+/// Most jobs the Operations view lists.
+pub const JOBS_LIMIT: usize = 100;
+
+/// Do one command's work; return the events it produces. `Submit` only plans and writes the
+/// job: running it is the runtime's business (see [`run_job`]).
+pub async fn perform(engine: &Arc<Engine>, command: Command) -> Vec<Event> {
+    match command {
+        Command::Search {
+            req,
+            query,
+            anchor,
+            offset,
+            limit,
+            count,
+        } => {
+            let store = Arc::clone(engine.store());
+            let result = tokio::task::spawn_blocking(move || {
+                let q = crate::query::parse(&query, Utc::now()).map_err(|e| e.message)?;
+                let total = if count {
+                    Some(store.search_count(&q).map_err(|e| e.to_string())?)
+                } else {
+                    None
+                };
+                let rows = store
+                    .search_page(&q, anchor, limit)
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((total, rows))
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            vec![match result {
+                Ok((total, rows)) => Event::Page {
+                    req,
+                    offset,
+                    total,
+                    rows,
+                },
+                Err(error) => Event::SearchFailed { req, error },
+            }]
+        }
+        Command::LoadDetail { req, id } => vec![Event::Detail {
+            req,
+            result: load_detail(engine, id).await.map(Box::new),
+        }],
+        Command::Preview { req, spec } => vec![Event::Preview {
+            req,
+            result: preview(engine, &spec).await,
+        }],
+        Command::Submit(pending) => vec![submit(engine, pending).await],
+        Command::LoadJobItems { req, job } => match engine.store().job_items(job) {
+            Ok(items) => vec![Event::JobItems { req, job, items }],
+            Err(e) => vec![Event::Notice(format!("job {job}: {e}"))],
+        },
+        Command::LoadAudit { req } => {
+            let store = engine.store();
+            let entries = store.audit_entries(&AuditFilter {
+                limit: Some(AUDIT_LIMIT),
+                ..AuditFilter::default()
+            });
+            match (entries, store.verify_audit()) {
+                (Ok(entries), Ok(verdict)) => vec![Event::Audit {
+                    req,
+                    entries,
+                    verdict,
+                }],
+                (Err(e), _) | (_, Err(e)) => vec![Event::Notice(format!("audit: {e}"))],
+            }
+        }
+        Command::Quit => Vec::new(),
+    }
+}
+
+async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, String> {
+    let store = engine.store();
+    let message = store.message(id).map_err(|e| e.to_string())?;
+    let tenant = engine.config().tenant(&message.tenant).cloned();
+    let detail = store
+        .message_detail(id, &|mb| tenant.as_ref().is_some_and(|t| t.on_hold(mb)))
+        .map_err(|e| e.to_string())?;
+    let conversation = store.conversation(&message, 5).map_err(|e| e.to_string())?;
+    let headers = engine.message_headers(&detail).await;
+    Ok(DetailReply {
+        detail,
+        conversation,
+        headers,
+    })
+}
+
+fn retract_request(engine: &Engine, spec: &RetractSpec) -> Result<RetractRequest, String> {
+    let message = engine
+        .store()
+        .message(spec.message)
+        .map_err(|e| e.to_string())?;
+    Ok(RetractRequest {
+        message,
+        recipients: spec.recipients.clone(),
+        exclude: spec.exclude.clone(),
+        depth: spec.depth,
+        action: spec.action,
+        reason: spec.reason.clone(),
+    })
+}
+
+async fn preview(engine: &Arc<Engine>, spec: &RetractSpec) -> Result<Preview, String> {
+    let request = retract_request(engine, spec)?;
+    let plan = engine
+        .plan_retract(&request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mailboxes: std::collections::BTreeSet<&str> = plan
+        .items
+        .iter()
+        .filter(|i| i.settled.is_none())
+        .map(|i| i.mailbox.as_str())
+        .collect();
+    Ok(Preview {
+        by_depth: plan.by_depth.clone(),
+        actionable: plan.actionable(),
+        mailboxes: mailboxes.len(),
+        notes: plan.notes.clone(),
+    })
+}
+
+/// Plan (RBAC is checked by the engine's planner) and write the job.
+async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
+    let plan: Result<Plan, String> = match pending {
+        Pending::Retract(spec) => match retract_request(engine, &spec) {
+            Ok(r) => engine.plan_retract(&r).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        },
+        Pending::RestoreMessage { message, reason } => match engine.store().message(message) {
+            Ok(m) => engine
+                .plan_restore(&RestoreRequest {
+                    message: Some(m),
+                    job: None,
+                    recipients: Vec::new(),
+                    reason,
+                })
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Pending::RestoreJob { job } => engine
+            .plan_restore(&RestoreRequest {
+                message: None,
+                job: Some(job),
+                recipients: Vec::new(),
+                reason: None,
+            })
+            .map_err(|e| e.to_string()),
+        Pending::CancelJob { job } => {
+            return Event::Notice(match engine.cancel(job) {
+                Ok(n) => format!("job {job} cancelled: {n} queued items will not run"),
+                Err(e) => format!("cancel job {job}: {e}"),
+            });
+        }
+        Pending::Quit => return Event::Notice(String::new()),
+    };
+    let plan = match plan {
+        Ok(p) if p.items.is_empty() => {
+            return Event::Submitted(Err(format!(
+                "nothing to do for {}{}",
+                p.target,
+                p.notes.iter().map(|n| format!("; {n}")).collect::<String>()
+            )));
+        }
+        Ok(p) => p,
+        Err(e) => return Event::Submitted(Err(e)),
+    };
+    Event::Submitted(engine.submit(&plan).map_err(|e| e.to_string()))
+}
+
+/// Run a submitted job in this process with the engine's executor (as `--wait` does), so the
+/// Operations view shows it live; `JobFinished` when it is done.
+pub async fn run_job(engine: &Arc<Engine>, job: i64) -> Event {
+    let options = crate::engine::RunOptions {
+        job: Some(job),
+        follow: false,
+    };
+    match engine.run(options).await {
+        Ok(_) => Event::JobFinished(job),
+        Err(e) => {
+            tracing::warn!(job, "console job run failed: {e}");
+            Event::JobFinished(job)
+        }
+    }
+}
+
+/// The jobs sample for the Operations view.
+pub fn sample_jobs(engine: &Engine) -> Result<Vec<crate::model::Job>, String> {
+    engine.store().jobs(JOBS_LIMIT).map_err(|e| e.to_string())
+}

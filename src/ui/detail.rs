@@ -1,0 +1,217 @@
+//! The message detail pane: tabs Summary, Recipients (the retract tab), Conversation, Headers.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{Theme, block, fit};
+use crate::app::{App, Focus, RetractForm, Tab};
+
+pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(detail) = &app.detail else {
+        return;
+    };
+    let mut tabs = vec![Span::raw(" ")];
+    for tab in Tab::ALL {
+        let style = if tab == detail.tab {
+            theme.active_tab
+        } else {
+            theme.muted
+        };
+        tabs.push(Span::styled(tab.title(), style));
+        tabs.push(Span::raw(" "));
+    }
+    let b = block(Line::from(tabs), theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let Some(data) = &detail.loaded else {
+        frame.render_widget(
+            Paragraph::new(Span::styled("loading...", theme.muted)),
+            inner,
+        );
+        return;
+    };
+    let lines: Vec<Line> = match detail.tab {
+        Tab::Summary => {
+            let r = &data.row;
+            let field = |k: &str, v: String| {
+                Line::from(vec![
+                    Span::styled(format!("{k:<12}"), theme.title),
+                    Span::raw(v),
+                ])
+            };
+            vec![
+                field("Subject", r.subject.clone()),
+                field("From", r.from.clone()),
+                field("Received", format!("{} UTC", r.received)),
+                field("Message-ID", data.message_id.clone()),
+                field("Tenant", data.tenant.clone()),
+                field("Verdict", r.verdict.clone()),
+                field("Status", r.status.clone()),
+                field(
+                    "Recipients",
+                    format!("{}: {}", r.recipient_count, r.recipients),
+                ),
+                field(
+                    "Size",
+                    data.size.map_or("-".to_string(), |s| format!("{s} bytes")),
+                ),
+                field(
+                    "Replies",
+                    format!("{} logged replies/forwards", data.conversation.len()),
+                ),
+            ]
+        }
+        Tab::Recipients => {
+            if let Some(form) = &detail.form {
+                return recipients(frame, inner, app, form, theme);
+            }
+            Vec::new()
+        }
+        Tab::Conversation => {
+            let mut lines = vec![Line::from(vec![
+                Span::styled("0 ", theme.title),
+                Span::raw(format!("{}  {}", data.row.from, data.row.subject)),
+            ])];
+            for (depth, from, subject) in &data.conversation {
+                lines.push(Line::from(vec![
+                    Span::raw("  ".repeat(*depth as usize)),
+                    Span::styled(format!("{depth} "), theme.title),
+                    Span::raw(format!("{from}  {subject}")),
+                ]));
+            }
+            lines.into_iter().skip(detail.scroll).collect()
+        }
+        Tab::Headers => {
+            if data.headers.is_empty() {
+                vec![Line::from(Span::styled(
+                    "no copy of this message could be read from a mailbox",
+                    theme.muted,
+                ))]
+            } else {
+                data.headers
+                    .iter()
+                    .skip(detail.scroll)
+                    .map(|(k, v)| {
+                        Line::from(vec![
+                            Span::styled(format!("{k}: "), theme.title),
+                            Span::raw(v.clone()),
+                        ])
+                    })
+                    .collect()
+            }
+        }
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The retract tab: include boxes, states, folders, markers, action, depth, counts, reason.
+fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, theme: &Theme) {
+    let by_depth_lines = form
+        .preview
+        .as_ref()
+        .and_then(|p| p.as_ref().ok())
+        .map_or(0, |p| p.by_depth.len() as u16);
+    let [controls, counts, list, reason] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(by_depth_lines.max(1) + 1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("Action ", theme.title),
+            Span::styled(format!("[{}]", form.action), theme.danger),
+            Span::styled(" (A)   Depth ", theme.title),
+            Span::raw(format!("[{}]", form.depth)),
+            Span::styled(" (+/-)   R runs", theme.muted),
+        ])),
+        controls,
+    );
+    let count_lines: Vec<Line> = match &form.preview {
+        None => vec![Line::from(Span::styled("counting...", theme.muted))],
+        Some(Err(e)) => vec![Line::from(Span::styled(e.clone(), theme.error))],
+        Some(Ok(p)) => {
+            let mut lines: Vec<Line> = p
+                .by_depth
+                .iter()
+                .map(|d| {
+                    Line::from(format!(
+                        "depth {}: +{} messages, +{} mailboxes",
+                        d.depth, d.messages, d.mailboxes
+                    ))
+                })
+                .collect();
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "total: {} copies in {} mailboxes{}",
+                    p.actionable,
+                    p.mailboxes,
+                    if p.notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  ({} notes)", p.notes.len())
+                    }
+                ),
+                theme.title,
+            )));
+            lines
+        }
+    };
+    frame.render_widget(Paragraph::new(count_lines), counts);
+    let height = usize::from(list.height);
+    let first = form.cursor.saturating_sub(height.saturating_sub(1));
+    let width = usize::from(list.width);
+    let lines: Vec<Line> = form
+        .recipients
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, r)| {
+            let mark = match (r.external, r.included) {
+                (true, _) => "[-]",
+                (false, true) => "[x]",
+                (false, false) => "[ ]",
+            };
+            let mut tags = String::new();
+            if r.on_hold {
+                tags.push_str(" HOLD");
+            }
+            if r.external {
+                tags.push_str(" EXTERNAL");
+            }
+            let text = format!(
+                "{mark} {:<32} {:<10} {:<14}{tags}",
+                fit(&r.shown, 32),
+                r.state,
+                fit(&r.folder, 14)
+            );
+            let style = if i == form.cursor && app.focus == Focus::Detail {
+                theme.selected
+            } else if r.external {
+                theme.muted
+            } else {
+                theme.normal
+            };
+            Line::from(Span::styled(fit(&text, width), style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+    let [label, input] =
+        Layout::horizontal([Constraint::Length(8), Constraint::Min(0)]).areas(reason);
+    frame.render_widget(Paragraph::new(Span::styled("Reason ", theme.title)), label);
+    if app.focus == Focus::Reason {
+        frame.render_widget(&form.reason, input);
+    } else {
+        let text = crate::app::input_text(&form.reason);
+        let shown = if text.is_empty() {
+            Span::styled("(none; e to edit)", theme.muted)
+        } else {
+            Span::raw(crate::app::shown(&text))
+        };
+        frame.render_widget(Paragraph::new(shown), input);
+    }
+}

@@ -1,0 +1,110 @@
+//! Drawing: pure functions of the state. Nothing here changes the state or does I/O; all text
+//! drawn comes from the sanitised rows of [`crate::app`].
+
+mod detail;
+mod overlays;
+pub mod theme;
+mod views;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::app::{App, Focus, Overlay, View};
+pub use theme::Theme;
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let [bar, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    view_bar(frame, bar, app, theme);
+    match app.view {
+        View::Messages => views::messages(frame, body, app, theme),
+        View::Operations => views::operations(frame, body, app, theme),
+        View::Audit => views::audit(frame, body, app, theme),
+    }
+    status_line(frame, status, app, theme);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => overlays::help(frame, area, app, theme),
+        Overlay::Confirm(c) => overlays::confirm(frame, area, c, theme),
+    }
+}
+
+fn view_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = vec![Span::styled(" retractor ", theme.title)];
+    for (n, view, name) in [
+        (1, View::Messages, "Messages"),
+        (2, View::Operations, "Operations"),
+        (3, View::Audit, "Audit"),
+    ] {
+        let style = if app.view == view {
+            theme.active_tab
+        } else {
+            theme.muted
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!("{n} {name}"), style));
+    }
+    if !app.running.is_empty() {
+        spans.push(Span::styled(
+            format!("  [{} job(s) running]", app.running.len()),
+            theme.warn,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    if app.focus == Focus::CommandLine {
+        let [colon, input] =
+            Layout::horizontal([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Paragraph::new(":"), colon);
+        frame.render_widget(&app.command_line, input);
+        return;
+    }
+    let line = match &app.flash {
+        Some(text) => Line::from(Span::styled(text.clone(), theme.warn)),
+        None => {
+            let hint = match (app.view, app.focus) {
+                (_, Focus::Search) => "Enter run  Esc leave",
+                (_, Focus::Reason) => "Enter/Esc done",
+                (View::Messages, Focus::Detail) => {
+                    "h/l tabs  r retract  Space/a include  +/- depth  A action  e reason  R run  u restore  Esc back"
+                }
+                (View::Messages, _) => "/ search  Enter open  r retract  : command  ? help  q quit",
+                (View::Operations, _) => "Enter items  c cancel  u restore job  Esc back  ? help",
+                (View::Audit, _) => "/ filter  ? help  q quit",
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", app.actor), theme.title),
+                Span::styled(hint, theme.muted),
+            ])
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A bordered block in the theme's border set.
+pub(crate) fn block<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border)
+        .title(title)
+}
+
+/// A text cut to `width` columns, with `~` marking the cut.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('~');
+    s
+}

@@ -1,0 +1,98 @@
+//! Overlays: the help (generated from the keymap) and the confirmation dialog.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::{Theme, block};
+use crate::app::{App, Confirm, cmdline};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let rows = app.keymap.help_rows();
+    let two_columns = area.width >= 78;
+    let mut lines: Vec<Line> = Vec::new();
+    let entry = |(keys, what): &(String, &str)| format!("{keys:>10}  {what:<24}");
+    if two_columns {
+        let half = rows.len().div_ceil(2);
+        for i in 0..half {
+            let left = rows.get(i).map(entry).unwrap_or_default();
+            let right = rows.get(i + half).map(entry).unwrap_or_default();
+            lines.push(Line::from(format!("{left}  {right}")));
+        }
+    } else {
+        lines.extend(rows.iter().map(|r| Line::from(entry(r))));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(":commands  {}", cmdline::COMMANDS.join(" ")),
+        theme.muted,
+    )));
+    let width = if two_columns { 78 } else { 40 };
+    let rect = centered(area, width, lines.len() as u16 + 3);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block(" Help (any key closes) ", theme))
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {
+    let width = 70.min(area.width.saturating_sub(2));
+    let mut lines: Vec<Line> = c
+        .lines
+        .iter()
+        .map(|l| Line::from(Span::raw(l.clone())))
+        .collect();
+    lines.push(Line::from(""));
+    let extra = if c.word.is_some() { 2 } else { 1 };
+    let height = lines.len() as u16 + extra + 3;
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let b = block(Span::styled(format!(" {} ", c.title), theme.danger), theme);
+    let inner = b.inner(rect);
+    frame.render_widget(b, rect);
+    let [text, input, buttons] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(extra - 1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    if let Some(word) = &c.word {
+        let [label, field] =
+            Layout::horizontal([Constraint::Length(7), Constraint::Min(0)]).areas(input);
+        frame.render_widget(Paragraph::new("Type: "), label);
+        frame.render_widget(word, field);
+    }
+    let (cancel, ok) = if c.ok_focused {
+        (theme.normal, theme.button_focused)
+    } else {
+        (theme.button_focused, theme.normal)
+    };
+    let confirm_label = if c.word.is_some() {
+        "[ Enter: confirm ]"
+    } else {
+        "[ y: Confirm ]"
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw("  "),
+            Span::styled("[ Cancel ]", cancel),
+            Span::raw("   "),
+            Span::styled(confirm_label, ok),
+        ])),
+        buttons,
+    );
+}

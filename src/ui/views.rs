@@ -1,0 +1,356 @@
+//! The three views: Messages (search bar, virtualised log table, detail pane), Operations,
+//! Audit.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{Theme, block, detail, fit};
+use crate::app::{App, Focus, layout};
+
+pub fn messages(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let (table_h, detail_h) = layout::messages_split(app.width, app.height, app.detail.is_some());
+    let [search, table, pane] = Layout::vertical([
+        Constraint::Length(layout::SEARCH_BAR),
+        Constraint::Length(table_h),
+        Constraint::Length(detail_h),
+    ])
+    .areas(area);
+    search_bar(frame, search, app, theme, "Search");
+    if table_h > 0 {
+        message_table(frame, table, app, theme);
+    }
+    if detail_h > 0 {
+        detail::pane(frame, pane, app, theme);
+    }
+}
+
+/// The search bar (Messages) or the filter (Audit), with the query error marked under the
+/// column it names.
+fn search_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, title: &str) {
+    let focused = app.focus == Focus::Search;
+    let mut b = block(
+        Span::styled(
+            format!(" {title} "),
+            if focused { theme.title } else { theme.normal },
+        ),
+        theme,
+    );
+    if let Some((column, message)) = app.search_error.as_ref().filter(|_| title == "Search") {
+        let pad = " ".repeat(column.saturating_sub(1));
+        b = b.title_bottom(Line::from(Span::styled(
+            format!("{pad}^ {message}"),
+            theme.error,
+        )));
+    }
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    if focused {
+        frame.render_widget(&app.search, inner);
+    } else {
+        let text = if title == "Search" {
+            &app.messages.query
+        } else {
+            &app.audit.filter
+        };
+        let shown = if text.is_empty() {
+            Span::styled("(all)  / to edit", theme.muted)
+        } else {
+            Span::raw(crate::app::shown(text))
+        };
+        frame.render_widget(Paragraph::new(shown), inner);
+    }
+}
+
+fn message_table(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let m = &app.messages;
+    let compact = area.width < layout::COMPACT_WIDTH;
+    let title = if m.total == 0 && m.loading {
+        " Messages (loading) ".to_string()
+    } else {
+        format!(
+            " Messages {} of {} ",
+            (m.selected + 1).min(m.total as usize),
+            m.total
+        )
+    };
+    let visible = layout::table_rows(area.height);
+    let mut rows = Vec::with_capacity(visible);
+    for index in m.top..(m.top + visible).min(m.total as usize) {
+        let row = index.checked_sub(m.page_offset).and_then(|i| m.rows.get(i));
+        let style = if index == m.selected {
+            theme.selected
+        } else {
+            theme.normal
+        };
+        let cells: Vec<Cell> = match row {
+            Some(r) if compact => vec![
+                Cell::from(r.received[5..].to_string()),
+                Cell::from(r.from.clone()),
+                Cell::from(r.subject.clone()),
+                Cell::from(r.status.clone()),
+            ],
+            Some(r) => vec![
+                Cell::from(r.received.clone()),
+                Cell::from(r.from.clone()),
+                Cell::from(r.subject.clone()),
+                Cell::from(format!("{} {}", r.recipient_count, r.recipients)),
+                Cell::from(r.verdict.clone()),
+                Cell::from(r.status.clone()),
+            ],
+            None => vec![Cell::from("...")],
+        };
+        rows.push(Row::new(cells).style(style));
+    }
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
+        (
+            vec!["RECEIVED", "FROM", "SUBJECT", "STATUS"],
+            vec![
+                Constraint::Length(11),
+                Constraint::Length(20),
+                Constraint::Min(10),
+                Constraint::Length(14),
+            ],
+        )
+    } else {
+        (
+            vec![
+                "RECEIVED",
+                "FROM",
+                "SUBJECT",
+                "RECIPIENTS",
+                "VERDICT",
+                "STATUS",
+            ],
+            vec![
+                Constraint::Length(16),
+                Constraint::Length(24),
+                Constraint::Min(20),
+                Constraint::Length(18),
+                Constraint::Length(10),
+                Constraint::Length(26),
+            ],
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .block(block(title, theme));
+    frame.render_widget(table, area);
+}
+
+pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let ops = &app.ops;
+    let (jobs_area, items_area) = if ops.open.is_some() {
+        let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(area);
+        (a, Some(b))
+    } else {
+        (area, None)
+    };
+    let now = ops.sampled_at;
+    let compact = area.width < layout::COMPACT_WIDTH;
+    let rows: Vec<Row> = ops
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            let width = if compact { 10 } else { 20 };
+            let done = j.done();
+            let filled = if j.matched == 0 {
+                width
+            } else {
+                (done as usize * width / j.matched as usize).min(width)
+            };
+            let bar = format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled));
+            let rate = now
+                .and_then(|n| j.rate(n))
+                .map(|r| format!("{r:.1}/s"))
+                .unwrap_or_else(|| "-".into());
+            let eta = now
+                .and_then(|n| j.eta_secs(n))
+                .map(|s| format!("{s}s"))
+                .unwrap_or_else(|| "-".into());
+            let throttle = j.throttle.clone().unwrap_or_else(|| "-".into());
+            let counts = format!("{}/{}/{}/{}", j.matched, j.remediated, j.failed, j.skipped);
+            let status_style = match j.status.as_str() {
+                "done" => theme.ok,
+                "failed" | "partial" => theme.danger,
+                _ => theme.warn,
+            };
+            let mut cells = vec![
+                Cell::from(j.id.to_string()),
+                Cell::from(format!("{} {}", j.kind, j.action)),
+                Cell::from(Span::styled(j.status.clone(), status_style)),
+                Cell::from(Span::styled(bar, theme.gauge)),
+                Cell::from(counts),
+            ];
+            if !compact {
+                cells.extend([
+                    Cell::from(rate),
+                    Cell::from(eta),
+                    Cell::from(throttle),
+                    Cell::from(j.initiated_by.clone()),
+                ]);
+            }
+            let style = if i == ops.selected && ops.open.is_none() {
+                theme.selected
+            } else {
+                theme.normal
+            };
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
+        (
+            vec!["JOB", "KIND", "STATUS", "PROGRESS", "M/R/F/S"],
+            vec![
+                Constraint::Length(4),
+                Constraint::Length(20),
+                Constraint::Length(9),
+                Constraint::Length(12),
+                Constraint::Min(10),
+            ],
+        )
+    } else {
+        (
+            vec![
+                "JOB", "KIND", "STATUS", "PROGRESS", "M/R/F/S", "RATE", "ETA", "THROTTLE", "BY",
+            ],
+            vec![
+                Constraint::Length(4),
+                Constraint::Length(24),
+                Constraint::Length(9),
+                Constraint::Length(22),
+                Constraint::Length(12),
+                Constraint::Length(8),
+                Constraint::Length(6),
+                Constraint::Min(10),
+                Constraint::Length(10),
+            ],
+        )
+    };
+    let title = format!(" Operations: {} jobs ", ops.jobs.len());
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .block(block(title, theme));
+    frame.render_widget(table, jobs_area);
+    if let (Some(area), Some((job, _, items))) = (items_area, &ops.open) {
+        let rows: Vec<Row> = items
+            .iter()
+            .skip(ops.item_scroll)
+            .map(|i| {
+                let style = if i.error.is_empty() {
+                    theme.normal
+                } else {
+                    theme.danger
+                };
+                Row::new(vec![
+                    Cell::from(i.mailbox.clone()),
+                    Cell::from(i.depth.to_string()),
+                    Cell::from(i.result.clone()),
+                    Cell::from(format!("{} -> {}", i.from_folder, i.to_folder)),
+                    Cell::from(i.error.clone()),
+                ])
+                .style(style)
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(28),
+                Constraint::Length(5),
+                Constraint::Length(22),
+                Constraint::Length(30),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(vec!["MAILBOX", "DEPTH", "RESULT", "FOLDERS", "ERROR"]).style(theme.title))
+        .block(block(
+            format!(" Job {job}: {} items (Esc closes) ", items.len()),
+            theme,
+        ));
+        frame.render_widget(table, area);
+    }
+}
+
+pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let [filter, chain, table_area] = Layout::vertical([
+        Constraint::Length(layout::SEARCH_BAR),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    search_bar(frame, filter, app, theme, "Filter");
+    let chain_line = match &app.audit.verdict {
+        None => Span::styled("chain: checking...", theme.muted),
+        Some(v) if v.ok => {
+            Span::styled(format!("chain: verified ({} records)", v.records), theme.ok)
+        }
+        Some(v) => Span::styled(
+            format!(
+                "chain: BROKEN at record {}",
+                v.first_bad.map_or("?".to_string(), |n| n.to_string())
+            ),
+            theme.error,
+        ),
+    };
+    frame.render_widget(Paragraph::new(Line::from(chain_line)), chain);
+    let compact = area.width < layout::COMPACT_WIDTH;
+    let rows: Vec<Row> = app
+        .audit
+        .rows
+        .iter()
+        .filter(|r| r.matches(&app.audit.filter))
+        .enumerate()
+        .map(|(i, r)| {
+            let style = if i == app.audit.selected {
+                theme.selected
+            } else {
+                theme.normal
+            };
+            let mut cells = vec![
+                Cell::from(if compact {
+                    r.at[5..].to_string()
+                } else {
+                    r.at.clone()
+                }),
+                Cell::from(r.actor.clone()),
+                Cell::from(r.action.clone()),
+                Cell::from(fit(&r.target, 40)),
+            ];
+            if !compact {
+                cells.push(Cell::from(r.reason.clone()));
+            }
+            cells.push(Cell::from(r.outcome.clone()));
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
+        (
+            vec!["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME"],
+            vec![
+                Constraint::Length(11),
+                Constraint::Length(8),
+                Constraint::Length(12),
+                Constraint::Min(10),
+                Constraint::Length(10),
+            ],
+        )
+    } else {
+        (
+            vec!["TIME", "ACTOR", "ACTION", "TARGET", "REASON", "OUTCOME"],
+            vec![
+                Constraint::Length(16),
+                Constraint::Length(10),
+                Constraint::Length(14),
+                Constraint::Min(20),
+                Constraint::Length(20),
+                Constraint::Length(14),
+            ],
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .block(block(" Audit ", theme));
+    frame.render_widget(table, table_area);
+}
