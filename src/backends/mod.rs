@@ -1,6 +1,7 @@
 //! One module per mail system behind one trait. Backends talk to their mail system and map
 //! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
 
+pub mod imap;
 pub mod maildir;
 
 use std::fmt;
@@ -195,6 +196,12 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             settings.clone(),
             tenant.quarantine_mailbox.clone(),
             tenant.quarantine_folder_per_recipient,
+        ))),
+        BackendSettings::Imap(settings) => Ok(Arc::new(imap::ImapBackend::new(
+            settings.clone(),
+            tenant.quarantine_mailbox.clone(),
+            tenant.quarantine_folder_per_recipient,
+            tenant.mailboxes.clone(),
         ))),
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",

@@ -3,6 +3,7 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+pub mod imap;
 pub mod net;
 pub mod paths;
 pub mod secret;
@@ -147,6 +148,7 @@ impl Tenant {
 #[derive(Clone, Debug)]
 pub enum BackendSettings {
     Maildir(MaildirSettings),
+    Imap(imap::ImapSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -345,6 +347,7 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
                 folders: raw.folders,
             })
         }
+        "imap" => BackendSettings::Imap(imap::parse(specific, &at, base)?),
         _ => BackendSettings::NotYetSupported,
     };
     Ok(Tenant {
@@ -524,7 +527,7 @@ mod example_tests {
         assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
         assert!(matches!(
             cfg.tenants["corp"].backend,
-            BackendSettings::NotYetSupported
+            BackendSettings::Imap(_)
         ));
     }
 }
