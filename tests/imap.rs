@@ -204,3 +204,311 @@ fn every_action_retracts_and_restore_puts_back_folder_flags_and_date() {
     assert_eq!(decoy.len(), 1);
     assert_eq!(decoy[0].0, "INBOX");
 }
+
+#[test]
+fn hard_delete_takes_evidence_and_a_mailbox_on_hold_retains_the_copy() {
+    let s = Setup::new(
+        &["alice@corp.test", "held@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    s.seed("alice@corp.test", "INBOX", "", MSG, "");
+    s.seed("held@corp.test", "INBOX", "\\Seen", MSG, "");
+    s.ingest(&[log(MSG, &["alice@corp.test", "held@corp.test"])]);
+    let (code, job) = s.json(&["retract", MSG, "--action", "hard-delete", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    assert!(s.where_is("alice@corp.test", MSG).is_empty());
+    let held = s.where_is("held@corp.test", MSG);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].0, "Retractor-Held");
+    let held_item = items(&job)
+        .into_iter()
+        .find(|i| i["mailbox"] == "held@corp.test")
+        .expect("held item");
+    assert!(
+        held_item["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("retained by hold"),
+        "{held_item}"
+    );
+    // The evidence copy was stored before the delete.
+    assert!(
+        body_copies_in_store(&s.dir.path().join("retractor.db")) >= 1,
+        "no evidence stored"
+    );
+}
+
+/// How often the seeded body text appears in the store's file: only an evidence copy holds
+/// message bodies (the log keeps headers), and the CLI does not expose evidence as JSON.
+fn body_copies_in_store(db: &std::path::Path) -> usize {
+    let bytes = std::fs::read(db).unwrap_or_default();
+    let needle = b"Hello.";
+    bytes.windows(needle.len()).filter(|w| w == needle).count()
+}
+
+#[test]
+fn depth_two_is_found_by_header_search_across_mailboxes() {
+    let s = Setup::new(
+        &["alice@corp.test", "bob@corp.test", "carol@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    let fwd = "<fwd-1@corp.test>";
+    let reply = "<reply-1@corp.test>";
+    s.seed("alice@corp.test", "INBOX", "", MSG, "");
+    // Internal forward and a reply to it: never passed the gateway, only in mailboxes.
+    s.seed(
+        "bob@corp.test",
+        "INBOX",
+        "",
+        fwd,
+        &format!("In-Reply-To: {MSG}\r\nReferences: {MSG}\r\n"),
+    );
+    s.seed(
+        "carol@corp.test",
+        "INBOX",
+        "\\Seen",
+        reply,
+        &format!("In-Reply-To: {fwd}\r\nReferences: {MSG} {fwd}\r\n"),
+    );
+    // A message merely mentioning the id in another header is no descendant.
+    s.seed(
+        "carol@corp.test",
+        "INBOX",
+        "",
+        "<other@corp.test>",
+        &format!("X-Note: {MSG}\r\n"),
+    );
+    s.ingest(&[log(MSG, &["alice@corp.test"])]);
+    let (code, plan) = s.json(&[
+        "retract",
+        MSG,
+        "--action",
+        "move-to-junk",
+        "--depth",
+        "2",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{plan}");
+    let by_depth = plan["plan"]["by_depth"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(by_depth.len(), 3, "{plan}");
+    let (code, job) = s.json(&[
+        "retract",
+        MSG,
+        "--action",
+        "move-to-junk",
+        "--depth",
+        "2",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(s.where_is("alice@corp.test", MSG)[0].0, "Junk");
+    assert_eq!(s.where_is("bob@corp.test", fwd)[0].0, "Junk");
+    assert_eq!(s.where_is("carol@corp.test", reply)[0].0, "Junk");
+    assert_eq!(
+        s.where_is("carol@corp.test", "<other@corp.test>")[0].0,
+        "INBOX"
+    );
+}
+
+#[test]
+fn a_server_without_move_takes_the_copy_path() {
+    let s = Setup::new(
+        &["alice@corp.test", "quarantine@corp.test"],
+        Options { without_move: true },
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    s.seed("alice@corp.test", "INBOX", "\\Seen", MSG, "");
+    s.seed(
+        "alice@corp.test",
+        "INBOX",
+        "\\Deleted",
+        "<someone-elses@corp.test>",
+        "",
+    );
+    s.ingest(&[log(MSG, &["alice@corp.test"])]);
+    let (code, check) = s.json(&["check"]);
+    assert_eq!(code, 0, "{check}");
+    let detail = check["tenants"][0]["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        detail.contains("MOVE no") && detail.contains("UIDPLUS yes"),
+        "{detail}"
+    );
+    let (code, job) = s.json(&["retract", MSG, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    let now = s.where_is("alice@corp.test", MSG);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, "Trash");
+    // UID EXPUNGE touched only our message: another \Deleted message is still there.
+    assert_eq!(
+        s.where_is("alice@corp.test", "<someone-elses@corp.test>")
+            .len(),
+        1
+    );
+    let (code, job) = s.json(&["restore", MSG, "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    let back = s.where_is("alice@corp.test", MSG);
+    assert_eq!(
+        (back[0].0.as_str(), back[0].1.flags.clone()),
+        ("INBOX", vec!["\\Seen".to_string()])
+    );
+    assert_eq!(back[0].1.internal_date, DATE);
+}
+
+#[test]
+fn auth_failure_stops_the_tenant_and_a_missing_user_is_not_actionable() {
+    let s = Setup::new(
+        &["alice@corp.test", "bob@corp.test", "carol@corp.test"],
+        Options::default(),
+        "wrong-password",
+        "concurrency = 1",
+    );
+    s.ingest(&[log(
+        MSG,
+        &["alice@corp.test", "bob@corp.test", "carol@corp.test"],
+    )]);
+    let (code, job) = s.json(&["retract", MSG, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 3, "{job}");
+    for item in items(&job) {
+        assert_eq!(item["result"], "failed", "{item}");
+        assert!(
+            item["error"].as_str().unwrap_or("").contains("auth"),
+            "{item}"
+        );
+        assert!(
+            !item["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("wrong-password")
+        );
+    }
+    // One refused login, not one per item: the breaker stopped the rest.
+    let refused = s.server.log().matches("auth failed").count();
+    assert_eq!(refused, 1, "{}", s.server.log());
+
+    let ok = Setup::new(
+        &["alice@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    drop(s);
+    ok.seed("alice@corp.test", "INBOX", "", MSG, "");
+    ok.ingest(&[log(MSG, &["alice@corp.test", "ghost@corp.test"])]);
+    let (code, job) = ok.json(&["retract", MSG, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    let ghost = items(&job)
+        .into_iter()
+        .find(|i| i["mailbox"] == "ghost@corp.test")
+        .expect("ghost item");
+    assert_eq!(ghost["result"], "not-actionable", "{ghost}");
+}
+
+#[test]
+fn index_sweep_and_check_work_through_scan() {
+    let s = Setup::new(
+        &["alice@corp.test", "bob@corp.test", "quarantine@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    s.seed("alice@corp.test", "INBOX", "", MSG, "");
+    s.seed("bob@corp.test", "INBOX", "", MSG, "");
+    s.seed("bob@corp.test", "INBOX", "", "<hello@corp.test>", "");
+    let (code, check) = s.json(&["check"]);
+    assert_eq!(code, 0, "{check}");
+    let detail = check["tenants"][0]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("MOVE yes") && detail.contains("\\Junk=Junk"),
+        "{detail}"
+    );
+    let out = common::retractor(
+        Some(&s.config()),
+        s.dir.path(),
+        &["index", "--tenant", "corp"],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let (_, found) = s.json(&["search", "msgid:phish-1@evil.test"]);
+    let recipients = found["messages"][0]["recipients"].to_string();
+    assert!(
+        recipients.contains("alice@corp.test") && recipients.contains("bob@corp.test"),
+        "{found}"
+    );
+    let (code, job) = s.json(&[
+        "sweep",
+        "--tenant",
+        "corp",
+        "--message-id",
+        MSG,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(s.where_is("alice@corp.test", MSG)[0].0, "Junk");
+    assert_eq!(s.where_is("bob@corp.test", MSG)[0].0, "Junk");
+    assert_eq!(
+        s.where_is("bob@corp.test", "<hello@corp.test>")[0].0,
+        "INBOX"
+    );
+}
+
+#[test]
+fn connections_kicked_mid_job_are_reopened_and_the_job_completes() {
+    let users: Vec<String> = (0..30).map(|n| format!("u{n}@corp.test")).collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let s = Setup::new(&refs, Options::default(), dovecot::ADMIN_PASSWORD, "");
+    for u in &refs {
+        s.seed(u, "INBOX", "", MSG, "");
+    }
+    s.ingest(&[log(MSG, &refs)]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kicker = {
+        let stop = std::sync::Arc::clone(&stop);
+        let conf = s.server.dir.path().join("dovecot.conf");
+        std::thread::spawn(move || {
+            let mut kicks = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = std::process::Command::new("doveadm")
+                    .arg("-c")
+                    .arg(&conf)
+                    .args(["kick", "*@corp.test"])
+                    .output();
+                if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("@corp.test")) {
+                    kicks += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(15));
+            }
+            kicks
+        })
+    };
+    let (code, job) = s.json(&[
+        "retract",
+        MSG,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let kicks = kicker.join().expect("kicker");
+    assert_eq!(code, 0, "{job}");
+    assert!(kicks > 0, "no connection was kicked during the job");
+    for u in &refs {
+        let at = s.where_is(u, MSG);
+        assert_eq!(at.len(), 1, "{u}: {at:?}");
+        assert_eq!(at[0].0, "Junk", "{u}");
+    }
+}

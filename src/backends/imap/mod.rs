@@ -559,11 +559,19 @@ impl Backend for ImapBackend {
 
     async fn check(&self) -> CheckReport {
         let s = &self.settings;
+        let security = match s.security {
+            ImapSecurity::Tls => "tls",
+            ImapSecurity::Starttls => "starttls",
+            ImapSecurity::None => "plain text, loopback",
+        };
+        let login = match s.login {
+            crate::config::imap::ImapLogin::MasterUser => "master-user",
+            crate::config::imap::ImapLogin::SaslAuthzid => "sasl-authzid",
+        };
         let mut detail = format!(
-            "imap {}:{} ({:?}, {:?} login as {})",
-            s.host, s.port, s.security, s.login, s.admin_user
-        )
-        .to_lowercase();
+            "imap {}:{} ({security}); {login} login as {}",
+            s.host, s.port, s.admin_user
+        );
         let sample: Vec<&String> = self
             .mailboxes
             .iter()
