@@ -372,6 +372,20 @@ impl ImapBackend {
     }
 }
 
+impl Drop for ImapBackend {
+    /// One log line per process with the commands sent (each is one round trip): what the
+    /// IMAP benchmark divides by the items of its job.
+    fn drop(&mut self) {
+        let sent = self.commands_sent();
+        if sent > 0 {
+            tracing::info!(
+                host = %self.settings.host,
+                "IMAP commands sent by this process: {sent}"
+            );
+        }
+    }
+}
+
 /// rustls with the ring provider, the OS trust store and the optional private CA file.
 fn tls_connector(settings: &ImapSettings) -> Result<TlsConnector, String> {
     use rustls_pki_types::CertificateDer;
