@@ -330,7 +330,7 @@ impl Client {
         let r = self
             .cmd("UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
         let mut out = Vec::new();
-        for chunk in r.0.split("\r\n* ").skip(0) {
+        for chunk in r.0.split("\r\n* ") {
             let Some(start) = chunk.find(" FETCH (") else {
                 continue;
             };

@@ -37,6 +37,13 @@ use conn::Conn;
 use ops::Folders;
 use pool::{Pool, Session};
 
+/// A mailbox's folders marked `\Junk` and `\Trash`, when it marks them.
+#[derive(Clone, Debug, Default)]
+struct SpecialUse {
+    junk: Option<String>,
+    trash: Option<String>,
+}
+
 /// The IMAP backend of one tenant.
 pub struct ImapBackend {
     settings: ImapSettings,
@@ -48,7 +55,7 @@ pub struct ImapBackend {
     password: OnceCell<Secret>,
     tls: OnceLock<Result<TlsConnector, String>>,
     /// Special-use Junk and Trash of each mailbox seen, for `destination_folder`.
-    special: Mutex<HashMap<String, (Option<String>, Option<String>)>>,
+    special: Mutex<HashMap<String, SpecialUse>>,
     /// The hierarchy separator the server uses (from any LIST).
     separator: Mutex<Option<String>>,
     commands: Arc<AtomicU64>,
@@ -158,10 +165,10 @@ impl ImapBackend {
             .unwrap_or_else(|e| e.into_inner())
             .insert(
                 conn.user.clone(),
-                (
-                    folders.junk().map(str::to_string),
-                    folders.trash().map(str::to_string),
-                ),
+                SpecialUse {
+                    junk: folders.junk().map(str::to_string),
+                    trash: folders.trash().map(str::to_string),
+                },
             );
         if let Some(sep) = &folders.separator {
             *self.separator.lock().unwrap_or_else(|e| e.into_inner()) = Some(sep.clone());
@@ -463,8 +470,8 @@ impl Backend for ImapBackend {
             .cloned()
             .unwrap_or_default();
         Some(match action {
-            Action::MoveToJunk => special.0.unwrap_or_else(|| f.junk.clone()),
-            Action::Trash => special.1.unwrap_or_else(|| f.trash.clone()),
+            Action::MoveToJunk => special.junk.unwrap_or_else(|| f.junk.clone()),
+            Action::Trash => special.trash.unwrap_or_else(|| f.trash.clone()),
             Action::SoftDelete => f.soft_delete.clone(),
             Action::HardDelete if mailbox.on_hold => f.hold.clone(),
             Action::HardDelete | Action::Quarantine | Action::Restore => return None,
@@ -662,10 +669,13 @@ mod tests {
             b.destination_folder(&alice, Action::MoveToJunk).as_deref(),
             Some("Junk")
         );
-        b.special
-            .lock()
-            .unwrap()
-            .insert(alice.address.clone(), (Some("Spam".into()), None));
+        b.special.lock().unwrap().insert(
+            alice.address.clone(),
+            SpecialUse {
+                junk: Some("Spam".into()),
+                trash: None,
+            },
+        );
         assert_eq!(
             b.destination_folder(&alice, Action::MoveToJunk).as_deref(),
             Some("Spam")
