@@ -55,9 +55,18 @@ impl Setup {
     }
 
     fn json(&self, args: &[&str]) -> (i32, Value) {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = common::retractor(Some(&self.config()), self.dir.path(), &all);
+        let mut all: Vec<String> = vec!["--json".into()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        // A stuck job (a pool that starves) must fail the test, not hang CI.
+        let (config, home) = (self.config(), self.dir.path().to_path_buf());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            let _ = tx.send(common::retractor(Some(&config), &home, &args));
+        });
+        let out = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("retractor {args:?} did not finish in 120 s"));
         let code = out.status.code().unwrap_or(-1);
         let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
             panic!(
@@ -322,7 +331,10 @@ fn depth_two_is_found_by_header_search_across_mailboxes() {
 fn a_server_without_move_takes_the_copy_path() {
     let s = Setup::new(
         &["alice@corp.test", "quarantine@corp.test"],
-        Options { without_move: true },
+        Options {
+            without_move: true,
+            ..Options::default()
+        },
         dovecot::ADMIN_PASSWORD,
         "",
     );
@@ -511,4 +523,175 @@ fn connections_kicked_mid_job_are_reopened_and_the_job_completes() {
         assert_eq!(at.len(), 1, "{u}: {at:?}");
         assert_eq!(at[0].0, "Junk", "{u}");
     }
+}
+
+/// The backend of the test tenant, built from the config as the binary builds it.
+fn backend_of(s: &Setup) -> std::sync::Arc<dyn retractor::backends::Backend> {
+    let cfg = retractor::config::Config::load(&s.config()).expect("config");
+    retractor::backends::for_tenant(&cfg.tenants["corp"]).expect("backend")
+}
+
+fn mailbox(address: &str) -> retractor::backends::MailboxRef {
+    retractor::backends::MailboxRef {
+        address: address.into(),
+        on_hold: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_session_is_reopened_for_reads_and_an_act_fails_retryably() {
+    use retractor::backends::ErrorKind;
+    use retractor::model::Action;
+    let s = Setup::new(
+        &["alice@corp.test", "quarantine@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    s.seed("alice@corp.test", "INBOX", "\\Seen", MSG, "");
+    let backend = backend_of(&s);
+    let alice = mailbox("alice@corp.test");
+    let found = backend.locate(&alice, MSG).await.expect("locate");
+    assert_eq!(found.len(), 1);
+    // The session kept for alice is cut: the next read reconnects by itself.
+    s.server.kick("alice@corp.test");
+    let again = backend
+        .locate(&alice, MSG)
+        .await
+        .expect("locate after kick");
+    assert_eq!(again, found);
+    // An act on a cut session is not repeated blind: it fails retryably, and the engine
+    // locates again before acting (as the next two calls do).
+    s.server.kick("alice@corp.test");
+    let e = backend
+        .apply(&alice, &again[0], Action::MoveToJunk)
+        .await
+        .expect_err("the session was cut");
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e:?}");
+    assert!(e.retryable());
+    let copies = backend.locate(&alice, MSG).await.expect("locate");
+    let applied = backend
+        .apply(&alice, &copies[0], Action::MoveToJunk)
+        .await
+        .expect("apply");
+    let to = applied.to.expect("moved");
+    assert_eq!(to.folder, "Junk");
+    assert!(to.seen);
+    assert_eq!(s.where_is("alice@corp.test", MSG)[0].0, "Junk");
+}
+
+#[test]
+fn an_over_quota_quarantine_fails_the_item_and_leaves_the_copy() {
+    let s = Setup::new(
+        &["alice@corp.test", "quarantine@corp.test"],
+        Options {
+            over_quota_user: Some("quarantine@corp.test"),
+            ..Options::default()
+        },
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    s.seed("alice@corp.test", "INBOX", "", MSG, "");
+    s.ingest(&[log(MSG, &["alice@corp.test"])]);
+    let (code, job) = s.json(&["retract", MSG, "--action", "quarantine", "--yes", "--wait"]);
+    assert_eq!(code, 3, "{job}");
+    let item = &items(&job)[0];
+    assert_eq!(item["result"], "failed", "{item}");
+    let error = item["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("over-quota") || error.contains("OVERQUOTA"),
+        "{error}"
+    );
+    assert_eq!(s.where_is("alice@corp.test", MSG)[0].0, "INBOX");
+}
+
+#[test]
+fn tls_and_starttls_with_a_private_ca() {
+    let server = Dovecot::start(
+        &["alice@corp.test", "quarantine@corp.test"],
+        Options {
+            tls: true,
+            ..Options::default()
+        },
+    );
+    let tls_port = server.tls_port.expect("tls port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = server.dir.path().join("ca.pem");
+    let keys = server
+        .tenant_keys(dir.path(), dovecot::ADMIN_PASSWORD)
+        .replace("host = \"127.0.0.1\"", "host = \"localhost\"")
+        .replace(&format!("port = {}\n", server.port), "")
+        .replace("security = \"none\"\n", "");
+    let tenant = |name: &str, extra: &str| {
+        format!(
+            "[tenants.{name}]\nkind = \"imap\"\ndomains = [\"{name}.test\"]\nmailboxes = [\"alice@corp.test\"]\n{keys}{extra}\n"
+        )
+    };
+    let config = format!(
+        "[store]\npath = \"r.db\"\n{}{}{}",
+        tenant(
+            "tls",
+            &format!(
+                "security = \"tls\"\nport = {tls_port}\nca_file = \"{}\"",
+                ca.display()
+            )
+        ),
+        tenant(
+            "starttls",
+            &format!(
+                "security = \"starttls\"\nport = {}\nca_file = \"{}\"",
+                server.port,
+                ca.display()
+            )
+        ),
+        // Without the private CA the certificate must be refused.
+        tenant(
+            "untrusted",
+            &format!("security = \"tls\"\nport = {tls_port}")
+        ),
+    );
+    std::fs::write(dir.path().join("config.toml"), config).expect("config");
+    let out = common::retractor(
+        Some(&dir.path().join("config.toml")),
+        dir.path(),
+        &["--json", "check"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("check JSON");
+    let by_name = |n: &str| {
+        v["tenants"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["name"] == n).cloned())
+            .unwrap_or_else(|| panic!("{n}: {v}"))
+    };
+    for name in ["tls", "starttls"] {
+        let t = by_name(name);
+        assert_eq!(t["ok"], true, "{t}\n{}", server.log());
+        assert!(
+            t["detail"].as_str().unwrap_or("").contains("UIDPLUS yes"),
+            "{t}"
+        );
+    }
+    let t = by_name("untrusted");
+    assert_eq!(t["ok"], false, "{t}");
+    assert!(t["detail"].as_str().unwrap_or("").contains("TLS"), "{t}");
+}
+
+#[test]
+fn one_connection_serves_many_mailboxes_in_turn() {
+    let users: Vec<String> = (0..6).map(|n| format!("m{n}@corp.test")).collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let s = Setup::new(&refs, Options::default(), dovecot::ADMIN_PASSWORD, "");
+    // The tenant table is the config's last: one connection for the whole tenant.
+    let mut config = std::fs::read_to_string(s.config()).expect("config");
+    config.push_str("max_connections = 1\n");
+    std::fs::write(s.config(), config).expect("config");
+    for u in &refs {
+        s.seed(u, "INBOX", "", MSG, "");
+    }
+    s.ingest(&[log(MSG, &refs)]);
+    let (code, job) = s.json(&["retract", MSG, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(job["job"]["remediated"], 6, "{job}");
+    // Never more than one session at a time: each login followed the previous logout.
+    assert!(!s.server.log().contains("Maximum number of connections"));
 }

@@ -22,6 +22,8 @@ pub const ADMIN_PASSWORD: &str = "admin-pw";
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The implicit-TLS port, when started with `tls` (certificate for `localhost`).
+    pub tls_port: Option<u16>,
     conf: PathBuf,
 }
 
@@ -30,6 +32,11 @@ pub struct Dovecot {
 pub struct Options {
     /// Advertise no MOVE (the client must take the COPY + UID EXPUNGE path).
     pub without_move: bool,
+    /// Serve TLS (imaps port and STARTTLS) with a certificate for `localhost` signed by a
+    /// test CA at `<dir>/ca.pem`.
+    pub tls: bool,
+    /// A user whose quota (10 bytes) makes every APPEND fail with `[OVERQUOTA]`.
+    pub over_quota_user: Option<&'static str>,
 }
 
 impl Dovecot {
@@ -59,7 +66,14 @@ impl Dovecot {
         .expect("master passwd");
         let users_file: String = users
             .iter()
-            .map(|u| format!("{u}:{{PLAIN}}user-pw-not-used\n"))
+            .map(|u| {
+                let quota = if options.over_quota_user == Some(*u) {
+                    "::::::userdb_quota_rule=*:storage=10B"
+                } else {
+                    ""
+                };
+                format!("{u}:{{PLAIN}}user-pw-not-used{quota}\n")
+            })
             .collect();
         fs::write(root.join("users.passwd"), users_file).expect("users passwd");
         for f in ["master.passwd", "users.passwd"] {
@@ -76,6 +90,23 @@ impl Dovecot {
         } else {
             ""
         };
+        let tls_port = options.tls.then(free_port);
+        let ssl = match tls_port {
+            Some(_) => {
+                make_certificates(root);
+                format!(
+                    "ssl = yes\nssl_cert = <{0}/cert.pem\nssl_key = <{0}/key.pem\n",
+                    root.display()
+                )
+            }
+            None => "ssl = no\n".to_string(),
+        };
+        let imaps_port = tls_port.unwrap_or(0);
+        let quota = if options.over_quota_user.is_some() {
+            "mail_plugins = $mail_plugins quota\nplugin {\n  quota = maildir:User quota\n}\n"
+        } else {
+            ""
+        };
         let d = root.display();
         let conf = root.join("dovecot.conf");
         fs::write(
@@ -87,8 +118,7 @@ listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{ssl}{quota}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0secs
 auth_master_user_separator = *
@@ -107,7 +137,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
 }}
 service imap {{
@@ -160,6 +190,7 @@ namespace inbox {{
         let server = Dovecot {
             dir,
             port,
+            tls_port,
             conf: conf.clone(),
         };
         assert!(
@@ -399,6 +430,75 @@ pub fn message(message_id: &str, from: &str, to: &str, subject: &str, extra: &st
     format!(
         "Message-ID: {message_id}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\n{extra}\r\nHello.\r\n"
     )
+}
+
+/// A test CA and a `localhost` certificate it signed (EC keys: fast to make).
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed for the TLS tests");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=rtx test CA",
+    ]);
+    openssl(&ca);
+    let mut req = vec!["req"];
+    req.extend(ec);
+    req.extend([
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&req);
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext.cnf");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 fn which(name: &str) -> Option<PathBuf> {

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::conn::Conn;
 use crate::backends::{BackendError, ErrorKind};
@@ -19,6 +19,9 @@ pub struct Session {
 pub struct Pool {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Session>>,
+    /// Wakes a waiter when a session goes idle: idle sessions keep their permits, so a
+    /// waiter on the semaphore alone would wait forever once every permit sits idle.
+    returned: Notify,
 }
 
 impl Pool {
@@ -26,6 +29,7 @@ impl Pool {
         Pool {
             permits: Arc::new(Semaphore::new(max_connections)),
             idle: Mutex::new(Vec::new()),
+            returned: Notify::new(),
         }
     }
 
@@ -42,11 +46,16 @@ impl Pool {
                     if self.take_idle(|_| true).is_some() {
                         continue;
                     }
-                    let permit = Arc::clone(&self.permits)
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| BackendError::new(ErrorKind::Internal, "pool closed"))?;
-                    return Ok(Err(Permit(permit)));
+                    tokio::select! {
+                        permit = Arc::clone(&self.permits).acquire_owned() => {
+                            let permit = permit.map_err(|_| {
+                                BackendError::new(ErrorKind::Internal, "pool closed")
+                            })?;
+                            return Ok(Err(Permit(permit)));
+                        }
+                        // A session went idle: reuse it or close it for room.
+                        () = self.returned.notified() => continue,
+                    }
                 }
             }
         }
@@ -58,6 +67,7 @@ impl Pool {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(session);
+        self.returned.notify_one();
     }
 
     /// Close every idle session (e.g. after the server restarted).
