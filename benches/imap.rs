@@ -105,7 +105,7 @@ fn run(mailboxes: usize) -> (f64, u64) {
     let commands = logged
         .lines()
         .filter_map(|l| l.split("IMAP commands sent by this process: ").nth(1))
-        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .filter_map(|n| n.split_whitespace().next()?.parse::<u64>().ok())
         .sum();
     (seconds, commands)
 }
