@@ -87,6 +87,8 @@ pub struct Conn {
     pub selected: Option<Selected>,
     /// The mailbox this connection is logged in to.
     pub user: String,
+    /// The last folder list of this mailbox and when it was read.
+    pub folders: Option<(std::time::Instant, super::ops::Folders)>,
 }
 
 impl Conn {
@@ -132,6 +134,7 @@ impl Conn {
             caps: Vec::new(),
             selected: None,
             user: user.to_string(),
+            folders: None,
         };
         if settings.security != ImapSecurity::Starttls {
             conn.greeting().await?;
@@ -501,7 +504,8 @@ pub fn refusal(command: &str, line: &StatusLine) -> BackendError {
         "AUTHENTICATIONFAILED" => ErrorKind::AuthFailed,
         "AUTHORIZATIONFAILED" => ErrorKind::NoSuchMailbox,
         "NOPERM" | "PRIVACYACL" => ErrorKind::PermissionDenied,
-        "NONEXISTENT" | "EXPUNGEISSUED" => ErrorKind::Gone,
+        // TRYCREATE: a folder listed a moment ago was deleted; locate again (lists afresh).
+        "NONEXISTENT" | "EXPUNGEISSUED" | "TRYCREATE" => ErrorKind::Gone,
         "UNAVAILABLE" | "INUSE" | "SERVERBUG" => ErrorKind::Unavailable,
         "LIMIT" => ErrorKind::Throttled,
         _ => ErrorKind::Invalid,

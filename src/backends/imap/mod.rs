@@ -20,6 +20,7 @@ mod proto;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
@@ -36,6 +37,9 @@ use crate::model::{Action, Location};
 use conn::Conn;
 use ops::Folders;
 use pool::{Pool, Session};
+
+/// How long a folder list read by locate is trusted for the act that follows it.
+const FOLDER_LIST_FRESH: Duration = Duration::from_secs(30);
 
 /// A mailbox's folders marked `\Junk` and `\Trash`, when it marks them.
 #[derive(Clone, Debug, Default)]
@@ -173,7 +177,18 @@ impl ImapBackend {
         if let Some(sep) = &folders.separator {
             *self.separator.lock().unwrap_or_else(|e| e.into_inner()) = Some(sep.clone());
         }
+        conn.folders = Some((Instant::now(), folders.clone()));
         Ok(folders)
+    }
+
+    /// The folder list for an act: the one a locate just read on this session (saves a
+    /// round trip per item), else a fresh one. A folder deleted since makes the act fail
+    /// with TRYCREATE, which the engine retries after locating (and listing) again.
+    async fn known_folders(&self, conn: &mut Conn) -> Result<Folders, BackendError> {
+        match &conn.folders {
+            Some((when, folders)) if when.elapsed() < FOLDER_LIST_FRESH => Ok(folders.clone()),
+            _ => self.folders(conn).await,
+        }
     }
 
     fn is_admin_folder(&self, folder: &str) -> bool {
@@ -263,7 +278,7 @@ impl ImapBackend {
     ) -> Result<Location, BackendError> {
         let mut s = self.session(user).await?;
         let result = async {
-            let mut folders = self.folders(&mut s.conn).await?;
+            let mut folders = self.known_folders(&mut s.conn).await?;
             let (validity, uid) = ops::move_copy(&mut s.conn, &mut folders, copy, dest).await?;
             Ok(Location {
                 folder: dest.to_string(),
@@ -288,7 +303,7 @@ impl ImapBackend {
     ) -> Result<Location, BackendError> {
         let mut s = self.session(user).await?;
         let result = async {
-            let mut folders = self.folders(&mut s.conn).await?;
+            let mut folders = self.known_folders(&mut s.conn).await?;
             if let Some(message_id) = reuse
                 && folders.list.iter().any(|f| f.name == folder)
                 && let Some(existing) = ops::find_in_folder(&mut s.conn, folder, message_id)
@@ -542,7 +557,7 @@ impl Backend for ImapBackend {
         if current_mailbox == user {
             let mut s = self.session(user).await?;
             let result = async {
-                let mut folders = self.folders(&mut s.conn).await?;
+                let mut folders = self.known_folders(&mut s.conn).await?;
                 let (validity, uid) =
                     ops::move_copy(&mut s.conn, &mut folders, current, &original.folder).await?;
                 // The user may have read or flagged it where it lay: put the flags back too.
