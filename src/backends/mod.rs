@@ -2,6 +2,7 @@
 //! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
 
 pub mod graph;
+pub mod imap;
 pub mod maildir;
 
 use std::fmt;
@@ -200,6 +201,12 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
         BackendSettings::Graph(settings) => graph::GraphBackend::new(settings.clone())
             .map(|b| Arc::new(b) as Arc<dyn Backend>)
             .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
+        BackendSettings::Imap(settings) => Ok(Arc::new(imap::ImapBackend::new(
+            settings.clone(),
+            tenant.quarantine_mailbox.clone(),
+            tenant.quarantine_folder_per_recipient,
+            tenant.mailboxes.clone(),
+        ))),
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind

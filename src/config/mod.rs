@@ -4,6 +4,7 @@
 //! `quarantine_mailbx` never silently falls back to a default.
 
 pub mod graph;
+pub mod imap;
 pub mod net;
 pub mod paths;
 pub mod secret;
@@ -186,6 +187,7 @@ pub enum BackendSettings {
     Maildir(MaildirSettings),
     /// `kind = "graph"`: Microsoft 365 through Microsoft Graph.
     Graph(graph::GraphSettings),
+    Imap(imap::ImapSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -390,6 +392,7 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
         "graph" => BackendSettings::Graph(graph::parse(specific, &at, base, |e| {
             kind_key_error(e, &graph::GRAPH_KEYS)
         })?),
+        "imap" => BackendSettings::Imap(imap::parse(specific, &at, base)?),
         _ => BackendSettings::NotYetSupported,
     };
     Ok(Tenant {
@@ -594,7 +597,7 @@ mod example_tests {
         assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
         assert!(matches!(
             cfg.tenants["corp"].backend,
-            BackendSettings::NotYetSupported
+            BackendSettings::Imap(_)
         ));
     }
 }

@@ -18,7 +18,7 @@ const READ_CHUNK: usize = 8 * 1024;
 
 /// The header fields the backend uses, decoded. Message-IDs are in `<...>` form.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct Headers {
+pub(crate) struct Headers {
     pub message_id: Option<String>,
     /// The first From address, lower-case (`""` when there is none).
     pub from_address: String,
@@ -76,7 +76,7 @@ pub(super) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Decode a header block. Never fails: what cannot be parsed is left empty.
-pub(super) fn parse(block: &[u8]) -> Headers {
+pub(crate) fn parse(block: &[u8]) -> Headers {
     let Some(message) = MessageParser::default().parse_headers(block) else {
         return Headers::default();
     };

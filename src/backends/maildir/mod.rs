@@ -6,9 +6,9 @@
 //! so a live Dovecot reading the same tree never sees a half-done act.
 
 mod fsops;
-mod headers;
+pub(crate) mod headers;
 mod layout;
-mod tree;
+pub(crate) mod tree;
 mod walk;
 
 #[cfg(test)]

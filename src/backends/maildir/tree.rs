@@ -439,14 +439,14 @@ fn survey_mailbox(mailbox_dir: &Path, foreign: &mut Foreign) -> io::Result<()> {
     Ok(())
 }
 
-/// A scan filter's Message-IDs, normalised once per scan.
-struct WantedIds {
+/// A scan filter's Message-IDs, normalised once per scan (shared with the IMAP backend).
+pub(crate) struct WantedIds {
     ids: Vec<String>,
     replies_to: Vec<String>,
 }
 
 impl WantedIds {
-    fn of(filter: &ScanFilter) -> Self {
+    pub(crate) fn of(filter: &ScanFilter) -> Self {
         let normalise = |ids: &[String]| ids.iter().map(|id| normalize_message_id(id)).collect();
         WantedIds {
             ids: normalise(&filter.message_ids),
@@ -466,7 +466,8 @@ impl WantedIds {
     }
 }
 
-fn matches_filter(
+/// Whether parsed headers match every part of a scan filter (`mtime`: the received time).
+pub(crate) fn matches_filter(
     filter: &ScanFilter,
     wanted: &WantedIds,
     h: &Headers,
