@@ -24,7 +24,14 @@ impl Tmux {
     }
 
     fn start_with(name: &str, extra_env: &[&str]) -> Tmux {
+        Tmux::start_prepared(name, extra_env, |_| {})
+    }
+
+    /// As [`Tmux::start_with`], with `prepare` run on the temporary home before the console
+    /// starts (to create the demo and edit its config).
+    fn start_prepared(name: &str, extra_env: &[&str], prepare: impl FnOnce(&Path)) -> Tmux {
         let home = tempfile::tempdir().expect("tempdir");
+        prepare(home.path());
         let socket = format!("retractor-{name}-{}", std::process::id());
         let t = Tmux { socket, home };
         let demo = t.home.path().join("demo");
@@ -384,5 +391,46 @@ fn a_panic_gives_the_terminal_back() {
     assert!(
         !s.contains("Messages 1 of"),
         "the console's frame is gone:\n{s}"
+    );
+}
+
+#[test]
+fn the_mouse_is_opt_in_scrolls_the_log_and_is_released_on_exit() {
+    // Off by default: the terminal keeps its own selection (copying a Message-ID).
+    let t = Tmux::start("nomouse");
+    t.wait_for("Messages 1 of");
+    assert_eq!(t.pane("#{mouse_any_flag}"), "0", "mouse reporting is off");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+
+    let t = Tmux::start_prepared("mouse", &[], |home| {
+        let demo = home.join("demo");
+        let out = headless(
+            home,
+            &["demo", "--dir", &demo.display().to_string(), "--no-tui"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = demo.join("config.toml");
+        let mut text = std::fs::read_to_string(&config).expect("demo config");
+        text.push_str("\n[console]\nmouse = true\n");
+        std::fs::write(&config, text).expect("demo config");
+    });
+    t.wait_for("Messages 1 of");
+    assert_eq!(t.pane("#{mouse_any_flag}"), "1", "mouse = true turns it on");
+    // Two wheel notches down and one up, as a terminal reports them (SGR 1006).
+    for button in [65, 65, 64] {
+        t.type_text(&format!("\u{1b}[<{button};20;10M"));
+    }
+    t.wait_for("Messages 4 of");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(
+        t.pane("#{mouse_any_flag}"),
+        "0",
+        "mouse reporting is turned off when the console exits"
     );
 }

@@ -547,3 +547,33 @@ fn keyset_paging_agrees_with_offsets_and_walks_the_whole_log_in_order() {
         h.press("k");
     }
 }
+
+#[test]
+fn the_mouse_wheel_moves_what_the_arrows_move_and_nothing_while_typing() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    let wheel = |h: &mut Harness, rows: i64| {
+        let commands = app::update(&mut h.app, Event::Scroll(rows));
+        h.settle(commands);
+    };
+    assert_eq!(h.app.messages.selected, 0);
+    wheel(&mut h, 3);
+    wheel(&mut h, 3);
+    assert_eq!(h.app.messages.selected, 6);
+    wheel(&mut h, -3);
+    h.press("j");
+    assert_eq!(h.app.messages.selected, 4, "wheel and j agree");
+    wheel(&mut h, -100);
+    assert_eq!(h.app.messages.selected, 0, "clamped at the top");
+    // While the search bar has focus, the wheel does nothing (it types nothing either).
+    h.press("/");
+    h.app.dirty = false;
+    wheel(&mut h, 3);
+    assert_eq!(h.app.messages.selected, 0);
+    assert!(!h.app.dirty, "nothing to redraw");
+    h.press("Esc");
+    // Nor under a dialog.
+    h.press("?");
+    wheel(&mut h, 3);
+    assert_eq!(h.app.messages.selected, 0);
+}

@@ -252,6 +252,8 @@ pub struct App {
 #[derive(Debug)]
 pub enum Event {
     Key(crossterm::event::KeyEvent),
+    /// Mouse wheel (only with `[console] mouse = true`): rows to move, down positive.
+    Scroll(i64),
     Resize(u16, u16),
     /// A page of the log; `offset` is the absolute index of its first row; `total` is
     /// counted only when the request asked for it.

@@ -35,6 +35,16 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.dirty = true;
             on_key(app, key)
         }
+        Event::Scroll(rows) => {
+            // The wheel moves what the arrow keys move, and only where they would.
+            let idle = matches!(app.overlay, Overlay::None)
+                && matches!(app.focus, Focus::List | Focus::Detail);
+            if !idle {
+                return Vec::new();
+            }
+            app.dirty = true;
+            move_by(app, rows)
+        }
         Event::Resize(w, h) => {
             app.width = w;
             app.height = h;

@@ -35,6 +35,36 @@ pub struct Applied {
     pub retained_by_hold: bool,
 }
 
+impl Applied {
+    /// The copy now sits at `to` in its own mailbox. A hard-delete that ends in a move went
+    /// to the hold folder: out of the user's view, kept for the hold.
+    pub fn moved(to: Location, action: Action) -> Self {
+        Applied {
+            to: Some(to),
+            to_mailbox: None,
+            retained_by_hold: action == Action::HardDelete,
+        }
+    }
+
+    /// The copy now sits at `to` in another mailbox, `holder` (quarantine).
+    pub fn moved_to_mailbox(to: Location, holder: String) -> Self {
+        Applied {
+            to: Some(to),
+            to_mailbox: Some(holder),
+            retained_by_hold: false,
+        }
+    }
+
+    /// The copy is gone; `retained_by_hold` when the mail system keeps it for a hold anyway.
+    pub fn deleted(retained_by_hold: bool) -> Self {
+        Applied {
+            to: None,
+            to_mailbox: None,
+            retained_by_hold,
+        }
+    }
+}
+
 /// Header fields of one copy found by a scan (sweep, index, conversation search).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeaderSummary {
@@ -103,6 +133,14 @@ impl BackendError {
             detail: detail.into(),
             retry_after: None,
         }
+    }
+
+    /// `apply` was asked for an action that is not an act on a copy (restore).
+    pub fn not_an_act(action: Action) -> Self {
+        BackendError::new(
+            ErrorKind::Internal,
+            format!("{action} is not applied to a copy (restore uses put_back)"),
+        )
     }
 
     pub fn retryable(&self) -> bool {

@@ -58,6 +58,10 @@ pub struct ConsoleSettings {
     /// Action name -> key or list of keys; replaces that action's default keys.
     #[serde(default)]
     pub keys: BTreeMap<String, ConsoleKeys>,
+    /// Opt in to the mouse: the wheel scrolls the list or pane under focus. Off by default,
+    /// so the terminal's own selection (copying a Message-ID) keeps working.
+    #[serde(default)]
+    pub mouse: bool,
 }
 
 /// One key (`"R"`) or several (`["j", "Down"]`).

@@ -12,7 +12,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, MouseEventKind,
+};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -25,17 +27,38 @@ use crate::ui::{self, Theme};
 /// How often the jobs sampler looks at the store (progress is redrawn at most this often).
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
+/// Rows one notch of the mouse wheel moves.
+const WHEEL_ROWS: i64 = 3;
+
 /// Why the console could not start.
 #[derive(Debug)]
 pub struct ConsoleError(pub String);
 
 /// Restores the terminal when dropped, so an error return leaves a usable shell.
-struct TerminalGuard;
+struct TerminalGuard {
+    mouse: bool,
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        if self.mouse {
+            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        }
         ratatui::restore();
     }
+}
+
+/// Turn mouse reporting on, and off again in the panic hook ahead of ratatui's restore, so a
+/// panic does not leave the shell receiving mouse escapes.
+fn capture_mouse() -> Result<(), ConsoleError> {
+    crossterm::execute!(std::io::stdout(), EnableMouseCapture)
+        .map_err(|e| ConsoleError(format!("cannot turn on the mouse: {e}")))?;
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        restore(info);
+    }));
+    Ok(())
 }
 
 /// Checks done before the terminal is touched: the theme and keymap of `[console]`, then a
@@ -61,7 +84,11 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
         crossterm::terminal::size().map_err(|e| ConsoleError(format!("terminal size: {e}")))?;
     let mut terminal = ratatui::try_init()
         .map_err(|e| ConsoleError(format!("cannot set up the terminal: {e}")))?;
-    let _guard = TerminalGuard;
+    let mouse = engine.config().console.mouse;
+    let _guard = TerminalGuard { mouse };
+    if mouse {
+        capture_mouse()?;
+    }
     let actor = format!("{} ({})", engine.actor().login, engine.actor().role);
     let mut app = App::new(keymap, width, height, chrono::Utc::now(), actor);
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
@@ -105,6 +132,11 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
                     app.now = chrono::Utc::now();
                     Event::Key(key)
                 }
+                Some(Ok(TermEvent::Mouse(m))) => match m.kind {
+                    MouseEventKind::ScrollDown => Event::Scroll(WHEEL_ROWS),
+                    MouseEventKind::ScrollUp => Event::Scroll(-WHEEL_ROWS),
+                    _ => continue,
+                },
                 Some(Ok(TermEvent::Resize(w, h))) => Event::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(ConsoleError(format!("reading the terminal: {e}"))),

@@ -105,11 +105,7 @@ impl Backend for Scripted {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(mailbox.address.clone(), "Junk".into());
-        Ok(Applied {
-            to: Some(to),
-            to_mailbox: None,
-            retained_by_hold: false,
-        })
+        Ok(Applied::moved(to, Action::MoveToJunk))
     }
     async fn put_back(
         &self,

@@ -586,18 +586,9 @@ impl Backend for GraphBackend {
                 );
                 self.client.call(Some(address), "POST", &path, None).await?;
                 // Under a hold, Exchange keeps purged items in Recoverable Items\Purges.
-                return Ok(Applied {
-                    to: None,
-                    to_mailbox: None,
-                    retained_by_hold: mailbox.on_hold,
-                });
+                return Ok(Applied::deleted(mailbox.on_hold));
             }
-            Action::Restore => {
-                return Err(BackendError::new(
-                    ErrorKind::Internal,
-                    "restore goes through put_back",
-                ));
-            }
+            Action::Restore => return Err(BackendError::not_an_act(action)),
             Action::Quarantine => self.quarantine_folder_id(address, &user).await?,
             Action::MoveToJunk => JUNK.into(),
             Action::Trash => DELETED.into(),
@@ -616,11 +607,7 @@ impl Backend for GraphBackend {
                 action == Action::SoftDelete,
             )
             .await?;
-        Ok(Applied {
-            to: Some(to),
-            to_mailbox: None,
-            retained_by_hold: false,
-        })
+        Ok(Applied::moved(to, action))
     }
 
     /// Move the copy back to the folder id recorded when it was pulled, and set the read

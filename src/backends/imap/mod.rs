@@ -355,16 +355,13 @@ impl ImapBackend {
             .filter(|_| self.quarantine_per_recipient);
         let placed = self.append_to(&holder, &folder, whole, reuse).await?;
         self.expunge(&mailbox.address, copy).await?;
-        Ok(Applied {
-            to: Some(Location {
-                seen: copy.seen,
-                flags: copy.flags.clone(),
-                internal_date: copy.internal_date.or(placed.internal_date),
-                ..placed
-            }),
-            to_mailbox: Some(holder),
-            retained_by_hold: false,
-        })
+        let to = Location {
+            seen: copy.seen,
+            flags: copy.flags.clone(),
+            internal_date: copy.internal_date.or(placed.internal_date),
+            ..placed
+        };
+        Ok(Applied::moved_to_mailbox(to, holder))
     }
 
     async fn check_mailbox(
@@ -523,26 +520,15 @@ impl Backend for ImapBackend {
     ) -> Result<Applied, BackendError> {
         if let Some(dest) = self.destination_folder(mailbox, action) {
             let to = self.move_within(&mailbox.address, copy, &dest).await?;
-            return Ok(Applied {
-                to: Some(to),
-                to_mailbox: None,
-                retained_by_hold: action == Action::HardDelete,
-            });
+            return Ok(Applied::moved(to, action));
         }
         match action {
             Action::Quarantine => self.quarantine(mailbox, copy).await,
             Action::HardDelete => {
                 self.expunge(&mailbox.address, copy).await?;
-                Ok(Applied {
-                    to: None,
-                    to_mailbox: None,
-                    retained_by_hold: false,
-                })
+                Ok(Applied::deleted(false))
             }
-            _ => Err(BackendError::new(
-                ErrorKind::Invalid,
-                format!("{action} is not applied to a copy (restore uses put_back)"),
-            )),
+            _ => Err(BackendError::not_an_act(action)),
         }
     }
 

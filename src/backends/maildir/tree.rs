@@ -115,26 +115,15 @@ impl Tree {
         if let Some(folder) = self.destination_folder(mailbox, action) {
             let target = Target::keeping(&mailbox_dir, &folder, &source);
             let to = self.move_copy(&mailbox_dir, &source, &target)?;
-            return Ok(Applied {
-                to: Some(to),
-                to_mailbox: None,
-                retained_by_hold: action == Action::HardDelete,
-            });
+            return Ok(Applied::moved(to, action));
         }
         match action {
             Action::Quarantine => self.quarantine(mailbox, &mailbox_dir, &source),
             Action::HardDelete => {
                 fsops::remove_message(&source.full_path(&mailbox_dir)?)?;
-                Ok(Applied {
-                    to: None,
-                    to_mailbox: None,
-                    retained_by_hold: false,
-                })
+                Ok(Applied::deleted(false))
             }
-            _ => Err(BackendError::new(
-                ErrorKind::Invalid,
-                format!("{action} is not applied to a copy (restore uses put_back)"),
-            )),
+            _ => Err(BackendError::not_an_act(action)),
         }
     }
 
@@ -329,11 +318,7 @@ impl Tree {
         );
         let target = Target::keeping(&quarantine_dir, &folder, source);
         let to = self.move_copy(mailbox_dir, source, &target)?;
-        Ok(Applied {
-            to: Some(to),
-            to_mailbox: Some(quarantine.to_string()),
-            retained_by_hold: false,
-        })
+        Ok(Applied::moved_to_mailbox(to, quarantine.to_string()))
     }
 
     /// Move the copy at `source` (under `source_dir`) to `target`; a copy already there is
