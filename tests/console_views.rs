@@ -577,3 +577,125 @@ fn the_mouse_wheel_moves_what_the_arrows_move_and_nothing_while_typing() {
     wheel(&mut h, 3);
     assert_eq!(h.app.messages.selected, 0);
 }
+
+#[test]
+fn tenant_scope_narrows_the_log_and_is_shown_in_the_title() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    let everything = h.app.messages.total;
+    assert!(everything > 300, "{everything}");
+    // The runtime sets the configured tenants; a second, empty one shows the narrowing.
+    h.app.tenants = vec!["demo".into(), "branch".into()];
+    h.press(":");
+    h.type_text("tenant b");
+    h.press("Tab");
+    assert_eq!(app::input_text(&h.app.command_line), "tenant branch");
+    h.press("Enter");
+    assert_eq!(h.app.tenant.as_deref(), Some("branch"));
+    assert_eq!(h.app.messages.total, 0, "the demo's mail is all in 'demo'");
+    assert!(h.screen().contains("Messages 0 of 0 · tenant branch"));
+    h.press(":");
+    h.type_text("tenant demo");
+    h.press("Enter");
+    assert_eq!(h.app.messages.total, everything);
+    // The scope combines with the typed query.
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter");
+    assert_eq!(h.app.messages.total, 1);
+    assert!(h.screen().contains("Messages 1 of 1 · tenant demo"));
+    // Unknown names are refused and change nothing; `:tenant` alone shows all again.
+    h.press(":");
+    h.type_text("tenant nope");
+    h.press("Enter");
+    assert!(
+        h.app
+            .flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no tenant 'nope'")
+    );
+    assert_eq!(h.app.tenant.as_deref(), Some("demo"));
+    h.press(":");
+    h.type_text("tenant");
+    h.press("Enter");
+    assert_eq!(h.app.tenant, None);
+    assert_eq!(h.app.messages.total, 1, "the typed query stays");
+}
+
+#[test]
+fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    h.app.tenants = vec!["demo".into()];
+    // Nothing open and nothing named: the command says what it needs.
+    h.press(":");
+    h.type_text("sweep");
+    h.press("Enter");
+    assert!(
+        h.app
+            .flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("needs a message open"),
+        "{:?}",
+        h.app.flash
+    );
+    // The campaign open: sweep its Message-ID through every mailbox of its tenant.
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter Enter");
+    let recipients = h
+        .app
+        .detail
+        .as_ref()
+        .unwrap()
+        .loaded
+        .as_ref()
+        .unwrap()
+        .row
+        .recipient_count;
+    h.press(":");
+    h.type_text("sweep trash");
+    h.press("Enter");
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no confirmation: {:?}", h.app.flash)
+    };
+    assert_eq!(c.title, "Sweep (trash)");
+    assert!(!c.ok_focused, "Cancel has focus");
+    let text = c.lines.join("\n");
+    assert!(text.contains("every mailbox of tenant demo"), "{text}");
+    assert!(text.contains(&d.campaign), "{text}");
+    // The external partner is not a mailbox of ours; every internal copy is found by reading
+    // the mailboxes, including any the log does not list.
+    let Pending::Sweep(request) = &c.pending else {
+        panic!("{:?}", c.pending)
+    };
+    assert_eq!(request.message_ids, vec![d.campaign.clone()]);
+    let copies: usize = text
+        .lines()
+        .find_map(|l| l.strip_suffix(" mailboxes will be acted on"))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(copies >= recipients - 1, "{copies} of {recipients}: {text}");
+    snap(&h, "confirm_sweep");
+    h.press("y");
+    assert!(h.app.running.is_empty(), "the job ran to the end");
+    let jobs = tasks::sample_jobs(&d.engine).unwrap();
+    let sweep = jobs
+        .iter()
+        .find(|j| j.kind == retractor::model::JobKind::Sweep)
+        .expect("a sweep job");
+    assert_eq!(sweep.counts.remediated as usize, copies, "{sweep:?}");
+    assert_eq!(sweep.counts.failed, 0, "{sweep:?}");
+    // Operations lists it like any job.
+    h.press("2");
+    let screen = h.screen();
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("sweep trash") && l.contains("done")),
+        "{screen}"
+    );
+}

@@ -16,7 +16,41 @@ pub const COMMANDS: &[&str] = &[
     "restore",
     "retract",
     "search",
+    "sweep",
+    "tenant",
 ];
+
+/// The actions `:action` and `:sweep` take, for completion.
+const ACTIONS: [&str; 5] = [
+    "move-to-junk",
+    "trash",
+    "soft-delete",
+    "quarantine",
+    "hard-delete",
+];
+
+/// `:sweep` as typed: which mail to look for in every mailbox of a tenant, and what to do
+/// with it. Empty terms mean "the message open or selected". `since` stays text here; the
+/// caller resolves it against its clock.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepTerms {
+    pub action: Option<MailAction>,
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<String>,
+    pub tenant: Option<String>,
+}
+
+impl SweepTerms {
+    /// No term names mail to look for.
+    pub fn names_no_mail(&self) -> bool {
+        self.message_id.is_none()
+            && self.from.is_none()
+            && self.subject.is_none()
+            && self.since.is_none()
+    }
+}
 
 /// A parsed command line.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +68,10 @@ pub enum Cmd {
     SetAction(MailAction),
     Reason(String),
     Search(String),
+    /// Search every mailbox of a tenant (not only the log) and act on what matches.
+    Sweep(SweepTerms),
+    /// Show one tenant's messages only; `None` shows every tenant again.
+    Tenant(Option<String>),
 }
 
 /// Parse a command line (without the `:`). Errors name the problem.
@@ -64,16 +102,95 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
             .filter(|d| *d <= 10)
             .map(Cmd::Depth)
             .ok_or_else(|| format!(":depth needs a number from 0 to 10, not '{arg}'")),
-        "action" => match arg.parse::<MailAction>() {
-            Ok(MailAction::Restore) | Err(_) => Err(format!(
-                ":action needs one of move-to-junk, trash, soft-delete, quarantine, hard-delete, not '{arg}'"
-            )),
-            Ok(a) => Ok(Cmd::SetAction(a)),
-        },
+        "action" => remedial_action(arg).map(Cmd::SetAction),
         "reason" => Ok(Cmd::Reason(arg.to_string())),
         "search" => Ok(Cmd::Search(arg.to_string())),
+        "sweep" => sweep_terms(arg).map(Cmd::Sweep),
+        "tenant" => match words(arg)?.as_slice() {
+            [] => Ok(Cmd::Tenant(None)),
+            [one] => Ok(Cmd::Tenant(Some(one.clone()))),
+            _ => Err(":tenant takes one tenant name (or none, for all)".into()),
+        },
         _ => Err(format!("unknown command :{name}")),
     }
+}
+
+/// An action that acts on mail (restore is not one).
+fn remedial_action(arg: &str) -> Result<MailAction, String> {
+    match arg.parse::<MailAction>() {
+        Ok(MailAction::Restore) | Err(_) => Err(format!(
+            "the action must be one of {}, not '{arg}'",
+            ACTIONS.join(", ")
+        )),
+        Ok(a) => Ok(a),
+    }
+}
+
+/// `:sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME]`; values
+/// with spaces go in double quotes (`subject:"Q4 payroll"`).
+fn sweep_terms(arg: &str) -> Result<SweepTerms, String> {
+    let mut terms = SweepTerms::default();
+    for word in words(arg)? {
+        let Some((field, value)) = word.split_once(':') else {
+            if terms.action.is_some() {
+                return Err(format!(":sweep takes one action; '{word}' is a second"));
+            }
+            terms.action = Some(remedial_action(&word)?);
+            continue;
+        };
+        if value.is_empty() {
+            return Err(format!(":sweep {field}: needs a value"));
+        }
+        let slot = match field.to_ascii_lowercase().as_str() {
+            "from" => &mut terms.from,
+            "subject" => &mut terms.subject,
+            "msgid" => &mut terms.message_id,
+            "since" => &mut terms.since,
+            "tenant" => &mut terms.tenant,
+            _ => {
+                return Err(format!(
+                    ":sweep does not know '{field}:' (it takes from: subject: msgid: since: tenant:)"
+                ));
+            }
+        };
+        if slot.replace(value.to_string()).is_some() {
+            return Err(format!(":sweep takes {field}: once"));
+        }
+    }
+    Ok(terms)
+}
+
+/// Split on whitespace; double quotes group (`subject:"a b"` is one word `subject:a b`).
+fn words(arg: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in arg.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if quoted {
+        return Err("a double quote is not closed".into());
+    }
+    if started {
+        out.push(word);
+    }
+    Ok(out)
 }
 
 /// A command name, or a unique prefix of one (`:q` is `:quit`).
@@ -101,24 +218,23 @@ fn resolve(name: &str) -> Result<&'static str, String> {
 
 /// Complete the command name being typed: the longest common prefix of the candidates,
 /// with a trailing space when only one fits. Returns `None` when nothing matches.
-pub fn complete(line: &str) -> Option<String> {
+/// After `:action`, actions complete; after `:tenant`, the configured `tenants`.
+pub fn complete(line: &str, tenants: &[String]) -> Option<String> {
     if line.contains(' ') {
         let (name, arg) = line.split_once(' ')?;
-        if resolve(name).ok()? == "action" {
-            let options = [
-                "move-to-junk",
-                "trash",
-                "soft-delete",
-                "quarantine",
-                "hard-delete",
-            ];
-            let fit: Vec<&str> = options
-                .into_iter()
-                .filter(|o| o.starts_with(arg.trim()))
-                .collect();
-            return common_prefix(&fit).map(|p| format!("{name} {p}"));
-        }
-        return None;
+        let options: Vec<&str> = match resolve(name).ok()? {
+            "action" => ACTIONS.to_vec(),
+            "tenant" => tenants.iter().map(String::as_str).collect(),
+            _ => return None,
+        };
+        let fit: Vec<&str> = options
+            .into_iter()
+            .filter(|o| o.starts_with(arg.trim()))
+            .collect();
+        return match fit.as_slice() {
+            [one] => Some(format!("{name} {one}")),
+            _ => common_prefix(&fit).map(|p| format!("{name} {p}")),
+        };
     }
     let fit: Vec<&str> = COMMANDS
         .iter()
@@ -160,10 +276,53 @@ mod tests {
     }
 
     #[test]
-    fn completes_names_and_actions() {
-        assert_eq!(complete("ret").as_deref(), Some("retract "));
-        assert_eq!(complete("re").as_deref(), Some("re"));
-        assert_eq!(complete("action qu").as_deref(), Some("action quarantine"));
-        assert_eq!(complete("zz"), None);
+    fn completes_names_actions_and_tenants() {
+        let tenants = [
+            "corp".to_string(),
+            "contoso".to_string(),
+            "demo".to_string(),
+        ];
+        assert_eq!(complete("ret", &tenants).as_deref(), Some("retract "));
+        assert_eq!(complete("re", &tenants).as_deref(), Some("re"));
+        assert_eq!(
+            complete("action qu", &tenants).as_deref(),
+            Some("action quarantine")
+        );
+        assert_eq!(complete("te", &tenants).as_deref(), Some("tenant "));
+        assert_eq!(complete("tenant c", &tenants).as_deref(), Some("tenant co"));
+        assert_eq!(
+            complete("tenant d", &tenants).as_deref(),
+            Some("tenant demo")
+        );
+        assert_eq!(complete("tenant x", &tenants), None);
+        assert_eq!(complete("zz", &tenants), None);
+    }
+
+    #[test]
+    fn parses_sweep_terms_with_quotes_and_names_every_mistake() {
+        assert_eq!(
+            parse(r#"sweep trash from:ceo@evil.test subject:"Q4 payroll" since:2h tenant:corp"#),
+            Ok(Cmd::Sweep(SweepTerms {
+                action: Some(MailAction::Trash),
+                from: Some("ceo@evil.test".into()),
+                subject: Some("Q4 payroll".into()),
+                since: Some("2h".into()),
+                tenant: Some("corp".into()),
+                message_id: None,
+            }))
+        );
+        // Bare: the open message, the form's action.
+        assert_eq!(parse("sweep"), Ok(Cmd::Sweep(SweepTerms::default())));
+        assert!(parse("sweep").is_ok_and(|c| matches!(c, Cmd::Sweep(t) if t.names_no_mail())));
+        let err = |line: &str| parse(line).unwrap_err();
+        assert!(err("sweep to:x@y").contains("does not know 'to:'"));
+        assert!(err("sweep restore").contains("must be one of"));
+        assert!(err("sweep trash junk").contains("one action"));
+        assert!(err("sweep from:a@b from:c@d").contains("from: once"));
+        assert!(err("sweep subject:").contains("needs a value"));
+        assert!(err(r#"sweep subject:"open"#).contains("not closed"));
+        assert_eq!(parse("tenant"), Ok(Cmd::Tenant(None)));
+        assert_eq!(parse("tenant corp"), Ok(Cmd::Tenant(Some("corp".into()))));
+        assert!(err("tenant a b").contains("one tenant"));
     }
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 
-use crate::engine::DepthCount;
+use crate::engine::{DepthCount, SweepRequest};
 use crate::model::{Action as MailAction, Job, JobItem, LoggedMessage};
 use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
 
@@ -82,6 +82,7 @@ pub enum Focus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Pending {
     Retract(RetractSpec),
+    Sweep(SweepRequest),
     RestoreMessage {
         message: i64,
         reason: Option<String>,
@@ -242,6 +243,13 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// The actor and role shown in the status line (`alice (responder)`).
     pub actor: String,
+    /// The configured tenants (`:tenant` completes and checks against them); set by the
+    /// runtime.
+    pub tenants: Vec<String>,
+    /// `:tenant NAME`: the log shows this tenant's messages only.
+    pub tenant: Option<String>,
+    /// The sweep whose plan (a read of every mailbox) is awaited, by request id.
+    pub sweep: Option<(ReqId, SweepRequest)>,
     next_req: ReqId,
     /// Set by `update` whenever what is drawn may have changed; the runtime clears it.
     pub dirty: bool,
@@ -272,6 +280,11 @@ pub enum Event {
         result: Result<Box<DetailReply>, String>,
     },
     Preview {
+        req: ReqId,
+        result: Result<Preview, String>,
+    },
+    /// What a `:sweep` found in the tenant's mailboxes.
+    SweepPlanned {
         req: ReqId,
         result: Result<Preview, String>,
     },
@@ -330,6 +343,11 @@ pub enum Command {
         req: ReqId,
         spec: RetractSpec,
     },
+    /// Plan a sweep (reads every mailbox of its tenant) to show its counts before asking.
+    PlanSweep {
+        req: ReqId,
+        request: SweepRequest,
+    },
     /// Plan, submit and run in this process.
     Submit(Pending),
     LoadJobItems {
@@ -363,6 +381,9 @@ impl App {
             running: BTreeSet::new(),
             now,
             actor,
+            tenants: Vec::new(),
+            tenant: None,
+            sweep: None,
             next_req: 0,
             dirty: true,
             quit: false,
@@ -385,6 +406,17 @@ impl App {
     pub fn page_rows(&self) -> usize {
         let (table, _) = layout::messages_split(self.width, self.height, self.detail.is_some());
         layout::table_rows(table).max(1)
+    }
+
+    /// The query the store runs: the one typed, narrowed to the `:tenant` when one is set.
+    pub fn scoped_query(&self) -> String {
+        match &self.tenant {
+            Some(t) if t.chars().any(char::is_whitespace) => {
+                format!("{} tenant:\"{t}\"", self.messages.query)
+            }
+            Some(t) => format!("{} tenant:{t}", self.messages.query),
+            None => self.messages.query.clone(),
+        }
     }
 
     /// The selected message row, when its page is loaded.

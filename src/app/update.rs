@@ -7,9 +7,10 @@ use super::cmdline::{self, Cmd};
 use super::keymap::Action;
 use super::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 use super::{
-    App, Command, Confirm, Detail, DetailData, Event, Focus, Overlay, Pending, RetractForm,
-    RetractSpec, Tab, View, input_text, single_line,
+    App, Command, Confirm, Detail, DetailData, Event, Focus, Overlay, Pending, Preview,
+    RetractForm, RetractSpec, Tab, View, input_text, single_line,
 };
+use crate::engine::SweepRequest;
 use crate::model::Action as MailAction;
 use crate::store::PageAnchor;
 
@@ -144,6 +145,20 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             }
             Vec::new()
         }
+        Event::SweepPlanned { req, result } => {
+            match app.sweep.take() {
+                Some((awaited, request)) if awaited == req => {
+                    app.dirty = true;
+                    app.flash = None;
+                    match result {
+                        Ok(found) => ask_sweep(app, request, found),
+                        Err(e) => app.flash = Some(format!("sweep: {}", shown(&e))),
+                    }
+                }
+                other => app.sweep = other, // stale: a newer sweep was asked for
+            }
+            Vec::new()
+        }
         Event::Jobs { jobs, at } => {
             app.ops.jobs = jobs.iter().map(JobRow::of).collect();
             app.ops.sampled_at = Some(at);
@@ -232,7 +247,7 @@ impl App {
         m.page_offset = 0;
         Command::Search {
             req,
-            query,
+            query: self.scoped_query(),
             anchor: PageAnchor::Offset(0),
             offset: 0,
             limit,
@@ -295,9 +310,10 @@ fn fetch_page(app: &mut App, count: bool) -> Vec<Command> {
     };
     m.req = req;
     m.loading = true;
+    let query = app.scoped_query();
     vec![Command::Search {
         req,
-        query: m.query.clone(),
+        query,
         anchor,
         offset: want,
         limit,
@@ -404,7 +420,7 @@ fn command_line_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         }
         KeyCode::Tab => {
             let line = input_text(&app.command_line);
-            if let Some(done) = cmdline::complete(&line) {
+            if let Some(done) = cmdline::complete(&line, &app.tenants) {
                 app.command_line = single_line(&done);
             }
             Vec::new()
@@ -460,6 +476,162 @@ fn run_cmd(app: &mut App, cmd: Cmd) -> Vec<Command> {
             app.view = View::Messages;
             search_key(app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
         }
+        Cmd::Tenant(tenant) => scope_to_tenant(app, tenant),
+        Cmd::Sweep(terms) => match sweep_request(app, terms) {
+            Ok(request) => {
+                let req = app.req();
+                app.flash = Some(format!(
+                    "sweep: reading every mailbox of tenant {} ...",
+                    shown(&request.tenant)
+                ));
+                app.sweep = Some((req, request.clone()));
+                vec![Command::PlanSweep { req, request }]
+            }
+            Err(e) => {
+                app.flash = Some(shown(&e));
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// `:tenant NAME` narrows the log to one tenant; `:tenant` alone shows them all again.
+fn scope_to_tenant(app: &mut App, tenant: Option<String>) -> Vec<Command> {
+    if let Some(t) = &tenant
+        && !app.tenants.is_empty()
+        && !app.tenants.contains(t)
+    {
+        app.flash = Some(format!(
+            "no tenant '{}' (tenants: {})",
+            shown(t),
+            app.tenants.join(" ")
+        ));
+        return Vec::new();
+    }
+    app.flash = Some(match &tenant {
+        Some(t) => format!("tenant {} only (:tenant alone shows all)", shown(t)),
+        None => "all tenants".into(),
+    });
+    app.tenant = tenant;
+    app.view = View::Messages;
+    app.detail = None;
+    app.focus = Focus::List;
+    let query = app.messages.query.clone();
+    vec![app.run_search(query)]
+}
+
+/// The sweep a `:sweep` line asks for. Bare, it sweeps the open message's Message-ID in its
+/// tenant; the action and reason default to the retract tab's.
+fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<SweepRequest, String> {
+    let open = app.detail.as_ref().and_then(|d| d.loaded.as_ref());
+    let form = app.detail.as_ref().and_then(|d| d.form.as_ref());
+    let mut message_ids: Vec<String> = terms.message_id.iter().cloned().collect();
+    let mut tenant = terms.tenant.clone().or_else(|| app.tenant.clone());
+    if terms.names_no_mail() {
+        let Some(open) = open else {
+            return Err(
+                ":sweep needs a message open (Enter), or terms: from: subject: msgid: since:"
+                    .into(),
+            );
+        };
+        message_ids.push(open.message_id.clone());
+        tenant = tenant.or_else(|| Some(open.tenant.clone()));
+    }
+    let tenant = match tenant {
+        Some(t) => t,
+        None => match app.tenants.as_slice() {
+            [only] => only.clone(),
+            _ => {
+                return Err(format!(
+                    ":sweep needs tenant:NAME (tenants: {})",
+                    app.tenants.join(" ")
+                ));
+            }
+        },
+    };
+    if !app.tenants.is_empty() && !app.tenants.contains(&tenant) {
+        return Err(format!(
+            "no tenant '{tenant}' (tenants: {})",
+            app.tenants.join(" ")
+        ));
+    }
+    let since = match &terms.since {
+        Some(text) => Some(
+            crate::model::when::parse_when(text, app.now)
+                .map_err(|e| format!(":sweep since:{text}: {e}"))?,
+        ),
+        None => None,
+    };
+    let reason = form
+        .map(|f| input_text(&f.reason))
+        .filter(|r| !r.trim().is_empty());
+    Ok(SweepRequest {
+        tenant,
+        message_ids,
+        from: terms.from,
+        subject: terms.subject,
+        since,
+        action: Some(
+            terms
+                .action
+                .or(form.map(|f| f.action))
+                .unwrap_or(MailAction::MoveToJunk),
+        ),
+        reason,
+    })
+}
+
+/// The sweep's counts are in: ask before acting, as for a retraction.
+fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
+    let action = request.action.unwrap_or(MailAction::MoveToJunk);
+    if found.actionable == 0 {
+        app.flash = Some(format!(
+            "sweep of tenant {}: nothing found{}",
+            shown(&request.tenant),
+            found
+                .notes
+                .iter()
+                .map(|n| format!("; {}", shown(n)))
+                .collect::<String>()
+        ));
+        return;
+    }
+    let mut looked_for: Vec<String> = request
+        .message_ids
+        .iter()
+        .map(|m| format!("Message-ID {m}"))
+        .collect();
+    looked_for.extend(request.from.iter().map(|f| format!("from {f}")));
+    looked_for.extend(request.subject.iter().map(|s| format!("subject '{s}'")));
+    looked_for.extend(request.since.iter().map(|s| format!("since {s}")));
+    let mut lines = vec![
+        format!(
+            "{action} in every mailbox of tenant {}",
+            shown(&request.tenant)
+        ),
+        format!("matching {}", shown(&looked_for.join(", "))),
+        format!(
+            "{} copies in {} mailboxes will be acted on",
+            found.actionable, found.mailboxes
+        ),
+    ];
+    lines.extend(found.notes.iter().map(|n| shown(n)));
+    lines.push(match &request.reason {
+        Some(r) => format!("reason: {}", shown(r)),
+        None => "no reason given (:reason TEXT with a message open)".into(),
+    });
+    let hard = action == MailAction::HardDelete;
+    if hard {
+        lines.push("This cannot be undone. Type delete and press Enter.".into());
+    }
+    ask(
+        app,
+        &format!("Sweep ({action})"),
+        lines,
+        Pending::Sweep(request),
+    );
+    if hard && let Overlay::Confirm(c) = &mut app.overlay {
+        c.word = Some(single_line(""));
     }
 }
 

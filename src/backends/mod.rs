@@ -114,6 +114,7 @@ pub enum ErrorKind {
     OverQuota,
     /// The data on the server is not what we expect (foreign files, broken layout).
     Invalid,
+    /// A bug: the engine asked for something the backend does not do.
     Internal,
 }
 

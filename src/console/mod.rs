@@ -91,6 +91,7 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
     }
     let actor = format!("{} ({})", engine.actor().login, engine.actor().role);
     let mut app = App::new(keymap, width, height, chrono::Utc::now(), actor);
+    app.tenants = engine.config().tenants.keys().cloned().collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let first = app.start();
     dispatch(&engine, &tx, first);

@@ -57,6 +57,14 @@ pub async fn perform(engine: &Arc<Engine>, command: Command) -> Vec<Event> {
             req,
             result: load_detail(engine, id).await.map(Box::new),
         }],
+        Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
+            req,
+            result: engine
+                .plan_sweep(&request)
+                .await
+                .map(|plan| preview_of(&plan))
+                .map_err(|e| e.to_string()),
+        }],
         Command::Preview { req, spec } => vec![Event::Preview {
             req,
             result: preview(engine, &spec).await,
@@ -122,18 +130,23 @@ async fn preview(engine: &Arc<Engine>, spec: &RetractSpec) -> Result<Preview, St
         .plan_retract(&request)
         .await
         .map_err(|e| e.to_string())?;
+    Ok(preview_of(&plan))
+}
+
+/// The counts a confirmation shows for a plan.
+fn preview_of(plan: &Plan) -> Preview {
     let mailboxes: std::collections::BTreeSet<&str> = plan
         .items
         .iter()
         .filter(|i| i.settled.is_none())
         .map(|i| i.mailbox.as_str())
         .collect();
-    Ok(Preview {
+    Preview {
         by_depth: plan.by_depth.clone(),
         actionable: plan.actionable(),
         mailboxes: mailboxes.len(),
         notes: plan.notes.clone(),
-    })
+    }
 }
 
 /// Plan (RBAC is checked by the engine's planner) and write the job.
@@ -143,6 +156,7 @@ async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
             Ok(r) => engine.plan_retract(&r).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         },
+        Pending::Sweep(request) => engine.plan_sweep(&request).await.map_err(|e| e.to_string()),
         Pending::RestoreMessage { message, reason } => match engine.store().message(message) {
             Ok(m) => engine
                 .plan_restore(&RestoreRequest {

@@ -36,7 +36,7 @@ pub struct RestoreRequest {
 }
 
 /// Search every mailbox of a tenant and act on what matches.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SweepRequest {
     pub tenant: String,
     pub message_ids: Vec<String>,

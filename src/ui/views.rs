@@ -70,9 +70,13 @@ fn message_table(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         " Messages (loading) ".to_string()
     } else {
         format!(
-            " Messages {} of {} ",
+            " Messages {} of {}{} ",
             (m.selected + 1).min(m.total as usize),
-            m.total
+            m.total,
+            app.tenant
+                .as_ref()
+                .map(|t| format!(" · tenant {}", crate::app::shown(t)))
+                .unwrap_or_default()
         )
     };
     let visible = layout::table_rows(area.height);

@@ -805,7 +805,7 @@ async fn restore_is_not_an_act_on_a_copy() {
         .apply(&alice(), &copy, Action::Restore)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert_eq!(err.kind, ErrorKind::Internal);
     assert!(path.exists());
 }
 
