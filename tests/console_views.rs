@@ -144,6 +144,18 @@ impl Harness {
         }
     }
 
+    /// Type a `:` command line and run it.
+    fn command(&mut self, line: &str) {
+        self.press(":");
+        self.type_text(line);
+        self.press("Enter");
+    }
+
+    /// The status bar's one-line message, or "".
+    fn flash(&self) -> &str {
+        self.app.flash.as_deref().unwrap_or("")
+    }
+
     fn render(&self, theme: &Theme) -> Terminal<TestBackend> {
         let mut t = Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
         t.draw(|f| ui::draw(f, &self.app, theme)).unwrap();
@@ -425,16 +437,8 @@ fn command_line_completes_and_runs() {
     assert_eq!(app::input_text(&h.app.command_line), "operations ");
     h.press("Enter");
     assert_eq!(h.app.view, app::View::Operations);
-    h.press(":");
-    h.type_text("fly");
-    h.press("Enter");
-    assert!(
-        h.app
-            .flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("unknown command :fly")
-    );
+    h.command("fly");
+    assert!(h.flash().contains("unknown command :fly"));
 }
 
 #[test]
@@ -500,7 +504,7 @@ fn sixteen_keystrokes_from_start_to_a_confirmed_depth_2_retraction() {
     assert_eq!(spec.depth, 2);
     let message = d.engine.store().message(spec.message).unwrap();
     assert_eq!(message.message_id, d.campaign);
-    assert!(h.app.flash.as_deref().unwrap_or("").contains("finished"));
+    assert!(h.flash().contains("finished"));
 }
 
 /// Keyset and from-the-end pages are the same rows as OFFSET pages, and moving through the
@@ -594,9 +598,7 @@ fn tenant_scope_narrows_the_log_and_is_shown_in_the_title() {
     assert_eq!(h.app.tenant.as_deref(), Some("branch"));
     assert_eq!(h.app.messages.total, 0, "the demo's mail is all in 'demo'");
     assert!(h.screen().contains("Messages 0 of 0 · tenant branch"));
-    h.press(":");
-    h.type_text("tenant demo");
-    h.press("Enter");
+    h.command("tenant demo");
     assert_eq!(h.app.messages.total, everything);
     // The scope combines with the typed query.
     h.press("/");
@@ -605,20 +607,10 @@ fn tenant_scope_narrows_the_log_and_is_shown_in_the_title() {
     assert_eq!(h.app.messages.total, 1);
     assert!(h.screen().contains("Messages 1 of 1 · tenant demo"));
     // Unknown names are refused and change nothing; `:tenant` alone shows all again.
-    h.press(":");
-    h.type_text("tenant nope");
-    h.press("Enter");
-    assert!(
-        h.app
-            .flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no tenant 'nope'")
-    );
+    h.command("tenant nope");
+    assert!(h.flash().contains("no tenant 'nope'"));
     assert_eq!(h.app.tenant.as_deref(), Some("demo"));
-    h.press(":");
-    h.type_text("tenant");
-    h.press("Enter");
+    h.command("tenant");
     assert_eq!(h.app.tenant, None);
     assert_eq!(h.app.messages.total, 1, "the typed query stays");
 }
@@ -629,15 +621,9 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
     let mut h = Harness::new(&d, 120, 40);
     h.app.tenants = vec!["demo".into()];
     // Nothing open and nothing named: the command says what it needs.
-    h.press(":");
-    h.type_text("sweep");
-    h.press("Enter");
+    h.command("sweep");
     assert!(
-        h.app
-            .flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("needs a message open"),
+        h.flash().contains("needs a message open"),
         "{:?}",
         h.app.flash
     );
@@ -655,9 +641,7 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
         .unwrap()
         .row
         .recipient_count;
-    h.press(":");
-    h.type_text("sweep trash");
-    h.press("Enter");
+    h.command("sweep trash");
     let Overlay::Confirm(c) = &h.app.overlay else {
         panic!("no confirmation: {:?}", h.app.flash)
     };
