@@ -399,9 +399,18 @@ impl Engine {
         };
         let mut notes = Vec::new();
         let hits = self.scan_tenant(&req.tenant, &filter, &mut notes).await?;
+        let backend = Arc::clone(self.backend(&req.tenant).map_err(EngineError::Backend)?);
         let mut seen: HashSet<Key> = HashSet::new();
         let mut items = Vec::new();
+        let mut already_there = 0;
         for (tenant, mailbox, hit) in hits {
+            // A copy already where this action puts it (a second `sweep --action trash`
+            // finds the first one's copies in Trash) is not a match to act on again.
+            if backend.destination_folder(&mailbox, action).as_deref() == Some(hit.folder.as_str())
+            {
+                already_there += 1;
+                continue;
+            }
             if !seen.insert((mailbox.address.clone(), hit.message_id.clone())) {
                 continue;
             }
@@ -415,6 +424,11 @@ impl Engine {
                 on_hold: mailbox.on_hold,
                 ..NewItem::default()
             });
+        }
+        if already_there > 0 {
+            notes.push(format!(
+                "left alone, already where {action} puts them: {already_there} matching copies"
+            ));
         }
         let target = sweep_description(req);
         Ok(Plan {
