@@ -234,8 +234,26 @@ fn sweep_finds_copies_the_log_never_saw() {
     assert_eq!(erin["to_folder"], "Trash");
     assert!(w.mailbox("erin").join(".Trash/cur/9.M1.host:2,S").exists());
     assert!(copies_of(&w.mailbox("erin").join(".Archive"), PHISH).is_empty());
-    // Bare Message-IDs work too; sweeping again acts on nothing twice.
+    // Bare Message-IDs work too; sweeping again acts on nothing twice, and the plan says so.
     let before = files_under(&w.path().join("mail"));
+    let (_, plan) = w.json(&[
+        "sweep",
+        "--tenant",
+        "corp",
+        "--message-id",
+        "jobs-1@bad.example",
+        "--action",
+        "trash",
+        "--dry-run",
+    ]);
+    assert!(
+        plan["plan"]["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n == "4 of these copies are already where trash puts them (recorded, not moved again)"),
+        "{plan}"
+    );
     let (code, again) = w.json(&[
         "sweep",
         "--tenant",

@@ -404,15 +404,14 @@ impl Engine {
         let mut items = Vec::new();
         let mut already_there = 0;
         for (tenant, mailbox, hit) in hits {
-            // A copy already where this action puts it (a second `sweep --action trash`
-            // finds the first one's copies in Trash) is not a match to act on again.
+            if !seen.insert((mailbox.address.clone(), hit.message_id.clone())) {
+                continue;
+            }
+            // Kept in the job, so the record names every mailbox that had the message, but
+            // counted apart: these end `already-in-destination`, never moved again.
             if backend.destination_folder(&mailbox, action).as_deref() == Some(hit.folder.as_str())
             {
                 already_there += 1;
-                continue;
-            }
-            if !seen.insert((mailbox.address.clone(), hit.message_id.clone())) {
-                continue;
             }
             items.push(NewItem {
                 log_message: self.store.logged_id(&hit.message_id, &tenant)?,
@@ -427,7 +426,7 @@ impl Engine {
         }
         if already_there > 0 {
             notes.push(format!(
-                "left alone, already where {action} puts them: {already_there} matching copies"
+                "{already_there} of these copies are already where {action} puts them (recorded, not moved again)"
             ));
         }
         let target = sweep_description(req);
