@@ -426,6 +426,21 @@ fn the_mouse_is_opt_in_scrolls_the_log_and_is_released_on_exit() {
         t.type_text(&format!("\u{1b}[<{button};20;10M"));
     }
     t.wait_for("Messages 4 of");
+    // A left click (press and release, 1-based cells) selects the row under it: the log's
+    // sixth row is screen line 12 under the bar, the search bar, the border and the header.
+    let click = |column: u16, row: u16| {
+        t.type_text(&format!(
+            "\u{1b}[<0;{column};{row}M\u{1b}[<0;{column};{row}m"
+        ));
+    };
+    click(20, 12);
+    t.wait_for("Messages 6 of");
+    // A second click on the selected row opens it, as Enter does.
+    click(20, 12);
+    t.wait_for("Conversation");
+    // The view bar's labels switch views.
+    click(24, 1);
+    t.wait_for("Operations:");
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0);
     assert_eq!(

@@ -9,9 +9,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::layout::Position;
 use ratatui::style::Modifier;
 
-use retractor::app::{self, App, Command, Event, Keymap, Overlay, Pending};
+use retractor::app::{self, App, Command, Event, Focus, Keymap, Overlay, Pending, Tab, View};
 use retractor::config::Config;
 use retractor::console::tasks;
 use retractor::engine::{Actor, Engine};
@@ -700,5 +701,189 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
             .lines()
             .any(|l| l.contains("sweep trash") && l.contains("done")),
         "{screen}"
+    );
+}
+
+/// Where `text` starts on the screen, searching from the top (ASCII text only).
+fn find_on_screen(h: &Harness, text: &str) -> Position {
+    let t = h.render(&Theme::mono());
+    let buffer = t.backend().buffer();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        if let Some(x) = line.find(text) {
+            return Position::new(x as u16, y);
+        }
+    }
+    panic!("'{text}' is not on the screen:\n{}", h.screen());
+}
+
+/// The screen lines drawn selected (reverse video in the mono theme), top to bottom.
+fn selected_lines(h: &Harness) -> Vec<u16> {
+    let t = h.render(&Theme::mono());
+    let buffer = t.backend().buffer();
+    (0..buffer.area.height)
+        .filter(|&y| buffer[(2, y)].modifier.contains(Modifier::REVERSED))
+        .collect()
+}
+
+impl Harness {
+    /// A left click at a screen cell, settled; returns the commands it asked for directly.
+    fn click(&mut self, at: Position) -> Vec<Command> {
+        let commands = app::update(&mut self.app, Event::Click(at));
+        let asked = commands.clone();
+        self.settle(commands);
+        asked
+    }
+}
+
+#[test]
+fn clicks_switch_views_and_tabs_select_rows_and_open_the_selected_one() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    // Bar (1), search bar (3), the table's border and header (2): row 3 of the log is line 9.
+    h.click(Position::new(40, 9));
+    assert_eq!(h.app.messages.selected, 3);
+    assert!(h.app.detail.is_none(), "the first click only selects");
+    assert_eq!(selected_lines(&h), vec![9]);
+    h.click(Position::new(40, 9));
+    let open = h.app.detail.as_ref().map(|d| d.id);
+    assert_eq!(
+        open,
+        h.app.selected_message().map(|r| r.id),
+        "a second click opens"
+    );
+    assert_eq!(h.app.focus, Focus::Detail);
+
+    // The pane's tab titles switch tabs; the retract tab brings its form and counts.
+    let tab = find_on_screen(&h, "Recipients ");
+    h.click(tab);
+    let detail = h.app.detail.as_ref().unwrap();
+    assert_eq!(detail.tab, Tab::Recipients);
+    let form = detail.form.as_ref().unwrap();
+    assert!(form.preview.is_some(), "counts were asked for");
+    let (i, who) = form
+        .recipients
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, r)| !r.external)
+        .map(|(i, r)| (i, r.shown.clone()))
+        .expect("a second internal recipient");
+    let was_included = form.recipients[i].included;
+    let row = find_on_screen(&h, &format!("] {}", &who[..who.len().min(20)]));
+    h.click(row);
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert_eq!(form.cursor, i, "the first click moves the cursor");
+    assert_eq!(form.recipients[i].included, was_included);
+    h.click(row);
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert_eq!(
+        form.recipients[i].included, !was_included,
+        "a second click toggles"
+    );
+
+    // The reason line takes the reason; clicking away keeps what was typed.
+    h.click(find_on_screen(&h, "Reason "));
+    assert_eq!(h.app.focus, Focus::Reason);
+    h.type_text("INC-1");
+    h.click(find_on_screen(&h, "Summary "));
+    assert_eq!(h.app.focus, Focus::Detail);
+    assert_eq!(h.app.detail.as_ref().unwrap().tab, Tab::Summary);
+    let reason = &h.app.detail.as_ref().unwrap().form.as_ref().unwrap().reason;
+    assert_eq!(app::input_text(reason), "INC-1");
+
+    // A click never answers a dialog: not on the dialog, not beside it.
+    h.press("r R");
+    assert!(matches!(h.app.overlay, Overlay::Confirm(_)));
+    for at in [
+        Position::new(60, 20),
+        Position::new(2, 0),
+        Position::new(5, 9),
+    ] {
+        let asked = h.click(at);
+        assert!(asked.is_empty(), "{asked:?}");
+        assert!(matches!(h.app.overlay, Overlay::Confirm(_)));
+    }
+    h.press("Esc");
+
+    // The view bar switches views.
+    h.click(find_on_screen(&h, "2 Operations"));
+    assert_eq!(h.app.view, View::Operations);
+    h.click(find_on_screen(&h, "3 Audit"));
+    assert_eq!(h.app.view, View::Audit);
+    h.click(find_on_screen(&h, "1 Messages"));
+    assert_eq!(h.app.view, View::Messages);
+
+    // Help closes on a click; a click on the log while typing a search leaves the search
+    // without running it, and selects without opening.
+    h.press("?");
+    h.click(Position::new(40, 9));
+    assert!(matches!(h.app.overlay, Overlay::None));
+    h.press("Esc");
+    let query = h.app.messages.query.clone();
+    h.press("/");
+    h.type_text("from:nobody");
+    h.click(Position::new(40, 7));
+    assert_eq!(h.app.focus, Focus::List);
+    assert_eq!(h.app.messages.query, query, "the typed query was not run");
+    assert_eq!(h.app.messages.selected, 1);
+    assert!(h.app.detail.is_none());
+    // Clicking the search bar starts typing there.
+    h.click(Position::new(10, 2));
+    assert_eq!(h.app.focus, Focus::Search);
+}
+
+/// Lists longer than the screen keep the selection on it, and a click picks the row drawn
+/// under the pointer after scrolling.
+#[test]
+fn audit_and_operations_scroll_with_the_selection_and_clicks_pick_the_rows_drawn() {
+    let d = demo();
+    let mut h = Harness::new(&d, 80, 24);
+    campaign_retract_tab(&mut h);
+    h.press("R y");
+    h.press("3");
+    let records = h.app.audit.rows.len();
+    // 80x24: bar, filter (3), chain line, border, header ... border, status: 15 rows.
+    let visible = 24 - 1 - 3 - 1 - 3 - 1;
+    assert!(records > visible, "{records} audit records");
+    h.press("G");
+    assert_eq!(h.app.audit.selected, records - 1);
+    let last_row_line = 24 - 3;
+    assert_eq!(
+        selected_lines(&h),
+        vec![last_row_line as u16],
+        "{}",
+        h.screen()
+    );
+    // Moving up inside the window moves the highlight, not the rows.
+    h.press("k");
+    assert_eq!(selected_lines(&h), vec![last_row_line as u16 - 1]);
+    h.press("j");
+    let first_row_line = 1 + 3 + 1 + 2;
+    h.click(Position::new(10, first_row_line));
+    assert_eq!(h.app.audit.selected, records - visible);
+    assert_eq!(
+        selected_lines(&h),
+        vec![first_row_line],
+        "the list did not jump"
+    );
+    h.click(Position::new(10, first_row_line - 1));
+    assert_eq!(
+        h.app.audit.selected,
+        records - visible,
+        "the header is not a row"
+    );
+
+    h.press("2");
+    assert!(!h.app.ops.jobs.is_empty());
+    assert!(h.app.ops.open.is_none());
+    h.click(Position::new(10, 3));
+    let first_job = h.app.ops.jobs[0].id;
+    assert_eq!(
+        h.app.ops.open.as_ref().map(|(job, _, _)| *job),
+        Some(first_job),
+        "a click on the selected job lists its items"
     );
 }

@@ -1,5 +1,9 @@
-//! Screen geometry shared by `update` (how many rows a page holds) and `ui` (where to draw).
-//! Pure arithmetic: both sides must agree, so it lives in one place.
+//! Screen geometry shared by `update` (how many rows a page holds, what a mouse click hit) and
+//! `ui` (where to draw). Pure arithmetic: both sides must agree, so it lives in one place.
+
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+
+use super::{Tab, View};
 
 /// Below this width or height the console uses its compact layout: the detail pane replaces
 /// the table instead of sharing the screen with it.
@@ -35,9 +39,165 @@ pub fn table_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(3))
 }
 
+/// The three bands of every screen: the view bar, the view's body, the status line.
+pub fn bands(screen: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(screen)
+}
+
+/// The Messages body: the search bar, the log table and the detail pane (either may be empty).
+pub fn messages_areas(body: Rect, width: u16, height: u16, detail_open: bool) -> [Rect; 3] {
+    let (table, detail) = messages_split(width, height, detail_open);
+    Layout::vertical([
+        Constraint::Length(SEARCH_BAR),
+        Constraint::Length(table),
+        Constraint::Length(detail),
+    ])
+    .areas(body)
+}
+
+/// The Operations body: the jobs table, and a job's items under it when one is open.
+pub fn operations_areas(body: Rect, items_open: bool) -> (Rect, Option<Rect>) {
+    if !items_open {
+        return (body, None);
+    }
+    let [jobs, items] =
+        Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(body);
+    (jobs, Some(items))
+}
+
+/// The Audit body: the filter, the chain's state line, the records table.
+pub fn audit_areas(body: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(SEARCH_BAR),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(body)
+}
+
+/// The view bar's brand, drawn before the view names.
+pub const BRAND: &str = " retractor ";
+
+/// The view bar's entries in order: the view and its label (`1 Messages`).
+pub const VIEW_LABELS: [(View, &str); 3] = [
+    (View::Messages, "1 Messages"),
+    (View::Operations, "2 Operations"),
+    (View::Audit, "3 Audit"),
+];
+
+/// The view whose label in the view bar covers column `x`. Labels are separated by one space,
+/// after the brand, exactly as `ui` draws them.
+pub fn view_at(x: u16) -> Option<View> {
+    let mut start = BRAND.len() as u16;
+    for (view, label) in VIEW_LABELS {
+        start += 1;
+        let end = start + label.len() as u16;
+        if (start..end).contains(&x) {
+            return Some(view);
+        }
+        start = end;
+    }
+    None
+}
+
+/// The detail tab whose title covers column `x` of the pane's top border. `ui` draws the
+/// titles after the corner, as ` Summary Recipients Conversation Headers `.
+pub fn tab_at(pane: Rect, x: u16) -> Option<Tab> {
+    let mut start = pane.x + 2;
+    for tab in Tab::ALL {
+        let end = start + tab.title().len() as u16;
+        if (start..end).contains(&x) {
+            return Some(tab);
+        }
+        start = end + 1;
+    }
+    None
+}
+
+/// The first row a list of `visible` rows shows, given the first row it showed before (`top`):
+/// the list scrolls only when the selection would leave the screen, and then just enough to
+/// keep it on the nearest edge, so the rows under a pointer or the eye stay put.
+pub fn list_offset(top: usize, selected: usize, visible: usize) -> usize {
+    if selected < top || visible == 0 {
+        selected
+    } else if selected >= top + visible {
+        selected + 1 - visible
+    } else {
+        top
+    }
+}
+
+/// Which data row of a bordered table with a header line (drawn in `area`) the point is on:
+/// 0 for the first row shown. `None` on the border, the header or outside.
+pub fn table_row_at(area: Rect, at: Position) -> Option<usize> {
+    let first = area.y + 2;
+    let last = area.y + area.height.saturating_sub(1);
+    let inside = at.x > area.x && at.x + 1 < area.x + area.width;
+    (inside && (first..last).contains(&at.y)).then(|| usize::from(at.y - first))
+}
+
+/// The retract tab inside the detail pane's border: the action and depth line, the counts
+/// (one line per depth plus the total), the recipient list, the reason line.
+pub fn recipients_areas(inner: Rect, depth_lines: u16) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(depth_lines.max(1) + 1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clicks_map_to_the_labels_and_rows_drawn() {
+        // " retractor " is 11 columns; then " 1 Messages" " 2 Operations" " 3 Audit".
+        assert_eq!(view_at(11), None);
+        assert_eq!(view_at(12), Some(View::Messages));
+        assert_eq!(view_at(21), Some(View::Messages));
+        assert_eq!(view_at(22), None);
+        assert_eq!(view_at(23), Some(View::Operations));
+        assert_eq!(view_at(36), Some(View::Audit));
+        assert_eq!(view_at(43), None);
+        let pane = Rect::new(0, 10, 80, 10);
+        assert_eq!(tab_at(pane, 1), None);
+        assert_eq!(tab_at(pane, 2), Some(Tab::Summary));
+        assert_eq!(tab_at(pane, 10), Some(Tab::Recipients));
+        assert_eq!(tab_at(pane, 9), None);
+        let table = Rect::new(0, 4, 120, 10);
+        assert_eq!(table_row_at(table, Position::new(5, 5)), None, "header");
+        assert_eq!(table_row_at(table, Position::new(5, 6)), Some(0));
+        assert_eq!(table_row_at(table, Position::new(5, 12)), Some(6));
+        assert_eq!(table_row_at(table, Position::new(5, 13)), None, "border");
+        assert_eq!(table_row_at(table, Position::new(0, 6)), None, "border");
+    }
+
+    #[test]
+    fn a_list_scrolls_only_to_keep_the_selection_on_screen() {
+        assert_eq!(list_offset(0, 0, 10), 0);
+        assert_eq!(list_offset(0, 9, 10), 0);
+        assert_eq!(list_offset(0, 10, 10), 1);
+        assert_eq!(list_offset(20, 25, 10), 20, "inside the window: no scroll");
+        assert_eq!(
+            list_offset(20, 19, 10),
+            19,
+            "above: the selection becomes the top"
+        );
+        assert_eq!(
+            list_offset(20, 40, 10),
+            31,
+            "below: the selection becomes the bottom"
+        );
+        assert_eq!(list_offset(3, 5, 0), 5);
+    }
 
     #[test]
     fn compact_layout_gives_the_detail_the_whole_body() {

@@ -147,6 +147,8 @@ pub struct Preview {
 pub struct RetractForm {
     pub recipients: Vec<RecipientRow>,
     pub cursor: usize,
+    /// Index of the first recipient on screen.
+    pub top: usize,
     pub action: MailAction,
     pub depth: u32,
     pub reason: TextArea<'static>,
@@ -206,6 +208,8 @@ pub struct Operations {
     /// The job whose items are open.
     pub open: Option<(i64, ReqId, Vec<ItemRow>)>,
     pub item_scroll: usize,
+    /// Index of the first job on screen.
+    pub top: usize,
 }
 
 /// The Audit view.
@@ -216,6 +220,8 @@ pub struct AuditView {
     pub filter: String,
     pub verdict: Option<AuditVerdict>,
     pub req: ReqId,
+    /// Index of the first record on screen (of those the filter shows).
+    pub top: usize,
 }
 
 /// The whole console state.
@@ -262,6 +268,8 @@ pub enum Event {
     Key(crossterm::event::KeyEvent),
     /// Mouse wheel (only with `[console] mouse = true`): rows to move, down positive.
     Scroll(i64),
+    /// A left click (only with `[console] mouse = true`) at a cell of the screen.
+    Click(ratatui::layout::Position),
     Resize(u16, u16),
     /// A page of the log; `offset` is the absolute index of its first row; `total` is
     /// counted only when the request asked for it.
@@ -420,6 +428,36 @@ impl App {
     }
 
     /// The selected message row, when its page is loaded.
+    /// The screen between the view bar and the status line.
+    fn body(&self) -> ratatui::layout::Rect {
+        layout::bands(ratatui::layout::Rect::new(0, 0, self.width, self.height))[1]
+    }
+
+    /// Jobs the Operations table shows at once.
+    pub fn jobs_visible(&self) -> usize {
+        let (jobs, _) = layout::operations_areas(self.body(), self.ops.open.is_some());
+        layout::table_rows(jobs.height)
+    }
+
+    /// Records the Audit table shows at once.
+    pub fn audit_visible(&self) -> usize {
+        layout::table_rows(layout::audit_areas(self.body())[2].height)
+    }
+
+    /// Recipients the retract tab's list shows at once (its counts take a line per depth).
+    pub fn recipients_visible(&self) -> usize {
+        let pane = layout::messages_areas(self.body(), self.width, self.height, true)[2];
+        let depth_lines = self
+            .detail
+            .as_ref()
+            .and_then(|d| d.form.as_ref())
+            .and_then(|f| f.preview.as_ref())
+            .and_then(|p| p.as_ref().ok())
+            .map_or(0, |p| p.by_depth.len() as u16);
+        let inner = pane.inner(ratatui::layout::Margin::new(1, 1));
+        usize::from(layout::recipients_areas(inner, depth_lines)[2].height)
+    }
+
     pub fn selected_message(&self) -> Option<&MessageRow> {
         let m = &self.messages;
         m.selected

@@ -1,10 +1,13 @@
 //! `update(state, event) -> commands`: the only place the console's state changes. Pure: no
 //! I/O, no clock, no awaits; engine and store work is asked for with [`Command`]s.
 
+mod mouse;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::cmdline::{self, Cmd};
 use super::keymap::Action;
+use super::layout;
 use super::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 use super::{
     App, Command, Confirm, Detail, DetailData, Event, Focus, Overlay, Pending, Preview,
@@ -46,6 +49,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.dirty = true;
             move_by(app, rows)
         }
+        Event::Click(at) => mouse::click(app, at),
         Event::Resize(w, h) => {
             app.width = w;
             app.height = h;
@@ -117,6 +121,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
                     detail.form = Some(RetractForm {
                         recipients,
                         cursor: 0,
+                        top: 0,
                         action: MailAction::MoveToJunk,
                         depth: 0,
                         reason,
@@ -163,6 +168,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.ops.jobs = jobs.iter().map(JobRow::of).collect();
             app.ops.sampled_at = Some(at);
             app.ops.selected = app.ops.selected.min(app.ops.jobs.len().saturating_sub(1));
+            app.ops.top = layout::list_offset(app.ops.top, app.ops.selected, app.jobs_visible());
             app.dirty = true;
             // The log table's statuses and the audit change as jobs progress; only the view
             // on screen is re-read (switching views reads the other).
@@ -377,6 +383,7 @@ fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             if app.view == View::Audit {
                 app.audit.filter = text;
                 app.audit.selected = 0;
+                app.audit.top = 0;
                 return Vec::new();
             }
             match crate::query::parse(&text, app.now) {
@@ -777,7 +784,7 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
             _ => Vec::new(),
         },
         Action::PrevTab | Action::NextTab => {
-            let Some(d) = app.detail.as_mut() else {
+            let Some(d) = app.detail.as_ref() else {
                 return Vec::new();
             };
             let i = Tab::ALL.iter().position(|t| *t == d.tab).unwrap_or(0);
@@ -787,13 +794,7 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
             } else {
                 (i + n - 1) % n
             };
-            d.tab = Tab::ALL[i];
-            d.scroll = 0;
-            app.focus = Focus::Detail;
-            if d.tab == Tab::Recipients {
-                return preview(app);
-            }
-            Vec::new()
+            select_tab(app, Tab::ALL[i])
         }
         Action::RetractTab => {
             if app.view != View::Messages {
@@ -909,6 +910,20 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
     }
 }
 
+/// Show a tab of the open message and give the pane focus; the retract tab refreshes its counts.
+fn select_tab(app: &mut App, tab: Tab) -> Vec<Command> {
+    let Some(d) = app.detail.as_mut() else {
+        return Vec::new();
+    };
+    d.tab = tab;
+    d.scroll = 0;
+    app.focus = Focus::Detail;
+    if tab == Tab::Recipients {
+        return preview(app);
+    }
+    Vec::new()
+}
+
 fn switch(app: &mut App, view: View) -> Vec<Command> {
     app.view = view;
     app.focus = if view == View::Messages && app.detail.is_some() {
@@ -963,10 +978,14 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 if let Some(d) = app.detail.as_mut() {
                     match (d.tab, d.form.as_mut()) {
                         (Tab::Recipients, Some(f)) => {
-                            f.cursor = clamp(f.cursor, f.recipients.len())
+                            f.cursor = clamp(f.cursor, f.recipients.len());
                         }
                         _ => d.scroll = clamp(d.scroll, 10_000),
                     }
+                }
+                let visible = app.recipients_visible();
+                if let Some(f) = app.detail.as_mut().and_then(|d| d.form.as_mut()) {
+                    f.top = layout::list_offset(f.top, f.cursor, visible);
                 }
                 return Vec::new();
             }
@@ -979,6 +998,8 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 app.ops.item_scroll = clamp(app.ops.item_scroll, items.len());
             } else {
                 app.ops.selected = clamp(app.ops.selected, app.ops.jobs.len());
+                app.ops.top =
+                    layout::list_offset(app.ops.top, app.ops.selected, app.jobs_visible());
             }
             Vec::new()
         }
@@ -990,6 +1011,8 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 .filter(|r| r.matches(&app.audit.filter))
                 .count();
             app.audit.selected = clamp(app.audit.selected, len);
+            app.audit.top =
+                layout::list_offset(app.audit.top, app.audit.selected, app.audit_visible());
             Vec::new()
         }
     }

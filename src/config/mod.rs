@@ -58,7 +58,8 @@ pub struct ConsoleSettings {
     /// Action name -> key or list of keys; replaces that action's default keys.
     #[serde(default)]
     pub keys: BTreeMap<String, ConsoleKeys>,
-    /// Opt in to the mouse: the wheel scrolls the list or pane under focus. Off by default,
+    /// Opt in to the mouse: the wheel scrolls the list or pane under focus, clicks select, open
+    /// and switch views and tabs (never answer a dialog). Off by default,
     /// so the terminal's own selection (copying a Message-ID) keeps working.
     #[serde(default)]
     pub mouse: bool,

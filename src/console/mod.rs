@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, MouseEventKind,
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, MouseButton,
+    MouseEventKind,
 };
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
@@ -136,6 +137,9 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
                 Some(Ok(TermEvent::Mouse(m))) => match m.kind {
                     MouseEventKind::ScrollDown => Event::Scroll(WHEEL_ROWS),
                     MouseEventKind::ScrollUp => Event::Scroll(-WHEEL_ROWS),
+                    MouseEventKind::Down(MouseButton::Left) => {
+                        Event::Click(ratatui::layout::Position::new(m.column, m.row))
+                    }
                     _ => continue,
                 },
                 Some(Ok(TermEvent::Resize(w, h))) => Event::Resize(w, h),

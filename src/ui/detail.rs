@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Theme, block, fit};
-use crate::app::{App, Focus, RetractForm, Tab};
+use crate::app::{App, Focus, RetractForm, Tab, layout};
 
 pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let Some(detail) = &app.detail else {
@@ -113,13 +113,7 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
         .as_ref()
         .and_then(|p| p.as_ref().ok())
         .map_or(0, |p| p.by_depth.len() as u16);
-    let [controls, counts, list, reason] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(by_depth_lines.max(1) + 1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [controls, counts, list, reason] = layout::recipients_areas(area, by_depth_lines);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Action ", theme.title),
@@ -162,7 +156,7 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
     };
     frame.render_widget(Paragraph::new(count_lines), counts);
     let height = usize::from(list.height);
-    let first = form.cursor.saturating_sub(height.saturating_sub(1));
+    let first = layout::list_offset(form.top, form.cursor, height);
     let width = usize::from(list.width);
     let lines: Vec<Line> = form
         .recipients

@@ -11,18 +11,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::{App, Focus, Overlay, View};
+use crate::app::{App, Focus, Overlay, View, layout};
 pub use theme::Theme;
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     let area = frame.area();
-    let [bar, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [bar, body, status] = layout::bands(area);
     view_bar(frame, bar, app, theme);
     match app.view {
         View::Messages => views::messages(frame, body, app, theme),
@@ -38,19 +33,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
 }
 
 fn view_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = vec![Span::styled(" retractor ", theme.title)];
-    for (n, view, name) in [
-        (1, View::Messages, "Messages"),
-        (2, View::Operations, "Operations"),
-        (3, View::Audit, "Audit"),
-    ] {
+    let mut spans = vec![Span::styled(layout::BRAND, theme.title)];
+    for (view, label) in layout::VIEW_LABELS {
         let style = if app.view == view {
             theme.active_tab
         } else {
             theme.muted
         };
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!("{n} {name}"), style));
+        spans.push(Span::styled(label, style));
     }
     if !app.running.is_empty() {
         spans.push(Span::styled(

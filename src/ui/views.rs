@@ -2,7 +2,7 @@
 //! Audit.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
@@ -10,18 +10,13 @@ use super::{Theme, block, detail, fit};
 use crate::app::{App, Focus, layout};
 
 pub fn messages(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let (table_h, detail_h) = layout::messages_split(app.width, app.height, app.detail.is_some());
-    let [search, table, pane] = Layout::vertical([
-        Constraint::Length(layout::SEARCH_BAR),
-        Constraint::Length(table_h),
-        Constraint::Length(detail_h),
-    ])
-    .areas(area);
+    let [search, table, pane] =
+        layout::messages_areas(area, app.width, app.height, app.detail.is_some());
     search_bar(frame, search, app, theme, "Search");
-    if table_h > 0 {
+    if table.height > 0 {
         message_table(frame, table, app, theme);
     }
-    if detail_h > 0 {
+    if pane.height > 0 {
         detail::pane(frame, pane, app, theme);
     }
 }
@@ -145,18 +140,16 @@ fn message_table(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let ops = &app.ops;
-    let (jobs_area, items_area) = if ops.open.is_some() {
-        let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(area);
-        (a, Some(b))
-    } else {
-        (area, None)
-    };
+    let (jobs_area, items_area) = layout::operations_areas(area, ops.open.is_some());
     let now = ops.sampled_at;
     let compact = area.width < layout::COMPACT_WIDTH;
+    let visible = layout::table_rows(jobs_area.height);
     let rows: Vec<Row> = ops
         .jobs
         .iter()
         .enumerate()
+        .skip(layout::list_offset(ops.top, ops.selected, visible))
+        .take(visible)
         .map(|(i, j)| {
             let width = if compact { 10 } else { 20 };
             let done = j.done();
@@ -278,12 +271,7 @@ pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let [filter, chain, table_area] = Layout::vertical([
-        Constraint::Length(layout::SEARCH_BAR),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(area);
+    let [filter, chain, table_area] = layout::audit_areas(area);
     search_bar(frame, filter, app, theme, "Filter");
     let chain_line = match &app.audit.verdict {
         None => Span::styled("chain: checking...", theme.muted),
@@ -300,12 +288,19 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     };
     frame.render_widget(Paragraph::new(Line::from(chain_line)), chain);
     let compact = area.width < layout::COMPACT_WIDTH;
+    let visible = layout::table_rows(table_area.height);
     let rows: Vec<Row> = app
         .audit
         .rows
         .iter()
         .filter(|r| r.matches(&app.audit.filter))
         .enumerate()
+        .skip(layout::list_offset(
+            app.audit.top,
+            app.audit.selected,
+            visible,
+        ))
+        .take(visible)
         .map(|(i, r)| {
             let style = if i == app.audit.selected {
                 theme.selected
