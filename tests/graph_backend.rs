@@ -726,3 +726,36 @@ fn throttling_that_never_ends_fails_the_item_as_throttled_out() {
     assert_eq!(folder_of(&server, "alice@m365.test", ROOT)[0].0, "inbox");
     assert_eq!(server.violations(), Vec::<String>::new());
 }
+
+/// A `$batch` answer that leaves a sub-request out: asked again, and when it is always left
+/// out the call ends with an error naming it instead of asking forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answer_that_leaves_requests_out_is_asked_again_then_fails() {
+    let server = GraphServer::start(Settings::default());
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test"], false),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    server.omit_from_batches("/messages", 1);
+    let found = b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+    assert_eq!(found.len(), 1, "asked again after the omission");
+
+    server.omit_from_batches("/messages", usize::MAX);
+    let batches = server.stats().batches;
+    let e = tokio::time::timeout(
+        Duration::from_secs(30),
+        b.locate(&mailbox("alice@m365.test"), ROOT),
+    )
+    .await
+    .expect("the call ends")
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e:?}");
+    assert!(e.to_string().contains("left a request out"), "{e}");
+    let asked = server.stats().batches - batches;
+    assert!((2..=10).contains(&asked), "{asked} batches");
+    assert_eq!(server.violations(), Vec::<String>::new());
+}

@@ -16,7 +16,8 @@
 //! and is recorded as a violation); 429 carries `Retry-After`, and a request to that mailbox
 //! arriving before it elapsed is recorded as a violation (one already on the wire when the
 //! 429 went out, i.e. within `RETRY_AFTER_GRACE`, is not the client's fault). Faults (any
-//! status and code, with or without `Retry-After`) can be injected per mailbox and path, and
+//! status and code, with or without `Retry-After`) can be injected per mailbox and path, a
+//! `$batch` can be made to leave answers out (as a broken proxy in front of Graph would), and
 //! a latency added to every request.
 #![allow(dead_code)]
 
@@ -127,6 +128,8 @@ struct Data {
     messages: HashMap<String, Vec<Message>>,
     tokens: HashMap<String, Instant>,
     faults: Vec<Fault>,
+    /// (path substring, times): sub-requests a `$batch` answer leaves out.
+    omitted: Vec<(String, usize)>,
     in_flight: HashMap<String, usize>,
     /// user id -> (when the 429 was sent, until when requests must wait)
     throttled: HashMap<String, (Instant, Instant)>,
@@ -353,6 +356,12 @@ impl GraphServer {
 
     pub fn fail(&self, fault: Fault) {
         self.data().faults.push(fault);
+    }
+
+    /// The next `times` batched sub-requests whose path contains `path_contains` are carried
+    /// out but left out of the `$batch` answer.
+    pub fn omit_from_batches(&self, path_contains: &str, times: usize) {
+        self.data().omitted.push((path_contains.to_string(), times));
     }
 
     /// Invalidate every token issued so far (as a key rollover or revocation would).
@@ -641,6 +650,20 @@ async fn batch(shared: &Arc<Shared>, body: &[u8]) -> Answer {
             Body::Raw(b) => json!(URL_SAFE_NO_PAD.encode(b)),
             Body::Empty => Value::Null,
         };
+        let omit = {
+            let mut d = shared.data.lock().unwrap();
+            let hit = d
+                .omitted
+                .iter()
+                .position(|(p, times)| *times > 0 && path.contains(p.as_str()));
+            if let Some(i) = hit {
+                d.omitted[i].1 -= 1;
+            }
+            hit.is_some()
+        };
+        if omit {
+            continue;
+        }
         responses
             .push(json!({"id": r["id"], "status": a.status, "headers": headers, "body": body}));
     }

@@ -309,6 +309,11 @@ impl GraphClient {
                 }
             }
             if results.iter().any(Option::is_none) {
+                // Answers left out (not a 503) are asked again too, but only so often: a reply
+                // that always omits one must end as an error, not a loop.
+                if attempt >= self.settings.max_retries {
+                    break;
+                }
                 tokio::time::sleep(self.backoff(attempt, hint)).await;
             }
         }
