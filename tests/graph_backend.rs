@@ -759,3 +759,67 @@ async fn a_batch_answer_that_leaves_requests_out_is_asked_again_then_fails() {
     assert!((2..=10).contains(&asked), "{asked} batches");
     assert_eq!(server.violations(), Vec::<String>::new());
 }
+
+/// Numbers from the server are bounded before they reach the clock: a `Retry-After` of
+/// 2^64-1 seconds is obeyed as an hour, and a token lifetime of 2^64-1 seconds (or one sent
+/// as a string) is cached, not a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_numbers_from_the_server_are_bounded() {
+    for as_text in [false, true] {
+        let server = GraphServer::start(Settings {
+            token_lifetime_secs: u64::MAX,
+            token_lifetime_as_text: as_text,
+            ..Settings::default()
+        });
+        server.add_user("alice@m365.test", UserKind::Member);
+        server.add_user("bob@m365.test", UserKind::Member);
+        server.deliver(
+            "alice@m365.test",
+            "inbox",
+            msg(ROOT, &["alice@m365.test"], false),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let b = backend(&server, dir.path(), &secret_file(dir.path()));
+        let found = b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+        assert_eq!(found.len(), 1);
+        b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+        assert_eq!(server.stats().token_requests, 1, "the token is cached");
+
+        server.fail(Fault {
+            user: Some("bob@m365.test".into()),
+            path_contains: Some("messages".into()),
+            status: 429,
+            code: "ApplicationThrottled".into(),
+            retry_after: Some(u64::MAX),
+            times: 1,
+        });
+        let e = b.locate(&mailbox("bob@m365.test"), ROOT).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Throttled, "{e:?}");
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3600)));
+        // Other mailboxes are not held back by bob's throttling.
+        b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+        assert_eq!(server.violations(), Vec::<String>::new());
+    }
+}
+
+/// A user listing whose next-page links loop back to the start ends with an error naming
+/// the problem, instead of asking for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_page_links_that_loop_end_the_listing_with_an_error() {
+    let server = GraphServer::start(Settings {
+        users_page: 1,
+        users_next_link_loops: true,
+        ..Settings::default()
+    });
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.add_user("bob@m365.test", UserKind::Member);
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    let e = tokio::time::timeout(Duration::from_secs(30), b.list_mailboxes())
+        .await
+        .expect("the listing ends")
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Invalid, "{e:?}");
+    assert!(e.to_string().contains("did not end"), "{e}");
+    assert!(server.stats().http_requests < 10, "{:?}", server.stats());
+}

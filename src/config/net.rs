@@ -15,21 +15,29 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// Check a base URL from config (`authority_host`, `graph_endpoint`): https anywhere, http
 /// only to loopback. Returns the URL without a trailing slash. `key` names it in errors.
+///
+/// The URL is read by the same parser the HTTP client uses, so the host checked is the host
+/// connected to: `http://localhost:80@evil.example` names `evil.example`, not `localhost`.
+/// User info is refused outright (credentials go in their own keys, never in a URL).
 pub fn checked_base_url(url: &str, key: &str) -> Result<String, String> {
     let trimmed = url.trim_end_matches('/');
-    let (scheme, rest) = trimmed
-        .split_once("://")
-        .ok_or_else(|| format!("{key} = \"{url}\": not a URL (expected https://host)"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.rsplit_once(':') {
-        // `[::1]:8080` or `host:8080`; a bare `[::1]` has its colons inside the brackets.
-        Some((h, port)) if !port.contains(']') => h,
-        _ => authority,
-    };
-    if host.is_empty() {
-        return Err(format!("{key} = \"{url}\": no host"));
+    let parsed = reqwest::Url::parse(trimmed)
+        .map_err(|e| format!("{key} = \"{url}\": not a URL ({e}; expected https://host)"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "{key} = \"{url}\": a user name or password in the URL is not accepted"
+        ));
     }
-    match scheme.to_ascii_lowercase().as_str() {
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{key} = \"{url}\": a base URL takes no query (?) or fragment (#)"
+        ));
+    }
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("{key} = \"{url}\": no host"))?;
+    match parsed.scheme() {
         "https" => Ok(trimmed.to_string()),
         "http" if is_loopback_host(host) => Ok(trimmed.to_string()),
         "http" => Err(format!(
@@ -77,5 +85,17 @@ mod tests {
         assert!(err.contains("only to loopback"), "{err}");
         assert!(checked_base_url("ftp://x", "k").is_err());
         assert!(checked_base_url("graph.microsoft.com", "k").is_err());
+        // The host the client would connect to is the one checked.
+        for sneaky in [
+            "http://localhost:80@evil.example",
+            "http://127.0.0.1@evil.example/v1",
+            "https://user:pw@graph.microsoft.com",
+        ] {
+            let err = checked_base_url(sneaky, "graph_endpoint").unwrap_err();
+            assert!(err.contains("user name or password"), "{sneaky}: {err}");
+        }
+        assert!(checked_base_url("http://evil.example#@localhost", "k").is_err());
+        assert!(checked_base_url("http://evil.example?@localhost", "k").is_err());
+        assert!(checked_base_url("http://localhost.evil.example", "k").is_err());
     }
 }

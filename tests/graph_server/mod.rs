@@ -154,7 +154,11 @@ pub struct Settings {
     pub latency: Duration,
     pub roles: Vec<String>,
     pub token_lifetime_secs: u64,
+    /// Send `expires_in` as a string (`"3599"`), as older endpoints did.
+    pub token_lifetime_as_text: bool,
     pub users_page: usize,
+    /// The last page of `/users` links back to the first (a broken server's endless listing).
+    pub users_next_link_loops: bool,
     /// The public key that verifies client assertions, and the certificate's thumbprint.
     pub assertion_key: Option<(Vec<u8>, String)>,
 }
@@ -165,7 +169,9 @@ impl Default for Settings {
             latency: Duration::ZERO,
             roles: vec!["Mail.ReadWrite".into(), "User.Read.All".into()],
             token_lifetime_secs: 3599,
+            token_lifetime_as_text: false,
             users_page: 100,
+            users_next_link_loops: false,
             assertion_key: None,
         }
     }
@@ -550,13 +556,20 @@ fn token(shared: &Shared, path: &str, body: &[u8]) -> Answer {
         "eyJ0eXAiOiJKV1QifQ.{}.sig",
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
+    let lifetime = Duration::from_secs(settings.token_lifetime_secs);
+    let far = Instant::now() + Duration::from_secs(10 * 365 * 86_400);
     d.tokens.insert(
         token.clone(),
-        Instant::now() + Duration::from_secs(settings.token_lifetime_secs),
+        Instant::now().checked_add(lifetime).unwrap_or(far).min(far),
     );
+    let expires_in = if settings.token_lifetime_as_text {
+        json!(settings.token_lifetime_secs.to_string())
+    } else {
+        json!(settings.token_lifetime_secs)
+    };
     answer(
         200,
-        json!({"token_type": "Bearer", "expires_in": settings.token_lifetime_secs, "ext_expires_in": settings.token_lifetime_secs, "access_token": token}),
+        json!({"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in, "access_token": token}),
     )
 }
 
@@ -777,8 +790,11 @@ async fn operation(
 
 fn throttled(d: &mut Data, user: &str, secs: u64, message: &str) -> Answer {
     let now = Instant::now();
-    d.throttled
-        .insert(user.to_string(), (now, now + Duration::from_secs(secs)));
+    // The header says what it says (tests send absurd values); the clock stays in range.
+    let until = now
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or(now + Duration::from_secs(10 * 365 * 86_400));
+    d.throttled.insert(user.to_string(), (now, until));
     d.stats.throttled += 1;
     let mut a = error(429, "ApplicationThrottled", message);
     a.headers.push(("Retry-After".into(), secs.to_string()));
@@ -795,7 +811,10 @@ fn user_json(u: &User) -> Value {
 }
 
 fn list_users(shared: &Arc<Shared>, query: &HashMap<String, String>) -> Answer {
-    let page = shared.settings.lock().unwrap().users_page;
+    let (page, loops) = {
+        let settings = shared.settings.lock().unwrap();
+        (settings.users_page, settings.users_next_link_loops)
+    };
     let top: usize = query
         .get("$top")
         .and_then(|t| t.parse().ok())
@@ -814,6 +833,11 @@ fn list_users(shared: &Arc<Shared>, query: &HashMap<String, String>) -> Answer {
             "{}/v1.0/users?%24top={top}&%24skiptoken={}",
             shared.base,
             skip + top
+        ));
+    } else if loops {
+        out["@odata.nextLink"] = json!(format!(
+            "{}/v1.0/users?%24top={top}&%24skiptoken=0",
+            shared.base
         ));
     }
     answer(200, out)

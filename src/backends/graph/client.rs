@@ -28,6 +28,26 @@ const PREFER_IMMUTABLE: &str = "IdType=\"ImmutableId\"";
 pub const MAX_BATCH: usize = 20;
 /// When a 429 carries no `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// The longest `Retry-After` obeyed (the engine requeues no later than this either): a
+/// server's number must not overflow the clock or park a mailbox for years.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` in seconds (Graph never sends the HTTP-date form), capped.
+fn retry_after_secs(text: &str) -> Option<Duration> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+}
+
+/// The most pages one listing follows (users at 999 a page, copies of a message at 50).
+pub const MAX_PAGES: usize = 10_000;
+
+/// The `@odata.nextLink`s one listing has followed.
+#[derive(Default)]
+pub struct Pages {
+    followed: std::collections::HashSet<String>,
+}
 
 /// One answer: status and body.
 pub struct Reply {
@@ -168,7 +188,15 @@ impl GraphClient {
             )
         })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.unwrap_or_default();
+        let body = response.bytes().await.map_err(|e| {
+            BackendError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "token endpoint {url}: the answer broke off: {}",
+                    without_url(&e)
+                ),
+            )
+        })?;
         if status != 200 {
             #[derive(Deserialize)]
             struct TokenError {
@@ -190,15 +218,17 @@ impl GraphClient {
                 format!("token refused by {url}: {}", sanitize(&why)),
             ));
         }
+        // A 200 without a token is a broken answer (a proxy's page, a cut-off body), not a
+        // refusal: Unavailable, so it is asked again rather than the tenant stopped.
         let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
             BackendError::new(
-                ErrorKind::AuthFailed,
-                format!("token endpoint answered without a token: {e}"),
+                ErrorKind::Unavailable,
+                format!("token endpoint {url} answered 200 without a token: {e}"),
             )
         })?;
         Ok(CachedToken::new(
             Secret::new(token.access_token),
-            Duration::from_secs(token.expires_in.max(1)),
+            Duration::from_secs(token.expires_in),
         ))
     }
 
@@ -238,7 +268,7 @@ impl GraphClient {
     }
 
     fn throttle(&self, gate: &MailboxGate, wait: Duration) {
-        let until = Instant::now() + wait;
+        let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
         let mut nb = gate.not_before.lock().unwrap_or_else(|e| e.into_inner());
         if nb.is_none_or(|t| t < until) {
             *nb = Some(until);
@@ -382,8 +412,7 @@ impl GraphClient {
             }
             let retry_after = r["headers"]["Retry-After"]
                 .as_str()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(retry_after_secs);
             let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
             let mut e = map_error(status, &body, Some(mailbox));
             if status == 429 {
@@ -449,8 +478,7 @@ impl GraphClient {
             let retry_after = headers
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(retry_after_secs);
             match status {
                 401 if !refreshed => {
                     // An expired or revoked token: one new token, one more try.
@@ -508,8 +536,18 @@ impl GraphClient {
     }
 
     /// Turn an `@odata.nextLink` into a path for `call`, refusing one that points anywhere
-    /// but the configured Graph endpoint (the bearer token must not travel elsewhere).
-    pub fn next_link_path(&self, link: &str) -> Result<String, BackendError> {
+    /// but the configured Graph endpoint (the bearer token must not travel elsewhere), one
+    /// already followed in this listing (a loop), and any past [`MAX_PAGES`]: a listing must
+    /// end even when the server's links do not.
+    pub fn next_link_path(&self, link: &str, pages: &mut Pages) -> Result<String, BackendError> {
+        if pages.followed.len() >= MAX_PAGES || !pages.followed.insert(link.to_string()) {
+            return Err(BackendError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "Graph's next page links did not end (a link repeated, or over {MAX_PAGES} pages); the listing was stopped"
+                ),
+            ));
+        }
         let root = format!("{}/v1.0", self.settings.graph_endpoint);
         link.strip_prefix(&root)
             .filter(|rest| rest.starts_with('/'))

@@ -31,7 +31,7 @@ use crate::config::graph::GraphSettings;
 use crate::model::text::sanitize;
 use crate::model::{Action, Location};
 
-use client::{GraphClient, SubRequest};
+use client::{GraphClient, Pages, SubRequest};
 use odata::{encode, literal, path_with_query};
 
 /// Well-known folder names (they work in any locale).
@@ -344,6 +344,7 @@ impl GraphBackend {
     async fn all_pages(&self, mailbox: &str, first: Value) -> Result<Vec<Value>, BackendError> {
         let mut messages: Vec<Value> = Vec::new();
         let mut page = first;
+        let mut pages = Pages::default();
         loop {
             if let Some(list) = page["value"].as_array() {
                 messages.extend(list.iter().cloned());
@@ -351,7 +352,7 @@ impl GraphBackend {
             let Some(next) = page["@odata.nextLink"].as_str() else {
                 return Ok(messages);
             };
-            let path = self.client.next_link_path(next)?;
+            let path = self.client.next_link_path(next, &mut pages)?;
             page = self
                 .client
                 .call(Some(mailbox), "GET", &path, None)
@@ -442,6 +443,7 @@ impl Backend for GraphBackend {
             ],
         );
         let mut addresses = Vec::new();
+        let mut pages = Pages::default();
         loop {
             let page = self.client.call(None, "GET", &path, None).await?.json()?;
             for u in page["value"].as_array().into_iter().flatten() {
@@ -465,7 +467,7 @@ impl Backend for GraphBackend {
                 addresses.push(address);
             }
             match page["@odata.nextLink"].as_str() {
-                Some(next) => path = self.client.next_link_path(next)?,
+                Some(next) => path = self.client.next_link_path(next, &mut pages)?,
                 None => break,
             }
         }

@@ -172,11 +172,14 @@ pub struct CachedToken {
 
 impl CachedToken {
     /// Refresh shortly before expiry: 5 minutes early, or half way for short-lived tokens.
+    /// The lifetime is taken as 1 s to a day whatever the endpoint said: a token endpoint's
+    /// number must not overflow the clock or keep a token cached for ever.
     pub fn new(value: Secret, expires_in: Duration) -> CachedToken {
+        let expires_in = expires_in.clamp(Duration::from_secs(1), MAX_TOKEN_LIFETIME);
         let margin = (expires_in / 2).min(Duration::from_secs(300));
         CachedToken {
             value,
-            refresh_after: Instant::now() + expires_in - margin,
+            refresh_after: Instant::now() + (expires_in - margin),
         }
     }
 
@@ -189,7 +192,28 @@ impl CachedToken {
 #[derive(Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
+    /// Seconds; the v2 endpoint sends a number, older ones (and some proxies) a string.
+    #[serde(deserialize_with = "seconds")]
     pub expires_in: u64,
+}
+
+/// The longest a token is cached, whatever `expires_in` says (Entra ID issues 60 to 90 min).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(u64),
+        Text(String),
+    }
+    match NumberOrText::deserialize(d)? {
+        NumberOrText::Number(n) => Ok(n),
+        NumberOrText::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom("expires_in is not a number of seconds")),
+    }
 }
 
 /// The application permissions (`roles`) an access token carries. The token is not verified
