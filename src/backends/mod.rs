@@ -128,10 +128,12 @@ pub struct BackendError {
 }
 
 impl BackendError {
+    /// The detail is escaped here, once for every backend: it often carries a server's
+    /// words or an address from a log, and it reaches the terminal, the log file and JSON.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         BackendError {
             kind,
-            detail: detail.into(),
+            detail: crate::model::text::sanitize(&detail.into()),
             retry_after: None,
         }
     }
@@ -250,5 +252,19 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_details_reach_nobody_raw() {
+        let e = BackendError::new(ErrorKind::Invalid, "bob\u{1b}[2J@x: ok\nfake line\u{202e}");
+        assert_eq!(e.detail, "bob\\x1b[2J@x: ok\\x0afake line\\u{202e}");
+        // Escaping twice changes nothing, so callers that escaped a part already are fine.
+        let again = BackendError::new(ErrorKind::Invalid, e.detail.clone());
+        assert_eq!(again.detail, e.detail);
     }
 }

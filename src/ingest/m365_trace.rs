@@ -268,9 +268,33 @@ impl Columns {
     }
 
     fn parse(&self, row: &csv::ByteRecord, width: usize) -> Result<Row, String> {
+        // A quote left open swallows the lines after it into one field: say so, since those
+        // lines are lost with this row.
+        let newlines = row
+            .iter()
+            .map(|f| f.iter().filter(|b| **b == b'\n').count())
+            .sum::<usize>();
+        // The input's own last line end, read into the open field, is not another line.
+        let ends_the_input = row.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+        let swallowed = newlines - usize::from(ends_the_input && newlines > 0);
+        if row.len() != width && swallowed > 0 {
+            return Err(format!(
+                "{} fields where the header has {width}: a quote is not closed, and the {swallowed} line(s) after it were read into this row",
+                row.len()
+            ));
+        }
         if row.len() < width {
             return Err(format!(
                 "{} fields where the header has {width} (row cut short?)",
+                row.len()
+            ));
+        }
+        // Trailing empty fields (a comma at the end of a row) are harmless; anything else
+        // past the header's width means a field held an unquoted comma and the columns
+        // shifted, so no column of this row can be trusted.
+        if row.iter().skip(width).any(|f| !f.is_empty()) {
+            return Err(format!(
+                "{} fields where the header has {width} (an unquoted comma in a field?)",
                 row.len()
             ));
         }
@@ -456,6 +480,39 @@ mod tests {
         assert!(matches!(store.resolve_ref("m1@x.example")?, RefMatch::None));
         let empty = ingest(&store, &resolver, &b""[..]);
         assert!(matches!(empty, Err(IngestError::BadInput(_))), "{empty:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn shifted_columns_and_unclosed_quotes_are_refused_by_name() -> Result<(), IngestError> {
+        let csv = "Received,Sender address,Recipient address,Subject,Status,Message ID\n\
+11/20/2026 10:00:01 AM,a@x.example,gail@corp.test,hi, Delivered,Delivered,<m3@x.example>\n\
+11/20/2026 10:00:01 AM,a@x.example,hank@corp.test,fine,Delivered,<m4@x.example>,,\n\
+11/20/2026 10:00:01 AM,a@x.example,ivy@corp.test,\"broken,Delivered,<m5@x.example>\n\
+11/20/2026 10:00:02 AM,a@x.example,jon@corp.test,after,Delivered,<m6@x.example>\n";
+        let (report, store, _dir) = run(csv)?;
+        let rejected: Vec<(u64, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+        assert_eq!(rejected[0].0, 2);
+        assert!(rejected[0].1.contains("unquoted comma"), "{rejected:?}");
+        assert_eq!(rejected[1].0, 4);
+        assert!(
+            rejected[1].1.contains("quote is not closed"),
+            "{rejected:?}"
+        );
+        assert!(rejected[1].1.contains("1 line(s)"), "{rejected:?}");
+        // No record was made from shifted columns; trailing empty fields are harmless.
+        assert!(matches!(store.resolve_ref("Delivered")?, RefMatch::None));
+        assert!(matches!(store.resolve_ref("m3@x.example")?, RefMatch::None));
+        assert_eq!(
+            one(&store, "m4@x.example")?.recipients,
+            vec!["hank@corp.test"]
+        );
+        assert_eq!(report.records, 1);
         Ok(())
     }
 

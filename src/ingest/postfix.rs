@@ -68,6 +68,15 @@ pub(crate) fn ingest_at(
         match classify(text, now) {
             Line::Ignored => loader.report.ignored += 1,
             Line::Bad(reason) => loader.reject(number, reason),
+            // One line dated far ahead (a host with a wrong clock) would make every open
+            // queue id look stale and split its message: refused, and the clock kept.
+            Line::Queue { at, .. } if at > now + FUTURE_GRACE => loader.reject(
+                number,
+                format!(
+                    "timestamp {} is in the future",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ),
             Line::Queue {
                 at,
                 queue_id,
@@ -230,6 +239,18 @@ impl Queue {
                 if self.open.get(queue_id).is_some_and(Queued::has_content)
                     && let Some(old) = self.open.remove(queue_id)
                 {
+                    self.close(loader, old)?;
+                }
+            }
+            // A message that starts at cleanup (a bounce, a local forward) has no `client=`
+            // line: a second Message-ID under an open id is the next message, not this one.
+            Event::MessageId(id) => {
+                let other = self
+                    .open
+                    .get(queue_id)
+                    .and_then(|q| q.message_id.as_deref())
+                    .is_some_and(|old| old != id);
+                if other && let Some(old) = self.open.remove(queue_id) {
                     self.close(loader, old)?;
                 }
             }
@@ -825,6 +846,43 @@ Nov 20 13:00:02 mx1 postfix/qmgr[3]: 8BBBBBBBBB: removed
         assert_eq!(m.subject, "Payroll");
         assert_eq!(m.source_id.as_deref(), Some("7AAAAAAAAA"));
         assert_eq!(m.received_at.to_rfc3339(), "2026-11-20T13:00:00+00:00");
+        Ok(())
+    }
+
+    #[test]
+    fn a_reused_queue_id_starting_at_cleanup_is_a_new_message() -> Result<(), StoreError> {
+        // The first message under 9CCCCCCCCC ends without `removed` (a milter's reject after
+        // delivery to one recipient); a bounce reuses the id and starts at cleanup. A line
+        // from a host whose clock says 2099 is refused and does not close anything early.
+        let log = "\
+Nov 20 14:00:00 mx1 postfix/smtpd[1]: 9CCCCCCCCC: client=a[192.0.2.1]
+Nov 20 14:00:00 mx1 postfix/cleanup[2]: 9CCCCCCCCC: message-id=<evil@bad.example>
+Nov 20 14:00:00 mx1 postfix/qmgr[3]: 9CCCCCCCCC: from=<x@bad.example>, size=10, nrcpt=1 (queue active)
+Nov 20 14:00:01 mx1 postfix/lmtp[4]: 9CCCCCCCCC: to=<alice@corp.test>, relay=lmtp, delay=1, delays=1/0/0/0, dsn=2.0.0, status=sent (ok)
+2099-01-01T00:00:00+00:00 mx2 postfix/qmgr[3]: 1DDDDDDDDD: from=<y@bad.example>, size=10, nrcpt=1 (queue active)
+Nov 20 14:05:00 mx1 postfix/cleanup[2]: 9CCCCCCCCC: message-id=<bounce-1@corp.test>
+Nov 20 14:05:00 mx1 postfix/qmgr[3]: 9CCCCCCCCC: from=<>, size=10, nrcpt=1 (queue active)
+Nov 20 14:05:01 mx1 postfix/lmtp[4]: 9CCCCCCCCC: to=<bob@corp.test>, relay=lmtp, delay=1, delays=1/0/0/0, dsn=2.0.0, status=sent (ok)
+Nov 20 14:05:01 mx1 postfix/qmgr[3]: 9CCCCCCCCC: removed
+";
+        let (report, store, _dir) = run(log)?;
+        assert_eq!(report.records, 2, "{report:?}");
+        assert_eq!(
+            one(&store, "evil@bad.example")?.recipients,
+            vec!["alice@corp.test"]
+        );
+        assert_eq!(
+            one(&store, "bounce-1@corp.test")?.recipients,
+            vec!["bob@corp.test"]
+        );
+        let rejected: Vec<(u64, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].0, 5);
+        assert!(rejected[0].1.contains("in the future"), "{rejected:?}");
         Ok(())
     }
 

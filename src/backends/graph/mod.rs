@@ -455,7 +455,11 @@ impl Backend for GraphBackend {
                     .or(u["userPrincipalName"].as_str())
                     .unwrap_or_default()
                     .to_ascii_lowercase();
-                if address.is_empty() {
+                // An address with control characters or spaces is no mailbox we can name
+                // safely (in a job, a log line, a terminal): left out.
+                if address.is_empty()
+                    || address.chars().any(|c| c.is_control() || c.is_whitespace())
+                {
                     continue;
                 }
                 if let Some(id) = u["id"].as_str() {
