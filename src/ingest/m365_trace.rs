@@ -275,7 +275,7 @@ impl Columns {
             .map(|f| f.iter().filter(|b| **b == b'\n').count())
             .sum::<usize>();
         // The input's own last line end, read into the open field, is not another line.
-        let ends_the_input = row.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+        let ends_the_input = row.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
         let swallowed = newlines - usize::from(ends_the_input && newlines > 0);
         if row.len() != width && swallowed > 0 {
             return Err(format!(
