@@ -188,13 +188,10 @@ impl GraphClient {
             )
         })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| {
+        let body = read_capped(response, MAX_TOKEN_BODY).await.map_err(|why| {
             BackendError::new(
                 ErrorKind::Unavailable,
-                format!(
-                    "token endpoint {url}: the answer broke off: {}",
-                    without_url(&e)
-                ),
+                format!("token endpoint {url}: {why}"),
             )
         })?;
         if status != 200 {
@@ -458,9 +455,9 @@ impl GraphClient {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let headers = r.headers().clone();
-                    match r.bytes().await {
-                        Ok(b) => (status, headers, b.to_vec()),
-                        Err(e) => (0, HeaderMap::new(), without_url(&e).into_bytes()),
+                    match read_capped(r, MAX_BODY).await {
+                        Ok(b) => (status, headers, b),
+                        Err(why) => (0, HeaderMap::new(), why.into_bytes()),
                     }
                 }
                 Err(e) if e.is_timeout() => {
@@ -562,6 +559,32 @@ impl GraphClient {
                 )
             })
     }
+}
+
+/// The largest answer read: Exchange Online's message size limit (150 MB) for `$value`, with
+/// room for MIME's base64. A server sending more is broken or hostile; memory stays bounded.
+const MAX_BODY: usize = 200 * 1024 * 1024;
+/// The largest token endpoint answer read (a token is a few KB).
+const MAX_TOKEN_BODY: usize = 1024 * 1024;
+
+/// Read a body, refusing one longer than `cap` before holding it all.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let too_long = || format!("the answer is over {cap} bytes");
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("the answer broke off: {}", without_url(&e)))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// reqwest errors name the URL, which may carry a filter with a Message-ID: keep the kind.
