@@ -191,6 +191,32 @@ pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<Ima
             raw.timeout_secs
         ));
     }
+    // IMAP names non-ASCII folders in modified UTF-7 (RFC 3501 5.1.3), which is not encoded
+    // here yet: a name written in UTF-8 would never match what LIST says, so an excluded
+    // folder would be searched and acted on. Refused until it is.
+    let f = &raw.folders;
+    let named = [
+        ("folders.junk", &f.junk),
+        ("folders.trash", &f.trash),
+        ("folders.soft_delete", &f.soft_delete),
+        ("folders.hold", &f.hold),
+        ("folders.quarantine", &f.quarantine),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .chain(
+        raw.exclude_folders
+            .iter()
+            .map(|v| ("exclude_folders".to_string(), v)),
+    );
+    for (key, name) in named {
+        if name.is_empty() || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(format!(
+                "{at} {key} = {}: a folder name must be printable ASCII (non-ASCII names are not supported yet)",
+                crate::model::text::sanitize(&format!("{name:?}"))
+            ));
+        }
+    }
     let port = raw.port.unwrap_or(match raw.security {
         ImapSecurity::Tls => 993,
         ImapSecurity::Starttls | ImapSecurity::None => 143,
@@ -261,6 +287,23 @@ mod tests {
         };
         assert_eq!(s.port, 143);
         assert_eq!(s.login, super::ImapLogin::SaslAuthzid);
+    }
+
+    #[test]
+    fn folder_names_must_be_ascii() {
+        let e = parse(
+            "host = \"h\"\nadmin_user = \"a\"\nadmin_password_env = \"PW\"\nexclude_folders = [\"Archive\", \"Geschäft\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("exclude_folders") && e.contains("Geschäft") && e.contains("ASCII"),
+            "{e}"
+        );
+        let e = parse(
+            "host = \"h\"\nadmin_user = \"a\"\nadmin_password_env = \"PW\"\nfolders = { junk = \"\" }\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("folders.junk"), "{e}");
     }
 
     #[test]

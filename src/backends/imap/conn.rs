@@ -17,8 +17,13 @@ use crate::config::imap::{ImapLogin, ImapSecurity, ImapSettings};
 use crate::config::secret::Secret;
 use crate::model::text::sanitize;
 
-/// Longest response line or literal accepted; a message body is the largest thing fetched.
+/// Longest response accepted (its lines and literals together); a message body is the
+/// largest thing fetched.
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+/// Most untagged data one command may gather (an index's header fetch is the largest).
+const MAX_COMMAND_DATA: usize = 1024 * 1024 * 1024;
+/// A command must complete within this many reply timeouts, however chatty the server.
+const COMMAND_TIMEOUTS: u32 = 20;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -89,6 +94,10 @@ pub struct Conn {
     pub user: String,
     /// The last folder list of this mailbox and when it was read.
     pub folders: Option<(std::time::Instant, super::ops::Folders)>,
+    /// Set when a read or write failed or a response could not be framed: the stream is at
+    /// an unknown point (a literal half read, a line cut), so the next bytes could be taken
+    /// for a response. Such a connection is closed, never reused.
+    pub broken: bool,
 }
 
 impl Conn {
@@ -135,6 +144,7 @@ impl Conn {
             selected: None,
             user: user.to_string(),
             folders: None,
+            broken: false,
         };
         if settings.security != ImapSecurity::Starttls {
             conn.greeting().await?;
@@ -144,7 +154,8 @@ impl Conn {
     }
 
     async fn greeting(&mut self) -> Result<(), BackendError> {
-        let line = self.read_response().await?;
+        let deadline = self.deadline();
+        let line = self.read_response(deadline).await?;
         match line
             .strip_prefix(b"* ")
             .and_then(proto::status_line)
@@ -268,16 +279,21 @@ impl Conn {
             stream.write_all(bytes).await?;
             stream.flush().await
         };
-        tokio::time::timeout(self.timeout, io)
+        let result = tokio::time::timeout(self.timeout, io)
             .await
-            .map_err(|_| self.timed_out())?
-            .map_err(|e| dropped(&e))
+            .map_err(|_| self.timed_out())
+            .and_then(|r| r.map_err(|e| dropped(&e)));
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
     }
 
     /// Wait for `+ ` (go on with the literal); a tagged answer instead is a refusal.
     async fn wait_continuation(&mut self, tag: &str) -> Result<(), BackendError> {
+        let deadline = self.deadline();
         loop {
-            let response = self.read_response().await?;
+            let response = self.read_response(deadline).await?;
             if response.starts_with(b"+") {
                 return Ok(());
             }
@@ -297,12 +313,18 @@ impl Conn {
     async fn finish(&mut self, tag: &str, name: &str) -> Result<Done, BackendError> {
         let mut done = Done::default();
         let prefix = format!("{tag} ");
+        let deadline = self.deadline();
+        let mut held = 0usize;
         loop {
-            let response = self.read_response().await?;
+            let response = self.read_response(deadline).await?;
             if let Some(rest) = response.strip_prefix(prefix.as_bytes()) {
-                let line = proto::status_line(rest).ok_or_else(|| {
-                    BackendError::new(ErrorKind::Invalid, "malformed tagged response")
-                })?;
+                let Some(line) = proto::status_line(rest) else {
+                    self.broken = true;
+                    return Err(BackendError::new(
+                        ErrorKind::Invalid,
+                        "malformed tagged response",
+                    ));
+                };
                 return match line.status {
                     Status::Ok => {
                         done.code = line.code;
@@ -321,6 +343,17 @@ impl Conn {
                     ));
                 }
                 self.note_untagged(&response);
+                held += rest.len();
+                if held > MAX_COMMAND_DATA {
+                    self.broken = true;
+                    return Err(BackendError::new(
+                        ErrorKind::Invalid,
+                        format!(
+                            "{name}: the server sent over {} MiB without completing it",
+                            MAX_COMMAND_DATA >> 20
+                        ),
+                    ));
+                }
                 done.untagged.push(rest.to_vec());
             }
         }
@@ -340,12 +373,26 @@ impl Conn {
     }
 
     /// One response: a line, with any literals it announces and the lines that follow them.
-    async fn read_response(&mut self) -> Result<Vec<u8>, BackendError> {
-        let timeout = self.timeout;
-        match tokio::time::timeout(timeout, read_response(&mut self.stream)).await {
+    /// Within the reply timeout, and within the command's deadline: a server that keeps
+    /// talking without ever completing the command is cut off too.
+    async fn read_response(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<u8>, BackendError> {
+        let until = deadline.min(tokio::time::Instant::now() + self.timeout);
+        let result = match tokio::time::timeout_at(until, read_response(&mut self.stream)).await {
             Ok(r) => r,
             Err(_) => Err(self.timed_out()),
+        };
+        if result.is_err() {
+            self.broken = true;
         }
+        result
+    }
+
+    /// When a command started now must have completed.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.timeout * COMMAND_TIMEOUTS
     }
 
     fn timed_out(&self) -> BackendError {
@@ -360,39 +407,56 @@ impl Conn {
     }
 }
 
+/// One response: its lines and literals, [`MAX_RESPONSE`] bytes at most in all. Every way
+/// this can fail leaves the stream at an unknown point, so the caller must not use the
+/// connection again (see [`Conn::broken`]).
 async fn read_response<R: AsyncRead + Unpin>(
     stream: &mut BufReader<R>,
 ) -> Result<Vec<u8>, BackendError> {
+    let too_large = || {
+        BackendError::new(
+            ErrorKind::Invalid,
+            format!("IMAP response larger than {} MiB", MAX_RESPONSE >> 20),
+        )
+    };
+    let closed = || {
+        BackendError::new(
+            ErrorKind::Unavailable,
+            "connection closed by the IMAP server",
+        )
+    };
     let mut out = Vec::new();
     loop {
         let start = out.len();
+        let room = MAX_RESPONSE - out.len();
         let n = (&mut *stream)
-            .take(MAX_RESPONSE as u64)
+            .take(room as u64)
             .read_until(b'\n', &mut out)
             .await
             .map_err(|e| dropped(&e))?;
         if n == 0 {
-            return Err(BackendError::new(
-                ErrorKind::Unavailable,
-                "connection closed by the IMAP server",
-            ));
+            return Err(closed());
+        }
+        if out.last() != Some(&b'\n') {
+            // Out of room mid-line, or the server hung up mid-line: never a whole response.
+            return Err(if n == room { too_large() } else { closed() });
         }
         let line = &out[start..];
         let Some(size) = literal_size(line) else {
             return Ok(out);
         };
-        if out.len() + size > MAX_RESPONSE {
-            return Err(BackendError::new(
-                ErrorKind::Invalid,
-                "IMAP response larger than 64 MiB",
-            ));
+        if size > MAX_RESPONSE - out.len() {
+            return Err(too_large());
         }
-        let at = out.len();
-        out.resize(at + size, 0);
-        stream
-            .read_exact(&mut out[at..])
+        // Read as it arrives rather than reserving what the server announced.
+        let got = (&mut *stream)
+            .take(size as u64)
+            .read_to_end(&mut out)
             .await
             .map_err(|e| dropped(&e))?;
+        if got != size {
+            return Err(closed());
+        }
     }
 }
 
@@ -552,6 +616,34 @@ mod tests {
         assert_eq!(second, b"r1 OK done\r\n");
         let err = read_response(&mut reader).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn hostile_framing_is_an_error_not_a_panic_or_a_response() {
+        // A literal size past usize, one past the cap, a literal cut short, a line cut short.
+        let huge = b"* 1 FETCH (BODY[] {18446744073709551615}\r\nab\r\n".as_slice();
+        let err = read_response(&mut BufReader::new(huge)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
+        let over = format!("* 1 FETCH (BODY[] {{{}}}\r\n", MAX_RESPONSE);
+        let err = read_response(&mut BufReader::new(over.as_bytes()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
+        let cut = b"* 1 FETCH (BODY[] {10}\r\nabc".as_slice();
+        let err = read_response(&mut BufReader::new(cut)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+        let no_end = b"r1 OK [COPYUID 1 5 999]".as_slice();
+        let err = read_response(&mut BufReader::new(no_end))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+        // A line longer than the cap is refused, not returned as a response with the rest
+        // left to be read as the next one.
+        let mut long = vec![b'x'; MAX_RESPONSE + 10];
+        long.extend_from_slice(b"\r\nr1 OK [COPYUID 1 5 999]\r\n");
+        let mut reader = BufReader::new(long.as_slice());
+        let err = read_response(&mut reader).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
     }
 
     #[test]

@@ -144,6 +144,17 @@ impl ImapBackend {
 
     /// Keep a session for reuse unless its connection is in doubt.
     fn release<T>(&self, session: Session, result: &Result<T, BackendError>) {
+        if session.conn.broken {
+            // Dropped here: the stream is at an unknown point (see `Conn::broken`).
+            if result
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.kind == ErrorKind::Unavailable)
+            {
+                self.pool.clear();
+            }
+            return;
+        }
         match result {
             Err(e)
                 if matches!(

@@ -379,19 +379,32 @@ pub async fn fetch_whole(conn: &mut Conn, copy: &Location) -> Result<Whole, Back
             "UID FETCH {uid} (UID FLAGS INTERNALDATE BODY.PEEK[])"
         ))
         .await?;
-    let fetched = done
+    // Servers may send unsolicited FETCH responses (a flag change) for the same UID before
+    // or after the one asked for: the answer is the one carrying the body. An empty body is
+    // never a message; quarantining or keeping it as evidence would lose the real one.
+    let mut for_uid = done
         .fetches()
         .filter_map(proto::fetched)
-        .find(|f| f.uid == Some(uid));
-    match fetched {
+        .filter(|f| f.uid == Some(uid))
+        .peekable();
+    if for_uid.peek().is_none() {
+        return Err(BackendError::new(
+            ErrorKind::Gone,
+            format!("the copy is no longer in {}", copy.folder),
+        ));
+    }
+    match for_uid.find(|f| f.body.as_ref().is_some_and(|b| !b.is_empty())) {
         Some(f) => Ok(Whole {
             raw: f.body.unwrap_or_default(),
             flags: proto::keepable_flags(&f.flags),
             internal_date: f.internal_date,
         }),
         None => Err(BackendError::new(
-            ErrorKind::Gone,
-            format!("the copy is no longer in {}", copy.folder),
+            ErrorKind::Invalid,
+            format!(
+                "the server sent no message body for UID {uid} in {}",
+                copy.folder
+            ),
         )),
     }
 }

@@ -57,7 +57,7 @@ impl Value {
 /// Parse a sequence of data items (space-separated values, lists, strings, literals).
 pub fn parse_values(buf: &[u8]) -> Result<Vec<Value>, String> {
     let mut p = Parser { buf, pos: 0 };
-    let values = p.sequence(false)?;
+    let values = p.sequence(0)?;
     Ok(values)
 }
 
@@ -66,12 +66,22 @@ struct Parser<'a> {
     pos: usize,
 }
 
+/// Deepest list nesting parsed.
+const MAX_NESTING: usize = 64;
+
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()
     }
 
-    fn sequence(&mut self, in_list: bool) -> Result<Vec<Value>, String> {
+    /// The values up to the end of the list opened `depth` levels down (0: the whole input).
+    /// The depth is bounded: real responses nest a few levels (BODYSTRUCTURE the most), and a
+    /// server's thousand `(` must be an error, not a stack overflow.
+    fn sequence(&mut self, depth: usize) -> Result<Vec<Value>, String> {
+        if depth > MAX_NESTING {
+            return Err(format!("lists nested over {MAX_NESTING} deep"));
+        }
+        let in_list = depth > 0;
         let mut out = Vec::new();
         loop {
             while matches!(self.peek(), Some(b' ' | b'\r' | b'\n')) {
@@ -87,7 +97,7 @@ impl Parser<'_> {
                 Some(b')') => return Err(format!("unexpected ')' at {}", self.pos)),
                 Some(b'(') => {
                     self.pos += 1;
-                    out.push(Value::List(self.sequence(true)?));
+                    out.push(Value::List(self.sequence(depth + 1)?));
                 }
                 Some(b'"') => out.push(Value::Str(self.quoted()?)),
                 Some(b'{') => out.push(Value::Str(self.literal()?)),
@@ -382,12 +392,25 @@ pub fn search_date(when: &DateTime<Utc>) -> String {
 }
 
 /// Flags to carry over to a new copy: `\Recent` is the server's to set, never a client's.
+/// Only well-formed flags (an atom, or `\` and an atom: RFC 3501 `flag`) are kept, because
+/// they are written back into commands: a server's "flag" with a space, a quote or a line
+/// break must not become part of the next command.
 pub fn keepable_flags(flags: &[String]) -> Vec<String> {
     flags
         .iter()
         .filter(|f| !f.eq_ignore_ascii_case("\\Recent") && !f.eq_ignore_ascii_case("\\Deleted"))
+        .filter(|f| is_flag(f))
         .cloned()
         .collect()
+}
+
+/// RFC 3501 `flag`: an atom, optionally after one leading `\`.
+fn is_flag(flag: &str) -> bool {
+    let atom = flag.strip_prefix('\\').unwrap_or(flag);
+    !atom.is_empty()
+        && atom
+            .bytes()
+            .all(|b| b > 0x20 && b < 0x7f && !b"(){%*\"\\]".contains(&b))
 }
 
 /// Parse a Location's `flags` field back into flags.
@@ -404,6 +427,38 @@ mod tests {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
             .ok()
             .map(|d| d.and_utc())
+    }
+
+    #[test]
+    fn only_well_formed_flags_are_written_back() {
+        let from_server: Vec<String> = [
+            "\\Seen",
+            "\\Recent",
+            "$Forwarded",
+            "x)\r\nr9 DELETE INBOX",
+            "a[\r\n]",
+            "\"quoted\"",
+            "",
+            "\\",
+            "Junk",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            keepable_flags(&from_server),
+            vec!["\\Seen", "$Forwarded", "Junk"]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let mut hostile = b"1 FETCH ".to_vec();
+        hostile.extend(std::iter::repeat_n(b'(', 100_000));
+        let e = parse_values(&hostile).unwrap_err();
+        assert!(e.contains("nested"), "{e}");
+        let fine = b"(BODYSTRUCTURE ((\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1)))";
+        assert!(parse_values(fine).is_ok());
     }
 
     #[test]
