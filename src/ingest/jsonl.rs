@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use super::lines::{InputLine, Lines, MAX_LINE};
 use super::{IngestReport, Loader, TenantResolver};
 use crate::model::MessageRecord;
 use crate::store::{Store, StoreError};
@@ -14,10 +15,14 @@ pub fn ingest(
     input: impl BufRead,
 ) -> Result<IngestReport, StoreError> {
     let mut loader = Loader::new(store, resolver);
-    for (index, line) in input.split(b'\n').enumerate() {
+    for (index, line) in Lines::new(input).enumerate() {
         let number = index as u64 + 1;
         let bytes = match line {
-            Ok(b) => b,
+            Ok(InputLine::Text(b)) => b,
+            Ok(InputLine::TooLong) => {
+                loader.reject(number, format!("longer than {} MiB", MAX_LINE >> 20));
+                continue;
+            }
             Err(e) => {
                 loader.reject(number, format!("cannot read: {e}"));
                 break;

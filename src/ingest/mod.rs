@@ -1,6 +1,7 @@
 //! Message-log sources turned into log rows. Ingest never acts on a mailbox.
 
 pub mod jsonl;
+mod lines;
 pub mod m365_trace;
 pub mod postfix;
 

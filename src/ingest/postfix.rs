@@ -10,6 +10,7 @@ use std::io::BufRead;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 
+use super::lines::{InputLine, Lines, MAX_LINE};
 use super::{IngestReport, Loader, TenantResolver, decode_header_value, envelope_sender};
 use crate::model::{MessageRecord, normalize_address};
 use crate::store::{Store, StoreError};
@@ -50,10 +51,14 @@ pub(crate) fn ingest_at(
     let mut loader = Loader::new(store, resolver);
     let mut queue = Queue::default();
     let mut latest: Option<DateTime<Utc>> = None;
-    for (index, line) in input.split(b'\n').enumerate() {
+    for (index, line) in Lines::new(input).enumerate() {
         let number = index as u64 + 1;
         let bytes = match line {
-            Ok(b) => b,
+            Ok(InputLine::Text(b)) => b,
+            Ok(InputLine::TooLong) => {
+                loader.reject(number, format!("longer than {} MiB", MAX_LINE >> 20));
+                continue;
+            }
             Err(e) => {
                 loader.reject(number, format!("cannot read: {e}"));
                 break;
