@@ -414,6 +414,22 @@ fn secret_file(dir: &Path) -> String {
     "client_secret_file = \"secret\"".into()
 }
 
+/// A server with alice holding the ROOT message, and a library backend on it.
+fn alice_with_the_message(
+    settings: Settings,
+) -> (GraphServer, tempfile::TempDir, Arc<dyn Backend>) {
+    let server = GraphServer::start(settings);
+    server.add_user("alice@m365.test", UserKind::Member);
+    server.deliver(
+        "alice@m365.test",
+        "inbox",
+        msg(ROOT, &["alice@m365.test"], false),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    (server, dir, b)
+}
+
 fn mailbox(address: &str) -> MailboxRef {
     MailboxRef {
         address: address.into(),
@@ -423,16 +439,8 @@ fn mailbox(address: &str) -> MailboxRef {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_stays_at_four_per_mailbox_and_retry_after_is_obeyed() {
-    let server = GraphServer::start(Settings::default());
+    let (server, _dir, b) = alice_with_the_message(Settings::default());
     server.set_latency(Duration::from_millis(20));
-    server.add_user("alice@m365.test", UserKind::Member);
-    server.deliver(
-        "alice@m365.test",
-        "inbox",
-        msg(ROOT, &["alice@m365.test"], false),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let b = backend(&server, dir.path(), &secret_file(dir.path()));
     // 24 concurrent locates against one mailbox: never more than 4 in flight.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..24 {
@@ -496,15 +504,7 @@ async fn concurrency_stays_at_four_per_mailbox_and_retry_after_is_obeyed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_is_refreshed_once() {
-    let server = GraphServer::start(Settings::default());
-    server.add_user("alice@m365.test", UserKind::Member);
-    server.deliver(
-        "alice@m365.test",
-        "inbox",
-        msg(ROOT, &["alice@m365.test"], false),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    let (server, _dir, b) = alice_with_the_message(Settings::default());
     b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
     b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
     assert_eq!(server.stats().token_requests, 1, "the token is cached");
@@ -731,15 +731,7 @@ fn throttling_that_never_ends_fails_the_item_as_throttled_out() {
 /// out the call ends with an error naming it instead of asking forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_answer_that_leaves_requests_out_is_asked_again_then_fails() {
-    let server = GraphServer::start(Settings::default());
-    server.add_user("alice@m365.test", UserKind::Member);
-    server.deliver(
-        "alice@m365.test",
-        "inbox",
-        msg(ROOT, &["alice@m365.test"], false),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let b = backend(&server, dir.path(), &secret_file(dir.path()));
+    let (server, _dir, b) = alice_with_the_message(Settings::default());
     server.omit_from_batches("/messages", 1);
     let found = b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
     assert_eq!(found.len(), 1, "asked again after the omission");
@@ -766,20 +758,12 @@ async fn a_batch_answer_that_leaves_requests_out_is_asked_again_then_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_numbers_from_the_server_are_bounded() {
     for as_text in [false, true] {
-        let server = GraphServer::start(Settings {
+        let (server, _dir, b) = alice_with_the_message(Settings {
             token_lifetime_secs: u64::MAX,
             token_lifetime_as_text: as_text,
             ..Settings::default()
         });
-        server.add_user("alice@m365.test", UserKind::Member);
         server.add_user("bob@m365.test", UserKind::Member);
-        server.deliver(
-            "alice@m365.test",
-            "inbox",
-            msg(ROOT, &["alice@m365.test"], false),
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let b = backend(&server, dir.path(), &secret_file(dir.path()));
         let found = b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
         assert_eq!(found.len(), 1);
         b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
