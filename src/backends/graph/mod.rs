@@ -51,15 +51,24 @@ const NEEDED_ROLES: [(&str, &str); 2] = [
     ("User.Read.All", "resolve recipients and list mailboxes"),
 ];
 
-/// The folders of one mailbox that carry meaning, by id.
+/// The folders of one mailbox that carry meaning, by id, learnt as they are needed: the inbox
+/// with the first locate (where nearly every copy of a fresh message sits), the rest only
+/// when a copy turns up elsewhere. Each look-up is a Graph operation counted against the
+/// app's quota, so a retraction that finds its copies in inboxes pays for one, not four.
 #[derive(Clone, Debug, Default)]
 struct FolderIds {
     inbox: String,
+    rest: Option<OtherWellKnown>,
+    /// Display names of other folders seen, by id.
+    others: HashMap<String, String>,
+}
+
+/// Junk Email, Deleted Items and the hidden quarantine folder (absent until first used).
+#[derive(Clone, Debug)]
+struct OtherWellKnown {
     junk: String,
     deleted: String,
     quarantine: Option<String>,
-    /// Display names of other folders seen, by id.
-    others: HashMap<String, String>,
 }
 
 /// A Microsoft 365 tenant.
@@ -140,16 +149,27 @@ impl GraphBackend {
             .cloned()
     }
 
-    fn remember_folders(&self, user: &str, f: FolderIds) {
-        self.folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(user.to_string(), f);
+    /// Change the cached folders of a user (created empty when unknown).
+    fn update_folders(&self, user: &str, change: impl FnOnce(&mut FolderIds)) {
+        let mut all = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        change(all.entry(user.to_string()).or_default());
     }
 
-    /// Requests that learn the ids of the folders that matter (one `$batch` with others).
-    fn folder_requests(&self, user: &str) -> Vec<SubRequest> {
-        let mut requests: Vec<SubRequest> = [INBOX, JUNK, DELETED]
+    /// The request that learns a mailbox's inbox id (sent in the first locate's `$batch`).
+    fn inbox_request(user: &str) -> SubRequest {
+        SubRequest {
+            method: "GET",
+            url: path_with_query(
+                &format!("/users/{}/mailFolders/{INBOX}", encode(user)),
+                &[("$select", "id".into())],
+            ),
+            body: None,
+        }
+    }
+
+    /// Requests that learn the ids of Junk Email, Deleted Items and the quarantine folder.
+    fn other_requests(&self, user: &str) -> Vec<SubRequest> {
+        let mut requests: Vec<SubRequest> = [JUNK, DELETED]
             .iter()
             .map(|name| SubRequest {
                 method: "GET",
@@ -185,60 +205,72 @@ impl GraphBackend {
         )
     }
 
-    /// Build `FolderIds` from the answers to `folder_requests`.
-    fn folders_from(answers: &[Result<Value, BackendError>]) -> Result<FolderIds, BackendError> {
-        let id = |i: usize| -> Result<String, BackendError> {
-            match &answers[i] {
-                Ok(v) => Ok(v["id"].as_str().unwrap_or_default().to_string()),
-                Err(e) => Err(e.clone()),
-            }
-        };
-        let quarantine = match &answers[3] {
-            Ok(v) => v["value"][0]["id"].as_str().map(str::to_string),
-            Err(e) => return Err(e.clone()),
-        };
-        Ok(FolderIds {
-            inbox: id(0)?,
-            junk: id(1)?,
-            deleted: id(2)?,
-            quarantine,
-            others: HashMap::new(),
-        })
-    }
-
-    /// The folders of a user, learnt with one `$batch` the first time.
-    async fn folders(&self, mailbox: &str, user: &str) -> Result<FolderIds, BackendError> {
-        if let Some(f) = self.cached_folders(user) {
-            return Ok(f);
+    /// A folder id from the answer to a `mailFolders/{name}` request.
+    fn folder_id(answer: &Result<Value, BackendError>) -> Result<String, BackendError> {
+        match answer {
+            Ok(v) => Ok(v["id"].as_str().unwrap_or_default().to_string()),
+            Err(e) => Err(e.clone()),
         }
-        let answers = self
-            .client
-            .batch(mailbox, self.folder_requests(user))
-            .await?;
-        let f = Self::folders_from(&answers)?;
-        self.remember_folders(user, f.clone());
-        Ok(f)
     }
 
-    /// The display name of a copy's folder: a well-known name, the quarantine folder's
-    /// name, or the folder's own display name (looked up once).
+    /// Every folder that names a location (inbox, junk, deleted items, quarantine), learnt
+    /// with one `$batch` for what is not cached yet.
+    async fn folders(&self, mailbox: &str, user: &str) -> Result<FolderIds, BackendError> {
+        let cached = self.cached_folders(user).unwrap_or_default();
+        if !cached.inbox.is_empty() && cached.rest.is_some() {
+            return Ok(cached);
+        }
+        let mut requests = self.other_requests(user);
+        if cached.inbox.is_empty() {
+            requests.push(Self::inbox_request(user));
+        }
+        let answers = self.client.batch(mailbox, requests).await?;
+        let rest = OtherWellKnown {
+            junk: Self::folder_id(&answers[0])?,
+            deleted: Self::folder_id(&answers[1])?,
+            quarantine: match &answers[2] {
+                Ok(v) => v["value"][0]["id"].as_str().map(str::to_string),
+                Err(e) => return Err(e.clone()),
+            },
+        };
+        let inbox = match answers.get(3) {
+            Some(answer) => Some(Self::folder_id(answer)?),
+            None => None,
+        };
+        let mut known = FolderIds::default();
+        self.update_folders(user, |f| {
+            if let Some(inbox) = inbox {
+                f.inbox = inbox;
+            }
+            f.rest = Some(rest);
+            known = f.clone();
+        });
+        Ok(known)
+    }
+
+    /// The name of a copy's folder: a well-known name, the quarantine folder's name, or the
+    /// folder's own display name (looked up once).
     async fn folder_name(
         &self,
         mailbox: &str,
         user: &str,
-        folders: &FolderIds,
         id: &str,
     ) -> Result<String, BackendError> {
+        if self.cached_folders(user).is_some_and(|f| f.inbox == id) {
+            return Ok(INBOX.into());
+        }
+        let folders = self.folders(mailbox, user).await?;
+        let rest = folders.rest.as_ref();
         if id == folders.inbox {
             return Ok(INBOX.into());
         }
-        if id == folders.junk {
+        if rest.is_some_and(|r| r.junk == id) {
             return Ok(JUNK.into());
         }
-        if id == folders.deleted {
+        if rest.is_some_and(|r| r.deleted == id) {
             return Ok(DELETED.into());
         }
-        if folders.quarantine.as_deref() == Some(id) {
+        if rest.and_then(|r| r.quarantine.as_deref()) == Some(id) {
             return Ok(self.settings().quarantine_folder.clone());
         }
         if let Some(name) = folders.others.get(id) {
@@ -254,14 +286,9 @@ impl GraphBackend {
             .await?
             .json()?;
         let name = sanitize(folder["displayName"].as_str().unwrap_or(id));
-        if let Some(f) = self
-            .folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(user)
-        {
+        self.update_folders(user, |f| {
             f.others.insert(id.to_string(), name.clone());
-        }
+        });
         Ok(name)
     }
 
@@ -272,7 +299,7 @@ impl GraphBackend {
         user: &str,
     ) -> Result<String, BackendError> {
         let folders = self.folders(mailbox, user).await?;
-        if let Some(id) = folders.quarantine {
+        if let Some(id) = folders.rest.and_then(|r| r.quarantine) {
             return Ok(id);
         }
         let path = format!("/users/{}/mailFolders", encode(user));
@@ -302,42 +329,29 @@ impl GraphBackend {
             }
             Err(e) => return Err(e),
         };
-        if let Some(f) = self
-            .folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(user)
-        {
-            f.quarantine = Some(id.clone());
-        }
+        self.update_folders(user, |f| {
+            if let Some(rest) = f.rest.as_mut() {
+                rest.quarantine = Some(id.clone());
+            }
+        });
         Ok(id)
     }
 
-    /// A `Location` from a message resource.
+    /// A `Location` from a message resource, its folder named (see `folder_name`).
     async fn location(
         &self,
         mailbox: &str,
         user: &str,
-        folders: &FolderIds,
         m: &Value,
         in_recoverable: bool,
     ) -> Result<Location, BackendError> {
-        let parent = m["parentFolderId"].as_str().unwrap_or_default();
         let folder = if in_recoverable {
             RECOVERABLE.to_string()
         } else {
-            self.folder_name(mailbox, user, folders, parent).await?
+            let parent = m["parentFolderId"].as_str().unwrap_or_default();
+            self.folder_name(mailbox, user, parent).await?
         };
-        Ok(Location {
-            folder,
-            provider_id: m["id"].as_str().unwrap_or_default().to_string(),
-            seen: m["isRead"].as_bool().unwrap_or(false),
-            flags: format!("folder={parent}"),
-            internal_date: m["receivedDateTime"]
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|d| d.with_timezone(&Utc)),
-        })
+        Ok(location_in(m, folder))
     }
 
     /// Every page of a message listing that started with `first` (already fetched).
@@ -386,6 +400,21 @@ impl GraphBackend {
             Some(f) => format!("/users/{}/mailFolders/{f}/messages", encode(user)),
             None => format!("/users/{}/messages", encode(user)),
         }
+    }
+}
+
+/// A `Location` from a message resource whose folder is already named.
+fn location_in(m: &Value, folder: String) -> Location {
+    let parent = m["parentFolderId"].as_str().unwrap_or_default();
+    Location {
+        folder,
+        provider_id: m["id"].as_str().unwrap_or_default().to_string(),
+        seen: m["isRead"].as_bool().unwrap_or(false),
+        flags: format!("folder={parent}"),
+        internal_date: m["receivedDateTime"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc)),
     }
 }
 
@@ -507,19 +536,17 @@ impl Backend for GraphBackend {
                 body: None,
             },
         ];
-        let known = self.cached_folders(&user);
-        if known.is_none() {
-            requests.extend(self.folder_requests(&user));
+        let inbox_known = self
+            .cached_folders(&user)
+            .is_some_and(|f| !f.inbox.is_empty());
+        if !inbox_known {
+            requests.push(Self::inbox_request(&user));
         }
         let mut answers = self.client.batch(address, requests).await?;
-        let folders = match known {
-            Some(f) => f,
-            None => {
-                let f = Self::folders_from(&answers[2..])?;
-                self.remember_folders(&user, f.clone());
-                f
-            }
-        };
+        if let Some(answer) = answers.get(2) {
+            let inbox = Self::folder_id(answer)?;
+            self.update_folders(&user, |f| f.inbox = inbox);
+        }
         let recoverable = std::mem::replace(&mut answers[1], Ok(Value::Null))?;
         let everywhere = std::mem::replace(&mut answers[0], Ok(Value::Null))?;
         let mut found = Vec::new();
@@ -530,10 +557,7 @@ impl Backend for GraphBackend {
                 if m["internetMessageId"].as_str() != Some(message_id) {
                     continue;
                 }
-                found.push(
-                    self.location(address, &user, &folders, &m, in_recoverable)
-                        .await?,
-                );
+                found.push(self.location(address, &user, &m, in_recoverable).await?);
             }
         }
         Ok(found)
@@ -603,17 +627,11 @@ impl Backend for GraphBackend {
         let moved = self
             .move_to(address, &user, &copy.provider_id, &destination)
             .await?;
-        let folders = self.folders(address, &user).await?;
-        let to = self
-            .location(
-                address,
-                &user,
-                &folders,
-                &moved,
-                action == Action::SoftDelete,
-            )
-            .await?;
-        Ok(Applied::moved(to, action))
+        // Where the copy went is known from the action: no folder look-up.
+        let folder = self
+            .destination_folder(mailbox, action)
+            .unwrap_or(destination);
+        Ok(Applied::moved(location_in(&moved, folder), action))
     }
 
     /// Move the copy back to the folder id recorded when it was pulled, and set the read
@@ -653,8 +671,7 @@ impl Backend for GraphBackend {
                 .await?
                 .json()?;
         }
-        let folders = self.folders(address, &user).await?;
-        self.location(address, &user, &folders, &moved, false).await
+        self.location(address, &user, &moved, false).await
     }
 
     /// Messages of one mailbox matching `filter`: Message-IDs and reply links are filtered
@@ -709,7 +726,8 @@ impl Backend for GraphBackend {
             let subject = m["subject"].as_str().unwrap_or_default();
             let (in_reply_to, references) = thread_headers(&m);
             let parent = m["parentFolderId"].as_str().unwrap_or_default();
-            if filter.skip_admin_folders && folders.quarantine.as_deref() == Some(parent) {
+            let quarantine = folders.rest.as_ref().and_then(|r| r.quarantine.as_deref());
+            if filter.skip_admin_folders && quarantine == Some(parent) {
                 continue;
             }
             if !filter.message_ids.is_empty() || !filter.replies_to.is_empty() {
@@ -753,7 +771,7 @@ impl Backend for GraphBackend {
                 date,
                 in_reply_to,
                 references,
-                folder: self.folder_name(address, &user, &folders, parent).await?,
+                folder: self.folder_name(address, &user, parent).await?,
                 size: 0,
             });
         }
