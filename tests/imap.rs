@@ -562,7 +562,7 @@ async fn a_dropped_session_is_reopened_for_reads_and_an_act_fails_retryably() {
     let found = backend.locate(&alice, MSG).await.expect("locate");
     assert_eq!(found.len(), 1);
     // The session kept for alice is cut: the next read reconnects by itself.
-    s.server.kick("alice@corp.test");
+    s.server.kick_and_wait("alice@corp.test");
     let again = backend
         .locate(&alice, MSG)
         .await
@@ -570,7 +570,7 @@ async fn a_dropped_session_is_reopened_for_reads_and_an_act_fails_retryably() {
     assert_eq!(again, found);
     // An act on a cut session is not repeated blind: it fails retryably, and the engine
     // locates again before acting (as the next two calls do).
-    s.server.kick("alice@corp.test");
+    s.server.kick_and_wait("alice@corp.test");
     let e = backend
         .apply(&alice, &again[0], Action::MoveToJunk)
         .await

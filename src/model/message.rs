@@ -28,11 +28,14 @@ pub struct MessageRecord {
 
 impl MessageRecord {
     /// Every recipient, `to` then `cc`, each once.
+    /// A set, not a scan of the list, keeps an all-staff message (tens of thousands of
+    /// recipients) linear.
     pub fn recipients(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::with_capacity(self.to.len() + self.cc.len());
         let mut out: Vec<String> = Vec::with_capacity(self.to.len() + self.cc.len());
         for r in self.to.iter().chain(&self.cc) {
             let r = crate::model::normalize_address(r);
-            if !r.is_empty() && !out.contains(&r) {
+            if !r.is_empty() && seen.insert(r.clone()) {
                 out.push(r);
             }
         }

@@ -242,6 +242,29 @@ namespace inbox {{
         );
     }
 
+    /// Kick a user and wait until Dovecot lists no session of theirs (up to 5 s): `doveadm
+    /// kick` returns once the signal is sent, and a command sent in the next milliseconds
+    /// may still be served by the dying process.
+    pub fn kick_and_wait(&self, user: &str) {
+        self.kick(user);
+        for _ in 0..250 {
+            let out = Command::new("doveadm")
+                .arg("-c")
+                .arg(&self.conf)
+                .args(["who", "-1", user])
+                .output()
+                .expect("doveadm who");
+            let listed = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(user));
+            if !listed {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("{user} still has sessions 5 s after doveadm kick");
+    }
+
     /// A blocking admin session as `user` (master-user login).
     pub fn client(&self, user: &str) -> Client {
         Client::login(self.port, user)

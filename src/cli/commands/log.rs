@@ -1,6 +1,6 @@
 //! `search`, `show`, `ingest`, `index`: the message log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 
 use serde_json::json;
@@ -268,6 +268,9 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         .clone();
     // One record per Message-ID, its recipients being every mailbox that holds a copy.
     let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
+    // Each record's recipients as a set, so adding the holder of a mass mailing's copy costs
+    // one look-up, not a pass over its thousands of recipients.
+    let mut listed: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     let mut failures = Vec::new();
     let filter = ScanFilter {
         since,
@@ -300,8 +303,11 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
                     tenant: Some(a.tenant.clone()),
                     source_id: Some("index".into()),
                 });
+            let known = listed
+                .entry(h.message_id.clone())
+                .or_insert_with(|| entry.recipients().into_iter().collect());
             if let Some(holder) = holder
-                && !entry.recipients().contains(&holder)
+                && known.insert(holder.clone())
             {
                 entry.to.push(holder);
             }
