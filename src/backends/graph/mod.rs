@@ -155,12 +155,12 @@ impl GraphBackend {
         change(all.entry(user.to_string()).or_default());
     }
 
-    /// The request that learns a mailbox's inbox id (sent in the first locate's `$batch`).
-    fn inbox_request(user: &str) -> SubRequest {
+    /// The request that learns the id of a well-known folder (`inbox`, `junkemail`, ...).
+    fn well_known_request(user: &str, name: &str) -> SubRequest {
         SubRequest {
             method: "GET",
             url: path_with_query(
-                &format!("/users/{}/mailFolders/{INBOX}", encode(user)),
+                &format!("/users/{}/mailFolders/{name}", encode(user)),
                 &[("$select", "id".into())],
             ),
             body: None,
@@ -169,17 +169,10 @@ impl GraphBackend {
 
     /// Requests that learn the ids of Junk Email, Deleted Items and the quarantine folder.
     fn other_requests(&self, user: &str) -> Vec<SubRequest> {
-        let mut requests: Vec<SubRequest> = [JUNK, DELETED]
-            .iter()
-            .map(|name| SubRequest {
-                method: "GET",
-                url: path_with_query(
-                    &format!("/users/{}/mailFolders/{name}", encode(user)),
-                    &[("$select", "id".into())],
-                ),
-                body: None,
-            })
-            .collect();
+        let mut requests = vec![
+            Self::well_known_request(user, JUNK),
+            Self::well_known_request(user, DELETED),
+        ];
         requests.push(SubRequest {
             method: "GET",
             url: self.quarantine_lookup_path(user),
@@ -222,7 +215,7 @@ impl GraphBackend {
         }
         let mut requests = self.other_requests(user);
         if cached.inbox.is_empty() {
-            requests.push(Self::inbox_request(user));
+            requests.push(Self::well_known_request(user, INBOX));
         }
         let answers = self.client.batch(mailbox, requests).await?;
         let rest = OtherWellKnown {
@@ -540,7 +533,7 @@ impl Backend for GraphBackend {
             .cached_folders(&user)
             .is_some_and(|f| !f.inbox.is_empty());
         if !inbox_known {
-            requests.push(Self::inbox_request(&user));
+            requests.push(Self::well_known_request(&user, INBOX));
         }
         let mut answers = self.client.batch(address, requests).await?;
         if let Some(answer) = answers.get(2) {
