@@ -57,6 +57,25 @@ mod tests {
     use crate::ingest::test_config as config;
 
     #[test]
+    fn a_file_of_garbage_is_counted_not_held_line_by_line() -> Result<(), StoreError> {
+        let (_d, store) = temp_store();
+        let cfg = config();
+        let resolver = match TenantResolver::new(&cfg, None) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let input = "not json\n".repeat(super::super::MAX_REJECTED_KEPT + 500);
+        let report = ingest(&store, &resolver, input.as_bytes())?;
+        assert_eq!(
+            report.rejected_total,
+            super::super::MAX_REJECTED_KEPT as u64 + 500
+        );
+        assert_eq!(report.rejected.len(), super::super::MAX_REJECTED_KEPT);
+        assert_eq!(report.rejected[0].line, 1);
+        Ok(())
+    }
+
+    #[test]
     fn good_lines_load_and_bad_lines_are_named() -> Result<(), StoreError> {
         let (_d, store) = temp_store();
         let cfg = config();

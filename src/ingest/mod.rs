@@ -11,6 +11,9 @@ use crate::config::Config;
 use crate::model::{MessageRecord, normalize_address};
 use crate::store::{IngestStats, NewMessage, Store, StoreError};
 
+/// How many skipped lines a report names one by one.
+pub const MAX_REJECTED_KEPT: usize = 1000;
+
 /// A record that could not be loaded, and where it was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
@@ -24,7 +27,10 @@ pub struct IngestReport {
     pub records: u64,
     pub inserted: u64,
     pub merged: u64,
+    /// The first [`MAX_REJECTED_KEPT`] lines skipped, with why; `rejected_total` counts them
+    /// all (a file of garbage must not be held line by line).
     pub rejected: Vec<Rejected>,
+    pub rejected_total: u64,
     /// Lines that are not about message delivery at all (other daemons, connection noise).
     pub ignored: u64,
     /// Messages seen in the log that cannot become a record: no Message-ID, no sender, or no
@@ -193,10 +199,13 @@ impl<'a> Loader<'a> {
     }
 
     pub(crate) fn reject(&mut self, line: u64, reason: impl Into<String>) {
-        self.report.rejected.push(Rejected {
-            line,
-            reason: reason.into(),
-        });
+        self.report.rejected_total += 1;
+        if self.report.rejected.len() < MAX_REJECTED_KEPT {
+            self.report.rejected.push(Rejected {
+                line,
+                reason: reason.into(),
+            });
+        }
     }
 
     pub(crate) fn not_delivered(&mut self, status: &str) {

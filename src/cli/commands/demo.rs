@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
             CliError::new(exit::ERROR, format!("{}: {e}", summary.log_path.display()))
         })?;
         let report = jsonl::ingest(&store, &resolver, std::io::BufReader::new(file))?;
-        if !report.rejected.is_empty() {
+        if report.rejected_total > 0 {
             return Err(CliError::new(
                 exit::ERROR,
                 format!("demo log rejected: {:?}", report.rejected.first()),

@@ -201,6 +201,7 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
             "inserted": r.inserted,
             "merged": r.merged,
             "rejected": r.rejected.iter().map(|x| json!({"line": x.line, "reason": x.reason})).collect::<Vec<_>>(),
+            "rejected_total": r.rejected_total,
             "ignored": r.ignored,
             "incomplete": r.incomplete,
             "not_delivered": r.not_delivered,
@@ -214,16 +215,14 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
                 sanitize(&x.reason)
             );
         }
-        if r.rejected.len() > 20 {
-            eprintln!("... and {} more skipped lines", r.rejected.len() - 20);
+        let shown = r.rejected.len().min(20) as u64;
+        if r.rejected_total > shown {
+            eprintln!("... and {} more skipped lines", r.rejected_total - shown);
         }
         if !ctx.quiet {
             println!(
                 "{} records: {} new, {} merged into existing entries, {} skipped",
-                r.records,
-                r.inserted,
-                r.merged,
-                r.rejected.len()
+                r.records, r.inserted, r.merged, r.rejected_total
             );
             // Only the line formats have these; a JSONL run keeps its one-line summary.
             if r.ignored > 0 || r.incomplete > 0 || !r.not_delivered.is_empty() {
@@ -245,7 +244,7 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
             }
         }
     }
-    Ok(if r.rejected.is_empty() {
+    Ok(if r.rejected_total == 0 {
         exit::OK
     } else {
         exit::PARTIAL
