@@ -886,4 +886,51 @@ fn audit_and_operations_scroll_with_the_selection_and_clicks_pick_the_rows_drawn
         Some(first_job),
         "a click on the selected job lists its items"
     );
+
+    // At the end of the audit, a taller terminal shows more records above, never blank lines
+    // under the last one.
+    h.press("Esc 3 G");
+    let commands = app::update(&mut h.app, Event::Resize(120, 40));
+    h.settle(commands);
+    assert_eq!(selected_lines(&h), vec![40 - 3], "{}", h.screen());
+}
+
+/// When a job ends the open message is read again (new states and folders); what the
+/// analyst chose on the retract tab stays.
+#[test]
+fn a_reload_after_the_job_keeps_the_analysts_choices() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    campaign_retract_tab(&mut h);
+    let first = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    let excluded = first
+        .recipients
+        .iter()
+        .position(|r| !r.external)
+        .expect("an internal recipient");
+    let address = first.recipients[excluded].address.clone();
+    h.press("Space A e");
+    h.type_text("INC-9");
+    h.press("Enter R y");
+    assert!(h.flash().contains("finished"), "{}", h.flash());
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert_eq!(form.depth, 2);
+    assert_eq!(form.action, retractor::model::Action::Trash);
+    assert_eq!(app::input_text(&form.reason), "INC-9");
+    let row = form
+        .recipients
+        .iter()
+        .find(|r| r.address == address)
+        .unwrap();
+    assert!(!row.included, "the excluded recipient stays excluded");
+    assert!(
+        form.recipients
+            .iter()
+            .any(|r| r.included && r.state != "delivered"),
+        "states were refreshed: {:?}",
+        form.recipients
+            .iter()
+            .map(|r| r.state.as_str())
+            .collect::<Vec<_>>()
+    );
 }

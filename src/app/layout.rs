@@ -119,17 +119,20 @@ pub fn tab_at(pane: Rect, x: u16) -> Option<Tab> {
     None
 }
 
-/// The first row a list of `visible` rows shows, given the first row it showed before (`top`):
-/// the list scrolls only when the selection would leave the screen, and then just enough to
-/// keep it on the nearest edge, so the rows under a pointer or the eye stay put.
-pub fn list_offset(top: usize, selected: usize, visible: usize) -> usize {
-    if selected < top || visible == 0 {
+/// The first row a list of `len` rows, `visible` at a time, shows, given the first row it
+/// showed before (`top`): the list scrolls only when the selection would leave the screen,
+/// and then just enough to keep it on the nearest edge, so the rows under a pointer or the eye
+/// stay put. It never leaves blank lines under the last row while earlier rows are hidden (a
+/// list that shrank, a taller terminal).
+pub fn list_offset(top: usize, selected: usize, visible: usize, len: usize) -> usize {
+    let at = if selected < top || visible == 0 {
         selected
     } else if selected >= top + visible {
         selected + 1 - visible
     } else {
         top
-    }
+    };
+    at.min(len.saturating_sub(visible))
 }
 
 /// Which data row of a bordered table with a header line (drawn in `area`) the point is on:
@@ -182,21 +185,31 @@ mod tests {
 
     #[test]
     fn a_list_scrolls_only_to_keep_the_selection_on_screen() {
-        assert_eq!(list_offset(0, 0, 10), 0);
-        assert_eq!(list_offset(0, 9, 10), 0);
-        assert_eq!(list_offset(0, 10, 10), 1);
-        assert_eq!(list_offset(20, 25, 10), 20, "inside the window: no scroll");
+        assert_eq!(list_offset(0, 0, 10, 100), 0);
+        assert_eq!(list_offset(0, 9, 10, 100), 0);
+        assert_eq!(list_offset(0, 10, 10, 100), 1);
         assert_eq!(
-            list_offset(20, 19, 10),
+            list_offset(20, 25, 10, 100),
+            20,
+            "inside the window: no scroll"
+        );
+        assert_eq!(
+            list_offset(20, 25, 10, 26),
+            16,
+            "no blank lines under the last row"
+        );
+        assert_eq!(list_offset(20, 3, 10, 5), 0, "a short list from its top");
+        assert_eq!(
+            list_offset(20, 19, 10, 100),
             19,
             "above: the selection becomes the top"
         );
         assert_eq!(
-            list_offset(20, 40, 10),
+            list_offset(20, 40, 10, 100),
             31,
             "below: the selection becomes the bottom"
         );
-        assert_eq!(list_offset(3, 5, 0), 5);
+        assert_eq!(list_offset(3, 5, 0, 100), 5);
     }
 
     #[test]

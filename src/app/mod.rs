@@ -224,6 +224,13 @@ pub struct AuditView {
     pub top: usize,
 }
 
+impl AuditView {
+    /// How many records the filter shows.
+    pub fn shown(&self) -> usize {
+        self.rows.iter().filter(|r| r.matches(&self.filter)).count()
+    }
+}
+
 /// The whole console state.
 #[derive(Debug)]
 pub struct App {

@@ -118,7 +118,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
                     });
                     let mut reason = single_line("");
                     reason.set_placeholder_text("reason or ticket (e to edit)");
-                    detail.form = Some(RetractForm {
+                    let mut form = RetractForm {
                         recipients,
                         cursor: 0,
                         top: 0,
@@ -127,7 +127,13 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
                         reason,
                         preview: None,
                         preview_req: 0,
-                    });
+                    };
+                    // A reload of the same message (a job finished) refreshes states and
+                    // folders but keeps what the analyst chose.
+                    if let Some(kept) = detail.form.take() {
+                        keep_choices(&mut form, kept);
+                    }
+                    detail.form = Some(form);
                     if detail.tab == Tab::Recipients {
                         return preview(app);
                     }
@@ -168,7 +174,12 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.ops.jobs = jobs.iter().map(JobRow::of).collect();
             app.ops.sampled_at = Some(at);
             app.ops.selected = app.ops.selected.min(app.ops.jobs.len().saturating_sub(1));
-            app.ops.top = layout::list_offset(app.ops.top, app.ops.selected, app.jobs_visible());
+            app.ops.top = layout::list_offset(
+                app.ops.top,
+                app.ops.selected,
+                app.jobs_visible(),
+                app.ops.jobs.len(),
+            );
             app.dirty = true;
             // The log table's statuses and the audit change as jobs progress; only the view
             // on screen is re-read (switching views reads the other).
@@ -203,6 +214,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
                 // Newest first: the analyst looks for what just happened.
                 app.audit.rows = entries.iter().rev().map(AuditRow::of).collect();
                 app.audit.verdict = Some(verdict);
+                // The window of records moved: keep the selection on a record shown.
+                let shown = app.audit.shown();
+                app.audit.selected = app.audit.selected.min(shown.saturating_sub(1));
                 app.dirty = true;
             }
             Vec::new()
@@ -642,6 +656,26 @@ fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
     }
 }
 
+/// Carry the analyst's choices (included recipients, action, depth, reason, cursor) from a
+/// form into its refreshed successor.
+fn keep_choices(form: &mut RetractForm, kept: RetractForm) {
+    let included: std::collections::HashMap<&str, bool> = kept
+        .recipients
+        .iter()
+        .map(|r| (r.address.as_str(), r.included))
+        .collect();
+    for r in form.recipients.iter_mut().filter(|r| !r.external) {
+        if let Some(choice) = included.get(r.address.as_str()) {
+            r.included = *choice;
+        }
+    }
+    form.action = kept.action;
+    form.depth = kept.depth;
+    form.reason = kept.reason;
+    form.cursor = kept.cursor.min(form.recipients.len().saturating_sub(1));
+    form.top = kept.top;
+}
+
 /// Change the retract form (when a message is open) and refresh the preview.
 fn with_form(app: &mut App, change: impl FnOnce(&mut RetractForm)) -> Vec<Command> {
     match form_mut(app) {
@@ -985,7 +1019,7 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 }
                 let visible = app.recipients_visible();
                 if let Some(f) = app.detail.as_mut().and_then(|d| d.form.as_mut()) {
-                    f.top = layout::list_offset(f.top, f.cursor, visible);
+                    f.top = layout::list_offset(f.top, f.cursor, visible, f.recipients.len());
                 }
                 return Vec::new();
             }
@@ -998,21 +1032,20 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 app.ops.item_scroll = clamp(app.ops.item_scroll, items.len());
             } else {
                 app.ops.selected = clamp(app.ops.selected, app.ops.jobs.len());
-                app.ops.top =
-                    layout::list_offset(app.ops.top, app.ops.selected, app.jobs_visible());
+                app.ops.top = layout::list_offset(
+                    app.ops.top,
+                    app.ops.selected,
+                    app.jobs_visible(),
+                    app.ops.jobs.len(),
+                );
             }
             Vec::new()
         }
         View::Audit => {
-            let len = app
-                .audit
-                .rows
-                .iter()
-                .filter(|r| r.matches(&app.audit.filter))
-                .count();
+            let len = app.audit.shown();
             app.audit.selected = clamp(app.audit.selected, len);
             app.audit.top =
-                layout::list_offset(app.audit.top, app.audit.selected, app.audit_visible());
+                layout::list_offset(app.audit.top, app.audit.selected, app.audit_visible(), len);
             Vec::new()
         }
     }

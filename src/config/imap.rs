@@ -210,9 +210,10 @@ pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<Ima
             .map(|v| ("exclude_folders".to_string(), v)),
     );
     for (key, name) in named {
-        if name.is_empty() || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        // `&` too: modified UTF-7 writes it `&-`, so `R&D` is `R&-D` on the wire.
+        if name.is_empty() || !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
             return Err(format!(
-                "{at} {key} = {}: a folder name must be printable ASCII (non-ASCII names are not supported yet)",
+                "{at} {key} = {}: a folder name must be printable ASCII without `&` (names in IMAP's modified UTF-7 are not supported yet)",
                 crate::model::text::sanitize(&format!("{name:?}"))
             ));
         }
@@ -304,6 +305,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("folders.junk"), "{e}");
+        let e = parse(
+            "host = \"h\"\nadmin_user = \"a\"\nadmin_password_env = \"PW\"\nexclude_folders = [\"R&D\"]\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("R&D") && e.contains("without `&`"), "{e}");
     }
 
     #[test]

@@ -277,7 +277,7 @@ impl Columns {
         // The input's own last line end, read into the open field, is not another line.
         let ends_the_input = row.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
         let swallowed = newlines - usize::from(ends_the_input && newlines > 0);
-        if row.len() != width && swallowed > 0 {
+        if row.len() < width && swallowed > 0 {
             return Err(format!(
                 "{} fields where the header has {width}: a quote is not closed, and the {swallowed} line(s) after it were read into this row",
                 row.len()
@@ -488,6 +488,7 @@ mod tests {
         let csv = "Received,Sender address,Recipient address,Subject,Status,Message ID\n\
 11/20/2026 10:00:01 AM,a@x.example,gail@corp.test,hi, Delivered,Delivered,<m3@x.example>\n\
 11/20/2026 10:00:01 AM,a@x.example,hank@corp.test,fine,Delivered,<m4@x.example>,,\n\
+11/20/2026 10:00:01 AM,a@x.example,kim@corp.test,\"two\nlines\",Delivered,<m7@x.example>,\n\
 11/20/2026 10:00:01 AM,a@x.example,ivy@corp.test,\"broken,Delivered,<m5@x.example>\n\
 11/20/2026 10:00:02 AM,a@x.example,jon@corp.test,after,Delivered,<m6@x.example>\n";
         let (report, store, _dir) = run(csv)?;
@@ -499,7 +500,7 @@ mod tests {
         assert_eq!(rejected.len(), 2, "{rejected:?}");
         assert_eq!(rejected[0].0, 2);
         assert!(rejected[0].1.contains("unquoted comma"), "{rejected:?}");
-        assert_eq!(rejected[1].0, 4);
+        assert_eq!(rejected[1].0, 6);
         assert!(
             rejected[1].1.contains("quote is not closed"),
             "{rejected:?}"
@@ -512,7 +513,9 @@ mod tests {
             one(&store, "m4@x.example")?.recipients,
             vec!["hank@corp.test"]
         );
-        assert_eq!(report.records, 1);
+        // A quoted line break with a trailing comma is a good row.
+        assert_eq!(one(&store, "m7@x.example")?.subject, "two\nlines");
+        assert_eq!(report.records, 2);
         Ok(())
     }
 

@@ -156,7 +156,7 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
     };
     frame.render_widget(Paragraph::new(count_lines), counts);
     let height = usize::from(list.height);
-    let first = layout::list_offset(form.top, form.cursor, height);
+    let first = layout::list_offset(form.top, form.cursor, height, form.recipients.len());
     let width = usize::from(list.width);
     let lines: Vec<Line> = form
         .recipients

@@ -148,7 +148,12 @@ pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .jobs
         .iter()
         .enumerate()
-        .skip(layout::list_offset(ops.top, ops.selected, visible))
+        .skip(layout::list_offset(
+            ops.top,
+            ops.selected,
+            visible,
+            ops.jobs.len(),
+        ))
         .take(visible)
         .map(|(i, j)| {
             let width = if compact { 10 } else { 20 };
@@ -299,6 +304,7 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             app.audit.top,
             app.audit.selected,
             visible,
+            app.audit.shown(),
         ))
         .take(visible)
         .map(|(i, r)| {

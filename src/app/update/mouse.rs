@@ -138,7 +138,12 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
     if !list.contains(at) {
         return Vec::new();
     }
-    let top = layout::list_offset(form.top, form.cursor, usize::from(list.height));
+    let top = layout::list_offset(
+        form.top,
+        form.cursor,
+        usize::from(list.height),
+        form.recipients.len(),
+    );
     let index = top + usize::from(at.y - list.y);
     if index >= form.recipients.len() {
         return Vec::new();
@@ -157,7 +162,12 @@ fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
         return Vec::new();
     };
     let ops = &mut app.ops;
-    let top = layout::list_offset(ops.top, ops.selected, layout::table_rows(jobs.height));
+    let top = layout::list_offset(
+        ops.top,
+        ops.selected,
+        layout::table_rows(jobs.height),
+        ops.jobs.len(),
+    );
     let index = top + row;
     let Some(job) = ops.jobs.get(index).map(|j| j.id) else {
         return Vec::new();
@@ -184,9 +194,9 @@ fn on_audit(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
         return Vec::new();
     };
     let a = &mut app.audit;
-    let top = layout::list_offset(a.top, a.selected, layout::table_rows(table.height));
+    let shown = a.shown();
+    let top = layout::list_offset(a.top, a.selected, layout::table_rows(table.height), shown);
     let index = top + row;
-    let shown = a.rows.iter().filter(|r| r.matches(&a.filter)).count();
     if index < shown {
         a.selected = index;
         a.top = top;

@@ -188,12 +188,15 @@ impl GraphClient {
             )
         })?;
         let status = response.status().as_u16();
-        let body = read_capped(response, MAX_TOKEN_BODY).await.map_err(|why| {
-            BackendError::new(
-                ErrorKind::Unavailable,
-                format!("token endpoint {url}: {why}"),
-            )
-        })?;
+        let body = read_capped(response, MAX_TOKEN_BODY)
+            .await
+            .map_err(|unread| {
+                let (Unread::TooLong(why) | Unread::BrokeOff(why)) = unread;
+                BackendError::new(
+                    ErrorKind::Unavailable,
+                    format!("token endpoint {url}: {why}"),
+                )
+            })?;
         if status != 200 {
             #[derive(Deserialize)]
             struct TokenError {
@@ -457,7 +460,15 @@ impl GraphClient {
                     let headers = r.headers().clone();
                     match read_capped(r, MAX_BODY).await {
                         Ok(b) => (status, headers, b),
-                        Err(why) => (0, HeaderMap::new(), why.into_bytes()),
+                        // Asking again would fetch the same oversized answer (and repeat a
+                        // move that may have been done): an error now.
+                        Err(Unread::TooLong(why)) => {
+                            return Err(BackendError::new(
+                                ErrorKind::Invalid,
+                                format!("Graph's answer to {method}: {why}"),
+                            ));
+                        }
+                        Err(Unread::BrokeOff(why)) => (0, HeaderMap::new(), why.into_bytes()),
                     }
                 }
                 Err(e) if e.is_timeout() => {
@@ -567,9 +578,15 @@ const MAX_BODY: usize = 200 * 1024 * 1024;
 /// The largest token endpoint answer read (a token is a few KB).
 const MAX_TOKEN_BODY: usize = 1024 * 1024;
 
+/// Why a body was not read whole.
+enum Unread {
+    TooLong(String),
+    BrokeOff(String),
+}
+
 /// Read a body, refusing one longer than `cap` before holding it all.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
-    let too_long = || format!("the answer is over {cap} bytes");
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, Unread> {
+    let too_long = || Unread::TooLong(format!("the answer is over {cap} bytes"));
     if response.content_length().is_some_and(|n| n > cap as u64) {
         return Err(too_long());
     }
@@ -577,7 +594,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("the answer broke off: {}", without_url(&e)))?
+        .map_err(|e| Unread::BrokeOff(format!("the answer broke off: {}", without_url(&e))))?
     {
         if body.len() + chunk.len() > cap {
             return Err(too_long());

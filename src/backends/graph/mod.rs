@@ -235,6 +235,12 @@ impl GraphBackend {
             if let Some(inbox) = inbox {
                 f.inbox = inbox;
             }
+            // Another item of this mailbox may have created the quarantine folder while this
+            // look-up was answered: an id learnt meanwhile is kept, never forgotten.
+            let mut rest = rest;
+            if let Some(created) = f.rest.as_ref().and_then(|r| r.quarantine.clone()) {
+                rest.quarantine = Some(created);
+            }
             f.rest = Some(rest);
             known = f.clone();
         });

@@ -460,14 +460,24 @@ async fn read_response<R: AsyncRead + Unpin>(
     }
 }
 
-/// `{n}` at the end of a line announces a literal of n bytes.
+/// `{n}` at the end of a line announces a literal of n bytes. A count too large for `usize`
+/// is `usize::MAX` (refused as too large), never "no literal": the bytes after it must not be
+/// read as responses.
 fn literal_size(line: &[u8]) -> Option<usize> {
     let line = line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n"))?;
     let body = line.strip_suffix(b"}")?;
     let open = body.iter().rposition(|&b| b == b'{')?;
     let digits = &body[open + 1..];
     let digits = digits.strip_suffix(b"+").unwrap_or(digits);
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(usize::MAX),
+    )
 }
 
 /// Read the greeting and upgrade with `STARTTLS` before anything else is said.
@@ -621,9 +631,13 @@ mod tests {
     #[tokio::test]
     async fn hostile_framing_is_an_error_not_a_panic_or_a_response() {
         // A literal size past usize, one past the cap, a literal cut short, a line cut short.
-        let huge = b"* 1 FETCH (BODY[] {18446744073709551615}\r\nab\r\n".as_slice();
-        let err = read_response(&mut BufReader::new(huge)).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
+        for huge in [
+            b"* 1 FETCH (BODY[] {18446744073709551615}\r\nab\r\n".as_slice(),
+            b"* 1 FETCH (BODY[] {99999999999999999999}\r\nr1 OK fake\r\n".as_slice(),
+        ] {
+            let err = read_response(&mut BufReader::new(huge)).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
+        }
         let over = format!("* 1 FETCH (BODY[] {{{}}}\r\n", MAX_RESPONSE);
         let err = read_response(&mut BufReader::new(over.as_bytes()))
             .await
