@@ -786,6 +786,24 @@ async fn absurd_numbers_from_the_server_are_bounded() {
     }
 }
 
+/// A 200 from the token endpoint without a token (a proxy's sign-in page) is a failure to
+/// try again, not refused credentials: the next call gets a token and the tenant goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_answer_without_a_token_is_retried_not_a_refusal() {
+    let (server, _dir, b) = alice_with_the_message(Settings::default());
+    server.break_token_answers(1);
+    let e = b
+        .locate(&mailbox("alice@m365.test"), ROOT)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e:?}");
+    assert!(e.to_string().contains("without a token"), "{e}");
+    let found = b.locate(&mailbox("alice@m365.test"), ROOT).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(server.stats().token_requests, 2);
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
 /// A user listing whose next-page links loop back to the start ends with an error naming
 /// the problem, instead of asking for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,6 +130,8 @@ struct Data {
     faults: Vec<Fault>,
     /// (path substring, times): sub-requests a `$batch` answer leaves out.
     omitted: Vec<(String, usize)>,
+    /// The next this many token requests get a 200 with an HTML page and no token.
+    broken_token_answers: usize,
     in_flight: HashMap<String, usize>,
     /// user id -> (when the 429 was sent, until when requests must wait)
     throttled: HashMap<String, (Instant, Instant)>,
@@ -364,6 +366,11 @@ impl GraphServer {
         self.data().faults.push(fault);
     }
 
+    /// The next `times` token requests are answered 200 with an HTML page, no token.
+    pub fn break_token_answers(&self, times: usize) {
+        self.data().broken_token_answers = times;
+    }
+
     /// The next `times` batched sub-requests whose path contains `path_contains` are carried
     /// out but left out of the `$batch` answer.
     pub fn omit_from_batches(&self, path_contains: &str, times: usize) {
@@ -517,6 +524,15 @@ fn token(shared: &Shared, path: &str, body: &[u8]) -> Answer {
     let mut d = shared.data.lock().unwrap();
     d.stats.token_requests += 1;
     d.events.push("token".into());
+    if d.broken_token_answers > 0 {
+        // A proxy's page in place of the token endpoint's answer.
+        d.broken_token_answers -= 1;
+        return Answer {
+            status: 200,
+            headers: Vec::new(),
+            body: Body::Raw(b"<html><body>Sign in to continue</body></html>".to_vec()),
+        };
+    }
     if path != format!("/{TENANT}/oauth2/v2.0/token") {
         return answer(
             400,
