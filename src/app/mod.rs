@@ -156,6 +156,16 @@ pub struct RetractForm {
     pub preview_req: ReqId,
 }
 
+impl RetractForm {
+    /// Lines the counts take above the recipient list: one per depth of the preview.
+    pub fn depth_lines(&self) -> u16 {
+        self.preview
+            .as_ref()
+            .and_then(|p| p.as_ref().ok())
+            .map_or(0, |p| p.by_depth.len() as u16)
+    }
+}
+
 /// The open message: summary, recipients, conversation, headers.
 #[derive(Debug)]
 pub struct Detail {
@@ -434,7 +444,6 @@ impl App {
         }
     }
 
-    /// The selected message row, when its page is loaded.
     /// The screen between the view bar and the status line.
     fn body(&self) -> ratatui::layout::Rect {
         layout::bands(ratatui::layout::Rect::new(0, 0, self.width, self.height))[1]
@@ -458,13 +467,12 @@ impl App {
             .detail
             .as_ref()
             .and_then(|d| d.form.as_ref())
-            .and_then(|f| f.preview.as_ref())
-            .and_then(|p| p.as_ref().ok())
-            .map_or(0, |p| p.by_depth.len() as u16);
+            .map_or(0, RetractForm::depth_lines);
         let inner = pane.inner(ratatui::layout::Margin::new(1, 1));
         usize::from(layout::recipients_areas(inner, depth_lines)[2].height)
     }
 
+    /// The selected message row, when its page is loaded.
     pub fn selected_message(&self) -> Option<&MessageRow> {
         let m = &self.messages;
         m.selected

@@ -108,12 +108,7 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 /// The retract tab: include boxes, states, folders, markers, action, depth, counts, reason.
 fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, theme: &Theme) {
-    let by_depth_lines = form
-        .preview
-        .as_ref()
-        .and_then(|p| p.as_ref().ok())
-        .map_or(0, |p| p.by_depth.len() as u16);
-    let [controls, counts, list, reason] = layout::recipients_areas(area, by_depth_lines);
+    let [controls, counts, list, reason] = layout::recipients_areas(area, form.depth_lines());
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Action ", theme.title),

@@ -125,13 +125,8 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
     else {
         return Vec::new();
     };
-    let depth_lines = form
-        .preview
-        .as_ref()
-        .and_then(|p| p.as_ref().ok())
-        .map_or(0, |p| p.by_depth.len() as u16);
     let inner = pane.inner(Margin::new(1, 1));
-    let [_controls, _counts, list, reason] = layout::recipients_areas(inner, depth_lines);
+    let [_controls, _counts, list, reason] = layout::recipients_areas(inner, form.depth_lines());
     if reason.contains(at) {
         return act(app, Action::EditReason);
     }

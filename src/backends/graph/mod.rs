@@ -149,6 +149,17 @@ impl GraphBackend {
             .cloned()
     }
 
+    /// The cached inbox id of a user, if learnt (read without copying the whole entry: this
+    /// is asked for every copy located).
+    fn cached_inbox(&self, user: &str) -> Option<String> {
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .map(|f| f.inbox.clone())
+            .filter(|id| !id.is_empty())
+    }
+
     /// Change the cached folders of a user (created empty when unknown).
     fn update_folders(&self, user: &str, change: impl FnOnce(&mut FolderIds)) {
         let mut all = self.folders.lock().unwrap_or_else(|e| e.into_inner());
@@ -255,7 +266,7 @@ impl GraphBackend {
         user: &str,
         id: &str,
     ) -> Result<String, BackendError> {
-        if self.cached_folders(user).is_some_and(|f| f.inbox == id) {
+        if self.cached_inbox(user).is_some_and(|inbox| inbox == id) {
             return Ok(INBOX.into());
         }
         let folders = self.folders(mailbox, user).await?;
@@ -535,10 +546,7 @@ impl Backend for GraphBackend {
                 body: None,
             },
         ];
-        let inbox_known = self
-            .cached_folders(&user)
-            .is_some_and(|f| !f.inbox.is_empty());
-        if !inbox_known {
+        if self.cached_inbox(&user).is_none() {
             requests.push(Self::well_known_request(&user, INBOX));
         }
         let mut answers = self.client.batch(address, requests).await?;
