@@ -119,6 +119,16 @@ impl Engine {
         result
     }
 
+    /// Jobs left unfinished by an engine that stopped (its process gone, its lease expired),
+    /// for a console to resume when it starts: each is then run with [`Engine::run`].
+    pub fn abandoned_jobs(&self) -> Result<Vec<i64>, EngineError> {
+        let me = hostname();
+        let lease_ms = i64::try_from(self.config.engine.lease_secs * 1000).unwrap_or(i64::MAX);
+        self.store
+            .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
+        Ok(self.store.abandoned_jobs()?)
+    }
+
     async fn run_loop(
         self: &Arc<Self>,
         lease: &Arc<Lease>,

@@ -32,6 +32,8 @@ pub struct RestoreRequest {
     pub job: Option<i64>,
     /// Only these mailboxes (empty: all).
     pub recipients: Vec<String>,
+    /// Only the copies pulled by these items (empty: all): what a confirmation showed.
+    pub only_items: Vec<i64>,
     pub reason: Option<String>,
 }
 
@@ -354,6 +356,9 @@ impl Engine {
         }
         for item in candidates {
             if !wanted.is_empty() && !wanted.contains(&item.mailbox) {
+                continue;
+            }
+            if !req.only_items.is_empty() && !req.only_items.contains(&item.id) {
                 continue;
             }
             sources.insert(item.job_id);

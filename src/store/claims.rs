@@ -375,6 +375,25 @@ impl Store {
         })
     }
 
+    /// The unfinished jobs [`Store::adopt_abandoned`] would take over, without taking them
+    /// (run [`Store::reclaim_orphans`] first, so stopped workers are forgotten).
+    pub fn abandoned_jobs(&self) -> Result<Vec<i64>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id FROM jobs
+                     WHERE status IN ('queued', 'running')
+                       AND ((owner IS NOT NULL AND owner NOT IN (SELECT id FROM workers))
+                            OR (owner IS NULL AND status = 'running'))
+                       AND EXISTS (SELECT 1 FROM items
+                                   WHERE job = jobs.id AND state IN ('queued', 'claimed'))
+                     ORDER BY id",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Items not yet finished (of these jobs, or of any): (queued, claimed, earliest due time).
     pub fn pending(&self, jobs: Option<&[i64]>) -> Result<(u64, u64, Option<i64>)> {
         let jobs = job_filter(jobs);
