@@ -49,7 +49,7 @@ pub(super) struct Lease {
 }
 
 impl Lease {
-    fn new(worker: &str, lease: Duration, confirmed: Instant) -> Lease {
+    pub(super) fn new(worker: &str, lease: Duration, confirmed: Instant) -> Lease {
         Lease {
             worker: worker.to_string(),
             confirmed: Mutex::new(confirmed),
