@@ -975,11 +975,11 @@ fn u_restores_exactly_the_ticked_recipients_and_the_dialog_names_them() {
     let text = c.lines.join("\n");
     assert!(text.contains("the ticked recipients only"), "{text}");
     assert!(text.contains(&ticked[0]), "{text}");
-    assert!(
-        others.iter().all(|o| !text.contains(o.as_str())),
-        "{text}"
-    );
-    let Pending::RestoreMessage { items, recipients, .. } = &c.pending else {
+    assert!(others.iter().all(|o| !text.contains(o.as_str())), "{text}");
+    let Pending::RestoreMessage {
+        items, recipients, ..
+    } = &c.pending
+    else {
         panic!("{:?}", c.pending);
     };
     assert_eq!(recipients, &ticked);
@@ -1009,7 +1009,11 @@ fn u_restores_exactly_the_ticked_recipients_and_the_dialog_names_them() {
     assert!(form.recipients.iter().all(|r| !r.included));
     h.press("u");
     assert!(matches!(h.app.overlay, Overlay::None));
-    assert!(h.flash().contains("no recipient is ticked"), "{}", h.flash());
+    assert!(
+        h.flash().contains("no recipient is ticked"),
+        "{}",
+        h.flash()
+    );
 }
 
 #[test]
@@ -1025,7 +1029,11 @@ fn quit_asks_while_a_confirmed_submission_is_pending() {
     let Overlay::Confirm(c) = &h.app.overlay else {
         panic!("quit did not ask");
     };
-    assert!(c.lines[0].contains("still being planned and written"), "{:?}", c.lines);
+    assert!(
+        c.lines[0].contains("still being planned and written"),
+        "{:?}",
+        c.lines
+    );
     h.press("Esc");
     // Once the submission answered (here: it failed), quitting no longer asks.
     app::update(&mut h.app, Event::Submitted(Err("gone".into())));
@@ -1050,13 +1058,22 @@ fn the_console_resumes_a_job_an_engine_that_stopped_left_running() {
     let job = *job;
     let store = h.engine.store();
     store.register_worker("nohost:1:gone", "nohost", 1).unwrap();
-    assert!(!store.claim_items("nohost:1:gone", 2, Some(&[job])).unwrap().is_empty());
+    assert!(
+        !store
+            .claim_items("nohost:1:gone", 2, Some(&[job]))
+            .unwrap()
+            .is_empty()
+    );
     store.unregister_worker("nohost:1:gone").unwrap();
     assert_eq!(store.job(job).unwrap().status.as_str(), "running");
 
     // The next console finds it on start and runs it to the end.
     let h = Harness::new(&d, 120, 40);
-    assert!(h.app.running.contains(&job), "{}", h.app.flash.as_deref().unwrap_or(""));
+    assert!(
+        h.app.running.contains(&job),
+        "{}",
+        h.app.flash.as_deref().unwrap_or("")
+    );
     assert!(h.flash().contains("resuming job(s)"), "{}", h.flash());
     h.rt.block_on(tasks::run_job(&h.engine, job));
     let status = h.engine.store().job(job).unwrap().status;

@@ -222,7 +222,8 @@ fn short_lease_world() -> World {
 }
 
 /// Start the binary so that it stops itself (SIGSTOP) at `point` of its first act
-/// (`RETRACTOR_TEST_STOP_AT`, debug builds), and wait until it has.
+/// (`RETRACTOR_TEST_STOP_AT`, debug builds), and wait until it has. The caller waits for it.
+#[allow(clippy::zombie_processes)]
 fn spawn_paused(w: &World, args: &[&str], point: &str) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_retractor"))
         .arg("--config")
@@ -247,6 +248,7 @@ fn spawn_paused(w: &World, args: &[&str], point: &str) -> std::process::Child {
         }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("the worker never reached {point} (state {state:?})");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -307,7 +309,8 @@ fn a_worker_paused_past_its_lease_does_not_act_on_items_taken_over() {
         let copies = copies_of(&w.mailbox(u), PAUSED);
         assert_eq!(copies.len(), 1, "{u}: {copies:?}");
         assert!(
-            copies[0].ends_with(format!("new/{n}.M1.host")) && !copies[0].to_string_lossy().contains(".Junk"),
+            copies[0].ends_with(format!("new/{n}.M1.host"))
+                && !copies[0].to_string_lossy().contains(".Junk"),
             "{u}: moved again after the restore: {copies:?}"
         );
     }
@@ -344,14 +347,20 @@ fn an_act_whose_claim_was_lost_is_still_audited() {
         .filter_map(|i| i["result"].as_str())
         .collect();
     assert_eq!(
-        results.iter().filter(|r| **r == "already-in-destination").count(),
+        results
+            .iter()
+            .filter(|r| **r == "already-in-destination")
+            .count(),
         1,
         "the copy A moved is not moved again: {results:?}"
     );
     for u in PAUSED_USERS {
         let copies = copies_of(&w.mailbox(u), PAUSED);
         assert_eq!(copies.len(), 1, "{u}: {copies:?}");
-        assert!(copies[0].to_string_lossy().contains(".Junk"), "{u}: {copies:?}");
+        assert!(
+            copies[0].to_string_lossy().contains(".Junk"),
+            "{u}: {copies:?}"
+        );
     }
     // A's act has its own record, saying its result was not recorded.
     let records = engine_records(&w, 1);
@@ -365,7 +374,12 @@ fn an_act_whose_claim_was_lost_is_still_audited() {
         .collect();
     assert_eq!(lost.len(), 1, "{records:?}");
     assert_eq!(lost[0]["outcome"], "remediated", "{records:?}");
-    assert!(lost[0]["detail"].as_str().unwrap_or_default().contains("INBOX -> Junk"));
+    assert!(
+        lost[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("INBOX -> Junk")
+    );
     assert_eq!(records.len(), 4, "three results and A's act: {records:?}");
     let (_, v) = w.json(&["audit", "verify"]);
     assert_eq!(v["ok"], true, "{v}");
@@ -386,9 +400,15 @@ fn a_job_whose_engine_died_is_resumed_by_the_next_wait() {
         1_795_000_000,
     );
     assert!(
-        w.ingest_lines(&[log_line(other, "y@bad.example", &["dave@corp.test"], "Other", None)])
-            .status
-            .success()
+        w.ingest_lines(&[log_line(
+            other,
+            "y@bad.example",
+            &["dave@corp.test"],
+            "Other",
+            None
+        )])
+        .status
+        .success()
     );
     let mut first = spawn_paused(
         &w,
@@ -408,6 +428,9 @@ fn a_job_whose_engine_died_is_resumed_by_the_next_wait() {
     for u in PAUSED_USERS {
         let copies = copies_of(&w.mailbox(u), PAUSED);
         assert_eq!(copies.len(), 1, "{u}: {copies:?}");
-        assert!(copies[0].to_string_lossy().contains(".Trash"), "{u}: {copies:?}");
+        assert!(
+            copies[0].to_string_lossy().contains(".Trash"),
+            "{u}: {copies:?}"
+        );
     }
 }

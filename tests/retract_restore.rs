@@ -464,9 +464,11 @@ fn a_restore_waits_for_items_still_claimed() {
         .expect("spawn worker");
     let stat = format!("/proc/{}/stat", worker.id());
     let started = std::time::Instant::now();
-    while !std::fs::read_to_string(&stat)
-        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim().starts_with('T')))
-    {
+    while !std::fs::read_to_string(&stat).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim().starts_with('T'))
+    }) {
         assert!(started.elapsed().as_secs() < 60, "the worker never paused");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -511,5 +513,9 @@ fn a_restore_waits_for_items_still_claimed() {
     assert!(pulled >= 1, "{job}");
     let (code, restored) = w.json(&["restore", "--job", "1", "--yes", "--wait"]);
     assert_eq!(code, 0, "{restored}");
-    assert_eq!(restored["job"]["remediated"].as_u64(), Some(pulled), "{restored}");
+    assert_eq!(
+        restored["job"]["remediated"].as_u64(),
+        Some(pulled),
+        "{restored}"
+    );
 }

@@ -233,9 +233,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             }
             Vec::new()
         }
-        Event::RestorePlanned { req, result } => {
-            super::restore::restore_planned(app, req, result)
-        }
+        Event::RestorePlanned { req, result } => super::restore::restore_planned(app, req, result),
         Event::Resumed(jobs) => {
             let list: Vec<String> = jobs.iter().map(i64::to_string).collect();
             app.running.extend(jobs);
@@ -953,7 +951,10 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
             }
             if !app.running.is_empty() {
                 let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
-                lines.push(format!("This console is running job(s) {}.", jobs.join(", ")));
+                lines.push(format!(
+                    "This console is running job(s) {}.",
+                    jobs.join(", ")
+                ));
             }
             lines.push(
                 "Quitting stops them here; a job already written is resumed by the next engine \

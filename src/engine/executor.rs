@@ -105,7 +105,9 @@ impl Engine {
                         Ok(true) => lease.renewed(sent_at),
                         // Presumed dead meanwhile: the claims from before are not ours any
                         // more, so the old confirmation stands and the fence stops their acts.
-                        Ok(false) => tracing::warn!("this worker was presumed dead; its claims were taken over"),
+                        Ok(false) => tracing::warn!(
+                            "this worker was presumed dead; its claims were taken over"
+                        ),
                         Err(e) => tracing::warn!("heartbeat: {e}"),
                     }
                 }

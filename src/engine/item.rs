@@ -381,7 +381,8 @@ impl Engine {
         for p in &placements {
             let Some(current) = &p.to else { continue };
             let current_mailbox = p.to_mailbox.as_deref().unwrap_or(&mailbox.address);
-            let stopped = |error, restored: usize| Interrupted::new(error, &placements, restored > 0);
+            let stopped =
+                |error, restored: usize| Interrupted::new(error, &placements, restored > 0);
             self.fence(c, lease, &placements, restored > 0)?;
             match backend
                 .put_back(mailbox, current_mailbox, current, &p.from)
@@ -505,10 +506,11 @@ impl Engine {
         if stopped.acted && requeued != Requeued::Queued {
             let why = match requeued {
                 Requeued::Cancelled => "the job was cancelled before the item could finish",
-                _ => "not recorded as the item's result: its claim had been taken over by another worker",
+                _ => {
+                    "not recorded as the item's result: its claim had been taken over by another worker"
+                }
             };
-            let mut audit =
-                self.result_audit(c, &stopped.placements, Some(&error), "interrupted");
+            let mut audit = self.result_audit(c, &stopped.placements, Some(&error), "interrupted");
             if let Some(d) = audit.detail.as_mut() {
                 d.push_str(&format!("; {why}"));
             }

@@ -408,7 +408,11 @@ impl Store {
                  GROUP BY job ORDER BY job",
             )?;
             let rows = stmt.query_map([list], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
