@@ -934,3 +934,148 @@ fn a_reload_after_the_job_keeps_the_analysts_choices() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn u_restores_exactly_the_ticked_recipients_and_the_dialog_names_them() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    campaign_retract_tab(&mut h);
+    h.press("R y");
+    assert!(h.flash().contains("finished"), "{}", h.flash());
+    // Untick everyone, then tick one internal recipient.
+    h.press("a");
+    loop {
+        let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+        if !form.recipients[form.cursor].external {
+            break;
+        }
+        h.press("j");
+    }
+    h.press("Space");
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    let ticked: Vec<String> = form
+        .recipients
+        .iter()
+        .filter(|r| r.included)
+        .map(|r| r.address.clone())
+        .collect();
+    assert_eq!(ticked.len(), 1);
+    let others: Vec<String> = form
+        .recipients
+        .iter()
+        .filter(|r| !r.included && !r.external)
+        .map(|r| r.address.clone())
+        .collect();
+    assert!(!others.is_empty());
+
+    h.press("u");
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no dialog: {}", h.flash());
+    };
+    let text = c.lines.join("\n");
+    assert!(text.contains("the ticked recipients only"), "{text}");
+    assert!(text.contains(&ticked[0]), "{text}");
+    assert!(others.iter().all(|o| !text.contains(o.as_str())), "{text}");
+    let Pending::RestoreMessage {
+        items, recipients, ..
+    } = &c.pending
+    else {
+        panic!("{:?}", c.pending);
+    };
+    assert_eq!(recipients, &ticked);
+    assert!(
+        text.contains(&format!("Restore {} pulled copies", items.len())),
+        "{text}"
+    );
+    h.press("y");
+    assert!(h.flash().contains("finished"), "{}", h.flash());
+
+    // The restore job put back the ticked recipient's copies and nobody else's.
+    let jobs = tasks::sample_jobs(&h.engine).unwrap();
+    let restore = jobs
+        .iter()
+        .find(|j| j.kind == retractor::model::JobKind::Restore)
+        .expect("a restore job");
+    let restored = h.engine.store().job_items(restore.id).unwrap();
+    assert!(!restored.is_empty());
+    assert!(
+        restored.iter().all(|i| i.mailbox == ticked[0]),
+        "{:?}",
+        restored.iter().map(|i| &i.mailbox).collect::<Vec<_>>()
+    );
+    // With nobody ticked, `u` refuses instead of restoring everything.
+    h.press("a a");
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert!(form.recipients.iter().all(|r| !r.included));
+    h.press("u");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    assert!(
+        h.flash().contains("no recipient is ticked"),
+        "{}",
+        h.flash()
+    );
+}
+
+#[test]
+fn quit_asks_while_a_confirmed_submission_is_pending() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    campaign_retract_tab(&mut h);
+    h.press("R");
+    // Confirmed, but the job is not written yet (its Submit is not carried out here).
+    let out = app::update(&mut h.app, Event::Key(key("y")));
+    assert!(matches!(out.as_slice(), [Command::Submit(_)]), "{out:?}");
+    assert!(app::update(&mut h.app, Event::Key(key("q"))).is_empty());
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("quit did not ask");
+    };
+    assert!(
+        c.lines[0].contains("still being planned and written"),
+        "{:?}",
+        c.lines
+    );
+    h.press("Esc");
+    // Once the submission answered (here: it failed), quitting no longer asks.
+    app::update(&mut h.app, Event::Submitted(Err("gone".into())));
+    assert_eq!(
+        app::update(&mut h.app, Event::Key(key("q"))),
+        vec![Command::Quit]
+    );
+}
+
+#[test]
+fn the_console_resumes_a_job_an_engine_that_stopped_left_running() {
+    let d = demo();
+    // A job taken on by a worker that is gone (no such process, no heartbeat).
+    let mut h = Harness::new(&d, 120, 40);
+    campaign_retract_tab(&mut h);
+    h.press("R");
+    let out = app::update(&mut h.app, Event::Key(key("y")));
+    let events = h.rt.block_on(tasks::perform(&h.engine, out[0].clone()));
+    let Some(Event::Submitted(Ok(job))) = events.first() else {
+        panic!("{events:?}");
+    };
+    let job = *job;
+    let store = h.engine.store();
+    store.register_worker("nohost:1:gone", "nohost", 1).unwrap();
+    assert!(
+        !store
+            .claim_items("nohost:1:gone", 2, Some(&[job]))
+            .unwrap()
+            .is_empty()
+    );
+    store.unregister_worker("nohost:1:gone").unwrap();
+    assert_eq!(store.job(job).unwrap().status.as_str(), "running");
+
+    // The next console finds it on start and runs it to the end.
+    let h = Harness::new(&d, 120, 40);
+    assert!(
+        h.app.running.contains(&job),
+        "{}",
+        h.app.flash.as_deref().unwrap_or("")
+    );
+    assert!(h.flash().contains("resuming job(s)"), "{}", h.flash());
+    h.rt.block_on(tasks::run_job(&h.engine, job));
+    let status = h.engine.store().job(job).unwrap().status;
+    assert!(status.is_finished(), "{status:?}");
+}

@@ -442,3 +442,80 @@ fn restore_finds_a_pulled_copy_renamed_since() {
     assert!(w.mailbox("bob").join("new/101.M1.host").exists());
     assert!(copies_of(&junk, ROOT_HEADER).is_empty());
 }
+
+/// A restore of a job whose items are still claimed (an act in flight) is refused with the
+/// reason (exit 4), even once the job is cancelled; when the act is recorded, it runs.
+#[test]
+fn a_restore_waits_for_items_still_claimed() {
+    let w = world("");
+    let (code, queued) = w.json(&["retract", ROOT, "--action", "trash", "--yes"]);
+    assert_eq!(code, 0, "{queued}");
+    // A worker that stops itself right after its first act, before recording it.
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
+        .arg("--config")
+        .arg(w.config())
+        .arg("worker")
+        .env("XDG_STATE_HOME", w.path().join("state"))
+        .env("RETRACTOR_TEST_STOP_AT", "after-act")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn worker");
+    let stat = format!("/proc/{}/stat", worker.id());
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&stat).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim().starts_with('T'))
+    }) {
+        assert!(started.elapsed().as_secs() < 60, "the worker never paused");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = w.state();
+    for args in [
+        vec!["restore", ROOT, "--yes"],
+        vec!["restore", "--job", "1", "--yes"],
+    ] {
+        let (code, v) = w.json_err(&args);
+        assert_eq!(code, 4, "{args:?}: {v}");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("job 1 still has") && message.contains("items being acted on"),
+            "{message}"
+        );
+    }
+    assert_eq!(w.state().jobs, before.jobs, "no restore job written");
+    // Cancelled: the queued items end, the one in flight still holds the restore back.
+    let (code, _) = w.json(&["cancel", "1"]);
+    assert_eq!(code, 0);
+    let (code, _) = w.json_err(&["restore", "--job", "1", "--yes"]);
+    assert_eq!(code, 4);
+    let (_, audit) = w.json(&["audit"]);
+    let refused = audit["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|a| a["action"] == "restore" && a["outcome"] == "refused")
+        .count();
+    assert_eq!(refused, 3, "each refusal is audited");
+
+    let status = std::process::Command::new("kill")
+        .args(["-CONT", &worker.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(worker.wait().expect("worker").success());
+    // The claimed items finished and were recorded; the restore now puts back all they moved.
+    let (_, job) = w.json(&["jobs", "1"]);
+    assert_eq!(job["job"]["status"], "cancelled", "{job}");
+    let pulled = job["job"]["remediated"].as_u64().expect("remediated");
+    assert!(pulled >= 1, "{job}");
+    let (code, restored) = w.json(&["restore", "--job", "1", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{restored}");
+    assert_eq!(
+        restored["job"]["remediated"].as_u64(),
+        Some(pulled),
+        "{restored}"
+    );
+}

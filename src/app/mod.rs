@@ -9,6 +9,7 @@
 pub mod cmdline;
 pub mod keymap;
 pub mod layout;
+mod restore;
 mod rows;
 mod update;
 
@@ -83,8 +84,12 @@ pub enum Focus {
 pub enum Pending {
     Retract(RetractSpec),
     Sweep(SweepRequest),
+    /// Exactly the copies the dialog named: these items' pulls of this message, for these
+    /// recipients (empty: every recipient, and the dialog said so).
     RestoreMessage {
         message: i64,
+        recipients: Vec<String>,
+        items: Vec<i64>,
         reason: Option<String>,
     },
     RestoreJob {
@@ -129,6 +134,27 @@ pub struct RetractSpec {
     pub depth: u32,
     pub action: MailAction,
     pub reason: Option<String>,
+}
+
+/// A restore of the open message's pulled copies, as `u` asked for it, awaiting its plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestoreAsk {
+    pub message: i64,
+    /// The recipients ticked on the retract tab (raw addresses); empty with `whole`.
+    pub recipients: Vec<String>,
+    /// The retract tab was not open: every pulled copy, and the dialog says so.
+    pub whole: bool,
+    pub reason: Option<String>,
+    /// Sanitised, for the dialog.
+    pub subject: String,
+}
+
+/// What a restore would put back: the items whose pulls it undoes and their mailboxes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestorePreview {
+    pub items: Vec<i64>,
+    /// One raw address per copy, in plan order.
+    pub mailboxes: Vec<String>,
 }
 
 /// The planner's preview of a retraction.
@@ -262,6 +288,11 @@ pub struct App {
     pub flash: Option<String>,
     /// Jobs this process runs: quitting asks first while any is running.
     pub running: BTreeSet<i64>,
+    /// Confirmed requests whose job is still being planned and written (a `:sweep` reads
+    /// every mailbox first): quitting asks first while any is.
+    pub submitting: usize,
+    /// The restore whose plan is awaited (to name its count and recipients), by request id.
+    pub restore: Option<(ReqId, RestoreAsk)>,
     /// The clock used to check relative query terms (`since:2h`); set by the runtime.
     pub now: DateTime<Utc>,
     /// The actor and role shown in the status line (`alice (responder)`).
@@ -330,6 +361,13 @@ pub enum Event {
     },
     /// A job this process submitted (and now runs), or why it could not.
     Submitted(Result<i64, String>),
+    /// What a restore asked for with `u` would put back.
+    RestorePlanned {
+        req: ReqId,
+        result: Result<RestorePreview, String>,
+    },
+    /// Jobs an engine that stopped left unfinished, which this console now runs.
+    Resumed(Vec<i64>),
     /// A job this process ran has finished running.
     JobFinished(i64),
     /// A cancel or other one-shot request reports back.
@@ -373,8 +411,16 @@ pub enum Command {
         req: ReqId,
         request: SweepRequest,
     },
+    /// Plan a restore to name its count and recipients before asking.
+    PlanRestore {
+        req: ReqId,
+        message: i64,
+        recipients: Vec<String>,
+    },
     /// Plan, submit and run in this process.
     Submit(Pending),
+    /// Find the jobs an engine that stopped left unfinished (the console runs them).
+    ResumeAbandoned,
     LoadJobItems {
         req: ReqId,
         job: i64,
@@ -404,6 +450,8 @@ impl App {
             command_line: single_line(""),
             flash: None,
             running: BTreeSet::new(),
+            submitting: 0,
+            restore: None,
             now,
             actor,
             tenants: Vec::new(),
@@ -415,10 +463,12 @@ impl App {
         }
     }
 
-    /// The first requests: the whole log, newest first, and the audit trail.
+    /// The first requests: the whole log, newest first, the audit trail, and the jobs an
+    /// engine that stopped left unfinished (resumed here).
     pub fn start(&mut self) -> Vec<Command> {
         let mut out = vec![self.run_search(String::new())];
         out.push(self.load_audit());
+        out.push(Command::ResumeAbandoned);
         out
     }
 

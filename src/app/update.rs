@@ -223,6 +223,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
         }
         Event::Submitted(result) => {
             app.dirty = true;
+            app.submitting = app.submitting.saturating_sub(1);
             match result {
                 Ok(job) => {
                     app.running.insert(job);
@@ -230,6 +231,17 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
                 }
                 Err(e) => app.flash = Some(shown(&e)),
             }
+            Vec::new()
+        }
+        Event::RestorePlanned { req, result } => super::restore::restore_planned(app, req, result),
+        Event::Resumed(jobs) => {
+            let list: Vec<String> = jobs.iter().map(i64::to_string).collect();
+            app.running.extend(jobs);
+            app.flash = Some(format!(
+                "resuming job(s) {} left unfinished by an engine that stopped",
+                list.join(", ")
+            ));
+            app.dirty = true;
             Vec::new()
         }
         Event::JobFinished(job) => {
@@ -883,10 +895,7 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
             ask_retract(app);
             Vec::new()
         }
-        Action::Restore => {
-            ask_restore(app);
-            Vec::new()
-        }
+        Action::Restore => super::restore::ask_restore(app),
         Action::CancelJob => {
             if app.view != View::Operations {
                 return Vec::new();
@@ -929,15 +938,29 @@ fn act(app: &mut App, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Quit => {
-            if app.running.is_empty() {
+            if app.running.is_empty() && app.submitting == 0 {
                 app.quit = true;
                 return vec![Command::Quit];
             }
-            let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
-            let lines = vec![
-                format!("This console is running job(s) {}.", jobs.join(", ")),
-                "Quitting stops them here; their queued items wait for `retractor worker`.".into(),
-            ];
+            let mut lines = Vec::new();
+            if app.submitting > 0 {
+                lines.push(format!(
+                    "{} confirmed request(s) are still being planned and written.",
+                    app.submitting
+                ));
+            }
+            if !app.running.is_empty() {
+                let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
+                lines.push(format!(
+                    "This console is running job(s) {}.",
+                    jobs.join(", ")
+                ));
+            }
+            lines.push(
+                "Quitting stops them here; a job already written is resumed by the next engine \
+                 (the console, `retractor worker`, a `--wait`)."
+                    .into(),
+            );
             ask(app, "Quit", lines, Pending::Quit);
             Vec::new()
         }
@@ -1051,7 +1074,7 @@ fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
     }
 }
 
-fn ask(app: &mut App, title: &str, lines: Vec<String>, pending: Pending) {
+pub(super) fn ask(app: &mut App, title: &str, lines: Vec<String>, pending: Pending) {
     app.overlay = Overlay::Confirm(Box::new(Confirm {
         title: title.to_string(),
         lines,
@@ -1113,69 +1136,6 @@ fn ask_retract(app: &mut App) {
     }
 }
 
-fn ask_restore(app: &mut App) {
-    match app.view {
-        View::Messages => {
-            let target = app
-                .detail
-                .as_ref()
-                .map(|d| (d.id, d.loaded.as_ref().map(|l| l.row.subject.clone())))
-                .or_else(|| {
-                    app.selected_message()
-                        .map(|r| (r.id, Some(r.subject.clone())))
-                });
-            let Some((id, subject)) = target else {
-                return;
-            };
-            let reason = app
-                .detail
-                .as_ref()
-                .and_then(|d| d.form.as_ref())
-                .map(|f| input_text(&f.reason))
-                .filter(|r| !r.trim().is_empty());
-            let lines = vec![
-                format!(
-                    "Restore the pulled copies of '{}'",
-                    subject.unwrap_or_default()
-                ),
-                "Each copy goes back to the folder it was taken from.".into(),
-            ];
-            ask(
-                app,
-                "Restore",
-                lines,
-                Pending::RestoreMessage {
-                    message: id,
-                    reason,
-                },
-            );
-        }
-        View::Operations => {
-            let Some(job) = app.ops.jobs.get(app.ops.selected) else {
-                return;
-            };
-            if !job.finished {
-                app.flash = Some(format!("job {} is still running", job.id));
-                return;
-            }
-            let lines = vec![
-                format!(
-                    "Restore what job {} ({} {}) pulled",
-                    job.id, job.kind, job.action
-                ),
-                format!("{} items were remediated.", job.remediated),
-            ];
-            ask(
-                app,
-                "Restore job",
-                lines,
-                Pending::RestoreJob { job: job.id },
-            );
-        }
-        View::Audit => {}
-    }
-}
-
 /// Keys in a confirmation dialog: Cancel has focus; `y` confirms (hard-delete: the typed word).
 fn confirm_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     let Overlay::Confirm(confirm) = &mut app.overlay else {
@@ -1226,6 +1186,10 @@ fn confirmed(app: &mut App) -> Vec<Command> {
                 Pending::Retract(_) | Pending::RestoreMessage { .. }
             ) {
                 app.flash = Some("submitting...".into());
+            }
+            // Each of these answers with `Submitted`; until then, quitting asks first.
+            if !matches!(pending, Pending::CancelJob { .. }) {
+                app.submitting += 1;
             }
             vec![Command::Submit(pending)]
         }

@@ -205,11 +205,13 @@ fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: V
         let work = tokio::spawn(async move {
             for event in tasks::perform(&engine, command).await {
                 let run = match &event {
-                    Event::Submitted(Ok(job)) => Some(*job),
-                    _ => None,
+                    Event::Submitted(Ok(job)) => vec![*job],
+                    // Left unfinished by an engine that stopped: this console runs them now.
+                    Event::Resumed(jobs) => jobs.clone(),
+                    _ => Vec::new(),
                 };
                 let _ = tx.send(event);
-                if let Some(job) = run {
+                for job in run {
                     let _ = tx.send(tasks::run_job(&engine, job).await);
                 }
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::app::{Command, DetailReply, Event, Pending, Preview, RetractSpec};
+use crate::app::{Command, DetailReply, Event, Pending, Preview, RestorePreview, RetractSpec};
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
 use crate::store::AuditFilter;
 
@@ -69,7 +69,25 @@ pub async fn perform(engine: &Arc<Engine>, command: Command) -> Vec<Event> {
             req,
             result: preview(engine, &spec).await,
         }],
+        Command::PlanRestore {
+            req,
+            message,
+            recipients,
+        } => vec![Event::RestorePlanned {
+            req,
+            result: plan_message_restore(engine, message, recipients, Vec::new()).map(|plan| {
+                RestorePreview {
+                    items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
+                    mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
+                }
+            }),
+        }],
         Command::Submit(pending) => vec![submit(engine, pending).await],
+        Command::ResumeAbandoned => match engine.abandoned_jobs() {
+            Ok(jobs) if jobs.is_empty() => Vec::new(),
+            Ok(jobs) => vec![Event::Resumed(jobs)],
+            Err(e) => vec![Event::Notice(format!("looking for unfinished jobs: {e}"))],
+        },
         Command::LoadJobItems { req, job } => match engine.store().job_items(job) {
             Ok(items) => vec![Event::JobItems { req, job, items }],
             Err(e) => vec![Event::Notice(format!("job {job}: {e}"))],
@@ -157,22 +175,21 @@ async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
             Err(e) => Err(e),
         },
         Pending::Sweep(request) => engine.plan_sweep(&request).await.map_err(|e| e.to_string()),
-        Pending::RestoreMessage { message, reason } => match engine.store().message(message) {
-            Ok(m) => engine
-                .plan_restore(&RestoreRequest {
-                    message: Some(m),
-                    job: None,
-                    recipients: Vec::new(),
-                    reason,
-                })
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
+        Pending::RestoreMessage {
+            message,
+            recipients,
+            items,
+            reason,
+        } => plan_message_restore(engine, message, recipients, items).map(|mut plan| {
+            plan.reason = reason;
+            plan
+        }),
         Pending::RestoreJob { job } => engine
             .plan_restore(&RestoreRequest {
                 message: None,
                 job: Some(job),
                 recipients: Vec::new(),
+                only_items: Vec::new(),
                 reason: None,
             })
             .map_err(|e| e.to_string()),
@@ -196,6 +213,26 @@ async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
         Err(e) => return Event::Submitted(Err(e)),
     };
     Event::Submitted(engine.submit(&plan).map_err(|e| e.to_string()))
+}
+
+/// The restore of a message's pulled copies: of these recipients (empty: all), and of the
+/// pulls of these items only (empty: all), so a confirmed dialog restores what it named.
+fn plan_message_restore(
+    engine: &Engine,
+    message: i64,
+    recipients: Vec<String>,
+    items: Vec<i64>,
+) -> Result<Plan, String> {
+    let message = engine.store().message(message).map_err(|e| e.to_string())?;
+    engine
+        .plan_restore(&RestoreRequest {
+            message: Some(message),
+            job: None,
+            recipients,
+            only_items: items,
+            reason: None,
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// Run a submitted job in this process with the engine's executor (as `--wait` does), so the

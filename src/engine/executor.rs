@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -37,25 +37,83 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 
+/// This run's lease as the worker itself measures it, on the monotonic clock: the store's
+/// view of a lease can be stale for a process that was paused (Ctrl-Z, SIGSTOP, a VM pause),
+/// so before each act the worker also asks whether its lease may have lapsed by its own watch.
+pub(super) struct Lease {
+    worker: String,
+    /// When the last renewal that found every claim still ours was sent (taken before the
+    /// write, so the lease is never thought younger than it is).
+    confirmed: Mutex<Instant>,
+    lease: Duration,
+}
+
+impl Lease {
+    pub(super) fn new(worker: &str, lease: Duration, confirmed: Instant) -> Lease {
+        Lease {
+            worker: worker.to_string(),
+            confirmed: Mutex::new(confirmed),
+            lease,
+        }
+    }
+
+    /// Whether the lease is surely still running: younger than the lease less a safety margin
+    /// (a third of it) for clock steps, store latency and the act itself.
+    pub(super) fn may_act(&self) -> bool {
+        let confirmed = *self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
+        confirmed.elapsed() < self.lease - self.lease / 3
+    }
+
+    pub(super) fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub(super) fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    fn renewed(&self, sent_at: Instant) {
+        *self.confirmed.lock().unwrap_or_else(|e| e.into_inner()) = sent_at;
+    }
+}
+
 impl Engine {
-    /// Run queued items until none remain (or forever with `follow`).
+    /// Run queued items until none remain (or forever with `follow`). A run for one job also
+    /// takes over the jobs an engine that stopped left unfinished (see
+    /// [`crate::store::Store::adopt_abandoned`]) and runs them to the end too.
     pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<RunSummary, EngineError> {
         let worker = worker_id();
+        let registered_at = Instant::now();
         self.store
             .register_worker(&worker, &hostname(), std::process::id())?;
+        if let Some(job) = opts.job {
+            self.store.own_job(job, &worker)?;
+        }
+        let lease = Arc::new(Lease::new(
+            &worker,
+            Duration::from_secs(self.config.engine.lease_secs),
+            registered_at,
+        ));
         let heartbeat = {
             let store = Arc::clone(&self.store);
-            let worker = worker.clone();
+            let lease = Arc::clone(&lease);
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(HEARTBEAT).await;
-                    if let Err(e) = store.heartbeat(&worker) {
-                        tracing::warn!("heartbeat: {e}");
+                    let sent_at = Instant::now();
+                    match store.heartbeat(lease.worker()) {
+                        Ok(true) => lease.renewed(sent_at),
+                        // Presumed dead meanwhile: the claims from before are not ours any
+                        // more, so the old confirmation stands and the fence stops their acts.
+                        Ok(false) => tracing::warn!(
+                            "this worker was presumed dead; its claims were taken over"
+                        ),
+                        Err(e) => tracing::warn!("heartbeat: {e}"),
                     }
                 }
             })
         };
-        let result = self.run_loop(&worker, opts).await;
+        let result = self.run_loop(&lease, opts).await;
         heartbeat.abort();
         if let Err(e) = self.store.unregister_worker(&worker) {
             tracing::warn!("unregister worker: {e}");
@@ -63,13 +121,24 @@ impl Engine {
         result
     }
 
+    /// Jobs left unfinished by an engine that stopped (its process gone, its lease expired),
+    /// for a console to resume when it starts: each is then run with [`Engine::run`].
+    pub fn abandoned_jobs(&self) -> Result<Vec<i64>, EngineError> {
+        let me = hostname();
+        let lease_ms = i64::try_from(self.config.engine.lease_secs * 1000).unwrap_or(i64::MAX);
+        self.store
+            .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
+        Ok(self.store.abandoned_jobs()?)
+    }
+
     async fn run_loop(
         self: &Arc<Self>,
-        worker: &str,
+        lease: &Arc<Lease>,
         opts: RunOptions,
     ) -> Result<RunSummary, EngineError> {
+        let worker = lease.worker();
         let settings = &self.config.engine;
-        let lease_ms = (settings.lease_secs * 1000) as i64;
+        let lease_ms = lease.lease_ms();
         let mailbox_limits: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
         let breaker: Breaker = Arc::default();
         let mut summary = RunSummary::default();
@@ -77,18 +146,26 @@ impl Engine {
         // Which item each task works on, so a task that panics does not strand its claim.
         let mut task_items: HashMap<tokio::task::Id, i64> = HashMap::new();
         let me = hostname();
-        let mut last_reclaim: Option<std::time::Instant> = None;
+        let mut last_reclaim: Option<Instant> = None;
+        // The jobs this run works on: its own and those it adopted (`None`: every job).
+        let mut jobs: Option<Vec<i64>> = opts.job.map(|j| vec![j]);
         loop {
             // Looking for dead workers' claims is a write: once a second is plenty.
             if last_reclaim.is_none_or(|t| t.elapsed() >= RECLAIM_EVERY) {
                 summary.reclaimed += self
                     .store
                     .reclaim_orphans(lease_ms, &|host, pid| host == me && !process_alive(pid))?;
-                last_reclaim = Some(std::time::Instant::now());
+                if let Some(jobs) = jobs.as_mut() {
+                    for adopted in self.store.adopt_abandoned(worker)? {
+                        tracing::info!(job = adopted, "resuming a job whose engine stopped");
+                        jobs.push(adopted);
+                    }
+                }
+                last_reclaim = Some(Instant::now());
             }
             let room = settings.concurrency.saturating_sub(in_flight.len());
             let claimed = if room > 0 {
-                self.store.claim_items(worker, room, opts.job)?
+                self.store.claim_items(worker, room, jobs.as_deref())?
             } else {
                 Vec::new()
             };
@@ -97,15 +174,16 @@ impl Engine {
                 let engine = Arc::clone(self);
                 let limit = mailbox_limit(&mailbox_limits, &c, settings.per_mailbox);
                 let breaker = Arc::clone(&breaker);
+                let lease = Arc::clone(lease);
                 let item = c.item.id;
                 let handle = in_flight.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    engine.process(&c, &breaker).await
+                    engine.process(&c, &breaker, &lease).await
                 });
                 task_items.insert(handle.id(), item);
             }
             if in_flight.is_empty() && !claimed_any {
-                let (queued, claimed_elsewhere, next_due) = self.store.pending(opts.job)?;
+                let (queued, claimed_elsewhere, next_due) = self.store.pending(jobs.as_deref())?;
                 if queued == 0 && claimed_elsewhere == 0 && !opts.follow {
                     return Ok(summary);
                 }

@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use super::executor::Breaker;
+use super::executor::{Breaker, Lease};
 use super::retry::backoff;
 use super::{Engine, EngineError};
 use crate::backends::{Backend, BackendError, ErrorKind, MailboxRef};
 use crate::model::{
     Action, DeliveryState, FailReason, ItemOutcome, ItemState, JobKind, Location, Placement,
 };
-use crate::store::{Claimed, ItemFinish, NewAudit, now_millis};
+use crate::store::{Claimed, ItemFinish, NewAudit, Requeued, now_millis};
 
 /// How a processed item left the worker.
 pub(super) enum Step {
@@ -28,6 +28,8 @@ struct Result_ {
     error: Option<String>,
     placements: Vec<Placement>,
     delivery: Option<(DeliveryState, Option<String>)>,
+    /// Whether this attempt changed a mailbox (audited even if the claim was lost).
+    acted: bool,
 }
 
 impl Result_ {
@@ -42,6 +44,7 @@ impl Result_ {
             error: None,
             placements,
             delivery,
+            acted: false,
         }
     }
 
@@ -52,6 +55,7 @@ impl Result_ {
             error: Some(format!("{}: {detail}", reason.as_str())),
             placements,
             delivery: Some((DeliveryState::Failed, None)),
+            acted: false,
         }
     }
 }
@@ -60,6 +64,21 @@ impl Result_ {
 struct Interrupted {
     error: BackendError,
     placements: Vec<Placement>,
+    /// Whether this attempt had already changed a mailbox before it stopped.
+    acted: bool,
+    /// Stopped by the fence: the claim may no longer be ours, so nothing more is done.
+    fenced: bool,
+}
+
+impl Interrupted {
+    fn new(error: BackendError, placements: &[Placement], acted: bool) -> Self {
+        Interrupted {
+            error,
+            placements: placements.to_vec(),
+            acted,
+            fenced: false,
+        }
+    }
 }
 
 impl Engine {
@@ -67,6 +86,7 @@ impl Engine {
         &self,
         c: &Claimed,
         breaker: &Breaker,
+        lease: &Lease,
     ) -> Result<Step, EngineError> {
         let item = &c.item;
         let mailbox = MailboxRef {
@@ -103,21 +123,27 @@ impl Engine {
             (Ok(backend), None) => {
                 let backend = Arc::clone(backend);
                 match c.kind {
-                    JobKind::Restore => self.restore_copies(backend.as_ref(), &mailbox, c).await,
+                    JobKind::Restore => {
+                        self.restore_copies(backend.as_ref(), &mailbox, c, lease)
+                            .await
+                    }
                     JobKind::Retract | JobKind::Sweep => {
-                        self.remediate(backend.as_ref(), &mailbox, c).await
+                        self.remediate(backend.as_ref(), &mailbox, c, lease).await
                     }
                 }
             }
         };
         let result = match attempt {
             Ok(r) => r,
-            Err(Interrupted { error, placements }) => {
-                match self.after_error(c, &error, placements, breaker)? {
-                    Some(r) => r,
-                    None => return Ok(Step::Retried),
-                }
+            Err(stopped) if stopped.fenced => {
+                tracing::warn!(item = item.id, "{}", stopped.error.detail);
+                self.give_back(c, &stopped, now_millis())?;
+                return Ok(Step::Retried);
             }
+            Err(stopped) => match self.after_error(c, stopped, breaker)? {
+                Some(r) => r,
+                None => return Ok(Step::Retried),
+            },
         };
         self.record(c, result)?;
         Ok(Step::Finished)
@@ -129,14 +155,14 @@ impl Engine {
         backend: &dyn Backend,
         mailbox: &MailboxRef,
         c: &Claimed,
+        lease: &Lease,
     ) -> Result<Result_, Interrupted> {
         let item = &c.item;
         let action = c.action;
         let mut placements = item.placements.clone();
-        let interrupted = |error, placements: &Vec<Placement>| Interrupted {
-            error,
-            placements: placements.clone(),
-        };
+        let mut acted = false;
+        let interrupted =
+            |error, placements: &Vec<Placement>| Interrupted::new(error, placements, false);
         let copies = backend
             .locate(mailbox, &item.message_id)
             .await
@@ -205,17 +231,24 @@ impl Engine {
             // Every write below is guarded by the claim, so this attempt records nothing.
             let taken =
                 BackendError::new(ErrorKind::Internal, "claim taken over by another worker");
-            return Err(interrupted(taken, &placements));
+            return Err(Interrupted {
+                fenced: true,
+                ..interrupted(taken, &placements)
+            });
         }
         let mut retained = false;
         for copy in &to_act {
+            let stopped = |e, placements: &Vec<Placement>| Interrupted::new(e, placements, acted);
             if action == Action::HardDelete {
                 self.take_evidence(backend, mailbox, c, copy)
                     .await
-                    .map_err(|e| interrupted(e, &placements))?;
+                    .map_err(|e| stopped(e, &placements))?;
             }
+            self.fence(c, lease, &placements, acted)?;
             match backend.apply(mailbox, copy, action).await {
                 Ok(applied) => {
+                    acted = true;
+                    stop_if_asked_by_a_test("after-act");
                     retained |= applied.retained_by_hold;
                     if let Some(p) = placements
                         .iter_mut()
@@ -229,9 +262,9 @@ impl Engine {
                 // job): forget this placement and locate again on the next attempt.
                 Err(e) if e.kind == ErrorKind::Gone => {
                     placements.retain(|p| p.from.provider_id != copy.provider_id);
-                    return Err(interrupted(e, &placements));
+                    return Err(stopped(e, &placements));
                 }
-                Err(e) => return Err(interrupted(e, &placements)),
+                Err(e) => return Err(stopped(e, &placements)),
             }
         }
         let delivery = self.retracted_state(&placements);
@@ -249,6 +282,7 @@ impl Engine {
                 "retained by hold: removed from the user's view, kept for the legal hold".into(),
             );
         }
+        result.acted = acted;
         Ok(result)
     }
 
@@ -340,22 +374,25 @@ impl Engine {
         backend: &dyn Backend,
         mailbox: &MailboxRef,
         c: &Claimed,
+        lease: &Lease,
     ) -> Result<Result_, Interrupted> {
         let placements = c.item.placements.clone();
         let (mut restored, mut already) = (0, 0);
         for p in &placements {
             let Some(current) = &p.to else { continue };
             let current_mailbox = p.to_mailbox.as_deref().unwrap_or(&mailbox.address);
+            let stopped =
+                |error, restored: usize| Interrupted::new(error, &placements, restored > 0);
+            self.fence(c, lease, &placements, restored > 0)?;
             match backend
                 .put_back(mailbox, current_mailbox, current, &p.from)
                 .await
             {
-                Ok(_) => restored += 1,
+                Ok(_) => {
+                    restored += 1;
+                    stop_if_asked_by_a_test("after-act");
+                }
                 Err(e) if e.kind == ErrorKind::Gone => {
-                    let interrupted = |error| Interrupted {
-                        error,
-                        placements: placements.clone(),
-                    };
                     // Renamed where it lies (read in Junk, flagged in quarantine): find it
                     // in the same folder again and put that copy back.
                     let holder = MailboxRef {
@@ -365,14 +402,15 @@ impl Engine {
                     let moved = backend
                         .locate(&holder, &c.item.message_id)
                         .await
-                        .map_err(interrupted)?
+                        .map_err(|e| stopped(e, restored))?
                         .into_iter()
                         .find(|l| l.folder == current.folder);
                     if let Some(now) = moved {
+                        self.fence(c, lease, &placements, restored > 0)?;
                         backend
                             .put_back(mailbox, current_mailbox, &now, &p.from)
                             .await
-                            .map_err(interrupted)?;
+                            .map_err(|e| stopped(e, restored))?;
                         restored += 1;
                         continue;
                     }
@@ -380,16 +418,16 @@ impl Engine {
                     let copies = backend
                         .locate(mailbox, &c.item.message_id)
                         .await
-                        .map_err(interrupted)?;
+                        .map_err(|e| stopped(e, restored))?;
                     if copies.iter().any(|l| l.folder == p.from.folder) {
                         already += 1;
                     }
                 }
-                Err(error) => return Err(Interrupted { error, placements }),
+                Err(error) => return Err(stopped(error, restored)),
             }
         }
         let folder = placements.first().map(|p| p.from.folder.clone());
-        Ok(if restored > 0 {
+        let mut result = if restored > 0 {
             Result_::done(
                 ItemOutcome::Restored,
                 placements,
@@ -403,23 +441,99 @@ impl Engine {
             )
         } else {
             Result_::done(ItemOutcome::NotFound, placements, None)
-        })
+        };
+        result.acted = restored > 0;
+        Ok(result)
+    }
+
+    /// The fence before every act on a mailbox: the worker's own monotonic watch says its
+    /// lease cannot have lapsed, and the store says the claim is still this worker's and its
+    /// lease current. A worker paused past its lease (Ctrl-Z, a VM pause) stops here instead
+    /// of acting on items another worker has taken over since.
+    fn fence(
+        &self,
+        c: &Claimed,
+        lease: &Lease,
+        placements: &[Placement],
+        acted: bool,
+    ) -> Result<(), Interrupted> {
+        stop_if_asked_by_a_test("before-act");
+        let why = if !lease.may_act() {
+            Some("the lease may have lapsed (this worker was paused)")
+        } else {
+            match self
+                .store
+                .claim_holds(c.item.id, &c.worker, lease.lease_ms())
+            {
+                Ok(true) => None,
+                Ok(false) => Some("the claim is no longer this worker's"),
+                Err(e) => {
+                    tracing::warn!("fence: {e}");
+                    Some("the claim could not be confirmed")
+                }
+            }
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(Interrupted {
+                fenced: true,
+                ..Interrupted::new(
+                    BackendError::new(
+                        ErrorKind::Internal,
+                        format!("item {} not acted on: {why}", c.item.id),
+                    ),
+                    placements,
+                    acted,
+                )
+            }),
+        }
+    }
+
+    /// Give an interrupted item back to the queue, due at `due`, with what it recorded. When
+    /// the claim is no longer ours (or the job was cancelled meanwhile) and this attempt had
+    /// already changed a mailbox, that change is audited here, since no result of ours will be.
+    fn give_back(&self, c: &Claimed, stopped: &Interrupted, due: i64) -> Result<(), EngineError> {
+        let item = &c.item;
+        let ours = self
+            .store
+            .record_placements(item.id, &c.worker, &stopped.placements)?;
+        let error = format!("attempt {}: {}", item.attempts, stopped.error.detail);
+        let requeued = if ours {
+            self.store.requeue_item(item.id, &c.worker, due, &error)?
+        } else {
+            Requeued::NotOurs
+        };
+        if stopped.acted && requeued != Requeued::Queued {
+            let why = match requeued {
+                Requeued::Cancelled => "the job was cancelled before the item could finish",
+                _ => {
+                    "not recorded as the item's result: its claim had been taken over by another worker"
+                }
+            };
+            let mut audit = self.result_audit(c, &stopped.placements, Some(&error), "interrupted");
+            if let Some(d) = audit.detail.as_mut() {
+                d.push_str(&format!("; {why}"));
+            }
+            self.store.audit(&audit)?;
+        }
+        Ok(())
     }
 
     /// Decide what a backend failure means: a final result, or `None` after requeueing.
     fn after_error(
         &self,
         c: &Claimed,
-        error: &BackendError,
-        placements: Vec<Placement>,
+        stopped: Interrupted,
         breaker: &Breaker,
     ) -> Result<Option<Result_>, EngineError> {
         let item = &c.item;
+        let error = &stopped.error;
         let detail = error.detail.as_str();
         let final_reason = match error.kind {
             ErrorKind::NoSuchMailbox => {
-                let mut r = Result_::done(ItemOutcome::NotActionable, placements, None);
+                let mut r = Result_::done(ItemOutcome::NotActionable, stopped.placements, None);
                 r.error = Some(format!("no such mailbox: {detail}"));
+                r.acted = stopped.acted;
                 return Ok(Some(r));
             }
             ErrorKind::AuthFailed => {
@@ -450,14 +564,9 @@ impl Engine {
                         );
                         self.store.set_throttle_note(item.job_id, Some(&note))?;
                     }
-                    self.store
-                        .record_placements(item.id, &c.worker, &placements)?;
-                    self.store.requeue_item(
-                        item.id,
-                        &c.worker,
-                        now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
-                        &format!("attempt {}: {detail}", item.attempts),
-                    )?;
+                    let due =
+                        now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                    self.give_back(c, &stopped, due)?;
                     return Ok(None);
                 }
                 match error.kind {
@@ -472,14 +581,21 @@ impl Engine {
         } else {
             detail.to_string()
         };
-        Ok(Some(Result_::failed(final_reason, &detail, placements)))
+        let mut r = Result_::failed(final_reason, &detail, stopped.placements);
+        r.acted = stopped.acted;
+        Ok(Some(r))
     }
 
-    /// Write the result, the log delivery it changes and its audit record in one transaction.
-    fn record(&self, c: &Claimed, r: Result_) -> Result<(), EngineError> {
+    /// The audit record of an attempt's result: the moves it made, its error, who ran it.
+    fn result_audit(
+        &self,
+        c: &Claimed,
+        placements: &[Placement],
+        error: Option<&str>,
+        outcome: &str,
+    ) -> NewAudit {
         let item = &c.item;
-        let moves: Vec<String> = r
-            .placements
+        let moves: Vec<String> = placements
             .iter()
             .map(|p| {
                 let to = match (&p.to, &p.to_mailbox) {
@@ -494,24 +610,30 @@ impl Engine {
             })
             .collect();
         let mut detail = moves.join(", ");
-        if let Some(e) = &r.error {
+        if let Some(e) = error {
             if !detail.is_empty() {
                 detail.push_str("; ");
             }
             detail.push_str(e);
         }
         detail.push_str(&format!("; executed by {}", self.actor.login));
-        let audit = NewAudit {
+        NewAudit {
             actor: c.initiated_by.clone(),
             ssh_from: None,
             role: "engine".into(),
             action: c.action.to_string(),
             target: format!("{} {}", item.mailbox, item.message_id),
             reason: c.reason.clone(),
-            outcome: r.outcome.as_str().into(),
+            outcome: outcome.into(),
             job: Some(item.job_id),
             detail: Some(detail),
-        };
+        }
+    }
+
+    /// Write the result, the log delivery it changes and its audit record in one transaction.
+    fn record(&self, c: &Claimed, r: Result_) -> Result<(), EngineError> {
+        let item = &c.item;
+        let audit = self.result_audit(c, &r.placements, r.error.as_deref(), r.outcome.as_str());
         let delivery = match (item.log_message, r.delivery) {
             (Some(message), Some((state, folder))) => {
                 Some((message, item.mailbox.clone(), state, folder))
@@ -527,6 +649,7 @@ impl Engine {
             placements: r.placements,
             delivery,
             audit,
+            acted: r.acted,
         })?;
         if !recorded {
             tracing::warn!(
@@ -536,6 +659,27 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Debug builds only: `RETRACTOR_TEST_STOP_AT=before-act|after-act` makes the process stop
+/// itself (SIGSTOP) once, at that point of its first act, so a test can hold a worker paused
+/// with claims in hand, let its lease run out and another worker take over, then resume it.
+fn stop_if_asked_by_a_test(point: &str) {
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static STOPPED: AtomicBool = AtomicBool::new(false);
+        if std::env::var("RETRACTOR_TEST_STOP_AT").is_ok_and(|v| v == point)
+            && !STOPPED.swap(true, Ordering::SeqCst)
+        {
+            // SAFETY: raise only sends a signal to this process.
+            unsafe {
+                libc::raise(libc::SIGSTOP);
+            }
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
 }
 
 /// The backend's folders that are already out of the user's view: [soft-delete, hold].

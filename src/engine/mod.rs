@@ -14,7 +14,7 @@ mod retry;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::backends::{self, Backend, MailboxRef};
@@ -183,6 +183,34 @@ impl Engine {
             job: None,
             detail: Some(detail),
         }
+    }
+
+    /// Refuse (audited, exit 4) a restore of jobs that still have items queued or claimed:
+    /// their copies may still move (an act in flight, a retry due), so a restore planned now
+    /// would miss some of them or race the engine acting on them.
+    fn refuse_restore_while_in_flight(
+        &self,
+        jobs: &BTreeSet<i64>,
+        target: &str,
+    ) -> Result<(), EngineError> {
+        let jobs: Vec<i64> = jobs.iter().copied().collect();
+        let busy = self.store.unfinished_items(&jobs)?;
+        if busy.is_empty() {
+            return Ok(());
+        }
+        let why = busy
+            .iter()
+            .map(|(job, queued, claimed)| {
+                format!("job {job} still has {claimed} items being acted on and {queued} queued")
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let why = format!("{why}; restore once it has finished (or cancel it and wait)");
+        self.store.audit(&NewAudit {
+            outcome: "refused".into(),
+            ..self.request_audit("restore", target, None, why.clone())
+        })?;
+        Err(EngineError::Refused(format!("restore of {target}: {why}")))
     }
 
     /// Cancel a job: queued items end cancelled, done ones stay done.

@@ -32,6 +32,8 @@ pub struct RestoreRequest {
     pub job: Option<i64>,
     /// Only these mailboxes (empty: all).
     pub recipients: Vec<String>,
+    /// Only the copies pulled by these items (empty: all): what a confirmation showed.
+    pub only_items: Vec<i64>,
     pub reason: Option<String>,
 }
 
@@ -344,10 +346,22 @@ impl Engine {
             .map(|a| normalize_address(a))
             .collect();
         let mut items = Vec::new();
+        // The jobs this restore undoes: it waits until none of their items can still move.
+        let mut sources: BTreeSet<i64> = req.job.into_iter().collect();
+        if let (Some(message), None) = (&req.message, req.job) {
+            sources.extend(
+                self.store
+                    .jobs_rooted_at(&message.message_id, &message.tenant)?,
+            );
+        }
         for item in candidates {
             if !wanted.is_empty() && !wanted.contains(&item.mailbox) {
                 continue;
             }
+            if !req.only_items.is_empty() && !req.only_items.contains(&item.id) {
+                continue;
+            }
+            sources.insert(item.job_id);
             items.push(NewItem {
                 tenant: item.tenant.clone(),
                 mailbox: item.mailbox.clone(),
@@ -361,6 +375,7 @@ impl Engine {
                 settled: None,
             });
         }
+        self.refuse_restore_while_in_flight(&sources, &target)?;
         Ok(Plan {
             kind: JobKind::Restore,
             action: Action::Restore,

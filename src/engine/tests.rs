@@ -439,3 +439,192 @@ async fn cancel_leaves_done_items_done_and_queued_ones_cancelled() {
         "a finished job cannot be cancelled again"
     );
 }
+
+fn locate_calls(s: &Setup, mailbox: &str) -> usize {
+    s.backend
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(m, _)| m == mailbox)
+        .count()
+}
+
+fn item_of(s: &Setup, job: i64, mailbox: &str) -> crate::model::JobItem {
+    let items = s.engine.store().job_items(job).unwrap_or_default();
+    match items.into_iter().find(|i| i.mailbox == mailbox) {
+        Some(i) => i,
+        None => panic!("no item for {mailbox}"),
+    }
+}
+
+#[tokio::test]
+async fn cancel_is_final_for_items_waiting_to_retry() {
+    let s = setup(2, 4, Scripted::default());
+    let job = submit(&s).await;
+    // u0 had one attempt that failed and waits to retry in 300 ms.
+    let store = s.engine.store();
+    let claimed = match store.claim_items("host:1:a", 1, Some(&[job])) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(claimed.len(), 1);
+    let waiting = claimed[0].item.id;
+    let due = crate::store::now_millis() + 300;
+    assert_eq!(
+        store
+            .requeue_item(waiting, "host:1:a", due, "attempt 1: timeout")
+            .ok(),
+        Some(crate::store::Requeued::Queued)
+    );
+    assert_eq!(s.engine.cancel(job).ok(), Some(2), "both queued items end");
+    let summary = s
+        .engine
+        .run(RunOptions {
+            job: None,
+            follow: false,
+        })
+        .await
+        .map(|x| x.finished)
+        .unwrap_or(99);
+    assert_eq!(summary, 0, "nothing of a cancelled job runs");
+    assert_eq!(locate_calls(&s, &claimed[0].item.mailbox), 0);
+    let items = store.job_items(job).unwrap_or_default();
+    assert!(
+        items
+            .iter()
+            .all(|i| i.state == crate::model::ItemState::Cancelled),
+        "{items:?}"
+    );
+    let j = store.job(job).ok();
+    assert_eq!(
+        j.map(|j| (j.status, j.finished_at.is_some())),
+        Some((crate::model::JobStatus::Cancelled, true))
+    );
+}
+
+#[tokio::test]
+async fn an_item_in_flight_at_the_cancel_that_then_fails_ends_cancelled_not_retried() {
+    let backend = Scripted {
+        delay: Duration::from_millis(300),
+        ..Scripted::default()
+    };
+    backend
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![transient(ErrorKind::Timeout, None)],
+        );
+    let s = setup(1, 4, backend);
+    let job = submit(&s).await;
+    let engine = Arc::clone(&s.engine);
+    let run = tokio::spawn(async move {
+        engine
+            .run(RunOptions {
+                job: Some(job),
+                follow: false,
+            })
+            .await
+    });
+    // Cancel while u0's first attempt is in flight (the backend takes 300 ms to answer).
+    let started = Instant::now();
+    while locate_calls(&s, "u0@t.test") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.engine.cancel(job).ok(), Some(0), "nothing was queued");
+    match run.await {
+        Ok(Ok(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(locate_calls(&s, "u0@t.test"), 1, "not tried again");
+    let item = item_of(&s, job, "u0@t.test");
+    assert_eq!(
+        (item.state, item.outcome),
+        (
+            crate::model::ItemState::Cancelled,
+            Some(crate::model::ItemOutcome::Cancelled)
+        )
+    );
+    let audit = s
+        .engine
+        .store()
+        .audit_entries(&crate::store::AuditFilter {
+            job: Some(job),
+            ..Default::default()
+        })
+        .unwrap_or_default();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.outcome == "cancelled" && a.target.starts_with("u0@t.test")),
+        "the item's end is audited: {audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_may_have_lapsed_does_not_act() {
+    let s = setup(1, 4, Scripted::default());
+    let job = submit(&s).await;
+    let store = s.engine.store();
+    let worker = "host:1:paused";
+    if let Err(e) = store.register_worker(worker, "host", 1) {
+        panic!("{e}");
+    }
+    let claimed = match store.claim_items(worker, 1, Some(&[job])) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(claimed.len(), 1);
+    // The store still sees a fresh heartbeat, but by the worker's own monotonic clock its
+    // last renewal was 9 s ago out of a 10 s lease: it may have lapsed, so no act.
+    let Some(long_ago) = Instant::now().checked_sub(Duration::from_secs(9)) else {
+        return;
+    };
+    let lease = super::executor::Lease::new(worker, Duration::from_secs(10), long_ago);
+    let breaker = super::executor::Breaker::default();
+    let step = s.engine.process(&claimed[0], &breaker, &lease).await;
+    assert!(matches!(step, Ok(super::item::Step::Retried)));
+    let folder = s
+        .backend
+        .folders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("u0@t.test")
+        .cloned();
+    assert_eq!(folder.as_deref(), Some("INBOX"), "not moved");
+    // Still its claim: given back to the queue, not lost.
+    let item = item_of(&s, job, "u0@t.test");
+    assert_eq!(item.state, crate::model::ItemState::Queued);
+
+    // A fresh lease but a claim another worker has taken over: no act either.
+    let claimed = match store.claim_items(worker, 1, Some(&[job])) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    if let Err(e) = store.reclaim_orphans(0, &|_, _| true) {
+        panic!("{e}");
+    }
+    if let Err(e) = store.claim_items("host:2:other", 1, Some(&[job])) {
+        panic!("{e}");
+    }
+    let lease = super::executor::Lease::new(worker, Duration::from_secs(10), Instant::now());
+    let step = s.engine.process(&claimed[0], &breaker, &lease).await;
+    assert!(matches!(step, Ok(super::item::Step::Retried)));
+    let item = item_of(&s, job, "u0@t.test");
+    assert_eq!(
+        (item.state, item.outcome),
+        (crate::model::ItemState::Claimed, None),
+        "the other worker's claim is untouched"
+    );
+    let folder = s
+        .backend
+        .folders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("u0@t.test")
+        .cloned();
+    assert_eq!(folder.as_deref(), Some("INBOX"), "not moved");
+}

@@ -66,12 +66,15 @@ pub struct ItemFinish {
     /// The log delivery this result changes: (message, mailbox, new state, folder now).
     pub delivery: Option<(i64, String, DeliveryState, Option<String>)>,
     pub audit: NewAudit,
+    /// Whether this attempt changed a mailbox. Such an attempt is audited even when its claim
+    /// was lost, so no mailbox change goes without a record.
+    pub acted: bool,
 }
 
 const JOB_COLUMNS: &str = "id, kind, action, status, initiated_by, reason, restores_job, \
      created_at, started_at, finished_at, throttle_note";
 
-const ITEM_COLUMNS: &str = "i.id, i.job, i.tenant, i.mailbox, i.message_id, i.depth, i.state, \
+pub(super) const ITEM_COLUMNS: &str = "i.id, i.job, i.tenant, i.mailbox, i.message_id, i.depth, i.state, \
      i.outcome, i.error, i.attempts, i.restores_item, i.placements, i.planned_folder, i.on_hold, \
      i.log_message";
 
@@ -95,7 +98,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
+pub(super) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
     let state: String = r.get(6)?;
     let outcome: Option<String> = r.get(7)?;
     let placements: String = r.get(11)?;
@@ -118,15 +121,7 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
     })
 }
 
-/// Worker ids are `host:pid:nonce`.
-fn worker_host_pid(id: &str) -> (String, i64) {
-    let mut parts = id.rsplitn(3, ':');
-    let _nonce = parts.next();
-    let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (parts.next().unwrap_or("").to_string(), pid)
-}
-
-fn placements_json(p: &[Placement]) -> String {
+pub(super) fn placements_json(p: &[Placement]) -> String {
     serde_json::to_string(p).unwrap_or_else(|_| "[]".into())
 }
 
@@ -154,7 +149,7 @@ fn counts(tx: &Transaction<'_>, job: i64) -> Result<JobCounts> {
 }
 
 /// Close the job when its last item is finished: done, partial or failed by its counts.
-fn settle_job(tx: &Transaction<'_>, job: i64) -> Result<()> {
+pub(super) fn settle_job(tx: &Transaction<'_>, job: i64) -> Result<()> {
     let unfinished: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM items WHERE job = ?1 AND state IN ('queued', 'claimed'))",
@@ -357,8 +352,11 @@ impl Store {
         })
     }
 
-    /// Stop a job: items not yet started end `cancelled`; started ones (claimed, or waiting to
-    /// retry) finish what they began, so no moved copy goes unrecorded.
+    /// Stop a job, finally: every item that is not acting on a mailbox right now (queued,
+    /// including those waiting to retry) ends `cancelled` in this one transaction, and nothing
+    /// of the job is claimed afterwards. An item whose act is in flight finishes and is
+    /// recorded; an item given back after the cancel ends `cancelled` too (see
+    /// [`Store::requeue_item`]). Placements recorded by earlier attempts stay, for restore.
     pub fn cancel_job(&self, id: i64, audit: &NewAudit) -> Result<u64> {
         self.write(|tx| {
             let status: Option<String> = tx
@@ -369,9 +367,16 @@ impl Store {
                 return Err(StoreError::Invalid(format!("job {id} is already {status}")));
             }
             let now = now_millis();
+            let (waiting, in_flight): (i64, i64) = tx.query_row(
+                "SELECT count(*) FILTER (WHERE state = 'queued' AND attempts > 0),
+                        count(*) FILTER (WHERE state = 'claimed')
+                 FROM items WHERE job = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             let cancelled = tx.execute(
                 "UPDATE items SET state = 'cancelled', outcome = 'cancelled', finished_at = ?2
-                 WHERE job = ?1 AND state = 'queued' AND attempts = 0",
+                 WHERE job = ?1 AND state = 'queued'",
                 params![id, now],
             )?;
             tx.execute(
@@ -380,193 +385,36 @@ impl Store {
             )?;
             let mut audit = audit.clone();
             audit.job = Some(id);
-            audit.detail = Some(format!("{cancelled} queued items cancelled"));
+            audit.detail = Some(format!(
+                "{cancelled} queued items cancelled ({waiting} of them waiting to retry); \
+                 {in_flight} in flight finish and are recorded"
+            ));
             append(tx, &audit)?;
             settle_job(tx, id)?;
             Ok(cancelled as u64)
         })
     }
 
-    /// Announce a worker (its claims are taken over if it dies).
-    pub fn register_worker(&self, id: &str, host: &str, pid: u32) -> Result<()> {
-        self.write(|tx| {
-            let now = now_millis();
-            tx.execute(
-                "INSERT OR REPLACE INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![id, host, pid, now],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub fn heartbeat(&self, id: &str) -> Result<()> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1",
-                params![id, now_millis()],
-            )?;
-            if n == 0 {
-                // Presumed dead while paused (Ctrl-Z, a stalled disk): its old claims were
-                // taken over, and its finished results will be dropped. Announce it again so
-                // its new claims are not taken over too.
-                let (host, pid) = worker_host_pid(id);
-                tx.execute(
-                    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![id, host, pid, now_millis()],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    pub fn unregister_worker(&self, id: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("DELETE FROM workers WHERE id = ?1", [id])?;
-            Ok(())
-        })
-    }
-
-    /// Workers whose heartbeat is more recent than `within_ms`.
-    pub fn live_workers(&self, within_ms: i64) -> Result<u64> {
+    /// Items of these jobs that have not finished: (job, queued, claimed), for the jobs that
+    /// have any. A restore waits for them: their copies may still move.
+    pub fn unfinished_items(&self, jobs: &[i64]) -> Result<Vec<(i64, u64, u64)>> {
+        let list = serde_json::to_string(jobs).unwrap_or_else(|_| "[]".into());
         self.read(|tx| {
-            let n: i64 = tx.query_row(
-                "SELECT count(*) FROM workers WHERE heartbeat_at >= ?1",
-                [now_millis() - within_ms],
-                |r| r.get(0),
+            let mut stmt = tx.prepare_cached(
+                "SELECT job, count(*) FILTER (WHERE state = 'queued'),
+                        count(*) FILTER (WHERE state = 'claimed')
+                 FROM items WHERE job IN (SELECT value FROM json_each(?1))
+                   AND state IN ('queued', 'claimed')
+                 GROUP BY job ORDER BY job",
             )?;
-            Ok(n as u64)
-        })
-    }
-
-    /// Put back in the queue the items claimed by workers that are gone: those whose heartbeat
-    /// is older than the lease, or that `is_dead` (same host, process no longer running) says
-    /// are dead. Their recorded placements stay, so the next attempt knows what was moved.
-    pub fn reclaim_orphans(
-        &self,
-        lease_ms: i64,
-        is_dead: &dyn Fn(&str, i64) -> bool,
-    ) -> Result<u64> {
-        self.write(|tx| {
-            // (worker id, host, pid, last heartbeat); host/pid/heartbeat are absent when the
-            // worker row itself is gone.
-            type Claimant = (String, Option<String>, Option<i64>, Option<i64>);
-            let claimants: Vec<Claimant> = tx
-                .prepare(
-                    "SELECT DISTINCT i.claimed_by, w.host, w.pid, w.heartbeat_at FROM items i
-                     LEFT JOIN workers w ON w.id = i.claimed_by WHERE i.state = 'claimed'",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let now = now_millis();
-            let mut reclaimed = 0;
-            for (worker, host, pid, heartbeat) in claimants {
-                let gone = match (host, pid, heartbeat) {
-                    (Some(host), Some(pid), Some(hb)) => now - hb > lease_ms || is_dead(&host, pid),
-                    _ => true,
-                };
-                if gone {
-                    reclaimed += tx.execute(
-                        "UPDATE items SET state = 'queued', claimed_by = NULL WHERE state = 'claimed' AND claimed_by = ?1",
-                        [&worker],
-                    )?;
-                    tx.execute("DELETE FROM workers WHERE id = ?1", [&worker])?;
-                }
-            }
-            Ok(reclaimed as u64)
-        })
-    }
-
-    /// Claim up to `limit` due items (of one job, or of any) for `worker`.
-    pub fn claim_items(
-        &self,
-        worker: &str,
-        limit: usize,
-        job: Option<i64>,
-    ) -> Result<Vec<Claimed>> {
-        self.write(|tx| {
-            let now = now_millis();
-            // `INDEXED BY`: left to itself the planner picks `items_claimable (state,
-            // not_before)` and sorts every queued item on each claim, which made a
-            // 10,000-item job quadratic; `(state, job, id)` yields them already in order and
-            // stops at the limit.
-            let ids: Vec<i64> = tx
-                .prepare_cached(
-                    "UPDATE items SET state = 'claimed', claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1
-                     WHERE id IN (SELECT i.id FROM items i INDEXED BY items_claim_order
-                                  JOIN jobs j ON j.id = i.job
-                                  WHERE i.state = 'queued' AND i.not_before <= ?2
-                                    AND (j.status IN ('queued', 'running')
-                                         OR (j.status = 'cancelled' AND i.attempts > 0))
-                                    AND (?3 IS NULL OR i.job = ?3)
-                                  ORDER BY i.job, i.id LIMIT ?4)
-                     RETURNING id",
-                )?
-                .query_map(params![worker, now, job, limit as i64], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS}, j.kind, j.action, j.initiated_by, j.reason
-                 FROM items i JOIN jobs j ON j.id = i.job WHERE i.id = ?1"
-            ))?;
-            for id in ids {
-                let claimed = stmt.query_row([id], |r| {
-                    let kind: String = r.get(15)?;
-                    let action: String = r.get(16)?;
-                    Ok(Claimed {
-                        item: item_from_row(r)?,
-                        worker: worker.to_string(),
-                        kind: JobKind::parse(&kind).unwrap_or(JobKind::Retract),
-                        action: action.parse().unwrap_or(Action::MoveToJunk),
-                        initiated_by: r.get(17)?,
-                        reason: r.get(18)?,
-                    })
-                })?;
-                tx.prepare_cached(
-                    "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?2)
-                     WHERE id = ?1 AND status = 'queued'",
-                )?
-                .execute(params![claimed.item.job_id, now])?;
-                out.push(claimed);
-            }
-            Ok(out)
-        })
-    }
-
-    /// Record where the copies are before acting on them, so a crash mid-act loses nothing.
-    /// `false` when the claim is no longer this worker's (it was taken over): stop there.
-    pub fn record_placements(
-        &self,
-        item: i64,
-        worker: &str,
-        placements: &[Placement],
-    ) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx
-                .prepare_cached(
-                    "UPDATE items SET placements = ?3 WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
-                )?
-                .execute(params![item, worker, placements_json(placements)])?;
-            Ok(n == 1)
-        })
-    }
-
-    /// Give a claimed item back to the queue, due again at `not_before` (unix ms).
-    /// Only while `worker` still holds the claim; `false` otherwise.
-    pub fn requeue_item(
-        &self,
-        item: i64,
-        worker: &str,
-        not_before: i64,
-        error: &str,
-    ) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx
-                .prepare_cached(
-                    "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?3, error = ?4
-                     WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
-                )?
-                .execute(params![item, worker, not_before, error])?;
-            Ok(n == 1)
+            let rows = stmt.query_map([list], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -595,6 +443,21 @@ impl Store {
                 )
                 .optional()?;
             let Some(job) = job else {
+                if f.acted {
+                    // The act reached a mailbox after the claim was taken over (this worker
+                    // was presumed dead): the result is not this worker's to record, but the
+                    // change it made is audited all the same.
+                    let job: Option<i64> = tx
+                        .query_row("SELECT job FROM items WHERE id = ?1", [f.item], |r| r.get(0))
+                        .optional()?;
+                    let mut audit = f.audit.clone();
+                    audit.job = job;
+                    audit.detail = Some(format!(
+                        "{}; not recorded as the item's result: its claim had been taken over by another worker",
+                        audit.detail.unwrap_or_default()
+                    ));
+                    append(tx, &audit)?;
+                }
                 return Ok(false);
             };
             if let Some((message, mailbox, state, folder)) = &f.delivery {
@@ -614,22 +477,6 @@ impl Store {
             tx.prepare_cached("UPDATE jobs SET throttle_note = ?2 WHERE id = ?1")?
                 .execute(params![job, note])?;
             Ok(())
-        })
-    }
-
-    /// Items not yet finished (of one job, or of any): (queued, claimed, earliest due time).
-    pub fn pending(&self, job: Option<i64>) -> Result<(u64, u64, Option<i64>)> {
-        self.read(|tx| {
-            Ok(tx.prepare_cached(
-                "SELECT count(*) FILTER (WHERE i.state = 'queued'), count(*) FILTER (WHERE i.state = 'claimed'),
-                        min(i.not_before) FILTER (WHERE i.state = 'queued')
-                 FROM items i JOIN jobs j ON j.id = i.job
-                 WHERE i.state IN ('queued', 'claimed') AND j.status IN ('queued', 'running', 'cancelled')
-                   AND (?1 IS NULL OR i.job = ?1)",
-            )?
-            .query_row([job], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get(2)?))
-            })?)
         })
     }
 }

@@ -5,6 +5,7 @@
 //! every write runs in a `BEGIN IMMEDIATE` transaction and waits politely for the others.
 
 mod audit;
+mod claims;
 mod evidence;
 mod jobs;
 mod messages;
@@ -19,6 +20,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use audit::{AuditEntry, AuditFilter, AuditVerdict, NewAudit};
+pub use claims::Requeued;
 pub use evidence::EvidenceRecord;
 pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};

@@ -175,4 +175,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN restored_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN failed_count INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: the engine run that has taken a job on, so a job whose engine stopped (its process
+    // gone, its lease expired) is found and resumed by the next engine.
+    r#"
+    ALTER TABLE jobs ADD COLUMN owner TEXT;
+    "#,
 ];

@@ -51,6 +51,7 @@ pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
         message,
         job: a.job,
         recipients: a.recipients,
+        only_items: Vec::new(),
         reason: a.reason,
     })?;
     if plan.items.is_empty() {

@@ -1,0 +1,413 @@
+//! Claims: workers announce themselves, claim due items, confirm before each act that a claim
+//! is still theirs, give items back, and take over what stopped workers left behind.
+
+use rusqlite::{Transaction, params};
+
+use super::audit::{NewAudit, append};
+use super::jobs::{ITEM_COLUMNS, item_from_row, placements_json, settle_job};
+use super::{Claimed, Result, Store, now_millis};
+use crate::model::{Action, JobKind};
+
+/// What became of an item given back after an attempt that did not finish it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeued {
+    /// Back in the queue, due again later.
+    Queued,
+    /// Its job was cancelled meanwhile: the item ended `cancelled` instead (audited), since a
+    /// cancel is final for everything that has not reached a mailbox.
+    Cancelled,
+    /// The claim was no longer this worker's (taken over): nothing was written.
+    NotOurs,
+}
+
+/// Worker ids are `host:pid:nonce`.
+fn worker_host_pid(id: &str) -> (String, i64) {
+    let mut parts = id.rsplitn(3, ':');
+    let _nonce = parts.next();
+    let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (parts.next().unwrap_or("").to_string(), pid)
+}
+
+/// A JSON array of job ids for `json_each`, or NULL for "every job".
+fn job_filter(jobs: Option<&[i64]>) -> Option<String> {
+    jobs.map(|j| serde_json::to_string(j).unwrap_or_else(|_| "[]".into()))
+}
+
+/// End one waiting item of a cancelled job, with an audit record naming why: it may have
+/// moved copies on an earlier attempt, and its recorded placements stay for restore.
+fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()> {
+    let row: Option<(i64, String, String, String, String, Option<String>)> = tx
+        .prepare_cached(
+            "UPDATE items SET state = 'cancelled', outcome = 'cancelled', claimed_by = NULL,
+                 finished_at = ?2
+             WHERE id = ?1 AND state IN ('queued', 'claimed')
+             RETURNING job, mailbox, message_id,
+                 (SELECT action FROM jobs WHERE id = items.job),
+                 (SELECT initiated_by FROM jobs WHERE id = items.job),
+                 (SELECT reason FROM jobs WHERE id = items.job)",
+        )?
+        .query_row(params![item, now_millis()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })?;
+    let Some((job, mailbox, message_id, action, initiated_by, reason)) = row else {
+        return Ok(());
+    };
+    append(
+        tx,
+        &NewAudit {
+            actor: initiated_by,
+            ssh_from: None,
+            role: "engine".into(),
+            action,
+            target: format!("{mailbox} {message_id}"),
+            reason,
+            outcome: "cancelled".into(),
+            job: Some(job),
+            detail: Some(why.to_string()),
+        },
+    )?;
+    settle_job(tx, job)
+}
+
+/// Give back every claim of a worker that is gone: to the queue, or, for a cancelled job, to
+/// `cancelled`. Returns how many items went back to the queue or were cancelled.
+fn release_claims_of(tx: &Transaction<'_>, worker: &str) -> Result<usize> {
+    let cancelled: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT i.id FROM items i JOIN jobs j ON j.id = i.job
+             WHERE i.state = 'claimed' AND i.claimed_by = ?1 AND j.status = 'cancelled'",
+        )?
+        .query_map([worker], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for item in &cancelled {
+        cancel_waiting_item(
+            tx,
+            *item,
+            "cancelled: its job was cancelled while the worker holding it had stopped",
+        )?;
+    }
+    let requeued = tx
+        .prepare_cached(
+            "UPDATE items SET state = 'queued', claimed_by = NULL
+             WHERE state = 'claimed' AND claimed_by = ?1",
+        )?
+        .execute([worker])?;
+    Ok(requeued + cancelled.len())
+}
+
+impl Store {
+    /// Announce a worker (its claims are taken over if it dies).
+    pub fn register_worker(&self, id: &str, host: &str, pid: u32) -> Result<()> {
+        self.write(|tx| {
+            let now = now_millis();
+            tx.execute(
+                "INSERT OR REPLACE INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![id, host, pid, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Renew a worker's lease. `true` when its row was still there, so every claim it holds
+    /// is still its own; `false` when it had been presumed dead meanwhile (its claims were
+    /// given back) and has been announced again.
+    pub fn heartbeat(&self, id: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1",
+                params![id, now_millis()],
+            )?;
+            if n == 0 {
+                // Presumed dead while paused (Ctrl-Z, a stalled disk): its old claims were
+                // taken over, and its finished results will be dropped. Announce it again so
+                // its new claims are not taken over too.
+                let (host, pid) = worker_host_pid(id);
+                tx.execute(
+                    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![id, host, pid, now_millis()],
+                )?;
+            }
+            Ok(n == 1)
+        })
+    }
+
+    pub fn unregister_worker(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM workers WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+
+    /// Workers whose heartbeat is more recent than `within_ms`.
+    pub fn live_workers(&self, within_ms: i64) -> Result<u64> {
+        self.read(|tx| {
+            let n: i64 = tx.query_row(
+                "SELECT count(*) FROM workers WHERE heartbeat_at >= ?1",
+                [now_millis() - within_ms],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    /// Forget the workers that are gone (heartbeat older than the lease, or `is_dead` says
+    /// the process on this host no longer runs) and give back the items they claimed: to the
+    /// queue, or to `cancelled` when their job was cancelled. Their recorded placements stay,
+    /// so the next attempt knows what was moved. Jobs they owned become abandoned, for
+    /// [`Store::adopt_abandoned`]. Returns the items given back.
+    pub fn reclaim_orphans(
+        &self,
+        lease_ms: i64,
+        is_dead: &dyn Fn(&str, i64) -> bool,
+    ) -> Result<u64> {
+        self.write(|tx| {
+            let now = now_millis();
+            let workers: Vec<(String, String, i64, i64)> = tx
+                .prepare_cached("SELECT id, host, pid, heartbeat_at FROM workers")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut gone: Vec<String> = workers
+                .into_iter()
+                .filter(|(_, host, pid, hb)| now - hb > lease_ms || is_dead(host, *pid))
+                .map(|(id, ..)| id)
+                .collect();
+            // Claims by workers whose row is already gone.
+            let unannounced: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT DISTINCT claimed_by FROM items
+                     WHERE state = 'claimed' AND claimed_by NOT IN (SELECT id FROM workers)",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            gone.extend(unannounced);
+            let mut reclaimed = 0;
+            for worker in gone {
+                reclaimed += release_claims_of(tx, &worker)?;
+                tx.execute("DELETE FROM workers WHERE id = ?1", [&worker])?;
+            }
+            Ok(reclaimed as u64)
+        })
+    }
+
+    /// Claim up to `limit` due items (of these jobs, or of any) for `worker`. Items of a
+    /// cancelled job are never claimed. A job whose items a worker claims and that no live
+    /// engine owns becomes this worker's.
+    pub fn claim_items(
+        &self,
+        worker: &str,
+        limit: usize,
+        jobs: Option<&[i64]>,
+    ) -> Result<Vec<Claimed>> {
+        let jobs = job_filter(jobs);
+        self.write(|tx| {
+            let now = now_millis();
+            // `INDEXED BY`: left to itself the planner picks `items_claimable (state,
+            // not_before)` and sorts every queued item on each claim, which made a
+            // 10,000-item job quadratic; `(state, job, id)` yields them already in order and
+            // stops at the limit.
+            let ids: Vec<i64> = tx
+                .prepare_cached(
+                    "UPDATE items SET state = 'claimed', claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1
+                     WHERE id IN (SELECT i.id FROM items i INDEXED BY items_claim_order
+                                  JOIN jobs j ON j.id = i.job
+                                  WHERE i.state = 'queued' AND i.not_before <= ?2
+                                    AND j.status IN ('queued', 'running')
+                                    AND (?3 IS NULL OR i.job IN (SELECT value FROM json_each(?3)))
+                                  ORDER BY i.job, i.id LIMIT ?4)
+                     RETURNING id",
+                )?
+                .query_map(params![worker, now, jobs, limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS}, j.kind, j.action, j.initiated_by, j.reason
+                 FROM items i JOIN jobs j ON j.id = i.job WHERE i.id = ?1"
+            ))?;
+            for id in ids {
+                let claimed = stmt.query_row([id], |r| {
+                    let kind: String = r.get(15)?;
+                    let action: String = r.get(16)?;
+                    Ok(Claimed {
+                        item: item_from_row(r)?,
+                        worker: worker.to_string(),
+                        kind: JobKind::parse(&kind).unwrap_or(JobKind::Retract),
+                        action: action.parse().unwrap_or(Action::MoveToJunk),
+                        initiated_by: r.get(17)?,
+                        reason: r.get(18)?,
+                    })
+                })?;
+                tx.prepare_cached(
+                    "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?2)
+                     WHERE id = ?1 AND status = 'queued'",
+                )?
+                .execute(params![claimed.item.job_id, now])?;
+                tx.prepare_cached(
+                    "UPDATE jobs SET owner = ?2
+                     WHERE id = ?1 AND (owner IS NULL OR owner NOT IN (SELECT id FROM workers))",
+                )?
+                .execute(params![claimed.item.job_id, worker])?;
+                out.push(claimed);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The fence before an act: whether `worker` still holds the claim on `item` and its lease,
+    /// as the store sees it (heartbeat within `lease_ms`), has not run out. A worker paused
+    /// past its lease finds here that its items were taken over.
+    pub fn claim_holds(&self, item: i64, worker: &str, lease_ms: i64) -> Result<bool> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM items i JOIN workers w ON w.id = i.claimed_by
+                     WHERE i.id = ?1 AND i.state = 'claimed' AND i.claimed_by = ?2
+                       AND w.heartbeat_at >= ?3)",
+                )?
+                .query_row(params![item, worker, now_millis() - lease_ms], |r| r.get(0))?)
+        })
+    }
+
+    /// Record where the copies are before acting on them, so a crash mid-act loses nothing.
+    /// `false` when the claim is no longer this worker's (it was taken over): stop there.
+    pub fn record_placements(
+        &self,
+        item: i64,
+        worker: &str,
+        placements: &[crate::model::Placement],
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE items SET placements = ?3 WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
+                )?
+                .execute(params![item, worker, placements_json(placements)])?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Give a claimed item back to the queue, due again at `not_before` (unix ms), only while
+    /// `worker` still holds the claim. An item of a job cancelled meanwhile ends `cancelled`.
+    pub fn requeue_item(
+        &self,
+        item: i64,
+        worker: &str,
+        not_before: i64,
+        error: &str,
+    ) -> Result<Requeued> {
+        self.write(|tx| {
+            let cancelled: Option<bool> = tx
+                .prepare_cached(
+                    "SELECT j.status = 'cancelled' FROM items i JOIN jobs j ON j.id = i.job
+                     WHERE i.id = ?1 AND i.state = 'claimed' AND i.claimed_by = ?2",
+                )?
+                .query_row(params![item, worker], |r| r.get(0))
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    other => Err(other),
+                })?;
+            match cancelled {
+                None => Ok(Requeued::NotOurs),
+                Some(true) => {
+                    tx.prepare_cached("UPDATE items SET error = ?2 WHERE id = ?1")?
+                        .execute(params![item, error])?;
+                    cancel_waiting_item(
+                        tx,
+                        item,
+                        &format!("cancelled instead of retried ({error}): its job was cancelled"),
+                    )?;
+                    Ok(Requeued::Cancelled)
+                }
+                Some(false) => {
+                    tx.prepare_cached(
+                        "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?3, error = ?4
+                         WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
+                    )?
+                    .execute(params![item, worker, not_before, error])?;
+                    Ok(Requeued::Queued)
+                }
+            }
+        })
+    }
+
+    /// Make `worker` the owner of a job it is about to run (a console's or `--wait`'s own job).
+    pub fn own_job(&self, job: i64, worker: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE jobs SET owner = ?2 WHERE id = ?1 AND status IN ('queued', 'running')",
+            )?
+            .execute(params![job, worker])?;
+            Ok(())
+        })
+    }
+
+    /// Take over the unfinished jobs that an engine had taken on and that no live engine owns
+    /// any more (its process gone, its lease expired: see [`Store::reclaim_orphans`]), so a job
+    /// is never left `running` for ever. Jobs queued for any engine (never owned) are left to
+    /// `retractor worker`. Returns the jobs now owned by `worker`.
+    pub fn adopt_abandoned(&self, worker: &str) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE jobs SET owner = ?1
+                     WHERE status IN ('queued', 'running')
+                       AND ((owner IS NOT NULL AND owner <> ?1
+                             AND owner NOT IN (SELECT id FROM workers))
+                            OR (owner IS NULL AND status = 'running'))
+                       AND EXISTS (SELECT 1 FROM items
+                                   WHERE job = jobs.id AND state IN ('queued', 'claimed'))
+                     RETURNING id",
+                )?
+                .query_map([worker], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The unfinished jobs [`Store::adopt_abandoned`] would take over, without taking them
+    /// (run [`Store::reclaim_orphans`] first, so stopped workers are forgotten).
+    pub fn abandoned_jobs(&self) -> Result<Vec<i64>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id FROM jobs
+                     WHERE status IN ('queued', 'running')
+                       AND ((owner IS NOT NULL AND owner NOT IN (SELECT id FROM workers))
+                            OR (owner IS NULL AND status = 'running'))
+                       AND EXISTS (SELECT 1 FROM items
+                                   WHERE job = jobs.id AND state IN ('queued', 'claimed'))
+                     ORDER BY id",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Items not yet finished (of these jobs, or of any): (queued, claimed, earliest due time).
+    pub fn pending(&self, jobs: Option<&[i64]>) -> Result<(u64, u64, Option<i64>)> {
+        let jobs = job_filter(jobs);
+        self.read(|tx| {
+            Ok(tx.prepare_cached(
+                "SELECT count(*) FILTER (WHERE i.state = 'queued'), count(*) FILTER (WHERE i.state = 'claimed'),
+                        min(i.not_before) FILTER (WHERE i.state = 'queued')
+                 FROM items i JOIN jobs j ON j.id = i.job
+                 WHERE i.state IN ('queued', 'claimed') AND j.status IN ('queued', 'running', 'cancelled')
+                   AND (?1 IS NULL OR i.job IN (SELECT value FROM json_each(?1)))",
+            )?
+            .query_row([jobs], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })?)
+        })
+    }
+}
