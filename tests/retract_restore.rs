@@ -442,3 +442,75 @@ fn restore_finds_a_pulled_copy_renamed_since() {
     assert!(w.mailbox("bob").join("new/101.M1.host").exists());
     assert!(copies_of(&junk, ROOT_HEADER).is_empty());
 }
+
+/// A phish addressed to the quarantine mailbox as well as to carol, who is on hold: after
+/// carol's copy is quarantined, a hard-delete must neither act in the quarantine mailbox (it
+/// holds other people's copies as evidence) nor destroy carol's held copy.
+#[test]
+fn a_held_custodians_quarantined_copy_survives_a_hard_delete() {
+    const ID: &str = "<to-quarantine@bad.example>";
+    let w = World::new("holds = [\"carol@corp.test\"]\n");
+    w.make_mailboxes(&["carol", "quarantine"]);
+    let text = message(
+        ID,
+        "x@bad.example",
+        &["carol@corp.test", "quarantine@corp.test"],
+        "Invoice",
+        None,
+    );
+    w.deliver("carol", "", "1.M1.host", &text, false, T0);
+    w.deliver("quarantine", "", "2.M1.host", &text, false, T0);
+    let out = w.ingest_lines(&[log_line(
+        ID,
+        "x@bad.example",
+        &["carol@corp.test", "quarantine@corp.test"],
+        "Invoice",
+        None,
+    )]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The quarantine mailbox is shown, never planned as a target.
+    let (code, plan) = w.json(&["retract", ID, "--action", "quarantine", "--dry-run"]);
+    assert_eq!(code, 0, "{plan}");
+    let planned = plan["plan"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let q = planned
+        .iter()
+        .find(|i| i["mailbox"] == "quarantine@corp.test")
+        .unwrap_or_else(|| panic!("the quarantine mailbox is listed: {plan}"));
+    assert_eq!(q["result"], "not-actionable", "{q}");
+    assert!(
+        q["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("quarantine mailbox"),
+        "{q}"
+    );
+
+    let (code, job) = w.json(&["retract", ID, "--action", "quarantine", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    let held = format!("Message-ID: {ID}");
+    let quarantined = || {
+        copies_of(&w.mailbox("quarantine"), &held)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(".Quarantine.carol"))
+            .count()
+    };
+    assert_eq!(quarantined(), 1, "carol's copy is in her quarantine folder");
+
+    let (code, job) = w.json(&["retract", ID, "--action", "hard-delete", "--yes", "--wait"]);
+    assert!(code == 0 || code == 3, "{job}");
+    for item in items(&job) {
+        if item["mailbox"] == "quarantine@corp.test" {
+            assert_eq!(item["result"], "not-actionable", "{item}");
+        }
+    }
+    let mut kept = quarantined();
+    kept += copies_of(&w.mailbox("quarantine"), &held)
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("Retractor-Held"))
+        .count();
+    assert_eq!(kept, 1, "carol's held copy is kept: {job}");
+}

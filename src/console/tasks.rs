@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::app::{Command, DetailReply, Event, Pending, Preview, RetractSpec};
+use crate::app::{Command, DetailReply, Event, Pending, PlannedCopy, Preview, RetractSpec};
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
 use crate::store::AuditFilter;
 
@@ -121,6 +121,7 @@ fn retract_request(engine: &Engine, spec: &RetractSpec) -> Result<RetractRequest
         depth: spec.depth,
         action: spec.action,
         reason: spec.reason.clone(),
+        max_items: None,
     })
 }
 
@@ -146,6 +147,16 @@ fn preview_of(plan: &Plan) -> Preview {
         actionable: plan.actionable(),
         mailboxes: mailboxes.len(),
         notes: plan.notes.clone(),
+        copies: plan
+            .items
+            .iter()
+            .filter(|i| i.settled.is_none())
+            .map(|i| PlannedCopy {
+                mailbox: i.mailbox.clone(),
+                folder: i.planned_folder.clone(),
+                message_id: i.message_id.clone(),
+            })
+            .collect(),
     }
 }
 
