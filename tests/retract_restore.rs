@@ -514,3 +514,40 @@ fn a_held_custodians_quarantined_copy_survives_a_hard_delete() {
         .count();
     assert_eq!(kept, 1, "carol's held copy is kept: {job}");
 }
+
+#[test]
+fn an_exclude_may_name_a_mailbox_reached_only_at_depth() {
+    let w = world("");
+    // dave only got the forward (depth 1): excluding him is meaningful at --depth 1 ...
+    let (code, plan) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--depth",
+        "1",
+        "--exclude",
+        "dave@corp.test",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{plan}");
+    let planned = plan["plan"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        planned.iter().all(|i| i["mailbox"] != "dave@corp.test"),
+        "{plan}"
+    );
+    // ... and names no one the retraction reaches at depth 0.
+    let (code, v) = w.json_err(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--exclude",
+        "dave@corp.test",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 2, "{v}");
+}
