@@ -179,6 +179,17 @@ impl Engine {
                     .await
                     .map_err(|e| interrupted(e, &placements))?;
             }
+            // Quarantined earlier: the copy is still this recipient's, under its hold.
+            if action == Action::HardDelete
+                && !already_there
+                && placements.iter().all(|p| p.mailbox != mailbox.address)
+                && let Some(q) = self
+                    .hard_delete_quarantined(backend, mailbox, c, &placements)
+                    .await
+                    .map_err(|e| interrupted(e, &placements))?
+            {
+                return Ok(quarantined_result(self, q));
+            }
             // Moved by an interrupted attempt of this item, or by someone before it.
             return Ok(if !placements.is_empty() || already_there {
                 let delivery = self.retracted_state(&placements);
@@ -308,7 +319,7 @@ impl Engine {
     }
 
     /// Keep the raw message and its SHA-256 before a hard-delete; without it, nothing is deleted.
-    async fn take_evidence(
+    pub(super) async fn take_evidence(
         &self,
         backend: &dyn Backend,
         mailbox: &MailboxRef,
@@ -551,4 +562,20 @@ fn admin_folders(backend: &dyn Backend, mailbox: &MailboxRef) -> Vec<String> {
     .into_iter()
     .map(|f| f.unwrap_or_default())
     .collect()
+}
+
+/// The result of a hard-delete that followed the recipient's copy into quarantine.
+fn quarantined_result(engine: &Engine, q: super::quarantined::QuarantinedDelete) -> Result_ {
+    let delivery = engine.retracted_state(&q.placements);
+    let outcome = if q.acted {
+        ItemOutcome::Remediated
+    } else {
+        ItemOutcome::AlreadyInDestination
+    };
+    let mut result = Result_::done(outcome, q.placements, delivery);
+    if q.retained {
+        result.error =
+            Some("retained by hold: removed from the user's view, kept for the legal hold".into());
+    }
+    result
 }

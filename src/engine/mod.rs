@@ -10,6 +10,7 @@ mod executor;
 mod headers;
 mod item;
 mod planner;
+mod quarantined;
 mod requests;
 mod retry;
 #[cfg(test)]
