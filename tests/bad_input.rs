@@ -567,3 +567,59 @@ fn changing_mailboxes_without_yes_on_a_non_terminal_is_refused() {
         assert_eq!(w.state(), before, "{args:?} changed something");
     }
 }
+
+#[test]
+fn an_exclude_that_is_not_a_recipient_exits_2_and_changes_nothing() {
+    let w = world("");
+    let before = w.state();
+    // A typo in --exclude would otherwise pull the very copy the caller meant to spare.
+    let (code, v) = w.json_err(&[
+        "retract",
+        PHISH,
+        "--action",
+        "trash",
+        "--exclude",
+        "bbo@corp.test",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 2, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("--exclude bbo@corp.test") && msg.contains("not a recipient"),
+        "{v}"
+    );
+    assert!(
+        msg.contains("bob@corp.test"),
+        "lists the real recipients: {v}"
+    );
+    let (code, _) = w.json_err(&[
+        "retract",
+        PHISH,
+        "--action",
+        "trash",
+        "--exclude",
+        "bob@corp.test",
+        "--exclude",
+        "nobody@corp.test",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 2, "one good and one bad: refused whole");
+    assert_eq!(w.state(), before, "nothing moved, no job, no audit record");
+    // A real recipient is spared.
+    let (code, job) = w.json(&[
+        "retract",
+        PHISH,
+        "--action",
+        "trash",
+        "--exclude",
+        "BOB@corp.test",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    let items = job["job"]["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{job}");
+    assert_eq!(items[0]["mailbox"], "alice@corp.test");
+    assert!(w.mailbox("bob").join("cur/2.M1.host:2,S").exists());
+}

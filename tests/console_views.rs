@@ -1079,3 +1079,44 @@ fn the_console_resumes_a_job_an_engine_that_stopped_left_running() {
     let status = h.engine.store().job(job).unwrap().status;
     assert!(status.is_finished(), "{status:?}");
 }
+
+#[test]
+fn sweep_in_the_console_keeps_the_engines_rails_and_lists_the_copies() {
+    let d = demo();
+    let mut h = Harness::new(&d, 80, 24);
+    h.app.tenants = vec!["demo".into()];
+    // Blank filters and a date alone are refused by the engine, as for the CLI.
+    for line in [
+        r#"sweep trash subject:" ""#,
+        r#"sweep trash from:" ""#,
+        r#"sweep trash msgid:"<>""#,
+    ] {
+        h.command(line);
+        assert!(matches!(h.app.overlay, Overlay::None), "{line}: no dialog");
+        let flash = h.flash();
+        assert!(flash.contains("empty"), "{line}: {flash}");
+    }
+    h.command("sweep trash since:30d");
+    assert!(h.flash().contains("--all"), "{:?}", h.app.flash);
+    // Above the cap: refused, naming the count and how to raise it.
+    h.command("sweep trash since:30d all max:3");
+    let flash = h.flash();
+    assert!(
+        flash.contains("refused") && flash.contains("max:"),
+        "{flash}"
+    );
+    assert!(matches!(h.app.overlay, Overlay::None));
+    // Within it: the dialog lists what matched, not only how much.
+    h.command(r#"sweep trash subject:"DocuSign: Q4 payroll""#);
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no confirmation: {:?}", h.app.flash)
+    };
+    let text = c.lines.join("\n");
+    assert!(text.contains("aaron.feld@demo.test  INBOX  <"), "{text}");
+    assert!(
+        text.contains(" more"),
+        "the first few, then how many more: {text}"
+    );
+    snap(&h, "confirm_sweep_list");
+    h.press("Esc");
+}

@@ -356,3 +356,98 @@ fn demo_default_dir_is_under_xdg_data_home() {
     assert_eq!(stdout(&out).trim(), config.display().to_string());
     assert!(config.is_file());
 }
+
+/// `demo --reset --dir DIR` on a directory the demo did not make: exit 2 naming it, and
+/// every file still there.
+fn reset_refused(home: &Path, dir: &Path) -> String {
+    let out = retractor(
+        None,
+        home,
+        &[
+            "demo",
+            "--dir",
+            dir.to_str().expect("utf-8"),
+            "--reset",
+            "--no-tui",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&dir.display().to_string()),
+        "names the directory: {err}"
+    );
+    err
+}
+
+#[test]
+fn reset_deletes_only_a_directory_the_demo_marked() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // A real configuration with its mail: config.toml and mail/ prove nothing.
+    let real = home.path().join("etc-retractor");
+    fs::create_dir_all(real.join("mail/corp.test/alice/cur")).expect("dirs");
+    fs::write(
+        real.join("config.toml"),
+        "[store]\npath = \"retractor.db\"\n",
+    )
+    .expect("config");
+    fs::write(real.join("mail/corp.test/alice/cur/1.M1.host:2,S"), "mail").expect("mail");
+    let before = files_under(&real);
+    let err = reset_refused(home.path(), &real);
+    assert!(err.contains(".retractor-demo"), "says why: {err}");
+    assert_eq!(files_under(&real), before, "nothing deleted");
+    // A forged marker with other text is not the demo's either.
+    fs::write(real.join(".retractor-demo"), "mine").expect("marker");
+    reset_refused(home.path(), &real);
+    assert!(real.join("config.toml").is_file());
+    // Nor will the demo write into a directory that already holds someone's files.
+    let notes = home.path().join("notes");
+    fs::create_dir_all(&notes).expect("dir");
+    fs::write(notes.join("todo.txt"), "keep").expect("file");
+    let out = retractor(
+        None,
+        home.path(),
+        &["demo", "--dir", notes.to_str().expect("utf-8"), "--no-tui"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!notes.join(".retractor-demo").exists());
+    assert!(!notes.join("config.toml").exists());
+}
+
+#[test]
+fn reset_never_follows_a_symbolic_link() {
+    let d = Demo::new();
+    assert!(
+        d.dir().join(".retractor-demo").is_file(),
+        "the demo marks its directory"
+    );
+    // Outside the demo: a directory a link inside the demo points at.
+    let outside = d.home.path().join("outside");
+    fs::create_dir_all(&outside).expect("dir");
+    fs::write(outside.join("precious.txt"), "keep").expect("file");
+    std::os::unix::fs::symlink(&outside, d.dir().join("mail/demo.test/link")).expect("link");
+    std::os::unix::fs::symlink(outside.join("precious.txt"), d.dir().join("file-link"))
+        .expect("link");
+    // DIR itself a link to a marked demo: refused, the demo kept.
+    let alias = d.home.path().join("alias");
+    std::os::unix::fs::symlink(d.dir(), &alias).expect("link");
+    let err = reset_refused(d.home.path(), &alias);
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(d.config.is_file());
+    // The real directory: reset, the links removed, never what they point at.
+    let dir = d.dir().to_str().expect("utf-8").to_string();
+    let out = retractor(
+        None,
+        d.home.path(),
+        &["demo", "--dir", &dir, "--reset", "--no-tui"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(outside.join("precious.txt"))
+            .ok()
+            .as_deref(),
+        Some("keep")
+    );
+    assert!(!d.dir().join("file-link").exists());
+    assert!(d.config.is_file(), "a fresh demo");
+}

@@ -457,3 +457,331 @@ fn index_builds_the_log_from_the_mailboxes() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["ingest"]["inserted"], 0, "{v}");
 }
+
+/// `sweep --tenant corp ARGS` with `--json`, expecting a failure: its code and error.
+fn sweep(w: &World, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["sweep", "--tenant", "corp"];
+    all.extend_from_slice(args);
+    w.json_err(&all)
+}
+
+#[test]
+fn blank_sweep_filters_are_refused_naming_the_flag_and_change_nothing() {
+    let w = world();
+    let before = w.state();
+    for (flag, value) in [
+        ("--subject", ""),
+        ("--subject", "   "),
+        ("--from", " "),
+        ("--from", ""),
+        ("--message-id", ""),
+        ("--message-id", "<>"),
+        ("--message-id", " < > "),
+    ] {
+        let (code, v) = sweep(&w, &[flag, value, "--action", "trash", "--yes", "--wait"]);
+        assert_eq!(code, 2, "{flag} {value:?}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(flag) && msg.contains("empty"), "{v}");
+        // One blank filter spoils the request even beside a good one.
+        let (code, _) = sweep(
+            &w,
+            &[
+                "--message-id",
+                PHISH,
+                flag,
+                value,
+                "--action",
+                "trash",
+                "--yes",
+            ],
+        );
+        assert_eq!(code, 2, "{flag} {value:?} beside a good filter");
+    }
+    assert_eq!(w.state(), before, "nothing moved, no job");
+}
+
+#[test]
+fn since_alone_needs_all_and_then_sweeps_everything_since() {
+    let w = world();
+    let before = w.state();
+    let since = "2020-01-01T00:00:00Z";
+    let (code, v) = sweep(
+        &w,
+        &["--since", since, "--action", "trash", "--yes", "--wait"],
+    );
+    assert_eq!(code, 2, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("--since") && msg.contains("--all"), "{v}");
+    let (code, v) = sweep(&w, &["--all", "--action", "trash", "--dry-run"]);
+    assert_eq!(code, 2, "--all alone is unbounded: {v}");
+    assert_eq!(w.state(), before);
+    let (code, plan) = w.json(&[
+        "sweep",
+        "--tenant",
+        "corp",
+        "--since",
+        since,
+        "--all",
+        "--action",
+        "trash",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(
+        plan["plan"]["items"].as_array().map(Vec::len),
+        Some(4),
+        "{plan}"
+    );
+}
+
+#[test]
+fn a_sweep_above_max_items_is_refused_until_the_cap_is_raised() {
+    let w = world();
+    // 1,001 more matching copies in dave's mailbox: over the default cap of 1,000.
+    w.make_mailboxes(&["dave"]);
+    for n in 0..1_001 {
+        let id = format!("<bulk-{n}@bad.example>");
+        let text = message(
+            &id,
+            "it@bad.example",
+            &["dave@corp.test"],
+            "Password expiry",
+            None,
+        );
+        w.deliver("dave", "", &format!("{n}.B1.host"), &text, true, T0);
+    }
+    let before = w.state();
+    let (code, v) = sweep(
+        &w,
+        &[
+            "--subject",
+            "Password expiry",
+            "--action",
+            "trash",
+            "--yes",
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 4, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("1005 copies") && msg.contains("--max-items 1000 (the default)"),
+        "names the count and the cap: {v}"
+    );
+    assert!(
+        msg.contains("--max-items 1005"),
+        "says how to raise it: {v}"
+    );
+    // A dry run is held to the same cap; a raised one that is still too low is refused too.
+    let (code, _) = sweep(
+        &w,
+        &[
+            "--subject",
+            "Password expiry",
+            "--action",
+            "trash",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 4);
+    let (code, v) = sweep(
+        &w,
+        &[
+            "--subject",
+            "Password expiry",
+            "--max-items",
+            "3",
+            "--action",
+            "trash",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 4);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--max-items 3;"),
+        "{v}"
+    );
+    assert_eq!(w.state(), before, "nothing moved, no job");
+    let (_, audit) = w.json(&["audit"]);
+    assert!(
+        audit["audit"]
+            .as_array()
+            .expect("audit")
+            .iter()
+            .any(|a| a["outcome"] == "refused" && a["action"] == "sweep"),
+        "the refusal is audited: {audit}"
+    );
+    // Raised on purpose, the plan goes through (acting on 1,005 copies is the retract test's
+    // business at a smaller scale: here only the cap is at stake).
+    let (code, plan) = w.json(&[
+        "sweep",
+        "--tenant",
+        "corp",
+        "--subject",
+        "Password expiry",
+        "--max-items",
+        "1005",
+        "--action",
+        "trash",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(plan["plan"]["items"].as_array().map(Vec::len), Some(1005));
+}
+
+#[test]
+fn retract_takes_max_items_with_no_default_cap() {
+    let w = world();
+    let before = w.state();
+    let (code, v) = w.json_err(&[
+        "retract",
+        PHISH,
+        "--action",
+        "trash",
+        "--max-items",
+        "2",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 4, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("3 copies") && msg.contains("--max-items 3"),
+        "{v}"
+    );
+    assert_eq!(w.state(), before);
+    let (code, job) = w.json(&[
+        "retract",
+        PHISH,
+        "--action",
+        "trash",
+        "--max-items",
+        "3",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(job["job"]["remediated"], 3);
+}
+
+#[test]
+fn a_sweep_that_cannot_search_a_mailbox_ends_partial_and_names_it() {
+    // dave's mailbox is listed but is a plain file where its directory should be.
+    let w =
+        World::new("mailboxes = [\"alice@corp.test\", \"bob@corp.test\", \"dave@corp.test\"]\n");
+    w.make_mailboxes(&["alice", "bob", "quarantine"]);
+    let text = message(
+        PHISH,
+        "it@bad.example",
+        &["alice@corp.test"],
+        "Password expiry",
+        None,
+    );
+    w.deliver("alice", "", "1.M1.host", &text, false, T0);
+    w.deliver("bob", "", "2.M1.host", &text, false, T0);
+    std::fs::write(w.mailbox("dave"), "not a maildir").expect("file");
+    let args = [
+        "sweep",
+        "--tenant",
+        "corp",
+        "--message-id",
+        PHISH,
+        "--action",
+        "trash",
+    ];
+    let (code, plan) = w.json(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(
+        code, 3,
+        "a plan that could not search a mailbox is partial: {plan}"
+    );
+    let notes = plan["plan"]["notes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .starts_with("dave@corp.test: not searched")),
+        "{plan}"
+    );
+    let (code, job) = w.json(&[&args[..], &["--yes", "--wait"]].concat());
+    assert_eq!(code, 3, "{job}");
+    assert_eq!(job["job"]["status"], "partial", "{job}");
+    assert_eq!(job["job"]["remediated"], 2, "{job}");
+    assert_eq!(job["job"]["failed"], 1, "{job}");
+    let dave = items(&job)
+        .into_iter()
+        .find(|i| i["mailbox"] == "dave@corp.test")
+        .unwrap_or_else(|| panic!("dave is named in the job: {job}"));
+    assert_eq!(dave["result"], "failed", "{dave}");
+    assert!(
+        dave["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("not searched: "),
+        "{dave}"
+    );
+    assert!(
+        job["job"]["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n.as_str().unwrap_or("").contains("dave@corp.test"))),
+        "{job}"
+    );
+    // The job, read back later, still says which mailbox and why.
+    let id = job["job"]["id"].as_i64().expect("id").to_string();
+    let (code, again) = w.json(&["jobs", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(again["job"]["status"], "partial");
+    assert!(
+        items(&again)
+            .iter()
+            .any(|i| i["mailbox"] == "dave@corp.test" && i["result"] == "failed"),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_sweep_never_plans_the_quarantine_mailbox() {
+    let w = world();
+    let text = message(
+        PHISH,
+        "it@bad.example",
+        &["quarantine@corp.test"],
+        "Password expiry",
+        None,
+    );
+    w.deliver("quarantine", "", "7.M1.host", &text, false, T0);
+    let (code, job) = w.json(&[
+        "sweep",
+        "--tenant",
+        "corp",
+        "--message-id",
+        PHISH,
+        "--action",
+        "hard-delete",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{job}");
+    let q = items(&job)
+        .into_iter()
+        .find(|i| i["mailbox"] == "quarantine@corp.test")
+        .unwrap_or_else(|| panic!("shown, as not actionable: {job}"));
+    assert_eq!(q["result"], "not-actionable", "{q}");
+    assert!(
+        q["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("quarantine mailbox"),
+        "{q}"
+    );
+    assert_eq!(
+        copies_of(&w.mailbox("quarantine"), PHISH).len(),
+        1,
+        "untouched"
+    );
+}

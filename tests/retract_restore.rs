@@ -519,3 +519,133 @@ fn a_restore_waits_for_items_still_claimed() {
         "{restored}"
     );
 }
+
+/// A phish addressed to the quarantine mailbox as well as to carol, who is on hold, and erin,
+/// who is not. After both copies are quarantined, a hard-delete never acts in the quarantine
+/// mailbox as a target (it holds other people's copies as evidence); it follows each
+/// recipient's own quarantined copy under that recipient's hold: carol's is retained, erin's
+/// destroyed (its evidence kept).
+#[test]
+fn a_held_custodians_quarantined_copy_is_retained_by_a_hard_delete() {
+    const ID: &str = "<to-quarantine@bad.example>";
+    let w = World::new("holds = [\"carol@corp.test\"]\n");
+    w.make_mailboxes(&["carol", "erin", "quarantine"]);
+    let to = ["carol@corp.test", "erin@corp.test", "quarantine@corp.test"];
+    let text = message(ID, "x@bad.example", &to, "Invoice", None);
+    w.deliver("carol", "", "1.M1.host", &text, false, T0);
+    w.deliver("erin", "", "3.M1.host", &text, false, T0);
+    w.deliver("quarantine", "", "2.M1.host", &text, false, T0);
+    let out = w.ingest_lines(&[log_line(ID, "x@bad.example", &to, "Invoice", None)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let header = format!("Message-ID: {ID}");
+    let in_quarantine = |folder: &str| {
+        copies_of(&w.mailbox("quarantine"), &header)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(folder))
+            .count()
+    };
+
+    // The quarantine mailbox is shown, never planned as a target.
+    let (code, plan) = w.json(&["retract", ID, "--action", "quarantine", "--dry-run"]);
+    assert_eq!(code, 0, "{plan}");
+    let planned = plan["plan"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let q = planned
+        .iter()
+        .find(|i| i["mailbox"] == "quarantine@corp.test")
+        .unwrap_or_else(|| panic!("the quarantine mailbox is listed: {plan}"));
+    assert_eq!(q["result"], "not-actionable", "{q}");
+    assert!(
+        q["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("quarantine mailbox"),
+        "{q}"
+    );
+
+    let (code, job) = w.json(&["retract", ID, "--action", "quarantine", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(in_quarantine(".Quarantine.carol"), 1, "{job}");
+    assert_eq!(in_quarantine(".Quarantine.erin"), 1, "{job}");
+
+    let (code, job) = w.json(&["retract", ID, "--action", "hard-delete", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{job}");
+    let item = |mailbox: &str| {
+        items(&job)
+            .into_iter()
+            .find(|i| i["mailbox"] == mailbox)
+            .unwrap_or_else(|| panic!("{mailbox}: {job}"))
+    };
+    assert_eq!(item("quarantine@corp.test")["result"], "not-actionable");
+    let carol = item("carol@corp.test");
+    assert_eq!(carol["result"], "remediated", "{carol}");
+    assert!(
+        carol["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("retained by hold"),
+        "{carol}"
+    );
+    assert_eq!(item("erin@corp.test")["result"], "remediated");
+    // carol's copy out of view and kept; erin's gone; the quarantine mailbox's own untouched.
+    assert_eq!(in_quarantine(".Quarantine.carol"), 0);
+    assert_eq!(in_quarantine("Retractor-Held"), 1, "carol's copy is kept");
+    assert_eq!(
+        in_quarantine(".Quarantine.erin"),
+        0,
+        "erin's copy is destroyed"
+    );
+    assert_eq!(
+        copies_of(&w.mailbox("quarantine").join("new"), &header).len(),
+        1,
+        "the quarantine mailbox's own copy is never a target"
+    );
+    let (_, shown) = w.json(&["show", ID]);
+    let carol = shown["deliveries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["recipient"] == "carol@corp.test")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(carol["status"], "retracted", "{shown}");
+}
+
+#[test]
+fn an_exclude_may_name_a_mailbox_reached_only_at_depth() {
+    let w = world("");
+    // dave only got the forward (depth 1): excluding him is meaningful at --depth 1 ...
+    let (code, plan) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--depth",
+        "1",
+        "--exclude",
+        "dave@corp.test",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{plan}");
+    let planned = plan["plan"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        planned.iter().all(|i| i["mailbox"] != "dave@corp.test"),
+        "{plan}"
+    );
+    // ... and names no one the retraction reaches at depth 0.
+    let (code, v) = w.json_err(&[
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--exclude",
+        "dave@corp.test",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 2, "{v}");
+}

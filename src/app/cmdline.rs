@@ -40,6 +40,10 @@ pub struct SweepTerms {
     pub subject: Option<String>,
     pub since: Option<String>,
     pub tenant: Option<String>,
+    /// `all`: sweep on `since:` alone, with no content filter (the engine refuses it without).
+    pub all: bool,
+    /// `max:N`: raise the cap on copies the sweep may act on.
+    pub max_items: Option<u64>,
 }
 
 impl SweepTerms {
@@ -126,11 +130,29 @@ fn remedial_action(arg: &str) -> Result<MailAction, String> {
     }
 }
 
-/// `:sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME]`; values
-/// with spaces go in double quotes (`subject:"Q4 payroll"`).
+/// `:sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME] [all]
+/// [max:N]`; values with spaces go in double quotes (`subject:"Q4 payroll"`). Blank values
+/// and the other rails are the engine's to refuse, as for the CLI.
 fn sweep_terms(arg: &str) -> Result<SweepTerms, String> {
     let mut terms = SweepTerms::default();
     for word in words(arg)? {
+        if word.eq_ignore_ascii_case("all") {
+            terms.all = true;
+            continue;
+        }
+        if let Some(max) = word
+            .split_once(':')
+            .filter(|(field, _)| field.eq_ignore_ascii_case("max"))
+            .map(|(_, value)| value)
+        {
+            let parsed = max
+                .parse::<u64>()
+                .map_err(|_| format!(":sweep max: needs a number of copies, not '{max}'"))?;
+            if terms.max_items.replace(parsed).is_some() {
+                return Err(":sweep takes max: once".into());
+            }
+            continue;
+        }
         let Some((field, value)) = word.split_once(':') else {
             if terms.action.is_some() {
                 return Err(format!(":sweep takes one action; '{word}' is a second"));
@@ -149,7 +171,7 @@ fn sweep_terms(arg: &str) -> Result<SweepTerms, String> {
             "tenant" => &mut terms.tenant,
             _ => {
                 return Err(format!(
-                    ":sweep does not know '{field}:' (it takes from: subject: msgid: since: tenant:)"
+                    ":sweep does not know '{field}:' (it takes from: subject: msgid: since: tenant: max:)"
                 ));
             }
         };
@@ -309,6 +331,8 @@ mod tests {
                 since: Some("2h".into()),
                 tenant: Some("corp".into()),
                 message_id: None,
+                all: false,
+                max_items: None,
             }))
         );
         // Bare: the open message, the form's action.
@@ -324,5 +348,23 @@ mod tests {
         assert_eq!(parse("tenant"), Ok(Cmd::Tenant(None)));
         assert_eq!(parse("tenant corp"), Ok(Cmd::Tenant(Some("corp".into()))));
         assert!(err("tenant a b").contains("one tenant"));
+    }
+
+    #[test]
+    fn sweep_takes_all_and_a_cap() {
+        let Ok(Cmd::Sweep(t)) = parse("sweep since:2h all max:5000") else {
+            panic!("not a sweep")
+        };
+        assert!(t.all);
+        assert_eq!(t.max_items, Some(5000));
+        assert_eq!(t.since.as_deref(), Some("2h"));
+        let err = |line: &str| parse(line).unwrap_err();
+        assert!(err("sweep max:lots").contains("number of copies"));
+        assert!(err("sweep max:1 max:2").contains("max: once"));
+        // A blank value in quotes reaches the engine, which refuses it (as for the CLI).
+        assert!(matches!(
+            parse(r#"sweep subject:" ""#),
+            Ok(Cmd::Sweep(SweepTerms { subject: Some(s), .. })) if s == " "
+        ));
     }
 }

@@ -166,6 +166,16 @@ pub struct Preview {
     /// Distinct mailboxes over all depths.
     pub mailboxes: usize,
     pub notes: Vec<String>,
+    /// The copies that would be acted on, in plan order (a sweep's dialog lists them).
+    pub copies: Vec<PlannedCopy>,
+}
+
+/// One copy a plan would act on, as a confirmation lists it (raw: sanitised when shown).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedCopy {
+    pub mailbox: String,
+    pub folder: Option<String>,
+    pub message_id: String,
 }
 
 /// The retract tab of the open message.

@@ -604,6 +604,8 @@ fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<SweepRequest, 
         from: terms.from,
         subject: terms.subject,
         since,
+        all: terms.all,
+        max_items: terms.max_items,
         action: Some(
             terms
                 .action
@@ -648,6 +650,7 @@ fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
             found.actionable, found.mailboxes
         ),
     ];
+    lines.extend(sweep_copy_lines(&found.copies));
     lines.extend(found.notes.iter().map(|n| shown(n)));
     lines.push(match &request.reason {
         Some(r) => format!("reason: {}", shown(r)),
@@ -666,6 +669,38 @@ fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
     if hard && let Overlay::Confirm(c) = &mut app.overlay {
         c.word = Some(single_line(""));
     }
+}
+
+/// Copies a sweep's dialog lists by name before the rest is counted ("and N more").
+const SWEEP_COPIES_LISTED: usize = 8;
+/// Widest a listed copy may be: one line of the 70-column dialog.
+const SWEEP_COPY_WIDTH: usize = 66;
+
+/// The first copies a sweep would act on, one line each (mailbox, folder, Message-ID), so
+/// the analyst sees what matched, not only how much.
+fn sweep_copy_lines(copies: &[crate::app::PlannedCopy]) -> Vec<String> {
+    let mut lines: Vec<String> = copies
+        .iter()
+        .take(SWEEP_COPIES_LISTED)
+        .map(|c| {
+            let line = shown(&format!(
+                "  {}  {}  {}",
+                c.mailbox,
+                c.folder.as_deref().unwrap_or("?"),
+                c.message_id
+            ));
+            if line.chars().count() > SWEEP_COPY_WIDTH {
+                let cut: String = line.chars().take(SWEEP_COPY_WIDTH - 1).collect();
+                format!("{cut}…")
+            } else {
+                line
+            }
+        })
+        .collect();
+    if copies.len() > SWEEP_COPIES_LISTED {
+        lines.push(format!("  and {} more", copies.len() - SWEEP_COPIES_LISTED));
+    }
+    lines
 }
 
 /// Carry the analyst's choices (included recipients, action, depth, reason, cursor) from a

@@ -114,6 +114,9 @@ pub struct RetractArgs {
     /// Also pull replies and forwards, this many levels deep.
     #[arg(long, default_value_t = 0)]
     pub depth: u32,
+    /// Refuse (exit 4) when the plan would act on more copies than this (default: no cap).
+    #[arg(long, value_name = "N")]
+    pub max_items: Option<u64>,
     /// Why, or the ticket number: recorded in the audit trail.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -155,6 +158,12 @@ pub struct SweepArgs {
     pub subject: Option<String>,
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
+    /// Sweep on --since alone, with no content filter: every message received since then.
+    #[arg(long)]
+    pub all: bool,
+    /// Refuse (exit 4) when the sweep finds more copies than this (default: 1,000).
+    #[arg(long, value_name = "N")]
+    pub max_items: Option<u64>,
     #[arg(long, value_name = "ACTION")]
     pub action: String,
     #[arg(long, value_name = "TEXT")]

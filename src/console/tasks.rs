@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::app::{Command, DetailReply, Event, Pending, Preview, RestorePreview, RetractSpec};
+use crate::app::{
+    Command, DetailReply, Event, Pending, PlannedCopy, Preview, RestorePreview, RetractSpec,
+};
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
 use crate::store::AuditFilter;
 
@@ -139,6 +141,7 @@ fn retract_request(engine: &Engine, spec: &RetractSpec) -> Result<RetractRequest
         depth: spec.depth,
         action: spec.action,
         reason: spec.reason.clone(),
+        max_items: None,
     })
 }
 
@@ -164,6 +167,16 @@ fn preview_of(plan: &Plan) -> Preview {
         actionable: plan.actionable(),
         mailboxes: mailboxes.len(),
         notes: plan.notes.clone(),
+        copies: plan
+            .items
+            .iter()
+            .filter(|i| i.settled.is_none())
+            .map(|i| PlannedCopy {
+                mailbox: i.mailbox.clone(),
+                folder: i.planned_folder.clone(),
+                message_id: i.message_id.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -31,6 +31,12 @@ use plan::Ctx;
 /// The quarantine mailbox of the demo tenant.
 const QUARANTINE: &str = "quarantine@demo.test";
 
+/// The file that marks a directory as the demo's own: `demo --reset` deletes no other.
+pub const MARKER: &str = ".retractor-demo";
+/// The marker's whole content; anything else in a file of that name is not the demo's.
+const MARKER_TEXT: &str =
+    "This directory was created by `retractor demo`; `retractor demo --reset` deletes it whole.\n";
+
 /// What [`generate`] made, for the CLI to print and to open the console on.
 #[derive(Clone, Debug)]
 pub struct DemoSummary {
@@ -87,7 +93,16 @@ fn generate_with_files(
             )));
         }
     }
+    check_target(dir).map_err(DemoError)?;
     fs::create_dir_all(dir).map_err(|e| io_error(dir, "create directory", e))?;
+    // First, so that even a half-written demo can be reset; never into a directory that held
+    // anything before (check_target), so the marker never claims someone else's files.
+    if check_marker(dir).is_err() {
+        let marker = dir.join(MARKER);
+        fs::File::create_new(&marker)
+            .and_then(|mut f| f.write_all(MARKER_TEXT.as_bytes()))
+            .map_err(|e| io_error(&marker, "create", e))?;
+    }
 
     let mut ctx = Ctx::new(now);
     traffic::generate(&mut ctx);
@@ -136,6 +151,62 @@ fn generate_with_files(
         hold_mailbox: campaign::HOLD_MAILBOX.to_string(),
     };
     Ok((summary, written))
+}
+
+/// Whether the demo may write into `dir`: it does not exist yet, is empty, or is a demo's own
+/// (carries the marker). A directory holding anything else is refused, naming it and why, so
+/// that neither the demo nor a later `--reset` mixes with or deletes files it did not make.
+pub fn check_target(dir: &Path) -> Result<(), String> {
+    let meta = match fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    let empty = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .next()
+        .is_none();
+    if empty || check_marker(dir).is_ok() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} already holds files and was not made by `retractor demo` (no {MARKER} marker): \
+         the demo only writes into a new or empty directory",
+        dir.display()
+    ))
+}
+
+/// `Ok` when `dir` carries the demo's marker: a regular file (never followed through a
+/// link) holding exactly the demo's text; otherwise why not.
+pub fn check_marker(dir: &Path) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(MARKER);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "it carries no {MARKER} marker, so `retractor demo` did not create it"
+            ));
+        }
+        Err(e) => return Err(format!("its {MARKER} marker cannot be read ({e})")),
+    };
+    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let mut text = String::new();
+    let read = file
+        .take(MARKER_TEXT.len() as u64 + 1)
+        .read_to_string(&mut text);
+    if !is_file || read.is_err() || text != MARKER_TEXT {
+        return Err(format!("its {MARKER} is not the demo's marker"));
+    }
+    Ok(())
 }
 
 fn config_text(hold: &str) -> String {

@@ -61,7 +61,7 @@ impl Result_ {
 }
 
 /// A backend failure during an attempt, with the placements recorded so far.
-struct Interrupted {
+pub(super) struct Interrupted {
     error: BackendError,
     placements: Vec<Placement>,
     /// Whether this attempt had already changed a mailbox before it stopped.
@@ -71,12 +71,20 @@ struct Interrupted {
 }
 
 impl Interrupted {
-    fn new(error: BackendError, placements: &[Placement], acted: bool) -> Self {
+    pub(super) fn new(error: BackendError, placements: &[Placement], acted: bool) -> Self {
         Interrupted {
             error,
             placements: placements.to_vec(),
             acted,
             fenced: false,
+        }
+    }
+
+    /// Stopped by the fence: the claim is no longer (or may no longer be) this worker's.
+    pub(super) fn fenced(error: BackendError, placements: &[Placement], acted: bool) -> Self {
+        Interrupted {
+            fenced: true,
+            ..Interrupted::new(error, placements, acted)
         }
     }
 }
@@ -204,6 +212,16 @@ impl Engine {
                 self.find_quarantined(backend, mailbox, &item.message_id, &mut placements)
                     .await
                     .map_err(|e| interrupted(e, &placements))?;
+            }
+            // Quarantined earlier: the copy is still this recipient's, under its hold.
+            if action == Action::HardDelete
+                && !already_there
+                && placements.iter().all(|p| p.mailbox != mailbox.address)
+                && let Some(q) = self
+                    .hard_delete_quarantined(backend, mailbox, c, &placements, lease)
+                    .await?
+            {
+                return Ok(quarantined_result(self, q));
             }
             // Moved by an interrupted attempt of this item, or by someone before it.
             return Ok(if !placements.is_empty() || already_there {
@@ -342,7 +360,7 @@ impl Engine {
     }
 
     /// Keep the raw message and its SHA-256 before a hard-delete; without it, nothing is deleted.
-    async fn take_evidence(
+    pub(super) async fn take_evidence(
         &self,
         backend: &dyn Backend,
         mailbox: &MailboxRef,
@@ -450,7 +468,7 @@ impl Engine {
     /// lease cannot have lapsed, and the store says the claim is still this worker's and its
     /// lease current. A worker paused past its lease (Ctrl-Z, a VM pause) stops here instead
     /// of acting on items another worker has taken over since.
-    fn fence(
+    pub(super) fn fence(
         &self,
         c: &Claimed,
         lease: &Lease,
@@ -695,4 +713,20 @@ fn admin_folders(backend: &dyn Backend, mailbox: &MailboxRef) -> Vec<String> {
     .into_iter()
     .map(|f| f.unwrap_or_default())
     .collect()
+}
+
+/// The result of a hard-delete that followed the recipient's copy into quarantine.
+fn quarantined_result(engine: &Engine, q: super::quarantined::QuarantinedDelete) -> Result_ {
+    let delivery = engine.retracted_state(&q.placements);
+    let outcome = if q.acted {
+        ItemOutcome::Remediated
+    } else {
+        ItemOutcome::AlreadyInDestination
+    };
+    let mut result = Result_::done(outcome, q.placements, delivery);
+    if q.retained {
+        result.error =
+            Some("retained by hold: removed from the user's view, kept for the legal hold".into());
+    }
+    result
 }

@@ -10,6 +10,8 @@ mod executor;
 mod headers;
 mod item;
 mod planner;
+mod quarantined;
+mod requests;
 mod retry;
 #[cfg(test)]
 mod tests;
@@ -24,7 +26,8 @@ use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::Actor;
 pub use executor::{RunOptions, RunSummary};
-pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest, SweepRequest};
+pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest};
+pub use requests::{DEFAULT_SWEEP_MAX_ITEMS, SweepRequest};
 
 /// Why the engine did not do what was asked; each maps to one exit code of the contract.
 #[derive(Debug, thiserror::Error)]

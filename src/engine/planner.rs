@@ -1,12 +1,12 @@
 //! Planning: turning a request into the items of a job, before anything acts.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::requests::SweepRequest;
 use super::{Engine, EngineError};
 use crate::backends::{HeaderSummary, MailboxRef, ScanFilter};
 use crate::model::{Action, ItemOutcome, JobItem, JobKind, LoggedMessage, normalize_address};
@@ -23,6 +23,9 @@ pub struct RetractRequest {
     pub depth: u32,
     pub action: Action,
     pub reason: Option<String>,
+    /// Most copies the retraction may act on (`None`: no cap; its reach is the message's own
+    /// recipients, shown in the plan).
+    pub max_items: Option<u64>,
 }
 
 /// Put pulled copies back: those of a message, or all of one job's.
@@ -34,18 +37,6 @@ pub struct RestoreRequest {
     pub recipients: Vec<String>,
     /// Only the copies pulled by these items (empty: all): what a confirmation showed.
     pub only_items: Vec<i64>,
-    pub reason: Option<String>,
-}
-
-/// Search every mailbox of a tenant and act on what matches.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SweepRequest {
-    pub tenant: String,
-    pub message_ids: Vec<String>,
-    pub from: Option<String>,
-    pub subject: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub action: Option<Action>,
     pub reason: Option<String>,
 }
 
@@ -76,6 +67,26 @@ impl Plan {
     pub fn actionable(&self) -> usize {
         self.items.iter().filter(|i| i.settled.is_none()).count()
     }
+
+    /// Items that failed at planning time (a mailbox a sweep could not search): the plan,
+    /// and the job written from it, are partial.
+    pub fn failed(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| matches!(i.settled, Some((ItemOutcome::Failed, _))))
+            .count()
+    }
+}
+
+/// Why a mailbox is never a target, if it is not: the tenant's quarantine mailbox holds other
+/// recipients' quarantined copies (evidence, each under its custodian's hold).
+const QUARANTINE_MAILBOX: &str =
+    "the quarantine mailbox: it keeps other recipients' quarantined copies, never a target";
+
+/// What one tenant's scan found, and the mailboxes it could not search (with why).
+struct TenantScan {
+    hits: Vec<(String, MailboxRef, HeaderSummary)>,
+    unsearched: Vec<(MailboxRef, String)>,
 }
 
 /// A (mailbox, message) seen while planning, keyed so each is planned once.
@@ -106,7 +117,13 @@ impl Engine {
         }
         let mut items: BTreeMap<Key, NewItem> = BTreeMap::new();
         let mut notes = Vec::new();
+        // Every --exclude must name someone the retraction reaches, as every --recipient must:
+        // a typo there would otherwise pull the very copy the caller meant to spare.
+        let mut excluded_seen: HashSet<String> = HashSet::new();
         for (recipient, mailbox, external) in deliveries {
+            if exclude.contains(&recipient) {
+                excluded_seen.insert(recipient.clone());
+            }
             if (!wanted.is_empty() && !wanted.contains(&recipient)) || exclude.contains(&recipient)
             {
                 continue;
@@ -125,7 +142,9 @@ impl Engine {
                     next.push(child.message_id.clone());
                 }
                 for (recipient, mailbox, external) in self.store.deliveries_of(child.id)? {
-                    if !exclude.contains(&recipient) {
+                    if exclude.contains(&recipient) {
+                        excluded_seen.insert(recipient.clone());
+                    } else {
                         self.add_delivery(
                             &mut items, &child, depth, &recipient, &mailbox, external, &mut notes,
                         );
@@ -143,9 +162,11 @@ impl Engine {
                 // follows the direct parent only.
                 let parent =
                     crate::model::direct_parent(hit.in_reply_to.as_deref(), &hit.references);
-                if exclude.contains(&mailbox.address)
-                    || !parent.is_some_and(|p| frontier.contains(&p))
-                {
+                if !parent.is_some_and(|p| frontier.contains(&p)) {
+                    continue;
+                }
+                if exclude.contains(&mailbox.address) {
+                    excluded_seen.insert(mailbox.address.clone());
                     continue;
                 }
                 if seen.insert(hit.message_id.clone()) {
@@ -156,6 +177,9 @@ impl Engine {
                     continue;
                 }
                 let log_message = self.store.logged_id(&hit.message_id, &tenant)?;
+                let settled = self
+                    .is_quarantine_mailbox(&tenant, &mailbox.address)
+                    .then(|| (ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()));
                 items.insert(
                     key,
                     NewItem {
@@ -166,6 +190,7 @@ impl Engine {
                         log_message,
                         planned_folder: Some(hit.folder),
                         on_hold: mailbox.on_hold,
+                        settled,
                         ..NewItem::default()
                     },
                 );
@@ -175,8 +200,34 @@ impl Engine {
             }
             frontier = next;
         }
+        let mut strangers: Vec<&String> = exclude.difference(&excluded_seen).collect();
+        if !strangers.is_empty() {
+            strangers.sort();
+            let reach = if req.depth == 0 {
+                String::new()
+            } else {
+                format!(
+                    " nor of a reply or forward of it down to depth {}",
+                    req.depth
+                )
+            };
+            return Err(EngineError::BadInput(format!(
+                "--exclude {}: not a recipient of {}{reach} (its recipients: {})",
+                strangers
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                root.message_id,
+                root.recipients.join(", ")
+            )));
+        }
         let mut items: Vec<NewItem> = items.into_values().collect();
         items.sort_by(|a, b| (a.depth, &a.mailbox).cmp(&(b.depth, &b.mailbox)));
+        if let Some(max) = req.max_items {
+            let copies = items.iter().filter(|i| i.settled.is_none()).count();
+            self.within_max_items("retraction", &root.message_id, copies, max, false)?;
+        }
         Ok(Plan {
             kind: JobKind::Retract,
             action: req.action,
@@ -208,6 +259,8 @@ impl Engine {
         let tenant = self.config.tenant(&message.tenant);
         let settled = if external {
             Some((ItemOutcome::NotActionable, "external recipient".to_string()))
+        } else if self.is_quarantine_mailbox(&message.tenant, mailbox) {
+            Some((ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()))
         } else {
             match self.backend(&message.tenant) {
                 Ok(_) => None,
@@ -246,52 +299,70 @@ impl Engine {
     ) -> Result<Vec<(String, MailboxRef, HeaderSummary)>, EngineError> {
         let mut hits = Vec::new();
         for tenant in self.backends.keys() {
-            hits.extend(self.scan_tenant(tenant, filter, notes).await?);
+            let scan = self.scan_tenant(tenant, filter).await?;
+            notes.extend(unsearched_notes(&scan.unsearched));
+            hits.extend(scan.hits);
         }
         Ok(hits)
     }
 
-    /// Scan every mailbox of one tenant. Mailboxes that fail are named in `notes`.
-    pub(crate) async fn scan_tenant(
+    /// Scan every mailbox of one tenant; the mailboxes that could not be searched are named
+    /// with the reason, never skipped silently.
+    async fn scan_tenant(
         &self,
         tenant: &str,
         filter: &ScanFilter,
-        notes: &mut Vec<String>,
-    ) -> Result<Vec<(String, MailboxRef, HeaderSummary)>, EngineError> {
+    ) -> Result<TenantScan, EngineError> {
         let backend = Arc::clone(self.backend(tenant).map_err(EngineError::Backend)?);
         let mailboxes = self.tenant_mailboxes(tenant).await?;
         let limit = Arc::new(Semaphore::new(self.config.engine.concurrency));
         let mut tasks = JoinSet::new();
+        let mut by_task = HashMap::new();
         for mailbox in mailboxes {
             let backend = Arc::clone(&backend);
             let limit = Arc::clone(&limit);
             let filter = filter.clone();
-            tasks.spawn(async move {
+            let searched = mailbox.clone();
+            let task = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let found = backend.scan(&mailbox, &filter).await;
-                (mailbox, found)
+                let found = backend.scan(&searched, &filter).await;
+                (searched, found)
             });
+            by_task.insert(task.id(), mailbox);
         }
-        let mut hits = Vec::new();
+        let mut scan = TenantScan {
+            hits: Vec::new(),
+            unsearched: Vec::new(),
+        };
         while let Some(joined) = tasks.join_next().await {
-            let Ok((mailbox, found)) = joined else {
-                // Never skip a mailbox silently: the plan says one was not searched.
-                notes.push(format!(
-                    "tenant {tenant}: a mailbox search failed unexpectedly"
-                ));
-                continue;
-            };
-            match found {
-                Ok(found) => hits.extend(
+            match joined {
+                Ok((mailbox, Ok(found))) => scan.hits.extend(
                     found
                         .into_iter()
                         .map(|h| (tenant.to_string(), mailbox.clone(), h)),
                 ),
-                Err(e) => notes.push(format!("{}: not searched: {e}", mailbox.address)),
+                Ok((mailbox, Err(e))) => scan.unsearched.push((mailbox, e.to_string())),
+                Err(e) => {
+                    if let Some(mailbox) = by_task.remove(&e.id()) {
+                        scan.unsearched
+                            .push((mailbox, "the search failed unexpectedly".into()));
+                    }
+                }
             }
         }
-        hits.sort_by(|a, b| (&a.1.address, &a.2.message_id).cmp(&(&b.1.address, &b.2.message_id)));
-        Ok(hits)
+        scan.hits
+            .sort_by(|a, b| (&a.1.address, &a.2.message_id).cmp(&(&b.1.address, &b.2.message_id)));
+        scan.unsearched
+            .sort_by(|a, b| a.0.address.cmp(&b.0.address));
+        Ok(scan)
+    }
+
+    /// Whether `mailbox` is `tenant`'s quarantine mailbox.
+    fn is_quarantine_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
+        self.config
+            .tenant(tenant)
+            .and_then(|t| t.quarantine_mailbox.as_deref())
+            .is_some_and(|q| q.eq_ignore_ascii_case(mailbox))
     }
 
     /// Plan a restore of pulled copies.
@@ -388,43 +459,36 @@ impl Engine {
         })
     }
 
-    /// Plan a sweep: search every mailbox of the tenant now, act on what matches.
+    /// Plan a sweep: search every mailbox of the tenant now, act on what matches. The request
+    /// passes the rails of [`SweepRequest::validated_filter`] first and the copies found must
+    /// fit its `max_items`; a mailbox that could not be searched is a failed item, so the job
+    /// ends partial and names it.
     pub async fn plan_sweep(&self, req: &SweepRequest) -> Result<Plan, EngineError> {
         let action = req
             .action
             .ok_or_else(|| EngineError::BadInput("sweep needs --action".into()))?;
+        let filter = req.validated_filter()?;
+        let target = req.description();
         // A sweep reads every mailbox of the tenant: the role check comes before the search.
         self.authorize(action, true, &format!("tenant {}", req.tenant))?;
-        if req.message_ids.is_empty()
-            && req.from.is_none()
-            && req.subject.is_none()
-            && req.since.is_none()
-        {
-            return Err(EngineError::BadInput(
-                "sweep needs at least one of --message-id, --from, --subject, --since".into(),
-            ));
-        }
-        let filter = ScanFilter {
-            message_ids: req.message_ids.clone(),
-            from: req.from.clone(),
-            subject: req.subject.clone(),
-            since: req.since,
-            skip_admin_folders: true,
-            ..ScanFilter::default()
-        };
-        let mut notes = Vec::new();
-        let hits = self.scan_tenant(&req.tenant, &filter, &mut notes).await?;
+        let scan = self.scan_tenant(&req.tenant, &filter).await?;
+        let mut notes = unsearched_notes(&scan.unsearched);
         let backend = Arc::clone(self.backend(&req.tenant).map_err(EngineError::Backend)?);
         let mut seen: HashSet<Key> = HashSet::new();
         let mut items = Vec::new();
         let mut already_there = 0;
-        for (tenant, mailbox, hit) in hits {
+        for (tenant, mailbox, hit) in scan.hits {
             if !seen.insert((mailbox.address.clone(), hit.message_id.clone())) {
                 continue;
             }
+            let settled = self
+                .is_quarantine_mailbox(&tenant, &mailbox.address)
+                .then(|| (ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()));
             // Kept in the job, so the record names every mailbox that had the message, but
             // counted apart: these end `already-in-destination`, never moved again.
-            if backend.destination_folder(&mailbox, action).as_deref() == Some(hit.folder.as_str())
+            if settled.is_none()
+                && backend.destination_folder(&mailbox, action).as_deref()
+                    == Some(hit.folder.as_str())
             {
                 already_there += 1;
             }
@@ -436,6 +500,7 @@ impl Engine {
                 depth: 0,
                 planned_folder: Some(hit.folder),
                 on_hold: mailbox.on_hold,
+                settled,
                 ..NewItem::default()
             });
         }
@@ -444,7 +509,25 @@ impl Engine {
                 "{already_there} of these copies are already where {action} puts them (recorded, not moved again)"
             ));
         }
-        let target = sweep_description(req);
+        let copies = items.iter().filter(|i| i.settled.is_none()).count();
+        self.within_max_items(
+            "sweep",
+            &target,
+            copies,
+            req.max_items(),
+            req.max_items.is_none(),
+        )?;
+        // Last, so the copies lead the plan; these items name no message.
+        for (mailbox, why) in scan.unsearched {
+            items.push(NewItem {
+                tenant: req.tenant.clone(),
+                mailbox: mailbox.address,
+                depth: 0,
+                on_hold: mailbox.on_hold,
+                settled: Some((ItemOutcome::Failed, format!("not searched: {why}"))),
+                ..NewItem::default()
+            });
+        }
         Ok(Plan {
             kind: JobKind::Sweep,
             action,
@@ -492,17 +575,12 @@ impl Engine {
     }
 }
 
-fn sweep_description(req: &SweepRequest) -> String {
-    let mut parts = vec![format!("tenant {}", req.tenant)];
-    parts.extend(req.message_ids.iter().map(|m| format!("message-id {m}")));
-    parts.extend(req.from.iter().map(|f| format!("from {f}")));
-    parts.extend(req.subject.iter().map(|s| format!("subject {s:?}")));
-    parts.extend(
-        req.since
-            .iter()
-            .map(|s| format!("since {}", s.to_rfc3339())),
-    );
-    parts.join(", ")
+/// One note per mailbox a scan could not search: which, and why.
+fn unsearched_notes(unsearched: &[(MailboxRef, String)]) -> Vec<String> {
+    unsearched
+        .iter()
+        .map(|(mailbox, why)| format!("{}: not searched: {why}", mailbox.address))
+        .collect()
 }
 
 /// Per depth: distinct messages, and distinct mailboxes that will actually be acted on.
@@ -510,7 +588,10 @@ fn count_by_depth(items: &[NewItem]) -> Vec<DepthCount> {
     let mut by: BTreeMap<u32, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for it in items {
         let entry = by.entry(it.depth).or_default();
-        entry.0.insert(&it.message_id);
+        // A mailbox a sweep could not search names no message.
+        if !it.message_id.is_empty() {
+            entry.0.insert(&it.message_id);
+        }
         if it.settled.is_none() {
             entry.1.insert(&it.mailbox);
         }

@@ -213,6 +213,7 @@ async fn submit(s: &Setup) -> i64 {
             depth: 0,
             action: Action::MoveToJunk,
             reason: None,
+            max_items: None,
         })
         .await;
     match plan.and_then(|p| s.engine.submit(&p)) {

@@ -210,6 +210,9 @@ impl Store {
                 )?;
                 for it in items {
                     let (state, outcome, error, finished) = match &it.settled {
+                        // A failure known at planning time (a mailbox a sweep could not
+                        // search) counts as failed, so the job ends partial.
+                        Some((ItemOutcome::Failed, e)) => (ItemState::Failed, Some("failed"), Some(e.as_str()), Some(now)),
                         Some((o, e)) => (ItemState::Done, Some(o.as_str()), Some(e.as_str()), Some(now)),
                         None => (ItemState::Queued, None, None, None),
                     };

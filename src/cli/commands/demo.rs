@@ -20,6 +20,7 @@ pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
     let created = if config_path.exists() {
         false
     } else {
+        crate::demo::check_target(&dir).map_err(CliError::bad_input)?;
         let summary = crate::demo::generate(&dir, chrono::Utc::now())
             .map_err(|e| CliError::new(exit::ERROR, format!("demo: {e}")))?;
         let config = Config::load(&summary.config_path)
@@ -64,21 +65,35 @@ pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
     super::console(&demo_ctx).await
 }
 
-/// Delete a previous demo, but only a directory that looks like one: never an arbitrary tree.
+/// Delete a previous demo: only a directory carrying the demo's marker, never through a
+/// symbolic link. A config.toml and a mail/ prove nothing (a real configuration has both).
 fn remove_demo(dir: &Path) -> Result<(), CliError> {
-    if !dir.exists() {
-        return Ok(());
+    let refuse = |why: String| {
+        CliError::bad_input(format!("--reset: not deleting {}: {why}", dir.display()))
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(e.to_string())),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse(
+            "it is a symbolic link, and --reset never follows one; name the directory itself"
+                .into(),
+        ));
     }
-    let looks_like_demo = dir.join("config.toml").is_file() && dir.join("mail").is_dir();
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
     let empty = std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);
-    if !looks_like_demo && !empty {
-        return Err(CliError::bad_input(format!(
-            "--reset: {} does not look like a retractor demo (no config.toml and mail/); not deleting it",
-            dir.display()
-        )));
+    if empty {
+        return Ok(());
     }
+    crate::demo::check_marker(dir).map_err(refuse)?;
+    // std's remove_dir_all descends with directory handles and unlinks links without
+    // following them (and is safe against a directory swapped for a link meanwhile).
     std::fs::remove_dir_all(dir).map_err(|e| {
         CliError::new(
             exit::ERROR,

@@ -25,6 +25,7 @@ pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
             depth: a.depth,
             action,
             reason: a.reason,
+            max_items: a.max_items,
         })
         .await?;
     if a.dry_run {
@@ -89,14 +90,12 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
     let plan = engine
         .plan_sweep(&SweepRequest {
             tenant: a.tenant,
-            message_ids: a
-                .message_ids
-                .iter()
-                .map(|m| crate::model::normalize_message_id(m))
-                .collect(),
+            message_ids: a.message_ids,
             from: a.from,
             subject: a.subject,
             since,
+            all: a.all,
+            max_items: a.max_items,
             action: Some(action),
             reason: a.reason,
         })
@@ -105,18 +104,24 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
         return print_plan(ctx, &plan);
     }
     let question = format!(
-        "{} {} messages found by the sweep ({})?",
+        "{} {} copies found by the sweep ({})?",
         action,
-        plan.items.len(),
+        plan.actionable(),
         sanitize(&plan.target)
     );
     run_plan(ctx, &engine, &plan, &a.confirm, &question).await
 }
 
+/// Print a plan; exit 3 when part of it failed already (a mailbox a sweep could not search).
 fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
+    let code = if plan.failed() > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    };
     if ctx.json {
         print_json(&plan_json(plan));
-        return Ok(exit::OK);
+        return Ok(code);
     }
     println!(
         "Plan: {} {} (nothing has been changed)",
@@ -150,7 +155,7 @@ fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
     for n in &plan.notes {
         println!("note: {}", sanitize(n));
     }
-    Ok(exit::OK)
+    Ok(code)
 }
 
 /// Confirm, write the job, and either run it here (`--wait`) or leave it for an engine.
@@ -174,7 +179,9 @@ async fn run_plan(
     if !confirm.wait {
         let j = engine.store().job(job)?;
         if ctx.json {
-            print_json(&json!({"job": job_json(&j)}));
+            let mut shown = job_json(&j);
+            shown["notes"] = json!(plan.notes);
+            print_json(&json!({ "job": shown }));
         } else {
             println!("job {job} queued: {} items", j.counts.matched);
         }
@@ -194,7 +201,9 @@ async fn run_plan(
     let j = engine.store().job(job)?;
     let items = engine.store().job_items(job)?;
     if ctx.json {
-        print_json(&job_with_items_json(&j, &items));
+        let mut shown = job_with_items_json(&j, &items);
+        shown["job"]["notes"] = json!(plan.notes);
+        print_json(&shown);
     } else if !ctx.quiet {
         print_job_table(&j, &items);
     }
