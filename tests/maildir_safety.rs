@@ -33,7 +33,11 @@ fn phish_for(owner: &str) -> String {
         "Payroll update",
         None,
     )
-    .replacen("MIME-Version", &format!("X-Owner: {owner}\r\nMIME-Version"), 1)
+    .replacen(
+        "MIME-Version",
+        &format!("X-Owner: {owner}\r\nMIME-Version"),
+        1,
+    )
 }
 
 fn log_for(users: &[String]) -> String {
@@ -53,7 +57,10 @@ fn digest(dir: &Path) -> BTreeMap<PathBuf, String> {
             let meta = fs::symlink_metadata(&path).expect("lstat");
             let kind = meta.file_type();
             let what = if kind.is_symlink() {
-                format!("link -> {}", fs::read_link(&path).expect("readlink").display())
+                format!(
+                    "link -> {}",
+                    fs::read_link(&path).expect("readlink").display()
+                )
             } else if kind.is_dir() {
                 stack.push(path.clone());
                 "dir".to_string()
@@ -196,7 +203,14 @@ fn world_of(users: &[String]) -> World {
     all.push("quarantine");
     w.make_mailboxes(&all);
     for (n, user) in users.iter().enumerate() {
-        w.deliver(user, "", &format!("{}.M{n}.host", T0), &phish_for(user), true, T0);
+        w.deliver(
+            user,
+            "",
+            &format!("{}.M{n}.host", T0),
+            &phish_for(user),
+            true,
+            T0,
+        );
     }
     let outside = w.path().join("outside");
     make_maildir(&outside.join("box"));
@@ -215,8 +229,16 @@ fn users(names: &[&str]) -> Vec<String> {
 #[test]
 fn links_planted_at_every_level_are_refused_and_change_nothing_outside() {
     let names = users(&[
-        "alice", "bob", "linkbox", "linkpeer", "linkjunk", "linkcur", "linknew", "linktmp",
-        "linkfile", "linkqueue",
+        "alice",
+        "bob",
+        "linkbox",
+        "linkpeer",
+        "linkjunk",
+        "linkcur",
+        "linknew",
+        "linktmp",
+        "linkfile",
+        "linkqueue",
     ]);
     let w = world_of(&names);
     let tree = w.path().join("mail/corp.test");
@@ -266,13 +288,27 @@ fn links_planted_at_every_level_are_refused_and_change_nothing_outside() {
 
     let (code, junked) = json_within(
         &w,
-        &["retract", PHISH, "--action", "move-to-junk", "--yes", "--wait"],
+        &[
+            "retract",
+            PHISH,
+            "--action",
+            "move-to-junk",
+            "--yes",
+            "--wait",
+        ],
     );
     assert_ne!(code, 0, "{junked}");
     let junked = items(&junked);
     let (_, quarantined) = json_within(
         &w,
-        &["retract", PHISH, "--action", "quarantine", "--yes", "--wait"],
+        &[
+            "retract",
+            PHISH,
+            "--action",
+            "quarantine",
+            "--yes",
+            "--wait",
+        ],
     );
     let quarantined = items(&quarantined);
 
@@ -283,7 +319,11 @@ fn links_planted_at_every_level_are_refused_and_change_nothing_outside() {
         assert_eq!(item_of(&quarantined, honest)["result"], "remediated");
     }
     // bob's own items act on bob's copy; nobody else's item touched it.
-    assert_eq!(item_of(&junked, "bob")["result"], "remediated", "{junked:?}");
+    assert_eq!(
+        item_of(&junked, "bob")["result"],
+        "remediated",
+        "{junked:?}"
+    );
     assert_ne!(digest(&mb("bob")), bob_before);
     let expect_unsafe = |items: &[Value], user: &str, rel: &str| {
         let item = item_of(items, user);
@@ -300,7 +340,11 @@ fn links_planted_at_every_level_are_refused_and_change_nothing_outside() {
     expect_unsafe(&junked, "linkcur", "corp.test/linkcur/cur");
     expect_unsafe(&junked, "linknew", "corp.test/linknew/new");
     expect_unsafe(&junked, "linktmp", "corp.test/linktmp/.Junk/tmp");
-    expect_unsafe(&quarantined, "linkqueue", "Quarantine.linkqueue@corp=2Etest");
+    expect_unsafe(
+        &quarantined,
+        "linkqueue",
+        "Quarantine.linkqueue@corp=2Etest",
+    );
     // The linked message file is never taken for the copy; the real one is moved.
     assert!(mb("linkfile").join("cur/1.M9.link:2,S").is_symlink());
 
@@ -327,7 +371,11 @@ fn a_domain_directory_that_is_a_link_is_refused() {
     let w = World::new("");
     let outside = w.path().join("outside");
     make_maildir(&outside.join("corp.test/eve"));
-    fs::write(outside.join("corp.test/eve/cur/1.M1.x:2,S"), phish_for("eve")).expect("write");
+    fs::write(
+        outside.join("corp.test/eve/cur/1.M1.x:2,S"),
+        phish_for("eve"),
+    )
+    .expect("write");
     fs::remove_dir_all(w.path().join("mail/corp.test")).expect("rm");
     symlink(outside.join("corp.test"), w.path().join("mail/corp.test")).expect("symlink");
     let out = w.ingest_lines(&[log_for(&users(&["eve"]))]);
@@ -336,7 +384,14 @@ fn a_domain_directory_that_is_a_link_is_refused() {
 
     let (_, job) = json_within(
         &w,
-        &["retract", PHISH, "--action", "hard-delete", "--yes", "--wait"],
+        &[
+            "retract",
+            PHISH,
+            "--action",
+            "hard-delete",
+            "--yes",
+            "--wait",
+        ],
     );
 
     assert_eq!(digest(&outside), before);
@@ -387,7 +442,11 @@ fn a_mailbox_that_is_another_mailbox_is_refused() {
         ],
     );
 
-    assert_eq!(digest(&w.mailbox("bob")), bob_before, "bob's copy was acted on");
+    assert_eq!(
+        digest(&w.mailbox("bob")),
+        bob_before,
+        "bob's copy was acted on"
+    );
     let item = item_of(&items(&job), "mallory").clone();
     let error = item["error"].as_str().unwrap_or("");
     assert!(
@@ -444,7 +503,14 @@ fn a_folder_swapped_for_a_link_during_a_job_redirects_nothing() {
 
     let (_, job) = json_within(
         &w,
-        &["retract", PHISH, "--action", "move-to-junk", "--yes", "--wait"],
+        &[
+            "retract",
+            PHISH,
+            "--action",
+            "move-to-junk",
+            "--yes",
+            "--wait",
+        ],
     );
 
     stop.store(true, Ordering::Relaxed);
@@ -466,7 +532,11 @@ fn a_folder_swapped_for_a_link_during_a_job_redirects_nothing() {
     assert_eq!(items.len(), names.len());
     let unsafe_count = items
         .iter()
-        .filter(|i| i["error"].as_str().is_some_and(|e| e.contains("unsafe layout")))
+        .filter(|i| {
+            i["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("unsafe layout"))
+        })
         .count();
     eprintln!("{swaps} swaps; {unsafe_count} item(s) refused as unsafe");
 }
@@ -530,7 +600,14 @@ fn a_fifo_where_a_message_was_hangs_nothing() {
     );
     let retract = json_within(
         &w,
-        &["retract", PHISH, "--action", "hard-delete", "--yes", "--wait"],
+        &[
+            "retract",
+            PHISH,
+            "--action",
+            "hard-delete",
+            "--yes",
+            "--wait",
+        ],
     );
     stop.store(true, Ordering::Relaxed);
     flipper.join().expect("flipper");
@@ -540,7 +617,7 @@ fn a_fifo_where_a_message_was_hangs_nothing() {
     assert!(sweep.0 == 0 || sweep.0 == 3, "{}", sweep.1);
     assert!(retract.0 == 0 || retract.0 == 3, "{}", retract.1);
     assert!(
-        detail.contains("unsafe layout corp.test/user00/cur/9.M9.fifo:2,S: a FIFO"),
+        detail.contains("unsafe layout corp.test/user00/cur/9.M9.fifo:2,S: is a FIFO"),
         "{detail}"
     );
 }

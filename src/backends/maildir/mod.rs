@@ -6,8 +6,10 @@
 //! so a live Dovecot reading the same tree never sees a half-done act.
 
 mod fsops;
+mod handle;
 pub(crate) mod headers;
 mod layout;
+mod survey;
 pub(crate) mod tree;
 mod walk;
 
