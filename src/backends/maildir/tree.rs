@@ -284,6 +284,10 @@ impl Tree {
                 "quarantine needs a quarantine mailbox: set quarantine_mailbox for this tenant",
             )
         })?;
+        // The copy is checked before anything is created for it: an unsafe one leaves no trace.
+        message_dir(mailbox_dir, source)?
+            .open_message(&source.file_name)
+            .map_err(source_error)?;
         let quarantine_dir = self.ensure_quarantine_mailbox(quarantine)?;
         let folder = layout::quarantine_folder(
             &self.folders.quarantine,
