@@ -135,9 +135,11 @@ impl DirHandle {
         let resolve =
             ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
         let opened = match rfs::openat2(&self.fd, name, DIR_FLAGS, Mode::empty(), resolve) {
-            // No openat2 (kernel before 5.6, or filtered): the name is one component, so
-            // O_NOFOLLOW alone already refuses a link.
-            Err(Errno::NOSYS) => rfs::openat(&self.fd, name, DIR_FLAGS, Mode::empty()),
+            // No openat2 (kernel before 5.6, or a seccomp filter answering ENOSYS or EPERM):
+            // the name is one component, so O_NOFOLLOW alone already refuses a link.
+            Err(Errno::NOSYS | Errno::PERM) => {
+                rfs::openat(&self.fd, name, DIR_FLAGS, Mode::empty())
+            }
             other => other,
         };
         let fd = match opened {
