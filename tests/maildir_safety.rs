@@ -519,10 +519,9 @@ fn a_folder_swapped_for_a_link_during_a_job_redirects_nothing() {
         if dir.is_symlink() {
             fs::remove_file(dir).expect("unlink");
         }
-        let aside = dir.with_extension("real");
-        if aside.exists() {
-            fs::rename(&aside, dir).expect("rename back");
-        }
+        // The backend may have made a fresh folder in a gap; then both stay (in the same
+        // mailbox, which is all the checks below care about).
+        let _ = fs::rename(dir.with_extension("real"), dir);
     }
     assert_eq!(digest(&outside), outside_before, "outside the tree changed");
     assert_no_copy_crossed(&w);

@@ -416,6 +416,25 @@ fn each_message(
     Ok(())
 }
 
+/// A rename moves whatever the name holds at that instant: a file swapped for a link after
+/// it was checked would be moved as a link (into the quarantine mailbox, say). What now has
+/// the new name is compared with the file that was checked; anything else goes back where
+/// it came from and the act fails as an unsafe layout. (A copy across devices was read
+/// from the checked descriptor, so it is the checked file's content whatever happened.)
+fn undo_if_swapped(src: &Source<'_>, dir: &DirHandle, name: &str) -> Result<(), BackendError> {
+    let Some(now) = dir.entry_type(name).map_err(fs_error)? else {
+        return Ok(());
+    };
+    if now.st_dev != src.stat.st_dev || now.st_ino == src.stat.st_ino {
+        return Ok(());
+    }
+    let _ = dir.rename_no_replace(name, src.dir, src.name);
+    Err(fs_error(FsError::Unsafe {
+        rel: src.dir.rel_of(src.name),
+        problem: "was swapped for another entry while it was moved, not a message file".into(),
+    }))
+}
+
 /// Move the copy at `source` (in `source_mailbox`) to `target`; a copy already there is
 /// left alone, so repeating an act after a crash is harmless.
 fn move_copy(
@@ -445,7 +464,9 @@ fn move_copy(
             file: &file,
             stat: &stat,
         };
-        fsops::place(&src, &handles, target.subdir, target.file_name)?
+        let name = fsops::place(&src, &handles, target.subdir, target.file_name)?;
+        undo_if_swapped(&src, handles.subdir(target.subdir), &name)?;
+        name
     };
     let placed = MessagePath {
         folder: target.folder.to_string(),
@@ -547,5 +568,47 @@ fn location(path: &MessagePath, internal_date: Option<DateTime<Utc>>) -> Locatio
         seen: layout::is_seen(flags),
         flags: flags.to_string(),
         internal_date,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    #[test]
+    fn an_entry_swapped_in_during_a_move_is_put_back_and_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("src")).unwrap();
+        fs::create_dir_all(tmp.path().join("dst")).unwrap();
+        fs::write(tmp.path().join("src/m"), "checked").unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+        let from = root.child_dir("src").unwrap();
+        let to = root.child_dir("dst").unwrap();
+        let (file, stat) = from.open_message("m").unwrap();
+        // What the rename moved is not the file that was checked (a link swapped in).
+        fs::rename(tmp.path().join("src/m"), tmp.path().join("src/kept")).unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", tmp.path().join("dst/m")).unwrap();
+        let src = Source {
+            dir: &from,
+            name: "m",
+            file: &file,
+            stat: &stat,
+        };
+
+        let err = undo_if_swapped(&src, &to, "m").unwrap_err();
+
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(
+            err.detail.contains("unsafe layout: src/m was swapped"),
+            "{}",
+            err.detail
+        );
+        assert!(tmp.path().join("src/m").is_symlink());
+        assert!(!tmp.path().join("dst/m").exists());
+        // The checked file itself passes.
+        fs::rename(tmp.path().join("src/kept"), tmp.path().join("dst/real")).unwrap();
+        assert!(undo_if_swapped(&src, &to, "real").is_ok());
     }
 }
