@@ -151,7 +151,7 @@ fn every_action_retracts_and_restore_puts_back_folder_flags_and_date() {
         ("soft-delete", "Retractor-Deleted", "alice@corp.test"),
         (
             "quarantine",
-            "Quarantine/alice@corp_test",
+            "Quarantine/alice@corp=2Etest",
             "quarantine@corp.test",
         ),
     ] {
@@ -179,7 +179,7 @@ fn every_action_retracts_and_restore_puts_back_folder_flags_and_date() {
             assert_eq!(
                 s.where_is("quarantine@corp.test", MSG)
                     .iter()
-                    .filter(|(f, _)| f == "Quarantine/bob@corp_test")
+                    .filter(|(f, _)| f == "Quarantine/bob@corp=2Etest")
                     .count(),
                 1
             );

@@ -251,7 +251,7 @@ fn quarantine_soft_delete_and_hard_delete_with_hold() {
     assert_eq!(q.len(), 1, "{q:?}");
     assert!(
         q[0].to_string_lossy()
-            .contains(".Quarantine.alice@corp_test"),
+            .contains(".Quarantine.alice@corp=2Etest"),
         "{q:?}"
     );
     let (_, shown) = w.json(&["show", ROOT]);
@@ -404,7 +404,7 @@ fn a_quarantine_interrupted_before_its_record_can_still_be_restored() {
         item["to_folder"]
             .as_str()
             .unwrap_or("")
-            .contains("Quarantine.alice@corp_test"),
+            .contains("Quarantine.alice@corp=2Etest"),
         "{item}"
     );
 

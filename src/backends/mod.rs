@@ -1,6 +1,7 @@
 //! One module per mail system behind one trait. Backends talk to their mail system and map
 //! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
 
+pub mod common;
 pub mod graph;
 pub mod imap;
 pub mod maildir;

@@ -506,9 +506,7 @@ impl Backend for ImapBackend {
         let parent = &self.settings.folders.quarantine;
         let folder = if self.quarantine_per_recipient {
             let sep = self.separator();
-            // Dots and the separator would make nested folders of the address.
-            let leaf = mailbox.address.replace('.', "_").replace(sep.as_str(), "_");
-            format!("{parent}{sep}{leaf}")
+            crate::backends::common::folder_names::quarantine_folder(parent, &sep, &mailbox.address)
         } else {
             parent.clone()
         };
@@ -703,9 +701,9 @@ mod tests {
         );
         assert_eq!(
             b.quarantine_destination(&alice),
-            Some(("q@corp.test".into(), "Quarantine/alice@corp_test".into()))
+            Some(("q@corp.test".into(), "Quarantine/alice@corp=2Etest".into()))
         );
-        assert!(b.is_admin_folder("Quarantine/alice@corp_test"));
+        assert!(b.is_admin_folder("Quarantine/alice@corp=2Etest"));
         assert!(!b.is_admin_folder("QuarantineX"));
         assert_eq!(
             backend(false).quarantine_destination(&alice),

@@ -1,20 +1,27 @@
 //! Filesystem changes that a live Dovecot reading the same tree must never see half-done:
-//! moves are `rename`s that never replace a file, anything written goes through `tmp/`.
+//! moves are renames that never replace a file, anything written goes through `tmp/`.
+//! Every change is made relative to directory handles opened without following links
+//! (`handle.rs`), so nothing a mailbox owner plants can redirect it.
 
-use std::fs::{self, DirBuilder, File, Metadata, OpenOptions};
-use std::io;
+use std::fs::File;
+use std::io::{self, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use filetime::FileTime;
+use rustix::fs::Stat;
 
+use super::handle::{DirHandle, FsError};
 use super::layout::{self, FOLDER_MARKER, Subdir};
 use crate::backends::{BackendError, ErrorKind};
 
 /// Fresh names are random, so a clash twice in a row means something else is wrong.
 const NAME_ATTEMPTS: usize = 4;
+
+/// The three subdirectories of every maildir, in the order they are created.
+const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
 
 /// Map an I/O error on `path` to the failure class the engine acts on.
 pub(super) fn io_error(err: &io::Error, path: &Path) -> BackendError {
@@ -26,155 +33,162 @@ pub(super) fn io_error(err: &io::Error, path: &Path) -> BackendError {
     BackendError::new(kind, format!("{}: {err}", path.display()))
 }
 
-/// Like [`io_error`], for the file being acted on: its absence means the copy moved.
-pub(super) fn source_error(err: &io::Error, path: &Path) -> BackendError {
-    if err.kind() == io::ErrorKind::NotFound {
-        BackendError::new(
+/// The backend error for a filesystem step; an unsafe layout is refused for good (a retry
+/// cannot help, and nothing was touched).
+pub(super) fn fs_error(err: FsError) -> BackendError {
+    match err {
+        FsError::Unsafe { rel, problem } => BackendError::new(
+            ErrorKind::Invalid,
+            format!(
+                "unsafe layout: {} {problem}; nothing was touched",
+                rel.display()
+            ),
+        ),
+        FsError::Io { path, err } => io_error(&err, &path),
+    }
+}
+
+/// Like [`fs_error`], for the file being acted on: its absence means the copy moved.
+pub(super) fn source_error(err: FsError) -> BackendError {
+    match err {
+        FsError::Io { path, err } if err.kind() == io::ErrorKind::NotFound => BackendError::new(
             ErrorKind::Gone,
             format!("message file {} is gone", path.display()),
-        )
-    } else {
-        io_error(err, path)
+        ),
+        other => fs_error(other),
     }
 }
 
-/// The metadata of a message file about to be acted on; refuses anything but a regular
-/// file so that a planted symlink is never followed into evidence or moved around.
-pub(super) fn message_metadata(path: &Path) -> Result<Metadata, BackendError> {
-    let meta = fs::symlink_metadata(path).map_err(|e| source_error(&e, path))?;
-    if meta.is_file() {
-        Ok(meta)
-    } else {
-        Err(BackendError::new(
-            ErrorKind::Invalid,
-            format!("{} is not a regular message file", path.display()),
-        ))
-    }
+/// The modification time of an fstat, which Dovecot uses as a message's received date.
+pub(super) fn mtime_of(stat: &Stat) -> Option<DateTime<Utc>> {
+    let nanos = u32::try_from(stat.st_mtime_nsec).unwrap_or(0);
+    DateTime::<Utc>::from_timestamp(stat.st_mtime, nanos)
 }
 
-/// The modification time, which Dovecot uses as a Maildir message's received date.
-pub(super) fn mtime_of(meta: &Metadata) -> Option<DateTime<Utc>> {
-    meta.modified().ok().map(DateTime::<Utc>::from)
+/// One folder's `cur/ new/ tmp/`, all checked to be plain directories.
+pub(super) struct FolderHandles {
+    pub cur: DirHandle,
+    pub new: DirHandle,
+    pub tmp: DirHandle,
 }
 
-/// Create a mailbox directory with its INBOX (`cur/ new/ tmp/`) if it is missing.
-pub(super) fn ensure_mailbox(mailbox_dir: &Path) -> Result<(), BackendError> {
-    make_maildir(mailbox_dir)
-}
-
-/// Create `folder` in a mailbox if it is missing, the way Dovecot does: `cur/ new/ tmp/`
-/// and a `maildirfolder` marker.
-pub(super) fn ensure_folder(mailbox_dir: &Path, folder: &str) -> Result<(), BackendError> {
-    let folder_dir = layout::folder_path(mailbox_dir, folder)?;
-    make_maildir(&folder_dir)?;
-    if folder_dir != mailbox_dir {
-        let marker = folder_dir.join(FOLDER_MARKER);
-        if !marker.exists() {
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&marker)
-                .map_err(|e| io_error(&e, &marker))?;
-            inherit_owner(&marker, mailbox_dir);
-        }
-    }
-    Ok(())
-}
-
-fn make_maildir(dir: &Path) -> Result<(), BackendError> {
-    let created = !dir.is_dir();
-    for sub in ["cur", "new", "tmp"] {
-        let path = dir.join(sub);
-        if !path.is_dir() {
-            private_dir_builder()
-                .create(&path)
-                .map_err(|e| io_error(&e, &path))?;
-            if let Some(parent) = dir.parent() {
-                inherit_owner(&path, parent);
-            }
-        }
-    }
-    if created && let Some(parent) = dir.parent() {
-        inherit_owner(dir, parent);
-    }
-    Ok(())
-}
-
-/// Mail stores are private to the mail user, as Dovecot creates them.
-fn private_dir_builder() -> DirBuilder {
-    let mut builder = DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-}
-
-/// When retractor runs as root, what it creates must still belong to the mail user, or
-/// Dovecot cannot deliver into it. Best effort: a non-root run already owns what it makes.
-fn inherit_owner(path: &Path, like: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let (Ok(want), Ok(have)) = (fs::metadata(like), fs::symlink_metadata(path))
-            && (want.uid(), want.gid()) != (have.uid(), have.gid())
-        {
-            let _ = std::os::unix::fs::lchown(path, Some(want.uid()), Some(want.gid()));
+impl FolderHandles {
+    pub(super) fn subdir(&self, subdir: Subdir) -> &DirHandle {
+        match subdir {
+            Subdir::Cur => &self.cur,
+            Subdir::New => &self.new,
         }
     }
 }
 
-/// Set a message file's mtime (its received date for Dovecot), leaving atime alone.
-pub(super) fn set_mtime(path: &Path, when: DateTime<Utc>) -> Result<(), BackendError> {
+/// Open (creating what is missing, the way Dovecot does on first delivery) the directory
+/// `name` under `parent` as a mailbox with its INBOX, owned like `parent`.
+pub(super) fn ensure_mailbox(parent: &DirHandle, name: &str) -> Result<DirHandle, BackendError> {
+    let mailbox = parent.ensure_dir(name, parent.owner()).map_err(fs_error)?;
+    make_maildir(&mailbox, mailbox.owner())?;
+    Ok(mailbox)
+}
+
+/// Open `folder` of a mailbox, creating it if it is missing the way Dovecot does:
+/// `cur/ new/ tmp/` and a `maildirfolder` marker, owned by the mailbox's owner. Every
+/// level must be a plain directory (a link anywhere is an unsafe layout).
+pub(super) fn ensure_folder(
+    mailbox: &DirHandle,
+    folder: &str,
+) -> Result<FolderHandles, BackendError> {
+    let owner = mailbox.owner();
+    let dir = match layout::folder_dir_name(folder)? {
+        Some(dir_name) => mailbox.ensure_dir(&dir_name, owner).map_err(fs_error)?,
+        None => mailbox.try_clone().map_err(fs_error)?,
+    };
+    let handles = make_maildir(&dir, owner)?;
+    if dir.identity() != mailbox.identity() {
+        match dir.create_file(FOLDER_MARKER, 0o600, owner) {
+            Ok(_) => {}
+            // Already there (or a link there: created through it, never).
+            Err(FsError::Io { err, .. }) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fs_error(e)),
+        }
+    }
+    Ok(handles)
+}
+
+fn make_maildir(dir: &DirHandle, owner: (u32, u32)) -> Result<FolderHandles, BackendError> {
+    let [cur, new, tmp] = MAILDIR_SUBDIRS;
+    let open = |name| dir.ensure_dir(name, owner).map_err(fs_error);
+    Ok(FolderHandles {
+        cur: open(cur)?,
+        new: open(new)?,
+        tmp: open(tmp)?,
+    })
+}
+
+/// Set an open message file's mtime (its received date for Dovecot), leaving atime alone.
+pub(super) fn set_mtime(
+    file: &File,
+    shown: &Path,
+    when: DateTime<Utc>,
+) -> Result<(), BackendError> {
     let time = FileTime::from_unix_time(when.timestamp(), when.timestamp_subsec_nanos());
-    filetime::set_file_mtime(path, time).map_err(|e| source_error(&e, path))
+    filetime::set_file_handle_times(file, None, Some(time)).map_err(|e| io_error(&e, shown))
 }
 
-/// Move the message file `src` into `subdir` of the folder at `folder_dir`, named
-/// `file_name` unless a file already has that name, then under a fresh name with the same
-/// flags. Returns the name it got.
+/// The message being moved: its directory, its name there and the open file.
+pub(super) struct Source<'a> {
+    pub dir: &'a DirHandle,
+    pub name: &'a str,
+    pub file: &'a File,
+    pub stat: &'a Stat,
+}
+
+/// Move the message `src` into `subdir` of `target`, named `file_name` unless a file
+/// already has that name, then under a fresh name with the same flags. Returns the name
+/// it got.
 pub(super) fn place(
-    src: &Path,
-    folder_dir: &Path,
+    src: &Source<'_>,
+    target: &FolderHandles,
     subdir: Subdir,
     file_name: &str,
 ) -> Result<String, BackendError> {
-    let target_dir = folder_dir.join(subdir.as_str());
+    let target_dir = target.subdir(subdir);
     let mut name = file_name.to_string();
     for _ in 0..NAME_ATTEMPTS {
-        let dst = target_dir.join(&name);
-        match move_no_replace(src, &dst, folder_dir) {
+        match move_no_replace(src, target, target_dir, &name) {
             Ok(()) => {
-                sync_dir(&target_dir);
-                if let Some(src_dir) = src.parent() {
-                    sync_dir(src_dir);
-                }
+                target_dir.sync();
+                src.dir.sync();
                 return Ok(name);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 name = layout::renamed_with_unique(file_name, &unique_name());
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !src.exists() => {
-                return Err(source_error(&e, src));
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(source_error(FsError::Io {
+                    path: src.dir.shown_path(src.name),
+                    err: e,
+                }));
             }
-            Err(e) => return Err(io_error(&e, &dst)),
+            Err(e) => return Err(io_error(&e, &target_dir.shown_path(&name))),
         }
     }
     Err(BackendError::new(
         ErrorKind::Unavailable,
         format!(
             "no free file name for {file_name} in {}",
-            target_dir.display()
+            target_dir.rel().display()
         ),
     ))
 }
 
-/// Unlink a message file.
-pub(super) fn remove_message(path: &Path) -> Result<(), BackendError> {
-    fs::remove_file(path).map_err(|e| source_error(&e, path))?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir);
-    }
+/// Unlink a message file (a link swapped in meanwhile is removed as a link).
+pub(super) fn remove_message(dir: &DirHandle, name: &str) -> Result<(), BackendError> {
+    dir.unlink(name).map_err(|err| {
+        source_error(FsError::Io {
+            path: dir.shown_path(name),
+            err,
+        })
+    })?;
+    dir.sync();
     Ok(())
 }
 
@@ -195,102 +209,87 @@ pub(super) fn unique_name() -> String {
     )
 }
 
-fn move_no_replace(src: &Path, dst: &Path, folder_dir: &Path) -> io::Result<()> {
-    match rename_no_replace(src, dst) {
-        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_via_tmp(src, dst, folder_dir),
+fn move_no_replace(
+    src: &Source<'_>,
+    target: &FolderHandles,
+    target_dir: &DirHandle,
+    name: &str,
+) -> io::Result<()> {
+    match src.dir.rename_no_replace(src.name, target_dir, name) {
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            copy_via_tmp(src, target, target_dir, name)
+        }
         other => other,
     }
 }
 
 /// Across filesystems (a domain on its own mount), a message is written to the folder's
-/// `tmp/`, synced, and only then given its name in `new/` or `cur/`.
-fn copy_via_tmp(src: &Path, dst: &Path, folder_dir: &Path) -> io::Result<()> {
-    let tmp = folder_dir.join("tmp").join(unique_name());
-    let written = write_synced_copy(src, &tmp).and_then(|()| rename_no_replace(&tmp, dst));
+/// `tmp/`, synced, and only then given its name in `new/` or `cur/`. The copy is read from
+/// the descriptor that was checked to be a regular file, and written through handles.
+fn copy_via_tmp(
+    src: &Source<'_>,
+    target: &FolderHandles,
+    target_dir: &DirHandle,
+    name: &str,
+) -> io::Result<()> {
+    let tmp_name = unique_name();
+    let written = write_synced_copy(src, &target.tmp, &tmp_name)
+        .and_then(|()| target.tmp.rename_no_replace(&tmp_name, target_dir, name));
     if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
+        let _ = target.tmp.unlink(&tmp_name);
         return Err(e);
     }
-    fs::remove_file(src)
+    src.dir.unlink(src.name)
 }
 
-fn write_synced_copy(src: &Path, tmp: &Path) -> io::Result<()> {
-    let mut from = File::open(src)?;
-    let modified = from.metadata()?.modified()?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    // Mail is private to its user, as Dovecot writes it.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut to = options.open(tmp)?;
+fn write_synced_copy(src: &Source<'_>, tmp: &DirHandle, tmp_name: &str) -> io::Result<()> {
+    let mut from = src.file.try_clone()?;
+    from.rewind()?;
+    let modified = FileTime::from_unix_time(
+        src.stat.st_mtime,
+        u32::try_from(src.stat.st_mtime_nsec).unwrap_or(0),
+    );
+    // Mail is private to its user, as Dovecot writes it; the copy keeps the original's owner.
+    let mut to = tmp
+        .create_file(tmp_name, 0o600, (src.stat.st_uid, src.stat.st_gid))
+        .map_err(|e| match e {
+            FsError::Io { err, .. } => err,
+            FsError::Unsafe { problem, .. } => io::Error::other(problem),
+        })?;
     io::copy(&mut from, &mut to)?;
     to.sync_all()?;
-    filetime::set_file_handle_times(&to, None, Some(FileTime::from_system_time(modified)))
-}
-
-/// `rename` that fails with `AlreadyExists` instead of replacing a file, so a move can never
-/// destroy another message.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn rename_no_replace(src: &Path, dst: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-
-    let src_c = CString::new(src.as_os_str().as_bytes())?;
-    let dst_c = CString::new(dst.as_os_str().as_bytes())?;
-    // SAFETY: both pointers come from CStrings that outlive the call; renameat2 only reads them.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            src_c.as_ptr(),
-            libc::AT_FDCWD,
-            dst_c.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        // The filesystem does not support the flag: fall back to link, which never replaces.
-        Some(libc::EINVAL) | Some(libc::ENOSYS) => link_then_unlink(src, dst),
-        _ => Err(err),
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn rename_no_replace(src: &Path, dst: &Path) -> io::Result<()> {
-    link_then_unlink(src, dst)
-}
-
-fn link_then_unlink(src: &Path, dst: &Path) -> io::Result<()> {
-    fs::hard_link(src, dst)?;
-    fs::remove_file(src)
-}
-
-/// Make a rename durable. Best effort: the rename itself already happened.
-fn sync_dir(dir: &Path) {
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
+    filetime::set_file_handle_times(&to, None, Some(modified))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+
+    fn open_message<'a>(dir: &'a DirHandle, name: &'a str) -> (File, Stat) {
+        dir.open_message(name).unwrap()
+    }
 
     #[test]
     fn place_never_replaces_an_existing_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join(".Junk");
-        ensure_folder(dir.path(), "Junk").unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+        let junk = ensure_folder(&root, "Junk").unwrap();
+        let folder = tmp.path().join(".Junk");
         assert!(folder.join(FOLDER_MARKER).is_file());
         let existing = folder.join("cur/1.M1.h:2,S");
         fs::write(&existing, "old").unwrap();
-        let src = dir.path().join("moving");
-        fs::write(&src, "new").unwrap();
+        fs::write(tmp.path().join("moving"), "new").unwrap();
+        let (file, stat) = open_message(&root, "moving");
+        let src = Source {
+            dir: &root,
+            name: "moving",
+            file: &file,
+            stat: &stat,
+        };
 
-        let name = place(&src, &folder, Subdir::Cur, "1.M1.h:2,S").unwrap();
+        let name = place(&src, &junk, Subdir::Cur, "1.M1.h:2,S").unwrap();
 
         assert_ne!(name, "1.M1.h:2,S");
         assert!(name.ends_with(":2,S"), "{name}");
@@ -299,39 +298,66 @@ mod tests {
             fs::read_to_string(folder.join("cur").join(&name)).unwrap(),
             "new"
         );
-        assert!(!src.exists());
+        assert!(!tmp.path().join("moving").exists());
     }
 
     #[test]
-    fn place_of_a_missing_file_is_gone() {
-        let dir = tempfile::tempdir().unwrap();
-        ensure_folder(dir.path(), "Trash").unwrap();
-        let err = place(
-            &dir.path().join("nope"),
-            &dir.path().join(".Trash"),
-            Subdir::New,
-            "x",
-        )
-        .unwrap_err();
+    fn place_of_a_vanished_file_is_gone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+        let trash = ensure_folder(&root, "Trash").unwrap();
+        fs::write(tmp.path().join("x"), "m").unwrap();
+        let (file, stat) = open_message(&root, "x");
+        fs::remove_file(tmp.path().join("x")).unwrap();
+        let src = Source {
+            dir: &root,
+            name: "x",
+            file: &file,
+            stat: &stat,
+        };
+        let err = place(&src, &trash, Subdir::New, "x").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Gone);
     }
 
     #[test]
     fn copies_keep_content_and_mtime() {
-        let dir = tempfile::tempdir().unwrap();
-        ensure_folder(dir.path(), "Q").unwrap();
-        let src = dir.path().join("src");
-        fs::write(&src, "message").unwrap();
-        filetime::set_file_mtime(&src, FileTime::from_unix_time(1_700_000_000, 0)).unwrap();
-        let dst = dir.path().join(".Q/cur/m:2,S");
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+        let q = ensure_folder(&root, "Q").unwrap();
+        let src_path = tmp.path().join("src");
+        fs::write(&src_path, "message").unwrap();
+        filetime::set_file_mtime(&src_path, FileTime::from_unix_time(1_700_000_000, 0)).unwrap();
+        let (file, stat) = open_message(&root, "src");
+        let src = Source {
+            dir: &root,
+            name: "src",
+            file: &file,
+            stat: &stat,
+        };
 
-        copy_via_tmp(&src, &dst, &dir.path().join(".Q")).unwrap();
+        copy_via_tmp(&src, &q, &q.cur, "m:2,S").unwrap();
 
+        let dst = tmp.path().join(".Q/cur/m:2,S");
         assert_eq!(fs::read_to_string(&dst).unwrap(), "message");
         let mtime = FileTime::from_last_modification_time(&fs::metadata(&dst).unwrap());
         assert_eq!(mtime.unix_seconds(), 1_700_000_000);
-        assert!(!src.exists());
-        assert_eq!(fs::read_dir(dir.path().join(".Q/tmp")).unwrap().count(), 0);
+        assert!(!src_path.exists());
+        assert_eq!(fs::read_dir(tmp.path().join(".Q/tmp")).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_marker_is_never_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("created-by-root");
+        fs::create_dir_all(tmp.path().join(".Junk")).unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join(".Junk/maildirfolder")).unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+
+        ensure_folder(&root, "Junk").unwrap();
+
+        assert!(!target.exists());
     }
 
     #[test]

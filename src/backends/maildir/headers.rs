@@ -1,9 +1,7 @@
 //! Reading and decoding a message's header block. Header text is attacker-controlled: it is
 //! returned as decoded, never trusted for anything but comparison.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser};
@@ -33,10 +31,9 @@ pub(crate) struct Headers {
     pub references: Vec<String>,
 }
 
-/// The header block of the file at `path`: up to and including the blank line, at most
+/// The header block of an open message file: up to and including the blank line, at most
 /// [`HEADER_CAP`] bytes.
-pub(super) fn read_header_block(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = File::open(path)?;
+pub(super) fn read_header_block(file: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut block = Vec::with_capacity(READ_CHUNK);
     let mut chunk = [0u8; READ_CHUNK];
     loop {
@@ -201,7 +198,10 @@ mod tests {
         let path = dir.path().join("m");
         let body = "x".repeat(3 * READ_CHUNK);
         std::fs::write(&path, format!("Subject: hi\r\n\r\n{body}")).unwrap();
-        assert_eq!(read_header_block(&path).unwrap(), b"Subject: hi\r\n\r\n");
+        assert_eq!(
+            read_header_block(&mut std::fs::File::open(&path).unwrap()).unwrap(),
+            b"Subject: hi\r\n\r\n"
+        );
     }
 
     #[test]
@@ -209,7 +209,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m");
         std::fs::write(&path, "X: y\n".repeat(HEADER_CAP)).unwrap();
-        assert_eq!(read_header_block(&path).unwrap().len(), HEADER_CAP);
+        assert_eq!(
+            read_header_block(&mut std::fs::File::open(&path).unwrap())
+                .unwrap()
+                .len(),
+            HEADER_CAP
+        );
     }
 
     #[test]

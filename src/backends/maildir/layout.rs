@@ -3,8 +3,10 @@
 //! Mailbox `user@domain` is `<root>/<domain>/<user>/`; its INBOX is that directory's
 //! `cur/ new/ tmp/`, and folder `A.B` is the subdirectory `.A.B/` with its own three.
 
+#[cfg(test)]
 use std::path::{Path, PathBuf};
 
+use crate::backends::common::folder_names;
 use crate::backends::{BackendError, ErrorKind};
 
 /// The display name of a mailbox's top-level maildir.
@@ -90,6 +92,7 @@ impl MessagePath {
     }
 
     /// The file's path under `mailbox_dir`.
+    #[cfg(test)]
     pub(super) fn full_path(&self, mailbox_dir: &Path) -> Result<PathBuf, BackendError> {
         Ok(folder_path(mailbox_dir, &self.folder)?
             .join(self.subdir.as_str())
@@ -97,8 +100,9 @@ impl MessagePath {
     }
 }
 
-/// The directory of mailbox `address` under `root`; refuses addresses that would escape it.
-pub(super) fn mailbox_dir(root: &Path, address: &str) -> Result<PathBuf, BackendError> {
+/// The directory names of mailbox `address`: (domain, user), so that it lives at
+/// `<root>/<domain>/<user>/`; refuses addresses that would escape the tree.
+pub(super) fn mailbox_parts(address: &str) -> Result<(&str, &str), BackendError> {
     let (user, domain) = address.rsplit_once('@').ok_or_else(|| {
         invalid(format!(
             "mailbox '{address}' is not an address (user@domain)"
@@ -109,10 +113,18 @@ pub(super) fn mailbox_dir(root: &Path, address: &str) -> Result<PathBuf, Backend
             "mailbox '{address}' cannot be mapped to a Maildir directory"
         )));
     }
+    Ok((domain, user))
+}
+
+/// The directory of mailbox `address` under `root` (for messages; acts go through handles).
+#[cfg(test)]
+pub(super) fn mailbox_dir(root: &Path, address: &str) -> Result<PathBuf, BackendError> {
+    let (domain, user) = mailbox_parts(address)?;
     Ok(root.join(domain).join(user))
 }
 
 /// The directory, under `mailbox_dir`, holding `folder`.
+#[cfg(test)]
 pub(super) fn folder_path(mailbox_dir: &Path, folder: &str) -> Result<PathBuf, BackendError> {
     Ok(match folder_dir_name(folder)? {
         Some(dir) => mailbox_dir.join(dir),
@@ -140,11 +152,12 @@ pub(super) fn folder_name_of_dir(dir_name: &str) -> Option<&str> {
         .filter(|name| is_valid_folder_name(name))
 }
 
-/// The quarantine folder for a recipient: `Quarantine.alice@demo_test` per recipient
-/// (`.` would start a sub-hierarchy, so it becomes `_`), else the parent itself.
+/// The quarantine folder for a recipient: `Quarantine.alice@demo=2Etest` per recipient
+/// (an injective escaping of the address shared with the IMAP backend, see
+/// `backends::common::folder_names`), else the parent itself.
 pub(super) fn quarantine_folder(parent: &str, recipient: &str, per_recipient: bool) -> String {
     if per_recipient {
-        format!("{parent}.{}", recipient.replace('.', "_"))
+        folder_names::quarantine_folder(parent, ".", recipient)
     } else {
         parent.to_string()
     }
@@ -310,14 +323,18 @@ mod tests {
     fn quarantine_folders_are_per_recipient_when_asked() {
         assert_eq!(
             quarantine_folder("Quarantine", "alice@demo.test", true),
-            "Quarantine.alice@demo_test"
+            "Quarantine.alice@demo=2Etest"
+        );
+        assert_ne!(
+            quarantine_folder("Quarantine", "helen.cho@demo.test", true),
+            quarantine_folder("Quarantine", "helen_cho@demo.test", true)
         );
         assert_eq!(
             quarantine_folder("Quarantine", "alice@demo.test", false),
             "Quarantine"
         );
         assert!(is_in_folder_tree(
-            "Quarantine.alice@demo_test",
+            &quarantine_folder("Quarantine", "alice@demo.test", true),
             "Quarantine"
         ));
         assert!(is_in_folder_tree("Quarantine", "Quarantine"));

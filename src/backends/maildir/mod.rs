@@ -6,11 +6,15 @@
 //! so a live Dovecot reading the same tree never sees a half-done act.
 
 mod fsops;
+mod handle;
 pub(crate) mod headers;
 mod layout;
+mod survey;
 pub(crate) mod tree;
 mod walk;
 
+#[cfg(all(test, unix))]
+mod safety_tests;
 #[cfg(test)]
 mod tests;
 

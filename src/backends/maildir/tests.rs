@@ -344,11 +344,14 @@ async fn quarantine_moves_into_the_recipients_folder_of_the_quarantine_mailbox()
 
     assert_eq!(applied.to_mailbox.as_deref(), Some(QUARANTINE));
     let to = applied.to.unwrap();
-    assert_eq!(to.folder, "Quarantine.alice@demo_test");
-    assert_eq!(to.provider_id, ".Quarantine.alice@demo_test/cur/1.M1.h:2,S");
+    assert_eq!(to.folder, "Quarantine.alice@demo=2Etest");
+    assert_eq!(
+        to.provider_id,
+        ".Quarantine.alice@demo=2Etest/cur/1.M1.h:2,S"
+    );
     let moved = f
         .root()
-        .join("demo.test/quarantine/.Quarantine.alice@demo_test/cur/1.M1.h:2,S");
+        .join("demo.test/quarantine/.Quarantine.alice@demo=2Etest/cur/1.M1.h:2,S");
     assert_eq!(mtime_secs(&moved), 1_700_000_000);
     assert!(f.root().join("demo.test/quarantine/cur").is_dir());
     assert!(f.backend.locate(&alice(), "m@x").await.unwrap().is_empty());

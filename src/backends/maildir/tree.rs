@@ -1,24 +1,22 @@
 //! The backend's operations on one Maildir++ tree, as plain blocking functions; `mod.rs`
-//! runs them off the async runtime.
+//! runs them off the async runtime. Every step below the root goes through directory
+//! handles that never follow a link (`handle.rs`).
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::fsops::{self, io_error, source_error};
+use super::fsops::{self, FolderHandles, Source, fs_error, source_error};
+use super::handle::{DirHandle, FsError};
 use super::headers::{self, Headers};
 use super::layout::{self, MessagePath, Subdir};
-use super::walk::{self, FolderDir, Foreign, MessageFile};
+use super::walk::{self, Findings, FolderDir, MessageFile};
 use crate::backends::{
     Applied, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
 };
 use crate::config::MaildirFolders;
 use crate::model::{Action, Location, normalize_message_id};
-
-/// How many foreign paths `check` names before it only counts.
-const FOREIGN_SHOWN: usize = 5;
 
 /// One Maildir++ tree and the tenant settings that decide where copies go.
 pub(super) struct Tree {
@@ -30,7 +28,7 @@ pub(super) struct Tree {
 
 /// Where a copy should end up, for one act.
 struct Target<'a> {
-    mailbox_dir: &'a Path,
+    mailbox: &'a DirHandle,
     folder: &'a str,
     subdir: Subdir,
     file_name: &'a str,
@@ -39,10 +37,11 @@ struct Target<'a> {
 
 impl Tree {
     pub(super) fn list_mailboxes(&self) -> Result<Vec<String>, BackendError> {
+        let root = self.open_root()?;
         let mut found = Vec::new();
-        for (domain, domain_dir) in self.subdirs(&self.root, &mut Foreign::new())? {
+        for (domain, domain_dir) in plain_subdirs(&root)? {
             // An unreadable domain fails the listing: a sweep must not silently skip it.
-            for (user, user_dir) in self.subdirs(&domain_dir, &mut Foreign::new())? {
+            for (user, user_dir) in plain_subdirs(&domain_dir)? {
                 if walk::looks_like_maildir(&user_dir) {
                     found.push(format!("{user}@{domain}"));
                 }
@@ -57,15 +56,16 @@ impl Tree {
         address: &str,
         message_id: &str,
     ) -> Result<Vec<Location>, BackendError> {
-        let mailbox_dir = self.existing_mailbox_dir(address)?;
+        let mailbox = self.open_mailbox(address)?;
         let wanted = normalize_message_id(message_id);
         let inner = &wanted[1..wanted.len() - 1];
         if inner.is_empty() {
             return Err(BackendError::new(ErrorKind::Invalid, "empty Message-ID"));
         }
         let mut found = Vec::new();
-        self.each_message(&mailbox_dir, |_, file| {
-            let block = headers::read_header_block(&file.path)?;
+        let mut findings = Findings::default();
+        each_message(&mailbox, &mut findings, |_, file| {
+            let block = read_header_block(file)?;
             // Most files do not mention the id at all; skip parsing those.
             if headers::contains_bytes(&block, inner.as_bytes())
                 && headers::parse(&block).message_id.as_deref() == Some(wanted.as_str())
@@ -74,6 +74,10 @@ impl Tree {
             }
             Ok(())
         })?;
+        // A folder or cur/ new/ that is a link may hide copies: "none found" would be a lie.
+        if let Some(entry) = findings.first_structural() {
+            return Err(fs_error(entry.to_error()));
+        }
         Ok(found)
     }
 
@@ -97,10 +101,14 @@ impl Tree {
         address: &str,
         copy: &Location,
     ) -> Result<Vec<u8>, BackendError> {
-        let mailbox_dir = self.existing_mailbox_dir(address)?;
-        let path = MessagePath::parse(&copy.provider_id)?.full_path(&mailbox_dir)?;
-        fsops::message_metadata(&path)?;
-        fs::read(&path).map_err(|e| source_error(&e, &path))
+        let mailbox = self.open_mailbox(address)?;
+        let path = MessagePath::parse(&copy.provider_id)?;
+        let dir = message_dir(&mailbox, &path)?;
+        let (mut file, _) = dir.open_message(&path.file_name).map_err(source_error)?;
+        let mut raw = Vec::new();
+        file.read_to_end(&mut raw)
+            .map_err(|e| fsops::io_error(&e, &dir.shown_path(&path.file_name)))?;
+        Ok(raw)
     }
 
     pub(super) fn apply(
@@ -109,18 +117,21 @@ impl Tree {
         copy: &Location,
         action: Action,
     ) -> Result<Applied, BackendError> {
-        let mailbox_dir = self.existing_mailbox_dir(&mailbox.address)?;
+        let mailbox_dir = self.open_mailbox(&mailbox.address)?;
         let source = MessagePath::parse(&copy.provider_id)?;
         // Every act that keeps the copy in the mailbox is a move to its destination folder.
         if let Some(folder) = self.destination_folder(mailbox, action) {
             let target = Target::keeping(&mailbox_dir, &folder, &source);
-            let to = self.move_copy(&mailbox_dir, &source, &target)?;
+            let to = move_copy(&mailbox_dir, &source, &target)?;
             return Ok(Applied::moved(to, action));
         }
         match action {
             Action::Quarantine => self.quarantine(mailbox, &mailbox_dir, &source),
             Action::HardDelete => {
-                fsops::remove_message(&source.full_path(&mailbox_dir)?)?;
+                let dir = message_dir(&mailbox_dir, &source)?;
+                // Only a regular file is deleted: a link or FIFO there is refused.
+                dir.open_message(&source.file_name).map_err(source_error)?;
+                fsops::remove_message(&dir, &source.file_name)?;
                 Ok(Applied::deleted(false))
             }
             _ => Err(BackendError::not_an_act(action)),
@@ -134,9 +145,9 @@ impl Tree {
         current: &Location,
         original: &Location,
     ) -> Result<Location, BackendError> {
-        let target_dir = self.existing_mailbox_dir(&mailbox.address)?;
+        let target_dir = self.open_mailbox(&mailbox.address)?;
         let source_dir = self
-            .existing_mailbox_dir(current_mailbox)
+            .open_mailbox(current_mailbox)
             .map_err(|e| match e.kind {
                 ErrorKind::NoSuchMailbox => BackendError::new(
                     ErrorKind::Gone,
@@ -147,13 +158,13 @@ impl Tree {
         let source = MessagePath::parse(&current.provider_id)?;
         let was = MessagePath::parse(&original.provider_id)?;
         let target = Target {
-            mailbox_dir: &target_dir,
+            mailbox: &target_dir,
             folder: &original.folder,
             subdir: was.subdir,
             file_name: &was.file_name,
             mtime: original.internal_date,
         };
-        self.move_copy(&source_dir, &source, &target)
+        move_copy(&source_dir, &source, &target)
     }
 
     pub(super) fn scan(
@@ -161,14 +172,15 @@ impl Tree {
         address: &str,
         filter: &ScanFilter,
     ) -> Result<Vec<HeaderSummary>, BackendError> {
-        let mailbox_dir = self.existing_mailbox_dir(address)?;
+        let mailbox = self.open_mailbox(address)?;
         let wanted = WantedIds::of(filter);
         let mut found = Vec::new();
-        self.each_message(&mailbox_dir, |folder, file| {
+        let mut findings = Findings::default();
+        each_message(&mailbox, &mut findings, |folder, file| {
             if filter.skip_admin_folders && self.is_admin_folder(&folder.name) {
                 return Ok(());
             }
-            let block = headers::read_header_block(&file.path)?;
+            let block = read_header_block(file)?;
             if !wanted.may_match(&block) {
                 return Ok(());
             }
@@ -178,101 +190,65 @@ impl Tree {
             }
             Ok(())
         })?;
+        if let Some(first) = findings.unsafe_entries.first() {
+            // A sweep or an index goes on past them; `check` names every one.
+            tracing::warn!(
+                mailbox = %crate::model::text::sanitize(address),
+                skipped = findings.unsafe_entries.len(),
+                first = %crate::model::text::sanitize(&format!(
+                    "{} {}",
+                    first.rel.display(),
+                    first.problem
+                )),
+                "maildir scan skipped unsafe layout entries"
+            );
+        }
         Ok(found)
     }
 
     pub(super) fn check(&self) -> CheckReport {
-        let mut survey = Survey::default();
-        let domains = match self.subdirs(&self.root, &mut survey.foreign) {
-            Ok(domains) => domains,
-            Err(e) => {
-                return CheckReport {
-                    ok: false,
-                    detail: format!("maildir root unusable: {}", e.detail),
-                };
+        match DirHandle::open_root(&self.root) {
+            Ok(root) => super::survey::survey(&root, &self.root),
+            Err(e) => CheckReport {
+                ok: false,
+                detail: format!("maildir root unusable: {}", fs_error(e).detail),
+            },
+        }
+    }
+
+    fn open_root(&self) -> Result<DirHandle, BackendError> {
+        DirHandle::open_root(&self.root).map_err(|e| {
+            // A missing root (unmounted volume) must not make every mailbox "not actionable".
+            if e.is_not_found() {
+                BackendError::new(
+                    ErrorKind::Unavailable,
+                    format!("maildir root {} is missing", self.root.display()),
+                )
+            } else {
+                fs_error(e)
+            }
+        })
+    }
+
+    /// The mailbox directory of `address`, opened level by level without following a link,
+    /// and refused when it is the same directory as another mailbox.
+    fn open_mailbox(&self, address: &str) -> Result<DirHandle, BackendError> {
+        let (domain, user) = layout::mailbox_parts(address)?;
+        let root = self.open_root()?;
+        let missing = |e: FsError| {
+            if e.is_not_found() {
+                BackendError::new(
+                    ErrorKind::NoSuchMailbox,
+                    format!("no mailbox {address} (no directory {domain}/{user})"),
+                )
+            } else {
+                fs_error(e)
             }
         };
-        survey.domains = domains.len();
-        for (_, domain_dir) in &domains {
-            self.survey_domain(domain_dir, &mut survey);
-        }
-        survey.report(&self.root)
-    }
-
-    fn survey_domain(&self, domain_dir: &Path, survey: &mut Survey) {
-        let users = match self.subdirs(domain_dir, &mut survey.foreign) {
-            Ok(users) => users,
-            Err(e) => {
-                survey.unreadable.push(e.detail);
-                return;
-            }
-        };
-        for (_, user_dir) in users {
-            if !walk::looks_like_maildir(&user_dir) {
-                survey.foreign.push(user_dir);
-                continue;
-            }
-            survey.mailboxes += 1;
-            if let Err(e) = survey_mailbox(&user_dir, &mut survey.foreign) {
-                survey.unreadable.push(io_error(&e, &user_dir).detail);
-            }
-        }
-    }
-
-    /// The subdirectories of `dir` by name; other entries go to `foreign`.
-    fn subdirs(
-        &self,
-        dir: &Path,
-        foreign: &mut Foreign,
-    ) -> Result<Vec<(String, PathBuf)>, BackendError> {
-        let entries = fs::read_dir(dir).map_err(|e| io_error(&e, dir))?;
-        let mut found = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error(&e, dir))?;
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            match entry.file_name().into_string() {
-                Ok(name) if is_dir && !name.starts_with('.') => found.push((name, entry.path())),
-                _ => foreign.push(entry.path()),
-            }
-        }
-        Ok(found)
-    }
-
-    fn existing_mailbox_dir(&self, address: &str) -> Result<PathBuf, BackendError> {
-        let dir = layout::mailbox_dir(&self.root, address)?;
-        match fs::metadata(&dir) {
-            Ok(meta) if meta.is_dir() => Ok(dir),
-            Ok(_) => Err(no_such_mailbox(address, &dir)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                // A missing root (unmounted volume) must not make every mailbox "not actionable".
-                if self.root.is_dir() {
-                    Err(no_such_mailbox(address, &dir))
-                } else {
-                    Err(BackendError::new(
-                        ErrorKind::Unavailable,
-                        format!("maildir root {} is missing", self.root.display()),
-                    ))
-                }
-            }
-            Err(e) => Err(io_error(&e, &dir)),
-        }
-    }
-
-    /// Visit every message of every folder of a mailbox; files that vanish while read are
-    /// skipped (or found again under their new name, see `walk::for_each_message`).
-    fn each_message(
-        &self,
-        mailbox_dir: &Path,
-        mut visit: impl FnMut(&FolderDir, &MessageFile) -> io::Result<()>,
-    ) -> Result<(), BackendError> {
-        let mut ignored = Foreign::new();
-        let folders =
-            walk::folders(mailbox_dir, &mut ignored).map_err(|e| io_error(&e, mailbox_dir))?;
-        for folder in &folders {
-            walk::for_each_message(folder, &mut ignored, |file| visit(folder, file))
-                .map_err(|e| io_error(&e, &folder.path))?;
-        }
-        Ok(())
+        let domain_dir = root.child_dir(domain).map_err(missing)?;
+        let mailbox = domain_dir.child_dir(user).map_err(missing)?;
+        refuse_alias(&root, &domain_dir, &mailbox).map_err(fs_error)?;
+        Ok(mailbox)
     }
 
     fn is_admin_folder(&self, folder: &str) -> bool {
@@ -299,7 +275,7 @@ impl Tree {
     fn quarantine(
         &self,
         mailbox: &MailboxRef,
-        mailbox_dir: &Path,
+        mailbox_dir: &DirHandle,
         source: &MessagePath,
     ) -> Result<Applied, BackendError> {
         let quarantine = self.quarantine_mailbox.as_deref().ok_or_else(|| {
@@ -308,61 +284,37 @@ impl Tree {
                 "quarantine needs a quarantine mailbox: set quarantine_mailbox for this tenant",
             )
         })?;
-        let quarantine_dir = layout::mailbox_dir(&self.root, quarantine)?;
-        // Dovecot creates a user's maildir on first delivery; do the same for a new tree.
-        fsops::ensure_mailbox(&quarantine_dir)?;
+        // The copy is checked before anything is created for it: an unsafe one leaves no trace.
+        message_dir(mailbox_dir, source)?
+            .open_message(&source.file_name)
+            .map_err(source_error)?;
+        let quarantine_dir = self.ensure_quarantine_mailbox(quarantine)?;
         let folder = layout::quarantine_folder(
             &self.folders.quarantine,
             &mailbox.address,
             self.quarantine_per_recipient,
         );
         let target = Target::keeping(&quarantine_dir, &folder, source);
-        let to = self.move_copy(mailbox_dir, source, &target)?;
+        let to = move_copy(mailbox_dir, source, &target)?;
         Ok(Applied::moved_to_mailbox(to, quarantine.to_string()))
     }
 
-    /// Move the copy at `source` (under `source_dir`) to `target`; a copy already there is
-    /// left alone, so repeating an act after a crash is harmless.
-    fn move_copy(
-        &self,
-        source_dir: &Path,
-        source: &MessagePath,
-        target: &Target<'_>,
-    ) -> Result<Location, BackendError> {
-        let from = source.full_path(source_dir)?;
-        let meta = fsops::message_metadata(&from)?;
-        let folder_dir = layout::folder_path(target.mailbox_dir, target.folder)?;
-        let already_there = source_dir == target.mailbox_dir
-            && layout::folder_path(source_dir, &source.folder)? == folder_dir
-            && source.subdir == target.subdir
-            && source.file_name == target.file_name;
-        let file_name = if already_there {
-            source.file_name.clone()
-        } else {
-            fsops::ensure_folder(target.mailbox_dir, target.folder)?;
-            if let Some(when) = target.mtime {
-                // Before the move, so that Dovecot never sees the copy with a wrong date.
-                fsops::set_mtime(&from, when)?;
-            }
-            fsops::place(&from, &folder_dir, target.subdir, target.file_name)?
-        };
-        let placed = MessagePath {
-            folder: target.folder.to_string(),
-            subdir: target.subdir,
-            file_name,
-        };
-        Ok(location(
-            &placed,
-            target.mtime.or_else(|| fsops::mtime_of(&meta)),
-        ))
+    /// Dovecot creates a user's maildir on first delivery; do the same for a new tree.
+    fn ensure_quarantine_mailbox(&self, address: &str) -> Result<DirHandle, BackendError> {
+        let (domain, user) = layout::mailbox_parts(address)?;
+        let root = self.open_root()?;
+        let domain_dir = root.ensure_dir(domain, root.owner()).map_err(fs_error)?;
+        let mailbox = fsops::ensure_mailbox(&domain_dir, user)?;
+        refuse_alias(&root, &domain_dir, &mailbox).map_err(fs_error)?;
+        Ok(mailbox)
     }
 }
 
 impl<'a> Target<'a> {
     /// Same subdir and file name (hence flags), same mtime: only the folder changes.
-    fn keeping(mailbox_dir: &'a Path, folder: &'a str, source: &'a MessagePath) -> Self {
+    fn keeping(mailbox: &'a DirHandle, folder: &'a str, source: &'a MessagePath) -> Self {
         Target {
-            mailbox_dir,
+            mailbox,
             folder,
             subdir: source.subdir,
             file_name: &source.file_name,
@@ -371,57 +323,160 @@ impl<'a> Target<'a> {
     }
 }
 
-/// What `check` found while walking the tree.
-#[derive(Default)]
-struct Survey {
-    domains: usize,
-    mailboxes: usize,
-    foreign: Foreign,
-    unreadable: Vec<String>,
-}
-
-impl Survey {
-    fn report(mut self, root: &Path) -> CheckReport {
-        self.foreign.sort();
-        let mut detail = format!(
-            "maildir root {}: {} domain(s), {} mailbox(es)",
-            root.display(),
-            self.domains,
-            self.mailboxes
-        );
-        if !self.foreign.is_empty() {
-            detail.push_str(&format!("; {} foreign file(s)", self.foreign.len()));
-            for path in self.foreign.iter().take(FOREIGN_SHOWN) {
-                detail.push_str(&format!(
-                    "; foreign file {}: not part of a Maildir",
-                    path.display()
-                ));
-            }
-            if self.foreign.len() > FOREIGN_SHOWN {
-                detail.push_str(&format!(
-                    "; and {} more",
-                    self.foreign.len() - FOREIGN_SHOWN
-                ));
-            }
-        }
-        for problem in &self.unreadable {
-            detail.push_str(&format!("; unreadable: {problem}"));
-        }
-        CheckReport {
-            ok: self.unreadable.is_empty(),
-            detail,
-        }
+/// Refuse a mailbox directory that is also another mailbox's (a bind mount, or a hard link
+/// on a filesystem that allows them): an act for one user would reach the other's mail.
+/// A directory on the same device as its domain and not a mount root cannot be one, so the
+/// whole tree is only compared in that rare case.
+fn refuse_alias(root: &DirHandle, domain: &DirHandle, mailbox: &DirHandle) -> Result<(), FsError> {
+    if mailbox.identity().0 == domain.identity().0 && !mailbox.is_mount_root() {
+        return Ok(());
     }
-}
-
-fn survey_mailbox(mailbox_dir: &Path, foreign: &mut Foreign) -> io::Result<()> {
-    for folder in walk::folders(mailbox_dir, foreign)? {
-        if folder.path != mailbox_dir {
-            walk::strays_in_folder_dir(&folder, foreign)?;
+    for (_, domain_dir) in plain_subdirs(root).map_err(|e| FsError::Unsafe {
+        rel: mailbox.rel().to_path_buf(),
+        problem: format!(
+            "could not be compared with the other mailboxes: {}",
+            e.detail
+        ),
+    })? {
+        for (name, kind) in domain_dir.entries()? {
+            let Some(name) = name.to_str() else { continue };
+            let other = domain_dir.rel_of(name);
+            if kind != rustix::fs::FileType::Directory || other == mailbox.rel() {
+                continue;
+            }
+            let same = domain_dir
+                .entry_type(name)?
+                .is_some_and(|stat| (stat.st_dev, stat.st_ino) == mailbox.identity());
+            if same {
+                return Err(FsError::Unsafe {
+                    rel: mailbox.rel().to_path_buf(),
+                    problem: format!("is the same directory as {}", other.display()),
+                });
+            }
         }
-        walk::for_each_message(&folder, foreign, |_| Ok(()))?;
     }
     Ok(())
+}
+
+/// The plain subdirectories of `dir` whose names are not hidden, opened; links and other
+/// entries are left out (`check` names them).
+fn plain_subdirs(dir: &DirHandle) -> Result<Vec<(String, DirHandle)>, BackendError> {
+    let mut found = Vec::new();
+    for (name, kind) in dir.entries().map_err(fs_error)? {
+        let Ok(name) = name.into_string() else {
+            continue;
+        };
+        if kind != rustix::fs::FileType::Directory || name.starts_with('.') {
+            continue;
+        }
+        match dir.child_dir(&name) {
+            Ok(child) => found.push((name, child)),
+            Err(FsError::Unsafe { .. }) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(fs_error(e)),
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// The directory (`cur/` or `new/` of its folder) holding the message at `path`; a missing
+/// level means the copy is gone, a link there is an unsafe layout.
+fn message_dir(mailbox: &DirHandle, path: &MessagePath) -> Result<DirHandle, BackendError> {
+    let folder = match layout::folder_dir_name(&path.folder)? {
+        Some(dir_name) => mailbox.child_dir(&dir_name),
+        None => mailbox.try_clone(),
+    }
+    .map_err(source_error)?;
+    folder.child_dir(path.subdir.as_str()).map_err(source_error)
+}
+
+/// The header block of a listed message, read from a descriptor checked to be a regular
+/// file (never a FIFO, never through a link).
+fn read_header_block(file: &MessageFile<'_>) -> Result<Vec<u8>, FsError> {
+    let mut opened = file.open()?;
+    headers::read_header_block(&mut opened).map_err(|err| FsError::Io {
+        path: file.dir.shown_path(&file.rel.file_name),
+        err,
+    })
+}
+
+/// Visit every message of every folder of a mailbox; files that vanish while read are
+/// skipped (or found again under their new name, see `walk::for_each_message`), unsafe
+/// entries are skipped and kept in `findings`.
+fn each_message(
+    mailbox: &DirHandle,
+    findings: &mut Findings,
+    mut visit: impl FnMut(&FolderDir, &MessageFile<'_>) -> Result<(), FsError>,
+) -> Result<(), BackendError> {
+    let folders = walk::folders(mailbox, findings).map_err(fs_error)?;
+    for folder in &folders {
+        walk::for_each_message(folder, findings, |file| visit(folder, file)).map_err(fs_error)?;
+    }
+    Ok(())
+}
+
+/// A rename moves whatever the name holds at that instant: a file swapped for a link after
+/// it was checked would be moved as a link (into the quarantine mailbox, say). What now has
+/// the new name is compared with the file that was checked; anything else goes back where
+/// it came from and the act fails as an unsafe layout. (A copy across devices was read
+/// from the checked descriptor, so it is the checked file's content whatever happened.)
+fn undo_if_swapped(src: &Source<'_>, dir: &DirHandle, name: &str) -> Result<(), BackendError> {
+    let Some(now) = dir.entry_type(name).map_err(fs_error)? else {
+        return Ok(());
+    };
+    if now.st_dev != src.stat.st_dev || now.st_ino == src.stat.st_ino {
+        return Ok(());
+    }
+    let _ = dir.rename_no_replace(name, src.dir, src.name);
+    Err(fs_error(FsError::Unsafe {
+        rel: src.dir.rel_of(src.name),
+        problem: "was swapped for another entry while it was moved, not a message file".into(),
+    }))
+}
+
+/// Move the copy at `source` (in `source_mailbox`) to `target`; a copy already there is
+/// left alone, so repeating an act after a crash is harmless.
+fn move_copy(
+    source_mailbox: &DirHandle,
+    source: &MessagePath,
+    target: &Target<'_>,
+) -> Result<Location, BackendError> {
+    let from_dir = message_dir(source_mailbox, source)?;
+    let (file, stat) = from_dir
+        .open_message(&source.file_name)
+        .map_err(source_error)?;
+    let already_there = source_mailbox.identity() == target.mailbox.identity()
+        && layout::folder_dir_name(&source.folder)? == layout::folder_dir_name(target.folder)?
+        && source.subdir == target.subdir
+        && source.file_name == target.file_name;
+    let file_name = if already_there {
+        source.file_name.clone()
+    } else {
+        let handles: FolderHandles = fsops::ensure_folder(target.mailbox, target.folder)?;
+        if let Some(when) = target.mtime {
+            // Before the move, so that Dovecot never sees the copy with a wrong date.
+            fsops::set_mtime(&file, &from_dir.shown_path(&source.file_name), when)?;
+        }
+        let src = Source {
+            dir: &from_dir,
+            name: &source.file_name,
+            file: &file,
+            stat: &stat,
+        };
+        let name = fsops::place(&src, &handles, target.subdir, target.file_name)?;
+        undo_if_swapped(&src, handles.subdir(target.subdir), &name)?;
+        name
+    };
+    let placed = MessagePath {
+        folder: target.folder.to_string(),
+        subdir: target.subdir,
+        file_name,
+    };
+    Ok(location(
+        &placed,
+        target.mtime.or_else(|| fsops::mtime_of(&stat)),
+    ))
 }
 
 /// A scan filter's Message-IDs, normalised once per scan (shared with the IMAP backend).
@@ -485,7 +540,7 @@ fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
-fn summary(h: Headers, file: &MessageFile) -> HeaderSummary {
+fn summary(h: Headers, file: &MessageFile<'_>) -> HeaderSummary {
     HeaderSummary {
         message_id: h.message_id.unwrap_or_default(),
         from: h.from_address,
@@ -501,7 +556,7 @@ fn summary(h: Headers, file: &MessageFile) -> HeaderSummary {
     }
 }
 
-fn location_of(file: &MessageFile) -> Location {
+fn location_of(file: &MessageFile<'_>) -> Location {
     location(&file.rel, file.mtime)
 }
 
@@ -516,9 +571,44 @@ fn location(path: &MessagePath, internal_date: Option<DateTime<Utc>>) -> Locatio
     }
 }
 
-fn no_such_mailbox(address: &str, dir: &Path) -> BackendError {
-    BackendError::new(
-        ErrorKind::NoSuchMailbox,
-        format!("no mailbox {address} (no directory {})", dir.display()),
-    )
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    #[test]
+    fn an_entry_swapped_in_during_a_move_is_put_back_and_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("src")).unwrap();
+        fs::create_dir_all(tmp.path().join("dst")).unwrap();
+        fs::write(tmp.path().join("src/m"), "checked").unwrap();
+        let root = DirHandle::open_root(tmp.path()).unwrap();
+        let from = root.child_dir("src").unwrap();
+        let to = root.child_dir("dst").unwrap();
+        let (file, stat) = from.open_message("m").unwrap();
+        // What the rename moved is not the file that was checked (a link swapped in).
+        fs::rename(tmp.path().join("src/m"), tmp.path().join("src/kept")).unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", tmp.path().join("dst/m")).unwrap();
+        let src = Source {
+            dir: &from,
+            name: "m",
+            file: &file,
+            stat: &stat,
+        };
+
+        let err = undo_if_swapped(&src, &to, "m").unwrap_err();
+
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(
+            err.detail.contains("unsafe layout: src/m was swapped"),
+            "{}",
+            err.detail
+        );
+        assert!(tmp.path().join("src/m").is_symlink());
+        assert!(!tmp.path().join("dst/m").exists());
+        // The checked file itself passes.
+        fs::rename(tmp.path().join("src/kept"), tmp.path().join("dst/real")).unwrap();
+        assert!(undo_if_swapped(&src, &to, "real").is_ok());
+    }
 }

@@ -1,0 +1,3 @@
+//! What more than one backend needs, so that each backend stays independent of the others.
+
+pub mod folder_names;
