@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use super::decode::Decoded;
 use super::lines::{InputLine, Lines, MAX_LINE};
 use super::{IngestReport, Loader, TenantResolver};
 use crate::model::MessageRecord;
@@ -15,7 +16,7 @@ pub fn ingest(
     input: impl BufRead,
 ) -> Result<IngestReport, StoreError> {
     let mut loader = Loader::new(store, resolver);
-    for (index, line) in Lines::new(input).enumerate() {
+    for (index, line) in Lines::new(Decoded::new(input)).enumerate() {
         let number = index as u64 + 1;
         let bytes = match line {
             Ok(InputLine::Text(b)) => b,

@@ -9,6 +9,8 @@ use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::decode::Decoded;
+use super::lines::MAX_LINE;
 use super::{IngestError, IngestReport, Loader, TenantResolver, envelope_sender};
 use crate::model::{MessageRecord, normalize_message_id};
 use crate::store::Store;
@@ -27,12 +29,13 @@ pub fn ingest(
     resolver: &TenantResolver<'_>,
     input: impl BufRead,
 ) -> Result<IngestReport, IngestError> {
+    let (input, type_line) = skip_type_line(Decoded::new(input))
+        .map_err(|e| IngestError::BadInput(format!("cannot read the first line: {e}")))?;
     let marks = Rc::new(RefCell::new(Marks::default()));
     let mut lines = LineNumbers {
         marks: Rc::clone(&marks),
-        passed: 0,
+        passed: u64::from(type_line),
     };
-    // csv-core drops a leading UTF-8 BOM itself (the EAC export starts with one).
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(CountNewlines {
@@ -90,6 +93,22 @@ pub fn ingest(
         loader.push(line, record)?;
     }
     Ok(loader.finish()?)
+}
+
+/// Windows PowerShell 5.1's `Export-Csv` (and `ConvertTo-Csv`) writes `#TYPE <.NET type>`
+/// above the header unless told `-NoTypeInformation`; `Get-MessageTrace | Export-Csv` files
+/// start `#TYPE Deserialized.Microsoft.Exchange...`. The line names the object type only, so
+/// it is dropped; `true` when there was one. Anything else is handed back unread.
+fn skip_type_line<R: BufRead>(mut input: R) -> std::io::Result<(impl BufRead, bool)> {
+    let mut first = Vec::new();
+    (&mut input)
+        .take(MAX_LINE as u64)
+        .read_until(b'\n', &mut first)?;
+    let type_line = first.starts_with(b"#TYPE");
+    if type_line {
+        first.clear();
+    }
+    Ok((std::io::Cursor::new(first).chain(input), type_line))
 }
 
 /// Passes input through to csv, noting where lines break and where each non-blank line
