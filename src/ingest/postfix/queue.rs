@@ -109,7 +109,7 @@ impl Queued {
         }
     }
 
-    fn origin(&self, seen: DateTime<Utc>, handoff: Option<Handoff>) -> Origin {
+    fn origin(&self, seen: DateTime<Utc>, handoffs: Vec<Handoff>) -> Origin {
         Origin {
             first_line: self.first_line,
             received_at: self.received_at,
@@ -118,7 +118,7 @@ impl Queued {
             from: self.from.clone(),
             subject: self.subject.clone(),
             seen,
-            handoff,
+            handoffs,
         }
     }
 }
@@ -150,8 +150,9 @@ struct Origin {
     from: Option<String>,
     subject: String,
     seen: DateTime<Utc>,
-    /// Set for a hand-off, so that a next queue that never appears is reported.
-    handoff: Option<Handoff>,
+    /// The hand-offs to the next queue (one per recipient), so that a next queue that never
+    /// appears is reported; empty for an alias forward.
+    handoffs: Vec<Handoff>,
 }
 
 /// Where a hand-off was logged, to name it if its next queue never appears.
@@ -279,7 +280,7 @@ impl Queue {
                     // queue id, whose deliveries name the real mailboxes.
                     Fate::Forwarded(next) => {
                         q.record(recipient, false, FORWARDED);
-                        let origin = q.origin(at, None);
+                        let origin = q.origin(at, Vec::new());
                         self.link(next, origin);
                     }
                     Fate::HandedOff(next) if next == queue_id => {
@@ -325,7 +326,7 @@ impl Queue {
             recipient,
             next: next.to_string(),
         };
-        let origin = q.origin(at, Some(handoff));
+        let origin = q.origin(at, vec![handoff]);
         if self.open.contains_key(next) || !seen {
             self.link(next, origin);
         }
@@ -333,14 +334,19 @@ impl Queue {
 
     /// Make `next` continue the message `origin` describes, now or when it appears.
     fn link(&mut self, next: &str, origin: Origin) {
-        match self.open.get_mut(next) {
-            Some(child) => child.inherit(origin),
-            None => {
-                if let Some(earlier) = self.pending.insert(next.to_string(), origin)
-                    && earlier.handoff.is_some()
-                {
-                    // Two hand-offs to one id: the first one's next queue is the one we
-                    // keep waiting for, so the first is the one that can no longer resolve.
+        if let Some(child) = self.open.get_mut(next) {
+            child.inherit(origin);
+            return;
+        }
+        match self.pending.get_mut(next) {
+            // More recipients of the same queue handed to the same next queue.
+            Some(waiting) if waiting.queue_id == origin.queue_id => {
+                waiting.handoffs.extend(origin.handoffs);
+            }
+            _ => {
+                // Another message handed to an id still awaited: the earlier can no longer
+                // be told apart from it, so it is the one left unresolved.
+                if let Some(earlier) = self.pending.insert(next.to_string(), origin) {
                     self.unresolved(earlier);
                 }
             }
@@ -348,18 +354,17 @@ impl Queue {
     }
 
     fn unresolved(&mut self, origin: Origin) {
-        let Some(h) = origin.handoff else {
-            return;
-        };
-        self.unresolved_total += 1;
-        if self.unresolved.len() < crate::ingest::MAX_REJECTED_KEPT {
-            self.unresolved.push(Rejected {
-                line: h.line,
-                reason: format!(
-                    "queue {}: <{}> was handed to queue {} (a content filter or another local queue), which this log does not show: its fate is unknown",
-                    h.queue_id, h.recipient, h.next
-                ),
-            });
+        for h in origin.handoffs {
+            self.unresolved_total += 1;
+            if self.unresolved.len() < crate::ingest::MAX_REJECTED_KEPT {
+                self.unresolved.push(Rejected {
+                    line: h.line,
+                    reason: format!(
+                        "queue {}: <{}> was handed to queue {} (a content filter or another local queue), which this log does not show: its fate is unknown",
+                        h.queue_id, h.recipient, h.next
+                    ),
+                });
+            }
         }
     }
 
@@ -385,7 +390,7 @@ impl Queue {
             .extract_if(|_, o| before.is_none_or(|b| o.seen < b))
             .map(|(_, o)| o)
             .collect();
-        expired.sort_by_key(|o| o.handoff.as_ref().map_or(0, |h| h.line));
+        expired.sort_by_key(|o| o.handoffs.first().map_or(0, |h| h.line));
         for origin in expired {
             self.unresolved(origin);
         }

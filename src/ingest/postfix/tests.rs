@@ -307,3 +307,127 @@ fn queue_id_shapes() {
         assert!(!is_queue_id(id), "{id}");
     }
 }
+
+/// amavis on 127.0.0.1:10024 re-injecting into 10025, the way a Debian host logs it: the
+/// next queue (6B) is created before the first queue's hand-off line.
+const FILTERED: &str = "\
+Nov 20 15:00:00 mx1 postfix/smtpd[1]: 5AAAAAAAAA: client=a[192.0.2.1]
+Nov 20 15:00:00 mx1 postfix/cleanup[2]: 5AAAAAAAAA: message-id=<filtered@bad.example>
+Nov 20 15:00:00 mx1 postfix/qmgr[3]: 5AAAAAAAAA: from=<x@bad.example>, size=100, nrcpt=2 (queue active)
+Nov 20 15:00:02 mx1 postfix/smtpd[5]: 6BBBBBBBBB: client=localhost[127.0.0.1]
+Nov 20 15:00:02 mx1 postfix/cleanup[2]: 6BBBBBBBBB: message-id=<filtered@bad.example>
+Nov 20 15:00:02 mx1 postfix/qmgr[3]: 6BBBBBBBBB: from=<x@bad.example>, size=900, nrcpt=2 (queue active)
+Nov 20 15:00:02 mx1 postfix/smtp[4]: 5AAAAAAAAA: to=<alice@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=2, delays=0/0/0/2, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6BBBBBBBBB)
+Nov 20 15:00:02 mx1 postfix/smtp[4]: 5AAAAAAAAA: to=<bob@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=2, delays=0/0/0/2, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6BBBBBBBBB)
+Nov 20 15:00:02 mx1 postfix/qmgr[3]: 5AAAAAAAAA: removed
+Nov 20 15:00:03 mx1 postfix/lmtp[6]: 6BBBBBBBBB: to=<alice@corp.test>, relay=127.0.0.1[127.0.0.1]:24, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 <alice@corp.test> k3Jd Saved)
+Nov 20 15:00:03 mx1 postfix/lmtp[6]: 6BBBBBBBBB: to=<bob@corp.test>, relay=127.0.0.1[127.0.0.1]:24, delay=1, delays=0/0/0/1, dsn=5.2.2, status=bounced (552 5.2.2 <bob@corp.test> Quota exceeded)
+Nov 20 15:00:03 mx1 postfix/qmgr[3]: 6BBBBBBBBB: removed
+";
+
+#[test]
+fn a_content_filter_hand_off_is_not_a_delivery_whatever_the_line_order() -> Result<(), StoreError>
+{
+    let lines: Vec<&str> = FILTERED.lines().collect();
+    // The hand-off lines before the next queue appears (syslog reorders processes), and
+    // after the next queue has delivered and left.
+    let mut before = lines.clone();
+    let handoffs: Vec<&str> = before.drain(6..9).collect();
+    before.splice(3..3, handoffs.clone());
+    let mut after = lines.clone();
+    after.drain(6..9);
+    after.extend(handoffs);
+    for order in [lines, before, after] {
+        let log = order.join("\n") + "\n";
+        let (report, store, _dir) = run(&log)?;
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        assert_eq!(report.unresolved_handoffs_total, 0, "{log}\n{report:?}");
+        assert_eq!(report.incomplete, 0, "{log}\n{report:?}");
+        assert_eq!(report.not_delivered.get("bounced"), Some(&1), "{log}");
+        assert_eq!(report.not_delivered.get(HANDED_OFF), None, "{log}");
+        let m = one(&store, "filtered@bad.example")?;
+        // bob bounced after the filter: the hop to amavis did not put it in his mailbox.
+        assert_eq!(m.recipients, vec!["alice@corp.test"], "{log}");
+        assert_eq!(m.received_at.to_rfc3339(), "2026-11-20T15:00:00+00:00");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_final_queue_keeps_the_first_message_id_and_alias_targets() -> Result<(), StoreError> {
+    // The filter's copy logs another Message-ID (a filter that rewrites it); the next queue
+    // expands an alias (orig_to=) and delivers.
+    let log = FILTERED
+        .replacen(
+            "6BBBBBBBBB: message-id=<filtered@bad.example>",
+            "6BBBBBBBBB: message-id=<rewritten@filter.example>",
+            1,
+        )
+        .replace(
+            "6BBBBBBBBB: to=<bob@corp.test>, relay=127.0.0.1[127.0.0.1]:24, delay=1, delays=0/0/0/1, dsn=5.2.2, status=bounced (552 5.2.2 <bob@corp.test> Quota exceeded)",
+            "6BBBBBBBBB: to=<carol@corp.test>, orig_to=<bob@corp.test>, relay=127.0.0.1[127.0.0.1]:24, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+        );
+    let (report, store, _dir) = run(&log)?;
+    assert_eq!(report.incomplete, 0, "{report:?}");
+    let m = one(&store, "filtered@bad.example")?;
+    assert_eq!(m.recipients, vec!["alice@corp.test", "carol@corp.test"]);
+    assert_eq!(m.source_id.as_deref(), Some("5AAAAAAAAA"));
+    assert!(matches!(
+        store.resolve_ref("rewritten@filter.example")?,
+        RefMatch::None
+    ));
+    Ok(())
+}
+
+#[test]
+fn filter_verdicts_and_unresolved_hand_offs_make_no_delivery() -> Result<(), StoreError> {
+    let log = "\
+Nov 20 16:00:00 mx1 postfix/smtpd[1]: 7AAAAAAAAA: client=a[192.0.2.1]
+Nov 20 16:00:00 mx1 postfix/cleanup[2]: 7AAAAAAAAA: message-id=<verdicts@bad.example>
+Nov 20 16:00:00 mx1 postfix/qmgr[3]: 7AAAAAAAAA: from=<x@bad.example>, size=100, nrcpt=5 (queue active)
+Nov 20 16:00:01 mx1 postfix/smtp[4]: 7AAAAAAAAA: to=<alice@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, id=00848-06 - INFECTED: Eicar-Test-Signature)
+Nov 20 16:00:01 mx1 postfix/smtp[4]: 7AAAAAAAAA: to=<bob@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.5.0, status=sent (250 2.5.0 Ok, id=18438-02, BOUNCE)
+Nov 20 16:00:01 mx1 postfix/smtp[4]: 7AAAAAAAAA: to=<carol@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=4.0.0, status=deferred (connect to 127.0.0.1[127.0.0.1]:10024: Connection refused)
+Nov 20 16:05:01 mx1 postfix/smtp[4]: 7AAAAAAAAA: to=<carol@corp.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=301, delays=300/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 8CCCCCCCCC)
+Nov 20 16:05:01 mx1 postfix/smtp[4]: 7AAAAAAAAA: to=<dan@partner.example>, relay=mx.partner.example[198.51.100.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4F3E2D1C0B)
+Nov 20 16:05:01 mx1 postfix/lmtp[4]: 7AAAAAAAAA: to=<erin@corp.test>, relay=mail.corp.test[private/dovecot-lmtp], delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 <erin@corp.test> Saved)
+Nov 20 16:05:02 mx1 postfix/qmgr[3]: 7AAAAAAAAA: removed
+";
+    let (report, store, _dir) = run(log)?;
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let m = one(&store, "verdicts@bad.example")?;
+    // dan's server queued it remotely: that is a delivery; carol's copy went to a filter
+    // queue this log never shows.
+    assert_eq!(m.recipients, vec!["dan@partner.example", "erin@corp.test"]);
+    assert_eq!(report.not_delivered.get("discarded"), Some(&1));
+    assert_eq!(report.not_delivered.get("bounced"), Some(&1));
+    assert_eq!(report.not_delivered.get("deferred"), None);
+    assert_eq!(report.unresolved_handoffs_total, 1, "{report:?}");
+    assert_eq!(report.unresolved_handoffs[0].line, 7);
+    let reason = &report.unresolved_handoffs[0].reason;
+    assert!(
+        reason.contains("7AAAAAAAAA") && reason.contains("8CCCCCCCCC") && reason.contains("carol"),
+        "{reason}"
+    );
+
+    // The same next id logged a day later is another message reusing it, not the copy.
+    let reused = format!(
+        "{log}\
+Nov 21 16:00:00 mx1 postfix/smtpd[1]: 8CCCCCCCCC: client=b[192.0.2.2]
+Nov 21 16:00:00 mx1 postfix/cleanup[2]: 8CCCCCCCCC: message-id=<later@x.example>
+Nov 21 16:00:00 mx1 postfix/qmgr[3]: 8CCCCCCCCC: from=<y@x.example>, size=10, nrcpt=1 (queue active)
+Nov 21 16:00:01 mx1 postfix/lmtp[4]: 8CCCCCCCCC: to=<frank@corp.test>, relay=lmtp, delay=1, delays=1/0/0/0, dsn=2.0.0, status=sent (ok)
+Nov 21 16:00:01 mx1 postfix/qmgr[3]: 8CCCCCCCCC: removed
+"
+    );
+    let (report, store, _dir) = run(&reused)?;
+    assert_eq!(report.unresolved_handoffs_total, 1, "{report:?}");
+    let later = one(&store, "later@x.example")?;
+    assert_eq!(later.recipients, vec!["frank@corp.test"]);
+    assert_eq!(later.source_id.as_deref(), Some("8CCCCCCCCC"));
+    assert_eq!(
+        one(&store, "verdicts@bad.example")?.recipients,
+        vec!["dan@partner.example", "erin@corp.test"]
+    );
+    Ok(())
+}
