@@ -570,4 +570,32 @@ mod tests {
         }
         assert!(parse_time("20/11/2026 10:00:01").is_err());
     }
+
+    #[test]
+    fn a_powershell_type_line_and_utf16_keep_line_numbers() -> Result<(), IngestError> {
+        let csv = "#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTrace\r\n\
+\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"MessageId\"\r\n\
+\"11/20/2026 10:00:01 AM\",\"a@x.example\",\"gail@corp.test\",\"Caf\u{e9} \u{1f4ce}\",\"Delivered\",\"<t1@x.example>\"\r\n\
+\"someday\",\"a@x.example\",\"hank@corp.test\",\"x\",\"Delivered\",\"<t2@x.example>\"\r\n";
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for unit in csv.encode_utf16() {
+            le.extend(unit.to_le_bytes());
+            be.extend(unit.to_be_bytes());
+        }
+        for input in [csv.as_bytes().to_vec(), le, be] {
+            let (dir, store) = temp_store();
+            let cfg = config();
+            let resolver = match TenantResolver::new(&cfg, None) {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            };
+            let report = ingest(&store, &resolver, input.as_slice())?;
+            let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![4], "{:?}", report.rejected);
+            assert_eq!(one(&store, "t1@x.example")?.subject, "Caf\u{e9} \u{1f4ce}");
+            drop(dir);
+        }
+        Ok(())
+    }
 }

@@ -143,6 +143,15 @@ pub fn validate(record: &MessageRecord) -> Result<(), String> {
     if record.recipients().is_empty() {
         return Err("\"to\" has no recipient".into());
     }
+    // The store keeps sizes as SQLite integers (i64); a larger one would wrap to a negative.
+    if let Some(size) = record.size
+        && i64::try_from(size).is_err()
+    {
+        return Err(format!(
+            "\"size\" {size} is larger than the largest size the log holds ({})",
+            i64::MAX
+        ));
+    }
     Ok(())
 }
 
