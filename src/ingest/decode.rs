@@ -154,7 +154,8 @@ impl Utf16 {
     fn unit(&mut self, unit: u16) {
         let ch = match (self.high_surrogate.take(), unit) {
             (Some(high), 0xDC00..=0xDFFF) => {
-                let code = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+                let code =
+                    0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
                 char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
             }
             (high, 0xD800..=0xDBFF) => {
@@ -317,6 +318,9 @@ mod tests {
         // An unpaired high surrogate, then a lone low one, then a cut-off last unit.
         let mut bytes = UTF16_LE_BOM.to_vec();
         bytes.extend([0x3D, 0xD8, b'a', 0, 0x00, 0xDC, b'b']);
-        assert_eq!(String::from_utf8_lossy(&decoded(&bytes)), "\u{fffd}a\u{fffd}\u{fffd}");
+        assert_eq!(
+            String::from_utf8_lossy(&decoded(&bytes)),
+            "\u{fffd}a\u{fffd}\u{fffd}"
+        );
     }
 }

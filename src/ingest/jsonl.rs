@@ -147,7 +147,10 @@ mod tests {
             .collect();
         assert_eq!(rejected.len(), 1, "{rejected:?}");
         assert_eq!(rejected[0].0, 2);
-        assert!(rejected[0].1.contains("\"size\" 18446744073709551615"), "{rejected:?}");
+        assert!(
+            rejected[0].1.contains("\"size\" 18446744073709551615"),
+            "{rejected:?}"
+        );
         match store.resolve_ref("bom@x")? {
             crate::store::RefMatch::One(m) => assert_eq!(m.size, Some(i64::MAX as u64)),
             _ => panic!("bom@x not loaded"),

@@ -28,12 +28,14 @@ pub(super) enum Event<'a> {
         size: Option<u64>,
     },
     /// A delivery agent's `to=<...>, status=...` line: one attempt for one recipient.
-    Delivery { recipient: &'a str, fate: Fate<'a> },
+    Delivery {
+        recipient: &'a str,
+        fate: Fate<'a>,
+    },
     Removed,
     /// A queue line with nothing the log needs (`host ... said:`, `resent-message-id=`, ...).
     Other,
 }
-
 
 /// What one delivery attempt did with the message for one recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,7 +258,10 @@ fn header_subject(rest: &str) -> Option<String> {
 }
 
 /// (time, tag, message) of a syslog line in either form rsyslog writes.
-pub(super) fn split_syslog(text: &str, now: DateTime<Utc>) -> Result<(DateTime<Utc>, &str, &str), String> {
+pub(super) fn split_syslog(
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, &str, &str), String> {
     let (at, rest) = if text.starts_with(|c: char| c.is_ascii_digit()) {
         let (stamp, rest) = text.split_once(' ').ok_or("no host after the timestamp")?;
         (rfc3339(stamp)?, rest)
@@ -311,4 +316,3 @@ fn syslog_time(
         _ => on(now.year() - 1).ok_or_else(|| format!("no such date: month {month} day {day}")),
     }
 }
-

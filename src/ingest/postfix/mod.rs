@@ -109,4 +109,3 @@ pub(crate) fn ingest_at(
     loader.report.unresolved_handoffs_total = queue.unresolved_total;
     loader.finish()
 }
-

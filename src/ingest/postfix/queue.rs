@@ -228,10 +228,11 @@ impl Queue {
         }
         let next_seen = match &event {
             Event::Delivery {
-                fate: Fate::Delivered {
-                    remote_queue: Some(next),
-                }
-                | Fate::HandedOff(next),
+                fate:
+                    Fate::Delivered {
+                        remote_queue: Some(next),
+                    }
+                    | Fate::HandedOff(next),
                 ..
             } => *next != queue_id && self.seen_lately(next, at),
             _ => false,

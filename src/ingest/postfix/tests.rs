@@ -2,9 +2,9 @@
 
 use super::line::{Line, classify, is_queue_id, split_syslog};
 use super::*;
-use chrono::Datelike;
 use crate::store::RefMatch;
 use crate::store::testutil::temp_store;
+use chrono::Datelike;
 
 use crate::ingest::test_config as config;
 
@@ -326,8 +326,7 @@ Nov 20 15:00:03 mx1 postfix/qmgr[3]: 6BBBBBBBBB: removed
 ";
 
 #[test]
-fn a_content_filter_hand_off_is_not_a_delivery_whatever_the_line_order() -> Result<(), StoreError>
-{
+fn a_content_filter_hand_off_is_not_a_delivery_whatever_the_line_order() -> Result<(), StoreError> {
     let lines: Vec<&str> = FILTERED.lines().collect();
     // The hand-off lines before the next queue appears (syslog reorders processes), and
     // after the next queue has delivered and left.
