@@ -164,6 +164,7 @@ struct Handoff {
 }
 
 impl Queue {
+    /// Apply one queue line (line `number`, logged `at`) to the message under `queue_id`.
     pub(super) fn apply(
         &mut self,
         loader: &mut Loader<'_>,
@@ -354,6 +355,7 @@ impl Queue {
         }
     }
 
+    /// Count and name the hand-offs of a link whose next queue will not be seen.
     fn unresolved(&mut self, origin: Origin) {
         for h in origin.handoffs {
             self.unresolved_total += 1;
@@ -370,7 +372,8 @@ impl Queue {
     }
 
     /// Close every queue id with no line since `before` (all of them for `None`), oldest
-    /// first, and drop links older than that.
+    /// first; links to next queues older than that are dropped, hand-offs among them reported
+    /// as unresolved. `now` is the latest log time, for forgetting closed ids.
     pub(super) fn close_idle(
         &mut self,
         loader: &mut Loader<'_>,

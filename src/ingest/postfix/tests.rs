@@ -430,3 +430,30 @@ Nov 21 16:00:01 mx1 postfix/qmgr[3]: 8CCCCCCCCC: removed
     );
     Ok(())
 }
+
+#[test]
+fn a_relay_to_a_queue_of_the_same_log_is_followed_like_a_filter() -> Result<(), StoreError> {
+    // A central log: the edge relays to the hub over the LAN; the hub's queue (logged
+    // first, as SMTP is synchronous) is where the message is delivered or bounces.
+    let log = "\
+Nov 20 17:00:00 edge postfix/smtpd[1]: 1EEEEEEEEE: client=a[192.0.2.1]
+Nov 20 17:00:00 edge postfix/cleanup[2]: 1EEEEEEEEE: message-id=<hub@bad.example>
+Nov 20 17:00:00 edge postfix/qmgr[3]: 1EEEEEEEEE: from=<x@bad.example>, size=100, nrcpt=2 (queue active)
+Nov 20 17:00:01 hub postfix/smtpd[7]: 2FFFFFFFFF: client=edge.corp.test[10.0.0.4]
+Nov 20 17:00:01 hub postfix/cleanup[8]: 2FFFFFFFFF: message-id=<hub@bad.example>
+Nov 20 17:00:01 hub postfix/qmgr[9]: 2FFFFFFFFF: from=<x@bad.example>, size=120, nrcpt=2 (queue active)
+Nov 20 17:00:01 edge postfix/smtp[4]: 1EEEEEEEEE: to=<carol@corp.test>, relay=hub.corp.test[10.0.0.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2FFFFFFFFF)
+Nov 20 17:00:01 edge postfix/smtp[4]: 1EEEEEEEEE: to=<dan@corp.test>, relay=hub.corp.test[10.0.0.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2FFFFFFFFF)
+Nov 20 17:00:01 edge postfix/qmgr[3]: 1EEEEEEEEE: removed
+Nov 20 17:00:02 hub postfix/lmtp[10]: 2FFFFFFFFF: to=<carol@corp.test>, relay=mail.corp.test[private/dovecot-lmtp], delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Saved)
+Nov 20 17:00:02 hub postfix/lmtp[10]: 2FFFFFFFFF: to=<dan@corp.test>, relay=mail.corp.test[private/dovecot-lmtp], delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (550 5.1.1 User unknown)
+Nov 20 17:00:02 hub postfix/qmgr[9]: 2FFFFFFFFF: removed
+";
+    let (report, store, _dir) = run(log)?;
+    assert_eq!(report.unresolved_handoffs_total, 0, "{report:?}");
+    assert_eq!(report.not_delivered.get("bounced"), Some(&1), "{report:?}");
+    let m = one(&store, "hub@bad.example")?;
+    assert_eq!(m.recipients, vec!["carol@corp.test"]);
+    assert_eq!(m.source_id.as_deref(), Some("1EEEEEEEEE"));
+    Ok(())
+}
