@@ -166,3 +166,86 @@ fn message_trace_csv_joins_rows_and_a_missing_column_loads_nothing() {
     assert_eq!(code, 0);
     assert_eq!(v["messages"].as_array().map(Vec::len), Some(0), "{v}");
 }
+
+#[test]
+fn a_utf8_bom_does_not_cost_line_one_of_any_format() {
+    let w = World::new("");
+    let record = r#"{"message_id":"<bom-1@bad.example>","from":"a@bad.example","to":["alice@corp.test"],"received_at":"2026-11-20T10:00:00Z"}"#;
+    let (code, v) = ingest(&w, "jsonl", "bom.jsonl", &format!("\u{feff}{record}\n"));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ingest"]["inserted"], 1, "{v}");
+    assert_eq!(
+        recipients(&found(&w, "bom-1@bad.example")),
+        vec!["alice@corp.test"]
+    );
+
+    // Notepad and PowerShell 5.1's `Out-File -Encoding UTF8` mark the file; line 1 is the
+    // client= line that starts the message.
+    let log: String = MAILLOG.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let (code, v) = ingest(&w, "postfix", "bom.log", &format!("\u{feff}{log}"));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ingest"]["rejected_total"], 0, "{v}");
+    assert_eq!(v["ingest"]["ignored"], 0, "{v}");
+    assert_eq!(
+        recipients(&found(&w, "phish-9@bad.example")),
+        vec!["alice@corp.test", "bob@corp.test"]
+    );
+}
+
+#[test]
+fn a_size_beyond_what_the_log_holds_is_a_line_error_naming_the_field() {
+    let w = World::new("");
+    let lines = concat!(
+        r#"{"message_id":"<ok@x.example>","from":"a@x.example","to":["alice@corp.test"],"received_at":"2026-11-20T10:00:00Z","size":4096}"#,
+        "\n",
+        r#"{"message_id":"<huge@x.example>","from":"a@x.example","to":["alice@corp.test"],"received_at":"2026-11-20T10:00:00Z","size":18446744073709551615}"#,
+        "\n",
+    );
+    let (code, v) = ingest(&w, "jsonl", "size.jsonl", lines);
+    assert_eq!(code, 3, "{v}");
+    let rejected = v["ingest"]["rejected"].as_array().expect("rejected");
+    assert_eq!(rejected.len(), 1, "{v}");
+    assert_eq!(rejected[0]["line"], 2, "{v}");
+    let reason = rejected[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("\"size\" 18446744073709551615"), "{reason}");
+    let (_, none) = w.json(&["search", "msgid:huge@x.example"]);
+    assert_eq!(none["messages"].as_array().map(Vec::len), Some(0), "{none}");
+    found(&w, "ok@x.example");
+}
+
+#[test]
+fn index_keeps_a_sender_with_a_display_name_and_no_address() {
+    let w = World::new("");
+    w.make_mailboxes(&["alice", "bob"]);
+    for (user, file, from, id) in [
+        (
+            "alice",
+            "1.M1.host",
+            "\"PayPal Security\"",
+            "<pp-1@phish.example>",
+        ),
+        ("bob", "2.M1.host", "Microsoft", "<ms-1@phish.example>"),
+    ] {
+        let text = format!(
+            "From: {from}\r\nTo: {user}@corp.test\r\nSubject: Verify your account\r\nMessage-ID: {id}\r\nDate: Thu, 20 Nov 2026 10:00:00 +0000\r\n\r\nClick here.\r\n"
+        );
+        w.deliver(user, "", file, &text, false, 1_795_000_000);
+    }
+    let (code, v) = w.json(&["index", "--tenant", "corp"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ingest"]["inserted"], 2, "{v}");
+    assert_eq!(v["ingest"]["rejected_total"], 0, "{v}");
+    let pp = found(&w, "pp-1@phish.example");
+    assert_eq!(pp["from"], "\"paypal security\"");
+    assert_eq!(recipients(&pp), vec!["alice@corp.test"]);
+    let (code, by_name) = w.json(&["search", "from:paypal"]);
+    assert_eq!(code, 0, "{by_name}");
+    let ids: Vec<&str> = by_name["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["message_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["<pp-1@phish.example>"], "{by_name}");
+    assert_eq!(found(&w, "ms-1@phish.example")["from"], "\"microsoft\"");
+}

@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use super::decode::Decoded;
 use super::lines::{InputLine, Lines, MAX_LINE};
 use super::{IngestReport, Loader, TenantResolver};
 use crate::model::MessageRecord;
@@ -15,7 +16,7 @@ pub fn ingest(
     input: impl BufRead,
 ) -> Result<IngestReport, StoreError> {
     let mut loader = Loader::new(store, resolver);
-    for (index, line) in Lines::new(input).enumerate() {
+    for (index, line) in Lines::new(Decoded::new(input)).enumerate() {
         let number = index as u64 + 1;
         let bytes = match line {
             Ok(InputLine::Text(b)) => b,
@@ -122,6 +123,42 @@ mod tests {
             vec!["bob@corp.test", "carol@corp.test", "p@partner.example"]
         );
         assert_eq!(m.actionable_count, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bom_is_not_part_of_line_one_and_a_size_past_i64_is_refused() -> Result<(), StoreError> {
+        let (_d, store) = temp_store();
+        let cfg = config();
+        let resolver = match TenantResolver::new(&cfg, None) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let input = format!(
+            "\u{feff}{}\n{}\n",
+            r#"{"message_id":"<bom@x>","from":"a@x.example","to":["bob@corp.test"],"received_at":"2026-11-20T10:00:00Z","size":9223372036854775807}"#,
+            r#"{"message_id":"<big@x>","from":"a@x.example","to":["bob@corp.test"],"received_at":"2026-11-20T10:00:00Z","size":18446744073709551615}"#,
+        );
+        let report = ingest(&store, &resolver, input.as_bytes())?;
+        let rejected: Vec<(u64, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].0, 2);
+        assert!(
+            rejected[0].1.contains("\"size\" 18446744073709551615"),
+            "{rejected:?}"
+        );
+        match store.resolve_ref("bom@x")? {
+            crate::store::RefMatch::One(m) => assert_eq!(m.size, Some(i64::MAX as u64)),
+            _ => panic!("bom@x not loaded"),
+        }
+        assert!(matches!(
+            store.resolve_ref("big@x")?,
+            crate::store::RefMatch::None
+        ));
         Ok(())
     }
 }

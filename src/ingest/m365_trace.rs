@@ -9,6 +9,8 @@ use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::decode::Decoded;
+use super::lines::MAX_LINE;
 use super::{IngestError, IngestReport, Loader, TenantResolver, envelope_sender};
 use crate::model::{MessageRecord, normalize_message_id};
 use crate::store::Store;
@@ -27,12 +29,13 @@ pub fn ingest(
     resolver: &TenantResolver<'_>,
     input: impl BufRead,
 ) -> Result<IngestReport, IngestError> {
+    let (input, type_line) = skip_type_line(Decoded::new(input))
+        .map_err(|e| IngestError::BadInput(format!("cannot read the first line: {e}")))?;
     let marks = Rc::new(RefCell::new(Marks::default()));
     let mut lines = LineNumbers {
         marks: Rc::clone(&marks),
-        passed: 0,
+        passed: u64::from(type_line),
     };
-    // csv-core drops a leading UTF-8 BOM itself (the EAC export starts with one).
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(CountNewlines {
@@ -90,6 +93,22 @@ pub fn ingest(
         loader.push(line, record)?;
     }
     Ok(loader.finish()?)
+}
+
+/// Windows PowerShell 5.1's `Export-Csv` (and `ConvertTo-Csv`) writes `#TYPE <.NET type>`
+/// above the header unless told `-NoTypeInformation`; `Get-MessageTrace | Export-Csv` files
+/// start `#TYPE Deserialized.Microsoft.Exchange...`. The line names the object type only, so
+/// it is dropped; `true` when there was one. Anything else is handed back unread.
+fn skip_type_line<R: BufRead>(mut input: R) -> std::io::Result<(impl BufRead, bool)> {
+    let mut first = Vec::new();
+    (&mut input)
+        .take(MAX_LINE as u64)
+        .read_until(b'\n', &mut first)?;
+    let type_line = first.starts_with(b"#TYPE");
+    if type_line {
+        first.clear();
+    }
+    Ok((std::io::Cursor::new(first).chain(input), type_line))
 }
 
 /// Passes input through to csv, noting where lines break and where each non-blank line
@@ -550,5 +569,33 @@ mod tests {
             }
         }
         assert!(parse_time("20/11/2026 10:00:01").is_err());
+    }
+
+    #[test]
+    fn a_powershell_type_line_and_utf16_keep_line_numbers() -> Result<(), IngestError> {
+        let csv = "#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTrace\r\n\
+\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"MessageId\"\r\n\
+\"11/20/2026 10:00:01 AM\",\"a@x.example\",\"gail@corp.test\",\"Caf\u{e9} \u{1f4ce}\",\"Delivered\",\"<t1@x.example>\"\r\n\
+\"someday\",\"a@x.example\",\"hank@corp.test\",\"x\",\"Delivered\",\"<t2@x.example>\"\r\n";
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for unit in csv.encode_utf16() {
+            le.extend(unit.to_le_bytes());
+            be.extend(unit.to_be_bytes());
+        }
+        for input in [csv.as_bytes().to_vec(), le, be] {
+            let (dir, store) = temp_store();
+            let cfg = config();
+            let resolver = match TenantResolver::new(&cfg, None) {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            };
+            let report = ingest(&store, &resolver, input.as_slice())?;
+            let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![4], "{:?}", report.rejected);
+            assert_eq!(one(&store, "t1@x.example")?.subject, "Caf\u{e9} \u{1f4ce}");
+            drop(dir);
+        }
+        Ok(())
     }
 }

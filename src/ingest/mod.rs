@@ -1,5 +1,6 @@
 //! Message-log sources turned into log rows. Ingest never acts on a mailbox.
 
+mod decode;
 pub mod jsonl;
 mod lines;
 pub mod m365_trace;
@@ -39,6 +40,11 @@ pub struct IngestReport {
     /// Per-recipient entries left out because the message did not reach that mailbox, by
     /// the source's own status word (lowercase): "failed", "quarantined", ...
     pub not_delivered: BTreeMap<String, u64>,
+    /// Recipients a Postfix queue handed to a content filter or another local queue that the
+    /// log never shows (the first [`MAX_REJECTED_KEPT`], with the hand-off's line): their
+    /// fate is unknown, so no delivery is recorded for them.
+    pub unresolved_handoffs: Vec<Rejected>,
+    pub unresolved_handoffs_total: u64,
 }
 
 impl IngestReport {
@@ -136,6 +142,15 @@ pub fn validate(record: &MessageRecord) -> Result<(), String> {
     }
     if record.recipients().is_empty() {
         return Err("\"to\" has no recipient".into());
+    }
+    // The store keeps sizes as SQLite integers (i64); a larger one would wrap to a negative.
+    if let Some(size) = record.size
+        && i64::try_from(size).is_err()
+    {
+        return Err(format!(
+            "\"size\" {size} is larger than the largest size the log holds ({})",
+            i64::MAX
+        ));
     }
     Ok(())
 }

@@ -568,9 +568,10 @@ fn any_of(terms: Vec<Vec<Part>>) -> Vec<Part> {
 }
 
 fn summary(h: Headers, folder: &str, f: &proto::Fetched) -> HeaderSummary {
+    let from = h.sender();
     HeaderSummary {
         message_id: h.message_id.unwrap_or_default(),
-        from: h.from_address,
+        from,
         to: h.to,
         cc: h.cc,
         subject: h.subject,

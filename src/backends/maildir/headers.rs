@@ -22,6 +22,8 @@ pub(crate) struct Headers {
     pub from_address: String,
     /// The whole From field as `Name <address>` pairs, for substring matching.
     pub from_text: String,
+    /// The first From entry's display name (`""` when it has none).
+    pub from_name: String,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     /// Decoded (RFC 2047) subject.
@@ -29,6 +31,20 @@ pub(crate) struct Headers {
     pub date: Option<DateTime<Utc>>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+}
+
+impl Headers {
+    /// The sender as the message log records it: the From address, or, for a From with a
+    /// display name and no address (`From: "PayPal Security"`, common in phishing), that name
+    /// in double quotes so it can never be mistaken for an address; `""` when From has
+    /// neither. The message stays in the log and `from:` finds it by the name's words.
+    pub(crate) fn sender(&self) -> String {
+        if self.from_address.is_empty() {
+            format!("\"{}\"", self.from_name.replace('"', "'"))
+        } else {
+            self.from_address.clone()
+        }
+    }
 }
 
 /// The header block of an open message file: up to and including the blank line, at most
@@ -86,6 +102,11 @@ pub(crate) fn parse(block: &[u8]) -> Headers {
             .map(str::to_lowercase)
             .unwrap_or_default(),
         from_text: from.map(address_text).unwrap_or_default(),
+        from_name: from
+            .and_then(Address::first)
+            .and_then(|a| a.name())
+            .map(|n| n.trim().to_string())
+            .unwrap_or_default(),
         to: addresses(message.all_to()),
         cc: addresses(message.all_cc()),
         subject: message.subject().unwrap_or_default().to_string(),
@@ -167,6 +188,19 @@ mod tests {
         );
         assert_eq!(h.in_reply_to, vec!["<p0@x.test>"]);
         assert_eq!(h.references, vec!["<r1@x.test>", "<p0@x.test>"]);
+    }
+
+    #[test]
+    fn a_from_without_an_address_is_named_by_its_display_name() {
+        for (from, want) in [
+            ("From: \"PayPal Security\"\r\n", "\"PayPal Security\""),
+            ("From: Microsoft\r\n", "\"Microsoft\""),
+            ("From: \"Bob\" <Bob@Demo.Test>\r\n", "bob@demo.test"),
+            ("", "\"\""),
+        ] {
+            let block = format!("Message-ID: <n@x.test>\r\n{from}Subject: hi\r\n\r\n");
+            assert_eq!(parse(block.as_bytes()).sender(), want, "{from:?}");
+        }
     }
 
     #[test]

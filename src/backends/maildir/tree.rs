@@ -541,9 +541,10 @@ fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
 }
 
 fn summary(h: Headers, file: &MessageFile<'_>) -> HeaderSummary {
+    let from = h.sender();
     HeaderSummary {
         message_id: h.message_id.unwrap_or_default(),
-        from: h.from_address,
+        from,
         to: h.to,
         cc: h.cc,
         subject: h.subject,

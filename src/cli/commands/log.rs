@@ -205,6 +205,8 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
             "ignored": r.ignored,
             "incomplete": r.incomplete,
             "not_delivered": r.not_delivered,
+            "unresolved_handoffs": r.unresolved_handoffs.iter().map(|x| json!({"line": x.line, "reason": x.reason})).collect::<Vec<_>>(),
+            "unresolved_handoffs_total": r.unresolved_handoffs_total,
         }}));
     } else {
         for x in r.rejected.iter().take(20) {
@@ -240,6 +242,12 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
                     } else {
                         not_delivered.join(", ")
                     }
+                );
+            }
+            if r.unresolved_handoffs_total > 0 {
+                println!(
+                    "{} recipients handed to a content filter or local queue this log does not show (no delivery recorded)",
+                    r.unresolved_handoffs_total
                 );
             }
         }
