@@ -313,3 +313,20 @@ fn viewer_cannot_cancel_a_job() {
     assert_eq!(refusals(&admin).len(), 1);
     assert_verified(&admin);
 }
+
+#[test]
+fn a_login_the_map_does_not_name_is_a_viewer() {
+    // An `[access]` table that maps someone else and sets no default_role: least privilege.
+    let w = world("roles = { \"someone-else\" = \"admin\" }");
+    let before = files_under(&w.path().join("mail"));
+    let out = w.run(&["retract", PHISH, "--action", "move-to-junk", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("viewer"), "{}", stderr(&out));
+    assert_eq!(files_under(&w.path().join("mail")), before);
+    let refused = refusals(&w);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["role"], "viewer");
+    // Reading still works.
+    let (code, _) = w.json(&["search", "wire"]);
+    assert_eq!(code, 0);
+}

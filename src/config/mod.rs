@@ -93,8 +93,10 @@ pub struct Access {
     pub roles: BTreeMap<String, Role>,
 }
 
+/// A login the map does not name gets the least privilege: reading. Granting more is a
+/// decision the operator writes down (`default_role` or `roles`), never an accident.
 fn default_role() -> Role {
-    Role::Analyst
+    Role::Viewer
 }
 
 impl Default for Access {
@@ -567,6 +569,16 @@ mod tests {
         assert!(e.contains("lease_secs = 0"), "{e}");
         assert!(parse("[engine]\nconcurrency = 100000\n").is_err());
         assert!(parse("[engine]\nper_mailbox = 4\n").is_ok());
+    }
+
+    #[test]
+    fn an_unmapped_login_may_only_read() {
+        let cfg = parse("[store]\npath = \"r.db\"\n").map_err(|e| e.to_string());
+        assert_eq!(cfg.map(|c| c.access.role_of("nobody-mapped")), Ok(Role::Viewer));
+        let cfg = parse("[access]\nroles = { alice = \"responder\" }\n").map_err(|e| e.to_string());
+        let cfg = cfg.as_ref().map_err(String::as_str);
+        assert_eq!(cfg.map(|c| c.access.role_of("bob")), Ok(Role::Viewer));
+        assert_eq!(cfg.map(|c| c.access.role_of("alice")), Ok(Role::Responder));
     }
 
     #[test]
