@@ -574,7 +574,10 @@ mod tests {
     #[test]
     fn an_unmapped_login_may_only_read() {
         let cfg = parse("[store]\npath = \"r.db\"\n").map_err(|e| e.to_string());
-        assert_eq!(cfg.map(|c| c.access.role_of("nobody-mapped")), Ok(Role::Viewer));
+        assert_eq!(
+            cfg.map(|c| c.access.role_of("nobody-mapped")),
+            Ok(Role::Viewer)
+        );
         let cfg = parse("[access]\nroles = { alice = \"responder\" }\n").map_err(|e| e.to_string());
         let cfg = cfg.as_ref().map_err(String::as_str);
         assert_eq!(cfg.map(|c| c.access.role_of("bob")), Ok(Role::Viewer));
