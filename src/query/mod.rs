@@ -161,8 +161,7 @@ fn display_char(c: char) -> (char, usize) {
     if c == '\t' || c == '\n' || c == '\r' {
         return (' ', 1);
     }
-    let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
-    if c.is_control() || bidi {
+    if c.is_control() || crate::model::text::is_format_char(c) {
         return ('?', 1);
     }
     let wide = matches!(c as u32,
