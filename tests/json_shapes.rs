@@ -317,7 +317,10 @@ fn json_output_escapes_c1_and_format_characters() {
     for bad in ['\u{85}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{feff}'] {
         assert!(!text.contains(bad), "raw U+{:04X} in {text}", bad as u32);
     }
-    assert!(text.contains("\\u202e") && text.contains("\\u0085"), "{text}");
+    assert!(
+        text.contains("\\u202e") && text.contains("\\u0085"),
+        "{text}"
+    );
     let v: Value = serde_json::from_str(&text).expect("still JSON");
     assert_eq!(v["messages"][0]["subject"], subject, "{v}");
     // An error quoting such text is escaped the same way on stderr.

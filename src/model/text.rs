@@ -115,10 +115,14 @@ mod tests {
         let value = serde_json::json!({"subject": "a\u{9b}31m b\u{202e}c \u{200b}\u{feff}\u{e0041} ü", "n": 1});
         let text = escape_json_text(&value.to_string());
         assert!(
-            text.chars().all(|c| !c.is_control() && !super::is_format_char(c)),
+            text.chars()
+                .all(|c| !c.is_control() && !super::is_format_char(c)),
             "{text}"
         );
-        assert!(text.contains("\\u009b") && text.contains("\\u202e") && text.contains("\\udb40\\udc41"), "{text}");
+        assert!(
+            text.contains("\\u009b") && text.contains("\\u202e") && text.contains("\\udb40\\udc41"),
+            "{text}"
+        );
         assert!(text.contains('ü'), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
