@@ -243,8 +243,8 @@ impl Engine {
         notes: &mut Vec<String>,
     ) -> Result<Vec<(String, MailboxRef, HeaderSummary)>, EngineError> {
         let mut hits = Vec::new();
-        for tenant in self.backends.keys() {
-            hits.extend(self.scan_tenant(tenant, filter, notes).await?);
+        for tenant in self.usable_tenants() {
+            hits.extend(self.scan_tenant(&tenant, filter, notes).await?);
         }
         Ok(hits)
     }
