@@ -637,3 +637,35 @@ fn a_malformed_since_says_what_is_accepted_and_what_was_wrong() {
         );
     }
 }
+
+#[test]
+fn a_name_too_long_for_the_filesystem_fails_at_once_instead_of_being_retried() {
+    // The recipient's quarantine folder name (`.Quarantine.<address>`) is longer than the
+    // filesystem allows, though the mailbox directory itself fits.
+    let w = World::new("");
+    let user = "l".repeat(240);
+    let address = format!("{user}@corp.test");
+    w.make_mailboxes(&[&user, "quarantine"]);
+    let id = "<long-name-1@bad.example>";
+    let text = message(id, "x@bad.example", &[&address], "Long", None);
+    w.deliver(&user, "", "1.M1.host", &text, false, 1_795_000_000);
+    let out = w.ingest_lines(&[log_line(id, "x@bad.example", &[&address], "Long", None)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, v) = w.json(&["retract", id, "--action", "quarantine", "--yes", "--wait"]);
+    assert_ne!(code, 0, "{v}");
+    let (_, job) = w.json(&["jobs", "1"]);
+    let items = job["job"]["items"].as_array().cloned().unwrap_or_default();
+    let item = items
+        .iter()
+        .find(|i| i["mailbox"] == address.as_str())
+        .unwrap_or_else(|| panic!("no item for the long address: {job}"));
+    assert_eq!(item["result"], "failed", "{item}");
+    assert_eq!(item["attempts"], 1, "retried as if transient: {item}");
+    assert!(
+        item["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too long"),
+        "{item}"
+    );
+}
