@@ -191,3 +191,192 @@ fn a_stuck_secret_command_holds_up_only_its_own_tenant() {
     );
     assert!(!stdout(&out).contains("hunter2"), "{}", stdout(&out));
 }
+
+/// A world whose store sits in a directory the product creates.
+fn world_with_store_in(sub: &str) -> World {
+    let w = World::new("");
+    let config = fs::read_to_string(w.config()).expect("config");
+    let config = config.replace(
+        "path = \"retractor.db\"",
+        &format!("path = \"{sub}/retractor.db\""),
+    );
+    fs::write(w.config(), config).expect("config");
+    w
+}
+
+#[test]
+fn the_store_is_created_private_and_check_warns_about_loose_modes() {
+    let w = world_with_store_in("private/store");
+    w.make_mailboxes(&["alice", "quarantine"]);
+    let id = "<files-1@bad.example>";
+    let text = message(id, "x@bad.example", &["alice@corp.test"], "Hi", None);
+    w.deliver("alice", "", "1.M1.host", &text, false, 1_795_000_000);
+    let out = w.ingest_lines(&[log_line(
+        id,
+        "x@bad.example",
+        &["alice@corp.test"],
+        "Hi",
+        None,
+    )]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A hard-delete keeps an evidence copy of the message in the store.
+    let out = w.run(&["retract", id, "--action", "hard-delete", "--yes", "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let store = w.path().join("private/store/retractor.db");
+    assert_eq!(mode(&w.path().join("private/store")), 0o700);
+    assert_eq!(mode(&w.path().join("private")), 0o700);
+    assert_eq!(mode(&store), 0o600);
+    for side in ["retractor.db-wal", "retractor.db-shm"] {
+        let p = w.path().join("private/store").join(side);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    let (code, v) = w.json(&["check"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+
+    fs::set_permissions(&store, fs::Permissions::from_mode(0o644)).expect("chmod");
+    fs::set_permissions(
+        w.path().join("private/store"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    fs::set_permissions(log_path(&w), fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (_, v) = w.json(&["check"]);
+    let warnings: Vec<String> = v["warnings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let names = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+    assert!(names("retractor.db is mode 0644"), "{warnings:?}");
+    assert!(names("private/store is mode 0755"), "{warnings:?}");
+    assert!(names("retractor.log is mode 0644"), "{warnings:?}");
+}
+
+/// An unprivileged account for runs where permission bits must apply (root ignores them).
+fn unprivileged_user() -> &'static str {
+    const USER: &str = "retractor-ro";
+    let exists = std::process::Command::new("id")
+        .arg(USER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        let out = std::process::Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                USER,
+            ])
+            .output()
+            .expect("useradd");
+        // Another test process may have created it meanwhile.
+        assert!(
+            out.status.success() || String::from_utf8_lossy(&out.stderr).contains("exists"),
+            "useradd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    USER
+}
+
+#[test]
+fn read_only_commands_work_on_a_read_only_copy_of_the_store() {
+    let w = World::new("");
+    w.make_mailboxes(&["alice", "quarantine"]);
+    let id = "<ro-1@bad.example>";
+    let text = message(id, "x@bad.example", &["alice@corp.test"], "Forensic", None);
+    w.deliver("alice", "", "1.M1.host", &text, false, 1_795_000_000);
+    let out = w.ingest_lines(&[log_line(
+        id,
+        "x@bad.example",
+        &["alice@corp.test"],
+        "Forensic",
+        None,
+    )]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.run(&["retract", id, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The forensic copy: the database alone (the last writer checkpointed its WAL), 0444,
+    // in a directory nobody may write, read by an account that owns neither.
+    let copy_dir = w.path().join("evidence-copy");
+    fs::create_dir(&copy_dir).expect("dir");
+    fs::copy(w.path().join("retractor.db"), copy_dir.join("retractor.db")).expect("copy");
+    fs::set_permissions(
+        copy_dir.join("retractor.db"),
+        fs::Permissions::from_mode(0o444),
+    )
+    .expect("chmod");
+    fs::set_permissions(&copy_dir, fs::Permissions::from_mode(0o555)).expect("chmod");
+    let config = fs::read_to_string(w.config()).expect("config").replace(
+        "path = \"retractor.db\"",
+        "path = \"evidence-copy/retractor.db\"",
+    );
+    let config_path = w.path().join("ro.toml");
+    fs::write(&config_path, config).expect("config");
+    fs::set_permissions(w.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let user = unprivileged_user();
+    let home = tempfile::tempdir().expect("home");
+    fs::set_permissions(home.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("runuser")
+            .args([
+                "-u",
+                user,
+                "--",
+                env!("CARGO_BIN_EXE_retractor"),
+                "--config",
+            ])
+            .arg(&config_path)
+            .args(args)
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env_remove("RETRACTOR_CONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("runuser");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} on a read-only store: {}",
+            stderr(&out)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", stdout(&out)))
+    };
+    let found = run(&["--json", "search", "forensic"]);
+    assert_eq!(
+        found["messages"].as_array().map(Vec::len),
+        Some(1),
+        "{found}"
+    );
+    let shown = run(&["--json", "show", id]);
+    assert_eq!(shown["message_id"], id, "{shown}");
+    let jobs = run(&["--json", "jobs"]);
+    assert_eq!(jobs["jobs"].as_array().map(Vec::len), Some(1), "{jobs}");
+    run(&["--json", "jobs", "1"]);
+    let audit = run(&["--json", "audit"]);
+    assert!(
+        audit["audit"].as_array().is_some_and(|a| !a.is_empty()),
+        "{audit}"
+    );
+    let verified = run(&["--json", "audit", "verify"]);
+    assert_eq!(verified["ok"], true, "{verified}");
+    // Nothing was written next to the copy.
+    let entries: Vec<_> = fs::read_dir(&copy_dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+}

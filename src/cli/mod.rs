@@ -102,6 +102,15 @@ impl Context {
         let actor = Actor::current(&config.access);
         Ok(Arc::new(Engine::new(config, store, actor)))
     }
+
+    /// An engine on a store opened read-only, for commands that only read (`show`), so they
+    /// work on a read-only copy of the store.
+    pub fn read_only_engine(&self) -> Result<Arc<Engine>, CliError> {
+        let config = self.config()?;
+        let store = Arc::new(Store::open_read_only(&config.store_path)?);
+        let actor = Actor::current(&config.access);
+        Ok(Arc::new(Engine::new(config, store, actor)))
+    }
 }
 
 /// Parse arguments, run the command, print errors, return the exit code.

@@ -16,7 +16,7 @@ use crate::store::Store;
 
 pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
     let config = ctx.config()?;
-    let store = Store::open(&config.store_path)?;
+    let store = Store::open_read_only(&config.store_path)?;
     let text = a.query.join(" ");
     let query = crate::query::parse(&text, chrono::Utc::now())
         .map_err(|e| CliError::bad_input(e.render(&text)))?;
@@ -59,7 +59,7 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
 }
 
 pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
+    let engine = ctx.read_only_engine()?;
     let store = engine.store();
     let message = super::resolve(store, &a.reference)?;
     let tenant = engine.config().tenant(&message.tenant);
