@@ -9,6 +9,7 @@ mod actor;
 mod executor;
 mod headers;
 mod item;
+mod logload;
 mod planner;
 mod retry;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::Actor;
 pub use executor::{RunOptions, RunSummary};
+pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest, SweepRequest};
 
 /// Build a tenant's backend. Building may wait on a secret command (bounded by its timeout),
