@@ -246,7 +246,8 @@ fn plan_job_jobs_and_check() {
 
     let (code, ch) = w.json(&["check"]);
     assert_eq!(code, 0, "{ch}");
-    assert_eq!(keys(&ch), vec!["tenants"]);
+    assert_eq!(keys(&ch), vec!["tenants", "warnings"]);
+    assert!(ch["warnings"].is_array(), "{ch}");
     let tenants = ch["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 1);
     assert_fields(&tenants[0], &["name", "kind", "ok", "detail"]);
@@ -278,8 +279,8 @@ fn audit_and_verify() {
     assert_eq!(v["records"].as_u64(), Some(entries.len() as u64), "{v}");
     assert_eq!(
         entries.len(),
-        1 + 2,
-        "one request, one record per remediated item"
+        1 + 1 + 2,
+        "the ingest, one request, one record per remediated item"
     );
     for e in entries {
         assert_fields(
