@@ -380,3 +380,76 @@ fn read_only_commands_work_on_a_read_only_copy_of_the_store() {
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
 }
+
+/// A token endpoint that refuses every request with an error body quoting the request back,
+/// secret and all, as some servers do. Returns its base URL.
+fn echoing_token_endpoint() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let form = String::from_utf8_lossy(&body).into_owned();
+            let secret = form
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("client_secret="))
+                .unwrap_or_default()
+                .to_string();
+            let reply = serde_json::json!({
+                "error": "invalid_client",
+                "error_description": format!("AADSTS7000215: Invalid client secret provided {secret}. Request was: {form}"),
+            })
+            .to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_secret_a_server_echoes_back_is_never_shown_stored_or_logged() {
+    let url = echoing_token_endpoint();
+    let secret = "S3cr3t-Value-42xyz";
+    let w = World::new(&format!(
+        "\n[tenants.m365]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_file = \"graph-secret\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\nretry_backoff_ms = 20\ndomains = [\"m365.test\"]\nmailboxes = [\"alice@m365.test\"]\n"
+    ));
+    let file = w.path().join("graph-secret");
+    fs::write(&file, format!("{secret}\n")).expect("secret");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = w.run(&[
+        "--json",
+        "--log-level",
+        "debug",
+        "check",
+        "--tenant",
+        "m365",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains("invalid_client"),
+        "the server's words are kept: {text}"
+    );
+    assert!(!text.contains(secret), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    let log = fs::read_to_string(log_path(&w)).unwrap_or_default();
+    assert!(!log.contains(secret), "{log}");
+}
