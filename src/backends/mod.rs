@@ -133,7 +133,7 @@ impl BackendError {
     /// and JSON. Secrets and tokens a server echoes back are redacted first, then the text
     /// is escaped.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        let detail = crate::config::secret::redact(&detail.into());
+        let detail = crate::config::redact::redact(&detail.into());
         BackendError {
             kind,
             detail: crate::model::text::sanitize(&detail),

@@ -217,9 +217,9 @@ pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<Ima
         ("folders.quarantine", &f.quarantine),
     ];
     for (key, name) in destinations {
-        super::check_folder_name(at, key, name)?;
+        super::folders::check_folder_name(at, key, name)?;
     }
-    super::check_distinct_folders(at, &destinations)?;
+    super::folders::check_distinct_folders(at, &destinations)?;
     for (key, name) in named {
         // `&` too: modified UTF-7 writes it `&-`, so `R&D` is `R&-D` on the wire.
         if name.is_empty() || !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {

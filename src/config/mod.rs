@@ -3,10 +3,12 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+mod folders;
 pub mod graph;
 pub mod imap;
 pub mod net;
 pub mod paths;
+pub mod redact;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -327,7 +329,7 @@ impl Config {
                 .map_err(|m| err(with_tenant_line(text, &name, m)))?;
             tenants.insert(name, tenant);
         }
-        check_domains_are_unique(&tenants).map_err(err)?;
+        folders::check_domains_are_unique(&tenants).map_err(err)?;
         Ok(Config {
             file: path.to_path_buf(),
             store_path,
@@ -392,7 +394,7 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
                     .map_err(|e: toml::de::Error| {
                         format!("{at}: {}", kind_key_error(&e, &["root", "folders"]))
                     })?;
-            check_maildir_folders(&at, &raw.folders)?;
+            folders::check_maildir_folders(&at, &raw.folders)?;
             BackendSettings::Maildir(MaildirSettings {
                 root: base.join(raw.root),
                 folders: raw.folders,
@@ -418,90 +420,6 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
         quarantine_folder_per_recipient: common.quarantine_folder_per_recipient,
         backend,
     })
-}
-
-/// An address must belong to exactly one tenant: with a domain in two, which one acts on a
-/// recipient would depend on the order of the tables.
-fn check_domains_are_unique(tenants: &BTreeMap<String, Tenant>) -> Result<(), String> {
-    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
-    for (name, tenant) in tenants {
-        for domain in &tenant.domains {
-            if let Some(first) = owner.insert(domain.as_str(), name.as_str())
-                && first != name
-            {
-                return Err(format!(
-                    "domain \"{}\" is in both [tenants.{first}] and [tenants.{name}]: an address must belong to one tenant",
-                    crate::model::text::sanitize(domain)
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Check a folder name from config before anything acts on it, so a typo cannot make
-/// retractor move mail into the user's INBOX or outside the mailbox tree.
-///
-/// Refused: an empty name, `INBOX` in any case (junk, trash, the admin folders and the
-/// quarantine parent are all places mail is moved *out of view*), a leading `/` or `~`
-/// (filesystem paths to some servers), and `/`- or `.`-separated levels that are empty, `.`
-/// or `..`, as well as control characters. `at` and `key` name the place in errors.
-pub(crate) fn check_folder_name(at: &str, key: &str, name: &str) -> Result<(), String> {
-    let shown = crate::model::text::sanitize(&format!("{name:?}"));
-    let refuse = |why: &str| Err(format!("{at} {key} = {shown}: {why}"));
-    if name.trim().is_empty() {
-        return refuse("a folder name must not be empty");
-    }
-    if name.eq_ignore_ascii_case("INBOX") {
-        return refuse("INBOX cannot be a destination: mail moved there stays in the user's view");
-    }
-    if name.chars().any(char::is_control) {
-        return refuse("a folder name must not contain control characters");
-    }
-    if name.starts_with(['/', '~']) {
-        return refuse("a folder name must not start with '/' or '~' (a path outside the mailbox)");
-    }
-    if name
-        .split(['/', '.'])
-        .any(|level| level.is_empty() || level == "." || level == "..")
-    {
-        return refuse(
-            "a folder name must not have empty, '.' or '..' levels (it would leave the mailbox tree)",
-        );
-    }
-    Ok(())
-}
-
-/// The Maildir folder names of a tenant: each a usable name ([`check_folder_name`]), and the
-/// admin folders distinct from junk, trash and each other, so copies kept out of view never
-/// land where the user reads.
-fn check_maildir_folders(at: &str, f: &MaildirFolders) -> Result<(), String> {
-    let named = [
-        ("folders.junk", &f.junk),
-        ("folders.trash", &f.trash),
-        ("folders.soft_delete", &f.soft_delete),
-        ("folders.hold", &f.hold),
-        ("folders.quarantine", &f.quarantine),
-    ];
-    for (key, name) in named {
-        check_folder_name(at, key, name)?;
-    }
-    check_distinct_folders(at, &named)
-}
-
-/// The admin folders (the last three of `named`) must differ from every other folder.
-pub(crate) fn check_distinct_folders(at: &str, named: &[(&str, &String); 5]) -> Result<(), String> {
-    for (i, (key, name)) in named.iter().enumerate().skip(2) {
-        for (other_key, other) in named.iter().take(i) {
-            if name.eq_ignore_ascii_case(other) {
-                return Err(format!(
-                    "{at} {key} and {other_key} are both {}: each admin folder needs its own name",
-                    crate::model::text::sanitize(&format!("{name:?}"))
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Tenant tables are checked after TOML parsing, where positions are gone: find the line of
@@ -655,51 +573,6 @@ mod tests {
         assert!(e.contains("lease_secs = 0"), "{e}");
         assert!(parse("[engine]\nconcurrency = 100000\n").is_err());
         assert!(parse("[engine]\nper_mailbox = 4\n").is_ok());
-    }
-
-    #[test]
-    fn folder_names_that_mean_inbox_or_leave_the_tree_are_refused() {
-        let tenant = |folders: &str| {
-            parse(&format!(
-                "[tenants.corp]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\nfolders = {{ {folders} }}\n"
-            ))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
-        };
-        for (folders, key, why) in [
-            ("junk = \"INBOX\"", "folders.junk", "INBOX"),
-            ("trash = \"inbox\"", "folders.trash", "INBOX"),
-            ("hold = \"..\"", "folders.hold", "'..'"),
-            ("soft_delete = \"../../etc\"", "folders.soft_delete", "'..'"),
-            ("quarantine = \"/var/mail\"", "folders.quarantine", "'/'"),
-            ("junk = \"a/../b\"", "folders.junk", "'..'"),
-            ("junk = \"\"", "folders.junk", "empty"),
-            ("junk = \"Junk.\"", "folders.junk", "empty"),
-            ("hold = \"Junk\"", "folders.hold", "own name"),
-        ] {
-            let e = tenant(folders);
-            assert!(
-                e.contains("[tenants.corp]") && e.contains(key) && e.contains(why),
-                "{folders}: {e}"
-            );
-        }
-        assert_eq!(tenant("junk = \"Spam.Caught\""), "");
-    }
-
-    #[test]
-    fn a_domain_in_two_tenants_is_refused() {
-        let e = parse(
-            "[tenants.a]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"corp.test\"]\n\
-             [tenants.b]\nkind = \"maildir\"\nroot = \"n\"\ndomains = [\"x.test\", \"Corp.Test\"]\n",
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-        assert!(
-            e.contains("corp.test") && e.contains("[tenants.a]") && e.contains("[tenants.b]"),
-            "{e}"
-        );
     }
 
     #[test]
