@@ -190,6 +190,24 @@ fn config_errors_name_the_key_table_and_line() {
             format!("{base}[tenants.x]\nkind = \"pop3\"\nroot = \"m\"\n"),
             vec!["pop3", "[tenants.x]", "kind", "line 5"],
         ),
+        (
+            format!(
+                "{base}[tenants.corp]\nkind = \"maildir\"\nroot = \"mail\"\ndomains = [\"corp.test\"]\n[tenants.corp.folders]\njunk = \"INBOX\"\n"
+            ),
+            vec!["[tenants.corp]", "folders.junk", "INBOX"],
+        ),
+        (
+            format!(
+                "{base}[tenants.corp]\nkind = \"maildir\"\nroot = \"mail\"\nfolders = {{ hold = \"../../../tmp/x\" }}\n"
+            ),
+            vec!["[tenants.corp]", "folders.hold", "'..'"],
+        ),
+        (
+            format!(
+                "{base}[tenants.a]\nkind = \"maildir\"\nroot = \"mail\"\ndomains = [\"corp.test\"]\n[tenants.b]\nkind = \"maildir\"\nroot = \"mail2\"\ndomains = [\"corp.test\"]\n"
+            ),
+            vec!["corp.test", "[tenants.a]", "[tenants.b]"],
+        ),
     ];
     for (text, wanted) in cases {
         let (plain, json, dir) = run_with_config(&text);
@@ -622,4 +640,88 @@ fn an_exclude_that_is_not_a_recipient_exits_2_and_changes_nothing() {
     assert_eq!(items.len(), 1, "{job}");
     assert_eq!(items[0]["mailbox"], "alice@corp.test");
     assert!(w.mailbox("bob").join("cur/2.M1.host:2,S").exists());
+}
+
+#[test]
+fn a_huge_query_is_a_positioned_error_that_fails_fast_and_is_not_echoed_whole() {
+    let w = World::new("");
+    // 50,000 words as separate arguments (one argument is limited to 128 KiB by the kernel).
+    let words: Vec<String> = (0..50_000).map(|n| format!("w{n}")).collect();
+    let mut args = vec!["search"];
+    args.extend(words.iter().map(String::as_str));
+    let started = std::time::Instant::now();
+    let (code, v) = w.json_err(&args);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 2, "{v}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("column") && message.contains("too long"),
+        "{message}"
+    );
+    assert!(message.len() < 600, "{} bytes echoed", message.len());
+    // Many short terms within the length limit: too many terms, still exit 2.
+    let few: Vec<String> = (0..300).map(|n| format!("t{n}")).collect();
+    let (code, v) = w.json_err(&["search", &few.join(" ")]);
+    assert_eq!(code, 2, "{v}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too many terms"), "{message}");
+    assert!(!message.contains("t0 t1"), "{message}");
+}
+
+#[test]
+fn a_malformed_since_says_what_is_accepted_and_what_was_wrong() {
+    let w = World::new("");
+    for (when, why) in [
+        ("99999999999999999999d", "overflow"),
+        ("99999999999d", "overflow"),
+        ("2026-11-31", "not a valid date"),
+        ("2026-11-20 10:00", "not a valid date"),
+    ] {
+        let (code, v) = w.json_err(&["audit", "--since", when]);
+        assert_eq!(code, 2, "{v}");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("--since")
+                && message.contains(why)
+                && message.contains("RFC 3339")
+                && message.contains("3d"),
+            "{when}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_name_too_long_for_the_filesystem_fails_at_once_instead_of_being_retried() {
+    // The recipient's quarantine folder name (`.Quarantine.<address>`) is longer than the
+    // filesystem allows, though the mailbox directory itself fits.
+    let w = World::new("");
+    let user = "l".repeat(240);
+    let address = format!("{user}@corp.test");
+    w.make_mailboxes(&[&user, "quarantine"]);
+    let id = "<long-name-1@bad.example>";
+    let text = message(id, "x@bad.example", &[&address], "Long", None);
+    w.deliver(&user, "", "1.M1.host", &text, false, 1_795_000_000);
+    let out = w.ingest_lines(&[log_line(id, "x@bad.example", &[&address], "Long", None)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, v) = w.json(&["retract", id, "--action", "quarantine", "--yes", "--wait"]);
+    assert_ne!(code, 0, "{v}");
+    let (_, job) = w.json(&["jobs", "1"]);
+    let items = job["job"]["items"].as_array().cloned().unwrap_or_default();
+    let item = items
+        .iter()
+        .find(|i| i["mailbox"] == address.as_str())
+        .unwrap_or_else(|| panic!("no item for the long address: {job}"));
+    assert_eq!(item["result"], "failed", "{item}");
+    assert_eq!(item["attempts"], 1, "retried as if transient: {item}");
+    assert!(
+        item["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too long"),
+        "{item}"
+    );
 }

@@ -246,7 +246,8 @@ fn plan_job_jobs_and_check() {
 
     let (code, ch) = w.json(&["check"]);
     assert_eq!(code, 0, "{ch}");
-    assert_eq!(keys(&ch), vec!["tenants"]);
+    assert_eq!(keys(&ch), vec!["tenants", "warnings"]);
+    assert!(ch["warnings"].is_array(), "{ch}");
     let tenants = ch["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 1);
     assert_fields(&tenants[0], &["name", "kind", "ok", "detail"]);
@@ -278,8 +279,8 @@ fn audit_and_verify() {
     assert_eq!(v["records"].as_u64(), Some(entries.len() as u64), "{v}");
     assert_eq!(
         entries.len(),
-        1 + 2,
-        "one request, one record per remediated item"
+        1 + 1 + 2,
+        "the ingest, one request, one record per remediated item"
     );
     for e in entries {
         assert_fields(
@@ -297,4 +298,34 @@ fn audit_and_verify() {
         (code, &v["ok"], &v["records"]),
         (0, &Value::Bool(true), &Value::from(0))
     );
+}
+
+#[test]
+fn json_output_escapes_c1_and_format_characters() {
+    let w = World::new("");
+    let subject = "Pay\u{85}now \u{9b}31m inv\u{202e}fdp.exe ce\u{200b}o\u{feff} über";
+    let out = w.ingest_lines(&[log_line(
+        "<c1-1@bad.example>",
+        "boss@bad.example",
+        &["alice@corp.test"],
+        subject,
+        None,
+    )]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.run(&["--json", "search", "pay"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for bad in ['\u{85}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{feff}'] {
+        assert!(!text.contains(bad), "raw U+{:04X} in {text}", bad as u32);
+    }
+    assert!(
+        text.contains("\\u202e") && text.contains("\\u0085"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&text).expect("still JSON");
+    assert_eq!(v["messages"][0]["subject"], subject, "{v}");
+    // An error quoting such text is escaped the same way on stderr.
+    let out = w.run(&["--json", "search", "frm:\u{202e}x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains('\u{202e}'), "{}", stderr(&out));
 }

@@ -8,9 +8,10 @@ use serde_json::Value;
 
 const PHISH: &str = "<rbac-1@bad.example>";
 
-/// alice, bob, carol and dave got a phish; `access` is the body of `[access]`.
+/// alice, bob, carol and dave got a phish; `access` is the body of `[access]`. The log is
+/// loaded by an admin (loading needs analyst), then the config gets `access`.
 fn world(access: &str) -> World {
-    let w = World::with_access(access, "");
+    let w = World::with_access("default_role = \"admin\"", "");
     w.make_mailboxes(&["alice", "bob", "carol", "dave", "quarantine"]);
     let rcpt = [
         "alice@corp.test",
@@ -30,6 +31,13 @@ fn world(access: &str) -> World {
         None,
     )]);
     assert_eq!(out.status.code(), Some(0), "ingest: {}", stderr(&out));
+    let config = std::fs::read_to_string(w.config())
+        .expect("config")
+        .replace(
+            "[access]\ndefault_role = \"admin\"\n",
+            &format!("[access]\n{access}\n"),
+        );
+    std::fs::write(w.config(), config).expect("config");
     w
 }
 
@@ -312,4 +320,128 @@ fn viewer_cannot_cancel_a_job() {
     assert_eq!(job["job"]["status"], "queued", "{job}");
     assert_eq!(refusals(&admin).len(), 1);
     assert_verified(&admin);
+}
+
+#[test]
+fn a_login_the_map_does_not_name_is_a_viewer() {
+    // An `[access]` table that maps someone else and sets no default_role: least privilege.
+    let w = world("roles = { \"someone-else\" = \"admin\" }");
+    let before = files_under(&w.path().join("mail"));
+    let out = w.run(&["retract", PHISH, "--action", "move-to-junk", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("viewer"), "{}", stderr(&out));
+    assert_eq!(files_under(&w.path().join("mail")), before);
+    let refused = refusals(&w);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["role"], "viewer");
+    // Reading still works.
+    let (code, _) = w.json(&["search", "wire"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn loading_the_log_needs_an_analyst_and_is_audited_once_per_run() {
+    let me = login();
+    let w = world(&format!("roles = {{ \"{me}\" = \"viewer\" }}"));
+    let line = log_line(
+        "<rbac-2@bad.example>",
+        "x@bad.example",
+        &["bob@corp.test"],
+        "More",
+        None,
+    );
+    let file = w.path().join("more.jsonl");
+    std::fs::write(&file, format!("{line}\nnot json\n")).expect("log");
+    let file_arg = file.to_str().expect("utf-8");
+
+    // A viewer may neither ingest nor index; each refusal is audited, nothing is loaded.
+    let out = w.run(&["ingest", "--format", "jsonl", file_arg]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("viewer") && stderr(&out).contains("analyst"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.run(&["index", "--tenant", "corp"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let (_, found) = w.json(&["search", "more"]);
+    assert_eq!(
+        found["messages"].as_array().map(Vec::len),
+        Some(0),
+        "{found}"
+    );
+    let refused = refusals(&w);
+    let actions: Vec<&str> = refused
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["ingest", "index"], "{refused:?}");
+
+    // An analyst may; each run leaves one record: source, format, counts, the file's hash.
+    let config = std::fs::read_to_string(w.config())
+        .expect("config")
+        .replace(
+            &format!("\"{me}\" = \"viewer\""),
+            &format!("\"{me}\" = \"analyst\""),
+        );
+    std::fs::write(w.config(), config).expect("config");
+    let out = w.run(&["ingest", "--format", "jsonl", file_arg]);
+    assert_eq!(out.status.code(), Some(3), "one bad line: {}", stderr(&out));
+    let out = w.run(&["index", "--tenant", "corp"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = audit(&w);
+    let ingests: Vec<&Value> = records
+        .iter()
+        .filter(|a| a["action"] == "ingest" && a["outcome"] != "refused" && a["target"] == file_arg)
+        .collect();
+    assert_eq!(ingests.len(), 1, "{records:?}");
+    let detail = ingests[0]["detail"].as_str().unwrap_or_default();
+    let bytes = std::fs::read(&file).expect("log");
+    let sha = sha256_hex(&bytes);
+    assert!(
+        detail.contains("format jsonl")
+            && detail.contains(&format!("sha256 {sha}"))
+            && detail.contains("1 loaded")
+            && detail.contains("1 skipped"),
+        "{detail}"
+    );
+    assert_eq!(ingests[0]["actor"], me.as_str());
+    assert_eq!(ingests[0]["role"], "analyst");
+    let indexes: Vec<&Value> = records
+        .iter()
+        .filter(|a| a["action"] == "index" && a["outcome"] != "refused")
+        .collect();
+    assert_eq!(indexes.len(), 1, "{records:?}");
+    assert_eq!(indexes[0]["target"], "tenant corp");
+    assert!(
+        indexes[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("format mailboxes"),
+        "{}",
+        indexes[0]
+    );
+    assert_verified(&w);
+}
+
+/// SHA-256 in hex, by the system's `sha256sum` (an independent implementation).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write");
+    let out = child.wait_with_output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

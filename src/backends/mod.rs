@@ -129,12 +129,15 @@ pub struct BackendError {
 }
 
 impl BackendError {
-    /// The detail is escaped here, once for every backend: it often carries a server's
-    /// words or an address from a log, and it reaches the terminal, the log file and JSON.
+    /// The detail is cleaned here, once for every backend: it often carries a server's
+    /// words or an address from a log, and it reaches the store, the terminal, the log file
+    /// and JSON. Secrets and tokens a server echoes back are redacted first, then the text
+    /// is escaped.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        let detail = crate::config::redact::redact(&detail.into());
         BackendError {
             kind,
-            detail: crate::model::text::sanitize(&detail.into()),
+            detail: crate::model::text::sanitize(&detail),
             retry_after: None,
         }
     }
@@ -267,5 +270,19 @@ mod tests {
         // Escaping twice changes nothing, so callers that escaped a part already are fine.
         let again = BackendError::new(ErrorKind::Invalid, e.detail.clone());
         assert_eq!(again.detail, e.detail);
+    }
+
+    #[test]
+    fn error_details_never_carry_an_echoed_token() {
+        let e = BackendError::new(
+            ErrorKind::AuthFailed,
+            "401: invalid token 'Bearer eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.sig' for client_secret=abcd1234",
+        );
+        assert!(
+            !e.detail.contains("eyJ0eXAi") && !e.detail.contains("abcd1234"),
+            "{}",
+            e.detail
+        );
+        assert!(e.detail.starts_with("401: invalid token"), "{}", e.detail);
     }
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod logging;
 mod output;
 
 use std::path::PathBuf;
@@ -101,6 +102,15 @@ impl Context {
         let actor = Actor::current(&config.access);
         Ok(Arc::new(Engine::new(config, store, actor)))
     }
+
+    /// An engine on a store opened read-only, for commands that only read (`show`), so they
+    /// work on a read-only copy of the store.
+    pub fn read_only_engine(&self) -> Result<Arc<Engine>, CliError> {
+        let config = self.config()?;
+        let store = Arc::new(Store::open_read_only(&config.store_path)?);
+        let actor = Actor::current(&config.access);
+        Ok(Arc::new(Engine::new(config, store, actor)))
+    }
 }
 
 /// Parse arguments, run the command, print errors, return the exit code.
@@ -118,7 +128,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let _log = init_logging(cli.log_level.as_deref());
+    let _log = logging::init(cli.log_level.as_deref());
     let ctx = Context {
         json: cli.json,
         quiet: cli.quiet,
@@ -153,24 +163,4 @@ fn restore_default_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-}
-
-/// Debug logs go to a file, never the screen (the console owns the terminal).
-fn init_logging(level: Option<&str>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let filter = level
-        .map(str::to_string)
-        .or_else(|| std::env::var("RETRACTOR_LOG").ok())
-        .unwrap_or_else(|| "info".into());
-    let dir = paths::state_dir();
-    std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(dir, "retractor.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).ok()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .ok()?;
-    Some(guard)
 }

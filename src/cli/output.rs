@@ -6,14 +6,14 @@ use serde_json::{Value, json};
 
 use super::{CliError, Context};
 use crate::engine::Plan;
-use crate::model::text::sanitize;
+use crate::model::text::{escape_json_text, sanitize};
 use crate::model::{Job, JobItem, LoggedMessage};
 
 pub fn print_error(ctx: &Context, e: &CliError) {
     if ctx.json {
         eprintln!(
             "{}",
-            json!({"error": {"code": e.code, "message": e.message}})
+            escape_json_text(&json!({"error": {"code": e.code, "message": e.message}}).to_string())
         );
     } else {
         // Some messages span lines on purpose (a query error's caret diagram): keep the line
@@ -23,9 +23,10 @@ pub fn print_error(ctx: &Context, e: &CliError) {
     }
 }
 
-/// Print a JSON value on stdout.
+/// Print a JSON value on stdout, with C1 controls and bidi/format characters escaped so that
+/// `--json` output piped to a terminal cannot steer it either.
 pub fn print_json(v: &Value) {
-    println!("{v}");
+    println!("{}", escape_json_text(&v.to_string()));
 }
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {

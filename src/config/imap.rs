@@ -209,6 +209,17 @@ pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<Ima
             .iter()
             .map(|v| ("exclude_folders".to_string(), v)),
     );
+    let destinations = [
+        ("folders.junk", &f.junk),
+        ("folders.trash", &f.trash),
+        ("folders.soft_delete", &f.soft_delete),
+        ("folders.hold", &f.hold),
+        ("folders.quarantine", &f.quarantine),
+    ];
+    for (key, name) in destinations {
+        super::folders::check_folder_name(at, key, name)?;
+    }
+    super::folders::check_distinct_folders(at, &destinations)?;
     for (key, name) in named {
         // `&` too: modified UTF-7 writes it `&-`, so `R&D` is `R&-D` on the wire.
         if name.is_empty() || !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
@@ -310,6 +321,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("R&D") && e.contains("without `&`"), "{e}");
+        for (folders, why) in [
+            ("junk = \"INBOX\"", "INBOX"),
+            ("hold = \"~/x\"", "'~'"),
+            ("soft_delete = \"../x\"", "'..'"),
+        ] {
+            let e = parse(&format!(
+                "host = \"h\"\nadmin_user = \"a\"\nadmin_password_env = \"PW\"\nfolders = {{ {folders} }}\n"
+            ))
+            .unwrap_err();
+            assert!(e.contains(why), "{folders}: {e}");
+        }
     }
 
     #[test]

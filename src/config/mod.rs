@@ -3,10 +3,12 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+mod folders;
 pub mod graph;
 pub mod imap;
 pub mod net;
 pub mod paths;
+pub mod redact;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -93,8 +95,10 @@ pub struct Access {
     pub roles: BTreeMap<String, Role>,
 }
 
+/// A login the map does not name gets the least privilege: reading. Granting more is a
+/// decision the operator writes down (`default_role` or `roles`), never an accident.
 fn default_role() -> Role {
-    Role::Analyst
+    Role::Viewer
 }
 
 impl Default for Access {
@@ -325,6 +329,7 @@ impl Config {
                 .map_err(|m| err(with_tenant_line(text, &name, m)))?;
             tenants.insert(name, tenant);
         }
+        folders::check_domains_are_unique(&tenants).map_err(err)?;
         Ok(Config {
             file: path.to_path_buf(),
             store_path,
@@ -389,6 +394,7 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
                     .map_err(|e: toml::de::Error| {
                         format!("{at}: {}", kind_key_error(&e, &["root", "folders"]))
                     })?;
+            folders::check_maildir_folders(&at, &raw.folders)?;
             BackendSettings::Maildir(MaildirSettings {
                 root: base.join(raw.root),
                 folders: raw.folders,
@@ -567,6 +573,19 @@ mod tests {
         assert!(e.contains("lease_secs = 0"), "{e}");
         assert!(parse("[engine]\nconcurrency = 100000\n").is_err());
         assert!(parse("[engine]\nper_mailbox = 4\n").is_ok());
+    }
+
+    #[test]
+    fn an_unmapped_login_may_only_read() {
+        let cfg = parse("[store]\npath = \"r.db\"\n").map_err(|e| e.to_string());
+        assert_eq!(
+            cfg.map(|c| c.access.role_of("nobody-mapped")),
+            Ok(Role::Viewer)
+        );
+        let cfg = parse("[access]\nroles = { alice = \"responder\" }\n").map_err(|e| e.to_string());
+        let cfg = cfg.as_ref().map_err(String::as_str);
+        assert_eq!(cfg.map(|c| c.access.role_of("bob")), Ok(Role::Viewer));
+        assert_eq!(cfg.map(|c| c.access.role_of("alice")), Ok(Role::Responder));
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub fn default_demo_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("retractor-demo"))
 }
 
+/// `$XDG_STATE_HOME/retractor/retractor.log`, the debug log.
+pub fn log_file() -> PathBuf {
+    state_dir().join("retractor.log")
+}
+
 /// `$XDG_STATE_HOME/retractor`, where the debug log goes.
 pub fn state_dir() -> PathBuf {
     dirs()

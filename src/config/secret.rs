@@ -6,8 +6,11 @@
 //! others are refused, so a world-readable password file is found before it is used.
 
 use std::fmt;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A secret value. `Debug` and `Display` print `***`, so a secret that slips into a log line,
 /// an error or JSON output shows nothing.
@@ -46,7 +49,41 @@ pub enum SecretSource {
     /// `<stem>_file = "path"` (resolved against the config file's directory)
     File(PathBuf),
     /// `<stem>_command = "pass show mail/admin"`, run by `sh -c`; its stdout is the secret.
-    Command(String),
+    Command(SecretCommand),
+}
+
+/// A command that prints a secret, with the config key that names it (for errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretCommand {
+    /// `admin_password_command`, `client_secret_command`, ...
+    pub key: String,
+    /// The shell command line.
+    pub line: String,
+}
+
+/// How long a secret command may run before its whole process group is killed. A password
+/// manager that waits for a touch or a prompt nobody can answer (stdin is closed) must not
+/// hang the tenant's work, let alone every command.
+pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most a secret command may print; more is an error rather than memory held for it.
+pub const SECRET_COMMAND_MAX_BYTES: usize = 64 * 1024;
+
+/// Bounds on a secret command: [`SECRET_COMMAND_TIMEOUT`] and [`SECRET_COMMAND_MAX_BYTES`]
+/// unless a test asks for others.
+#[derive(Clone, Copy, Debug)]
+pub struct CommandLimits {
+    pub timeout: Duration,
+    pub max_bytes: usize,
+}
+
+impl Default for CommandLimits {
+    fn default() -> Self {
+        CommandLimits {
+            timeout: SECRET_COMMAND_TIMEOUT,
+            max_bytes: SECRET_COMMAND_MAX_BYTES,
+        }
+    }
 }
 
 impl SecretSource {
@@ -72,7 +109,10 @@ impl SecretSource {
                 let source = match suffix {
                     "env" => SecretSource::Env(text.to_string()),
                     "file" => SecretSource::File(base.join(text)),
-                    _ => SecretSource::Command(text.to_string()),
+                    _ => SecretSource::Command(SecretCommand {
+                        key: key.clone(),
+                        line: text.to_string(),
+                    }),
                 };
                 found.push((key, source));
             }
@@ -96,12 +136,17 @@ impl SecretSource {
         match self {
             SecretSource::Env(var) => format!("environment variable {var}"),
             SecretSource::File(path) => format!("file {}", path.display()),
-            SecretSource::Command(_) => "the configured command".to_string(),
+            SecretSource::Command(c) => format!("the command of {}", c.key),
         }
     }
 
     /// Read the secret. Trailing newlines (from `echo` or an editor) are dropped.
     pub fn resolve(&self) -> Result<Secret, String> {
+        self.resolve_within(CommandLimits::default())
+    }
+
+    /// [`SecretSource::resolve`] with these bounds on a command source.
+    pub fn resolve_within(&self, limits: CommandLimits) -> Result<Secret, String> {
         let raw = match self {
             SecretSource::Env(var) => std::env::var(var).map_err(|_| {
                 format!("the environment variable {var} is not set (or not valid UTF-8)")
@@ -111,12 +156,13 @@ impl SecretSource {
                 String::from_utf8(bytes)
                     .map_err(|_| format!("{}: the secret is not valid UTF-8", path.display()))?
             }
-            SecretSource::Command(command) => run_secret_command(command)?,
+            SecretSource::Command(command) => run_secret_command(command, limits)?,
         };
         let value = raw.trim_end_matches(['\n', '\r']);
         if value.is_empty() {
             return Err(format!("{} gave an empty secret", self.describe()));
         }
+        super::redact::remember_for_redaction(value);
         Ok(Secret::new(value))
     }
 }
@@ -137,20 +183,89 @@ pub fn read_private_file(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn run_secret_command(command: &str) -> Result<String, String> {
+/// Run a secret command in a process group of its own, reading at most `limits.max_bytes`
+/// of its stdout and waiting at most `limits.timeout`; past either the whole group is killed
+/// (a shell's children included, which would otherwise keep the pipe open).
+fn run_secret_command(command: &SecretCommand, limits: CommandLimits) -> Result<String, String> {
+    let key = &command.key;
     // stderr is discarded rather than shown: a failing password manager may echo what it
     // was given. The exit status is enough to say what went wrong.
-    let output = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
-        .arg(command)
+        .arg(&command.line)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run the secret command: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("the secret command failed ({})", output.status));
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("{key}: cannot run the secret command: {e}"))?;
+    let group = child.id() as libc::pid_t;
+    let kill_group = || {
+        // SAFETY: kill(2) with a negative pid signals that process group; the group is the
+        // child's own (process_group(0)), so nothing else is hit.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    };
+    let Some(stdout) = child.stdout.take() else {
+        kill_group();
+        let _ = child.wait();
+        return Err(format!("{key}: the secret command has no output pipe"));
+    };
+    let cap = limits.max_bytes;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let read = stdout.take(cap as u64 + 1).read_to_end(&mut buf);
+        let _ = sender.send(read.map(|_| buf));
+    });
+    let deadline = Instant::now() + limits.timeout;
+    let timed_out = || {
+        format!(
+            "{key}: the secret command did not finish within {} s; it was stopped",
+            limits.timeout.as_secs_f32()
+        )
+    };
+    let output = match receiver.recv_timeout(limits.timeout) {
+        Ok(Ok(buf)) => buf,
+        Ok(Err(e)) => {
+            kill_group();
+            let _ = child.wait();
+            return Err(format!("{key}: reading the secret command's output: {e}"));
+        }
+        Err(_) => {
+            kill_group();
+            let _ = child.wait();
+            return Err(timed_out());
+        }
+    };
+    if output.len() > cap {
+        kill_group();
+        let _ = child.wait();
+        return Err(format!(
+            "{key}: the secret command printed more than {cap} bytes; it was stopped"
+        ));
     }
-    String::from_utf8(output.stdout).map_err(|_| "the secret command printed non-UTF-8".into())
+    // The output is complete (end of file); the command itself must end too.
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                kill_group();
+                let _ = child.wait();
+                return Err(timed_out());
+            }
+            Err(e) => {
+                kill_group();
+                return Err(format!("{key}: waiting for the secret command: {e}"));
+            }
+        }
+    };
+    if !status.success() {
+        return Err(format!("{key}: the secret command failed ({status})"));
+    }
+    String::from_utf8(output).map_err(|_| format!("{key}: the secret command printed non-UTF-8"))
 }
 
 #[cfg(test)]
@@ -160,6 +275,76 @@ mod tests {
 
     fn table(text: &str) -> toml::Table {
         text.parse().unwrap()
+    }
+
+    fn command(line: &str) -> SecretSource {
+        SecretSource::Command(SecretCommand {
+            key: "admin_password_command".into(),
+            line: line.into(),
+        })
+    }
+
+    fn short(timeout_ms: u64, max_bytes: usize) -> CommandLimits {
+        CommandLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            max_bytes,
+        }
+    }
+
+    /// Whether any process still runs with `marker` in its command line.
+    fn still_running(marker: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                .unwrap_or(false)
+        })
+    }
+
+    #[test]
+    fn a_stuck_command_is_stopped_with_its_children_and_the_key_named() {
+        // The shell forks a child that keeps stdout open: only killing the group ends it.
+        let marker = "retractor-secret-test-stuck-4711";
+        let started = Instant::now();
+        let err = command(&format!("sh -c 'sleep 30; : {marker}' & sleep 30"))
+            .resolve_within(short(300, 1024))
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.contains("admin_password_command") && err.contains("did not finish"),
+            "{err}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            !still_running(marker),
+            "the command's children were left running"
+        );
+    }
+
+    #[test]
+    fn a_command_printing_megabytes_is_stopped() {
+        let started = Instant::now();
+        let err = command("head -c 8000000 /dev/zero | tr '\\0' x; sleep 30")
+            .resolve_within(short(5_000, 64 * 1024))
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(err.contains("more than 65536 bytes"), "{err}");
+        assert!(!err.contains("xxxx"), "{err}");
+    }
+
+    #[test]
+    fn a_command_that_closes_stdout_but_keeps_running_is_stopped() {
+        let err = command("printf pw; exec >&-; sleep 30")
+            .resolve_within(short(300, 1024))
+            .unwrap_err();
+        assert!(err.contains("did not finish"), "{err}");
     }
 
     #[test]
@@ -209,11 +394,9 @@ mod tests {
 
     #[test]
     fn command_source_uses_stdout_and_reports_failure_without_output() {
-        let ok = SecretSource::Command("printf 'abc\\n'".into())
-            .resolve()
-            .unwrap();
+        let ok = command("printf 'abc\\n'").resolve().unwrap();
         assert_eq!(ok.expose(), "abc");
-        let err = SecretSource::Command("echo leaked >&2; echo leaked; exit 3".into())
+        let err = command("echo leaked >&2; echo leaked; exit 3")
             .resolve()
             .unwrap_err();
         assert!(err.contains("failed"), "{err}");

@@ -9,6 +9,7 @@ mod actor;
 mod executor;
 mod headers;
 mod item;
+mod logload;
 mod planner;
 mod quarantined;
 mod requests;
@@ -17,7 +18,7 @@ mod retry;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::backends::{self, Backend, MailboxRef};
 use crate::config::Config;
@@ -26,8 +27,21 @@ use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::Actor;
 pub use executor::{RunOptions, RunSummary};
+pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest};
 pub use requests::{DEFAULT_SWEEP_MAX_ITEMS, SweepRequest};
+
+/// Build a tenant's backend. Building may wait on a secret command (bounded by its timeout),
+/// so on a multi-threaded runtime the worker thread is handed over for the wait.
+fn build_backend(tenant: &crate::config::Tenant) -> Result<Arc<dyn Backend>, String> {
+    let on_worker_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker_thread {
+        tokio::task::block_in_place(|| backends::for_tenant(tenant))
+    } else {
+        backends::for_tenant(tenant)
+    }
+}
 
 /// Why the engine did not do what was asked; each maps to one exit code of the contract.
 #[derive(Debug, thiserror::Error)]
@@ -45,43 +59,38 @@ pub enum EngineError {
     Backend(String),
 }
 
-/// The engine for one process: the config, the store and a backend per usable tenant.
+/// A tenant's backend, built the first time it is needed, or why there is none.
+type LazyBackend = OnceLock<Result<Arc<dyn Backend>, String>>;
+
+/// The engine for one process: the config, the store and a backend per tenant.
 pub struct Engine {
     config: Arc<Config>,
     store: Arc<Store>,
-    backends: BTreeMap<String, Arc<dyn Backend>>,
-    /// Tenants without a usable backend, with the reason.
-    unavailable: BTreeMap<String, String>,
+    /// Built on first use, not up front: building one may run a secret command, and one
+    /// stuck password manager must not hold up commands that never touch its tenant.
+    backends: BTreeMap<String, LazyBackend>,
     actor: Actor,
 }
 
 impl Engine {
     pub fn new(config: Arc<Config>, store: Arc<Store>, actor: Actor) -> Engine {
-        let mut backends = BTreeMap::new();
-        let mut unavailable = BTreeMap::new();
-        for (name, tenant) in &config.tenants {
-            match backends::for_tenant(tenant) {
-                Ok(b) => {
-                    backends.insert(name.clone(), b);
-                }
-                Err(why) => {
-                    unavailable.insert(name.clone(), why);
-                }
-            }
-        }
+        let backends = config
+            .tenants
+            .keys()
+            .map(|name| (name.clone(), OnceLock::new()))
+            .collect();
         Engine {
             config,
             store,
             backends,
-            unavailable,
             actor,
         }
     }
 
     /// Replace a tenant's backend (tests drive the engine through instrumented backends).
     pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
-        self.unavailable.remove(tenant);
-        self.backends.insert(tenant.to_string(), backend);
+        self.backends
+            .insert(tenant.to_string(), OnceLock::from(Ok(backend)));
     }
 
     pub fn actor(&self) -> &Actor {
@@ -96,14 +105,28 @@ impl Engine {
         &self.config
     }
 
-    /// The backend of a tenant, or why there is none.
+    /// The backend of a tenant, or why there is none. The first call for a tenant builds it
+    /// (and the result, failure included, is kept for the life of the engine).
     pub fn backend(&self, tenant: &str) -> Result<&Arc<dyn Backend>, String> {
-        self.backends.get(tenant).ok_or_else(|| {
-            self.unavailable
-                .get(tenant)
-                .cloned()
-                .unwrap_or_else(|| format!("unknown tenant '{tenant}'"))
+        let cell = self
+            .backends
+            .get(tenant)
+            .ok_or_else(|| format!("unknown tenant '{tenant}'"))?;
+        cell.get_or_init(|| match self.config.tenant(tenant) {
+            Some(config) => build_backend(config),
+            None => Err(format!("unknown tenant '{tenant}'")),
         })
+        .as_ref()
+        .map_err(Clone::clone)
+    }
+
+    /// Tenants whose backend can be built, in name order (building them if need be).
+    pub fn usable_tenants(&self) -> Vec<String> {
+        self.backends
+            .keys()
+            .filter(|t| self.backend(t).is_ok())
+            .cloned()
+            .collect()
     }
 
     /// The mailboxes of a tenant: the configured list, else the backend's directory.

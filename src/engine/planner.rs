@@ -84,9 +84,11 @@ const QUARANTINE_MAILBOX: &str =
     "the quarantine mailbox: it keeps other recipients' quarantined copies, never a target";
 
 /// What one tenant's scan found, and the mailboxes it could not search (with why).
-struct TenantScan {
-    hits: Vec<(String, MailboxRef, HeaderSummary)>,
-    unsearched: Vec<(MailboxRef, String)>,
+pub(super) struct TenantScan {
+    /// (tenant, mailbox, copy) for every match, sorted by mailbox.
+    pub(super) hits: Vec<(String, MailboxRef, HeaderSummary)>,
+    /// Mailboxes that could not be searched, with why.
+    pub(super) unsearched: Vec<(MailboxRef, String)>,
 }
 
 /// A (mailbox, message) seen while planning, keyed so each is planned once.
@@ -298,8 +300,8 @@ impl Engine {
         notes: &mut Vec<String>,
     ) -> Result<Vec<(String, MailboxRef, HeaderSummary)>, EngineError> {
         let mut hits = Vec::new();
-        for tenant in self.backends.keys() {
-            let scan = self.scan_tenant(tenant, filter).await?;
+        for tenant in self.usable_tenants() {
+            let scan = self.scan_tenant(&tenant, filter).await?;
             notes.extend(unsearched_notes(&scan.unsearched));
             hits.extend(scan.hits);
         }
@@ -308,7 +310,7 @@ impl Engine {
 
     /// Scan every mailbox of one tenant; the mailboxes that could not be searched are named
     /// with the reason, never skipped silently.
-    async fn scan_tenant(
+    pub(super) async fn scan_tenant(
         &self,
         tenant: &str,
         filter: &ScanFilter,
@@ -576,7 +578,7 @@ impl Engine {
 }
 
 /// One note per mailbox a scan could not search: which, and why.
-fn unsearched_notes(unsearched: &[(MailboxRef, String)]) -> Vec<String> {
+pub(super) fn unsearched_notes(unsearched: &[(MailboxRef, String)]) -> Vec<String> {
     unsearched
         .iter()
         .map(|(mailbox, why)| format!("{}: not searched: {why}", mailbox.address))

@@ -99,22 +99,41 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    /// The error message, then `input` and a line of carets under the offending text, each
-    /// query line indented by two spaces.
+    /// The error message, then an excerpt of `input` around the problem and a line of
+    /// carets under the offending text, each indented by two spaces.
     ///
+    /// Only a window of the query is echoed ([`EXCERPT_BEFORE`] characters before the problem,
+    /// [`EXCERPT_CHARS`] in all, `…` where it is cut), so a huge query is not repeated back.
     /// Control and bidi characters in `input` are shown as `?` (tabs and newlines as spaces)
     /// so the echo cannot steer the terminal and the carets stay aligned; wide CJK characters
     /// count as two cells, combining marks as none (an approximation of terminal widths).
     pub fn render(&self, input: &str) -> String {
-        let mut shown = String::with_capacity(input.len());
+        let first = self.column.saturating_sub(1).saturating_sub(EXCERPT_BEFORE);
+        let last = first + EXCERPT_CHARS;
+        let mut shown = String::new();
         let mut carets = String::new();
-        for (at, c) in input.char_indices() {
+        if first > 0 {
+            shown.push('…');
+            carets.push(' ');
+        }
+        let mut cut_at_end = false;
+        for (n, (at, c)) in input.char_indices().enumerate() {
+            if n < first {
+                continue;
+            }
+            if n >= last {
+                cut_at_end = true;
+                break;
+            }
             let (c, width) = display_char(c);
             shown.push(c);
             let mark = if self.span.contains(&at) { '^' } else { ' ' };
             if at < self.span.end {
                 carets.extend(std::iter::repeat_n(mark, width));
             }
+        }
+        if cut_at_end {
+            shown.push('…');
         }
         if !carets.contains('^') {
             // An empty span (or one of zero-width characters) still needs a visible mark.
@@ -124,13 +143,25 @@ impl QueryError {
     }
 }
 
+/// Characters of the query echoed before the start of the problem in [`QueryError::render`].
+pub const EXCERPT_BEFORE: usize = 24;
+
+/// Characters of the query echoed in all by [`QueryError::render`].
+pub const EXCERPT_CHARS: usize = 72;
+
+/// The longest query accepted, in bytes. Longer text is an error at the position where the
+/// limit is crossed, rather than a statement the store cannot run.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// The most clauses a query may have; each becomes a condition of the store's statement.
+pub const MAX_CLAUSES: usize = 64;
+
 /// How a character of the query is echoed and how many terminal cells it takes.
 fn display_char(c: char) -> (char, usize) {
     if c == '\t' || c == '\n' || c == '\r' {
         return (' ', 1);
     }
-    let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
-    if c.is_control() || bidi {
+    if c.is_control() || crate::model::text::is_format_char(c) {
         return ('?', 1);
     }
     let wide = matches!(c as u32,

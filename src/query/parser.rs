@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::lexer::{RawClause, RawValue, error_at, lex};
-use super::{Clause, Query, QueryError, Span, Term, TextField};
+use super::{Clause, MAX_CLAUSES, MAX_QUERY_BYTES, Query, QueryError, Span, Term, TextField};
 use crate::model::text::sanitize;
 use crate::model::{MessageStatus, normalize_message_id, when::parse_when};
 
@@ -96,11 +96,48 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 }
 
 pub(crate) fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
-    let clauses = lex(input)?
+    // Bounds first, so an enormous query is refused before any work proportional to it.
+    if input.len() > MAX_QUERY_BYTES {
+        let mut cut = MAX_QUERY_BYTES;
+        while !input.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return Err(error_at(
+            input,
+            cut..input.len(),
+            format!(
+                "the query is too long: at most {MAX_QUERY_BYTES} bytes, this one has {}",
+                input.len()
+            ),
+        ));
+    }
+    let raw = lex(input)?;
+    if let Some(extra) = raw.get(MAX_CLAUSES) {
+        let end = raw.last().map_or(extra.span.end, |c| c.span.end);
+        return Err(error_at(
+            input,
+            extra.span.start..end,
+            format!(
+                "too many terms: at most {MAX_CLAUSES}, this query has {}",
+                raw.len()
+            ),
+        ));
+    }
+    let clauses = raw
         .into_iter()
         .map(|raw| clause(input, raw, now))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Query { clauses })
+}
+
+/// User text quoted in an error message: escaped, and cut to a few dozen characters so a long
+/// value is not repeated back whole (the rendered excerpt shows where it stands).
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 40;
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(MAX).collect();
+    let more = if chars.next().is_some() { "…" } else { "" };
+    format!("{}{more}", sanitize(&head))
 }
 
 /// A value with its `*` already checked and removed.
@@ -133,7 +170,7 @@ fn clause(input: &str, raw: RawClause<'_>, now: DateTime<Utc>) -> Result<Clause,
                 name_span.clone(),
                 format!(
                     "unknown field '{}': expected one of {}",
-                    sanitize(name),
+                    excerpt(name),
                     FIELDS.join(", ")
                 ),
             )
@@ -208,9 +245,9 @@ fn clause(input: &str, raw: RawClause<'_>, now: DateTime<Utc>) -> Result<Clause,
                 // Dropping the term would silently widen the query, perhaps to every message,
                 // which is dangerous in a tool that retracts what it finds.
                 let shown = if value.quoted {
-                    format!("\"{}\"", sanitize(value.text))
+                    format!("\"{}\"", excerpt(value.text))
                 } else {
-                    sanitize(value.text)
+                    excerpt(value.text)
                 };
                 return Err(err(
                     value.span,
@@ -237,7 +274,7 @@ fn clause(input: &str, raw: RawClause<'_>, now: DateTime<Utc>) -> Result<Clause,
                     value.span.clone(),
                     format!(
                         "unknown status '{}': expected one of {}",
-                        sanitize(value.text),
+                        excerpt(value.text),
                         STATUSES.join(", ")
                     ),
                 )
@@ -251,7 +288,7 @@ fn clause(input: &str, raw: RawClause<'_>, now: DateTime<Utc>) -> Result<Clause,
                     value.span,
                     format!(
                         "unknown disposition '{}': expected one of {}",
-                        sanitize(value.text),
+                        excerpt(value.text),
                         DISPOSITIONS.join(", ")
                     ),
                 ));

@@ -557,3 +557,57 @@ fn query_random_inputs_never_panic() {
         "{parsed} parsed, {failed} failed"
     );
 }
+
+// ---- bounds ----
+
+#[test]
+fn a_huge_query_fails_fast_at_a_position_without_being_repeated() {
+    let input = vec!["word"; 50_000].join(" ");
+    let started = std::time::Instant::now();
+    let e = err(&input);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(50), "took {took:?}");
+    assert!(e.message.contains("too long"), "{e:?}");
+    assert!(e.span.start <= crate::query::MAX_QUERY_BYTES, "{e:?}");
+    let rendered = e.render(&input);
+    assert!(rendered.len() < 400, "{} bytes: {rendered}", rendered.len());
+    assert!(
+        rendered.contains('…') && rendered.contains('^'),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn too_many_terms_is_an_error_at_the_first_extra_term() {
+    let ok: Vec<String> = (0..crate::query::MAX_CLAUSES)
+        .map(|n| format!("w{n}"))
+        .collect();
+    assert!(parse(&ok.join(" "), now()).is_ok());
+    let many: Vec<String> = (0..500).map(|n| format!("w{n}")).collect();
+    let input = many.join(" ");
+    let e = err(&input);
+    assert!(
+        e.message.contains("too many terms") && e.message.contains("500"),
+        "{e:?}"
+    );
+    let first_extra = input.find("w64").unwrap_or(usize::MAX);
+    assert_eq!(e.span.start, first_extra, "{e:?}");
+    let rendered = e.render(&input);
+    assert!(
+        !rendered.contains("w0 "),
+        "the start of the query is not repeated: {rendered}"
+    );
+    assert!(
+        rendered.lines().nth(1).is_some_and(|l| l.contains("w64")),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn long_values_are_quoted_as_an_excerpt() {
+    let value = "x".repeat(3000);
+    let input = format!("status:{value}");
+    let e = err(&input);
+    assert!(e.message.len() < 200, "{}", e.message);
+    assert!(e.message.contains('…'), "{}", e.message);
+}

@@ -7,6 +7,7 @@
 mod audit;
 mod claims;
 mod evidence;
+mod files;
 mod jobs;
 mod messages;
 mod schema;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use audit::{AuditEntry, AuditFilter, AuditVerdict, NewAudit};
 pub use claims::Requeued;
 pub use evidence::EvidenceRecord;
+pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use search::PageAnchor;
@@ -54,14 +56,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) and migrate the store at `path`.
+    /// Open (creating if needed, privately: see `files`) and migrate the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
-        }
+        files::create_private(path)?;
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -89,6 +86,20 @@ impl Store {
         migrate(&mut conn).map_err(open_err)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Open the store for a command that only reads (`search`, `show`, `jobs`, `audit`):
+    /// nothing is written, so a read-only store (a forensic copy on read-only media) works.
+    /// A store that does not exist yet is created as by [`Store::open`], so a fresh
+    /// configuration reads as empty rather than failing.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Store::open(path);
+        }
+        Ok(Store {
+            conn: Mutex::new(files::open_read_only(path)?),
             path: path.to_path_buf(),
         })
     }

@@ -24,8 +24,24 @@ const NAME_ATTEMPTS: usize = 4;
 const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
 
 /// Map an I/O error on `path` to the failure class the engine acts on.
+///
+/// Errors that the same call would meet again (a name too long for the filesystem, a link
+/// loop, a file where a directory should be, a read-only filesystem) are permanent
+/// (`Invalid`): retrying them only delays the failure and hides its reason.
 pub(super) fn io_error(err: &io::Error, path: &Path) -> BackendError {
+    let permanent = matches!(
+        err.raw_os_error(),
+        Some(
+            libc::ENAMETOOLONG
+                | libc::ELOOP
+                | libc::ENOTDIR
+                | libc::EISDIR
+                | libc::EROFS
+                | libc::EINVAL
+        )
+    );
     let kind = match err.kind() {
+        _ if permanent => ErrorKind::Invalid,
         io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => ErrorKind::OverQuota,
         _ => ErrorKind::Unavailable,

@@ -9,7 +9,7 @@ use crate::store::{AuditFilter, Store};
 
 pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
     let config = ctx.config()?;
-    let store = Store::open(&config.store_path)?;
+    let store = Store::open_read_only(&config.store_path)?;
     if let Some(AuditCommand::Verify) = a.verify {
         let v = store.verify_audit()?;
         if ctx.json {

@@ -14,7 +14,7 @@ use crate::store::Store;
 
 pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
     let config = ctx.config()?;
-    let store = Store::open(&config.store_path)?;
+    let store = Store::open_read_only(&config.store_path)?;
     let Some(id) = a.job else {
         let list = store.jobs(a.limit)?;
         if ctx.json {

@@ -1,22 +1,24 @@
 //! `search`, `show`, `ingest`, `index`: the message log.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::io::{BufReader, Read};
 
 use serde_json::json;
 
 use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
-use crate::backends::{MailboxRef, ScanFilter};
+use crate::backends::MailboxRef;
+use crate::engine::{IndexScan, LogLoad};
 use crate::ingest::{IngestError, IngestReport, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
 use crate::model::{MessageRecord, normalize_address};
 use crate::store::Store;
+use sha2::{Digest, Sha256};
 
 pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
     let config = ctx.config()?;
-    let store = Store::open(&config.store_path)?;
+    let store = Store::open_read_only(&config.store_path)?;
     let text = a.query.join(" ");
     let query = crate::query::parse(&text, chrono::Utc::now())
         .map_err(|e| CliError::bad_input(e.render(&text)))?;
@@ -59,7 +61,7 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
 }
 
 pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
+    let engine = ctx.read_only_engine()?;
     let store = engine.store();
     let message = super::resolve(store, &a.reference)?;
     let tenant = engine.config().tenant(&message.tenant);
@@ -168,29 +170,84 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
 }
 
 pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
-    let config = ctx.config()?;
+    let engine = ctx.engine()?;
+    let config = engine.config().clone();
+    let source = a.file.display().to_string();
+    engine.authorize_log_load("ingest", &source)?;
     let resolver =
         TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
-    let input: Box<dyn BufRead> = if a.file.as_os_str() == "-" {
+    let raw: Box<dyn Read> = if a.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(&a.file)
             .map_err(|e| CliError::bad_input(format!("{}: {e}", a.file.display())))?;
-        Box::new(BufReader::with_capacity(1 << 20, file))
+        Box::new(file)
     };
-    let store = Store::open(&config.store_path)?;
-    let report = match a.format {
-        IngestFormat::Jsonl => jsonl::ingest(&store, &resolver, input)?,
-        IngestFormat::Postfix => postfix::ingest(&store, &resolver, input)?,
-        IngestFormat::M365Trace => match m365_trace::ingest(&store, &resolver, input) {
-            Ok(report) => report,
+    let mut input = BufReader::with_capacity(1 << 20, Hashing::new(raw));
+    let store = engine.store();
+    let loaded = match a.format {
+        IngestFormat::Jsonl => jsonl::ingest(store, &resolver, &mut input).map_err(CliError::from),
+        IngestFormat::Postfix => {
+            postfix::ingest(store, &resolver, &mut input).map_err(CliError::from)
+        }
+        IngestFormat::M365Trace => match m365_trace::ingest(store, &resolver, &mut input) {
+            Ok(report) => Ok(report),
             Err(IngestError::BadInput(m)) => {
-                return Err(CliError::bad_input(format!("{}: {m}", a.file.display())));
+                Err(CliError::bad_input(format!("{}: {m}", a.file.display())))
             }
-            Err(IngestError::Store(e)) => return Err(e.into()),
+            Err(IngestError::Store(e)) => Err(e.into()),
         },
     };
-    report_ingest(ctx, &report, &a.file.display().to_string())
+    // The hash is of the whole input, also past where a parser stopped.
+    let sha256 = std::io::copy(&mut input, &mut std::io::sink())
+        .ok()
+        .map(|_| input.into_inner().finish());
+    let format = match a.format {
+        IngestFormat::Jsonl => "jsonl",
+        IngestFormat::Postfix => "postfix",
+        IngestFormat::M365Trace => "m365-trace",
+    };
+    let failed = loaded.as_ref().err().map(|e| e.message.clone());
+    engine.audit_log_load(&LogLoad {
+        action: "ingest",
+        source: &source,
+        format,
+        sha256: sha256.as_deref(),
+        result: match (&loaded, &failed) {
+            (Ok(report), _) => Ok(report),
+            (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
+        },
+        not_read: 0,
+    })?;
+    report_ingest(ctx, &loaded?, &source)
+}
+
+/// A reader that keeps the SHA-256 of everything read through it, for the audit record.
+struct Hashing<R> {
+    inner: R,
+    digest: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            digest: Sha256::new(),
+        }
+    }
+
+    /// The hex SHA-256 of what was read.
+    fn finish(self) -> String {
+        hex::encode(self.digest.finalize())
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Print an ingest report; exit 3 when some records were skipped.
@@ -268,30 +325,17 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(|s| super::when("--since", s))
         .transpose()?;
-    let mailboxes = engine.tenant_mailboxes(&a.tenant).await?;
-    let backend = engine
-        .backend(&a.tenant)
-        .map_err(CliError::bad_input)?
-        .clone();
+    // The engine reads the mailboxes, within its limits, after checking the role.
+    let IndexScan {
+        hits: scanned,
+        not_indexed: failures,
+    } = engine.scan_for_index(&a.tenant, since).await?;
     // One record per Message-ID, its recipients being every mailbox that holds a copy.
     let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
     // Each record's recipients as a set, so adding the holder of a mass mailing's copy costs
     // one look-up, not a pass over its thousands of recipients.
     let mut listed: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-    let mut failures = Vec::new();
-    let filter = ScanFilter {
-        since,
-        skip_admin_folders: true,
-        ..ScanFilter::default()
-    };
-    for mailbox in &mailboxes {
-        let hits = match backend.scan(mailbox, &filter).await {
-            Ok(h) => h,
-            Err(e) => {
-                failures.push(format!("{}: {e}", mailbox.address));
-                continue;
-            }
-        };
+    for (mailbox, hits) in &scanned {
         for h in hits {
             let holder = mailbox_recipient(mailbox, &h.from);
             let entry = records
@@ -321,14 +365,29 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         }
     }
     let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);
-    for (n, r) in records.into_values().enumerate() {
-        loader.push(n as u64 + 1, r)?;
-    }
-    let report = loader.finish()?;
+    let loaded = records
+        .into_values()
+        .enumerate()
+        .try_for_each(|(n, r)| loader.push(n as u64 + 1, r))
+        .and_then(|()| loader.finish());
+    let source = format!("tenant {}", a.tenant);
+    let failed = loaded.as_ref().err().map(ToString::to_string);
+    engine.audit_log_load(&LogLoad {
+        action: "index",
+        source: &source,
+        format: "mailboxes",
+        sha256: None,
+        result: match (&loaded, &failed) {
+            (Ok(report), _) => Ok(report),
+            (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
+        },
+        not_read: failures.len(),
+    })?;
+    let report = loaded?;
     for f in &failures {
         eprintln!("not indexed: {}", sanitize(f));
     }
-    let code = report_ingest(ctx, &report, &format!("tenant {}", a.tenant))?;
+    let code = report_ingest(ctx, &report, &source)?;
     Ok(if failures.is_empty() {
         code
     } else {

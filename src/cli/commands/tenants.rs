@@ -1,10 +1,50 @@
 //! `check`: each tenant's connection and permissions.
 
+use std::path::Path;
+
 use serde_json::json;
 
 use super::super::args::CheckArgs;
 use super::super::output::{Table, print_json};
 use super::super::{CliError, Context, exit};
+use crate::config::paths;
+use crate::model::text::sanitize;
+use crate::store::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
+
+/// Files retractor keeps that others could read: the store (log, audit, evidence of
+/// hard-deleted mail), its directory, and the debug log (which must also not be a link).
+fn file_warnings(store: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut warnings: Vec<String> = loose_modes(store)
+        .into_iter()
+        .map(|(path, mode)| {
+            let wanted = if path.is_dir() {
+                STORE_DIR_MODE
+            } else {
+                STORE_FILE_MODE
+            };
+            format!(
+                "{} is mode {mode:04o}, open to other users; chmod {wanted:o} it (or {:o} for a group that shares the store)",
+                path.display(),
+                wanted | (wanted >> 3)
+            )
+        })
+        .collect();
+    let log = paths::log_file();
+    match std::fs::symlink_metadata(&log) {
+        Ok(meta) if meta.file_type().is_symlink() => warnings.push(format!(
+            "{} is a symbolic link; the debug log is not written through it (remove it)",
+            log.display()
+        )),
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => warnings.push(format!(
+            "{} is mode {:04o}; chmod 600 it",
+            log.display(),
+            meta.permissions().mode() & 0o7777
+        )),
+        _ => {}
+    }
+    warnings
+}
 
 pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
@@ -28,6 +68,7 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         };
         results.push((name.clone(), tenant.kind.clone(), ok, detail));
     }
+    let warnings = file_warnings(engine.store().path());
     let store_ok = engine.store().message_count().map(|n| {
         format!(
             "store {}: ok, {n} logged messages",
@@ -37,10 +78,14 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
     if ctx.json {
         print_json(&json!({
             "tenants": results.iter().map(|(n, k, ok, d)| json!({"name": n, "kind": k, "ok": ok, "detail": d})).collect::<Vec<_>>(),
+            "warnings": warnings,
         }));
     } else {
         if let Ok(s) = &store_ok {
             println!("{s}");
+        }
+        for w in &warnings {
+            println!("warning: {}", sanitize(w));
         }
         let mut t = Table::new(vec!["TENANT", "KIND", "OK", "DETAIL"], vec![20, 8, 6, 0]);
         for (n, k, ok, d) in &results {
