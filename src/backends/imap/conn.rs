@@ -646,11 +646,21 @@ mod tests {
     fn refusals_map_by_code() {
         let line = |t: &[u8]| proto::status_line(t).unwrap();
         assert_eq!(
-            refusal(Server::Other, "APPEND", &line(b"NO [OVERQUOTA] Quota exceeded")).kind,
+            refusal(
+                Server::Other,
+                "APPEND",
+                &line(b"NO [OVERQUOTA] Quota exceeded")
+            )
+            .kind,
             ErrorKind::OverQuota
         );
         assert_eq!(
-            refusal(Server::Other, "SELECT", &line(b"NO [NONEXISTENT] no such folder")).kind,
+            refusal(
+                Server::Other,
+                "SELECT",
+                &line(b"NO [NONEXISTENT] no such folder")
+            )
+            .kind,
             ErrorKind::Gone
         );
         let e = login_error(

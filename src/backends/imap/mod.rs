@@ -209,7 +209,12 @@ impl ImapBackend {
     async fn learn_namespace(&self, conn: &mut Conn) -> Result<(), BackendError> {
         *self.server.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((conn.server, conn.has("NAMESPACE")));
-        if self.namespace.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .namespace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             return Ok(());
         }
         if let Some(found) = ops::personal_namespace(conn).await? {
@@ -408,7 +413,12 @@ impl ImapBackend {
         let mut whole = self.fetch_whole(&mailbox.address, copy).await?;
         let message_id = crate::backends::maildir::headers::parse(&whole.raw).message_id;
         // Never byte-identical to another quarantined copy (Cyrus refuses too many).
-        whole.raw = mark::mark(&whole.raw, &mailbox.address, &copy.folder, &copy.provider_id);
+        whole.raw = mark::mark(
+            &whole.raw,
+            &mailbox.address,
+            &copy.folder,
+            &copy.provider_id,
+        );
         let reuse = message_id
             .as_deref()
             .filter(|_| self.quarantine_per_recipient);

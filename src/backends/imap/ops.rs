@@ -109,7 +109,11 @@ pub async fn list_folders(conn: &mut Conn) -> Result<Folders, BackendError> {
             f.messages = Some(messages);
         }
     }
-    if !folders.list.iter().any(|f| f.name.eq_ignore_ascii_case("INBOX")) {
+    if !folders
+        .list
+        .iter()
+        .any(|f| f.name.eq_ignore_ascii_case("INBOX"))
+    {
         return Err(BackendError::new(
             ErrorKind::NoSuchMailbox,
             format!(

@@ -171,7 +171,12 @@ mod tests {
     #[test]
     fn a_code_decides_and_bare_text_is_read_by_the_server_that_wrote_it() {
         assert_eq!(
-            refusal(Server::Other, "APPEND", &line(b"NO [OVERQUOTA] Quota exceeded")).kind,
+            refusal(
+                Server::Other,
+                "APPEND",
+                &line(b"NO [OVERQUOTA] Quota exceeded")
+            )
+            .kind,
             ErrorKind::OverQuota
         );
         assert_eq!(
@@ -191,7 +196,11 @@ mod tests {
             refusal(Server::Other, "APPEND", &line(b"NO Over quota")).kind,
             ErrorKind::Invalid
         );
-        let e = refusal(Server::Cyrus, "APPEND", &line(b"NO Too many identical emails"));
+        let e = refusal(
+            Server::Cyrus,
+            "APPEND",
+            &line(b"NO Too many identical emails"),
+        );
         assert_eq!(e.kind, ErrorKind::Invalid);
         assert!(e.detail.contains("Too many identical"), "{}", e.detail);
     }
@@ -210,7 +219,10 @@ mod tests {
             Server::identify("imap.example ready", &["XCONVERSATIONS".into()]),
             Server::Cyrus
         );
-        assert_eq!(Server::identify("Dovecot (Debian) ready.", &none), Server::Dovecot);
+        assert_eq!(
+            Server::identify("Dovecot (Debian) ready.", &none),
+            Server::Dovecot
+        );
         assert_eq!(Server::identify("ready", &none), Server::Other);
     }
 
@@ -221,7 +233,10 @@ mod tests {
             .expect("personal");
         assert_eq!(debian.prefix, "INBOX.");
         assert_eq!(debian.delimiter.as_deref(), Some("."));
-        assert_eq!(debian.personal("Retractor-Deleted"), "INBOX.Retractor-Deleted");
+        assert_eq!(
+            debian.personal("Retractor-Deleted"),
+            "INBOX.Retractor-Deleted"
+        );
         assert_eq!(debian.personal("INBOX.Quarantine"), "INBOX.Quarantine");
         assert_eq!(debian.personal("inbox"), "inbox");
         let upstream = personal_namespace(br#" (("" "/")) (("Other Users/" "/")) NIL"#)
