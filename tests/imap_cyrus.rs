@@ -323,7 +323,10 @@ fn many_identical_copies(layout: Layout, per_recipient: bool) {
         let back = s.where_is(r, MSG);
         assert_eq!(back.len(), 1, "{r}: {back:?}");
         assert_eq!(back[0].0, "INBOX");
-        assert_eq!(back[0].1.internal_date.trim_start(), DATE.trim_start_matches('0'));
+        assert_eq!(
+            back[0].1.internal_date.trim_start(),
+            DATE.trim_start_matches('0')
+        );
         assert_eq!(s.raw(r, "INBOX", back[0].1.uid), raw, "{r}");
     }
     assert!(s.where_is(&s.addr("quarantine"), MSG).is_empty());
