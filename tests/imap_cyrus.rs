@@ -153,6 +153,15 @@ fn mailbox(address: &str) -> retractor::backends::MailboxRef {
     }
 }
 
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(work)
+}
+
 /// One test per layout for each scenario.
 macro_rules! in_both_layouts {
     ($scenario:ident: $upstream:ident, $debian:ident) => {
@@ -231,6 +240,28 @@ fn every_action_and_restore(layout: Layout) {
             assert_eq!(moved[0].1.flags, before[0].1.flags, "{action}: flags kept");
         }
         assert!(s.where_is(&alice, MSG).iter().all(|(f, _)| f != "INBOX"));
+        if action == "quarantine" {
+            // Each quarantined copy is unique on the server (Cyrus limits identical ones),
+            // yet read back as evidence it is the message as delivered.
+            let first = s.raw(holder, &moved[0].0, moved[0].1.uid);
+            assert!(first.starts_with("X-Retractor-Quarantined: "), "{first}");
+            assert_ne!(first, s.raw(holder, &moved[1].0, moved[1].1.uid));
+            let evidence = block_on(async {
+                let backend = s.backend();
+                let who = mailbox(holder);
+                let copies = backend.locate(&who, MSG).await.expect("locate");
+                let mut raws = Vec::new();
+                for copy in &copies {
+                    raws.push(backend.fetch_raw(&who, copy).await.expect("fetch"));
+                }
+                raws
+            });
+            assert_eq!(evidence.len(), 2);
+            assert!(
+                evidence.iter().any(|r| r == original.as_bytes()),
+                "{evidence:?}"
+            );
+        }
         let (code, job) = s.json(&["restore", MSG, "--yes", "--wait"]);
         assert_eq!(code, 0, "{action} restore: {job}");
         let back = s.where_is(&alice, MSG);
@@ -347,12 +378,7 @@ fn two_items_create_one_folder(layout: Layout) {
     let (first_id, second_id) = ("<first@evil.test>", "<second@evil.test>");
     s.seed(&alice, "", first_id, "");
     s.seed(&alice, "", second_id, "");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    block_on(async {
         let (one, two) = (s.backend(), s.backend());
         let who = mailbox(&alice);
         let first = one.locate(&who, first_id).await.expect("locate");
