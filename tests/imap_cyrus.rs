@@ -210,23 +210,17 @@ fn every_action_and_restore(layout: Layout) {
             items(&job).iter().all(|i| i["result"] == "remediated"),
             "{action}: {job}"
         );
-        let (holder, expected): (&str, Box<dyn Fn(&str) -> bool>) = match action {
-            "move-to-junk" => (&alice, Box::new(|f| f == layout.personal("Junk"))),
-            "trash" => (&alice, Box::new(|f| f == layout.personal("Trash"))),
-            "soft-delete" => (
-                &alice,
-                Box::new(|f| f == layout.personal("Retractor-Deleted")),
-            ),
-            _ => (
-                "",
-                Box::new(|f: &str| f.starts_with(quarantine_parent.as_str())),
-            ),
-        };
         let quarantine = s.addr("quarantine");
-        let holder = if holder.is_empty() {
+        let holder = if action == "quarantine" {
             &quarantine
         } else {
-            holder
+            &alice
+        };
+        let expected = |folder: &str| match action {
+            "move-to-junk" => folder == layout.personal("Junk"),
+            "trash" => folder == layout.personal("Trash"),
+            "soft-delete" => folder == layout.personal("Retractor-Deleted"),
+            _ => folder.starts_with(quarantine_parent.as_str()),
         };
         let now = s.where_is(holder, MSG);
         let moved: Vec<_> = now.iter().filter(|(f, _)| expected(f)).collect();
@@ -436,7 +430,7 @@ fn over_quota_without_a_code(layout: Layout) {
     s.server.set_quota_kib(&s.addr("quarantine"), 1);
     let padding = format!("X-Padding: {}\r\n", "x".repeat(4000));
     s.seed(&alice, "", MSG, &padding);
-    s.ingest(MSG, &[alice.clone()]);
+    s.ingest(MSG, std::slice::from_ref(&alice));
     let (code, job) = s.json(&["retract", MSG, "--action", "quarantine", "--yes", "--wait"]);
     assert_eq!(code, 3, "{job}");
     let item = &items(&job)[0];
@@ -475,7 +469,7 @@ fn depth_two(layout: Layout) {
         "<other@corp.test>",
         &format!("X-Note: {MSG}\r\n"),
     );
-    s.ingest(MSG, &[alice.clone()]);
+    s.ingest(MSG, std::slice::from_ref(&alice));
     let (code, job) = s.json(&[
         "retract",
         MSG,
