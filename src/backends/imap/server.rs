@@ -53,7 +53,7 @@ const TEXT_TABLES: &[(Server, &[(&str, ErrorKind)])] = &[(
     &[
         ("Over quota", ErrorKind::OverQuota),
         ("Permission denied", ErrorKind::PermissionDenied),
-        // SELECT or APPEND of a folder deleted since LIST: locate again.
+        // A folder deleted since LIST was selected or appended to: locate again.
         ("Mailbox does not exist", ErrorKind::Gone),
         ("Message does not exist", ErrorKind::Gone),
         ("Invalid user", ErrorKind::NoSuchMailbox),
@@ -188,7 +188,12 @@ mod tests {
             ErrorKind::PermissionDenied
         );
         assert_eq!(
-            refusal(Server::Cyrus, "SELECT", &line(b"NO Mailbox does not exist")).kind,
+            refusal(
+                Server::Cyrus,
+                "EXAMINE",
+                &line(b"NO Mailbox does not exist")
+            )
+            .kind,
             ErrorKind::Gone
         );
         // The same words from a server we did not identify mean nothing certain.
