@@ -218,10 +218,20 @@ impl ImapBackend {
         {
             return Ok(());
         }
-        if let Some(found) = ops::personal_namespace(conn).await? {
-            *self.namespace.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+        match ops::personal_namespace(conn).await {
+            Ok(Some(found)) => {
+                *self.namespace.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            // A server that advertises NAMESPACE and then refuses it: folders stay where
+            // they are configured, as on a server without it.
+            Err(e) if !conn.broken && matches!(e.kind, ErrorKind::Invalid) => {
+                tracing::debug!(error = %e.detail, "NAMESPACE refused");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// A configured folder name as a personal folder of this server (`Retractor-Deleted` is
