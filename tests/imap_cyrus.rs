@@ -440,6 +440,32 @@ fn over_quota_without_a_code(layout: Layout) {
     assert_eq!(s.where_is(&alice, MSG)[0].0, "INBOX");
 }
 
+in_both_layouts!(permission_denied_without_a_code:
+    a_permission_refusal_without_a_code_is_permission_denied_on_cyrus_upstream,
+    a_permission_refusal_without_a_code_is_permission_denied_on_cyrus_debian);
+
+/// A quarantine mailbox where its owner may not create folders: Cyrus' bare `NO Permission
+/// denied` to the CREATE (LIST shows no such folder) fails the item as permission-denied.
+fn permission_denied_without_a_code(layout: Layout) {
+    let Some(s) = Setup::new(layout, "acl", &["alice", "quarantine"], "") else {
+        return;
+    };
+    let alice = s.addr("alice");
+    s.server.set_own_rights(&s.addr("quarantine"), "lr");
+    s.seed(&alice, "", MSG, "");
+    s.ingest(MSG, std::slice::from_ref(&alice));
+    let (code, job) = s.json(&["retract", MSG, "--action", "quarantine", "--yes", "--wait"]);
+    assert_eq!(code, 3, "{job}");
+    let item = &items(&job)[0];
+    assert_eq!(item["result"], "failed", "{item}");
+    let error = item["error"].as_str().unwrap_or("");
+    assert!(
+        error.starts_with("permission-denied") && error.contains("Permission denied"),
+        "{item}"
+    );
+    assert_eq!(s.where_is(&alice, MSG)[0].0, "INBOX");
+}
+
 in_both_layouts!(depth_two:
     depth_two_is_found_by_header_search_on_cyrus_upstream,
     depth_two_is_found_by_header_search_on_cyrus_debian);

@@ -296,6 +296,15 @@ impl Cyrus {
         assert!(r.ends_with_ok(), "setquota {user}: {}", r.0);
     }
 
+    /// Set `user`'s own rights on their INBOX (`lr`: may read, may not create or append).
+    pub fn set_own_rights(&self, user: &str, rights: &str) {
+        let r = self.site_admin().cmd(&format!(
+            "SETACL \"{}\" \"{user}\" \"{rights}\"",
+            self.user_root(user)
+        ));
+        assert!(r.ends_with_ok(), "setacl {user}: {}", r.0);
+    }
+
     /// A session as `user`, through the proxy login retractor uses.
     pub fn client(&self, user: &str) -> Client {
         Client::plain(self.port, user, PROXY, PROXY_PASSWORD)
