@@ -232,7 +232,7 @@ impl Conn {
         self.commands.fetch_add(1, Ordering::Relaxed);
         self.write(format!("{tag} AUTHENTICATE PLAIN\r\n").as_bytes())
             .await?;
-        self.wait_continuation(&tag).await?;
+        self.wait_continuation(&tag, "AUTHENTICATE").await?;
         self.write(format!("{token}\r\n").as_bytes()).await?;
         self.finish(&tag, "AUTHENTICATE").await
     }
@@ -263,7 +263,7 @@ impl Conn {
                     pending.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
                     self.write(&pending).await?;
                     pending.clear();
-                    self.wait_continuation(&tag).await?;
+                    self.wait_continuation(&tag, &name).await?;
                     pending.extend_from_slice(bytes);
                 }
             }
@@ -296,7 +296,7 @@ impl Conn {
     }
 
     /// Wait for `+ ` (go on with the literal); a tagged answer instead is a refusal.
-    async fn wait_continuation(&mut self, tag: &str) -> Result<(), BackendError> {
+    async fn wait_continuation(&mut self, tag: &str, name: &str) -> Result<(), BackendError> {
         let deadline = self.deadline();
         loop {
             let response = self.read_response(deadline).await?;
@@ -309,7 +309,7 @@ impl Conn {
                     code: None,
                     text: String::from_utf8_lossy(rest).into_owned(),
                 });
-                return Err(refusal(self.server, "command", &line));
+                return Err(refusal(self.server, name, &line));
             }
             self.note_untagged(&response);
         }
