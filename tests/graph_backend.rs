@@ -841,7 +841,8 @@ fn check_passes_over_mailboxes_graph_does_not_serve_and_prefers_the_quarantine_m
     assert_eq!(t["ok"], true, "{t}");
     assert!(
         detail.contains("alice@m365.test reached")
-            && detail.contains("unlicensed@m365.test not mail-enabled")
+            && detail.contains("unlicensed@m365.test skipped, no mailbox Graph serves")
+            && detail.contains("MailboxNotEnabledForRESTAPI")
             && !detail.contains("visitor@m365.test"),
         "{detail}"
     );
@@ -873,7 +874,7 @@ fn check_is_red_only_when_no_mailbox_tried_is_reached_and_says_what_was_tried() 
     // At most five tried, each named with its reason.
     assert!(
         detail.contains("none of the 5 mailbox(es) tried was reached")
-            && (0..5).all(|n| detail.contains(&format!("shared{n}@m365.test not mail-enabled")))
+            && (0..5).all(|n| detail.contains(&format!("shared{n}@m365.test skipped")))
             && !detail.contains("shared5@m365.test"),
         "{detail}"
     );

@@ -122,7 +122,7 @@ impl GraphBackend {
 /// One mailbox passed over, and why, in a few words.
 fn why_not(address: &str, e: &BackendError) -> String {
     let why = match e.kind {
-        ErrorKind::NoSuchMailbox => "not mail-enabled for Graph, skipped",
+        ErrorKind::NoSuchMailbox => "skipped, no mailbox Graph serves",
         ErrorKind::PermissionDenied => "access denied",
         _ => "not reached",
     };
