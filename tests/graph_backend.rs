@@ -825,3 +825,57 @@ async fn next_page_links_that_loop_end_the_listing_with_an_error() {
     assert!(e.to_string().contains("did not end"), "{e}");
     assert!(server.stats().http_requests < 10, "{:?}", server.stats());
 }
+
+#[test]
+fn check_passes_over_mailboxes_graph_does_not_serve_and_prefers_the_quarantine_mailbox() {
+    let server = GraphServer::start(Settings::default());
+    // The first users listed are an unlicensed account and a guest: not a sick tenant.
+    server.add_user("unlicensed@m365.test", UserKind::NoRestMailbox);
+    server.add_user("visitor@m365.test", UserKind::Guest);
+    server.add_user("alice@m365.test", UserKind::Member);
+    let w = world(&server, "");
+    let (code, report) = w.json(&["check", "--tenant", "m365"]);
+    assert_eq!(code, 0, "{report}");
+    let t = &report["tenants"][0];
+    let detail = t["detail"].as_str().unwrap_or("");
+    assert_eq!(t["ok"], true, "{t}");
+    assert!(
+        detail.contains("alice@m365.test reached")
+            && detail.contains("unlicensed@m365.test skipped, no mailbox Graph serves")
+            && detail.contains("MailboxNotEnabledForRESTAPI")
+            && !detail.contains("visitor@m365.test"),
+        "{detail}"
+    );
+
+    // The quarantine mailbox, listed last, is the one tried first.
+    server.add_user("quarantine@m365.test", UserKind::Member);
+    let w = world(&server, "quarantine_mailbox = \"Quarantine@m365.test\"");
+    let (_, report) = w.json(&["check", "--tenant", "m365"]);
+    let detail = report["tenants"][0]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("sample mailbox quarantine@m365.test reached")
+            && !detail.contains("tried first"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn check_is_red_only_when_no_mailbox_tried_is_reached_and_says_what_was_tried() {
+    let server = GraphServer::start(Settings::default());
+    for n in 0..7 {
+        server.add_user(&format!("shared{n}@m365.test"), UserKind::NoRestMailbox);
+    }
+    server.add_user("late@m365.test", UserKind::Member);
+    let w = world(&server, "");
+    let (_, report) = w.json(&["check", "--tenant", "m365"]);
+    let t = &report["tenants"][0];
+    assert_eq!(t["ok"], false, "{t}");
+    let detail = t["detail"].as_str().unwrap_or("");
+    // At most five tried, each named with its reason.
+    assert!(
+        detail.contains("none of the 5 mailbox(es) tried was reached")
+            && (0..5).all(|n| detail.contains(&format!("shared{n}@m365.test skipped")))
+            && !detail.contains("shared5@m365.test"),
+        "{detail}"
+    );
+}

@@ -244,7 +244,7 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             tenant.quarantine_folder_per_recipient,
         ))),
         BackendSettings::Graph(settings) => graph::GraphBackend::new(settings.clone())
-            .map(|b| Arc::new(b) as Arc<dyn Backend>)
+            .map(|b| Arc::new(b.check_first(tenant.quarantine_mailbox.clone())) as Arc<dyn Backend>)
             .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
         BackendSettings::Imap(settings) => Ok(Arc::new(imap::ImapBackend::new(
             settings.clone(),

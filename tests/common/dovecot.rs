@@ -307,6 +307,14 @@ pub struct Client {
 
 impl Client {
     fn login(port: u16, user: &str) -> Client {
+        let mut c = Client::connect(port);
+        let r = c.cmd(&format!("LOGIN \"{user}*{ADMIN}\" \"{ADMIN_PASSWORD}\""));
+        assert!(r.ends_with_ok(), "login {user}: {}", r.0);
+        c
+    }
+
+    /// A connection that has read the greeting and is not logged in yet.
+    pub fn connect(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -317,8 +325,17 @@ impl Client {
         };
         let mut greeting = String::new();
         c.reader.read_line(&mut greeting).expect("greeting");
-        let r = c.cmd(&format!("LOGIN \"{user}*{ADMIN}\" \"{ADMIN_PASSWORD}\""));
-        assert!(r.ends_with_ok(), "login {user}: {}", r.0);
+        c
+    }
+
+    /// `AUTHENTICATE PLAIN` as `authzid`, authenticated as `authcid` (a proxy login).
+    pub fn plain(port: u16, authzid: &str, authcid: &str, password: &str) -> Client {
+        use base64::Engine as _;
+        let mut c = Client::connect(port);
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{authzid}\0{authcid}\0{password}"));
+        let r = c.cmd(&format!("AUTHENTICATE PLAIN {token}"));
+        assert!(r.ends_with_ok(), "authenticate {authzid}: {}", r.0);
         c
     }
 
@@ -524,7 +541,8 @@ fn make_certificates(dir: &Path) {
     ]);
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+/// An executable on PATH (or in the sbin dirs).
+pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
@@ -532,7 +550,8 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> u16 {
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }

@@ -13,6 +13,7 @@
 //! folder's name, or another folder's display name; `flags` is `folder=<parentFolderId>`,
 //! the exact folder restore moves the copy back to; `seen` is `isRead`.
 
+mod check;
 mod client;
 mod odata;
 mod token;
@@ -45,12 +46,6 @@ const LOCATE_SELECT: &str = "id,parentFolderId,isRead,receivedDateTime,internetM
 /// Fields a scan needs.
 const SCAN_SELECT: &str = "id,parentFolderId,isRead,receivedDateTime,internetMessageId,from,toRecipients,ccRecipients,subject";
 
-/// Application permissions the backend needs, with what each is for.
-const NEEDED_ROLES: [(&str, &str); 2] = [
-    ("Mail.ReadWrite", "locate, move and delete messages"),
-    ("User.Read.All", "resolve recipients and list mailboxes"),
-];
-
 /// The folders of one mailbox that carry meaning, by id, learnt as they are needed: the inbox
 /// with the first locate (where nearly every copy of a fresh message sits), the rest only
 /// when a copy turns up elsewhere. Each look-up is a Graph operation counted against the
@@ -78,6 +73,8 @@ pub struct GraphBackend {
     users: Mutex<HashMap<String, String>>,
     /// Graph user id -> its folders.
     folders: Mutex<HashMap<String, FolderIds>>,
+    /// The mailbox `check` tries first (the tenant's quarantine mailbox).
+    check_first: Option<String>,
 }
 
 impl GraphBackend {
@@ -89,7 +86,15 @@ impl GraphBackend {
             client: GraphClient::new(settings, credential)?,
             users: Mutex::new(HashMap::new()),
             folders: Mutex::new(HashMap::new()),
+            check_first: None,
         })
+    }
+
+    /// `check` tries this mailbox before the users the directory lists: the tenant's
+    /// quarantine mailbox, the one every quarantine needs.
+    pub fn check_first(mut self, mailbox: Option<String>) -> GraphBackend {
+        self.check_first = mailbox.map(|m| m.to_ascii_lowercase());
+        self
     }
 
     fn settings(&self) -> &GraphSettings {
@@ -785,75 +790,9 @@ impl Backend for GraphBackend {
         Ok(hits)
     }
 
-    /// The token, the application permissions it carries, and one mailbox reached.
+    /// The token, the application permissions it carries, and one mailbox reached (see
+    /// `check.rs`).
     async fn check(&self) -> CheckReport {
-        let fail = |detail: String| CheckReport { ok: false, detail };
-        let token = match self.client.token().await {
-            Ok(t) => t,
-            Err(e) => return fail(format!("no token: {e}")),
-        };
-        let roles = match token::token_roles(token.expose()) {
-            Ok(r) => r,
-            Err(e) => return fail(format!("token obtained, but {e}")),
-        };
-        let missing: Vec<String> = NEEDED_ROLES
-            .iter()
-            .filter(|(role, _)| !roles.iter().any(|r| r == role))
-            .map(|(role, why)| format!("{role} (to {why})"))
-            .collect();
-        let present = NEEDED_ROLES
-            .iter()
-            .filter(|(role, _)| roles.iter().any(|r| r == role))
-            .map(|(role, _)| *role)
-            .collect::<Vec<_>>()
-            .join(", ");
-        if !missing.is_empty() {
-            return fail(format!(
-                "token obtained; missing application permission {}: add it to the app registration and grant admin consent (present: {})",
-                missing.join(", "),
-                if present.is_empty() { "none" } else { &present }
-            ));
-        }
-        let path = path_with_query(
-            "/users",
-            &[
-                ("$select", "id,userPrincipalName,mail,userType".into()),
-                ("$top", "5".into()),
-            ],
-        );
-        let sample = match self.client.call(None, "GET", &path, None).await {
-            Ok(reply) => match reply.json() {
-                Ok(v) => v["value"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|u| u["userType"].as_str() != Some("Guest"))
-                    .find_map(|u| u["mail"].as_str().or(u["userPrincipalName"].as_str()))
-                    .map(str::to_ascii_lowercase),
-                Err(e) => return fail(format!("listing users: {e}")),
-            },
-            Err(e) => {
-                return fail(format!(
-                    "token and permissions ok, but listing users failed: {e}"
-                ));
-            }
-        };
-        let Some(sample) = sample else {
-            return fail("token and permissions ok, but the tenant lists no member users".into());
-        };
-        let reached = async {
-            let user = self.user_id(&sample).await?;
-            self.folders(&sample, &user).await
-        }
-        .await;
-        match reached {
-            Ok(_) => CheckReport {
-                ok: true,
-                detail: format!("token ok; permissions {present}; sample mailbox {sample} reached"),
-            },
-            Err(e) => fail(format!(
-                "token ok; permissions {present}; sample mailbox {sample} not reached: {e}"
-            )),
-        }
+        self.check_tenant().await
     }
 }

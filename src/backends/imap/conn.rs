@@ -12,6 +12,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::proto::{self, Part, Status, StatusLine};
+use super::server::{Server, refusal};
 use crate::backends::{BackendError, ErrorKind};
 use crate::config::imap::{ImapLogin, ImapSecurity, ImapSettings};
 use crate::config::secret::Secret;
@@ -90,6 +91,8 @@ pub struct Conn {
     /// Capabilities after login, upper-cased.
     pub caps: Vec<String>,
     pub selected: Option<Selected>,
+    /// The server software (from the greeting and capabilities): how to read its refusals.
+    pub server: Server,
     /// The mailbox this connection is logged in to.
     pub user: String,
     /// The last folder list of this mailbox and when it was read.
@@ -127,11 +130,13 @@ impl Conn {
                 )
             })?;
         let _ = tcp.set_nodelay(true);
+        let mut greeting = None;
         let stream: Box<dyn Io> = match settings.security {
             ImapSecurity::None => Box::new(tcp),
             ImapSecurity::Tls => Box::new(handshake(tls, &settings.host, tcp, timeout).await?),
             ImapSecurity::Starttls => {
-                let tcp = starttls(tcp, timeout, &commands).await?;
+                let (tcp, said) = starttls(tcp, timeout, &commands).await?;
+                greeting = Some(said);
                 Box::new(handshake(tls, &settings.host, tcp, timeout).await?)
             }
         };
@@ -142,26 +147,27 @@ impl Conn {
             commands,
             caps: Vec::new(),
             selected: None,
+            server: Server::Other,
             user: user.to_string(),
             folders: None,
             broken: false,
         };
-        if settings.security != ImapSecurity::Starttls {
-            conn.greeting().await?;
-        }
+        let greeting = match greeting {
+            Some(said) => said,
+            None => conn.greeting().await?,
+        };
+        conn.server = Server::identify(&greeting, &[]);
         conn.login(settings, user, password).await?;
+        conn.server = Server::identify(&greeting, &conn.caps);
         Ok(conn)
     }
 
-    async fn greeting(&mut self) -> Result<(), BackendError> {
+    /// Read the greeting; its text (which often names the server software).
+    async fn greeting(&mut self) -> Result<String, BackendError> {
         let deadline = self.deadline();
         let line = self.read_response(deadline).await?;
-        match line
-            .strip_prefix(b"* ")
-            .and_then(proto::status_line)
-            .map(|s| s.status)
-        {
-            Some(Status::Ok) => Ok(()),
+        match line.strip_prefix(b"* ").and_then(proto::status_line) {
+            Some(s) if s.status == Status::Ok => Ok(s.text),
             _ => Err(BackendError::new(
                 ErrorKind::Unavailable,
                 format!(
@@ -226,7 +232,7 @@ impl Conn {
         self.commands.fetch_add(1, Ordering::Relaxed);
         self.write(format!("{tag} AUTHENTICATE PLAIN\r\n").as_bytes())
             .await?;
-        self.wait_continuation(&tag).await?;
+        self.wait_continuation(&tag, "AUTHENTICATE").await?;
         self.write(format!("{token}\r\n").as_bytes()).await?;
         self.finish(&tag, "AUTHENTICATE").await
     }
@@ -257,7 +263,7 @@ impl Conn {
                     pending.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
                     self.write(&pending).await?;
                     pending.clear();
-                    self.wait_continuation(&tag).await?;
+                    self.wait_continuation(&tag, &name).await?;
                     pending.extend_from_slice(bytes);
                 }
             }
@@ -290,7 +296,7 @@ impl Conn {
     }
 
     /// Wait for `+ ` (go on with the literal); a tagged answer instead is a refusal.
-    async fn wait_continuation(&mut self, tag: &str) -> Result<(), BackendError> {
+    async fn wait_continuation(&mut self, tag: &str, name: &str) -> Result<(), BackendError> {
         let deadline = self.deadline();
         loop {
             let response = self.read_response(deadline).await?;
@@ -303,7 +309,7 @@ impl Conn {
                     code: None,
                     text: String::from_utf8_lossy(rest).into_owned(),
                 });
-                return Err(refusal("command", &line));
+                return Err(refusal(self.server, name, &line));
             }
             self.note_untagged(&response);
         }
@@ -330,7 +336,7 @@ impl Conn {
                         done.code = line.code;
                         Ok(done)
                     }
-                    _ => Err(refusal(name, &line)),
+                    _ => Err(refusal(self.server, name, &line)),
                 };
             }
             if let Some(rest) = response.strip_prefix(b"* ") {
@@ -480,21 +486,26 @@ fn literal_size(line: &[u8]) -> Option<usize> {
     )
 }
 
-/// Read the greeting and upgrade with `STARTTLS` before anything else is said.
+/// Read the greeting and upgrade with `STARTTLS` before anything else is said; returns the
+/// greeting's text too.
 async fn starttls(
     tcp: TcpStream,
     timeout: Duration,
     commands: &AtomicU64,
-) -> Result<TcpStream, BackendError> {
+) -> Result<(TcpStream, String), BackendError> {
     let mut reader = BufReader::new(tcp);
     let talk = async {
         let greeting = read_response(&mut reader).await?;
-        if !greeting.starts_with(b"* OK") {
+        let Some(said) = greeting
+            .strip_prefix(b"* ")
+            .and_then(proto::status_line)
+            .filter(|s| s.status == Status::Ok)
+        else {
             return Err(BackendError::new(
                 ErrorKind::Unavailable,
                 "unexpected IMAP greeting before STARTTLS",
             ));
-        }
+        };
         commands.fetch_add(1, Ordering::Relaxed);
         reader
             .get_mut()
@@ -505,7 +516,7 @@ async fn starttls(
             let response = read_response(&mut reader).await?;
             if let Some(rest) = response.strip_prefix(b"s0 ") {
                 return match proto::status_line(rest) {
-                    Some(line) if line.status == Status::Ok => Ok(()),
+                    Some(line) if line.status == Status::Ok => Ok(said.text),
                     _ => Err(BackendError::new(
                         ErrorKind::PermissionDenied,
                         "the server refused STARTTLS; nothing was sent in the clear",
@@ -514,7 +525,7 @@ async fn starttls(
             }
         }
     };
-    tokio::time::timeout(timeout, talk)
+    let greeting = tokio::time::timeout(timeout, talk)
         .await
         .map_err(|_| BackendError::new(ErrorKind::Timeout, "STARTTLS timed out"))??;
     if !reader.buffer().is_empty() {
@@ -524,7 +535,7 @@ async fn starttls(
             "the server sent data after STARTTLS before the handshake",
         ));
     }
-    Ok(reader.into_inner())
+    Ok((reader.into_inner(), greeting))
 }
 
 async fn handshake(
@@ -563,35 +574,6 @@ fn dropped(e: &std::io::Error) -> BackendError {
     BackendError::new(
         ErrorKind::Unavailable,
         format!("IMAP connection dropped: {e}"),
-    )
-}
-
-/// A tagged NO or BAD as an error, by its response code (RFC 5530).
-pub fn refusal(command: &str, line: &StatusLine) -> BackendError {
-    let code = line
-        .code
-        .as_deref()
-        .map(proto::code_name)
-        .unwrap_or_default();
-    let kind = match code.as_str() {
-        "OVERQUOTA" => ErrorKind::OverQuota,
-        "AUTHENTICATIONFAILED" => ErrorKind::AuthFailed,
-        "AUTHORIZATIONFAILED" => ErrorKind::NoSuchMailbox,
-        "NOPERM" | "PRIVACYACL" => ErrorKind::PermissionDenied,
-        // TRYCREATE: a folder listed a moment ago was deleted; locate again (lists afresh).
-        "NONEXISTENT" | "EXPUNGEISSUED" | "TRYCREATE" => ErrorKind::Gone,
-        "UNAVAILABLE" | "INUSE" | "SERVERBUG" => ErrorKind::Unavailable,
-        "LIMIT" => ErrorKind::Throttled,
-        _ => ErrorKind::Invalid,
-    };
-    let code = if code.is_empty() {
-        String::new()
-    } else {
-        format!("[{code}] ")
-    };
-    BackendError::new(
-        kind,
-        format!("{command} refused: {code}{}", sanitize(&line.text)),
     )
 }
 
@@ -664,15 +646,26 @@ mod tests {
     fn refusals_map_by_code() {
         let line = |t: &[u8]| proto::status_line(t).unwrap();
         assert_eq!(
-            refusal("APPEND", &line(b"NO [OVERQUOTA] Quota exceeded")).kind,
+            refusal(
+                Server::Other,
+                "APPEND",
+                &line(b"NO [OVERQUOTA] Quota exceeded")
+            )
+            .kind,
             ErrorKind::OverQuota
         );
         assert_eq!(
-            refusal("SELECT", &line(b"NO [NONEXISTENT] no such folder")).kind,
+            refusal(
+                Server::Other,
+                "SELECT",
+                &line(b"NO [NONEXISTENT] no such folder")
+            )
+            .kind,
             ErrorKind::Gone
         );
         let e = login_error(
             refusal(
+                Server::Other,
                 "LOGIN",
                 &line(b"NO [AUTHENTICATIONFAILED] Authentication failed."),
             ),
@@ -682,6 +675,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::AuthFailed);
         let e = login_error(
             refusal(
+                Server::Other,
                 "LOGIN",
                 &line(b"NO [AUTHORIZATIONFAILED] Authorization failed"),
             ),

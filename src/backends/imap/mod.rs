@@ -1,5 +1,5 @@
 //! IMAP backend: any server with an admin login (Dovecot master users, SASL PLAIN with an
-//! authorization id on Dovecot, Cyrus, Zimbra). Tested against a real Dovecot.
+//! authorization id on Dovecot, Cyrus, Zimbra). Tested against a real Dovecot and a real Cyrus.
 //!
 //! The client is a small hand-written one over tokio (`conn.rs`, `proto.rs`) rather than
 //! async-imap: remediation needs COPYUID from both the untagged and the tagged response
@@ -12,10 +12,13 @@
 //! connection limit (`pool.rs`); an act never holds two sessions at once, so the limit
 //! cannot deadlock.
 
+mod check;
 mod conn;
+mod mark;
 mod ops;
 mod pool;
 mod proto;
+mod server;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +40,7 @@ use crate::model::{Action, Location};
 use conn::Conn;
 use ops::Folders;
 use pool::{Pool, Session};
+use server::Namespace;
 
 /// How long a folder list read by locate is trusted for the act that follows it.
 const FOLDER_LIST_FRESH: Duration = Duration::from_secs(30);
@@ -62,6 +66,11 @@ pub struct ImapBackend {
     special: Mutex<HashMap<String, SpecialUse>>,
     /// The hierarchy separator the server uses (from any LIST).
     separator: Mutex<Option<String>>,
+    /// The personal namespace (RFC 2342), asked once per tenant: the admin folders and the
+    /// fallback Junk and Trash are created under its prefix (`INBOX.` on Cyrus' Debian layout).
+    namespace: Mutex<Option<Namespace>>,
+    /// The server software and whether it has NAMESPACE, for `check`.
+    server: Mutex<Option<(server::Server, bool)>>,
     commands: Arc<AtomicU64>,
 }
 
@@ -82,6 +91,8 @@ impl ImapBackend {
             tls: OnceLock::new(),
             special: Mutex::new(HashMap::new()),
             separator: Mutex::new(None),
+            namespace: Mutex::new(None),
+            server: Mutex::new(None),
             commands: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -172,8 +183,10 @@ impl ImapBackend {
         }
     }
 
-    /// List the folders of the session's mailbox and remember its special-use folders.
+    /// List the folders of the session's mailbox and remember its special-use folders; on
+    /// the tenant's first session, ask where personal folders go.
     async fn folders(&self, conn: &mut Conn) -> Result<Folders, BackendError> {
+        self.learn_namespace(conn).await?;
         let folders = ops::list_folders(conn).await?;
         self.special
             .lock()
@@ -192,6 +205,44 @@ impl ImapBackend {
         Ok(folders)
     }
 
+    /// Ask NAMESPACE until one session has answered with a personal namespace (a user
+    /// without a mailbox gets none on Cyrus, and says nothing about the others).
+    async fn learn_namespace(&self, conn: &mut Conn) -> Result<(), BackendError> {
+        *self.server.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((conn.server, conn.has("NAMESPACE")));
+        if self
+            .namespace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Ok(());
+        }
+        match ops::personal_namespace(conn).await {
+            Ok(Some(found)) => {
+                *self.namespace.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            // A server that advertises NAMESPACE and then refuses it: folders stay where
+            // they are configured, as on a server without it.
+            Err(e) if !conn.broken && matches!(e.kind, ErrorKind::Invalid) => {
+                tracing::debug!(error = %e.detail, "NAMESPACE refused");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A configured folder name as a personal folder of this server (`Retractor-Deleted` is
+    /// `INBOX.Retractor-Deleted` where personal folders live under `INBOX.`).
+    fn personal(&self, configured: &str) -> String {
+        match &*self.namespace.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(ns) => ns.personal(configured),
+            None => configured.to_string(),
+        }
+    }
+
     /// The folder list for an act: the one a locate just read on this session (saves a
     /// round trip per item), else a fresh one. A folder deleted since makes the act fail
     /// with TRYCREATE, which the engine retries after locating (and listing) again.
@@ -207,6 +258,7 @@ impl ImapBackend {
         let f = &self.settings.folders;
         [&f.soft_delete, &f.hold, &f.quarantine]
             .iter()
+            .map(|admin| self.personal(admin))
             .any(|admin| {
                 folder == admin.as_str()
                     || folder
@@ -215,11 +267,21 @@ impl ImapBackend {
             })
     }
 
+    /// The personal namespace's delimiter, else the one LIST showed, else `/`.
     fn separator(&self) -> String {
-        self.separator
+        let from_namespace = self
+            .namespace
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .as_ref()
+            .and_then(|ns| ns.delimiter.clone());
+        from_namespace
+            .or_else(|| {
+                self.separator
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+            })
             .unwrap_or_else(|| "/".into())
     }
 
@@ -359,8 +421,15 @@ impl ImapBackend {
             )
         })?;
         // Three steps, one session at a time: read, append into quarantine, expunge here.
-        let whole = self.fetch_whole(&mailbox.address, copy).await?;
+        let mut whole = self.fetch_whole(&mailbox.address, copy).await?;
         let message_id = crate::backends::maildir::headers::parse(&whole.raw).message_id;
+        // Never byte-identical to another quarantined copy (Cyrus refuses too many).
+        whole.raw = mark::mark(
+            &whole.raw,
+            &mailbox.address,
+            &copy.folder,
+            &copy.provider_id,
+        );
         let reuse = message_id
             .as_deref()
             .filter(|_| self.quarantine_per_recipient);
@@ -373,32 +442,6 @@ impl ImapBackend {
             ..placed
         };
         Ok(Applied::moved_to_mailbox(to, holder))
-    }
-
-    async fn check_mailbox(
-        &self,
-        user: &str,
-        caps: &mut Vec<String>,
-    ) -> Result<String, BackendError> {
-        let mut s = self.session(user).await?;
-        let result = self.folders(&mut s.conn).await;
-        if caps.is_empty() {
-            caps.clone_from(&s.conn.caps);
-        }
-        self.release(s, &result);
-        let folders = result?;
-        let selectable = folders.list.iter().filter(|f| f.selectable).count();
-        Ok(format!(
-            "{user}: {selectable} folder(s), junk {}, trash {}",
-            folders
-                .junk()
-                .map(|j| format!("\\Junk={j}"))
-                .unwrap_or_else(|| format!("{} (fallback)", self.settings.folders.junk)),
-            folders
-                .trash()
-                .map(|t| format!("\\Trash={t}"))
-                .unwrap_or_else(|| format!("{} (fallback)", self.settings.folders.trash)),
-        ))
     }
 }
 
@@ -493,17 +536,17 @@ impl Backend for ImapBackend {
             .cloned()
             .unwrap_or_default();
         Some(match action {
-            Action::MoveToJunk => special.junk.unwrap_or_else(|| f.junk.clone()),
-            Action::Trash => special.trash.unwrap_or_else(|| f.trash.clone()),
-            Action::SoftDelete => f.soft_delete.clone(),
-            Action::HardDelete if mailbox.on_hold => f.hold.clone(),
+            Action::MoveToJunk => special.junk.unwrap_or_else(|| self.personal(&f.junk)),
+            Action::Trash => special.trash.unwrap_or_else(|| self.personal(&f.trash)),
+            Action::SoftDelete => self.personal(&f.soft_delete),
+            Action::HardDelete if mailbox.on_hold => self.personal(&f.hold),
             Action::HardDelete | Action::Quarantine | Action::Restore => return None,
         })
     }
 
     fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
         let holder = self.quarantine_mailbox.clone()?;
-        let parent = &self.settings.folders.quarantine;
+        let parent = &self.personal(&self.settings.folders.quarantine);
         let folder = if self.quarantine_per_recipient {
             let sep = self.separator();
             crate::backends::common::folder_names::quarantine_folder(parent, &sep, &mailbox.address)
@@ -518,7 +561,12 @@ impl Backend for ImapBackend {
         mailbox: &MailboxRef,
         copy: &Location,
     ) -> Result<Vec<u8>, BackendError> {
-        read_with_reconnect!(self.fetch_whole(&mailbox.address, copy).await).map(|w| w.raw)
+        let whole = read_with_reconnect!(self.fetch_whole(&mailbox.address, copy).await)?;
+        // A quarantined copy is evidence of what was delivered: without our line.
+        if self.quarantine_mailbox.as_deref() == Some(mailbox.address.as_str()) {
+            return Ok(mark::unmark(whole.raw, None));
+        }
+        Ok(whole.raw)
     }
 
     async fn apply(
@@ -570,6 +618,7 @@ impl Backend for ImapBackend {
         // From the quarantine mailbox: append here with the original flags and date, then
         // expunge the quarantined copy.
         let mut whole = self.fetch_whole(current_mailbox, current).await?;
+        whole.raw = mark::unmark(whole.raw, Some(user));
         whole.flags = proto::split_flags(&original.flags);
         whole.internal_date = original.internal_date.or(whole.internal_date);
         let placed = self.append_to(user, &original.folder, whole, None).await?;
@@ -589,57 +638,7 @@ impl Backend for ImapBackend {
     }
 
     async fn check(&self) -> CheckReport {
-        let s = &self.settings;
-        let security = match s.security {
-            ImapSecurity::Tls => "tls",
-            ImapSecurity::Starttls => "starttls",
-            ImapSecurity::None => "plain text, loopback",
-        };
-        let login = match s.login {
-            crate::config::imap::ImapLogin::MasterUser => "master-user",
-            crate::config::imap::ImapLogin::SaslAuthzid => "sasl-authzid",
-        };
-        let mut detail = format!(
-            "imap {}:{} ({security}); {login} login as {}",
-            s.host, s.port, s.admin_user
-        );
-        let sample: Vec<&String> = self
-            .mailboxes
-            .iter()
-            .chain(self.quarantine_mailbox.iter())
-            .take(s.check_sample.max(1))
-            .collect();
-        if sample.is_empty() {
-            detail.push_str(": no mailboxes configured to log in to (set mailboxes)");
-            return CheckReport { ok: false, detail };
-        }
-        let mut ok = true;
-        let mut caps = Vec::new();
-        let mut found = Vec::new();
-        for user in sample {
-            match self.check_mailbox(user, &mut caps).await {
-                Ok(line) => found.push(line),
-                Err(e) => {
-                    ok = false;
-                    found.push(format!("{user}: {}", e.detail));
-                }
-            }
-        }
-        if !caps.is_empty() {
-            let has = |c: &str| caps.iter().any(|x| x == c);
-            let shown: Vec<String> = ["MOVE", "UIDPLUS", "SPECIAL-USE"]
-                .iter()
-                .map(|c| format!("{c} {}", if has(c) { "yes" } else { "no" }))
-                .collect();
-            detail.push_str(&format!("; capabilities: {}", shown.join(", ")));
-            if !has("UIDPLUS") {
-                ok = false;
-                detail.push_str(" (UIDPLUS is required: acts must touch only our message)");
-            }
-        }
-        detail.push_str("; ");
-        detail.push_str(&found.join("; "));
-        CheckReport { ok, detail }
+        self.check_tenant().await
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration as Days, Utc};
 
 use super::conn::Conn;
 use super::proto::{self, Part};
+use super::server::{self, Namespace};
 use crate::backends::maildir::headers::{self, Headers};
 use crate::backends::maildir::tree::{WantedIds, matches_filter};
 use crate::backends::{BackendError, ErrorKind, HeaderSummary, ScanFilter};
@@ -68,7 +69,9 @@ pub fn parse_provider_id(id: &str) -> Result<(u32, u32), BackendError> {
         })
 }
 
-/// Every folder, with special-use attributes and (where possible) message counts.
+/// Every folder, with special-use attributes and (where possible) message counts. A user
+/// without INBOX has no mailbox here: Cyrus lets the proxy log in as anyone and then lists
+/// nothing, where Dovecot refuses the login.
 pub async fn list_folders(conn: &mut Conn) -> Result<Folders, BackendError> {
     let mut returns = Vec::new();
     if conn.has("SPECIAL-USE") {
@@ -105,6 +108,19 @@ pub async fn list_folders(conn: &mut Conn) -> Result<Folders, BackendError> {
         {
             f.messages = Some(messages);
         }
+    }
+    if !folders
+        .list
+        .iter()
+        .any(|f| f.name.eq_ignore_ascii_case("INBOX"))
+    {
+        return Err(BackendError::new(
+            ErrorKind::NoSuchMailbox,
+            format!(
+                "no mailbox {} on the IMAP server (it lists no INBOX)",
+                conn.user
+            ),
+        ));
     }
     Ok(folders)
 }
@@ -166,14 +182,15 @@ pub async fn ensure_folder(
     if folders.contains(name) {
         return Ok(());
     }
-    match conn
+    if let Err(e) = conn
         .run_parts(&[Part::Text("CREATE ".into()), proto::astring(name)])
         .await
     {
-        Ok(_) => {}
-        // Created meanwhile by another item: just as good.
-        Err(e) if e.detail.contains("[ALREADYEXISTS]") => {}
-        Err(e) => return Err(e),
+        // Created meanwhile by another item is just as good, however the server says so
+        // (Dovecot `[ALREADYEXISTS]`, Cyrus a bare `Mailbox already exists`): ask LIST.
+        if conn.broken || !folder_exists(conn, name).await? {
+            return Err(e);
+        }
     }
     folders.list.push(Folder {
         name: name.to_string(),
@@ -183,6 +200,30 @@ pub async fn ensure_folder(
         messages: None,
     });
     Ok(())
+}
+
+/// Whether LIST shows a folder of exactly this name.
+async fn folder_exists(conn: &mut Conn, name: &str) -> Result<bool, BackendError> {
+    let done = conn
+        .run_parts(&[Part::Text("LIST \"\" ".into()), proto::astring(name)])
+        .await?;
+    Ok(done
+        .data("LIST")
+        .filter_map(proto::list_entry)
+        .any(|entry| entry.name == name))
+}
+
+/// The personal namespace (RFC 2342), when the server has NAMESPACE: `Ok(None)` when it
+/// has none or names none for this user.
+pub async fn personal_namespace(conn: &mut Conn) -> Result<Option<Namespace>, BackendError> {
+    if !conn.has("NAMESPACE") {
+        return Ok(None);
+    }
+    let done = conn.run("NAMESPACE").await?;
+    Ok(done
+        .data("NAMESPACE")
+        .find_map(server::personal_namespace)
+        .flatten())
 }
 
 /// Every copy of `message_id` (compared exactly: SEARCH HEADER is a substring match).
