@@ -563,7 +563,8 @@ impl Engine {
             }
             ErrorKind::PermissionDenied => FailReason::PermissionDenied,
             ErrorKind::OverQuota => FailReason::OverQuota,
-            ErrorKind::Invalid | ErrorKind::Internal => FailReason::Internal,
+            ErrorKind::Invalid => FailReason::Invalid,
+            ErrorKind::Internal => FailReason::Internal,
             ErrorKind::Throttled
             | ErrorKind::Timeout
             | ErrorKind::Unavailable

@@ -121,6 +121,10 @@ pub enum FailReason {
     AuthFailed,
     OverQuota,
     NotRestorable,
+    /// What the mail system holds or answered is not something retractor can act on safely:
+    /// an unsafe Maildir layout (a link or FIFO where a folder or message belongs), a name
+    /// too long for the filesystem, a malformed answer. Retrying cannot help.
+    Invalid,
     Internal,
 }
 
@@ -135,6 +139,7 @@ impl FailReason {
             FailReason::AuthFailed => "auth-failed",
             FailReason::OverQuota => "over-quota",
             FailReason::NotRestorable => "not-restorable",
+            FailReason::Invalid => "invalid",
             FailReason::Internal => "internal",
         }
     }

@@ -1,3 +1,4 @@
 //! What more than one backend needs, so that each backend stays independent of the others.
 
 pub mod folder_names;
+pub mod sender;

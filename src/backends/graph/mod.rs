@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::backends::common::sender::logged_sender;
 use crate::backends::{
     Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
 };
@@ -734,7 +735,13 @@ impl Backend for GraphBackend {
         let mut hits = Vec::new();
         for m in self.all_pages(address, first).await? {
             let message_id = m["internetMessageId"].as_str().unwrap_or_default();
-            let from = address_of(&m["from"]);
+            let from = logged_sender(
+                &address_of(&m["from"]),
+                m["from"]["emailAddress"]["name"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+            .to_lowercase();
             let subject = m["subject"].as_str().unwrap_or_default();
             let (in_reply_to, references) = thread_headers(&m);
             let parent = m["parentFolderId"].as_str().unwrap_or_default();

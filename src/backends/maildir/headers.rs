@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use chrono::{DateTime, Utc};
 use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser};
 
+use crate::backends::common::sender::logged_sender;
 use crate::model::normalize_message_id;
 
 /// Stop reading a header block here: real ones are a few KiB, and this runs over every
@@ -34,16 +35,9 @@ pub(crate) struct Headers {
 }
 
 impl Headers {
-    /// The sender as the message log records it: the From address, or, for a From with a
-    /// display name and no address (`From: "PayPal Security"`, common in phishing), that name
-    /// in double quotes so it can never be mistaken for an address; `""` when From has
-    /// neither. The message stays in the log and `from:` finds it by the name's words.
+    /// The sender as the message log records it ([`logged_sender`]).
     pub(crate) fn sender(&self) -> String {
-        if self.from_address.is_empty() {
-            format!("\"{}\"", self.from_name.replace('"', "'"))
-        } else {
-            self.from_address.clone()
-        }
+        logged_sender(&self.from_address, &self.from_name)
     }
 }
 
