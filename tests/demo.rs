@@ -451,3 +451,16 @@ fn reset_never_follows_a_symbolic_link() {
     assert!(!d.dir().join("file-link").exists());
     assert!(d.config.is_file(), "a fresh demo");
 }
+
+#[test]
+fn the_demo_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    // It holds a store with evidence of hard-deleted mail, and the mail itself.
+    let d = Demo::new();
+    let mode = fs::metadata(d.dir())
+        .expect("demo dir")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "demo directory mode {mode:o}");
+}

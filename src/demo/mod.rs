@@ -95,6 +95,12 @@ fn generate_with_files(
     }
     check_target(dir).map_err(DemoError)?;
     fs::create_dir_all(dir).map_err(|e| io_error(dir, "create directory", e))?;
+    // The demo holds a store, its evidence and mail: private like every store directory.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error(dir, "make private", e))?;
+    }
     // First, so that even a half-written demo can be reset; never into a directory that held
     // anything before (check_target), so the marker never claims someone else's files.
     if check_marker(dir).is_err() {
