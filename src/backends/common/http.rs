@@ -383,27 +383,27 @@ mod tests {
         HttpClient::new(Duration::from_secs(5)).unwrap()
     }
 
+    /// The error `request` must end in.
+    async fn failed(request: Request<'_>) -> HttpError {
+        match client().send(request).await {
+            Ok(r) => panic!("answered {}", r.status),
+            Err(e) => e,
+        }
+    }
+
     #[tokio::test]
     async fn bodies_over_the_cap_are_refused_with_or_without_a_length() {
         let (url, _) = server(ok("0123456789")).await;
         let r = client().send(Request::new("GET", &url, 10)).await.unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"0123456789"[..]));
-        let e = client()
-            .send(Request::new("GET", &url, 9))
-            .await
-            .err()
-            .unwrap();
+        let e = failed(Request::new("GET", &url, 9)).await;
         assert_eq!(e.failure, Failure::TooLong);
         assert_eq!(e.kind(), ErrorKind::Invalid);
         // Without a Content-Length the cap is checked while reading.
         let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
                        6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n";
         let (url, _) = server(chunked.into()).await;
-        let e = client()
-            .send(Request::new("GET", &url, 8))
-            .await
-            .err()
-            .unwrap();
+        let e = failed(Request::new("GET", &url, 8)).await;
         assert_eq!(e.failure, Failure::TooLong, "{}", e.detail);
         let r = client().send(Request::new("GET", &url, 12)).await.unwrap();
         assert_eq!(r.body, b"012345678901");
@@ -426,15 +426,12 @@ mod tests {
             },
             Auth::InBody,
         ] {
-            let e = client()
-                .send(
-                    Request::new("POST", &url, 1024)
-                        .auth(auth)
-                        .form(vec![("client_secret".into(), "s3cret".into())]),
-                )
-                .await
-                .err()
-                .unwrap();
+            let e = failed(
+                Request::new("POST", &url, 1024)
+                    .auth(auth)
+                    .form(vec![("client_secret".into(), "s3cret".into())]),
+            )
+            .await;
             assert_eq!(e.failure, Failure::Redirected, "{}", e.detail);
             assert!(e.detail.contains("127.0.0.1"), "{}", e.detail);
         }
@@ -480,11 +477,7 @@ mod tests {
             "ftp://127.0.0.1/",
             "not a url",
         ] {
-            let e = client()
-                .send(Request::new("GET", url, 10))
-                .await
-                .err()
-                .unwrap();
+            let e = failed(Request::new("GET", url, 10)).await;
             assert_eq!(e.failure, Failure::Insecure, "{url}");
         }
     }
@@ -497,11 +490,7 @@ mod tests {
             listener.local_addr().unwrap()
         );
         drop(listener);
-        let e = client()
-            .send(Request::new("GET", &url, 10))
-            .await
-            .err()
-            .unwrap();
+        let e = failed(Request::new("GET", &url, 10)).await;
         assert_eq!(e.failure, Failure::NotReached);
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(!e.detail.contains("secret"), "{}", e.detail);
