@@ -1,5 +1,6 @@
-//! The HTTP side of the Graph backend: tokens, the per-mailbox request limit, `Retry-After`,
-//! back-off on 503/504, `$batch`, and Graph error codes mapped to `ErrorKind`.
+//! The HTTP side of the Graph backend: Graph's paths and `Prefer` header, its retry rules,
+//! `$batch`, next-page links, and Graph error codes mapped to `ErrorKind`. Generic HTTP, the
+//! token cache, the per-mailbox gate and the back-off are shared (`backends::common`).
 //!
 //! Throttling policy (one rule, used everywhere): a 429 marks the mailbox "not before"
 //! `now + Retry-After`, so no further request to it leaves this client until then, and the
@@ -7,16 +8,17 @@
 //! and shows the tenant's throttling in the job's progress. 503/504 (and unanswered requests)
 //! are retried here with exponential back-off, honouring `Retry-After` when given.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::token::{CachedToken, Credential, TokenResponse};
+use super::token::{Credential, GraphTokens};
+use crate::backends::common::backoff::backoff;
+use crate::backends::common::http::{
+    Auth, Failure, HttpClient, Request, kind_of_status, parse_retry_after,
+};
+use crate::backends::common::oauth::TokenCache;
+use crate::backends::common::throttle::{Gate, Gates};
 use crate::backends::{BackendError, ErrorKind};
 use crate::config::graph::GraphSettings;
 use crate::config::secret::Secret;
@@ -28,18 +30,6 @@ const PREFER_IMMUTABLE: &str = "IdType=\"ImmutableId\"";
 pub const MAX_BATCH: usize = 20;
 /// When a 429 carries no `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
-/// The longest `Retry-After` obeyed (the engine requeues no later than this either): a
-/// server's number must not overflow the clock or park a mailbox for years.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// A `Retry-After` in seconds (Graph never sends the HTTP-date form), capped.
-fn retry_after_secs(text: &str) -> Option<Duration> {
-    text.trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
-}
-
 /// The most pages one listing follows (users at 999 a page, copies of a message at 50).
 pub const MAX_PAGES: usize = 10_000;
 
@@ -71,42 +61,26 @@ pub struct SubRequest {
     pub body: Option<Value>,
 }
 
-/// The request limit and throttling state of one mailbox.
-struct MailboxGate {
-    permits: Arc<Semaphore>,
-    not_before: Mutex<Option<Instant>>,
-}
-
 /// A Graph client for one tenant.
 pub struct GraphClient {
-    http: reqwest::Client,
+    http: HttpClient,
     settings: GraphSettings,
-    credential: Credential,
-    /// The cached token; the async lock also makes concurrent callers share one fetch.
-    token: tokio::sync::Mutex<Option<CachedToken>>,
-    /// Set once the token endpoint refused the credentials: every later call fails the same
-    /// way at once instead of asking again (and locking the app out) for each item.
-    refused: Mutex<Option<BackendError>>,
-    gates: Mutex<HashMap<String, Arc<MailboxGate>>>,
+    tokens: TokenCache<GraphTokens>,
+    gates: Gates,
 }
 
 impl GraphClient {
     pub fn new(settings: GraphSettings, credential: Credential) -> Result<GraphClient, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.request_timeout_secs))
-            .pool_max_idle_per_host(256)
-            // Graph answers API calls directly; a redirect is not followed, so the bearer
-            // token never travels to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        // The shared client never follows a redirect of a request with a token, so the bearer
+        // token never travels to another host (Graph answers API calls directly).
+        let http = HttpClient::new(Duration::from_secs(settings.request_timeout_secs))?;
+        let tokens = TokenCache::new(GraphTokens::new(http.clone(), &settings, credential));
+        let gates = Gates::new(settings.mailbox_concurrency);
         Ok(GraphClient {
             http,
             settings,
-            credential,
-            token: tokio::sync::Mutex::new(None),
-            refused: Mutex::new(None),
-            gates: Mutex::new(HashMap::new()),
+            tokens,
+            gates,
         })
     }
 
@@ -114,165 +88,9 @@ impl GraphClient {
         &self.settings
     }
 
-    /// The token endpoint of the configured authority and tenant.
-    fn token_url(&self) -> String {
-        format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.settings.authority_host,
-            super::odata::encode(&self.settings.tenant_id)
-        )
-    }
-
     /// A valid token: the cached one, or a new one when it is close to expiry.
     pub async fn token(&self) -> Result<Secret, BackendError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
-            return Ok(t.value.clone());
-        }
-        if let Some(e) = self
-            .refused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
-            return Err(e);
-        }
-        let fresh = match self.fetch_token().await {
-            Ok(t) => t,
-            Err(e) => {
-                if e.kind == ErrorKind::AuthFailed {
-                    *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.clone());
-                }
-                return Err(e);
-            }
-        };
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
-    }
-
-    /// Forget `used` (refused by Graph) so the next call fetches a new token. A token
-    /// another caller already replaced is kept.
-    async fn invalidate(&self, used: &Secret) {
-        let mut cached = self.token.lock().await;
-        if cached.as_ref().is_some_and(|t| &t.value == used) {
-            *cached = None;
-        }
-    }
-
-    async fn fetch_token(&self) -> Result<CachedToken, BackendError> {
-        let url = self.token_url();
-        let scope = format!("{}/.default", self.settings.graph_endpoint);
-        let mut form: Vec<(&str, String)> = vec![
-            ("client_id", self.settings.client_id.clone()),
-            ("scope", scope),
-            ("grant_type", "client_credentials".into()),
-        ];
-        match &self.credential {
-            Credential::Secret(s) => form.push(("client_secret", s.expose().to_string())),
-            Credential::Certificate(key) => {
-                let assertion = key
-                    .assertion(&self.settings.client_id, &url)
-                    .map_err(|e| BackendError::new(ErrorKind::AuthFailed, e))?;
-                form.push((
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
-                ));
-                form.push(("client_assertion", assertion));
-            }
-        }
-        let response = self.http.post(&url).form(&form).send().await.map_err(|e| {
-            BackendError::new(
-                ErrorKind::Unavailable,
-                format!("token endpoint {url} not reached: {}", without_url(&e)),
-            )
-        })?;
-        let status = response.status().as_u16();
-        let body = read_capped(response, MAX_TOKEN_BODY)
-            .await
-            .map_err(|unread| {
-                let (Unread::TooLong(why) | Unread::BrokeOff(why)) = unread;
-                BackendError::new(
-                    ErrorKind::Unavailable,
-                    format!("token endpoint {url}: {why}"),
-                )
-            })?;
-        if status != 200 {
-            #[derive(Deserialize)]
-            struct TokenError {
-                #[serde(default)]
-                error: String,
-                #[serde(default)]
-                error_description: String,
-            }
-            let why = serde_json::from_slice::<TokenError>(&body)
-                .map(|e| format!("{}: {}", e.error, e.error_description))
-                .unwrap_or_else(|_| format!("HTTP {status}"));
-            let kind = if status >= 500 || status == 429 {
-                ErrorKind::Unavailable
-            } else {
-                ErrorKind::AuthFailed
-            };
-            return Err(BackendError::new(
-                kind,
-                format!("token refused by {url}: {}", sanitize(&why)),
-            ));
-        }
-        // A 200 without a token is a broken answer (a proxy's page, a cut-off body), not a
-        // refusal: Unavailable, so it is asked again rather than the tenant stopped.
-        let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            BackendError::new(
-                ErrorKind::Unavailable,
-                format!("token endpoint {url} answered 200 without a token: {e}"),
-            )
-        })?;
-        Ok(CachedToken::new(
-            Secret::new(token.access_token),
-            Duration::from_secs(token.expires_in),
-        ))
-    }
-
-    fn gate(&self, mailbox: &str) -> Arc<MailboxGate> {
-        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(gates.entry(mailbox.to_string()).or_insert_with(|| {
-            Arc::new(MailboxGate {
-                permits: Arc::new(Semaphore::new(self.settings.mailbox_concurrency)),
-                not_before: Mutex::new(None),
-            })
-        }))
-    }
-
-    /// Take `n` of the mailbox's request slots, then wait out any `Retry-After` it is under.
-    async fn enter(
-        &self,
-        gate: &MailboxGate,
-        n: usize,
-    ) -> Result<OwnedSemaphorePermit, BackendError> {
-        let n = n.clamp(1, self.settings.mailbox_concurrency) as u32;
-        let permit = Arc::clone(&gate.permits)
-            .acquire_many_owned(n)
-            .await
-            .map_err(|_| BackendError::new(ErrorKind::Internal, "mailbox limiter closed"))?;
-        self.wait_not_before(gate).await;
-        Ok(permit)
-    }
-
-    async fn wait_not_before(&self, gate: &MailboxGate) {
-        loop {
-            let until = *gate.not_before.lock().unwrap_or_else(|e| e.into_inner());
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
-                _ => return,
-            }
-        }
-    }
-
-    fn throttle(&self, gate: &MailboxGate, wait: Duration) {
-        let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
-        let mut nb = gate.not_before.lock().unwrap_or_else(|e| e.into_inner());
-        if nb.is_none_or(|t| t < until) {
-            *nb = Some(until);
-        }
+        self.tokens.token().await
     }
 
     /// One request about `mailbox` (or about the directory when `None`). `path` is relative
@@ -284,9 +102,9 @@ impl GraphClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Reply, BackendError> {
-        let gate = mailbox.map(|m| self.gate(m));
-        let _permit = match &gate {
-            Some(g) => Some(self.enter(g, 1).await?),
+        let gate = mailbox.map(|m| self.gates.gate(m));
+        let _pass = match &gate {
+            Some(g) => Some(g.enter(1).await?),
             None => None,
         };
         let reply = self
@@ -313,8 +131,8 @@ impl GraphClient {
                 format!("a $batch takes 1 to {MAX_BATCH} requests"),
             ));
         }
-        let gate = self.gate(mailbox);
-        let _permit = self.enter(&gate, requests.len()).await?;
+        let gate = self.gates.gate(mailbox);
+        let _pass = gate.enter(requests.len()).await?;
         let mut results: Vec<Option<Result<Value, BackendError>>> =
             (0..requests.len()).map(|_| None).collect();
         let mut attempt = 0u32;
@@ -344,7 +162,7 @@ impl GraphClient {
                 if attempt >= self.settings.max_retries {
                     break;
                 }
-                tokio::time::sleep(self.backoff(attempt, hint)).await;
+                tokio::time::sleep(backoff(self.settings.retry_backoff_ms, attempt, hint)).await;
             }
         }
         Ok(results
@@ -365,7 +183,7 @@ impl GraphClient {
     #[allow(clippy::type_complexity)]
     async fn batch_once(
         &self,
-        gate: &MailboxGate,
+        gate: &Gate,
         mailbox: &str,
         requests: &[SubRequest],
         pending: &[usize],
@@ -412,12 +230,12 @@ impl GraphClient {
             }
             let retry_after = r["headers"]["Retry-After"]
                 .as_str()
-                .and_then(retry_after_secs);
+                .and_then(parse_retry_after);
             let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
             let mut e = map_error(status, &body, Some(mailbox));
             if status == 429 {
                 let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
-                self.throttle(gate, wait);
+                gate.hold(wait);
                 e.retry_after = Some(wait);
             }
             out.push((index, Err((status, e, retry_after))));
@@ -428,7 +246,7 @@ impl GraphClient {
     /// Send until an answer that is not 401-once, 503 or 504 (those are retried here).
     async fn send_with_retries(
         &self,
-        gate: Option<&MailboxGate>,
+        gate: Option<&Gate>,
         method: &'static str,
         path: &str,
         body: Option<&Value>,
@@ -439,41 +257,21 @@ impl GraphClient {
         loop {
             attempt += 1;
             if let Some(g) = gate {
-                self.wait_not_before(g).await;
+                g.wait_out_hold().await;
             }
-            let token = self.token().await?;
-            let mut request = self
-                .http
-                .request(
-                    reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET),
-                    &url,
-                )
-                .bearer_auth(token.expose())
+            let token = self.tokens.token().await?;
+            let mut request = Request::new(method, &url, MAX_BODY)
+                .auth(Auth::Bearer(&token))
                 .header("Prefer", PREFER_IMMUTABLE);
             if let Some(b) = body {
                 request = request.json(b);
             }
-            let sent = request.send().await;
-            let (status, headers, bytes) = match sent {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let headers = r.headers().clone();
-                    match read_capped(r, MAX_BODY).await {
-                        Ok(b) => (status, headers, b),
-                        // Asking again would fetch the same oversized answer (and repeat a
-                        // move that may have been done): an error now.
-                        Err(Unread::TooLong(why)) => {
-                            return Err(BackendError::new(
-                                ErrorKind::Invalid,
-                                format!("Graph's answer to {method}: {why}"),
-                            ));
-                        }
-                        Err(Unread::BrokeOff(why)) => (0, HeaderMap::new(), why.into_bytes()),
-                    }
-                }
-                Err(e) if e.is_timeout() => {
+            let (status, retry_after, bytes) = match self.http.send(request).await {
+                Ok(r) => (r.status, r.retry_after(), r.body),
+                Err(e) if e.failure == Failure::TimedOut => {
                     if attempt < self.settings.max_retries {
-                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        tokio::time::sleep(backoff(self.settings.retry_backoff_ms, attempt, None))
+                            .await;
                         continue;
                     }
                     return Err(BackendError::new(
@@ -481,17 +279,17 @@ impl GraphClient {
                         format!("Graph did not answer {method} in time ({attempt} attempts)"),
                     ));
                 }
-                Err(e) => (0, HeaderMap::new(), without_url(&e).into_bytes()),
+                // A link that failed is asked again, like a 503.
+                Err(e) if e.kind() == ErrorKind::Unavailable => (0, None, e.detail.into_bytes()),
+                // Asking again would fetch the same oversized answer (or the same redirect),
+                // and repeat a move that may have been done: an error now.
+                Err(e) => return Err(e.into_backend_error(&format!("Graph's answer to {method}"))),
             };
-            let retry_after = headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(retry_after_secs);
             match status {
                 401 if !refreshed => {
                     // An expired or revoked token: one new token, one more try.
                     refreshed = true;
-                    self.invalidate(&token).await;
+                    self.tokens.refused_by_server(&token).await;
                 }
                 401 => {
                     return Err(BackendError::new(
@@ -502,7 +300,7 @@ impl GraphClient {
                 429 => {
                     let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
                     if let Some(g) = gate {
-                        self.throttle(g, wait);
+                        g.hold(wait);
                     }
                     let mut e = map_error(status, &bytes, None);
                     e.retry_after = Some(wait);
@@ -520,7 +318,12 @@ impl GraphClient {
                             format!("Graph {what} ({attempt} attempts)"),
                         ));
                     }
-                    tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                    tokio::time::sleep(backoff(
+                        self.settings.retry_backoff_ms,
+                        attempt,
+                        retry_after,
+                    ))
+                    .await;
                 }
                 _ => {
                     return Ok(Reply {
@@ -530,17 +333,6 @@ impl GraphClient {
                 }
             }
         }
-    }
-
-    /// Exponential back-off with jitter, never shorter than the server's hint.
-    fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
-        let base = self
-            .settings
-            .retry_backoff_ms
-            .saturating_mul(1 << attempt.min(10));
-        let jitter = rand::random::<f64>() * 0.5 + 0.5;
-        let delay = Duration::from_millis((base as f64 * jitter) as u64);
-        hint.map_or(delay, |h| h.max(delay))
     }
 
     /// Turn an `@odata.nextLink` into a path for `call`, refusing one that points anywhere
@@ -575,44 +367,6 @@ impl GraphClient {
 /// The largest answer read: Exchange Online's message size limit (150 MB) for `$value`, with
 /// room for MIME's base64. A server sending more is broken or hostile; memory stays bounded.
 const MAX_BODY: usize = 200 * 1024 * 1024;
-/// The largest token endpoint answer read (a token is a few KB).
-const MAX_TOKEN_BODY: usize = 1024 * 1024;
-
-/// Why a body was not read whole.
-enum Unread {
-    TooLong(String),
-    BrokeOff(String),
-}
-
-/// Read a body, refusing one longer than `cap` before holding it all.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, Unread> {
-    let too_long = || Unread::TooLong(format!("the answer is over {cap} bytes"));
-    if response.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(too_long());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Unread::BrokeOff(format!("the answer broke off: {}", without_url(&e))))?
-    {
-        if body.len() + chunk.len() > cap {
-            return Err(too_long());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// reqwest errors name the URL, which may carry a filter with a Message-ID: keep the kind.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "(url)");
-    }
-    text
-}
-
 /// Graph's error body: `{"error":{"code","message"}}`.
 fn error_code(body: &[u8]) -> (String, String) {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -651,12 +405,8 @@ pub fn map_error(status: u16, body: &[u8], mailbox: Option<&str>) -> BackendErro
                 ),
             );
         }
-        (404, _) => ErrorKind::Gone,
-        (429, _) => ErrorKind::Throttled,
-        (401, _) => ErrorKind::AuthFailed,
-        (507, _) | (_, "ErrorQuotaExceeded") => ErrorKind::OverQuota,
-        (400..=499, _) => ErrorKind::Invalid,
-        _ => ErrorKind::Unavailable,
+        (_, "ErrorQuotaExceeded") => ErrorKind::OverQuota,
+        _ => kind_of_status(status),
     };
     let code = if code.is_empty() {
         "no code".into()

@@ -2,7 +2,8 @@
 //! certificate (a signed JWT client assertion, PS256 with the `x5t#S256` thumbprint).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::backends::common::http::HttpClient;
+use crate::backends::common::oauth::{IssuedToken, TokenSource, request_token};
+use crate::backends::{BackendError, ErrorKind};
 use crate::config::graph::{GraphCredential, GraphSettings};
 use crate::config::secret::{Secret, read_private_file};
 
@@ -163,56 +167,54 @@ fn new_guid() -> String {
     )
 }
 
-/// A token with the instant after which it is no longer used.
-#[derive(Clone)]
-pub struct CachedToken {
-    pub value: Secret,
-    pub refresh_after: Instant,
+/// Graph's app-only tokens: the client-credentials grant at the tenant's Entra ID token
+/// endpoint, proven by the client secret or by a signed assertion.
+pub struct GraphTokens {
+    http: HttpClient,
+    token_url: String,
+    client_id: String,
+    scope: String,
+    credential: Credential,
 }
 
-impl CachedToken {
-    /// Refresh shortly before expiry: 5 minutes early, or half way for short-lived tokens.
-    /// The lifetime is taken as 1 s to a day whatever the endpoint said: a token endpoint's
-    /// number must not overflow the clock or keep a token cached for ever.
-    pub fn new(value: Secret, expires_in: Duration) -> CachedToken {
-        let expires_in = expires_in.clamp(Duration::from_secs(1), MAX_TOKEN_LIFETIME);
-        let margin = (expires_in / 2).min(Duration::from_secs(300));
-        CachedToken {
-            value,
-            refresh_after: Instant::now() + (expires_in - margin),
+impl GraphTokens {
+    pub fn new(http: HttpClient, settings: &GraphSettings, credential: Credential) -> GraphTokens {
+        GraphTokens {
+            http,
+            token_url: format!(
+                "{}/{}/oauth2/v2.0/token",
+                settings.authority_host,
+                super::odata::encode(&settings.tenant_id)
+            ),
+            client_id: settings.client_id.clone(),
+            scope: format!("{}/.default", settings.graph_endpoint),
+            credential,
         }
     }
-
-    pub fn fresh(&self) -> bool {
-        Instant::now() < self.refresh_after
-    }
 }
 
-/// The token endpoint's success answer.
-#[derive(Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    /// Seconds; the v2 endpoint sends a number, older ones (and some proxies) a string.
-    #[serde(deserialize_with = "seconds")]
-    pub expires_in: u64,
-}
-
-/// The longest a token is cached, whatever `expires_in` says (Entra ID issues 60 to 90 min).
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-
-fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumberOrText {
-        Number(u64),
-        Text(String),
-    }
-    match NumberOrText::deserialize(d)? {
-        NumberOrText::Number(n) => Ok(n),
-        NumberOrText::Text(t) => t
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom("expires_in is not a number of seconds")),
+#[async_trait]
+impl TokenSource for GraphTokens {
+    async fn issue(&self) -> Result<IssuedToken, BackendError> {
+        let mut form: Vec<(String, String)> = vec![
+            ("client_id".into(), self.client_id.clone()),
+            ("scope".into(), self.scope.clone()),
+            ("grant_type".into(), "client_credentials".into()),
+        ];
+        match &self.credential {
+            Credential::Secret(s) => form.push(("client_secret".into(), s.expose().to_string())),
+            Credential::Certificate(key) => {
+                let assertion = key
+                    .assertion(&self.client_id, &self.token_url)
+                    .map_err(|e| BackendError::new(ErrorKind::AuthFailed, e))?;
+                form.push((
+                    "client_assertion_type".into(),
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push(("client_assertion".into(), assertion));
+            }
+        }
+        request_token(&self.http, &self.token_url, form).await
     }
 }
 
@@ -253,12 +255,5 @@ mod tests {
         let g = new_guid();
         assert_eq!(g.len(), 36);
         assert_eq!(&g[14..15], "4");
-    }
-
-    #[test]
-    fn short_tokens_refresh_half_way() {
-        let t = CachedToken::new(Secret::new("x"), Duration::from_secs(2));
-        assert!(t.fresh());
-        assert!(t.refresh_after <= Instant::now() + Duration::from_secs(1));
     }
 }
