@@ -222,10 +222,10 @@ fn import_edges_follow_the_layering_rules() {
     let mut violations = Vec::new();
     for (file, edge) in &edges {
         let from = imports::module_of(file);
-        if let Some(rule) = broken_rule(&from, &edge.target, &backends) {
-            if !allowed(file, &edge.target) {
-                violations.push(format!("{} ({rule})", violation(file, edge)));
-            }
+        if let Some(rule) = broken_rule(&from, &edge.target, &backends)
+            && !allowed(file, &edge.target)
+        {
+            violations.push(format!("{} ({rule})", violation(file, edge)));
         }
     }
     assert!(

@@ -629,3 +629,39 @@ async fn a_worker_whose_lease_may_have_lapsed_does_not_act() {
         .cloned();
     assert_eq!(folder.as_deref(), Some("INBOX"), "not moved");
 }
+
+#[tokio::test]
+async fn a_job_whose_stored_action_is_unknown_acts_on_no_mailbox() {
+    let s = setup(2, 1, Scripted::default());
+    let job = submit(&s).await;
+    // What a newer version or a damaged store might hold; once read as move-to-junk.
+    crate::store::testutil::overwrite(s.engine.store(), "jobs", "action", job, "shred");
+    if let Err(e) = s
+        .engine
+        .run(RunOptions {
+            job: Some(job),
+            follow: false,
+        })
+        .await
+    {
+        panic!("{e}");
+    }
+    for mailbox in ["u0@t.test", "u1@t.test"] {
+        assert_eq!(locate_calls(&s, mailbox), 0, "{mailbox} was touched");
+        let folder = s
+            .backend
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mailbox)
+            .cloned();
+        assert_eq!(folder.as_deref(), Some("INBOX"));
+    }
+    let items = s.engine.store().job_items(job).unwrap_or_default();
+    assert_eq!(items.len(), 2);
+    for i in &items {
+        assert_eq!(i.state, crate::model::ItemState::Failed);
+        let error = i.error.as_deref().unwrap_or_default();
+        assert!(error.contains("jobs.action of row"), "{error}");
+    }
+}
