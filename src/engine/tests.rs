@@ -287,6 +287,14 @@ async fn transient_failures_are_retried_after_their_retry_after() {
 }
 
 async fn run_to_end(s: &Setup, job: i64) -> (crate::model::Job, Vec<crate::model::JobItem>) {
+    run_job(s, job).await;
+    match (s.engine.store().job(job), s.engine.store().job_items(job)) {
+        (Ok(j), Ok(items)) => (j, items),
+        _ => panic!("job {job} unreadable"),
+    }
+}
+
+async fn run_job(s: &Setup, job: i64) {
     if let Err(e) = s
         .engine
         .run(RunOptions {
@@ -296,10 +304,6 @@ async fn run_to_end(s: &Setup, job: i64) -> (crate::model::Job, Vec<crate::model
         .await
     {
         panic!("{e}");
-    }
-    match (s.engine.store().job(job), s.engine.store().job_items(job)) {
-        (Ok(j), Ok(items)) => (j, items),
-        _ => panic!("job {job} unreadable"),
     }
 }
 
@@ -636,16 +640,7 @@ async fn a_job_whose_stored_action_is_unknown_acts_on_no_mailbox() {
     let job = submit(&s).await;
     // What a newer version or a damaged store might hold; once read as move-to-junk.
     crate::store::testutil::overwrite(s.engine.store(), "jobs", "action", job, "shred");
-    if let Err(e) = s
-        .engine
-        .run(RunOptions {
-            job: Some(job),
-            follow: false,
-        })
-        .await
-    {
-        panic!("{e}");
-    }
+    run_job(&s, job).await;
     for mailbox in ["u0@t.test", "u1@t.test"] {
         assert_eq!(locate_calls(&s, mailbox), 0, "{mailbox} was touched");
         let folder = s

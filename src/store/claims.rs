@@ -7,7 +7,7 @@ use super::audit::{NewAudit, append};
 use super::decode::{RowOf, UnreadableValue};
 use super::jobs::{ITEM_COLUMNS, item_from_row, parse_action, placements_json, settle_job};
 use super::{Claimed, Result, Store, StoreError, now_millis};
-use crate::model::{FailReason, ItemOutcome, JobKind};
+use crate::model::{FailReason, ItemOutcome, ItemState, JobKind};
 
 /// What became of an item given back after an attempt that did not finish it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,26 +37,65 @@ fn job_filter(jobs: Option<&[i64]>) -> Option<String> {
 /// End one waiting item of a cancelled job, with an audit record naming why: it may have
 /// moved copies on an earlier attempt, and its recorded placements stay for restore.
 fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()> {
+    end_unacted_item(
+        tx,
+        item,
+        (ItemState::Cancelled, ItemOutcome::Cancelled),
+        None,
+        why,
+    )
+}
+
+/// End an item whose stored row does not decode as failed (`internal`), audited, without
+/// touching any mailbox; its placements column is left as stored, for whoever repairs it.
+fn fail_unreadable_item(tx: &Transaction<'_>, item: i64, why: &UnreadableValue) -> Result<()> {
+    let error = format!(
+        "{}: {why}; nothing was done to the copy",
+        FailReason::Internal.as_str()
+    );
+    tracing::error!(item, "{error}");
+    end_unacted_item(
+        tx,
+        item,
+        (ItemState::Failed, ItemOutcome::Failed),
+        Some(&error),
+        &error,
+    )
+}
+
+/// End a queued or claimed item that this attempt does not act on (cancelled, or failed
+/// before acting), with its audit record, and settle its job. An item already
+/// finished is left alone. `error` replaces the stored error when given.
+fn end_unacted_item(
+    tx: &Transaction<'_>,
+    item: i64,
+    (state, outcome): (ItemState, ItemOutcome),
+    error: Option<&str>,
+    detail: &str,
+) -> Result<()> {
     let row: Option<(i64, String, String, String, String, Option<String>)> = tx
         .prepare_cached(
-            "UPDATE items SET state = 'cancelled', outcome = 'cancelled', claimed_by = NULL,
-                 finished_at = ?2
+            "UPDATE items SET state = ?5, outcome = ?3, error = coalesce(?4, error),
+                 claimed_by = NULL, finished_at = ?2
              WHERE id = ?1 AND state IN ('queued', 'claimed')
              RETURNING job, mailbox, message_id,
                  (SELECT action FROM jobs WHERE id = items.job),
                  (SELECT initiated_by FROM jobs WHERE id = items.job),
                  (SELECT reason FROM jobs WHERE id = items.job)",
         )?
-        .query_row(params![item, now_millis()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+        .query_row(
+            params![item, now_millis(), outcome.as_str(), error, state.as_str()],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -74,61 +113,9 @@ fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()>
             action,
             target: format!("{mailbox} {message_id}"),
             reason,
-            outcome: "cancelled".into(),
+            outcome: outcome.as_str().into(),
             job: Some(job),
-            detail: Some(why.to_string()),
-        },
-    )?;
-    settle_job(tx, job)
-}
-
-/// End an item whose stored row does not decode as failed (`internal`), audited, without
-/// touching any mailbox; its placements column is left as stored, for whoever repairs it.
-fn fail_unreadable_item(tx: &Transaction<'_>, item: i64, why: &UnreadableValue) -> Result<()> {
-    let error = format!(
-        "{}: {why}; nothing was done to the copy",
-        FailReason::Internal.as_str()
-    );
-    tracing::error!(item, "{error}");
-    let (job, mailbox, message_id, action, initiated_by, reason): (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-    ) = tx
-        .prepare_cached(
-            "UPDATE items SET state = 'failed', outcome = 'failed', error = ?3, claimed_by = NULL,
-                 finished_at = ?2
-             WHERE id = ?1
-             RETURNING job, mailbox, message_id,
-                 (SELECT action FROM jobs WHERE id = items.job),
-                 (SELECT initiated_by FROM jobs WHERE id = items.job),
-                 (SELECT reason FROM jobs WHERE id = items.job)",
-        )?
-        .query_row(params![item, now_millis(), error], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-    append(
-        tx,
-        &NewAudit {
-            actor: initiated_by,
-            ssh_from: None,
-            role: "engine".into(),
-            action,
-            target: format!("{mailbox} {message_id}"),
-            reason,
-            outcome: ItemOutcome::Failed.as_str().into(),
-            job: Some(job),
-            detail: Some(error),
+            detail: Some(detail.to_string()),
         },
     )?;
     settle_job(tx, job)
