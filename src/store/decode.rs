@@ -34,11 +34,8 @@ impl RowOf {
         column: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> rusqlite::Result<T> {
-        let text: String = row.get(index)?;
-        match parse(&text) {
-            Some(value) => Ok(value),
-            None => Err(self.unreadable(row, index, column, text)),
-        }
+        self.known_or_null(row, index, column, parse)?
+            .ok_or_else(|| rusqlite::Error::InvalidColumnType(index, column.into(), Type::Null))
     }
 
     /// Like [`RowOf::known`] for a nullable column: NULL is `None`, an unknown value an error.
