@@ -2,6 +2,7 @@
 
 use super::Engine;
 use crate::backends::MailboxRef;
+use crate::backends::common::headers;
 use crate::store::MessageDetail;
 
 impl Engine {
@@ -21,31 +22,9 @@ impl Engine {
             };
             let Some(copy) = copies.first() else { continue };
             if let Ok(raw) = backend.fetch_raw(&mailbox, copy).await {
-                return parse_headers(&raw);
+                return headers::raw_fields(&raw);
             }
         }
         Vec::new()
     }
-}
-
-fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
-    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(raw) else {
-        return Vec::new();
-    };
-    parsed
-        .headers()
-        .iter()
-        .map(|h| {
-            let value = raw
-                .get(h.offset_start as usize..h.offset_end as usize)
-                .map(|v| {
-                    String::from_utf8_lossy(v)
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            (h.name().to_string(), value)
-        })
-        .collect()
 }

@@ -4,12 +4,14 @@
 //! The log decides what a retraction reaches, so writing it needs the analyst role, like the
 //! least of the actions that use it; a refusal is audited as every other refusal is.
 
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
 use super::{Engine, EngineError};
 use crate::backends::{HeaderSummary, MailboxRef, ScanFilter};
 use crate::ingest::IngestReport;
-use crate::model::Role;
+use crate::model::{MessageRecord, Role, normalize_address};
 use crate::store::NewAudit;
 
 /// The role that may load the log.
@@ -39,6 +41,52 @@ pub struct IndexScan {
     pub hits: Vec<(MailboxRef, Vec<HeaderSummary>)>,
     /// `address: why` for every mailbox not read.
     pub not_indexed: Vec<String>,
+}
+
+impl IndexScan {
+    /// One log record per Message-ID found (by Message-ID order), its recipients being every
+    /// mailbox that holds a copy; the first copy seen gives the headers.
+    pub fn records(&self, tenant: &str) -> Vec<MessageRecord> {
+        let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
+        // Each record's recipients as a set, so adding the holder of a mass mailing's copy
+        // costs one look-up, not a pass over its thousands of recipients.
+        let mut listed: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+        for (mailbox, hits) in &self.hits {
+            for h in hits {
+                let holder = mailbox_recipient(mailbox, &h.from);
+                let entry = records
+                    .entry(h.message_id.clone())
+                    .or_insert_with(|| MessageRecord {
+                        message_id: h.message_id.clone(),
+                        from: h.from.clone(),
+                        to: h.to.clone(),
+                        cc: h.cc.clone(),
+                        subject: h.subject.clone(),
+                        received_at: h.date.unwrap_or_else(Utc::now),
+                        disposition: None,
+                        in_reply_to: h.in_reply_to.clone(),
+                        references: h.references.clone(),
+                        size: Some(h.size),
+                        tenant: Some(tenant.to_string()),
+                        source_id: Some("index".into()),
+                    });
+                let known = listed
+                    .entry(h.message_id.clone())
+                    .or_insert_with(|| entry.recipients().into_iter().collect());
+                if let Some(holder) = holder
+                    && known.insert(holder.clone())
+                {
+                    entry.to.push(holder);
+                }
+            }
+        }
+        records.into_values().collect()
+    }
+}
+
+/// The mailbox counts as a recipient of what it holds, unless it is the sender's own copy.
+fn mailbox_recipient(mailbox: &MailboxRef, from: &str) -> Option<String> {
+    (normalize_address(from) != mailbox.address).then(|| mailbox.address.clone())
 }
 
 impl Engine {

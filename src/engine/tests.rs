@@ -287,6 +287,14 @@ async fn transient_failures_are_retried_after_their_retry_after() {
 }
 
 async fn run_to_end(s: &Setup, job: i64) -> (crate::model::Job, Vec<crate::model::JobItem>) {
+    run_job(s, job).await;
+    match (s.engine.store().job(job), s.engine.store().job_items(job)) {
+        (Ok(j), Ok(items)) => (j, items),
+        _ => panic!("job {job} unreadable"),
+    }
+}
+
+async fn run_job(s: &Setup, job: i64) {
     if let Err(e) = s
         .engine
         .run(RunOptions {
@@ -296,10 +304,6 @@ async fn run_to_end(s: &Setup, job: i64) -> (crate::model::Job, Vec<crate::model
         .await
     {
         panic!("{e}");
-    }
-    match (s.engine.store().job(job), s.engine.store().job_items(job)) {
-        (Ok(j), Ok(items)) => (j, items),
-        _ => panic!("job {job} unreadable"),
     }
 }
 
@@ -628,4 +632,31 @@ async fn a_worker_whose_lease_may_have_lapsed_does_not_act() {
         .get("u0@t.test")
         .cloned();
     assert_eq!(folder.as_deref(), Some("INBOX"), "not moved");
+}
+
+#[tokio::test]
+async fn a_job_whose_stored_action_is_unknown_acts_on_no_mailbox() {
+    let s = setup(2, 1, Scripted::default());
+    let job = submit(&s).await;
+    // What a newer version or a damaged store might hold; once read as move-to-junk.
+    crate::store::testutil::overwrite(s.engine.store(), "jobs", "action", job, "shred");
+    run_job(&s, job).await;
+    for mailbox in ["u0@t.test", "u1@t.test"] {
+        assert_eq!(locate_calls(&s, mailbox), 0, "{mailbox} was touched");
+        let folder = s
+            .backend
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mailbox)
+            .cloned();
+        assert_eq!(folder.as_deref(), Some("INBOX"));
+    }
+    let items = s.engine.store().job_items(job).unwrap_or_default();
+    assert_eq!(items.len(), 2);
+    for i in &items {
+        assert_eq!(i.state, crate::model::ItemState::Failed);
+        let error = i.error.as_deref().unwrap_or_default();
+        assert!(error.contains("jobs.action of row"), "{error}");
+    }
 }

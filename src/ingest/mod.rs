@@ -249,20 +249,6 @@ pub(crate) fn envelope_sender(raw: &str) -> String {
     }
 }
 
-/// A header value with RFC 2047 encoded words (`=?UTF-8?B?...?=`) decoded, as mail logs copy
-/// headers raw; the value itself when it has none or does not decode.
-pub(crate) fn decode_header_value(raw: &str) -> String {
-    let raw = raw.trim();
-    if !raw.contains("=?") {
-        return raw.to_string();
-    }
-    let block = format!("Subject: {raw}\r\n\r\n");
-    mail_parser::MessageParser::default()
-        .parse_headers(block.as_bytes())
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_else(|| raw.to_string())
-}
-
 /// The one-tenant config (`corp`, domain corp.test) the format tests load against.
 #[cfg(test)]
 pub(crate) fn test_config() -> Config {

@@ -4,9 +4,10 @@
 use rusqlite::{Transaction, params};
 
 use super::audit::{NewAudit, append};
-use super::jobs::{ITEM_COLUMNS, item_from_row, placements_json, settle_job};
-use super::{Claimed, Result, Store, now_millis};
-use crate::model::{Action, JobKind};
+use super::decode::{RowOf, UnreadableValue};
+use super::jobs::{ITEM_COLUMNS, item_from_row, parse_action, placements_json, settle_job};
+use super::{Claimed, Result, Store, StoreError, now_millis};
+use crate::model::{FailReason, ItemOutcome, ItemState, JobKind};
 
 /// What became of an item given back after an attempt that did not finish it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,26 +37,65 @@ fn job_filter(jobs: Option<&[i64]>) -> Option<String> {
 /// End one waiting item of a cancelled job, with an audit record naming why: it may have
 /// moved copies on an earlier attempt, and its recorded placements stay for restore.
 fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()> {
+    end_unacted_item(
+        tx,
+        item,
+        (ItemState::Cancelled, ItemOutcome::Cancelled),
+        None,
+        why,
+    )
+}
+
+/// End an item whose stored row does not decode as failed (`internal`), audited, without
+/// touching any mailbox; its placements column is left as stored, for whoever repairs it.
+fn fail_unreadable_item(tx: &Transaction<'_>, item: i64, why: &UnreadableValue) -> Result<()> {
+    let error = format!(
+        "{}: {why}; nothing was done to the copy",
+        FailReason::Internal.as_str()
+    );
+    tracing::error!(item, "{error}");
+    end_unacted_item(
+        tx,
+        item,
+        (ItemState::Failed, ItemOutcome::Failed),
+        Some(&error),
+        &error,
+    )
+}
+
+/// End a queued or claimed item that this attempt does not act on (cancelled, or failed
+/// before acting), with its audit record, and settle its job. An item already
+/// finished is left alone. `error` replaces the stored error when given.
+fn end_unacted_item(
+    tx: &Transaction<'_>,
+    item: i64,
+    (state, outcome): (ItemState, ItemOutcome),
+    error: Option<&str>,
+    detail: &str,
+) -> Result<()> {
     let row: Option<(i64, String, String, String, String, Option<String>)> = tx
         .prepare_cached(
-            "UPDATE items SET state = 'cancelled', outcome = 'cancelled', claimed_by = NULL,
-                 finished_at = ?2
+            "UPDATE items SET state = ?5, outcome = ?3, error = coalesce(?4, error),
+                 claimed_by = NULL, finished_at = ?2
              WHERE id = ?1 AND state IN ('queued', 'claimed')
              RETURNING job, mailbox, message_id,
                  (SELECT action FROM jobs WHERE id = items.job),
                  (SELECT initiated_by FROM jobs WHERE id = items.job),
                  (SELECT reason FROM jobs WHERE id = items.job)",
         )?
-        .query_row(params![item, now_millis()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+        .query_row(
+            params![item, now_millis(), outcome.as_str(), error, state.as_str()],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -73,9 +113,9 @@ fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()>
             action,
             target: format!("{mailbox} {message_id}"),
             reason,
-            outcome: "cancelled".into(),
+            outcome: outcome.as_str().into(),
             job: Some(job),
-            detail: Some(why.to_string()),
+            detail: Some(detail.to_string()),
         },
     )?;
     settle_job(tx, job)
@@ -235,19 +275,32 @@ impl Store {
                 "SELECT {ITEM_COLUMNS}, j.kind, j.action, j.initiated_by, j.reason
                  FROM items i JOIN jobs j ON j.id = i.job WHERE i.id = ?1"
             ))?;
+            // The job's columns of the joined row; the job id is the item's column 1.
+            let job_row = RowOf {
+                table: "jobs",
+                id_column: 1,
+            };
             for id in ids {
-                let claimed = stmt.query_row([id], |r| {
-                    let kind: String = r.get(15)?;
-                    let action: String = r.get(16)?;
+                let read = stmt.query_row([id], |r| {
                     Ok(Claimed {
                         item: item_from_row(r)?,
                         worker: worker.to_string(),
-                        kind: JobKind::parse(&kind).unwrap_or(JobKind::Retract),
-                        action: action.parse().unwrap_or(Action::MoveToJunk),
+                        kind: job_row.known(r, 15, "kind", JobKind::parse)?,
+                        action: job_row.known(r, 16, "action", parse_action)?,
                         initiated_by: r.get(17)?,
                         reason: r.get(18)?,
                     })
-                })?;
+                });
+                let claimed = match read.map_err(StoreError::from) {
+                    Ok(claimed) => claimed,
+                    // Acting on a guessed value would be an act nobody asked for: this item
+                    // stops here, the others go on.
+                    Err(StoreError::Unreadable(why)) => {
+                        fail_unreadable_item(tx, id, &why)?;
+                        continue;
+                    }
+                    Err(other) => return Err(other),
+                };
                 tx.prepare_cached(
                     "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?2)
                      WHERE id = ?1 AND status = 'queued'",

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::audit::{NewAudit, append};
+use super::decode::RowOf;
 use super::messages::set_delivery_state;
 use super::{Result, Store, StoreError, from_millis, now_millis};
 use crate::model::{
@@ -78,15 +79,29 @@ pub(super) const ITEM_COLUMNS: &str = "i.id, i.job, i.tenant, i.mailbox, i.messa
      i.outcome, i.error, i.attempts, i.restores_item, i.placements, i.planned_folder, i.on_hold, \
      i.log_message";
 
+/// A job row (selected as [`JOB_COLUMNS`]): id first.
+pub(super) const JOB_ROW: RowOf = RowOf {
+    table: "jobs",
+    id_column: 0,
+};
+
+/// An item row (selected as [`ITEM_COLUMNS`]): id first.
+pub(super) const ITEM_ROW: RowOf = RowOf {
+    table: "items",
+    id_column: 0,
+};
+
+/// A stored action.
+pub(super) fn parse_action(text: &str) -> Option<Action> {
+    text.parse().ok()
+}
+
 fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
-    let kind: String = r.get(1)?;
-    let action: String = r.get(2)?;
-    let status: String = r.get(3)?;
     Ok(Job {
         id: r.get(0)?,
-        kind: JobKind::parse(&kind).unwrap_or(JobKind::Retract),
-        action: action.parse().unwrap_or(Action::MoveToJunk),
-        status: JobStatus::parse(&status).unwrap_or(JobStatus::Queued),
+        kind: JOB_ROW.known(r, 1, "kind", JobKind::parse)?,
+        action: JOB_ROW.known(r, 2, "action", parse_action)?,
+        status: JOB_ROW.known(r, 3, "status", JobStatus::parse)?,
         initiated_by: r.get(4)?,
         reason: r.get(5)?,
         restores_job: r.get(6)?,
@@ -99,9 +114,6 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
 }
 
 pub(super) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
-    let state: String = r.get(6)?;
-    let outcome: Option<String> = r.get(7)?;
-    let placements: String = r.get(11)?;
     Ok(JobItem {
         id: r.get(0)?,
         job_id: r.get(1)?,
@@ -110,12 +122,12 @@ pub(super) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<JobItem> {
         message_id: r.get(4)?,
         depth: r.get(5)?,
         log_message: r.get(14)?,
-        state: ItemState::parse(&state).unwrap_or(ItemState::Queued),
-        outcome: outcome.as_deref().and_then(ItemOutcome::parse),
+        state: ITEM_ROW.known(r, 6, "state", ItemState::parse)?,
+        outcome: ITEM_ROW.known_or_null(r, 7, "outcome", ItemOutcome::parse)?,
         error: r.get(8)?,
         attempts: r.get(9)?,
         restores_item: r.get(10)?,
-        placements: serde_json::from_str(&placements).unwrap_or_default(),
+        placements: ITEM_ROW.json(r, 11, "placements")?,
         planned_folder: r.get(12)?,
         on_hold: r.get(13)?,
     })
@@ -366,7 +378,15 @@ impl Store {
                 .query_row("SELECT status FROM jobs WHERE id = ?1", [id], |r| r.get(0))
                 .optional()?;
             let status = status.ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
-            if JobStatus::parse(&status).is_some_and(JobStatus::is_finished) {
+            let known = JobStatus::parse(&status).ok_or_else(|| {
+                StoreError::Unreadable(Box::new(super::UnreadableValue {
+                    table: "jobs",
+                    column: "status",
+                    row: id,
+                    value: status.clone(),
+                }))
+            })?;
+            if known.is_finished() {
                 return Err(StoreError::Invalid(format!("job {id} is already {status}")));
             }
             let now = now_millis();

@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use super::decode::RowOf;
 use super::{Result, Store, StoreError, from_secs};
 use crate::model::{
     Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus, normalize_message_id,
@@ -48,10 +49,14 @@ pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.message_id, m.sender, m.subjec
      m.recipients, m.status, m.retracted_count, m.actionable_count, m.disposition, m.tenant, \
      m.in_reply_to, m.refs, m.size, m.source_id";
 
+/// A message row (selected as [`MESSAGE_COLUMNS`]): id first.
+const MESSAGE_ROW: RowOf = RowOf {
+    table: "messages",
+    id_column: 0,
+};
+
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage> {
     let recipients: String = row.get(5)?;
-    let status: String = row.get(6)?;
-    let refs: String = row.get(12)?;
     Ok(LoggedMessage {
         id: row.get(0)?,
         message_id: row.get(1)?,
@@ -59,13 +64,13 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage>
         subject: row.get(3)?,
         received_at: from_secs(row.get(4)?),
         recipients: recipients.split_whitespace().map(str::to_string).collect(),
-        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Delivered),
+        status: MESSAGE_ROW.known(row, 6, "status", MessageStatus::parse)?,
         retracted_count: row.get(7)?,
         actionable_count: row.get(8)?,
         disposition: row.get(9)?,
         tenant: row.get(10)?,
         in_reply_to: row.get(11)?,
-        references: serde_json::from_str(&refs).unwrap_or_default(),
+        references: MESSAGE_ROW.json(row, 12, "refs")?,
         size: row.get::<_, Option<i64>>(13)?.map(|s| s.max(0) as u64),
         source_id: row.get(14)?,
     })
@@ -135,17 +140,21 @@ impl Store {
         let message = self.message(id)?;
         let deliveries = self.read(|tx| {
             let mut stmt = tx.prepare_cached(
-                "SELECT recipient, mailbox, status, folder, external FROM deliveries
+                "SELECT recipient, mailbox, status, folder, external, message FROM deliveries
                  WHERE message = ?1 ORDER BY external, recipient",
             )?;
+            // Deliveries have no id of their own: the row named is the message's.
+            let delivery_row = RowOf {
+                table: "deliveries",
+                id_column: 5,
+            };
             let rows = stmt.query_map([id], |r| {
                 let mailbox: String = r.get(1)?;
-                let status: String = r.get(2)?;
                 Ok(Delivery {
                     recipient: r.get(0)?,
                     on_hold: !mailbox.is_empty() && holds(&mailbox),
                     mailbox,
-                    status: DeliveryState::parse(&status).unwrap_or(DeliveryState::Delivered),
+                    status: delivery_row.known(r, 2, "status", DeliveryState::parse)?,
                     folder: r.get(3)?,
                     external: r.get(4)?,
                 })

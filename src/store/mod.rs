@@ -6,6 +6,7 @@
 
 mod audit;
 mod claims;
+mod decode;
 mod evidence;
 mod files;
 mod jobs;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use audit::{AuditEntry, AuditFilter, AuditVerdict, NewAudit};
 pub use claims::Requeued;
+pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
@@ -37,13 +39,33 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error("store: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    /// A stored value this version does not know: the read (and the item it was for) stops.
+    #[error("{0}")]
+    Unreadable(Box<UnreadableValue>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Ambiguous(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err {
+            // Row mappers report an unknown stored value this way (see `decode`).
+            rusqlite::Error::FromSqlConversionFailure(index, kind, inner) => {
+                match inner.downcast::<UnreadableValue>() {
+                    Ok(value) => StoreError::Unreadable(value),
+                    Err(inner) => StoreError::Sql(rusqlite::Error::FromSqlConversionFailure(
+                        index, kind, inner,
+                    )),
+                }
+            }
+            other => StoreError::Sql(other),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -174,5 +196,19 @@ pub(crate) mod testutil {
             Err(e) => panic!("open: {e}"),
         };
         (dir, store)
+    }
+
+    /// Overwrite one column of one row behind the store's back, as a newer version or a
+    /// damaged file would leave it (tests of reading unknown values back).
+    pub fn overwrite(store: &Store, table: &str, column: &str, id: i64, value: &str) {
+        let conn = match rusqlite::Connection::open(store.path()) {
+            Ok(c) => c,
+            Err(e) => panic!("open: {e}"),
+        };
+        let sql = format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2");
+        match conn.execute(&sql, rusqlite::params![value, id]) {
+            Ok(1) => {}
+            other => panic!("{sql}: {other:?}"),
+        }
     }
 }

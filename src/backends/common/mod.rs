@@ -2,7 +2,9 @@
 
 pub mod backoff;
 pub mod folder_names;
+pub mod headers;
 pub mod http;
 pub mod oauth;
+pub mod scan_match;
 pub mod sender;
 pub mod throttle;

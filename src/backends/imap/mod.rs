@@ -422,7 +422,7 @@ impl ImapBackend {
         })?;
         // Three steps, one session at a time: read, append into quarantine, expunge here.
         let mut whole = self.fetch_whole(&mailbox.address, copy).await?;
-        let message_id = crate::backends::maildir::headers::parse(&whole.raw).message_id;
+        let message_id = crate::backends::common::headers::parse(&whole.raw).message_id;
         // Never byte-identical to another quarantined copy (Cyrus refuses too many).
         whole.raw = mark::mark(
             &whole.raw,

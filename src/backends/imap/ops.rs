@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration as Days, Utc};
 use super::conn::Conn;
 use super::proto::{self, Part};
 use super::server::{self, Namespace};
-use crate::backends::maildir::headers::{self, Headers};
-use crate::backends::maildir::tree::{WantedIds, matches_filter};
+use crate::backends::common::headers;
+use crate::backends::common::scan_match::{WantedIds, matches_filter};
 use crate::backends::{BackendError, ErrorKind, HeaderSummary, ScanFilter};
 use crate::model::{Location, normalize_message_id};
 
@@ -527,7 +527,11 @@ pub async fn scan(
                 let Some(body) = &f.body else { continue };
                 let parsed = headers::parse(body);
                 if matches_filter(filter, &wanted, &parsed, f.internal_date) {
-                    found.push(summary(parsed, &folder.name, &f));
+                    found.push(parsed.into_summary(
+                        &folder.name,
+                        f.internal_date,
+                        f.size.unwrap_or(0),
+                    ));
                 }
             }
         }
@@ -606,22 +610,6 @@ fn any_of(terms: Vec<Vec<Part>>) -> Vec<Part> {
         }
     }
     out
-}
-
-fn summary(h: Headers, folder: &str, f: &proto::Fetched) -> HeaderSummary {
-    let from = h.sender();
-    HeaderSummary {
-        message_id: h.message_id.unwrap_or_default(),
-        from,
-        to: h.to,
-        cc: h.cc,
-        subject: h.subject,
-        date: h.date.or(f.internal_date),
-        in_reply_to: h.in_reply_to.into_iter().next(),
-        references: h.references,
-        folder: folder.to_string(),
-        size: f.size.unwrap_or(0),
-    }
 }
 
 #[cfg(test)]

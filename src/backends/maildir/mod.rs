@@ -7,7 +7,6 @@
 
 mod fsops;
 mod handle;
-pub(crate) mod headers;
 mod layout;
 mod survey;
 pub(crate) mod tree;

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::fsops::{self, FolderHandles, Source, fs_error, source_error};
 use super::handle::{DirHandle, FsError};
-use super::headers::{self, Headers};
 use super::layout::{self, MessagePath, Subdir};
 use super::walk::{self, Findings, FolderDir, MessageFile};
+use crate::backends::common::headers;
+use crate::backends::common::scan_match::{WantedIds, matches_filter};
 use crate::backends::{
     Applied, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
 };
@@ -186,7 +187,7 @@ impl Tree {
             }
             let parsed = headers::parse(&block);
             if matches_filter(filter, &wanted, &parsed, file.mtime) {
-                found.push(summary(parsed, file));
+                found.push(parsed.into_summary(&file.rel.folder, file.mtime, file.size));
             }
             Ok(())
         })?;
@@ -477,84 +478,6 @@ fn move_copy(
         &placed,
         target.mtime.or_else(|| fsops::mtime_of(&stat)),
     ))
-}
-
-/// A scan filter's Message-IDs, normalised once per scan (shared with the IMAP backend).
-pub(crate) struct WantedIds {
-    ids: Vec<String>,
-    replies_to: Vec<String>,
-}
-
-impl WantedIds {
-    pub(crate) fn of(filter: &ScanFilter) -> Self {
-        let normalise = |ids: &[String]| ids.iter().map(|id| normalize_message_id(id)).collect();
-        WantedIds {
-            ids: normalise(&filter.message_ids),
-            replies_to: normalise(&filter.replies_to),
-        }
-    }
-
-    /// A cheap test on the raw header block: a message matching by id mentions the id.
-    fn may_match(&self, block: &[u8]) -> bool {
-        let mentions = |ids: &[String]| {
-            ids.is_empty()
-                || ids.iter().any(|id| {
-                    headers::contains_bytes(block, id.trim_matches(['<', '>']).as_bytes())
-                })
-        };
-        mentions(&self.ids) && mentions(&self.replies_to)
-    }
-}
-
-/// Whether parsed headers match every part of a scan filter (`mtime`: the received time).
-pub(crate) fn matches_filter(
-    filter: &ScanFilter,
-    wanted: &WantedIds,
-    h: &Headers,
-    mtime: Option<DateTime<Utc>>,
-) -> bool {
-    let id_ok = wanted.ids.is_empty()
-        || h.message_id
-            .as_ref()
-            .is_some_and(|id| wanted.ids.contains(id));
-    let reply_ok = wanted.replies_to.is_empty()
-        || h.in_reply_to
-            .iter()
-            .chain(&h.references)
-            .any(|id| wanted.replies_to.contains(id));
-    let from_ok = filter.from.as_deref().is_none_or(|needle| {
-        contains_ignoring_case(&h.from_text, needle)
-            || contains_ignoring_case(&h.from_address, needle)
-    });
-    let subject_ok = filter
-        .subject
-        .as_deref()
-        .is_none_or(|needle| contains_ignoring_case(&h.subject, needle));
-    let since_ok = filter
-        .since
-        .is_none_or(|since| h.date.or(mtime).is_some_and(|when| when >= since));
-    id_ok && reply_ok && from_ok && subject_ok && since_ok
-}
-
-fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
-    haystack.to_lowercase().contains(&needle.to_lowercase())
-}
-
-fn summary(h: Headers, file: &MessageFile<'_>) -> HeaderSummary {
-    let from = h.sender();
-    HeaderSummary {
-        message_id: h.message_id.unwrap_or_default(),
-        from,
-        to: h.to,
-        cc: h.cc,
-        subject: h.subject,
-        // Without a usable Date header, the received time is the best date there is.
-        date: h.date.or(file.mtime),
-        in_reply_to: h.in_reply_to.into_iter().next(),
-        references: h.references,
-        folder: file.rel.folder.clone(),
-        size: file.size,
-    }
 }
 
 fn location_of(file: &MessageFile<'_>) -> Location {

@@ -1,6 +1,5 @@
 //! `search`, `show`, `ingest`, `index`: the message log.
 
-use std::collections::{BTreeMap, HashSet};
 use std::io::{BufReader, Read};
 
 use serde_json::json;
@@ -8,11 +7,9 @@ use serde_json::json;
 use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
-use crate::backends::MailboxRef;
-use crate::engine::{IndexScan, LogLoad};
+use crate::engine::LogLoad;
 use crate::ingest::{IngestError, IngestReport, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
-use crate::model::{MessageRecord, normalize_address};
 use crate::store::Store;
 use sha2::{Digest, Sha256};
 
@@ -326,47 +323,12 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         .map(|s| super::when("--since", s))
         .transpose()?;
     // The engine reads the mailboxes, within its limits, after checking the role.
-    let IndexScan {
-        hits: scanned,
-        not_indexed: failures,
-    } = engine.scan_for_index(&a.tenant, since).await?;
-    // One record per Message-ID, its recipients being every mailbox that holds a copy.
-    let mut records: BTreeMap<String, MessageRecord> = BTreeMap::new();
-    // Each record's recipients as a set, so adding the holder of a mass mailing's copy costs
-    // one look-up, not a pass over its thousands of recipients.
-    let mut listed: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-    for (mailbox, hits) in &scanned {
-        for h in hits {
-            let holder = mailbox_recipient(mailbox, &h.from);
-            let entry = records
-                .entry(h.message_id.clone())
-                .or_insert_with(|| MessageRecord {
-                    message_id: h.message_id.clone(),
-                    from: h.from.clone(),
-                    to: h.to.clone(),
-                    cc: h.cc.clone(),
-                    subject: h.subject.clone(),
-                    received_at: h.date.unwrap_or_else(chrono::Utc::now),
-                    disposition: None,
-                    in_reply_to: h.in_reply_to.clone(),
-                    references: h.references.clone(),
-                    size: Some(h.size),
-                    tenant: Some(a.tenant.clone()),
-                    source_id: Some("index".into()),
-                });
-            let known = listed
-                .entry(h.message_id.clone())
-                .or_insert_with(|| entry.recipients().into_iter().collect());
-            if let Some(holder) = holder
-                && known.insert(holder.clone())
-            {
-                entry.to.push(holder);
-            }
-        }
-    }
+    let scan = engine.scan_for_index(&a.tenant, since).await?;
+    let failures = &scan.not_indexed;
+    let records = scan.records(&a.tenant);
     let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);
     let loaded = records
-        .into_values()
+        .into_iter()
         .enumerate()
         .try_for_each(|(n, r)| loader.push(n as u64 + 1, r))
         .and_then(|()| loader.finish());
@@ -384,7 +346,7 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         not_read: failures.len(),
     })?;
     let report = loaded?;
-    for f in &failures {
+    for f in failures {
         eprintln!("not indexed: {}", sanitize(f));
     }
     let code = report_ingest(ctx, &report, &source)?;
@@ -393,9 +355,4 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
     } else {
         exit::PARTIAL
     })
-}
-
-/// The mailbox counts as a recipient of what it holds, unless it is the sender's own copy.
-fn mailbox_recipient(mailbox: &MailboxRef, from: &str) -> Option<String> {
-    (normalize_address(from) != mailbox.address).then(|| mailbox.address.clone())
 }

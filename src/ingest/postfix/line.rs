@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 
-use super::super::decode_header_value;
 use super::FUTURE_GRACE;
+use crate::backends::common::headers::decode_value;
 
 pub(super) enum Line<'a> {
     /// Not about a queued message: other programs, postfix connection noise, garbage.
@@ -254,7 +254,7 @@ fn header_subject(rest: &str) -> Option<String> {
         }
         None => value,
     };
-    Some(decode_header_value(value))
+    Some(decode_value(value))
 }
 
 /// (time, tag, message) of a syslog line in either form rsyslog writes.

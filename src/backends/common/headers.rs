@@ -1,17 +1,19 @@
-//! Reading and decoding a message's header block. Header text is attacker-controlled: it is
-//! returned as decoded, never trusted for anything but comparison.
+//! The program's one header parser: reading and decoding a message's header block, for every
+//! backend, the engine's header view and the log formats that copy header values. Header text
+//! is attacker-controlled: it is returned as decoded, never trusted for anything but comparison.
 
 use std::io::{self, Read};
 
 use chrono::{DateTime, Utc};
 use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser};
 
-use crate::backends::common::sender::logged_sender;
+use super::sender::logged_sender;
+use crate::backends::HeaderSummary;
 use crate::model::normalize_message_id;
 
 /// Stop reading a header block here: real ones are a few KiB, and this runs over every
 /// message of thousands of mailboxes.
-pub(super) const HEADER_CAP: usize = 256 * 1024;
+pub(crate) const HEADER_CAP: usize = 256 * 1024;
 
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -39,11 +41,33 @@ impl Headers {
     pub(crate) fn sender(&self) -> String {
         logged_sender(&self.from_address, &self.from_name)
     }
+
+    /// What a scan reports for these headers, for a copy in `folder`. Without a usable Date
+    /// header, the received time is the best date there is.
+    pub(crate) fn into_summary(
+        self,
+        folder: &str,
+        received: Option<DateTime<Utc>>,
+        size: u64,
+    ) -> HeaderSummary {
+        HeaderSummary {
+            from: self.sender(),
+            message_id: self.message_id.unwrap_or_default(),
+            to: self.to,
+            cc: self.cc,
+            subject: self.subject,
+            date: self.date.or(received),
+            in_reply_to: self.in_reply_to.into_iter().next(),
+            references: self.references,
+            folder: folder.to_string(),
+            size,
+        }
+    }
 }
 
 /// The header block of an open message file: up to and including the blank line, at most
 /// [`HEADER_CAP`] bytes.
-pub(super) fn read_header_block(file: &mut impl Read) -> io::Result<Vec<u8>> {
+pub(crate) fn read_header_block(file: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut block = Vec::with_capacity(READ_CHUNK);
     let mut chunk = [0u8; READ_CHUNK];
     loop {
@@ -78,7 +102,7 @@ fn header_end(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Whether `haystack` contains `needle` (cheap pre-filter before a full parse).
-pub(super) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -111,6 +135,44 @@ pub(crate) fn parse(block: &[u8]) -> Headers {
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
     }
+}
+
+/// Every field of a header block in order, as `(name, value)` with the value's raw text and
+/// its folding whitespace collapsed (the header view shows what the message says, undecoded).
+pub(crate) fn raw_fields(block: &[u8]) -> Vec<(String, String)> {
+    let Some(parsed) = MessageParser::default().parse_headers(block) else {
+        return Vec::new();
+    };
+    parsed
+        .headers()
+        .iter()
+        .map(|h| {
+            let value = block
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .map(|v| {
+                    String::from_utf8_lossy(v)
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            (h.name().to_string(), value)
+        })
+        .collect()
+}
+
+/// A header value with RFC 2047 encoded words (`=?UTF-8?B?...?=`) decoded, as mail logs copy
+/// headers raw; the value itself when it has none or does not decode.
+pub(crate) fn decode_value(raw: &str) -> String {
+    let raw = raw.trim();
+    if !raw.contains("=?") {
+        return raw.to_string();
+    }
+    let block = format!("Subject: {raw}\r\n\r\n");
+    MessageParser::default()
+        .parse_headers(block.as_bytes())
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_else(|| raw.to_string())
 }
 
 /// The first Message-ID field, as a server indexes it (mail-parser's own accessor returns
@@ -195,6 +257,29 @@ mod tests {
             let block = format!("Message-ID: <n@x.test>\r\n{from}Subject: hi\r\n\r\n");
             assert_eq!(parse(block.as_bytes()).sender(), want, "{from:?}");
         }
+    }
+
+    #[test]
+    fn raw_fields_keep_order_and_raw_text_with_folding_collapsed() {
+        let block = b"Subject: =?UTF-8?B?aGk=?=\r\nX-Long: a\r\n  b\r\nSubject: two\r\n\r\nbody";
+        assert_eq!(
+            raw_fields(block),
+            vec![
+                ("Subject".to_string(), "=?UTF-8?B?aGk=?=".to_string()),
+                ("X-Long".to_string(), "a b".to_string()),
+                ("Subject".to_string(), "two".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_logged_value_is_decoded_only_when_it_has_encoded_words() {
+        assert_eq!(
+            decode_value(" =?UTF-8?B?UmVjaG51bmcgZsOkbGxpZw==?= "),
+            "Rechnung fällig"
+        );
+        assert_eq!(decode_value("plain =? text"), "plain =? text");
+        assert_eq!(decode_value("  no words "), "no words");
     }
 
     #[test]
