@@ -19,10 +19,10 @@ use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 
 use crate::engine::{DepthCount, SweepRequest};
-use crate::model::{Action as MailAction, Job, JobItem, LoggedMessage};
+use crate::model::{Action, Job, JobItem, LoggedMessage};
 use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
 
-pub use keymap::{Action, Keymap};
+pub use keymap::{KeyAction, Keymap};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
 
@@ -132,7 +132,7 @@ pub struct RetractSpec {
     /// Excluded recipients.
     pub exclude: Vec<String>,
     pub depth: u32,
-    pub action: MailAction,
+    pub action: Action,
     pub reason: Option<String>,
 }
 
@@ -185,7 +185,7 @@ pub struct RetractForm {
     pub cursor: usize,
     /// Index of the first recipient on screen.
     pub top: usize,
-    pub action: MailAction,
+    pub action: Action,
     pub depth: u32,
     pub reason: TextArea<'static>,
     pub preview: Option<Result<Preview, String>>,

@@ -6,7 +6,7 @@ use super::keys::{act, search_key};
 use super::retract::{MAX_DEPTH, with_form};
 use super::sweep::sweep_request;
 use crate::app::cmdline::{self, Cmd};
-use crate::app::keymap::Action;
+use crate::app::keymap::KeyAction;
 use crate::app::rows::shown;
 use crate::app::{App, Command, Focus, Tab, View, input_text, single_line};
 
@@ -48,24 +48,24 @@ pub(super) fn command_line_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 
 pub(super) fn run_cmd(app: &mut App, cmd: Cmd) -> Vec<Command> {
     match cmd {
-        Cmd::Quit => act(app, Action::Quit),
-        Cmd::Help => act(app, Action::Help),
-        Cmd::Messages => act(app, Action::ViewMessages),
-        Cmd::Operations => act(app, Action::ViewOperations),
-        Cmd::Audit => act(app, Action::ViewAudit),
+        Cmd::Quit => act(app, KeyAction::Quit),
+        Cmd::Help => act(app, KeyAction::Help),
+        Cmd::Messages => act(app, KeyAction::ViewMessages),
+        Cmd::Operations => act(app, KeyAction::ViewOperations),
+        Cmd::Audit => act(app, KeyAction::ViewAudit),
         Cmd::Retract => {
             if app
                 .detail
                 .as_ref()
                 .is_some_and(|d| d.tab == Tab::Recipients)
             {
-                act(app, Action::Run)
+                act(app, KeyAction::Run)
             } else {
-                act(app, Action::RetractTab)
+                act(app, KeyAction::RetractTab)
             }
         }
-        Cmd::Restore => act(app, Action::Restore),
-        Cmd::Cancel => act(app, Action::CancelJob),
+        Cmd::Restore => act(app, KeyAction::Restore),
+        Cmd::Cancel => act(app, KeyAction::CancelJob),
         Cmd::Depth(d) => with_form(app, |f| f.depth = d.min(MAX_DEPTH)),
         Cmd::SetAction(a) => with_form(app, |f| f.action = a),
         Cmd::Reason(r) => with_form(app, |f| f.reason = single_line(&r)),

@@ -9,7 +9,7 @@ use super::navigation::{ensure_page, move_by, open_detail, page_len, select_tab,
 use super::retract::{
     ACTIONS, MAX_DEPTH, ask_retract, form_mut, on_recipients, preview, recipients_open,
 };
-use crate::app::keymap::Action;
+use crate::app::keymap::KeyAction;
 use crate::app::rows::shown;
 use crate::app::{App, Command, Focus, Overlay, Pending, Tab, View, input_text, single_line};
 
@@ -93,12 +93,12 @@ pub(super) fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     }
 }
 
-pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
+pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
     match action {
-        Action::ViewMessages => switch(app, View::Messages),
-        Action::ViewOperations => switch(app, View::Operations),
-        Action::ViewAudit => switch(app, View::Audit),
-        Action::NextView => {
+        KeyAction::ViewMessages => switch(app, View::Messages),
+        KeyAction::ViewOperations => switch(app, View::Operations),
+        KeyAction::ViewAudit => switch(app, View::Audit),
+        KeyAction::NextView => {
             let next = match app.view {
                 View::Messages => View::Operations,
                 View::Operations => View::Audit,
@@ -106,7 +106,7 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             };
             switch(app, next)
         }
-        Action::Search => {
+        KeyAction::Search => {
             if app.view == View::Operations {
                 return Vec::new();
             }
@@ -119,19 +119,19 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             app.focus = Focus::Search;
             Vec::new()
         }
-        Action::Down => move_by(app, 1),
-        Action::Up => move_by(app, -1),
-        Action::PageDown => {
+        KeyAction::Down => move_by(app, 1),
+        KeyAction::Up => move_by(app, -1),
+        KeyAction::PageDown => {
             let n = page_len(app) as i64;
             move_by(app, n)
         }
-        Action::PageUp => {
+        KeyAction::PageUp => {
             let n = page_len(app) as i64;
             move_by(app, -n)
         }
-        Action::Top => move_by(app, i64::MIN / 2),
-        Action::Bottom => move_by(app, i64::MAX / 2),
-        Action::Open => match app.view {
+        KeyAction::Top => move_by(app, i64::MIN / 2),
+        KeyAction::Bottom => move_by(app, i64::MAX / 2),
+        KeyAction::Open => match app.view {
             View::Messages if app.focus == Focus::List => {
                 let Some(id) = app.selected_message().map(|r| r.id) else {
                     return Vec::new();
@@ -150,20 +150,20 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             }
             _ => Vec::new(),
         },
-        Action::PrevTab | Action::NextTab => {
+        KeyAction::PrevTab | KeyAction::NextTab => {
             let Some(d) = app.detail.as_ref() else {
                 return Vec::new();
             };
             let i = Tab::ALL.iter().position(|t| *t == d.tab).unwrap_or(0);
             let n = Tab::ALL.len();
-            let i = if action == Action::NextTab {
+            let i = if action == KeyAction::NextTab {
                 (i + 1) % n
             } else {
                 (i + n - 1) % n
             };
             select_tab(app, Tab::ALL[i])
         }
-        Action::RetractTab => {
+        KeyAction::RetractTab => {
             if app.view != View::Messages {
                 return Vec::new();
             }
@@ -181,12 +181,12 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             out.extend(preview(app));
             out
         }
-        Action::Toggle => on_recipients(app, |f| {
+        KeyAction::Toggle => on_recipients(app, |f| {
             if let Some(r) = f.recipients.get_mut(f.cursor).filter(|r| !r.external) {
                 r.included = !r.included;
             }
         }),
-        Action::ToggleAll => on_recipients(app, |f| {
+        KeyAction::ToggleAll => on_recipients(app, |f| {
             let all = f
                 .recipients
                 .iter()
@@ -196,19 +196,19 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
                 r.included = !all;
             }
         }),
-        Action::DepthUp => on_recipients(app, |f| f.depth = (f.depth + 1).min(MAX_DEPTH)),
-        Action::DepthDown => on_recipients(app, |f| f.depth = f.depth.saturating_sub(1)),
-        Action::CycleAction => on_recipients(app, |f| {
+        KeyAction::DepthUp => on_recipients(app, |f| f.depth = (f.depth + 1).min(MAX_DEPTH)),
+        KeyAction::DepthDown => on_recipients(app, |f| f.depth = f.depth.saturating_sub(1)),
+        KeyAction::CycleAction => on_recipients(app, |f| {
             let i = ACTIONS.iter().position(|a| *a == f.action).unwrap_or(0);
             f.action = ACTIONS[(i + 1) % ACTIONS.len()];
         }),
-        Action::EditReason => {
+        KeyAction::EditReason => {
             if recipients_open(app) {
                 app.focus = Focus::Reason;
             }
             Vec::new()
         }
-        Action::Run => {
+        KeyAction::Run => {
             if !recipients_open(app) {
                 app.flash = Some("open the retract tab first (r)".into());
                 return Vec::new();
@@ -216,8 +216,8 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             ask_retract(app);
             Vec::new()
         }
-        Action::Restore => super::super::restore::ask_restore(app),
-        Action::CancelJob => {
+        KeyAction::Restore => super::super::restore::ask_restore(app),
+        KeyAction::CancelJob => {
             if app.view != View::Operations {
                 return Vec::new();
             }
@@ -239,16 +239,16 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             ask(app, "Cancel job", lines, Pending::CancelJob { job: job.id });
             Vec::new()
         }
-        Action::CommandLine => {
+        KeyAction::CommandLine => {
             app.command_line = single_line("");
             app.focus = Focus::CommandLine;
             Vec::new()
         }
-        Action::Help => {
+        KeyAction::Help => {
             app.overlay = Overlay::Help;
             Vec::new()
         }
-        Action::Back => {
+        KeyAction::Back => {
             if app.view == View::Operations && app.ops.open.is_some() {
                 app.ops.open = None;
             } else if app.detail.is_some() && app.view == View::Messages {
@@ -258,7 +258,7 @@ pub(super) fn act(app: &mut App, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
-        Action::Quit => {
+        KeyAction::Quit => {
             if app.running.is_empty() && app.submitting == 0 {
                 app.quit = true;
                 return vec![Command::Quit];

@@ -7,7 +7,7 @@ use super::sweep::ask_sweep;
 use crate::app::layout;
 use crate::app::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 use crate::app::{App, Command, DetailData, Event, Focus, RetractForm, Tab, View, single_line};
-use crate::model::Action as MailAction;
+use crate::model::Action;
 
 /// Apply a reply from a task (or a notice); terminal input never reaches here.
 pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
@@ -78,7 +78,7 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                         recipients,
                         cursor: 0,
                         top: 0,
-                        action: MailAction::MoveToJunk,
+                        action: Action::MoveToJunk,
                         depth: 0,
                         reason,
                         preview: None,

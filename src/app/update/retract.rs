@@ -6,15 +6,15 @@ use crate::app::rows::{RecipientRow, shown};
 use crate::app::{
     App, Command, Overlay, Pending, RetractForm, RetractSpec, Tab, View, input_text, single_line,
 };
-use crate::model::Action as MailAction;
+use crate::model::Action;
 
 /// The actions `A` cycles through, mildest first.
-pub(super) const ACTIONS: [MailAction; 5] = [
-    MailAction::MoveToJunk,
-    MailAction::Trash,
-    MailAction::SoftDelete,
-    MailAction::Quarantine,
-    MailAction::HardDelete,
+pub(super) const ACTIONS: [Action; 5] = [
+    Action::MoveToJunk,
+    Action::Trash,
+    Action::SoftDelete,
+    Action::Quarantine,
+    Action::HardDelete,
 ];
 
 /// Deepest conversation depth the selector offers.
@@ -159,7 +159,7 @@ pub(super) fn ask_retract(app: &mut App) {
         Some(r) => format!("reason: {}", shown(r)),
         None => "no reason given (e to add one)".into(),
     });
-    let hard = spec.action == MailAction::HardDelete;
+    let hard = spec.action == Action::HardDelete;
     if hard {
         lines.push("This cannot be undone. Type delete and press Enter.".into());
     }

@@ -5,7 +5,7 @@ use crate::app::cmdline;
 use crate::app::rows::shown;
 use crate::app::{App, Overlay, Pending, Preview, input_text, single_line};
 use crate::engine::SweepRequest;
-use crate::model::Action as MailAction;
+use crate::model::Action;
 
 /// The sweep a `:sweep` line asks for. Bare, it sweeps the open message's Message-ID in its
 /// tenant; the action and reason default to the retract tab's.
@@ -64,7 +64,7 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
             terms
                 .action
                 .or(form.map(|f| f.action))
-                .unwrap_or(MailAction::MoveToJunk),
+                .unwrap_or(Action::MoveToJunk),
         ),
         reason,
     })
@@ -72,7 +72,7 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
 
 /// The sweep's counts are in: ask before acting, as for a retraction.
 pub(super) fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
-    let action = request.action.unwrap_or(MailAction::MoveToJunk);
+    let action = request.action.unwrap_or(Action::MoveToJunk);
     if found.actionable == 0 {
         app.flash = Some(format!(
             "sweep of tenant {}: nothing found{}",
@@ -110,7 +110,7 @@ pub(super) fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
         Some(r) => format!("reason: {}", shown(r)),
         None => "no reason given (:reason TEXT with a message open)".into(),
     });
-    let hard = action == MailAction::HardDelete;
+    let hard = action == Action::HardDelete;
     if hard {
         lines.push("This cannot be undone. Type delete and press Enter.".into());
     }
