@@ -884,7 +884,7 @@ fn audit_and_operations_scroll_with_the_selection_and_clicks_pick_the_rows_drawn
     h.click(Position::new(10, 3));
     let first_job = h.app.ops.jobs[0].id;
     assert_eq!(
-        h.app.ops.open.as_ref().map(|(job, _, _)| *job),
+        h.app.ops.open.as_ref().map(|o| o.job),
         Some(first_job),
         "a click on the selected job lists its items"
     );

@@ -340,14 +340,25 @@ impl Keymap {
             .collect()
     }
 
-    /// One help row per action: keys and description.
-    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+    /// One help row per action that has a key: its keys and what it does.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
         KeyAction::ALL
             .into_iter()
-            .map(|a| (self.keys_of(a).join(" "), a.describe()))
-            .filter(|(k, _)| !k.is_empty())
+            .map(|a| HelpRow {
+                keys: self.keys_of(a).join(" "),
+                what: a.describe(),
+            })
+            .filter(|r| !r.keys.is_empty())
             .collect()
     }
+}
+
+/// A line of the help overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpRow {
+    /// The keys bound to the action, space-separated.
+    pub keys: String,
+    pub what: &'static str,
 }
 
 #[cfg(test)]

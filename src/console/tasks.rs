@@ -16,7 +16,8 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::app::{
-    Command, DetailReply, Event, Pending, PlannedCopy, Preview, ReqId, RestorePreview, RetractSpec,
+    Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
+    RetractSpec,
 };
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
 use crate::model::Action;
@@ -282,7 +283,12 @@ async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, Strin
         .message_detail(id, &|mb| tenant.as_ref().is_some_and(|t| t.on_hold(mb)))
         .map_err(|e| e.to_string())?;
     let conversation = store.conversation(&message, 5).map_err(|e| e.to_string())?;
-    let headers = engine.message_headers(&detail).await;
+    let headers = engine
+        .message_headers(&detail)
+        .await
+        .into_iter()
+        .map(|(name, value)| HeaderLine { name, value })
+        .collect();
     Ok(DetailReply {
         detail,
         conversation,

@@ -8,7 +8,7 @@ use super::sweep::sweep_request;
 use crate::app::cmdline::{self, Cmd};
 use crate::app::keymap::KeyAction;
 use crate::app::rows::shown;
-use crate::app::{App, Command, Focus, Tab, View, input_text, single_line};
+use crate::app::{App, Awaited, Command, Focus, Tab, View, input_text, single_line};
 
 pub(super) fn command_line_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match key.code {
@@ -82,7 +82,10 @@ pub(super) fn run_cmd(app: &mut App, cmd: Cmd) -> Vec<Command> {
                     "sweep: reading every mailbox of tenant {} ...",
                     shown(&request.tenant)
                 ));
-                app.sweep = Some((req, request.clone()));
+                app.sweep = Some(Awaited {
+                    req,
+                    request: request.clone(),
+                });
                 vec![Command::PlanSweep { req, request }]
             }
             Err(e) => {

@@ -11,7 +11,9 @@ use super::retract::{
 };
 use crate::app::keymap::KeyAction;
 use crate::app::rows::shown;
-use crate::app::{App, Command, Focus, Overlay, Pending, Tab, View, input_text, single_line};
+use crate::app::{
+    App, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text, single_line,
+};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     app.flash = None;
@@ -67,7 +69,10 @@ pub(super) fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                     vec![app.run_search(text)]
                 }
                 Err(e) => {
-                    app.search_error = Some((e.column, shown(&e.message)));
+                    app.search_error = Some(QueryError {
+                        column: e.column,
+                        message: shown(&e.message),
+                    });
                     app.focus = Focus::Search;
                     Vec::new()
                 }
@@ -86,7 +91,10 @@ pub(super) fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 let text = input_text(&app.search);
                 app.search_error = crate::query::parse(&text, app.now)
                     .err()
-                    .map(|e| (e.column, shown(&e.message)));
+                    .map(|e| QueryError {
+                        column: e.column,
+                        message: shown(&e.message),
+                    });
             }
             Vec::new()
         }
@@ -144,7 +152,11 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                     return Vec::new();
                 };
                 let req = app.req();
-                app.ops.open = Some((job, req, Vec::new()));
+                app.ops.open = Some(OpenJob {
+                    job,
+                    req,
+                    items: Vec::new(),
+                });
                 app.ops.item_scroll = 0;
                 vec![Command::LoadJobItems { req, job }]
             }

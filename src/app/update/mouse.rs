@@ -152,7 +152,7 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
 }
 
 fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
-    let (jobs, _items) = layout::operations_areas(body, app.ops.open.is_some());
+    let jobs = layout::operations_areas(body, app.ops.open.is_some()).jobs;
     let Some(row) = layout::table_row_at(jobs, at) else {
         return Vec::new();
     };
@@ -167,7 +167,7 @@ fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
     let Some(job) = ops.jobs.get(index).map(|j| j.id) else {
         return Vec::new();
     };
-    let open = ops.open.as_ref().map(|(id, _, _)| *id);
+    let open = ops.open.as_ref().map(|o| o.job);
     let was_selected = index == ops.selected;
     ops.selected = index;
     ops.top = top;

@@ -3,7 +3,7 @@
 
 use super::retract::preview;
 use crate::app::layout;
-use crate::app::{App, Command, Detail, Focus, Tab, View};
+use crate::app::{App, Command, Detail, Focus, OpenJob, Tab, View};
 use crate::store::PageAnchor;
 
 impl App {
@@ -197,7 +197,7 @@ pub(super) fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
             ensure_page(app)
         }
         View::Operations => {
-            if let Some((_, _, items)) = &app.ops.open {
+            if let Some(OpenJob { items, .. }) = &app.ops.open {
                 app.ops.item_scroll = clamp(app.ops.item_scroll, items.len());
             } else {
                 app.ops.selected = clamp(app.ops.selected, app.ops.jobs.len());

@@ -6,7 +6,10 @@ use super::retract::{form_mut, keep_choices, preview};
 use super::sweep::ask_sweep;
 use crate::app::layout;
 use crate::app::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
-use crate::app::{App, Command, DetailData, Event, Focus, RetractForm, Tab, View, single_line};
+use crate::app::{
+    App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine, RetractForm,
+    Tab, View, single_line,
+};
 use crate::model::Action;
 
 /// Apply a reply from a task (or a notice); terminal input never reaches here.
@@ -64,12 +67,19 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                         conversation: reply
                             .conversation
                             .iter()
-                            .map(|c| (c.depth, shown(&c.message.from), shown(&c.message.subject)))
+                            .map(|c| ConversationLine {
+                                depth: c.depth,
+                                from: shown(&c.message.from),
+                                subject: shown(&c.message.subject),
+                            })
                             .collect(),
                         headers: reply
                             .headers
                             .iter()
-                            .map(|(k, v)| (shown(k), shown(v)))
+                            .map(|h| HeaderLine {
+                                name: shown(&h.name),
+                                value: shown(&h.value),
+                            })
                             .collect(),
                     });
                     let mut reason = single_line("");
@@ -114,7 +124,10 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
         }
         Event::SweepPlanned { req, result } => {
             match app.sweep.take() {
-                Some((awaited, request)) if awaited == req => {
+                Some(Awaited {
+                    req: awaited,
+                    request,
+                }) if awaited == req => {
                     app.dirty = true;
                     app.flash = None;
                     match result {
@@ -145,18 +158,23 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                 View::Audit => out.push(app.load_audit()),
                 View::Operations => {}
             }
-            if let Some((job, _, _)) = app.ops.open {
+            if let Some(job) = app.ops.open.as_ref().map(|o| o.job) {
                 let req = app.req();
                 if let Some(open) = app.ops.open.as_mut() {
-                    open.1 = req;
+                    open.req = req;
                 }
                 out.push(Command::LoadJobItems { req, job });
             }
             out
         }
         Event::JobItems { req, job, items } => {
-            if let Some(open) = app.ops.open.as_mut().filter(|o| o.0 == job && o.1 == req) {
-                open.2 = items.iter().map(ItemRow::of).collect();
+            if let Some(open) = app
+                .ops
+                .open
+                .as_mut()
+                .filter(|o| o.job == job && o.req == req)
+            {
+                open.items = items.iter().map(ItemRow::of).collect();
                 app.dirty = true;
             }
             Vec::new()
