@@ -57,6 +57,7 @@ fn demo() -> Demo {
 struct Harness {
     app: App,
     engine: Arc<Engine>,
+    tasks: tasks::Tasks,
     rt: tokio::runtime::Runtime,
 }
 
@@ -77,6 +78,7 @@ impl Harness {
         let mut hs = Harness {
             app,
             engine: Arc::clone(&d.engine),
+            tasks: tasks::Tasks::new(Arc::clone(&d.engine)),
             rt,
         };
         let first = hs.app.start();
@@ -90,7 +92,7 @@ impl Harness {
         while !commands.is_empty() {
             let mut next = Vec::new();
             for c in commands {
-                let events = self.rt.block_on(tasks::perform(&self.engine, c));
+                let events = self.rt.block_on(self.tasks.perform(c));
                 for e in events {
                     let run = match &e {
                         Event::Submitted(Ok(job)) => Some(*job),
@@ -98,7 +100,7 @@ impl Harness {
                     };
                     next.extend(app::update(&mut self.app, e));
                     if let Some(job) = run {
-                        let done = self.rt.block_on(tasks::run_job(&self.engine, job));
+                        let done = self.rt.block_on(self.tasks.run_job(job));
                         next.extend(app::update(&mut self.app, done));
                         next.extend(self.jobs_sample());
                     }
@@ -882,7 +884,7 @@ fn audit_and_operations_scroll_with_the_selection_and_clicks_pick_the_rows_drawn
     h.click(Position::new(10, 3));
     let first_job = h.app.ops.jobs[0].id;
     assert_eq!(
-        h.app.ops.open.as_ref().map(|(job, _, _)| *job),
+        h.app.ops.open.as_ref().map(|o| o.job),
         Some(first_job),
         "a click on the selected job lists its items"
     );
@@ -1051,7 +1053,7 @@ fn the_console_resumes_a_job_an_engine_that_stopped_left_running() {
     campaign_retract_tab(&mut h);
     h.press("R");
     let out = app::update(&mut h.app, Event::Key(key("y")));
-    let events = h.rt.block_on(tasks::perform(&h.engine, out[0].clone()));
+    let events = h.rt.block_on(h.tasks.perform(out[0].clone()));
     let Some(Event::Submitted(Ok(job))) = events.first() else {
         panic!("{events:?}");
     };
@@ -1075,7 +1077,7 @@ fn the_console_resumes_a_job_an_engine_that_stopped_left_running() {
         h.app.flash.as_deref().unwrap_or("")
     );
     assert!(h.flash().contains("resuming job(s)"), "{}", h.flash());
-    h.rt.block_on(tasks::run_job(&h.engine, job));
+    h.rt.block_on(h.tasks.run_job(job));
     let status = h.engine.store().job(job).unwrap().status;
     assert!(status.is_finished(), "{status:?}");
 }
@@ -1119,4 +1121,100 @@ fn sweep_in_the_console_keeps_the_engines_rails_and_lists_the_copies() {
     );
     snap(&h, "confirm_sweep_list");
     h.press("Esc");
+}
+
+/// Three quick `+` on the retract tab: the runtime's quiet moment lets only the newest plan
+/// reach the engine; a stale reply that arrives after the newest never replaces its counts;
+/// and a plan asked for again while the message is open is answered from memory.
+#[test]
+fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter Enter r");
+    let before = h.tasks.plans_made();
+    let mut asked = Vec::new();
+    for _ in 0..3 {
+        asked.extend(app::update(&mut h.app, Event::Key(key("+"))));
+    }
+    let reqs: Vec<u64> = asked
+        .iter()
+        .filter_map(|c| match c {
+            Command::Preview { req, .. } => Some(*req),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reqs.len(), 3, "{asked:?}");
+    let latest = reqs[2];
+    let quiet = std::time::Duration::from_millis(150);
+    let replies: Vec<Event> =
+        h.rt.block_on(futures_util::future::join_all(
+            asked
+                .iter()
+                .map(|c| h.tasks.perform_after_quiet(c.clone(), quiet)),
+        ))
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        replies.len(),
+        1,
+        "only the newest plan is made: {replies:?}"
+    );
+    assert!(matches!(replies[0], Event::Preview { req, .. } if req == latest));
+    assert_eq!(h.tasks.plans_made(), before + 1);
+    for e in replies {
+        let next = app::update(&mut h.app, e);
+        h.settle(next);
+    }
+    let newest = h
+        .app
+        .detail
+        .as_ref()
+        .unwrap()
+        .form
+        .as_ref()
+        .unwrap()
+        .preview
+        .clone();
+    // The older requests' replies arrive late (planned here directly): they are dropped.
+    let stale: Vec<Event> =
+        h.rt.block_on(futures_util::future::join_all(
+            asked[..2].iter().map(|c| h.tasks.perform(c.clone())),
+        ))
+        .into_iter()
+        .flatten()
+        .collect();
+    let Event::Preview {
+        result: depth_one, ..
+    } = &stale[0]
+    else {
+        panic!("{stale:?}")
+    };
+    assert_ne!(
+        Some(depth_one.clone()),
+        newest,
+        "depth 1 and 3 count differently"
+    );
+    for e in stale {
+        assert!(app::update(&mut h.app, e).is_empty());
+    }
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert_eq!(form.preview_req, latest);
+    assert_eq!(form.depth, 3);
+    assert_eq!(
+        form.preview, newest,
+        "the newest request's counts stay shown"
+    );
+    // Back to depth 3 after a detour: answered from memory, no second search.
+    let made = h.tasks.plans_made();
+    h.press("- +");
+    assert_eq!(
+        h.tasks.plans_made(),
+        made,
+        "depth 2 and 3 were planned before"
+    );
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    assert_eq!(form.preview, newest);
 }

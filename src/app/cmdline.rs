@@ -1,6 +1,6 @@
 //! The `:` command line: parsing and completion. Commands map onto the same actions as keys.
 
-use crate::model::Action as MailAction;
+use crate::model::Action;
 
 /// Command names, for completion and the help line.
 pub const COMMANDS: &[&str] = &[
@@ -34,7 +34,7 @@ const ACTIONS: [&str; 5] = [
 /// caller resolves it against its clock.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SweepTerms {
-    pub action: Option<MailAction>,
+    pub action: Option<Action>,
     pub message_id: Option<String>,
     pub from: Option<String>,
     pub subject: Option<String>,
@@ -69,7 +69,7 @@ pub enum Cmd {
     Restore,
     Cancel,
     Depth(u32),
-    SetAction(MailAction),
+    SetAction(Action),
     Reason(String),
     Search(String),
     /// Search every mailbox of a tenant (not only the log) and act on what matches.
@@ -120,9 +120,9 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
 }
 
 /// An action that acts on mail (restore is not one).
-fn remedial_action(arg: &str) -> Result<MailAction, String> {
-    match arg.parse::<MailAction>() {
-        Ok(MailAction::Restore) | Err(_) => Err(format!(
+fn remedial_action(arg: &str) -> Result<Action, String> {
+    match arg.parse::<Action>() {
+        Ok(Action::Restore) | Err(_) => Err(format!(
             "the action must be one of {}, not '{arg}'",
             ACTIONS.join(", ")
         )),
@@ -291,7 +291,7 @@ mod tests {
     fn parses_commands_and_prefixes() {
         assert_eq!(parse("q"), Ok(Cmd::Quit));
         assert_eq!(parse("depth 2"), Ok(Cmd::Depth(2)));
-        assert_eq!(parse("action trash"), Ok(Cmd::SetAction(MailAction::Trash)));
+        assert_eq!(parse("action trash"), Ok(Cmd::SetAction(Action::Trash)));
         assert!(parse("re").unwrap_err().contains("ambiguous"));
         assert!(parse("depth x").unwrap_err().contains("0 to 10"));
         assert!(parse("fly").unwrap_err().contains("unknown command :fly"));
@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(
             parse(r#"sweep trash from:ceo@evil.test subject:"Q4 payroll" since:2h tenant:corp"#),
             Ok(Cmd::Sweep(SweepTerms {
-                action: Some(MailAction::Trash),
+                action: Some(Action::Trash),
                 from: Some("ceo@evil.test".into()),
                 subject: Some("Q4 payroll".into()),
                 since: Some("2h".into()),

@@ -1,4 +1,4 @@
-//! The keymap: data, not code. Keys map to a closed set of [`Action`]s shared by the keys, the
+//! The keymap: data, not code. Keys map to a closed set of [`KeyAction`]s shared by the keys, the
 //! help overlay (generated from this table) and the `[console] keys` config remapping.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use crate::config::ConsoleKeys;
 
 /// Everything a key can ask for. What an action does depends on the focused view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Action {
+pub enum KeyAction {
     ViewMessages,
     ViewOperations,
     ViewAudit,
@@ -40,149 +40,149 @@ pub enum Action {
     Quit,
 }
 
-impl Action {
+impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 28] = [
-        Action::ViewMessages,
-        Action::ViewOperations,
-        Action::ViewAudit,
-        Action::NextView,
-        Action::Search,
-        Action::Down,
-        Action::Up,
-        Action::Top,
-        Action::Bottom,
-        Action::PageDown,
-        Action::PageUp,
-        Action::Open,
-        Action::PrevTab,
-        Action::NextTab,
-        Action::RetractTab,
-        Action::Toggle,
-        Action::ToggleAll,
-        Action::DepthUp,
-        Action::DepthDown,
-        Action::CycleAction,
-        Action::EditReason,
-        Action::Run,
-        Action::Restore,
-        Action::CancelJob,
-        Action::CommandLine,
-        Action::Help,
-        Action::Back,
-        Action::Quit,
+    pub const ALL: [KeyAction; 28] = [
+        KeyAction::ViewMessages,
+        KeyAction::ViewOperations,
+        KeyAction::ViewAudit,
+        KeyAction::NextView,
+        KeyAction::Search,
+        KeyAction::Down,
+        KeyAction::Up,
+        KeyAction::Top,
+        KeyAction::Bottom,
+        KeyAction::PageDown,
+        KeyAction::PageUp,
+        KeyAction::Open,
+        KeyAction::PrevTab,
+        KeyAction::NextTab,
+        KeyAction::RetractTab,
+        KeyAction::Toggle,
+        KeyAction::ToggleAll,
+        KeyAction::DepthUp,
+        KeyAction::DepthDown,
+        KeyAction::CycleAction,
+        KeyAction::EditReason,
+        KeyAction::Run,
+        KeyAction::Restore,
+        KeyAction::CancelJob,
+        KeyAction::CommandLine,
+        KeyAction::Help,
+        KeyAction::Back,
+        KeyAction::Quit,
     ];
 
     /// The name used in `[console] keys`.
     pub fn name(self) -> &'static str {
         match self {
-            Action::ViewMessages => "messages",
-            Action::ViewOperations => "operations",
-            Action::ViewAudit => "audit",
-            Action::NextView => "next-view",
-            Action::Search => "search",
-            Action::Down => "down",
-            Action::Up => "up",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::PageDown => "page-down",
-            Action::PageUp => "page-up",
-            Action::Open => "open",
-            Action::PrevTab => "prev-tab",
-            Action::NextTab => "next-tab",
-            Action::RetractTab => "retract-tab",
-            Action::Toggle => "toggle",
-            Action::ToggleAll => "toggle-all",
-            Action::DepthUp => "depth-up",
-            Action::DepthDown => "depth-down",
-            Action::CycleAction => "cycle-action",
-            Action::EditReason => "edit-reason",
-            Action::Run => "run",
-            Action::Restore => "restore",
-            Action::CancelJob => "cancel-job",
-            Action::CommandLine => "command-line",
-            Action::Help => "help",
-            Action::Back => "back",
-            Action::Quit => "quit",
+            KeyAction::ViewMessages => "messages",
+            KeyAction::ViewOperations => "operations",
+            KeyAction::ViewAudit => "audit",
+            KeyAction::NextView => "next-view",
+            KeyAction::Search => "search",
+            KeyAction::Down => "down",
+            KeyAction::Up => "up",
+            KeyAction::Top => "top",
+            KeyAction::Bottom => "bottom",
+            KeyAction::PageDown => "page-down",
+            KeyAction::PageUp => "page-up",
+            KeyAction::Open => "open",
+            KeyAction::PrevTab => "prev-tab",
+            KeyAction::NextTab => "next-tab",
+            KeyAction::RetractTab => "retract-tab",
+            KeyAction::Toggle => "toggle",
+            KeyAction::ToggleAll => "toggle-all",
+            KeyAction::DepthUp => "depth-up",
+            KeyAction::DepthDown => "depth-down",
+            KeyAction::CycleAction => "cycle-action",
+            KeyAction::EditReason => "edit-reason",
+            KeyAction::Run => "run",
+            KeyAction::Restore => "restore",
+            KeyAction::CancelJob => "cancel-job",
+            KeyAction::CommandLine => "command-line",
+            KeyAction::Help => "help",
+            KeyAction::Back => "back",
+            KeyAction::Quit => "quit",
         }
     }
 
     /// What the help says it does.
     pub fn describe(self) -> &'static str {
         match self {
-            Action::ViewMessages => "Messages view",
-            Action::ViewOperations => "Operations view",
-            Action::ViewAudit => "Audit view",
-            Action::NextView => "next view",
-            Action::Search => "search / audit filter",
-            Action::Down => "move down",
-            Action::Up => "move up",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::PageDown => "page down",
-            Action::PageUp => "page up",
-            Action::Open => "open message / job",
-            Action::PrevTab => "previous detail tab",
-            Action::NextTab => "next detail tab",
-            Action::RetractTab => "retract tab",
-            Action::Toggle => "include / exclude one",
-            Action::ToggleAll => "include / exclude all",
-            Action::DepthUp => "depth up (+ replies)",
-            Action::DepthDown => "depth down",
-            Action::CycleAction => "cycle the action",
-            Action::EditReason => "edit reason / ticket",
-            Action::Run => "run the retraction",
-            Action::Restore => "restore pulled copies",
-            Action::CancelJob => "cancel the job",
-            Action::CommandLine => "command line",
-            Action::Help => "this help",
-            Action::Back => "back out one level",
-            Action::Quit => "quit",
+            KeyAction::ViewMessages => "Messages view",
+            KeyAction::ViewOperations => "Operations view",
+            KeyAction::ViewAudit => "Audit view",
+            KeyAction::NextView => "next view",
+            KeyAction::Search => "search / audit filter",
+            KeyAction::Down => "move down",
+            KeyAction::Up => "move up",
+            KeyAction::Top => "first row",
+            KeyAction::Bottom => "last row",
+            KeyAction::PageDown => "page down",
+            KeyAction::PageUp => "page up",
+            KeyAction::Open => "open message / job",
+            KeyAction::PrevTab => "previous detail tab",
+            KeyAction::NextTab => "next detail tab",
+            KeyAction::RetractTab => "retract tab",
+            KeyAction::Toggle => "include / exclude one",
+            KeyAction::ToggleAll => "include / exclude all",
+            KeyAction::DepthUp => "depth up (+ replies)",
+            KeyAction::DepthDown => "depth down",
+            KeyAction::CycleAction => "cycle the action",
+            KeyAction::EditReason => "edit reason / ticket",
+            KeyAction::Run => "run the retraction",
+            KeyAction::Restore => "restore pulled copies",
+            KeyAction::CancelJob => "cancel the job",
+            KeyAction::CommandLine => "command line",
+            KeyAction::Help => "this help",
+            KeyAction::Back => "back out one level",
+            KeyAction::Quit => "quit",
         }
     }
 
-    fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
+    fn from_name(name: &str) -> Option<KeyAction> {
+        KeyAction::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 
 /// The CONTRACT.md defaults.
-const DEFAULTS: &[(&str, Action)] = &[
-    ("1", Action::ViewMessages),
-    ("2", Action::ViewOperations),
-    ("3", Action::ViewAudit),
-    ("Tab", Action::NextView),
-    ("/", Action::Search),
-    ("j", Action::Down),
-    ("Down", Action::Down),
-    ("k", Action::Up),
-    ("Up", Action::Up),
-    ("g", Action::Top),
-    ("Home", Action::Top),
-    ("G", Action::Bottom),
-    ("End", Action::Bottom),
-    ("PgDn", Action::PageDown),
-    ("PgUp", Action::PageUp),
-    ("Enter", Action::Open),
-    ("h", Action::PrevTab),
-    ("[", Action::PrevTab),
-    ("l", Action::NextTab),
-    ("]", Action::NextTab),
-    ("r", Action::RetractTab),
-    ("Space", Action::Toggle),
-    ("a", Action::ToggleAll),
-    ("+", Action::DepthUp),
-    ("-", Action::DepthDown),
-    ("A", Action::CycleAction),
-    ("e", Action::EditReason),
-    ("R", Action::Run),
-    ("u", Action::Restore),
-    ("c", Action::CancelJob),
-    (":", Action::CommandLine),
-    ("?", Action::Help),
-    ("Esc", Action::Back),
-    ("q", Action::Quit),
-    ("C-c", Action::Quit),
+const DEFAULTS: &[(&str, KeyAction)] = &[
+    ("1", KeyAction::ViewMessages),
+    ("2", KeyAction::ViewOperations),
+    ("3", KeyAction::ViewAudit),
+    ("Tab", KeyAction::NextView),
+    ("/", KeyAction::Search),
+    ("j", KeyAction::Down),
+    ("Down", KeyAction::Down),
+    ("k", KeyAction::Up),
+    ("Up", KeyAction::Up),
+    ("g", KeyAction::Top),
+    ("Home", KeyAction::Top),
+    ("G", KeyAction::Bottom),
+    ("End", KeyAction::Bottom),
+    ("PgDn", KeyAction::PageDown),
+    ("PgUp", KeyAction::PageUp),
+    ("Enter", KeyAction::Open),
+    ("h", KeyAction::PrevTab),
+    ("[", KeyAction::PrevTab),
+    ("l", KeyAction::NextTab),
+    ("]", KeyAction::NextTab),
+    ("r", KeyAction::RetractTab),
+    ("Space", KeyAction::Toggle),
+    ("a", KeyAction::ToggleAll),
+    ("+", KeyAction::DepthUp),
+    ("-", KeyAction::DepthDown),
+    ("A", KeyAction::CycleAction),
+    ("e", KeyAction::EditReason),
+    ("R", KeyAction::Run),
+    ("u", KeyAction::Restore),
+    ("c", KeyAction::CancelJob),
+    (":", KeyAction::CommandLine),
+    ("?", KeyAction::Help),
+    ("Esc", KeyAction::Back),
+    ("q", KeyAction::Quit),
+    ("C-c", KeyAction::Quit),
 ];
 
 /// A key as the keymap compares it: the code and whether Ctrl or Alt was held. Shift is
@@ -290,7 +290,7 @@ impl Key {
 /// Keys to actions.
 #[derive(Clone, Debug)]
 pub struct Keymap {
-    bindings: BTreeMap<Key, Action>,
+    bindings: BTreeMap<Key, KeyAction>,
 }
 
 impl Default for Keymap {
@@ -309,10 +309,10 @@ impl Keymap {
     pub fn with_overrides(overrides: &BTreeMap<String, ConsoleKeys>) -> Result<Keymap, String> {
         let mut map = Keymap::default();
         for (name, keys) in overrides {
-            let action = Action::from_name(name).ok_or_else(|| {
+            let action = KeyAction::from_name(name).ok_or_else(|| {
                 format!(
                     "[console] keys: unknown action '{name}' (known: {})",
-                    Action::ALL.map(Action::name).join(", ")
+                    KeyAction::ALL.map(KeyAction::name).join(", ")
                 )
             })?;
             map.bindings.retain(|_, a| *a != action);
@@ -327,12 +327,12 @@ impl Keymap {
     }
 
     /// The action bound to this key event.
-    pub fn action(&self, event: &KeyEvent) -> Option<Action> {
+    pub fn action(&self, event: &KeyEvent) -> Option<KeyAction> {
         Key::of(event).and_then(|k| self.bindings.get(&k).copied())
     }
 
     /// The keys of an action, as the help and hints show them.
-    pub fn keys_of(&self, action: Action) -> Vec<String> {
+    pub fn keys_of(&self, action: KeyAction) -> Vec<String> {
         self.bindings
             .iter()
             .filter(|(_, a)| **a == action)
@@ -340,14 +340,25 @@ impl Keymap {
             .collect()
     }
 
-    /// One help row per action: keys and description.
-    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
-        Action::ALL
+    /// One help row per action that has a key: its keys and what it does.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        KeyAction::ALL
             .into_iter()
-            .map(|a| (self.keys_of(a).join(" "), a.describe()))
-            .filter(|(k, _)| !k.is_empty())
+            .map(|a| HelpRow {
+                keys: self.keys_of(a).join(" "),
+                what: a.describe(),
+            })
+            .filter(|r| !r.keys.is_empty())
             .collect()
     }
+}
+
+/// A line of the help overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpRow {
+    /// The keys bound to the action, space-separated.
+    pub keys: String,
+    pub what: &'static str,
 }
 
 #[cfg(test)]
@@ -364,23 +375,23 @@ mod tests {
         let none = KeyModifiers::NONE;
         assert_eq!(
             map.action(&key(KeyCode::Char('j'), none)),
-            Some(Action::Down)
+            Some(KeyAction::Down)
         );
         assert_eq!(
             map.action(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
-            Some(Action::Bottom)
+            Some(KeyAction::Bottom)
         );
         assert_eq!(
             map.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
+            Some(KeyAction::Quit)
         );
         assert_eq!(
             map.action(&key(KeyCode::Char('c'), none)),
-            Some(Action::CancelJob)
+            Some(KeyAction::CancelJob)
         );
         assert_eq!(
             map.action(&key(KeyCode::PageDown, none)),
-            Some(Action::PageDown)
+            Some(KeyAction::PageDown)
         );
     }
 
@@ -389,7 +400,7 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("run".to_string(), ConsoleKeys::One("C-r".into()));
         let map = Keymap::with_overrides(&o).unwrap();
-        assert_eq!(map.keys_of(Action::Run), vec!["C-r"]);
+        assert_eq!(map.keys_of(KeyAction::Run), vec!["C-r"]);
         o.insert("fly".to_string(), ConsoleKeys::One("x".into()));
         let err = Keymap::with_overrides(&o).unwrap_err();
         assert!(err.contains("unknown action 'fly'"), "{err}");

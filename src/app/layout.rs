@@ -22,16 +22,24 @@ pub fn compact(width: u16, height: u16) -> bool {
 }
 
 /// Heights of the message table and the detail pane in the Messages view.
-pub fn messages_split(width: u16, height: u16, detail_open: bool) -> (u16, u16) {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessagesSplit {
+    pub table: u16,
+    pub detail: u16,
+}
+
+/// How the Messages view shares its height between the table and the detail pane.
+pub fn messages_split(width: u16, height: u16, detail_open: bool) -> MessagesSplit {
     let body = height.saturating_sub(CHROME + SEARCH_BAR);
-    match (detail_open, compact(width, height)) {
+    let (table, detail) = match (detail_open, compact(width, height)) {
         (false, _) => (body, 0),
         (true, true) => (0, body),
         (true, false) => {
             let table = body * 2 / 5;
             (table, body - table)
         }
-    }
+    };
+    MessagesSplit { table, detail }
 }
 
 /// Data rows a bordered table with a header line shows in `height` lines.
@@ -51,7 +59,7 @@ pub fn bands(screen: Rect) -> [Rect; 3] {
 
 /// The Messages body: the search bar, the log table and the detail pane (either may be empty).
 pub fn messages_areas(body: Rect, width: u16, height: u16, detail_open: bool) -> [Rect; 3] {
-    let (table, detail) = messages_split(width, height, detail_open);
+    let MessagesSplit { table, detail } = messages_split(width, height, detail_open);
     Layout::vertical([
         Constraint::Length(SEARCH_BAR),
         Constraint::Length(table),
@@ -61,13 +69,26 @@ pub fn messages_areas(body: Rect, width: u16, height: u16, detail_open: bool) ->
 }
 
 /// The Operations body: the jobs table, and a job's items under it when one is open.
-pub fn operations_areas(body: Rect, items_open: bool) -> (Rect, Option<Rect>) {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationsAreas {
+    pub jobs: Rect,
+    pub items: Option<Rect>,
+}
+
+/// Where the Operations view draws its jobs and, when one is open, a job's items.
+pub fn operations_areas(body: Rect, items_open: bool) -> OperationsAreas {
     if !items_open {
-        return (body, None);
+        return OperationsAreas {
+            jobs: body,
+            items: None,
+        };
     }
     let [jobs, items] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(body);
-    (jobs, Some(items))
+    OperationsAreas {
+        jobs,
+        items: Some(items),
+    }
 }
 
 /// The Audit body: the filter, the chain's state line, the records table.
@@ -214,9 +235,10 @@ mod tests {
 
     #[test]
     fn compact_layout_gives_the_detail_the_whole_body() {
-        assert_eq!(messages_split(80, 24, false), (19, 0));
-        assert_eq!(messages_split(80, 24, true), (0, 19));
-        assert_eq!(messages_split(120, 40, true), (14, 21));
+        let split = |table, detail| MessagesSplit { table, detail };
+        assert_eq!(messages_split(80, 24, false), split(19, 0));
+        assert_eq!(messages_split(80, 24, true), split(0, 19));
+        assert_eq!(messages_split(120, 40, true), split(14, 21));
         assert_eq!(table_rows(19), 16);
     }
 }

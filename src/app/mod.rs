@@ -19,10 +19,10 @@ use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 
 use crate::engine::{DepthCount, SweepRequest};
-use crate::model::{Action as MailAction, Job, JobItem, LoggedMessage};
+use crate::model::{Action, Job, JobItem, LoggedMessage};
 use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
 
-pub use keymap::{Action, Keymap};
+pub use keymap::{KeyAction, Keymap};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
 
@@ -132,7 +132,7 @@ pub struct RetractSpec {
     /// Excluded recipients.
     pub exclude: Vec<String>,
     pub depth: u32,
-    pub action: MailAction,
+    pub action: Action,
     pub reason: Option<String>,
 }
 
@@ -185,7 +185,7 @@ pub struct RetractForm {
     pub cursor: usize,
     /// Index of the first recipient on screen.
     pub top: usize,
-    pub action: MailAction,
+    pub action: Action,
     pub depth: u32,
     pub reason: TextArea<'static>,
     pub preview: Option<Result<Preview, String>>,
@@ -221,9 +221,23 @@ pub struct DetailData {
     pub message_id: String,
     pub tenant: String,
     pub size: Option<u64>,
-    /// (depth, from, subject)
-    pub conversation: Vec<(u32, String, String)>,
-    pub headers: Vec<(String, String)>,
+    pub conversation: Vec<ConversationLine>,
+    pub headers: Vec<HeaderLine>,
+}
+
+/// A logged reply or forward of the open message (sanitised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationLine {
+    pub depth: u32,
+    pub from: String,
+    pub subject: String,
+}
+
+/// One header of a copy of the open message, as a mailbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderLine {
+    pub name: String,
+    pub value: String,
 }
 
 /// The virtualised message table: only one page of rows is held.
@@ -252,10 +266,33 @@ pub struct Operations {
     /// Time of the jobs sample (rate and ETA are computed against it).
     pub sampled_at: Option<DateTime<Utc>>,
     /// The job whose items are open.
-    pub open: Option<(i64, ReqId, Vec<ItemRow>)>,
+    pub open: Option<OpenJob>,
     pub item_scroll: usize,
     /// Index of the first job on screen.
     pub top: usize,
+}
+
+/// The job whose items the Operations view shows, and the request for them awaited.
+#[derive(Debug)]
+pub struct OpenJob {
+    pub job: i64,
+    pub req: ReqId,
+    pub items: Vec<ItemRow>,
+}
+
+/// A plan asked for before a dialog can name its counts: the request awaited and what it asks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Awaited<T> {
+    pub req: ReqId,
+    pub request: T,
+}
+
+/// Where the query being typed stops parsing, and why (sanitised).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryError {
+    /// 1-based character column, as the query parser reports it.
+    pub column: usize,
+    pub message: String,
 }
 
 /// The Audit view.
@@ -288,7 +325,7 @@ pub struct App {
     pub height: u16,
     pub search: TextArea<'static>,
     /// The inline error of the query being typed: (column, message).
-    pub search_error: Option<(usize, String)>,
+    pub search_error: Option<QueryError>,
     pub messages: MessageList,
     pub detail: Option<Detail>,
     pub ops: Operations,
@@ -302,7 +339,7 @@ pub struct App {
     /// every mailbox first): quitting asks first while any is.
     pub submitting: usize,
     /// The restore whose plan is awaited (to name its count and recipients), by request id.
-    pub restore: Option<(ReqId, RestoreAsk)>,
+    pub restore: Option<Awaited<RestoreAsk>>,
     /// The clock used to check relative query terms (`since:2h`); set by the runtime.
     pub now: DateTime<Utc>,
     /// The actor and role shown in the status line (`alice (responder)`).
@@ -313,7 +350,7 @@ pub struct App {
     /// `:tenant NAME`: the log shows this tenant's messages only.
     pub tenant: Option<String>,
     /// The sweep whose plan (a read of every mailbox) is awaited, by request id.
-    pub sweep: Option<(ReqId, SweepRequest)>,
+    pub sweep: Option<Awaited<SweepRequest>>,
     next_req: ReqId,
     /// Set by `update` whenever what is drawn may have changed; the runtime clears it.
     pub dirty: bool,
@@ -392,7 +429,8 @@ pub enum Event {
 pub struct DetailReply {
     pub detail: MessageDetail,
     pub conversation: Vec<crate::store::ConversationEntry>,
-    pub headers: Vec<(String, String)>,
+    /// Raw (sanitised as it enters the state).
+    pub headers: Vec<HeaderLine>,
 }
 
 /// Work for the runtime.
@@ -489,7 +527,7 @@ impl App {
 
     /// Rows of the message table on screen now.
     pub fn page_rows(&self) -> usize {
-        let (table, _) = layout::messages_split(self.width, self.height, self.detail.is_some());
+        let table = layout::messages_split(self.width, self.height, self.detail.is_some()).table;
         layout::table_rows(table).max(1)
     }
 
@@ -511,7 +549,7 @@ impl App {
 
     /// Jobs the Operations table shows at once.
     pub fn jobs_visible(&self) -> usize {
-        let (jobs, _) = layout::operations_areas(self.body(), self.ops.open.is_some());
+        let jobs = layout::operations_areas(self.body(), self.ops.open.is_some()).jobs;
         layout::table_rows(jobs.height)
     }
 

@@ -6,7 +6,7 @@
 
 use super::rows::shown;
 use super::update::ask;
-use super::{App, Command, Pending, ReqId, RestoreAsk, RestorePreview, View, input_text};
+use super::{App, Awaited, Command, Pending, ReqId, RestoreAsk, RestorePreview, View, input_text};
 
 /// Recipients named in the dialog before the rest are counted ("and N more").
 const NAMED: usize = 6;
@@ -61,16 +61,16 @@ fn plan_message_restore(app: &mut App) -> Vec<Command> {
         None => (Vec::new(), true),
     };
     let req = app.req();
-    app.restore = Some((
+    app.restore = Some(Awaited {
         req,
-        RestoreAsk {
+        request: RestoreAsk {
             message,
             recipients: recipients.clone(),
             whole,
             reason,
             subject: subject.unwrap_or_default(),
         },
-    ));
+    });
     app.flash = Some("finding the pulled copies...".into());
     app.dirty = true;
     vec![Command::PlanRestore {
@@ -87,7 +87,10 @@ pub(super) fn restore_planned(
     result: Result<RestorePreview, String>,
 ) -> Vec<Command> {
     let ask_for = match app.restore.take() {
-        Some((awaited, ask_for)) if awaited == req => ask_for,
+        Some(Awaited {
+            req: awaited,
+            request,
+        }) if awaited == req => request,
         other => {
             app.restore = other; // stale: a newer restore was asked for
             return Vec::new();

@@ -24,9 +24,14 @@ use crate::app::{self, App, Command, Event, Keymap};
 use crate::engine::Engine;
 use crate::model::Job;
 use crate::ui::{self, Theme};
+use tasks::Tasks;
 
 /// How often the jobs sampler looks at the store (progress is redrawn at most this often).
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// How long the retract tab's keys must pause before its plan is asked for: a burst of
+/// `+`/`Space` searches the tenant's mailboxes once, for the last state.
+const PLAN_QUIET: Duration = Duration::from_millis(150);
 
 /// Rows one notch of the mouse wheel moves.
 const WHEEL_ROWS: i64 = 3;
@@ -94,12 +99,12 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
     let mut app = App::new(keymap, width, height, chrono::Utc::now(), actor);
     app.tenants = engine.config().tenants.keys().cloned().collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let tasks = Arc::new(Tasks::new(Arc::clone(&engine)));
     let first = app.start();
-    dispatch(&engine, &tx, first);
+    dispatch(&tasks, &tx, first);
     let mut input = EventStream::new();
-    let mut sampler = tokio::time::interval(SAMPLE_EVERY);
-    sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_jobs: Option<Vec<Job>> = None;
+    // Stopped when `run` returns, however it returns.
+    let sampler = AbortOnDrop(tokio::spawn(sample_jobs(Arc::clone(&engine), tx.clone())));
     // Start-up figures for the log (the README's first-frame numbers come from here).
     let started = std::time::Instant::now();
     let mut first_frame_logged = false;
@@ -148,27 +153,51 @@ pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<()
                 None => break,
             },
             Some(reply) = rx.recv() => reply,
-            _ = sampler.tick() => {
-                match tasks::sample_jobs(&engine) {
-                    Ok(jobs) if last_jobs.as_ref() != Some(&jobs) => {
-                        last_jobs = Some(jobs.clone());
-                        Event::Jobs { jobs, at: chrono::Utc::now() }
-                    }
-                    Ok(_) => continue,
-                    Err(e) => {
-                        tracing::warn!("jobs sample: {e}");
-                        continue;
-                    }
-                }
-            }
         };
         if let Event::Fatal(why) = event {
             return Err(ConsoleError(why));
         }
         let commands = app::update(&mut app, event);
-        dispatch(&engine, &tx, commands);
+        dispatch(&tasks, &tx, commands);
     }
+    drop(sampler);
     Ok(())
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The jobs sampler: reads the store on a blocking thread (never on the UI loop) and sends a
+/// sample only when it differs from the last; stops when the console is gone.
+async fn sample_jobs(engine: Arc<Engine>, tx: mpsc::UnboundedSender<Event>) {
+    let mut tick = tokio::time::interval(SAMPLE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_jobs: Option<Vec<Job>> = None;
+    loop {
+        tick.tick().await;
+        let reader = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || tasks::sample_jobs(&reader)).await {
+            Ok(Ok(jobs)) if last_jobs.as_ref() != Some(&jobs) => {
+                last_jobs = Some(jobs.clone());
+                let sample = Event::Jobs {
+                    jobs,
+                    at: chrono::Utc::now(),
+                };
+                if tx.send(sample).is_err() {
+                    return;
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("jobs sample: {e}"),
+            Err(e) => tracing::warn!("jobs sample: {e}"),
+        }
+    }
 }
 
 /// Debug builds only: `RETRACTOR_CONSOLE_TEST_PANIC=1` panics on the first key, so the tmux
@@ -194,16 +223,16 @@ fn draw(
 }
 
 /// Hand commands to tokio tasks; their replies come back on `tx`.
-fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: Vec<Command>) {
+fn dispatch(tasks: &Arc<Tasks>, tx: &mpsc::UnboundedSender<Event>, commands: Vec<Command>) {
     for command in commands {
         if command == Command::Quit {
             continue;
         }
-        let engine = Arc::clone(engine);
+        let tasks = Arc::clone(tasks);
         let tx = tx.clone();
         let watch_tx = tx.clone();
         let work = tokio::spawn(async move {
-            for event in tasks::perform(&engine, command).await {
+            for event in tasks.perform_after_quiet(command, PLAN_QUIET).await {
                 let run = match &event {
                     Event::Submitted(Ok(job)) => vec![*job],
                     // Left unfinished by an engine that stopped: this console runs them now.
@@ -212,7 +241,7 @@ fn dispatch(engine: &Arc<Engine>, tx: &mpsc::UnboundedSender<Event>, commands: V
                 };
                 let _ = tx.send(event);
                 for job in run {
-                    let _ = tx.send(tasks::run_job(&engine, job).await);
+                    let _ = tx.send(tasks.run_job(job).await);
                 }
             }
         });

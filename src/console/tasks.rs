@@ -1,116 +1,278 @@
 //! Carrying out the [`Command`]s of `update` against the engine and store. Each runs on its
 //! own tokio task and answers with [`Event`]s that carry the request id; tests call
-//! [`perform`] directly to drive the state headlessly with the real engine.
+//! [`Tasks::perform`] directly to drive the state headlessly with the real engine.
+//!
+//! The retract tab asks for a plan on every key, and a plan at depth 1 or more searches every
+//! mailbox of the tenant. So [`Tasks`] keeps the open message's plans by what they depend on
+//! (depth, action, recipients, exclusions) and answers a repeat from memory, until the message
+//! is (re)loaded or a job runs; and the runtime sends a plan only after a quiet moment
+//! ([`Tasks::perform_after_quiet`]), so a burst of `+`/`Space` costs one search.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::app::{
-    Command, DetailReply, Event, Pending, PlannedCopy, Preview, RestorePreview, RetractSpec,
+    Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
+    RetractSpec,
 };
 use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
-use crate::store::AuditFilter;
+use crate::model::Action;
+use crate::store::{AuditCheckpoint, AuditFilter};
 
 /// Most audit records the view holds (newest last, as `retractor audit` lists them).
 const AUDIT_LIMIT: usize = 500;
 /// Most jobs the Operations view lists.
 pub const JOBS_LIMIT: usize = 100;
 
-/// Do one command's work; return the events it produces. `Submit` only plans and writes the
-/// job: running it is the runtime's business (see [`run_job`]).
-pub async fn perform(engine: &Arc<Engine>, command: Command) -> Vec<Event> {
-    match command {
-        Command::Search {
-            req,
-            query,
-            anchor,
-            offset,
-            limit,
-            count,
-        } => {
-            let store = Arc::clone(engine.store());
-            let result = tokio::task::spawn_blocking(move || {
-                let q = crate::query::parse(&query, Utc::now()).map_err(|e| e.message)?;
-                let total = if count {
-                    Some(store.search_count(&q).map_err(|e| e.to_string())?)
-                } else {
-                    None
-                };
-                let rows = store
-                    .search_page(&q, anchor, limit)
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>((total, rows))
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r);
-            vec![match result {
-                Ok((total, rows)) => Event::Page {
-                    req,
-                    offset,
-                    total,
-                    rows,
-                },
-                Err(error) => Event::SearchFailed { req, error },
-            }]
+/// What a retract plan depends on, besides the open message (the reason changes no count).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PlanKey {
+    depth: u32,
+    action: Action,
+    recipients: Vec<String>,
+    exclude: Vec<String>,
+}
+
+/// The open message's plans, by what they depend on.
+#[derive(Default)]
+struct PlanCache {
+    message: Option<i64>,
+    plans: HashMap<PlanKey, Preview>,
+}
+
+/// The console's task layer: the engine, and what it remembers between commands.
+pub struct Tasks {
+    engine: Arc<Engine>,
+    plans: Mutex<PlanCache>,
+    /// The newest retract-plan request seen: an older one waiting out its quiet moment is
+    /// dropped (the app would drop its reply anyway).
+    latest_preview: AtomicU64,
+    /// Retract plans that went to the engine (the rest were answered from memory).
+    plans_made: AtomicU64,
+    /// Where the last intact audit verification ended: the next one continues from there.
+    audit_checkpoint: Mutex<Option<AuditCheckpoint>>,
+}
+
+impl Tasks {
+    /// A task layer over `engine`, remembering nothing yet.
+    pub fn new(engine: Arc<Engine>) -> Tasks {
+        Tasks {
+            engine,
+            plans: Mutex::new(PlanCache::default()),
+            latest_preview: AtomicU64::new(0),
+            plans_made: AtomicU64::new(0),
+            audit_checkpoint: Mutex::new(None),
         }
-        Command::LoadDetail { req, id } => vec![Event::Detail {
-            req,
-            result: load_detail(engine, id).await.map(Box::new),
-        }],
-        Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
-            req,
-            result: engine
-                .plan_sweep(&request)
-                .await
-                .map(|plan| preview_of(&plan))
-                .map_err(|e| e.to_string()),
-        }],
-        Command::Preview { req, spec } => vec![Event::Preview {
-            req,
-            result: preview(engine, &spec).await,
-        }],
-        Command::PlanRestore {
-            req,
-            message,
-            recipients,
-        } => vec![Event::RestorePlanned {
-            req,
-            result: plan_message_restore(engine, message, recipients, Vec::new()).map(|plan| {
-                RestorePreview {
-                    items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
-                    mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
-                }
-            }),
-        }],
-        Command::Submit(pending) => vec![submit(engine, pending).await],
-        Command::ResumeAbandoned => match engine.abandoned_jobs() {
-            Ok(jobs) if jobs.is_empty() => Vec::new(),
-            Ok(jobs) => vec![Event::Resumed(jobs)],
-            Err(e) => vec![Event::Notice(format!("looking for unfinished jobs: {e}"))],
-        },
-        Command::LoadJobItems { req, job } => match engine.store().job_items(job) {
-            Ok(items) => vec![Event::JobItems { req, job, items }],
-            Err(e) => vec![Event::Notice(format!("job {job}: {e}"))],
-        },
-        Command::LoadAudit { req } => {
-            let store = engine.store();
-            let entries = store.audit_entries(&AuditFilter {
-                limit: Some(AUDIT_LIMIT),
-                ..AuditFilter::default()
-            });
-            match (entries, store.verify_audit()) {
-                (Ok(entries), Ok(verdict)) => vec![Event::Audit {
-                    req,
-                    entries,
-                    verdict,
-                }],
-                (Err(e), _) | (_, Err(e)) => vec![Event::Notice(format!("audit: {e}"))],
+    }
+
+    /// The engine the commands run against.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Like [`Tasks::perform`], but a retract plan waits `quiet` first and is dropped (no
+    /// reply) when a newer one was asked for meanwhile.
+    pub async fn perform_after_quiet(&self, command: Command, quiet: Duration) -> Vec<Event> {
+        if let Command::Preview { req, .. } = &command {
+            let req = *req;
+            self.latest_preview.fetch_max(req, Ordering::SeqCst);
+            tokio::time::sleep(quiet).await;
+            if self.latest_preview.load(Ordering::SeqCst) != req {
+                return Vec::new();
             }
         }
-        Command::Quit => Vec::new(),
+        self.perform(command).await
     }
+
+    /// Run a submitted job (see [`run_job`]); the plans remembered are stale after it.
+    pub async fn run_job(&self, job: i64) -> Event {
+        let done = run_job(&self.engine, job).await;
+        self.forget_plans();
+        done
+    }
+
+    /// How many retract plans went to the engine, each a search of the tenant's mailboxes at
+    /// depth 1 or more; a repeat answered from memory does not count.
+    pub fn plans_made(&self) -> u64 {
+        self.plans_made.load(Ordering::SeqCst)
+    }
+
+    fn forget_plans(&self) {
+        *self.plans.lock().unwrap_or_else(PoisonError::into_inner) = PlanCache::default();
+    }
+
+    /// The retract tab's counts: from memory when this message was planned so before.
+    async fn preview(&self, req: ReqId, spec: &RetractSpec) -> Result<Preview, String> {
+        self.latest_preview.fetch_max(req, Ordering::SeqCst);
+        let key = PlanKey {
+            depth: spec.depth,
+            action: spec.action,
+            recipients: sorted(&spec.recipients),
+            exclude: sorted(&spec.exclude),
+        };
+        {
+            let cache = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+            if cache.message == Some(spec.message)
+                && let Some(found) = cache.plans.get(&key)
+            {
+                return Ok(found.clone());
+            }
+        }
+        self.plans_made.fetch_add(1, Ordering::SeqCst);
+        let found = preview(&self.engine, spec).await?;
+        let mut cache = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.message != Some(spec.message) {
+            *cache = PlanCache {
+                message: Some(spec.message),
+                plans: HashMap::new(),
+            };
+        }
+        cache.plans.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The audit records and the chain's verdict, read off the UI loop; the chain is verified
+    /// from where the last intact verification ended.
+    async fn load_audit(&self, req: ReqId) -> Event {
+        let store = Arc::clone(self.engine.store());
+        let from = self
+            .audit_checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let entries = store
+                .audit_entries(&AuditFilter {
+                    limit: Some(AUDIT_LIMIT),
+                    ..AuditFilter::default()
+                })
+                .map_err(|e| e.to_string())?;
+            let progress = store
+                .verify_audit_from(from.as_ref())
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(AuditRead { entries, progress })
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match read {
+            Ok(AuditRead { entries, progress }) => {
+                *self
+                    .audit_checkpoint
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = progress.checkpoint;
+                Event::Audit {
+                    req,
+                    entries,
+                    verdict: progress.verdict,
+                }
+            }
+            Err(e) => Event::Notice(format!("audit: {e}")),
+        }
+    }
+
+    /// Do one command's work; return the events it produces. `Submit` only plans and writes
+    /// the job: running it is the runtime's business (see [`Tasks::run_job`]).
+    pub async fn perform(&self, command: Command) -> Vec<Event> {
+        let engine = &self.engine;
+        match command {
+            Command::Search {
+                req,
+                query,
+                anchor,
+                offset,
+                limit,
+                count,
+            } => {
+                let store = Arc::clone(engine.store());
+                let result = tokio::task::spawn_blocking(move || {
+                    let q = crate::query::parse(&query, Utc::now()).map_err(|e| e.message)?;
+                    let total = if count {
+                        Some(store.search_count(&q).map_err(|e| e.to_string())?)
+                    } else {
+                        None
+                    };
+                    let rows = store
+                        .search_page(&q, anchor, limit)
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>((total, rows))
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r);
+                vec![match result {
+                    Ok((total, rows)) => Event::Page {
+                        req,
+                        offset,
+                        total,
+                        rows,
+                    },
+                    Err(error) => Event::SearchFailed { req, error },
+                }]
+            }
+            Command::LoadDetail { req, id } => {
+                // A (re)load: the message changed, or a job ran and its copies moved.
+                self.forget_plans();
+                vec![Event::Detail {
+                    req,
+                    result: load_detail(engine, id).await.map(Box::new),
+                }]
+            }
+            Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
+                req,
+                result: engine
+                    .plan_sweep(&request)
+                    .await
+                    .map(|plan| preview_of(&plan))
+                    .map_err(|e| e.to_string()),
+            }],
+            Command::Preview { req, spec } => vec![Event::Preview {
+                req,
+                result: self.preview(req, &spec).await,
+            }],
+            Command::PlanRestore {
+                req,
+                message,
+                recipients,
+            } => vec![Event::RestorePlanned {
+                req,
+                result: plan_message_restore(engine, message, recipients, Vec::new()).map(|plan| {
+                    RestorePreview {
+                        items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
+                        mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
+                    }
+                }),
+            }],
+            Command::Submit(pending) => vec![submit(engine, pending).await],
+            Command::ResumeAbandoned => match engine.abandoned_jobs() {
+                Ok(jobs) if jobs.is_empty() => Vec::new(),
+                Ok(jobs) => vec![Event::Resumed(jobs)],
+                Err(e) => vec![Event::Notice(format!("looking for unfinished jobs: {e}"))],
+            },
+            Command::LoadJobItems { req, job } => match engine.store().job_items(job) {
+                Ok(items) => vec![Event::JobItems { req, job, items }],
+                Err(e) => vec![Event::Notice(format!("job {job}: {e}"))],
+            },
+            Command::LoadAudit { req } => vec![self.load_audit(req).await],
+            Command::Quit => Vec::new(),
+        }
+    }
+}
+
+/// What [`Tasks::load_audit`] read.
+struct AuditRead {
+    entries: Vec<crate::store::AuditEntry>,
+    progress: crate::store::AuditProgress,
+}
+
+fn sorted(addresses: &[String]) -> Vec<String> {
+    let mut v = addresses.to_vec();
+    v.sort();
+    v
 }
 
 async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, String> {
@@ -121,7 +283,12 @@ async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, Strin
         .message_detail(id, &|mb| tenant.as_ref().is_some_and(|t| t.on_hold(mb)))
         .map_err(|e| e.to_string())?;
     let conversation = store.conversation(&message, 5).map_err(|e| e.to_string())?;
-    let headers = engine.message_headers(&detail).await;
+    let headers = engine
+        .message_headers(&detail)
+        .await
+        .into_iter()
+        .map(|(name, value)| HeaderLine { name, value })
+        .collect();
     Ok(DetailReply {
         detail,
         conversation,

@@ -62,6 +62,21 @@ pub struct AuditVerdict {
     pub problem: Option<String>,
 }
 
+/// The last record a verification found intact: where the next one may start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// A verification's verdict, and the checkpoint to continue from (only when the chain is
+/// intact and not empty).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditProgress {
+    pub verdict: AuditVerdict,
+    pub checkpoint: Option<AuditCheckpoint>,
+}
+
 /// The hash of a record: every field, in a fixed order, with the previous record's hash.
 fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str) -> String {
     let canonical = serde_json::to_string(&(
@@ -156,18 +171,40 @@ impl Store {
     /// Walk the whole chain: every record must follow its predecessor, hash over its own fields
     /// to its stored hash, and the last must match the head kept beside the table.
     pub fn verify_audit(&self) -> Result<AuditVerdict> {
+        Ok(self.verify_audit_from(None)?.verdict)
+    }
+
+    /// Verify the chain from a checkpoint a previous verification returned (`None`: from the
+    /// first record). The checkpoint's record must still be there with the same hash; records
+    /// before it are not re-read, so a caller that verifies often (the console, on every job
+    /// change) reads only what was appended since. A full walk is [`Store::verify_audit`].
+    pub fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
         self.read(|tx| {
-            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))?;
-            let mut rows = stmt.query([])?;
-            let mut expected_seq = 1;
-            let mut prev_hash = GENESIS.to_string();
-            let mut records = 0u64;
-            let bad = |seq: i64, problem: String, records: u64| AuditVerdict {
-                ok: false,
-                records,
-                first_bad: Some(seq),
-                problem: Some(problem),
+            let bad = |seq: i64, problem: String, records: u64| AuditProgress {
+                verdict: AuditVerdict {
+                    ok: false,
+                    records,
+                    first_bad: Some(seq),
+                    problem: Some(problem),
+                },
+                checkpoint: None,
             };
+            let (mut expected_seq, mut prev_hash) = match from {
+                Some(cp) => {
+                    let stored: Option<String> = tx
+                        .query_row("SELECT hash FROM audit WHERE seq = ?1", params![cp.seq], |r| r.get(0))
+                        .optional()?;
+                    if stored.as_deref() != Some(cp.hash.as_str()) {
+                        return Ok(bad(cp.seq, format!("record {} changed or went missing after it was verified", cp.seq), cp.seq as u64));
+                    }
+                    (cp.seq + 1, cp.hash.clone())
+                }
+                None => (1, GENESIS.to_string()),
+            };
+            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
+            let mut rows = stmt.query(params![expected_seq])?;
+            // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
+            let mut records = (expected_seq - 1) as u64;
             while let Some(row) = rows.next()? {
                 let e = entry_from_row(row)?;
                 records += 1;
@@ -209,11 +246,17 @@ impl Store {
                     records,
                 )),
                 None if records > 0 => Ok(bad(1, "the trail's head record is missing".into(), records)),
-                _ => Ok(AuditVerdict {
-                    ok: true,
-                    records,
-                    first_bad: None,
-                    problem: None,
+                _ => Ok(AuditProgress {
+                    verdict: AuditVerdict {
+                        ok: true,
+                        records,
+                        first_bad: None,
+                        problem: None,
+                    },
+                    checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
+                        seq: last_seq,
+                        hash: prev_hash.clone(),
+                    }),
                 }),
             }
         })
@@ -245,6 +288,41 @@ mod tests {
         let v = store.verify_audit()?;
         assert!(v.ok, "{v:?}");
         assert_eq!(v.records, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn verification_continues_from_its_checkpoint() -> Result<()> {
+        let (_d, store) = temp_store();
+        for n in 0..3 {
+            store.audit(&entry(n))?;
+        }
+        let first = store.verify_audit_from(None)?;
+        assert!(first.verdict.ok, "{first:?}");
+        let cp = first
+            .checkpoint
+            .clone()
+            .expect("an intact chain gives a checkpoint");
+        assert_eq!(cp.seq, 3);
+        for n in 3..5 {
+            store.audit(&entry(n))?;
+        }
+        let next = store.verify_audit_from(Some(&cp))?;
+        assert!(next.verdict.ok, "{next:?}");
+        assert_eq!(next.verdict.records, 5);
+        assert_eq!(next.checkpoint.as_ref().map(|c| c.seq), Some(5));
+        // An edit after the checkpoint is found; so is a checkpoint record that changed.
+        store.conn().execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET outcome = 'refused' WHERE seq = 4",
+        )?;
+        let edited = store.verify_audit_from(Some(&cp))?;
+        assert_eq!(edited.verdict.first_bad, Some(4), "{edited:?}");
+        assert!(edited.checkpoint.is_none());
+        store
+            .conn()
+            .execute_batch("UPDATE audit SET hash = 'x' WHERE seq = 3")?;
+        let moved = store.verify_audit_from(Some(&cp))?;
+        assert_eq!(moved.verdict.first_bad, Some(3), "{moved:?}");
         Ok(())
     }
 

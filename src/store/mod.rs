@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AuditEntry, AuditFilter, AuditVerdict, NewAudit};
+pub use audit::{AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, NewAudit};
 pub use claims::Requeued;
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;

@@ -74,11 +74,11 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Span::styled("0 ", theme.title),
                 Span::raw(format!("{}  {}", data.row.from, data.row.subject)),
             ])];
-            for (depth, from, subject) in &data.conversation {
+            for c in &data.conversation {
                 lines.push(Line::from(vec![
-                    Span::raw("  ".repeat(*depth as usize)),
-                    Span::styled(format!("{depth} "), theme.title),
-                    Span::raw(format!("{from}  {subject}")),
+                    Span::raw("  ".repeat(c.depth as usize)),
+                    Span::styled(format!("{} ", c.depth), theme.title),
+                    Span::raw(format!("{}  {}", c.from, c.subject)),
                 ]));
             }
             lines.into_iter().skip(detail.scroll).collect()
@@ -93,10 +93,10 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 data.headers
                     .iter()
                     .skip(detail.scroll)
-                    .map(|(k, v)| {
+                    .map(|h| {
                         Line::from(vec![
-                            Span::styled(format!("{k}: "), theme.title),
-                            Span::raw(v.clone()),
+                            Span::styled(format!("{}: ", h.name), theme.title),
+                            Span::raw(h.value.clone()),
                         ])
                     })
                     .collect()

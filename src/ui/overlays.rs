@@ -22,7 +22,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let rows = app.keymap.help_rows();
     let two_columns = area.width >= 78;
     let mut lines: Vec<Line> = Vec::new();
-    let entry = |(keys, what): &(String, &str)| format!("{keys:>10}  {what:<24}");
+    let entry = |r: &crate::app::keymap::HelpRow| format!("{:>10}  {:<24}", r.keys, r.what);
     if two_columns {
         let half = rows.len().div_ceil(2);
         for i in 0..half {

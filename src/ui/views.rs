@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{Theme, block, detail, fit};
-use crate::app::{App, Focus, layout};
+use crate::app::{App, Focus, OpenJob, QueryError, layout};
 
 pub fn messages(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let [search, table, pane] =
@@ -32,7 +32,9 @@ fn search_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, title
         ),
         theme,
     );
-    if let Some((column, message)) = app.search_error.as_ref().filter(|_| title == "Search") {
+    if let Some(QueryError { column, message }) =
+        app.search_error.as_ref().filter(|_| title == "Search")
+    {
         let pad = " ".repeat(column.saturating_sub(1));
         b = b.title_bottom(Line::from(Span::styled(
             format!("{pad}^ {message}"),
@@ -140,7 +142,10 @@ fn message_table(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let ops = &app.ops;
-    let (jobs_area, items_area) = layout::operations_areas(area, ops.open.is_some());
+    let layout::OperationsAreas {
+        jobs: jobs_area,
+        items: items_area,
+    } = layout::operations_areas(area, ops.open.is_some());
     let now = ops.sampled_at;
     let compact = area.width < layout::COMPACT_WIDTH;
     let visible = layout::table_rows(jobs_area.height);
@@ -236,7 +241,7 @@ pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .header(Row::new(header).style(theme.title))
         .block(block(title, theme));
     frame.render_widget(table, jobs_area);
-    if let (Some(area), Some((job, _, items))) = (items_area, &ops.open) {
+    if let (Some(area), Some(OpenJob { job, items, .. })) = (items_area, &ops.open) {
         let rows: Vec<Row> = items
             .iter()
             .skip(ops.item_scroll)

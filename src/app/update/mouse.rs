@@ -7,7 +7,7 @@
 use ratatui::layout::{Margin, Position, Rect};
 
 use super::{act, ensure_page, preview, select_tab, switch};
-use crate::app::keymap::Action;
+use crate::app::keymap::KeyAction;
 use crate::app::{App, Command, Focus, Overlay, Tab, View, layout};
 
 /// Apply a click at `at` (screen cells, 0-based).
@@ -77,7 +77,7 @@ fn on_messages(app: &mut App, body: Rect, at: Position, before: Focus) -> Vec<Co
     let [search, table, pane] =
         layout::messages_areas(body, app.width, app.height, app.detail.is_some());
     if search.contains(at) {
-        return act(app, Action::Search);
+        return act(app, KeyAction::Search);
     }
     if pane.contains(at) {
         return on_detail(app, pane, at, before);
@@ -102,7 +102,7 @@ fn on_messages(app: &mut App, body: Rect, at: Position, before: Focus) -> Vec<Co
             app.focus = Focus::Detail;
             return Vec::new();
         }
-        return act(app, Action::Open);
+        return act(app, KeyAction::Open);
     }
     app.focus = Focus::List;
     app.messages.selected = index;
@@ -128,7 +128,7 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
     let inner = pane.inner(Margin::new(1, 1));
     let [_controls, _counts, list, reason] = layout::recipients_areas(inner, form.depth_lines());
     if reason.contains(at) {
-        return act(app, Action::EditReason);
+        return act(app, KeyAction::EditReason);
     }
     if !list.contains(at) {
         return Vec::new();
@@ -144,7 +144,7 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
         return Vec::new();
     }
     if index == form.cursor && before == Focus::Detail {
-        return act(app, Action::Toggle);
+        return act(app, KeyAction::Toggle);
     }
     form.cursor = index;
     form.top = top;
@@ -152,7 +152,7 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
 }
 
 fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
-    let (jobs, _items) = layout::operations_areas(body, app.ops.open.is_some());
+    let jobs = layout::operations_areas(body, app.ops.open.is_some()).jobs;
     let Some(row) = layout::table_row_at(jobs, at) else {
         return Vec::new();
     };
@@ -167,15 +167,15 @@ fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
     let Some(job) = ops.jobs.get(index).map(|j| j.id) else {
         return Vec::new();
     };
-    let open = ops.open.as_ref().map(|(id, _, _)| *id);
+    let open = ops.open.as_ref().map(|o| o.job);
     let was_selected = index == ops.selected;
     ops.selected = index;
     ops.top = top;
     match open {
         // The items of another job are open: show this one's instead.
-        Some(id) if id != job => act(app, Action::Open),
+        Some(id) if id != job => act(app, KeyAction::Open),
         Some(_) => Vec::new(),
-        None if was_selected => act(app, Action::Open),
+        None if was_selected => act(app, KeyAction::Open),
         None => Vec::new(),
     }
 }
@@ -183,7 +183,7 @@ fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
 fn on_audit(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
     let [filter, _chain, table] = layout::audit_areas(body);
     if filter.contains(at) {
-        return act(app, Action::Search);
+        return act(app, KeyAction::Search);
     }
     let Some(row) = layout::table_row_at(table, at) else {
         return Vec::new();

@@ -1,0 +1,122 @@
+//! The `:` command line: editing and completing it, and running what it says.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::keys::{act, search_key};
+use super::retract::{MAX_DEPTH, with_form};
+use super::sweep::sweep_request;
+use crate::app::cmdline::{self, Cmd};
+use crate::app::keymap::KeyAction;
+use crate::app::rows::shown;
+use crate::app::{App, Awaited, Command, Focus, Tab, View, input_text, single_line};
+
+pub(super) fn command_line_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    match key.code {
+        KeyCode::Esc => {
+            app.focus = Focus::List;
+            Vec::new()
+        }
+        KeyCode::Tab => {
+            let line = input_text(&app.command_line);
+            if let Some(done) = cmdline::complete(&line, &app.tenants) {
+                app.command_line = single_line(&done);
+            }
+            Vec::new()
+        }
+        KeyCode::Enter => {
+            let line = input_text(&app.command_line);
+            app.command_line = single_line("");
+            app.focus = if app.detail.is_some() && app.view == View::Messages {
+                Focus::Detail
+            } else {
+                Focus::List
+            };
+            match cmdline::parse(&line) {
+                Ok(cmd) => run_cmd(app, cmd),
+                Err(e) => {
+                    app.flash = Some(shown(&e));
+                    Vec::new()
+                }
+            }
+        }
+        _ => {
+            app.command_line.input(key);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn run_cmd(app: &mut App, cmd: Cmd) -> Vec<Command> {
+    match cmd {
+        Cmd::Quit => act(app, KeyAction::Quit),
+        Cmd::Help => act(app, KeyAction::Help),
+        Cmd::Messages => act(app, KeyAction::ViewMessages),
+        Cmd::Operations => act(app, KeyAction::ViewOperations),
+        Cmd::Audit => act(app, KeyAction::ViewAudit),
+        Cmd::Retract => {
+            if app
+                .detail
+                .as_ref()
+                .is_some_and(|d| d.tab == Tab::Recipients)
+            {
+                act(app, KeyAction::Run)
+            } else {
+                act(app, KeyAction::RetractTab)
+            }
+        }
+        Cmd::Restore => act(app, KeyAction::Restore),
+        Cmd::Cancel => act(app, KeyAction::CancelJob),
+        Cmd::Depth(d) => with_form(app, |f| f.depth = d.min(MAX_DEPTH)),
+        Cmd::SetAction(a) => with_form(app, |f| f.action = a),
+        Cmd::Reason(r) => with_form(app, |f| f.reason = single_line(&r)),
+        Cmd::Search(q) => {
+            app.search = single_line(&q);
+            app.view = View::Messages;
+            search_key(app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        }
+        Cmd::Tenant(tenant) => scope_to_tenant(app, tenant),
+        Cmd::Sweep(terms) => match sweep_request(app, terms) {
+            Ok(request) => {
+                let req = app.req();
+                app.flash = Some(format!(
+                    "sweep: reading every mailbox of tenant {} ...",
+                    shown(&request.tenant)
+                ));
+                app.sweep = Some(Awaited {
+                    req,
+                    request: request.clone(),
+                });
+                vec![Command::PlanSweep { req, request }]
+            }
+            Err(e) => {
+                app.flash = Some(shown(&e));
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// `:tenant NAME` narrows the log to one tenant; `:tenant` alone shows them all again.
+pub(super) fn scope_to_tenant(app: &mut App, tenant: Option<String>) -> Vec<Command> {
+    if let Some(t) = &tenant
+        && !app.tenants.is_empty()
+        && !app.tenants.contains(t)
+    {
+        app.flash = Some(format!(
+            "no tenant '{}' (tenants: {})",
+            shown(t),
+            app.tenants.join(" ")
+        ));
+        return Vec::new();
+    }
+    app.flash = Some(match &tenant {
+        Some(t) => format!("tenant {} only (:tenant alone shows all)", shown(t)),
+        None => "all tenants".into(),
+    });
+    app.tenant = tenant;
+    app.view = View::Messages;
+    app.detail = None;
+    app.focus = Focus::List;
+    let query = app.messages.query.clone();
+    vec![app.run_search(query)]
+}

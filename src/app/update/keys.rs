@@ -1,0 +1,301 @@
+//! Keys: where a key goes (a dialog, an input, the keymap), and what each key binding does
+//! in each view.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::command_line::command_line_key;
+use super::dialogs::{ask, confirm_key};
+use super::navigation::{ensure_page, move_by, open_detail, page_len, select_tab, switch};
+use super::retract::{
+    ACTIONS, MAX_DEPTH, ask_retract, form_mut, on_recipients, preview, recipients_open,
+};
+use crate::app::keymap::KeyAction;
+use crate::app::rows::shown;
+use crate::app::{
+    App, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text, single_line,
+};
+
+pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    app.flash = None;
+    if let Overlay::Confirm(_) = app.overlay {
+        return confirm_key(app, key);
+    }
+    if let Overlay::Help = app.overlay {
+        app.overlay = Overlay::None;
+        return Vec::new();
+    }
+    match app.focus {
+        Focus::Search => return search_key(app, key),
+        Focus::CommandLine => return command_line_key(app, key),
+        Focus::Reason => {
+            if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+                app.focus = Focus::Detail;
+                return preview(app);
+            }
+            if let Some(form) = form_mut(app) {
+                form.reason.input(key);
+            }
+            return Vec::new();
+        }
+        Focus::List | Focus::Detail => {}
+    }
+    match app.keymap.action(&key) {
+        Some(action) => act(app, action),
+        None => Vec::new(),
+    }
+}
+
+/// Keys typed into the search bar (Messages) or the filter (Audit).
+pub(super) fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    match key.code {
+        KeyCode::Esc => {
+            app.focus = Focus::List;
+            app.search_error = None;
+            Vec::new()
+        }
+        KeyCode::Enter => {
+            let text = input_text(&app.search);
+            app.focus = Focus::List;
+            if app.view == View::Audit {
+                app.audit.filter = text;
+                app.audit.selected = 0;
+                app.audit.top = 0;
+                return Vec::new();
+            }
+            match crate::query::parse(&text, app.now) {
+                Ok(_) => {
+                    app.search_error = None;
+                    app.detail = None;
+                    vec![app.run_search(text)]
+                }
+                Err(e) => {
+                    app.search_error = Some(QueryError {
+                        column: e.column,
+                        message: shown(&e.message),
+                    });
+                    app.focus = Focus::Search;
+                    Vec::new()
+                }
+            }
+        }
+        // Ctrl-U clears the line, as in readline (the text area would undo instead).
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            app.search = single_line("");
+            app.search_error = None;
+            Vec::new()
+        }
+        _ => {
+            app.search.input(key);
+            if app.view == View::Messages {
+                // Inline marking as the query is typed; the search runs on Enter.
+                let text = input_text(&app.search);
+                app.search_error = crate::query::parse(&text, app.now)
+                    .err()
+                    .map(|e| QueryError {
+                        column: e.column,
+                        message: shown(&e.message),
+                    });
+            }
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
+    match action {
+        KeyAction::ViewMessages => switch(app, View::Messages),
+        KeyAction::ViewOperations => switch(app, View::Operations),
+        KeyAction::ViewAudit => switch(app, View::Audit),
+        KeyAction::NextView => {
+            let next = match app.view {
+                View::Messages => View::Operations,
+                View::Operations => View::Audit,
+                View::Audit => View::Messages,
+            };
+            switch(app, next)
+        }
+        KeyAction::Search => {
+            if app.view == View::Operations {
+                return Vec::new();
+            }
+            let text = if app.view == View::Audit {
+                app.audit.filter.clone()
+            } else {
+                app.messages.query.clone()
+            };
+            app.search = single_line(&text);
+            app.focus = Focus::Search;
+            Vec::new()
+        }
+        KeyAction::Down => move_by(app, 1),
+        KeyAction::Up => move_by(app, -1),
+        KeyAction::PageDown => {
+            let n = page_len(app) as i64;
+            move_by(app, n)
+        }
+        KeyAction::PageUp => {
+            let n = page_len(app) as i64;
+            move_by(app, -n)
+        }
+        KeyAction::Top => move_by(app, i64::MIN / 2),
+        KeyAction::Bottom => move_by(app, i64::MAX / 2),
+        KeyAction::Open => match app.view {
+            View::Messages if app.focus == Focus::List => {
+                let Some(id) = app.selected_message().map(|r| r.id) else {
+                    return Vec::new();
+                };
+                app.focus = Focus::Detail;
+                open_detail(app, id, false)
+            }
+            View::Operations => {
+                let Some(job) = app.ops.jobs.get(app.ops.selected).map(|j| j.id) else {
+                    return Vec::new();
+                };
+                let req = app.req();
+                app.ops.open = Some(OpenJob {
+                    job,
+                    req,
+                    items: Vec::new(),
+                });
+                app.ops.item_scroll = 0;
+                vec![Command::LoadJobItems { req, job }]
+            }
+            _ => Vec::new(),
+        },
+        KeyAction::PrevTab | KeyAction::NextTab => {
+            let Some(d) = app.detail.as_ref() else {
+                return Vec::new();
+            };
+            let i = Tab::ALL.iter().position(|t| *t == d.tab).unwrap_or(0);
+            let n = Tab::ALL.len();
+            let i = if action == KeyAction::NextTab {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            select_tab(app, Tab::ALL[i])
+        }
+        KeyAction::RetractTab => {
+            if app.view != View::Messages {
+                return Vec::new();
+            }
+            let mut out = Vec::new();
+            if app.detail.is_none() {
+                let Some(id) = app.selected_message().map(|r| r.id) else {
+                    return Vec::new();
+                };
+                out = open_detail(app, id, false);
+            }
+            if let Some(d) = app.detail.as_mut() {
+                d.tab = Tab::Recipients;
+            }
+            app.focus = Focus::Detail;
+            out.extend(preview(app));
+            out
+        }
+        KeyAction::Toggle => on_recipients(app, |f| {
+            if let Some(r) = f.recipients.get_mut(f.cursor).filter(|r| !r.external) {
+                r.included = !r.included;
+            }
+        }),
+        KeyAction::ToggleAll => on_recipients(app, |f| {
+            let all = f
+                .recipients
+                .iter()
+                .filter(|r| !r.external)
+                .all(|r| r.included);
+            for r in f.recipients.iter_mut().filter(|r| !r.external) {
+                r.included = !all;
+            }
+        }),
+        KeyAction::DepthUp => on_recipients(app, |f| f.depth = (f.depth + 1).min(MAX_DEPTH)),
+        KeyAction::DepthDown => on_recipients(app, |f| f.depth = f.depth.saturating_sub(1)),
+        KeyAction::CycleAction => on_recipients(app, |f| {
+            let i = ACTIONS.iter().position(|a| *a == f.action).unwrap_or(0);
+            f.action = ACTIONS[(i + 1) % ACTIONS.len()];
+        }),
+        KeyAction::EditReason => {
+            if recipients_open(app) {
+                app.focus = Focus::Reason;
+            }
+            Vec::new()
+        }
+        KeyAction::Run => {
+            if !recipients_open(app) {
+                app.flash = Some("open the retract tab first (r)".into());
+                return Vec::new();
+            }
+            ask_retract(app);
+            Vec::new()
+        }
+        KeyAction::Restore => super::super::restore::ask_restore(app),
+        KeyAction::CancelJob => {
+            if app.view != View::Operations {
+                return Vec::new();
+            }
+            let Some(job) = app.ops.jobs.get(app.ops.selected) else {
+                return Vec::new();
+            };
+            if job.finished {
+                app.flash = Some(format!("job {} has already finished", job.id));
+                return Vec::new();
+            }
+            let lines = vec![
+                format!("Cancel job {} ({} {}).", job.id, job.kind, job.action),
+                format!(
+                    "{} of {} items are done and stay done; the rest end cancelled.",
+                    job.done(),
+                    job.matched
+                ),
+            ];
+            ask(app, "Cancel job", lines, Pending::CancelJob { job: job.id });
+            Vec::new()
+        }
+        KeyAction::CommandLine => {
+            app.command_line = single_line("");
+            app.focus = Focus::CommandLine;
+            Vec::new()
+        }
+        KeyAction::Help => {
+            app.overlay = Overlay::Help;
+            Vec::new()
+        }
+        KeyAction::Back => {
+            if app.view == View::Operations && app.ops.open.is_some() {
+                app.ops.open = None;
+            } else if app.detail.is_some() && app.view == View::Messages {
+                app.detail = None;
+                app.focus = Focus::List;
+                return ensure_page(app);
+            }
+            Vec::new()
+        }
+        KeyAction::Quit => {
+            if app.running.is_empty() && app.submitting == 0 {
+                app.quit = true;
+                return vec![Command::Quit];
+            }
+            let mut lines = Vec::new();
+            if app.submitting > 0 {
+                lines.push(format!(
+                    "{} confirmed request(s) are still being planned and written.",
+                    app.submitting
+                ));
+            }
+            if !app.running.is_empty() {
+                let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
+                lines.push(format!(
+                    "This console is running job(s) {}.",
+                    jobs.join(", ")
+                ));
+            }
+            lines.push(
+                "Quitting stops them here; a job already written is resumed by the next engine \
+                 (the console, `retractor worker`, a `--wait`)."
+                    .into(),
+            );
+            ask(app, "Quit", lines, Pending::Quit);
+            Vec::new()
+        }
+    }
+}

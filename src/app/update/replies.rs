@@ -1,0 +1,246 @@
+//! Replies from tasks (pages, details, plans, job samples, audit, submissions): each is
+//! applied only when it answers the request still awaited; older ones are stale and dropped.
+
+use super::navigation::{ensure_page, open_detail, refresh_page};
+use super::retract::{form_mut, keep_choices, preview};
+use super::sweep::ask_sweep;
+use crate::app::layout;
+use crate::app::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
+use crate::app::{
+    App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine, RetractForm,
+    Tab, View, single_line,
+};
+use crate::model::Action;
+
+/// Apply a reply from a task (or a notice); terminal input never reaches here.
+pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
+    match event {
+        Event::Page {
+            req,
+            offset,
+            total,
+            rows,
+        } => {
+            if req != app.messages.req {
+                return Vec::new(); // stale: a newer search or page was asked for
+            }
+            let m = &mut app.messages;
+            m.loading = false;
+            if let Some(total) = total {
+                m.total = total;
+            }
+            m.page_offset = offset;
+            m.rows = rows.iter().map(MessageRow::of).collect();
+            if m.selected >= m.total as usize {
+                m.selected = (m.total as usize).saturating_sub(1);
+            }
+            app.dirty = true;
+            ensure_page(app)
+        }
+        Event::SearchFailed { req, error } => {
+            if req == app.messages.req {
+                app.messages.loading = false;
+                app.flash = Some(format!("search failed: {}", shown(&error)));
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::Detail { req, result } => {
+            let Some(detail) = app.detail.as_mut().filter(|d| d.req == req) else {
+                return Vec::new();
+            };
+            app.dirty = true;
+            match result {
+                Ok(reply) => {
+                    let recipients: Vec<RecipientRow> = reply
+                        .detail
+                        .deliveries
+                        .iter()
+                        .map(RecipientRow::of)
+                        .collect();
+                    let m = &reply.detail.message;
+                    detail.loaded = Some(DetailData {
+                        row: MessageRow::of(m),
+                        message_id: shown(&m.message_id),
+                        tenant: shown(&m.tenant),
+                        size: m.size,
+                        conversation: reply
+                            .conversation
+                            .iter()
+                            .map(|c| ConversationLine {
+                                depth: c.depth,
+                                from: shown(&c.message.from),
+                                subject: shown(&c.message.subject),
+                            })
+                            .collect(),
+                        headers: reply
+                            .headers
+                            .iter()
+                            .map(|h| HeaderLine {
+                                name: shown(&h.name),
+                                value: shown(&h.value),
+                            })
+                            .collect(),
+                    });
+                    let mut reason = single_line("");
+                    reason.set_placeholder_text("reason or ticket (e to edit)");
+                    let mut form = RetractForm {
+                        recipients,
+                        cursor: 0,
+                        top: 0,
+                        action: Action::MoveToJunk,
+                        depth: 0,
+                        reason,
+                        preview: None,
+                        preview_req: 0,
+                    };
+                    // A reload of the same message (a job finished) refreshes states and
+                    // folders but keeps what the analyst chose.
+                    if let Some(kept) = detail.form.take() {
+                        keep_choices(&mut form, kept);
+                    }
+                    detail.form = Some(form);
+                    if detail.tab == Tab::Recipients {
+                        return preview(app);
+                    }
+                }
+                Err(e) => {
+                    app.flash = Some(shown(&e));
+                    app.detail = None;
+                    app.focus = Focus::List;
+                }
+            }
+            Vec::new()
+        }
+        Event::Preview { req, result } => {
+            if let Some(form) = form_mut(app).filter(|f| f.preview_req == req) {
+                form.preview = Some(result.map_err(|e| shown(&e)).map(|mut p| {
+                    p.notes = p.notes.iter().map(|n| shown(n)).collect();
+                    p
+                }));
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::SweepPlanned { req, result } => {
+            match app.sweep.take() {
+                Some(Awaited {
+                    req: awaited,
+                    request,
+                }) if awaited == req => {
+                    app.dirty = true;
+                    app.flash = None;
+                    match result {
+                        Ok(found) => ask_sweep(app, request, found),
+                        Err(e) => app.flash = Some(format!("sweep: {}", shown(&e))),
+                    }
+                }
+                other => app.sweep = other, // stale: a newer sweep was asked for
+            }
+            Vec::new()
+        }
+        Event::Jobs { jobs, at } => {
+            app.ops.jobs = jobs.iter().map(JobRow::of).collect();
+            app.ops.sampled_at = Some(at);
+            app.ops.selected = app.ops.selected.min(app.ops.jobs.len().saturating_sub(1));
+            app.ops.top = layout::list_offset(
+                app.ops.top,
+                app.ops.selected,
+                app.jobs_visible(),
+                app.ops.jobs.len(),
+            );
+            app.dirty = true;
+            // The log table's statuses and the audit change as jobs progress; only the view
+            // on screen is re-read (switching views reads the other).
+            let mut out = Vec::new();
+            match app.view {
+                View::Messages => out.extend(refresh_page(app)),
+                View::Audit => out.push(app.load_audit()),
+                View::Operations => {}
+            }
+            if let Some(job) = app.ops.open.as_ref().map(|o| o.job) {
+                let req = app.req();
+                if let Some(open) = app.ops.open.as_mut() {
+                    open.req = req;
+                }
+                out.push(Command::LoadJobItems { req, job });
+            }
+            out
+        }
+        Event::JobItems { req, job, items } => {
+            if let Some(open) = app
+                .ops
+                .open
+                .as_mut()
+                .filter(|o| o.job == job && o.req == req)
+            {
+                open.items = items.iter().map(ItemRow::of).collect();
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::Audit {
+            req,
+            entries,
+            verdict,
+        } => {
+            if req == app.audit.req {
+                // Newest first: the analyst looks for what just happened.
+                app.audit.rows = entries.iter().rev().map(AuditRow::of).collect();
+                app.audit.verdict = Some(verdict);
+                // The window of records moved: keep the selection on a record shown.
+                let shown = app.audit.shown();
+                app.audit.selected = app.audit.selected.min(shown.saturating_sub(1));
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::Submitted(result) => {
+            app.dirty = true;
+            app.submitting = app.submitting.saturating_sub(1);
+            match result {
+                Ok(job) => {
+                    app.running.insert(job);
+                    app.flash = Some(format!("job {job} submitted; running"));
+                }
+                Err(e) => app.flash = Some(shown(&e)),
+            }
+            Vec::new()
+        }
+        Event::RestorePlanned { req, result } => {
+            super::super::restore::restore_planned(app, req, result)
+        }
+        Event::Resumed(jobs) => {
+            let list: Vec<String> = jobs.iter().map(i64::to_string).collect();
+            app.running.extend(jobs);
+            app.flash = Some(format!(
+                "resuming job(s) {} left unfinished by an engine that stopped",
+                list.join(", ")
+            ));
+            app.dirty = true;
+            Vec::new()
+        }
+        Event::JobFinished(job) => {
+            app.running.remove(&job);
+            app.flash = Some(format!("job {job} finished"));
+            app.dirty = true;
+            // The open message's recipients changed state.
+            let mut out = refresh_page(app);
+            if let Some(id) = app.detail.as_ref().map(|d| d.id) {
+                out.extend(open_detail(app, id, true));
+            }
+            out
+        }
+        // Fatal stops the runtime before `update`; input is handled by `update` itself.
+        Event::Fatal(_)
+        | Event::Key(_)
+        | Event::Scroll(_)
+        | Event::Click(_)
+        | Event::Resize(..) => Vec::new(),
+        Event::Notice(text) => {
+            app.flash = Some(shown(&text));
+            app.dirty = true;
+            Vec::new()
+        }
+    }
+}
