@@ -55,28 +55,13 @@ impl Setup {
     }
 
     fn json(&self, args: &[&str]) -> (i32, Value) {
-        let mut all: Vec<String> = vec!["--json".into()];
-        all.extend(args.iter().map(|a| a.to_string()));
-        // A stuck job (a pool that starves) must fail the test, not hang CI.
-        let (config, home) = (self.config(), self.dir.path().to_path_buf());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let args: Vec<&str> = all.iter().map(String::as_str).collect();
-            let _ = tx.send(common::retractor(Some(&config), &home, &args));
-        });
-        let out = rx
-            .recv_timeout(std::time::Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("retractor {args:?} did not finish in 120 s"));
-        let code = out.status.code().unwrap_or(-1);
-        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "not JSON (exit {code}): {}\nstderr: {}\ndovecot: {}",
-                common::stdout(&out),
-                common::stderr(&out),
-                self.server.log()
-            )
-        });
-        (code, v)
+        common::json_within(
+            &self.config(),
+            self.dir.path(),
+            args,
+            std::time::Duration::from_secs(120),
+            || self.server.log(),
+        )
     }
 
     fn ingest(&self, lines: &[String]) {

@@ -180,6 +180,40 @@ pub fn retractor(config: Option<&Path>, home: &Path, args: &[&str]) -> Output {
         .expect("run retractor")
 }
 
+/// `retractor --json ARGS` with a time limit: a stuck job (a pool that starves, a server that
+/// never answers) fails the test instead of hanging CI. `server_log` is added to the panic
+/// message when the output is not JSON (the server's side of what went wrong).
+#[allow(dead_code)]
+pub fn json_within(
+    config: &Path,
+    home: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+    server_log: impl Fn() -> String,
+) -> (i32, Value) {
+    let mut all: Vec<String> = vec!["--json".into()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let (config, home) = (config.to_path_buf(), home.to_path_buf());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let args: Vec<&str> = all.iter().map(String::as_str).collect();
+        let _ = tx.send(retractor(Some(&config), &home, &args));
+    });
+    let out = rx
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("retractor {args:?} did not finish in {limit:?}"));
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON (exit {code}): {}\nstderr: {}\nserver: {}",
+            stdout(&out),
+            stderr(&out),
+            server_log()
+        )
+    });
+    (code, v)
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
