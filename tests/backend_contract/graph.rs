@@ -17,7 +17,11 @@ pub struct GraphFixture {
 impl GraphFixture {
     pub fn start() -> GraphFixture {
         GraphFixture {
-            server: GraphServer::start(Settings::default()),
+            // Pages of two users: every listing of the directory (depth, sweep) pages.
+            server: GraphServer::start(Settings {
+                users_page: 2,
+                ..Settings::default()
+            }),
         }
     }
 
@@ -46,20 +50,20 @@ impl Fixture for GraphFixture {
             tag: tag.to_string(),
             folders: Mutex::new(HashSet::new()),
         };
-        let mailboxes: Vec<String> = users.iter().map(|u| t.addr(u)).collect();
-        for address in &mailboxes {
-            self.server.add_user(address, UserKind::Member);
+        // No `mailboxes` key: a Graph tenant lists its directory, which on the shared
+        // server holds every scenario's users.
+        for user in users {
+            self.server.add_user(&t.addr(user), UserKind::Member);
         }
         let held: Vec<String> = held.iter().map(|u| t.addr(u)).collect();
         let secret = secret_file(t.dir.path(), "graph-secret", graph_server::CLIENT_SECRET);
         let keys = format!(
             "kind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\n\
              client_secret_file = \"{}\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\n\
-             retry_backoff_ms = 20\ndomains = [\"m365.test\"]\nmailboxes = {}\nholds = {}\n",
+             retry_backoff_ms = 20\ndomains = [\"m365.test\"]\nholds = {}\n",
             graph_server::TENANT,
             graph_server::CLIENT_ID,
             secret.display(),
-            toml_list(&mailboxes),
             toml_list(&held),
             url = self.server.url
         );
