@@ -51,7 +51,14 @@ fn run_contract(fixture: &dyn Fixture) {
     });
     let outcomes: Vec<(&str, bool)> = std::thread::scope(|scope| {
         let running: Vec<_> = runnable
-            .map(|s| (s.name, scope.spawn(move || (s.run)(fixture, s))))
+            .map(|s| {
+                let run = move || {
+                    let started = std::time::Instant::now();
+                    (s.run)(fixture, s);
+                    eprintln!("{backend} / {}: {:.1?}", s.name, started.elapsed());
+                };
+                (s.name, scope.spawn(run))
+            })
             .collect();
         running
             .into_iter()
