@@ -45,11 +45,7 @@ impl<'a> Seed<'a> {
         if !self.references.is_empty() {
             extra.push_str(&format!("References: {}\r\n", self.references.join(" ")));
         }
-        format!(
-            "Message-ID: {}\r\nFrom: mallory@evil.test\r\nTo: {to}\r\nSubject: Invoice\r\n\
-             Date: Fri, 20 Nov 2026 10:00:00 +0000\r\n{extra}\r\nHello.\r\n",
-            self.message_id
-        )
+        crate::dovecot::message(self.message_id, "mallory@evil.test", to, "Invoice", &extra)
     }
 }
 
