@@ -354,6 +354,26 @@ impl GraphServer {
             .collect()
     }
 
+    /// Each copy of messages in a mailbox with its `receivedDateTime`: (folder well-known name
+    /// or display name, Message-ID, isRead, receivedDateTime).
+    pub fn dated_copies(&self, mail: &str) -> Vec<(String, String, bool, String)> {
+        let received: HashMap<String, String> = {
+            let d = self.data();
+            d.messages
+                .values()
+                .flatten()
+                .map(|m| (m.id.clone(), m.received.clone()))
+                .collect()
+        };
+        self.copies(mail)
+            .into_iter()
+            .map(|(folder, message_id, read, id)| {
+                let at = received.get(&id).cloned().unwrap_or_default();
+                (folder, message_id, read, at)
+            })
+            .collect()
+    }
+
     /// Mark a copy read or unread (the user reading it).
     pub fn set_read(&self, id: &str, read: bool) {
         let mut d = self.data();
