@@ -4,7 +4,7 @@ use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, from_millis, now_millis};
+use super::{Result, Store, from_millis};
 
 /// A stored evidence copy (without its bytes).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -31,12 +31,12 @@ impl Store {
         raw: &[u8],
     ) -> Result<String> {
         let sha = hex::encode(Sha256::digest(raw));
-        self.write(|tx| {
+        self.write(|tx, now| {
             tx.prepare_cached(
                 "INSERT INTO evidence (item, tenant, mailbox, message_id, folder, sha256, size, raw, taken_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![item, tenant, mailbox, message_id, folder, sha, raw.len() as i64, raw, now_millis()])?;
+            .execute(params![item, tenant, mailbox, message_id, folder, sha, raw.len() as i64, raw, now.millis()])?;
             Ok(())
         })?;
         Ok(sha)

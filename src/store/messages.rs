@@ -80,7 +80,7 @@ impl Store {
     /// Add records to the log in one transaction. A record whose Message-ID the tenant already
     /// logged adds its new recipients to the existing entry, so re-ingesting a file is harmless.
     pub fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Result<IngestStats> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             let mut stats = IngestStats::default();
             for m in batch {
                 if insert_one(tx, m)? {
@@ -286,8 +286,18 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
     Ok(fresh)
 }
 
+/// How often [`set_delivery_state`] re-reads a delivery whose status changed under it.
+const DELIVERY_RETRIES: usize = 8;
+
 /// Record a delivery's new state and recompute its message's status (inside a job result's
 /// transaction, so the log never disagrees with the items).
+///
+/// The running totals move by the difference between the old state and the new, so the old
+/// state must be the one replaced: the delivery's UPDATE names it in its WHERE
+/// (compare-and-set), and a state changed by someone else between the read and the write is
+/// read again. Under SQLite's one writer that never happens; on a multi-writer database it
+/// keeps the totals right without a lock (`SELECT ... FOR UPDATE` on the delivery row would
+/// do as well).
 pub(super) fn set_delivery_state(
     tx: &Transaction<'_>,
     message: i64,
@@ -295,56 +305,56 @@ pub(super) fn set_delivery_state(
     state: DeliveryState,
     folder: Option<&str>,
 ) -> Result<()> {
-    let old: Option<String> = tx
-        .prepare_cached("SELECT status FROM deliveries WHERE message = ?1 AND mailbox = ?2")?
-        .query_row(params![message, mailbox], |r| r.get(0))
-        .optional()?;
-    let Some(old) = old else {
-        return Ok(());
-    };
-    // A failure says nothing about where a copy already pulled or restored is: only a copy
-    // still as delivered is marked failed.
-    if state == DeliveryState::Failed && !matches!(old.as_str(), "delivered" | "failed") {
+    for _ in 0..DELIVERY_RETRIES {
+        let old: Option<String> = tx
+            .prepare_cached("SELECT status FROM deliveries WHERE message = ?1 AND mailbox = ?2")?
+            .query_row(params![message, mailbox], |r| r.get(0))
+            .optional()?;
+        let Some(old) = old else {
+            return Ok(());
+        };
+        // A failure says nothing about where a copy already pulled or restored is: only a
+        // copy still as delivered is marked failed.
+        if state == DeliveryState::Failed && !matches!(old.as_str(), "delivered" | "failed") {
+            return Ok(());
+        }
+        let changed = tx
+            .prepare_cached(
+                "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
+                 WHERE message = ?1 AND mailbox = ?2 AND status = ?5",
+            )?
+            .execute(params![message, mailbox, state.as_str(), folder, old])?;
+        if changed == 0 {
+            continue;
+        }
+        // Running totals, not a recount: a 5,000-recipient message would otherwise cost a
+        // scan of its deliveries for every item finished. The status is computed from the
+        // new totals in the same statement (SET's right sides see the old row).
+        let delta = |s: DeliveryState| i64::from(state == s) - i64::from(old == s.as_str());
+        tx.prepare_cached(
+            "UPDATE messages SET retracted_count = retracted_count + ?2,
+                 restored_count = restored_count + ?3, failed_count = failed_count + ?4,
+                 status = CASE
+                     WHEN actionable_count > 0 AND retracted_count + ?2 = actionable_count
+                         THEN 'retracted'
+                     WHEN retracted_count + ?2 > 0 THEN 'partial'
+                     WHEN failed_count + ?4 > 0 THEN 'failed'
+                     WHEN restored_count + ?3 > 0 THEN 'restored'
+                     ELSE 'delivered' END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            message,
+            delta(DeliveryState::Retracted),
+            delta(DeliveryState::Restored),
+            delta(DeliveryState::Failed)
+        ])?;
         return Ok(());
     }
-    tx.prepare_cached(
-        "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
-         WHERE message = ?1 AND mailbox = ?2",
-    )?
-    .execute(params![message, mailbox, state.as_str(), folder])?;
-    // Running totals, not a recount: a 5,000-recipient message would otherwise cost a scan
-    // of its deliveries for every item finished.
-    let delta = |s: DeliveryState| i64::from(state == s) - i64::from(old == s.as_str());
-    let (retracted, restored, failed, actionable): (i64, i64, i64, i64) = tx
-        .prepare_cached(
-            "UPDATE messages SET retracted_count = retracted_count + ?2,
-                 restored_count = restored_count + ?3, failed_count = failed_count + ?4
-             WHERE id = ?1
-             RETURNING retracted_count, restored_count, failed_count, actionable_count",
-        )?
-        .query_row(
-            params![
-                message,
-                delta(DeliveryState::Retracted),
-                delta(DeliveryState::Restored),
-                delta(DeliveryState::Failed)
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
-    let status = if actionable > 0 && retracted == actionable {
-        MessageStatus::Retracted
-    } else if retracted > 0 {
-        MessageStatus::Partial
-    } else if failed > 0 {
-        MessageStatus::Failed
-    } else if restored > 0 {
-        MessageStatus::Restored
-    } else {
-        MessageStatus::Delivered
-    };
-    tx.prepare_cached("UPDATE messages SET status = ?2 WHERE id = ?1")?
-        .execute(params![message, status.as_str()])?;
-    Ok(())
+    Err(StoreError::Database(format!(
+        "deliveries of message {message} to {mailbox}: the state kept changing while it was \
+         recorded ({DELIVERY_RETRIES} attempts)"
+    )))
 }
 
 impl Store {
