@@ -510,7 +510,12 @@ impl Engine {
     /// Give an interrupted item back to the queue, due `due` from now, with what it recorded. When
     /// the claim is no longer ours (or the job was cancelled meanwhile) and this attempt had
     /// already changed a mailbox, that change is audited here, since no result of ours will be.
-    fn give_back(&self, c: &Claimed, stopped: &Interrupted, due: std::time::Duration) -> Result<(), EngineError> {
+    fn give_back(
+        &self,
+        c: &Claimed,
+        stopped: &Interrupted,
+        due: std::time::Duration,
+    ) -> Result<(), EngineError> {
         let item = &c.item;
         let ours = self
             .store

@@ -71,8 +71,7 @@ impl Now {
 
     /// RFC 3339 with microseconds, as audit times are stored (and hashed).
     pub fn audit_text(self) -> String {
-        self.0
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     }
 
     /// Unix milliseconds `after` from now, saturating.

@@ -222,9 +222,7 @@ pub(crate) fn from_secs(s: i64) -> DateTime<Utc> {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use std::sync::Arc;
-
-    use super::{ManualClock, Store};
+    use super::Store;
 
     /// A store in a fresh temporary directory (kept alive by the returned guard).
     pub fn temp_store() -> (tempfile::TempDir, Store) {
@@ -237,20 +235,6 @@ pub(crate) mod testutil {
             Err(e) => panic!("open: {e}"),
         };
         (dir, store)
-    }
-
-    /// A store whose clock moves only when the returned [`ManualClock`] is advanced.
-    pub fn temp_store_with_clock() -> (tempfile::TempDir, Store, Arc<ManualClock>) {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("tempdir: {e}"),
-        };
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let store = match Store::open_with_clock(&dir.path().join("t.db"), clock.clone()) {
-            Ok(s) => s,
-            Err(e) => panic!("open: {e}"),
-        };
-        (dir, store, clock)
     }
 
     /// Overwrite one column of one row behind the store's back, as a newer version or a
