@@ -4,7 +4,14 @@ use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, from_millis};
+use super::decode::RowOf;
+use super::{Result, Store};
+
+/// An evidence row: id first.
+const EVIDENCE_ROW: RowOf = RowOf {
+    table: "evidence",
+    id_column: 0,
+};
 
 /// A stored evidence copy (without its bytes).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -58,7 +65,7 @@ impl Store {
                     folder: r.get(4)?,
                     sha256: r.get(5)?,
                     size: r.get::<_, i64>(6)?.max(0) as u64,
-                    taken_at: from_millis(r.get(7)?),
+                    taken_at: EVIDENCE_ROW.millis(r, 7, "taken_at")?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::audit::{NewAudit, append};
 use super::decode::RowOf;
 use super::messages::set_delivery_state;
-use super::{Now, Result, Store, StoreError, from_millis};
+use super::{Now, Result, Store, StoreError};
 use crate::model::{
     Action, DeliveryState, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus,
     Placement,
@@ -106,9 +106,9 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         reason: r.get(5)?,
         restores_job: r.get(6)?,
         counts: JobCounts::default(),
-        created_at: from_millis(r.get(7)?),
-        started_at: r.get::<_, Option<i64>>(8)?.map(from_millis),
-        finished_at: r.get::<_, Option<i64>>(9)?.map(from_millis),
+        created_at: JOB_ROW.millis(r, 7, "created_at")?,
+        started_at: JOB_ROW.millis_or_null(r, 8, "started_at")?,
+        finished_at: JOB_ROW.millis_or_null(r, 9, "finished_at")?,
         throttle_note: r.get(10)?,
     })
 }

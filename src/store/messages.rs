@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::decode::RowOf;
-use super::{Result, Store, StoreError, from_secs};
+use super::{Result, Store, StoreError};
 use crate::model::{
     Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus, normalize_message_id,
 };
@@ -62,7 +62,7 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage>
         message_id: row.get(1)?,
         from: row.get(2)?,
         subject: row.get(3)?,
-        received_at: from_secs(row.get(4)?),
+        received_at: MESSAGE_ROW.secs(row, 4, "received_at")?,
         recipients: recipients.split_whitespace().map(str::to_string).collect(),
         status: MESSAGE_ROW.known(row, 6, "status", MessageStatus::parse)?,
         retracted_count: row.get(7)?,

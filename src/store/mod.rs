@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use audit::{AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, NewAudit};
@@ -210,14 +209,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 fn migrations_from(version: usize) -> impl Iterator<Item = (usize, &'static str)> {
     schema::MIGRATIONS.iter().copied().enumerate().skip(version)
-}
-
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
-pub(crate) fn from_secs(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -33,25 +33,35 @@ fn remediated(item: i64, worker: &str) -> ItemFinish {
     }
 }
 
+/// Items in the race of [`two_workers_never_claim_the_same_item`].
+const ITEMS: usize = 600;
+
 /// Two handles (two processes) claiming from one queue at once, in small batches, until it is
 /// empty: every item is claimed exactly once.
 pub(super) fn two_workers_never_claim_the_same_item<S: Subject>() {
     let subject = S::open();
-    let job = job_with_items(subject.store(), &mailboxes(300));
+    let job = job_with_items(subject.store(), &mailboxes(ITEMS));
+    // Both start at once, so the queue is drained by both rather than by whichever came first.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
     let claimers: Vec<_> = ["host:1:a", "host:2:b"]
         .into_iter()
         .map(|worker| {
             let store = subject.another_handle();
+            let start = start.clone();
             std::thread::spawn(move || {
                 store.register_worker(worker, "host", 1).expect("register");
+                start.wait();
                 let mut mine = Vec::new();
                 loop {
-                    let batch = store.claim_items(worker, 7, None).expect("claim");
+                    let batch = store.claim_items(worker, 3, None).expect("claim");
                     if batch.is_empty() {
                         return mine;
                     }
                     assert!(batch.iter().all(|c| c.worker == worker));
                     mine.extend(batch.into_iter().map(|c| c.item.id));
+                    // Acting on the batch takes a moment, as in a real worker; without it
+                    // one handle can starve the other in SQLite's busy wait.
+                    std::thread::sleep(Duration::from_millis(1));
                 }
             })
         })
@@ -62,8 +72,8 @@ pub(super) fn two_workers_never_claim_the_same_item<S: Subject>() {
         .collect();
     let all: Vec<i64> = claimed.iter().flatten().copied().collect();
     let distinct: HashSet<i64> = all.iter().copied().collect();
-    assert_eq!(all.len(), 300, "every item claimed once");
-    assert_eq!(distinct.len(), 300, "no item claimed twice");
+    assert_eq!(all.len(), ITEMS, "every item claimed once");
+    assert_eq!(distinct.len(), ITEMS, "no item claimed twice");
     assert!(
         claimed.iter().all(|c| !c.is_empty()),
         "both workers took part"
