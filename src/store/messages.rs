@@ -226,29 +226,35 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
         .map(|s| normalize_message_id(s))
         .collect();
     let in_reply_to = r.in_reply_to.as_deref().map(normalize_message_id);
-    let inserted = tx
+    // `RETURNING` names the new row without `last_insert_rowid` (a connection's last insert
+    // is not a notion every database shares); a conflict returns no row.
+    let inserted: Option<i64> = tx
         .prepare_cached(
             "INSERT INTO messages (message_id, tenant, sender, subject, recipients, received_at,
                  disposition, in_reply_to, refs, size, source_id, actionable_count)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (message_id, tenant) DO NOTHING",
+             ON CONFLICT (message_id, tenant) DO NOTHING RETURNING id",
         )?
-        .execute(params![
-            message_id,
-            m.tenant,
-            crate::model::normalize_address(&r.from),
-            r.subject,
-            recipients.join(" "),
-            r.received_at.timestamp(),
-            r.disposition.as_deref().map(str::to_ascii_lowercase),
-            in_reply_to,
-            serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()),
-            r.size.map(|s| s as i64),
-            r.source_id,
-            actionable,
-        ])?;
-    let (id, fresh) = if inserted == 1 {
-        (tx.last_insert_rowid(), true)
+        .query_row(
+            params![
+                message_id,
+                m.tenant,
+                crate::model::normalize_address(&r.from),
+                r.subject,
+                recipients.join(" "),
+                r.received_at.timestamp(),
+                r.disposition.as_deref().map(str::to_ascii_lowercase),
+                in_reply_to,
+                serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()),
+                r.size.map(|s| s as i64),
+                r.source_id,
+                actionable,
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let (id, fresh) = if let Some(id) = inserted {
+        (id, true)
     } else {
         let id: i64 = tx
             .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND tenant = ?2")?
