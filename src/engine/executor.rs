@@ -187,12 +187,7 @@ impl Engine {
                 if queued == 0 && claimed_elsewhere == 0 && !opts.follow {
                     return Ok(summary);
                 }
-                let wait = next_due
-                    .map(|due| {
-                        (due - crate::store::now_millis()).clamp(0, IDLE_POLL.as_millis() as i64)
-                    })
-                    .map(|ms| Duration::from_millis(ms as u64))
-                    .unwrap_or(IDLE_POLL);
+                let wait = next_due.map_or(IDLE_POLL, |due_in| due_in.min(IDLE_POLL));
                 tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
                 continue;
             }
@@ -212,7 +207,7 @@ impl Engine {
                         tracing::error!("item task failed: {e}");
                         if let Some(item) = task_items.remove(&e.id()) {
                             // Give it back; its attempt count stops an item that keeps failing.
-                            let due = crate::store::now_millis() + settings.backoff_ms as i64;
+                            let due = Duration::from_millis(settings.backoff_ms);
                             self.store.requeue_item(
                                 item,
                                 worker,

@@ -13,7 +13,7 @@ use crate::backends::{Backend, BackendError, ErrorKind, MailboxRef};
 use crate::model::{
     Action, DeliveryState, FailReason, ItemOutcome, ItemState, JobKind, Location, Placement,
 };
-use crate::store::{Claimed, ItemFinish, NewAudit, Requeued, now_millis};
+use crate::store::{Claimed, ItemFinish, NewAudit, Requeued};
 
 /// How a processed item left the worker.
 pub(super) enum Step {
@@ -145,7 +145,7 @@ impl Engine {
             Ok(r) => r,
             Err(stopped) if stopped.fenced => {
                 tracing::warn!(item = item.id, "{}", stopped.error.detail);
-                self.give_back(c, &stopped, now_millis())?;
+                self.give_back(c, &stopped, std::time::Duration::ZERO)?;
                 return Ok(Step::Retried);
             }
             Err(stopped) => match self.after_error(c, stopped, breaker)? {
@@ -507,10 +507,15 @@ impl Engine {
         }
     }
 
-    /// Give an interrupted item back to the queue, due at `due`, with what it recorded. When
+    /// Give an interrupted item back to the queue, due `due` from now, with what it recorded. When
     /// the claim is no longer ours (or the job was cancelled meanwhile) and this attempt had
     /// already changed a mailbox, that change is audited here, since no result of ours will be.
-    fn give_back(&self, c: &Claimed, stopped: &Interrupted, due: i64) -> Result<(), EngineError> {
+    fn give_back(
+        &self,
+        c: &Claimed,
+        stopped: &Interrupted,
+        due: std::time::Duration,
+    ) -> Result<(), EngineError> {
         let item = &c.item;
         let ours = self
             .store
@@ -583,9 +588,7 @@ impl Engine {
                         );
                         self.store.set_throttle_note(item.job_id, Some(&note))?;
                     }
-                    let due =
-                        now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                    self.give_back(c, &stopped, due)?;
+                    self.give_back(c, &stopped, delay)?;
                     return Ok(None);
                 }
                 match error.kind {

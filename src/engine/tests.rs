@@ -475,7 +475,7 @@ async fn cancel_is_final_for_items_waiting_to_retry() {
     };
     assert_eq!(claimed.len(), 1);
     let waiting = claimed[0].item.id;
-    let due = crate::store::now_millis() + 300;
+    let due = Duration::from_millis(300);
     assert_eq!(
         store
             .requeue_item(waiting, "host:1:a", due, "attempt 1: timeout")

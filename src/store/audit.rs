@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store};
+use super::{Now, Result, Store, StoreError};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -98,14 +98,22 @@ fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str) -> String {
 }
 
 /// Append one record inside the caller's transaction.
-pub(super) fn append(tx: &Transaction<'_>, e: &NewAudit) -> Result<i64> {
+///
+/// The chain needs its tail read and its new record written with nobody appending between:
+/// here the write transaction's `BEGIN IMMEDIATE` is that lock (SQLite's one write lock, held
+/// from the transaction's start). A multi-writer database must take an explicit lock before
+/// reading the tail: `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`, or an
+/// advisory lock named for the audit chain. Should an implementation forget, the head moves
+/// only by compare-and-set and `audit.seq` is unique, so a second appender fails instead of
+/// forking the chain.
+pub(super) fn append(tx: &Transaction<'_>, now: Now, e: &NewAudit) -> Result<i64> {
     let head: Option<(i64, String)> = tx
         .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
-    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    let at = now.audit_text();
     let hash = record_hash(seq, e, &at, &prev_hash);
     tx.prepare_cached(
         "INSERT INTO audit (seq, at, actor, ssh_from, role, action, target, reason, outcome, job,
@@ -116,11 +124,18 @@ pub(super) fn append(tx: &Transaction<'_>, e: &NewAudit) -> Result<i64> {
         seq, at, e.actor, e.ssh_from, e.role, e.action, e.target, e.reason, e.outcome, e.job,
         e.detail, prev_hash, hash
     ])?;
-    tx.prepare_cached(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )?
-    .execute(params![seq, hash])?;
+    let moved = tx
+        .prepare_cached(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+             WHERE audit_head.seq = ?3 AND audit_head.hash = ?4",
+        )?
+        .execute(params![seq, hash, prev_seq, prev_hash])?;
+    if moved != 1 {
+        return Err(StoreError::Database(format!(
+            "audit: the trail's head moved while record {seq} was appended; nothing was written"
+        )));
+    }
     Ok(seq)
 }
 
@@ -148,7 +163,7 @@ const AUDIT_COLUMNS: &str =
 impl Store {
     /// Append one record on its own.
     pub fn audit(&self, e: &NewAudit) -> Result<i64> {
-        self.write(|tx| append(tx, e))
+        self.write(|tx, now| append(tx, now, e))
     }
 
     /// Records matching `filter`, oldest first (the last `limit` of them when limited).

@@ -1,12 +1,14 @@
 //! Claims: workers announce themselves, claim due items, confirm before each act that a claim
 //! is still theirs, give items back, and take over what stopped workers left behind.
 
-use rusqlite::{Transaction, params};
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::audit::{NewAudit, append};
 use super::decode::{RowOf, UnreadableValue};
 use super::jobs::{ITEM_COLUMNS, item_from_row, parse_action, placements_json, settle_job};
-use super::{Claimed, Result, Store, StoreError, now_millis};
+use super::{Claimed, Now, Result, Store, StoreError};
 use crate::model::{FailReason, ItemOutcome, ItemState, JobKind};
 
 /// What became of an item given back after an attempt that did not finish it.
@@ -36,19 +38,26 @@ fn job_filter(jobs: Option<&[i64]>) -> Option<String> {
 
 /// End one waiting item of a cancelled job, with an audit record naming why: it may have
 /// moved copies on an earlier attempt, and its recorded placements stay for restore.
-fn cancel_waiting_item(tx: &Transaction<'_>, item: i64, why: &str) -> Result<()> {
+fn cancel_waiting_item(tx: &Transaction<'_>, now: Now, item: i64, why: &str) -> Result<()> {
     end_unacted_item(
         tx,
+        now,
         item,
         (ItemState::Cancelled, ItemOutcome::Cancelled),
         None,
         why,
     )
+    .map(|_| ())
 }
 
 /// End an item whose stored row does not decode as failed (`internal`), audited, without
 /// touching any mailbox; its placements column is left as stored, for whoever repairs it.
-fn fail_unreadable_item(tx: &Transaction<'_>, item: i64, why: &UnreadableValue) -> Result<()> {
+fn fail_unreadable_item(
+    tx: &Transaction<'_>,
+    now: Now,
+    item: i64,
+    why: &UnreadableValue,
+) -> Result<()> {
     let error = format!(
         "{}: {why}; nothing was done to the copy",
         FailReason::Internal.as_str()
@@ -56,35 +65,62 @@ fn fail_unreadable_item(tx: &Transaction<'_>, item: i64, why: &UnreadableValue) 
     tracing::error!(item, "{error}");
     end_unacted_item(
         tx,
+        now,
         item,
         (ItemState::Failed, ItemOutcome::Failed),
         Some(&error),
         &error,
     )
+    .map(|_| ())
 }
 
 /// End a queued or claimed item that this attempt does not act on (cancelled, or failed
 /// before acting), with its audit record, and settle its job. An item already
-/// finished is left alone. `error` replaces the stored error when given.
+/// finished is left alone. `error` replaces the stored error when given. `false` when the item
+/// was no longer waiting (finished meanwhile), so nothing was written.
 fn end_unacted_item(
     tx: &Transaction<'_>,
+    now: Now,
     item: i64,
     (state, outcome): (ItemState, ItemOutcome),
     error: Option<&str>,
     detail: &str,
-) -> Result<()> {
+) -> Result<bool> {
+    end_item_unless_taken(tx, now, item, None, (state, outcome), error, detail)
+}
+
+/// [`end_unacted_item`], and, with a `claimant`, only while that worker holds the claim: the
+/// condition is in the statement, so a claim taken over meanwhile is never ended by its old
+/// holder, whatever the database's locking.
+fn end_item_unless_taken(
+    tx: &Transaction<'_>,
+    now: Now,
+    item: i64,
+    claimant: Option<&str>,
+    (state, outcome): (ItemState, ItemOutcome),
+    error: Option<&str>,
+    detail: &str,
+) -> Result<bool> {
     let row: Option<(i64, String, String, String, String, Option<String>)> = tx
         .prepare_cached(
             "UPDATE items SET state = ?5, outcome = ?3, error = coalesce(?4, error),
                  claimed_by = NULL, finished_at = ?2
              WHERE id = ?1 AND state IN ('queued', 'claimed')
+               AND (?6 IS NULL OR (state = 'claimed' AND claimed_by = ?6))
              RETURNING job, mailbox, message_id,
                  (SELECT action FROM jobs WHERE id = items.job),
                  (SELECT initiated_by FROM jobs WHERE id = items.job),
                  (SELECT reason FROM jobs WHERE id = items.job)",
         )?
         .query_row(
-            params![item, now_millis(), outcome.as_str(), error, state.as_str()],
+            params![
+                item,
+                now.millis(),
+                outcome.as_str(),
+                error,
+                state.as_str(),
+                claimant
+            ],
             |r| {
                 Ok((
                     r.get(0)?,
@@ -96,16 +132,13 @@ fn end_unacted_item(
                 ))
             },
         )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            other => Err(other),
-        })?;
+        .optional()?;
     let Some((job, mailbox, message_id, action, initiated_by, reason)) = row else {
-        return Ok(());
+        return Ok(false);
     };
     append(
         tx,
+        now,
         &NewAudit {
             actor: initiated_by,
             ssh_from: None,
@@ -118,12 +151,13 @@ fn end_unacted_item(
             detail: Some(detail.to_string()),
         },
     )?;
-    settle_job(tx, job)
+    settle_job(tx, now, job)?;
+    Ok(true)
 }
 
 /// Give back every claim of a worker that is gone: to the queue, or, for a cancelled job, to
 /// `cancelled`. Returns how many items went back to the queue or were cancelled.
-fn release_claims_of(tx: &Transaction<'_>, worker: &str) -> Result<usize> {
+fn release_claims_of(tx: &Transaction<'_>, now: Now, worker: &str) -> Result<usize> {
     let cancelled: Vec<i64> = tx
         .prepare_cached(
             "SELECT i.id FROM items i JOIN jobs j ON j.id = i.job
@@ -134,6 +168,7 @@ fn release_claims_of(tx: &Transaction<'_>, worker: &str) -> Result<usize> {
     for item in &cancelled {
         cancel_waiting_item(
             tx,
+            now,
             *item,
             "cancelled: its job was cancelled while the worker holding it had stopped",
         )?;
@@ -150,11 +185,12 @@ fn release_claims_of(tx: &Transaction<'_>, worker: &str) -> Result<usize> {
 impl Store {
     /// Announce a worker (its claims are taken over if it dies).
     pub fn register_worker(&self, id: &str, host: &str, pid: u32) -> Result<()> {
-        self.write(|tx| {
-            let now = now_millis();
+        self.write(|tx, now| {
             tx.execute(
-                "INSERT OR REPLACE INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![id, host, pid, now],
+                "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+                     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                params![id, host, pid, now.millis()],
             )?;
             Ok(())
         })
@@ -164,27 +200,30 @@ impl Store {
     /// is still its own; `false` when it had been presumed dead meanwhile (its claims were
     /// given back) and has been announced again.
     pub fn heartbeat(&self, id: &str) -> Result<bool> {
-        self.write(|tx| {
+        self.write(|tx, now| {
             let n = tx.execute(
                 "UPDATE workers SET heartbeat_at = ?2 WHERE id = ?1",
-                params![id, now_millis()],
+                params![id, now.millis()],
             )?;
             if n == 0 {
                 // Presumed dead while paused (Ctrl-Z, a stalled disk): its old claims were
                 // taken over, and its finished results will be dropped. Announce it again so
-                // its new claims are not taken over too.
+                // its new claims are not taken over too. Another announcement racing this one
+                // is harmless: the row ends up there either way.
                 let (host, pid) = worker_host_pid(id);
                 tx.execute(
-                    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![id, host, pid, now_millis()],
+                    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                    params![id, host, pid, now.millis()],
                 )?;
             }
             Ok(n == 1)
         })
     }
 
+    /// Forget a worker that stops cleanly.
     pub fn unregister_worker(&self, id: &str) -> Result<()> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             tx.execute("DELETE FROM workers WHERE id = ?1", [id])?;
             Ok(())
         })
@@ -192,10 +231,11 @@ impl Store {
 
     /// Workers whose heartbeat is more recent than `within_ms`.
     pub fn live_workers(&self, within_ms: i64) -> Result<u64> {
+        let since = self.now().millis() - within_ms;
         self.read(|tx| {
             let n: i64 = tx.query_row(
                 "SELECT count(*) FROM workers WHERE heartbeat_at >= ?1",
-                [now_millis() - within_ms],
+                [since],
                 |r| r.get(0),
             )?;
             Ok(n as u64)
@@ -212,17 +252,25 @@ impl Store {
         lease_ms: i64,
         is_dead: &dyn Fn(&str, i64) -> bool,
     ) -> Result<u64> {
-        self.write(|tx| {
-            let now = now_millis();
-            let workers: Vec<(String, String, i64, i64)> = tx
-                .prepare_cached("SELECT id, host, pid, heartbeat_at FROM workers")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        self.write(|tx, now| {
+            let workers: Vec<(String, String, i64)> = tx
+                .prepare_cached("SELECT id, host, pid FROM workers")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut gone: Vec<String> = workers
-                .into_iter()
-                .filter(|(_, host, pid, hb)| now - hb > lease_ms || is_dead(host, *pid))
-                .map(|(id, ..)| id)
-                .collect();
+            let stale_before = now.millis() - lease_ms;
+            let mut gone: Vec<String> = Vec::new();
+            for (id, host, pid) in workers {
+                // The lease is judged in the DELETE itself: a worker whose heartbeat landed
+                // after the list above was read keeps its row and its claims.
+                let dead_process = is_dead(&host, pid);
+                let forgotten = tx
+                    .prepare_cached(
+                        "DELETE FROM workers WHERE id = ?1 AND (heartbeat_at < ?2 OR ?3) RETURNING id",
+                    )?
+                    .query_row(params![id, stale_before, dead_process], |r| r.get::<_, String>(0))
+                    .optional()?;
+                gone.extend(forgotten);
+            }
             // Claims by workers whose row is already gone.
             let unannounced: Vec<String> = tx
                 .prepare_cached(
@@ -234,8 +282,7 @@ impl Store {
             gone.extend(unannounced);
             let mut reclaimed = 0;
             for worker in gone {
-                reclaimed += release_claims_of(tx, &worker)?;
-                tx.execute("DELETE FROM workers WHERE id = ?1", [&worker])?;
+                reclaimed += release_claims_of(tx, now, &worker)?;
             }
             Ok(reclaimed as u64)
         })
@@ -251,8 +298,8 @@ impl Store {
         jobs: Option<&[i64]>,
     ) -> Result<Vec<Claimed>> {
         let jobs = job_filter(jobs);
-        self.write(|tx| {
-            let now = now_millis();
+        self.write(|tx, now| {
+            let now_ms = now.millis();
             // `INDEXED BY`: left to itself the planner picks `items_claimable (state,
             // not_before)` and sorts every queued item on each claim, which made a
             // 10,000-item job quadratic; `(state, job, id)` yields them already in order and
@@ -268,7 +315,7 @@ impl Store {
                                   ORDER BY i.job, i.id LIMIT ?4)
                      RETURNING id",
                 )?
-                .query_map(params![worker, now, jobs, limit as i64], |r| r.get(0))?
+                .query_map(params![worker, now_ms, jobs, limit as i64], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::with_capacity(ids.len());
             let mut stmt = tx.prepare_cached(&format!(
@@ -296,7 +343,7 @@ impl Store {
                     // Acting on a guessed value would be an act nobody asked for: this item
                     // stops here, the others go on.
                     Err(StoreError::Unreadable(why)) => {
-                        fail_unreadable_item(tx, id, &why)?;
+                        fail_unreadable_item(tx, now, id, &why)?;
                         continue;
                     }
                     Err(other) => return Err(other),
@@ -305,7 +352,7 @@ impl Store {
                     "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?2)
                      WHERE id = ?1 AND status = 'queued'",
                 )?
-                .execute(params![claimed.item.job_id, now])?;
+                .execute(params![claimed.item.job_id, now_ms])?;
                 tx.prepare_cached(
                     "UPDATE jobs SET owner = ?2
                      WHERE id = ?1 AND (owner IS NULL OR owner NOT IN (SELECT id FROM workers))",
@@ -321,6 +368,7 @@ impl Store {
     /// as the store sees it (heartbeat within `lease_ms`), has not run out. A worker paused
     /// past its lease finds here that its items were taken over.
     pub fn claim_holds(&self, item: i64, worker: &str, lease_ms: i64) -> Result<bool> {
+        let since = self.now().millis() - lease_ms;
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -328,7 +376,7 @@ impl Store {
                      WHERE i.id = ?1 AND i.state = 'claimed' AND i.claimed_by = ?2
                        AND w.heartbeat_at >= ?3)",
                 )?
-                .query_row(params![item, worker, now_millis() - lease_ms], |r| r.get(0))?)
+                .query_row(params![item, worker, since], |r| r.get(0))?)
         })
     }
 
@@ -340,7 +388,7 @@ impl Store {
         worker: &str,
         placements: &[crate::model::Placement],
     ) -> Result<bool> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             let n = tx
                 .prepare_cached(
                     "UPDATE items SET placements = ?3 WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
@@ -350,54 +398,52 @@ impl Store {
         })
     }
 
-    /// Give a claimed item back to the queue, due again at `not_before` (unix ms), only while
-    /// `worker` still holds the claim. An item of a job cancelled meanwhile ends `cancelled`.
+    /// Give a claimed item back to the queue, due again `retry_in` from now (by the store's
+    /// clock), only while `worker` still holds the claim. An item of a job cancelled
+    /// meanwhile ends `cancelled`.
     pub fn requeue_item(
         &self,
         item: i64,
         worker: &str,
-        not_before: i64,
+        retry_in: Duration,
         error: &str,
     ) -> Result<Requeued> {
-        self.write(|tx| {
-            let cancelled: Option<bool> = tx
+        self.write(|tx, now| {
+            // Each branch is one statement whose WHERE holds both conditions (the claim is
+            // ours, the job's state), so no read decides a later write. A multi-writer
+            // database must also lock the job row (`SELECT ... FROM jobs WHERE id = ...
+            // FOR SHARE`) here and `FOR UPDATE` in `cancel_job`, or a cancel committing
+            // between the two could leave this item queued in a cancelled job.
+            let requeued = tx
                 .prepare_cached(
-                    "SELECT j.status = 'cancelled' FROM items i JOIN jobs j ON j.id = i.job
-                     WHERE i.id = ?1 AND i.state = 'claimed' AND i.claimed_by = ?2",
+                    "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?3, error = ?4
+                     WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2
+                       AND job IN (SELECT id FROM jobs WHERE status <> 'cancelled')",
                 )?
-                .query_row(params![item, worker], |r| r.get(0))
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    other => Err(other),
-                })?;
-            match cancelled {
-                None => Ok(Requeued::NotOurs),
-                Some(true) => {
-                    tx.prepare_cached("UPDATE items SET error = ?2 WHERE id = ?1")?
-                        .execute(params![item, error])?;
-                    cancel_waiting_item(
-                        tx,
-                        item,
-                        &format!("cancelled instead of retried ({error}): its job was cancelled"),
-                    )?;
-                    Ok(Requeued::Cancelled)
-                }
-                Some(false) => {
-                    tx.prepare_cached(
-                        "UPDATE items SET state = 'queued', claimed_by = NULL, not_before = ?3, error = ?4
-                         WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2",
-                    )?
-                    .execute(params![item, worker, not_before, error])?;
-                    Ok(Requeued::Queued)
-                }
+                .execute(params![item, worker, now.millis_after(retry_in), error])?;
+            if requeued == 1 {
+                return Ok(Requeued::Queued);
             }
+            let cancelled = end_item_unless_taken(
+                tx,
+                now,
+                item,
+                Some(worker),
+                (ItemState::Cancelled, ItemOutcome::Cancelled),
+                Some(error),
+                &format!("cancelled instead of retried ({error}): its job was cancelled"),
+            )?;
+            Ok(if cancelled {
+                Requeued::Cancelled
+            } else {
+                Requeued::NotOurs
+            })
         })
     }
 
     /// Make `worker` the owner of a job it is about to run (a console's or `--wait`'s own job).
     pub fn own_job(&self, job: i64, worker: &str) -> Result<()> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             tx.prepare_cached(
                 "UPDATE jobs SET owner = ?2 WHERE id = ?1 AND status IN ('queued', 'running')",
             )?
@@ -411,7 +457,7 @@ impl Store {
     /// is never left `running` for ever. Jobs queued for any engine (never owned) are left to
     /// `retractor worker`. Returns the jobs now owned by `worker`.
     pub fn adopt_abandoned(&self, worker: &str) -> Result<Vec<i64>> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             Ok(tx
                 .prepare_cached(
                     "UPDATE jobs SET owner = ?1
@@ -447,9 +493,11 @@ impl Store {
         })
     }
 
-    /// Items not yet finished (of these jobs, or of any): (queued, claimed, earliest due time).
-    pub fn pending(&self, jobs: Option<&[i64]>) -> Result<(u64, u64, Option<i64>)> {
+    /// Items not yet finished (of these jobs, or of any): (queued, claimed, how long until
+    /// the earliest queued one is due, zero when one is due now), by the store's clock.
+    pub fn pending(&self, jobs: Option<&[i64]>) -> Result<(u64, u64, Option<Duration>)> {
         let jobs = job_filter(jobs);
+        let now = self.now().millis();
         self.read(|tx| {
             Ok(tx.prepare_cached(
                 "SELECT count(*) FILTER (WHERE i.state = 'queued'), count(*) FILTER (WHERE i.state = 'claimed'),
@@ -459,7 +507,10 @@ impl Store {
                    AND (?1 IS NULL OR i.job IN (SELECT value FROM json_each(?1)))",
             )?
             .query_row([jobs], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get(2)?))
+                let due_in = r
+                    .get::<_, Option<i64>>(2)?
+                    .map(|due| Duration::from_millis(due.saturating_sub(now).max(0) as u64));
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, due_in))
             })?)
         })
     }

@@ -3,6 +3,7 @@
 //! table, column, row and value, never a default: a default action would be an act nobody
 //! asked for (an unknown action once became move-to-junk).
 
+use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -63,6 +64,59 @@ impl RowOf {
         column: &'static str,
     ) -> rusqlite::Result<T> {
         self.known(row, index, column, |text| serde_json::from_str(text).ok())
+    }
+
+    /// A time stored as unix milliseconds. One outside the calendar's range is unreadable,
+    /// never 1970.
+    pub(super) fn millis(
+        self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+    ) -> rusqlite::Result<DateTime<Utc>> {
+        let ms: i64 = row.get(index)?;
+        self.time(
+            row,
+            index,
+            column,
+            ms,
+            Utc.timestamp_millis_opt(ms).single(),
+        )
+    }
+
+    /// Like [`RowOf::millis`] for a nullable column.
+    pub(super) fn millis_or_null(
+        self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+    ) -> rusqlite::Result<Option<DateTime<Utc>>> {
+        match row.get::<_, Option<i64>>(index)? {
+            None => Ok(None),
+            Some(_) => self.millis(row, index, column).map(Some),
+        }
+    }
+
+    /// A time stored as unix seconds.
+    pub(super) fn secs(
+        self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+    ) -> rusqlite::Result<DateTime<Utc>> {
+        let s: i64 = row.get(index)?;
+        self.time(row, index, column, s, Utc.timestamp_opt(s, 0).single())
+    }
+
+    fn time(
+        self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+        stored: i64,
+        decoded: Option<DateTime<Utc>>,
+    ) -> rusqlite::Result<DateTime<Utc>> {
+        decoded.ok_or_else(|| self.unreadable(row, index, column, stored.to_string()))
     }
 
     fn unreadable(
@@ -154,6 +208,8 @@ mod tests {
             ("items", "state", "limbo"),
             ("items", "outcome", "vanished"),
             ("items", "placements", "{not json"),
+            // Past the calendar's end: once read back as 1970.
+            ("jobs", "created_at", "9000000000000000000"),
         ] {
             let (_dir, store) = temp_store();
             let job = job_with_items(&store, &["a@t.test"]);

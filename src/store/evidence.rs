@@ -4,7 +4,14 @@ use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, from_millis, now_millis};
+use super::decode::RowOf;
+use super::{Result, Store};
+
+/// An evidence row: id first.
+const EVIDENCE_ROW: RowOf = RowOf {
+    table: "evidence",
+    id_column: 0,
+};
 
 /// A stored evidence copy (without its bytes).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -31,12 +38,12 @@ impl Store {
         raw: &[u8],
     ) -> Result<String> {
         let sha = hex::encode(Sha256::digest(raw));
-        self.write(|tx| {
+        self.write(|tx, now| {
             tx.prepare_cached(
                 "INSERT INTO evidence (item, tenant, mailbox, message_id, folder, sha256, size, raw, taken_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![item, tenant, mailbox, message_id, folder, sha, raw.len() as i64, raw, now_millis()])?;
+            .execute(params![item, tenant, mailbox, message_id, folder, sha, raw.len() as i64, raw, now.millis()])?;
             Ok(())
         })?;
         Ok(sha)
@@ -58,7 +65,7 @@ impl Store {
                     folder: r.get(4)?,
                     sha256: r.get(5)?,
                     size: r.get::<_, i64>(6)?.max(0) as u64,
-                    taken_at: from_millis(r.get(7)?),
+                    taken_at: EVIDENCE_ROW.millis(r, 7, "taken_at")?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -23,10 +23,7 @@ pub const STORE_DIR_MODE: u32 = 0o700;
 pub const STORE_FILE_MODE: u32 = 0o600;
 
 fn open_error(path: &Path, e: io::Error) -> StoreError {
-    StoreError::Open {
-        path: path.to_path_buf(),
-        source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-    }
+    StoreError::open(path, e)
 }
 
 /// Create the store's directory (0700) and an empty database file (0600) when they do not
@@ -63,10 +60,7 @@ pub(super) fn create_private(path: &Path) -> Result<()> {
 /// other processes' writes); a store on read-only media, where SQLite cannot create the
 /// `-shm` file a WAL database needs, is opened as immutable instead.
 pub(super) fn open_read_only(path: &Path) -> Result<Connection> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
+    let open_err = |source: rusqlite::Error| StoreError::open(path, source);
     let attempt = |immutable: bool| -> rusqlite::Result<Connection> {
         let uri = format!(
             "file:{}?mode=ro{}",

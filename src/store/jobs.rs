@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::audit::{NewAudit, append};
 use super::decode::RowOf;
 use super::messages::set_delivery_state;
-use super::{Result, Store, StoreError, from_millis, now_millis};
+use super::{Now, Result, Store, StoreError};
 use crate::model::{
     Action, DeliveryState, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus,
     Placement,
@@ -106,9 +106,9 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         reason: r.get(5)?,
         restores_job: r.get(6)?,
         counts: JobCounts::default(),
-        created_at: from_millis(r.get(7)?),
-        started_at: r.get::<_, Option<i64>>(8)?.map(from_millis),
-        finished_at: r.get::<_, Option<i64>>(9)?.map(from_millis),
+        created_at: JOB_ROW.millis(r, 7, "created_at")?,
+        started_at: JOB_ROW.millis_or_null(r, 8, "started_at")?,
+        finished_at: JOB_ROW.millis_or_null(r, 9, "finished_at")?,
         throttle_note: r.get(10)?,
     })
 }
@@ -161,49 +161,45 @@ fn counts(tx: &Transaction<'_>, job: i64) -> Result<JobCounts> {
 }
 
 /// Close the job when its last item is finished: done, partial or failed by its counts.
-pub(super) fn settle_job(tx: &Transaction<'_>, job: i64) -> Result<()> {
-    let unfinished: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM items WHERE job = ?1 AND state IN ('queued', 'claimed'))",
-        )?
-        .query_row([job], |r| r.get(0))?;
-    if unfinished {
-        return Ok(());
-    }
-    let c = counts(tx, job)?;
-    if c.queued > 0 || c.claimed > 0 {
-        return Ok(());
-    }
-    let status = if c.failed == 0 {
-        JobStatus::Done
-    } else if c.remediated > 0 {
-        JobStatus::Partial
-    } else {
-        JobStatus::Failed
-    };
+///
+/// One statement per case, each with "no item is unfinished" in its WHERE, so the decision
+/// and the write see the same rows. A multi-writer database must still serialise the items of
+/// one job as they finish (lock the job row, `SELECT ... FROM jobs WHERE id = ... FOR
+/// UPDATE`, before finishing an item): two workers finishing the last two items at once would
+/// each see the other's as unfinished, and neither would close the job.
+pub(super) fn settle_job(tx: &Transaction<'_>, now: Now, job: i64) -> Result<()> {
     tx.prepare_cached(
-        "UPDATE jobs SET status = ?2, finished_at = ?3, throttle_note = NULL
-         WHERE id = ?1 AND status IN ('queued', 'running')",
+        "UPDATE jobs SET finished_at = ?2, throttle_note = NULL,
+             status = (SELECT CASE
+                 WHEN count(*) FILTER (WHERE state = 'failed') = 0 THEN 'done'
+                 WHEN count(*) FILTER (WHERE outcome IN ('remediated', 'already-in-destination', 'restored')) > 0
+                     THEN 'partial'
+                 ELSE 'failed' END
+               FROM items WHERE job = ?1)
+         WHERE id = ?1 AND status IN ('queued', 'running')
+           AND NOT EXISTS (SELECT 1 FROM items WHERE job = ?1 AND state IN ('queued', 'claimed'))",
     )?
-    .execute(params![job, status.as_str(), now_millis()])?;
+    .execute(params![job, now.millis()])?;
     // A cancelled job is finished once its in-flight items are.
     tx.prepare_cached(
-        "UPDATE jobs SET finished_at = ?2 WHERE id = ?1 AND status = 'cancelled' AND finished_at IS NULL",
+        "UPDATE jobs SET finished_at = ?2
+         WHERE id = ?1 AND status = 'cancelled' AND finished_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM items WHERE job = ?1 AND state IN ('queued', 'claimed'))",
     )?
-    .execute(params![job, now_millis()])?;
+    .execute(params![job, now.millis()])?;
     Ok(())
 }
 
 impl Store {
     /// Write a job, its items and its audit record in one transaction; returns the job id.
     pub fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
-        self.write(|tx| {
-            let now = now_millis();
-            tx.prepare_cached(
+        self.write(|tx, now_at| {
+            let now = now_at.millis();
+            let id: i64 = tx.prepare_cached(
                 "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
-                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
             )?
-            .execute(params![
+            .query_row(params![
                 job.kind.as_str(),
                 job.action.as_str(),
                 job.initiated_by,
@@ -212,8 +208,7 @@ impl Store {
                 job.target,
                 job.restores_job,
                 now
-            ])?;
-            let id = tx.last_insert_rowid();
+            ], |r| r.get(0))?;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
@@ -248,8 +243,8 @@ impl Store {
             }
             let mut audit = job.audit.clone();
             audit.job = Some(id);
-            append(tx, &audit)?;
-            settle_job(tx, id)?;
+            append(tx, now_at, &audit)?;
+            settle_job(tx, now_at, id)?;
             Ok(id)
         })
     }
@@ -373,23 +368,19 @@ impl Store {
     /// recorded; an item given back after the cancel ends `cancelled` too (see
     /// [`Store::requeue_item`]). Placements recorded by earlier attempts stay, for restore.
     pub fn cancel_job(&self, id: i64, audit: &NewAudit) -> Result<u64> {
-        self.write(|tx| {
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        self.write(|tx, now| {
+            // The job first, conditionally: once it reads `cancelled`, no claim takes another
+            // of its items (claims check the job's status in the same statement).
+            let cancelled_job: Option<i64> = tx
+                .prepare_cached(
+                    "UPDATE jobs SET status = 'cancelled', throttle_note = NULL
+                     WHERE id = ?1 AND status IN ('queued', 'running') RETURNING id",
+                )?
+                .query_row([id], |r| r.get(0))
                 .optional()?;
-            let status = status.ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
-            let known = JobStatus::parse(&status).ok_or_else(|| {
-                StoreError::Unreadable(Box::new(super::UnreadableValue {
-                    table: "jobs",
-                    column: "status",
-                    row: id,
-                    value: status.clone(),
-                }))
-            })?;
-            if known.is_finished() {
-                return Err(StoreError::Invalid(format!("job {id} is already {status}")));
+            if cancelled_job.is_none() {
+                return Err(not_cancellable(tx, id)?);
             }
-            let now = now_millis();
             let (waiting, in_flight): (i64, i64) = tx.query_row(
                 "SELECT count(*) FILTER (WHERE state = 'queued' AND attempts > 0),
                         count(*) FILTER (WHERE state = 'claimed')
@@ -400,11 +391,7 @@ impl Store {
             let cancelled = tx.execute(
                 "UPDATE items SET state = 'cancelled', outcome = 'cancelled', finished_at = ?2
                  WHERE job = ?1 AND state = 'queued'",
-                params![id, now],
-            )?;
-            tx.execute(
-                "UPDATE jobs SET status = 'cancelled', throttle_note = NULL WHERE id = ?1",
-                [id],
+                params![id, now.millis()],
             )?;
             let mut audit = audit.clone();
             audit.job = Some(id);
@@ -412,8 +399,8 @@ impl Store {
                 "{cancelled} queued items cancelled ({waiting} of them waiting to retry); \
                  {in_flight} in flight finish and are recorded"
             ));
-            append(tx, &audit)?;
-            settle_job(tx, id)?;
+            append(tx, now, &audit)?;
+            settle_job(tx, now, id)?;
             Ok(cancelled as u64)
         })
     }
@@ -445,7 +432,7 @@ impl Store {
     /// Returns `false`, writing nothing, when the claim was taken over by another worker (this
     /// one was presumed dead): the other worker's result is the one that counts.
     pub fn finish_item(&self, f: &ItemFinish) -> Result<bool> {
-        self.write(|tx| {
+        self.write(|tx, now| {
             let job: Option<i64> = tx
                 .prepare_cached(
                     "UPDATE items SET state = ?3, outcome = ?4, error = ?5, placements = ?6, finished_at = ?7,
@@ -460,7 +447,7 @@ impl Store {
                         f.outcome.as_str(),
                         f.error,
                         placements_json(&f.placements),
-                        now_millis()
+                        now.millis()
                     ],
                     |r| r.get(0),
                 )
@@ -479,7 +466,7 @@ impl Store {
                         "{}; not recorded as the item's result: its claim had been taken over by another worker",
                         audit.detail.unwrap_or_default()
                     ));
-                    append(tx, &audit)?;
+                    append(tx, now, &audit)?;
                 }
                 return Ok(false);
             };
@@ -488,18 +475,38 @@ impl Store {
             }
             let mut audit = f.audit.clone();
             audit.job = Some(job);
-            append(tx, &audit)?;
-            settle_job(tx, job)?;
+            append(tx, now, &audit)?;
+            settle_job(tx, now, job)?;
             Ok(true)
         })
     }
 
     /// Show what a job is waiting on (throttling, back-off); `None` clears it.
     pub fn set_throttle_note(&self, job: i64, note: Option<&str>) -> Result<()> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             tx.prepare_cached("UPDATE jobs SET throttle_note = ?2 WHERE id = ?1")?
                 .execute(params![job, note])?;
             Ok(())
         })
     }
+}
+
+/// Why job `id` cannot be cancelled: it does not exist, it is finished already, or its status
+/// is one this version does not know.
+fn not_cancellable(tx: &Transaction<'_>, id: i64) -> Result<StoreError> {
+    let status: Option<String> = tx
+        .query_row("SELECT status FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    let Some(status) = status else {
+        return Ok(StoreError::NotFound(format!("no job {id}")));
+    };
+    Ok(match JobStatus::parse(&status) {
+        Some(_) => StoreError::Invalid(format!("job {id} is already {status}")),
+        None => StoreError::Unreadable(Box::new(super::UnreadableValue {
+            table: "jobs",
+            column: "status",
+            row: id,
+            value: status,
+        })),
+    })
 }

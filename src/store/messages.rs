@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::decode::RowOf;
-use super::{Result, Store, StoreError, from_secs};
+use super::{Result, Store, StoreError};
 use crate::model::{
     Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus, normalize_message_id,
 };
@@ -62,7 +62,7 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage>
         message_id: row.get(1)?,
         from: row.get(2)?,
         subject: row.get(3)?,
-        received_at: from_secs(row.get(4)?),
+        received_at: MESSAGE_ROW.secs(row, 4, "received_at")?,
         recipients: recipients.split_whitespace().map(str::to_string).collect(),
         status: MESSAGE_ROW.known(row, 6, "status", MessageStatus::parse)?,
         retracted_count: row.get(7)?,
@@ -80,7 +80,7 @@ impl Store {
     /// Add records to the log in one transaction. A record whose Message-ID the tenant already
     /// logged adds its new recipients to the existing entry, so re-ingesting a file is harmless.
     pub fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Result<IngestStats> {
-        self.write(|tx| {
+        self.write(|tx, _| {
             let mut stats = IngestStats::default();
             for m in batch {
                 if insert_one(tx, m)? {
@@ -226,29 +226,35 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
         .map(|s| normalize_message_id(s))
         .collect();
     let in_reply_to = r.in_reply_to.as_deref().map(normalize_message_id);
-    let inserted = tx
+    // `RETURNING` names the new row without `last_insert_rowid` (a connection's last insert
+    // is not a notion every database shares); a conflict returns no row.
+    let inserted: Option<i64> = tx
         .prepare_cached(
             "INSERT INTO messages (message_id, tenant, sender, subject, recipients, received_at,
                  disposition, in_reply_to, refs, size, source_id, actionable_count)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (message_id, tenant) DO NOTHING",
+             ON CONFLICT (message_id, tenant) DO NOTHING RETURNING id",
         )?
-        .execute(params![
-            message_id,
-            m.tenant,
-            crate::model::normalize_address(&r.from),
-            r.subject,
-            recipients.join(" "),
-            r.received_at.timestamp(),
-            r.disposition.as_deref().map(str::to_ascii_lowercase),
-            in_reply_to,
-            serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()),
-            r.size.map(|s| s as i64),
-            r.source_id,
-            actionable,
-        ])?;
-    let (id, fresh) = if inserted == 1 {
-        (tx.last_insert_rowid(), true)
+        .query_row(
+            params![
+                message_id,
+                m.tenant,
+                crate::model::normalize_address(&r.from),
+                r.subject,
+                recipients.join(" "),
+                r.received_at.timestamp(),
+                r.disposition.as_deref().map(str::to_ascii_lowercase),
+                in_reply_to,
+                serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()),
+                r.size.map(|s| s as i64),
+                r.source_id,
+                actionable,
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let (id, fresh) = if let Some(id) = inserted {
+        (id, true)
     } else {
         let id: i64 = tx
             .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND tenant = ?2")?
@@ -286,8 +292,18 @@ fn insert_one(tx: &Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
     Ok(fresh)
 }
 
+/// How often [`set_delivery_state`] re-reads a delivery whose status changed under it.
+const DELIVERY_RETRIES: usize = 8;
+
 /// Record a delivery's new state and recompute its message's status (inside a job result's
 /// transaction, so the log never disagrees with the items).
+///
+/// The running totals move by the difference between the old state and the new, so the old
+/// state must be the one replaced: the delivery's UPDATE names it in its WHERE
+/// (compare-and-set), and a state changed by someone else between the read and the write is
+/// read again. Under SQLite's one writer that never happens; on a multi-writer database it
+/// keeps the totals right without a lock (`SELECT ... FOR UPDATE` on the delivery row would
+/// do as well).
 pub(super) fn set_delivery_state(
     tx: &Transaction<'_>,
     message: i64,
@@ -295,56 +311,56 @@ pub(super) fn set_delivery_state(
     state: DeliveryState,
     folder: Option<&str>,
 ) -> Result<()> {
-    let old: Option<String> = tx
-        .prepare_cached("SELECT status FROM deliveries WHERE message = ?1 AND mailbox = ?2")?
-        .query_row(params![message, mailbox], |r| r.get(0))
-        .optional()?;
-    let Some(old) = old else {
-        return Ok(());
-    };
-    // A failure says nothing about where a copy already pulled or restored is: only a copy
-    // still as delivered is marked failed.
-    if state == DeliveryState::Failed && !matches!(old.as_str(), "delivered" | "failed") {
+    for _ in 0..DELIVERY_RETRIES {
+        let old: Option<String> = tx
+            .prepare_cached("SELECT status FROM deliveries WHERE message = ?1 AND mailbox = ?2")?
+            .query_row(params![message, mailbox], |r| r.get(0))
+            .optional()?;
+        let Some(old) = old else {
+            return Ok(());
+        };
+        // A failure says nothing about where a copy already pulled or restored is: only a
+        // copy still as delivered is marked failed.
+        if state == DeliveryState::Failed && !matches!(old.as_str(), "delivered" | "failed") {
+            return Ok(());
+        }
+        let changed = tx
+            .prepare_cached(
+                "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
+                 WHERE message = ?1 AND mailbox = ?2 AND status = ?5",
+            )?
+            .execute(params![message, mailbox, state.as_str(), folder, old])?;
+        if changed == 0 {
+            continue;
+        }
+        // Running totals, not a recount: a 5,000-recipient message would otherwise cost a
+        // scan of its deliveries for every item finished. The status is computed from the
+        // new totals in the same statement (SET's right sides see the old row).
+        let delta = |s: DeliveryState| i64::from(state == s) - i64::from(old == s.as_str());
+        tx.prepare_cached(
+            "UPDATE messages SET retracted_count = retracted_count + ?2,
+                 restored_count = restored_count + ?3, failed_count = failed_count + ?4,
+                 status = CASE
+                     WHEN actionable_count > 0 AND retracted_count + ?2 = actionable_count
+                         THEN 'retracted'
+                     WHEN retracted_count + ?2 > 0 THEN 'partial'
+                     WHEN failed_count + ?4 > 0 THEN 'failed'
+                     WHEN restored_count + ?3 > 0 THEN 'restored'
+                     ELSE 'delivered' END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            message,
+            delta(DeliveryState::Retracted),
+            delta(DeliveryState::Restored),
+            delta(DeliveryState::Failed)
+        ])?;
         return Ok(());
     }
-    tx.prepare_cached(
-        "UPDATE deliveries SET status = ?3, folder = coalesce(?4, folder)
-         WHERE message = ?1 AND mailbox = ?2",
-    )?
-    .execute(params![message, mailbox, state.as_str(), folder])?;
-    // Running totals, not a recount: a 5,000-recipient message would otherwise cost a scan
-    // of its deliveries for every item finished.
-    let delta = |s: DeliveryState| i64::from(state == s) - i64::from(old == s.as_str());
-    let (retracted, restored, failed, actionable): (i64, i64, i64, i64) = tx
-        .prepare_cached(
-            "UPDATE messages SET retracted_count = retracted_count + ?2,
-                 restored_count = restored_count + ?3, failed_count = failed_count + ?4
-             WHERE id = ?1
-             RETURNING retracted_count, restored_count, failed_count, actionable_count",
-        )?
-        .query_row(
-            params![
-                message,
-                delta(DeliveryState::Retracted),
-                delta(DeliveryState::Restored),
-                delta(DeliveryState::Failed)
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
-    let status = if actionable > 0 && retracted == actionable {
-        MessageStatus::Retracted
-    } else if retracted > 0 {
-        MessageStatus::Partial
-    } else if failed > 0 {
-        MessageStatus::Failed
-    } else if restored > 0 {
-        MessageStatus::Restored
-    } else {
-        MessageStatus::Delivered
-    };
-    tx.prepare_cached("UPDATE messages SET status = ?2 WHERE id = ?1")?
-        .execute(params![message, status.as_str()])?;
-    Ok(())
+    Err(StoreError::Database(format!(
+        "deliveries of message {message} to {mailbox}: the state kept changing while it was \
+         recorded ({DELIVERY_RETRIES} attempts)"
+    )))
 }
 
 impl Store {

@@ -3,43 +3,54 @@
 //! The store is the bus (DESIGN.md): jobs and items are written before anything acts, workers
 //! claim items here, and views only read rows. Several processes may open one store at once;
 //! every write runs in a `BEGIN IMMEDIATE` transaction and waits politely for the others.
+//!
+//! What the engine and clients need from a store is named by the role traits in [`roles`];
+//! `Store` is their SQLite implementation, and the contract suite (`contract`, tests only)
+//! is written against the traits so that a second implementation joins it with a factory.
 
 mod audit;
 mod claims;
+mod clock;
+#[cfg(test)]
+mod contract;
 mod decode;
 mod evidence;
 mod files;
 mod jobs;
 mod messages;
+mod roles;
 mod schema;
 mod search;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use audit::{AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, NewAudit};
 pub use claims::Requeued;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
+pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use search::PageAnchor;
 
-/// Errors from the store, with enough words to tell the user what went wrong.
+use clock::Now;
+
+/// Errors from the store, with enough words to tell the user what went wrong. No variant
+/// carries a database driver's type: a second implementation reports through the same cases.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    /// The store could not be opened (or created, or migrated) at `path`.
+    #[error("store {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+    /// The database refused or failed a statement; `detail` is its own words.
     #[error("store: {0}")]
-    Sql(rusqlite::Error),
+    Database(String),
     /// A stored value this version does not know: the read (and the item it was for) stops.
     #[error("{0}")]
     Unreadable(Box<UnreadableValue>),
@@ -51,6 +62,18 @@ pub enum StoreError {
     Invalid(String),
 }
 
+impl StoreError {
+    /// An opening failure at `path`, in the driver's words.
+    fn open(path: &Path, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// The SQLite implementation's conversion, so its statements can use `?`; only the words
+/// cross over, never the driver's type.
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         match err {
@@ -58,12 +81,12 @@ impl From<rusqlite::Error> for StoreError {
             rusqlite::Error::FromSqlConversionFailure(index, kind, inner) => {
                 match inner.downcast::<UnreadableValue>() {
                     Ok(value) => StoreError::Unreadable(value),
-                    Err(inner) => StoreError::Sql(rusqlite::Error::FromSqlConversionFailure(
-                        index, kind, inner,
-                    )),
+                    Err(inner) => StoreError::Database(
+                        rusqlite::Error::FromSqlConversionFailure(index, kind, inner).to_string(),
+                    ),
                 }
             }
-            other => StoreError::Sql(other),
+            other => StoreError::Database(other.to_string()),
         }
     }
 }
@@ -75,16 +98,20 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
 impl Store {
     /// Open (creating if needed, privately: see `files`) and migrate the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// [`Store::open`] with the clock its stored times come from (tests move a
+    /// [`ManualClock`] past a lease instead of sleeping through it).
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
         files::create_private(path)?;
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
+        let open_err = |source: rusqlite::Error| StoreError::open(path, source);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -109,6 +136,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            clock,
         })
     }
 
@@ -123,11 +151,18 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(files::open_read_only(path)?),
             path: path.to_path_buf(),
+            clock: Arc::new(SystemClock),
         })
     }
 
+    /// The store's file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Now, by the store's clock: the only source of the times it stores.
+    fn now(&self) -> Now {
+        Now(self.clock.now())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -136,11 +171,18 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run `f` in a write transaction that other processes wait for.
-    fn write<R>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R>) -> Result<R> {
+    /// Run `f` in a write transaction that other processes wait for, with the moment of the
+    /// write (every time it stores is this one).
+    ///
+    /// `BEGIN IMMEDIATE` takes SQLite's one write lock at the start, so two writers never
+    /// interleave. The store does not lean on that for correctness where a second
+    /// implementation could not: each read-then-write is one conditional statement, or names
+    /// the row lock a multi-writer database must take instead (see `jobs::settle_job`,
+    /// `audit::append`, `messages::set_delivery_state`).
+    fn write<R>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>, Now) -> Result<R>) -> Result<R> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+        let out = f(&tx, self.now())?;
         tx.commit()?;
         Ok(out)
     }
@@ -167,18 +209,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 fn migrations_from(version: usize) -> impl Iterator<Item = (usize, &'static str)> {
     schema::MIGRATIONS.iter().copied().enumerate().skip(version)
-}
-
-pub(crate) fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
-pub(crate) fn from_secs(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,0 +1,168 @@
+//! The store's roles: what the engine and its clients need from a store, one trait per
+//! concern, so a second implementation (PostgreSQL for team mode) can stand in for the SQLite
+//! [`Store`] and be held to the same contract suite.
+//!
+//! The traits are synchronous on purpose. The SQLite store is: its calls are short and run
+//! on the caller's thread behind one mutex. A networked implementation keeps the same
+//! signatures and runs its client off the async worker threads (`spawn_blocking`, or a
+//! dedicated runtime it blocks on), so the engine's tasks are never parked inside a driver.
+//!
+//! Every method names a behaviour the contract suite checks; times are never passed in
+//! (callers give durations, and the store's [`super::Clock`] gives every stored time).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::{
+    AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
+    ConversationEntry, EvidenceRecord, IngestStats, ItemFinish, MessageDetail, NewAudit, NewItem,
+    NewJob, NewMessage, PageAnchor, RefMatch, Requeued, Result, Store,
+};
+use crate::model::{Job, JobItem, LoggedMessage, Placement};
+use crate::query::Query;
+
+/// Declares a role trait and its SQLite implementation from one list of signatures, each
+/// method delegating to `Store`'s inherent method of the same name: the trait and the
+/// implementation cannot drift apart, and callers holding a concrete `Store` keep working.
+macro_rules! role {
+    (
+        $(#[$meta:meta])*
+        pub trait $role:ident {
+            $( $(#[$doc:meta])* fn $method:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $out:ty; )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub trait $role {
+            $( $(#[$doc])* fn $method(&self $(, $arg: $ty)*) -> $out; )*
+        }
+
+        impl $role for Store {
+            $( fn $method(&self $(, $arg: $ty)*) -> $out { Store::$method(self $(, $arg)*) } )*
+        }
+    };
+}
+
+role! {
+    /// The message log: what was delivered to whom, searched and followed by conversation.
+    pub trait MessageLog {
+        /// Add records in one transaction; a Message-ID already logged for its tenant merges
+        /// its new recipients, so ingesting a file twice is harmless.
+        fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Result<IngestStats>;
+        /// The message with this log id (`NotFound` otherwise).
+        fn message(&self, id: i64) -> Result<LoggedMessage>;
+        /// A REF (log id or Message-ID, brackets optional) resolved.
+        fn resolve_ref(&self, reference: &str) -> Result<RefMatch>;
+        /// Every tenant's message with this exact Message-ID.
+        fn messages_by_message_id(&self, message_id: &str) -> Result<Vec<LoggedMessage>>;
+        /// One message with its deliveries; `holds` marks mailboxes under legal hold.
+        fn message_detail(&self, id: i64, holds: &dyn Fn(&str) -> bool) -> Result<MessageDetail>;
+        /// Replies and forwards of `root`, depth by depth, each message once.
+        fn conversation(&self, root: &LoggedMessage, max_depth: u32) -> Result<Vec<ConversationEntry>>;
+        /// (recipient, mailbox, external) of each delivery of a message.
+        fn deliveries_of(&self, message: i64) -> Result<Vec<(String, String, bool)>>;
+        /// How many messages the log holds.
+        fn message_count(&self) -> Result<u64>;
+        /// Logged messages whose direct parent is one of `parents`.
+        fn children(&self, parents: &[String]) -> Result<Vec<LoggedMessage>>;
+        /// The log id of `message_id` in `tenant`, if logged.
+        fn logged_id(&self, message_id: &str, tenant: &str) -> Result<Option<i64>>;
+        /// One page of a query's matches, newest first, from `anchor`.
+        fn search_page(&self, query: &Query, anchor: PageAnchor, limit: usize) -> Result<Vec<LoggedMessage>>;
+        /// A query's matches, newest first.
+        fn search(&self, query: &Query, limit: usize, offset: usize) -> Result<Vec<LoggedMessage>>;
+        /// How many messages match a query.
+        fn search_count(&self, query: &Query) -> Result<u64>;
+    }
+}
+
+role! {
+    /// Jobs and their items: written before anything acts, settled by their items' results.
+    pub trait JobQueue {
+        /// A job, its items and its audit record, together; the job's id.
+        fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64>;
+        /// The newest jobs with their counts.
+        fn jobs(&self, limit: usize) -> Result<Vec<Job>>;
+        /// One job with its counts.
+        fn job(&self, id: i64) -> Result<Job>;
+        /// A job's items in creation order.
+        fn job_items(&self, job: i64) -> Result<Vec<JobItem>>;
+        /// Items that moved copies and that no restore has put back.
+        fn restorable_items(&self, message_id: Option<&str>, job: Option<i64>) -> Result<Vec<JobItem>>;
+        /// Retract jobs rooted at `message_id` in `tenant`.
+        fn jobs_rooted_at(&self, message_id: &str, tenant: &str) -> Result<Vec<i64>>;
+        /// Provider ids recorded as moved into `mailbox` for `message_id`.
+        fn recorded_destinations(&self, mailbox: &str, message_id: &str) -> Result<HashSet<String>>;
+        /// Cancel a job: its queued items end `cancelled`; the number that did.
+        fn cancel_job(&self, id: i64, audit: &NewAudit) -> Result<u64>;
+        /// (job, queued, claimed) of these jobs' unfinished items.
+        fn unfinished_items(&self, jobs: &[i64]) -> Result<Vec<(i64, u64, u64)>>;
+        /// An item's result, its delivery change and audit record, together; `false` (nothing
+        /// written) when the claim had been taken over.
+        fn finish_item(&self, f: &ItemFinish) -> Result<bool>;
+        /// What a job is waiting on, shown in views; `None` clears it.
+        fn set_throttle_note(&self, job: i64, note: Option<&str>) -> Result<()>;
+    }
+}
+
+role! {
+    /// Workers and their claims on items: leases, fences and take-over.
+    pub trait ItemClaims {
+        /// Announce a worker.
+        fn register_worker(&self, id: &str, host: &str, pid: u32) -> Result<()>;
+        /// Renew a worker's lease; `false` when it had been presumed dead meanwhile.
+        fn heartbeat(&self, id: &str) -> Result<bool>;
+        /// Forget a worker that stops cleanly.
+        fn unregister_worker(&self, id: &str) -> Result<()>;
+        /// Workers whose heartbeat is within `within_ms`.
+        fn live_workers(&self, within_ms: i64) -> Result<u64>;
+        /// Forget workers past their lease (or dead by `is_dead`) and give back their claims.
+        fn reclaim_orphans(&self, lease_ms: i64, is_dead: &dyn Fn(&str, i64) -> bool) -> Result<u64>;
+        /// Claim up to `limit` due items; no item is ever claimed by two workers at once.
+        fn claim_items(&self, worker: &str, limit: usize, jobs: Option<&[i64]>) -> Result<Vec<Claimed>>;
+        /// The fence before an act: the claim is still `worker`'s and its lease is live.
+        fn claim_holds(&self, item: i64, worker: &str, lease_ms: i64) -> Result<bool>;
+        /// Record placements before acting; `false` when the claim is no longer ours.
+        fn record_placements(&self, item: i64, worker: &str, placements: &[Placement]) -> Result<bool>;
+        /// Give a claimed item back, due again `retry_in` from now.
+        fn requeue_item(&self, item: i64, worker: &str, retry_in: Duration, error: &str) -> Result<Requeued>;
+        /// Make `worker` the owner of a job it runs.
+        fn own_job(&self, job: i64, worker: &str) -> Result<()>;
+        /// Take over unfinished jobs whose owner is gone.
+        fn adopt_abandoned(&self, worker: &str) -> Result<Vec<i64>>;
+        /// The jobs `adopt_abandoned` would take.
+        fn abandoned_jobs(&self) -> Result<Vec<i64>>;
+        /// (queued, claimed, time until the next is due) of unfinished items.
+        fn pending(&self, jobs: Option<&[i64]>) -> Result<(u64, u64, Option<Duration>)>;
+    }
+}
+
+role! {
+    /// The audit trail: append-only and hash-chained.
+    pub trait AuditTrail {
+        /// Append one record; its sequence number.
+        fn audit(&self, e: &NewAudit) -> Result<i64>;
+        /// Records matching a filter, oldest first.
+        fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+        /// Walk the whole chain.
+        fn verify_audit(&self) -> Result<AuditVerdict>;
+        /// Walk the chain from a checkpoint an earlier verification returned.
+        fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress>;
+    }
+}
+
+role! {
+    /// Evidence copies of messages taken before a hard-delete.
+    pub trait EvidenceStore {
+        /// Keep a raw message (committed before the caller acts); its SHA-256 in hex.
+        fn add_evidence(&self, item: i64, tenant: &str, mailbox: &str, message_id: &str, folder: &str, raw: &[u8]) -> Result<String>;
+        /// The copies taken for one item.
+        fn evidence_for_item(&self, item: i64) -> Result<Vec<EvidenceRecord>>;
+        /// The raw bytes of one copy.
+        fn evidence_raw(&self, id: i64) -> Result<Vec<u8>>;
+    }
+}
+
+/// Every role at once: what the engine's run needs from one store.
+pub trait StoreRoles: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore {}
+
+impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore> StoreRoles for T {}
