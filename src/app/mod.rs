@@ -160,6 +160,8 @@ pub struct RestorePreview {
 /// The planner's preview of a retraction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
+    /// What the engine's empty-plan rule says when the plan acts on nothing.
+    pub empty: Option<String>,
     pub by_depth: Vec<DepthCount>,
     /// Copies that would be acted on.
     pub actionable: usize,
