@@ -47,8 +47,8 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let engine = ctx.engine()?;
-    let (keymap, theme) = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
-    crate::console::run(engine, keymap, theme)
+    let prepared = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
+    crate::console::run(engine, prepared)
         .await
         .map_err(|e| CliError::new(exit::ERROR, e.0))?;
     Ok(exit::OK)
