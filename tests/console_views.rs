@@ -363,6 +363,14 @@ fn hard_delete_needs_the_word_and_y_is_not_enough() {
     h.press("C-c"); // not a confirmation either
     assert!(app::update(&mut h.app, Event::Key(key("Enter"))).is_empty());
     h.press("Esc R");
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no confirmation")
+    };
+    assert_eq!(
+        c.word.as_ref().map(|w| w.expected),
+        Some(retractor::engine::HARD_DELETE_WORD),
+        "the engine's word, the one `retract --action hard-delete` asks for"
+    );
     for c in "delete".chars() {
         let _ = app::update(&mut h.app, Event::Key(key(&c.to_string())));
     }
@@ -704,6 +712,30 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
             .any(|l| l.contains("sweep trash") && l.contains("done")),
         "{screen}"
     );
+}
+
+/// `:sweep` without an action is refused as `sweep` without `--action` is: no default action,
+/// no search of the mailboxes.
+#[test]
+fn sweep_without_an_action_is_refused_as_the_cli_refuses_it() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    h.app.tenants = vec!["demo".into()];
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter Enter");
+    h.press(":");
+    h.type_text("sweep");
+    let asked = app::update(&mut h.app, Event::Key(key("Enter")));
+    assert!(
+        !asked
+            .iter()
+            .any(|c| matches!(c, Command::PlanSweep { .. })),
+        "{asked:?}"
+    );
+    assert!(h.flash().contains("needs --action"), "{}", h.flash());
+    assert!(h.flash().contains(":sweep ACTION"), "{}", h.flash());
+    assert!(matches!(h.app.overlay, Overlay::None));
 }
 
 /// Where `text` starts on the screen, searching from the top (ASCII text only).

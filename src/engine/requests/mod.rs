@@ -151,3 +151,6 @@ pub fn resolve_ref(store: &Store, reference: &str) -> Result<LoggedMessage, Engi
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests;
