@@ -728,9 +728,7 @@ fn sweep_without_an_action_is_refused_as_the_cli_refuses_it() {
     h.type_text("sweep");
     let asked = app::update(&mut h.app, Event::Key(key("Enter")));
     assert!(
-        !asked
-            .iter()
-            .any(|c| matches!(c, Command::PlanSweep { .. })),
+        !asked.iter().any(|c| matches!(c, Command::PlanSweep { .. })),
         "{asked:?}"
     );
     assert!(h.flash().contains("needs --action"), "{}", h.flash());
@@ -1252,7 +1250,11 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
     );
     // Back to depth 3 after a detour: answered from memory, no second search.
     h.press("- +");
-    assert_eq!(searches(&h), after_burst, "depth 2 and 3 were searched before");
+    assert_eq!(
+        searches(&h),
+        after_burst,
+        "depth 2 and 3 were searched before"
+    );
     let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
     assert_eq!(form.preview, newest);
 }

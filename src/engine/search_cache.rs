@@ -62,7 +62,10 @@ pub(super) struct ConversationSearches {
 
 impl ConversationSearches {
     fn find(&self, key: &SearchKey, now: Instant) -> Option<Answer> {
-        let mut remembered = self.remembered.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut remembered = self
+            .remembered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         remembered.retain(|r| now.duration_since(r.at) < MAX_AGE);
         remembered
             .iter()
@@ -71,7 +74,10 @@ impl ConversationSearches {
     }
 
     fn keep(&self, key: SearchKey, answer: Answer, now: Instant) {
-        let mut remembered = self.remembered.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut remembered = self
+            .remembered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         remembered.retain(|r| r.key != key);
         while remembered.len() >= MAX_REMEMBERED {
             remembered.pop_front();

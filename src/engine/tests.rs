@@ -478,7 +478,11 @@ async fn cancel_is_final_for_items_waiting_to_retry() {
             .ok(),
         Some(crate::store::Requeued::Queued)
     );
-    assert_eq!(s.engine.cancel(&CancelRequest { job }).ok(), Some(2), "both queued items end");
+    assert_eq!(
+        s.engine.cancel(&CancelRequest { job }).ok(),
+        Some(2),
+        "both queued items end"
+    );
     let summary = s
         .engine
         .run(RunOptions {
@@ -535,7 +539,11 @@ async fn an_item_in_flight_at_the_cancel_that_then_fails_ends_cancelled_not_retr
         assert!(started.elapsed() < Duration::from_secs(10), "never started");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.engine.cancel(&CancelRequest { job }).ok(), Some(0), "nothing was queued");
+    assert_eq!(
+        s.engine.cancel(&CancelRequest { job }).ok(),
+        Some(0),
+        "nothing was queued"
+    );
     match run.await {
         Ok(Ok(_)) => {}
         other => panic!("{other:?}"),

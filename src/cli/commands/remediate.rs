@@ -13,8 +13,8 @@ use crate::engine::{
     Confirmation, EmptyOutcome, EmptyPlan, Engine, Plan, RestoreRequest, RetractRequest,
     RunOptions, SweepRequest,
 };
-use crate::model::text::sanitize;
 use crate::model::JobStatus;
+use crate::model::text::sanitize;
 
 pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;

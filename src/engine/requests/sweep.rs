@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::Confirmation;
-use crate::engine::{Engine, EngineError, Plan};
 use crate::backends::ScanFilter;
+use crate::engine::{Engine, EngineError, Plan};
 use crate::model::text::sanitize;
 use crate::model::{Action, normalize_message_id};
 use crate::store::NewAudit;

@@ -164,7 +164,10 @@ async fn an_empty_retraction_or_restore_is_refused_by_submit_and_writes_no_job()
         .unwrap();
     let empty = plan.empty_plan().expect("no copy planned");
     assert_eq!(empty.outcome, EmptyOutcome::Refused);
-    assert!(empty.message.contains("nothing to retract for <m@x>"), "{empty:?}");
+    assert!(
+        empty.message.contains("nothing to retract for <m@x>"),
+        "{empty:?}"
+    );
     assert_eq!(bad_input(w.engine.submit(&plan)), empty.message);
     let restore = RestoreRequest {
         message: Some("<m@x>".into()),
@@ -189,7 +192,9 @@ async fn a_sweep_that_finds_nothing_says_so_and_may_still_be_recorded() {
     let empty = plan.empty_plan().expect("nothing found");
     assert_eq!(empty.outcome, EmptyOutcome::NothingFound);
     assert!(empty.message.contains("found nothing"), "{empty:?}");
-    w.engine.submit(&plan).expect("the CLI records an empty sweep");
+    w.engine
+        .submit(&plan)
+        .expect("the CLI records an empty sweep");
     assert_eq!(w.jobs(), 1);
 }
 
@@ -215,7 +220,10 @@ async fn requests_name_what_they_refuse_and_resolve_their_ref() {
             })
             .await,
     );
-    assert!(m.contains("no logged message matches REF '<nobody@x>'"), "{m}");
+    assert!(
+        m.contains("no logged message matches REF '<nobody@x>'"),
+        "{m}"
+    );
     let m = bad_input(w.engine.cancel(&CancelRequest { job: 41 }));
     assert!(m.contains("41"), "{m}");
     let m = bad_input(
