@@ -363,6 +363,14 @@ fn hard_delete_needs_the_word_and_y_is_not_enough() {
     h.press("C-c"); // not a confirmation either
     assert!(app::update(&mut h.app, Event::Key(key("Enter"))).is_empty());
     h.press("Esc R");
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no confirmation")
+    };
+    assert_eq!(
+        c.word.as_ref().map(|w| w.expected),
+        Some(retractor::engine::HARD_DELETE_WORD),
+        "the engine's word, the one `retract --action hard-delete` asks for"
+    );
     for c in "delete".chars() {
         let _ = app::update(&mut h.app, Event::Key(key(&c.to_string())));
     }
@@ -704,6 +712,28 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
             .any(|l| l.contains("sweep trash") && l.contains("done")),
         "{screen}"
     );
+}
+
+/// `:sweep` without an action is refused as `sweep` without `--action` is: no default action,
+/// no search of the mailboxes.
+#[test]
+fn sweep_without_an_action_is_refused_as_the_cli_refuses_it() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    h.app.tenants = vec!["demo".into()];
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter Enter");
+    h.press(":");
+    h.type_text("sweep");
+    let asked = app::update(&mut h.app, Event::Key(key("Enter")));
+    assert!(
+        !asked.iter().any(|c| matches!(c, Command::PlanSweep { .. })),
+        "{asked:?}"
+    );
+    assert!(h.flash().contains("needs --action"), "{}", h.flash());
+    assert!(h.flash().contains(":sweep ACTION"), "{}", h.flash());
+    assert!(matches!(h.app.overlay, Overlay::None));
 }
 
 /// Where `text` starts on the screen, searching from the top (ASCII text only).
@@ -1125,7 +1155,8 @@ fn sweep_in_the_console_keeps_the_engines_rails_and_lists_the_copies() {
 
 /// Three quick `+` on the retract tab: the runtime's quiet moment lets only the newest plan
 /// reach the engine; a stale reply that arrives after the newest never replaces its counts;
-/// and a plan asked for again while the message is open is answered from memory.
+/// and the engine answers a conversation search it made lately from memory (the depth 1 and
+/// 2 levels were searched for depth 3), so re-planning searches no mailbox again.
 #[test]
 fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
     let d = demo();
@@ -1133,7 +1164,8 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
     h.press("/");
     h.type_text("disposition:malicious");
     h.press("Enter Enter r");
-    let before = h.tasks.plans_made();
+    let searches = |h: &Harness| h.tasks.engine().conversation_searches_made();
+    let before = searches(&h);
     let mut asked = Vec::new();
     for _ in 0..3 {
         asked.extend(app::update(&mut h.app, Event::Key(key("+"))));
@@ -1163,7 +1195,11 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
         "only the newest plan is made: {replies:?}"
     );
     assert!(matches!(replies[0], Event::Preview { req, .. } if req == latest));
-    assert_eq!(h.tasks.plans_made(), before + 1);
+    let after_burst = searches(&h);
+    assert!(
+        after_burst > before,
+        "depth 3 searches the mailboxes for replies"
+    );
     for e in replies {
         let next = app::update(&mut h.app, e);
         h.settle(next);
@@ -1197,6 +1233,11 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
         newest,
         "depth 1 and 3 count differently"
     );
+    assert_eq!(
+        searches(&h),
+        after_burst,
+        "depth 1 and 2 are levels of depth 3: answered from memory"
+    );
     for e in stale {
         assert!(app::update(&mut h.app, e).is_empty());
     }
@@ -1208,12 +1249,11 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
         "the newest request's counts stay shown"
     );
     // Back to depth 3 after a detour: answered from memory, no second search.
-    let made = h.tasks.plans_made();
     h.press("- +");
     assert_eq!(
-        h.tasks.plans_made(),
-        made,
-        "depth 2 and 3 were planned before"
+        searches(&h),
+        after_burst,
+        "depth 2 and 3 were searched before"
     );
     let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
     assert_eq!(form.preview, newest);

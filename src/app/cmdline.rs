@@ -335,7 +335,7 @@ mod tests {
                 max_items: None,
             }))
         );
-        // Bare: the open message, the form's action.
+        // Bare: the open message (the action is the engine's to require).
         assert_eq!(parse("sweep"), Ok(Cmd::Sweep(SweepTerms::default())));
         assert!(parse("sweep").is_ok_and(|c| matches!(c, Cmd::Sweep(t) if t.names_no_mail())));
         let err = |line: &str| parse(line).unwrap_err();

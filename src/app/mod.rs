@@ -110,8 +110,15 @@ pub struct Confirm {
     pub pending: Pending,
     /// `true` when the OK button has focus; Cancel has it first.
     pub ok_focused: bool,
-    /// For hard-delete: the word must be typed here.
-    pub word: Option<TextArea<'static>>,
+    /// For hard-delete: the word that must be typed, and what has been typed.
+    pub word: Option<TypedWord>,
+}
+
+/// The word a dialog is confirmed by (the engine's), and the field it is typed in.
+#[derive(Debug)]
+pub struct TypedWord {
+    pub expected: &'static str,
+    pub typed: TextArea<'static>,
 }
 
 /// Overlays above the views.
@@ -160,6 +167,8 @@ pub struct RestorePreview {
 /// The planner's preview of a retraction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
+    /// What the engine's empty-plan rule says when the plan acts on nothing.
+    pub empty: Option<String>,
     pub by_depth: Vec<DepthCount>,
     /// Copies that would be acted on.
     pub actionable: usize,

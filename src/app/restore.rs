@@ -105,18 +105,6 @@ pub(super) fn restore_planned(
             return Vec::new();
         }
     };
-    if preview.items.is_empty() {
-        app.flash = Some(format!(
-            "nothing to restore for '{}'{}: no pulled copies that are not already back",
-            ask_for.subject,
-            if ask_for.whole {
-                String::new()
-            } else {
-                format!(" for the {} ticked recipient(s)", ask_for.recipients.len())
-            }
-        ));
-        return Vec::new();
-    }
     let mut mailboxes: Vec<&str> = preview.mailboxes.iter().map(String::as_str).collect();
     mailboxes.dedup();
     let mut named: Vec<String> = mailboxes.iter().take(NAMED).map(|m| shown(m)).collect();

@@ -67,9 +67,18 @@ fn capture_mouse() -> Result<(), ConsoleError> {
     Ok(())
 }
 
+/// What the console runs with, checked before the terminal is touched.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The keymap of `[console] keys` over the defaults.
+    pub keymap: Keymap,
+    /// The theme `[console]` and `NO_COLOR` select.
+    pub theme: Theme,
+}
+
 /// Checks done before the terminal is touched: the theme and keymap of `[console]`, then a
 /// terminal on stdout.
-pub fn prepare(engine: &Engine) -> Result<(Keymap, Theme), ConsoleError> {
+pub fn prepare(engine: &Engine) -> Result<Prepared, ConsoleError> {
     let settings = &engine.config().console;
     let keymap = Keymap::with_overrides(&settings.keys)
         .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
@@ -81,11 +90,12 @@ pub fn prepare(engine: &Engine) -> Result<(Keymap, Theme), ConsoleError> {
             "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),
         ));
     }
-    Ok((keymap, theme))
+    Ok(Prepared { keymap, theme })
 }
 
 /// Run the console until the user quits.
-pub async fn run(engine: Arc<Engine>, keymap: Keymap, theme: Theme) -> Result<(), ConsoleError> {
+pub async fn run(engine: Arc<Engine>, prepared: Prepared) -> Result<(), ConsoleError> {
+    let Prepared { keymap, theme } = prepared;
     let (width, height) =
         crossterm::terminal::size().map_err(|e| ConsoleError(format!("terminal size: {e}")))?;
     let mut terminal = ratatui::try_init()

@@ -3,12 +3,14 @@
 //! [`Tasks::perform`] directly to drive the state headlessly with the real engine.
 //!
 //! The retract tab asks for a plan on every key, and a plan at depth 1 or more searches every
-//! mailbox of the tenant. So [`Tasks`] keeps the open message's plans by what they depend on
-//! (depth, action, recipients, exclusions) and answers a repeat from memory, until the message
-//! is (re)loaded or a job runs; and the runtime sends a plan only after a quiet moment
-//! ([`Tasks::perform_after_quiet`]), so a burst of `+`/`Space` costs one search.
+//! mailbox of the tenant. The engine remembers those conversation searches (see
+//! [`Engine::conversation_searches_made`]); here the runtime sends a plan only after a quiet
+//! moment ([`Tasks::perform_after_quiet`]), so a burst of `+`/`Space` asks once, and the app
+//! drops a reply older than the newest request.
+//!
+//! Every request goes through the engine's request types (`engine::requests`): their rules
+//! (the empty-plan rule, the confirmation word) are the engine's, never this module's.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -19,8 +21,7 @@ use crate::app::{
     Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
     RetractSpec,
 };
-use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest};
-use crate::model::Action;
+use crate::engine::{CancelRequest, Engine, Plan, RestoreRequest, RetractRequest};
 use crate::store::{AuditCheckpoint, AuditFilter};
 
 /// Most audit records the view holds (newest last, as `retractor audit` lists them).
@@ -28,31 +29,12 @@ const AUDIT_LIMIT: usize = 500;
 /// Most jobs the Operations view lists.
 pub const JOBS_LIMIT: usize = 100;
 
-/// What a retract plan depends on, besides the open message (the reason changes no count).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct PlanKey {
-    depth: u32,
-    action: Action,
-    recipients: Vec<String>,
-    exclude: Vec<String>,
-}
-
-/// The open message's plans, by what they depend on.
-#[derive(Default)]
-struct PlanCache {
-    message: Option<i64>,
-    plans: HashMap<PlanKey, Preview>,
-}
-
 /// The console's task layer: the engine, and what it remembers between commands.
 pub struct Tasks {
     engine: Arc<Engine>,
-    plans: Mutex<PlanCache>,
     /// The newest retract-plan request seen: an older one waiting out its quiet moment is
     /// dropped (the app would drop its reply anyway).
     latest_preview: AtomicU64,
-    /// Retract plans that went to the engine (the rest were answered from memory).
-    plans_made: AtomicU64,
     /// Where the last intact audit verification ended: the next one continues from there.
     audit_checkpoint: Mutex<Option<AuditCheckpoint>>,
 }
@@ -62,9 +44,7 @@ impl Tasks {
     pub fn new(engine: Arc<Engine>) -> Tasks {
         Tasks {
             engine,
-            plans: Mutex::new(PlanCache::default()),
             latest_preview: AtomicU64::new(0),
-            plans_made: AtomicU64::new(0),
             audit_checkpoint: Mutex::new(None),
         }
     }
@@ -88,51 +68,23 @@ impl Tasks {
         self.perform(command).await
     }
 
-    /// Run a submitted job (see [`run_job`]); the plans remembered are stale after it.
+    /// Run a submitted job (see [`run_job`]); the conversation searches the engine
+    /// remembers are stale after it (its copies moved).
     pub async fn run_job(&self, job: i64) -> Event {
         let done = run_job(&self.engine, job).await;
-        self.forget_plans();
+        self.engine.forget_conversation_searches();
         done
     }
 
-    /// How many retract plans went to the engine, each a search of the tenant's mailboxes at
-    /// depth 1 or more; a repeat answered from memory does not count.
-    pub fn plans_made(&self) -> u64 {
-        self.plans_made.load(Ordering::SeqCst)
-    }
-
-    fn forget_plans(&self) {
-        *self.plans.lock().unwrap_or_else(PoisonError::into_inner) = PlanCache::default();
-    }
-
-    /// The retract tab's counts: from memory when this message was planned so before.
+    /// The retract tab's counts.
     async fn preview(&self, req: ReqId, spec: &RetractSpec) -> Result<Preview, String> {
         self.latest_preview.fetch_max(req, Ordering::SeqCst);
-        let key = PlanKey {
-            depth: spec.depth,
-            action: spec.action,
-            recipients: sorted(&spec.recipients),
-            exclude: sorted(&spec.exclude),
-        };
-        {
-            let cache = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-            if cache.message == Some(spec.message)
-                && let Some(found) = cache.plans.get(&key)
-            {
-                return Ok(found.clone());
-            }
-        }
-        self.plans_made.fetch_add(1, Ordering::SeqCst);
-        let found = preview(&self.engine, spec).await?;
-        let mut cache = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.message != Some(spec.message) {
-            *cache = PlanCache {
-                message: Some(spec.message),
-                plans: HashMap::new(),
-            };
-        }
-        cache.plans.insert(key, found.clone());
-        Ok(found)
+        let plan = self
+            .engine
+            .plan_retract(&retract_request(spec))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(preview_of(&plan))
     }
 
     /// The audit records and the chain's verdict, read off the UI loop; the chain is verified
@@ -214,14 +166,10 @@ impl Tasks {
                     Err(error) => Event::SearchFailed { req, error },
                 }]
             }
-            Command::LoadDetail { req, id } => {
-                // A (re)load: the message changed, or a job ran and its copies moved.
-                self.forget_plans();
-                vec![Event::Detail {
-                    req,
-                    result: load_detail(engine, id).await.map(Box::new),
-                }]
-            }
+            Command::LoadDetail { req, id } => vec![Event::Detail {
+                req,
+                result: load_detail(engine, id).await.map(Box::new),
+            }],
             Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
                 req,
                 result: engine
@@ -240,12 +188,15 @@ impl Tasks {
                 recipients,
             } => vec![Event::RestorePlanned {
                 req,
-                result: plan_message_restore(engine, message, recipients, Vec::new()).map(|plan| {
-                    RestorePreview {
-                        items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
-                        mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
-                    }
-                }),
+                result: plan_message_restore(engine, message, recipients, Vec::new()).and_then(
+                    |plan| match plan.empty_plan() {
+                        Some(empty) => Err(empty.message),
+                        None => Ok(RestorePreview {
+                            items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
+                            mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
+                        }),
+                    },
+                ),
             }],
             Command::Submit(pending) => vec![submit(engine, pending).await],
             Command::ResumeAbandoned => match engine.abandoned_jobs() {
@@ -269,12 +220,6 @@ struct AuditRead {
     progress: crate::store::AuditProgress,
 }
 
-fn sorted(addresses: &[String]) -> Vec<String> {
-    let mut v = addresses.to_vec();
-    v.sort();
-    v
-}
-
 async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, String> {
     let store = engine.store();
     let message = store.message(id).map_err(|e| e.to_string())?;
@@ -296,29 +241,17 @@ async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, Strin
     })
 }
 
-fn retract_request(engine: &Engine, spec: &RetractSpec) -> Result<RetractRequest, String> {
-    let message = engine
-        .store()
-        .message(spec.message)
-        .map_err(|e| e.to_string())?;
-    Ok(RetractRequest {
-        message,
+/// The engine's request for what the retract tab describes.
+fn retract_request(spec: &RetractSpec) -> RetractRequest {
+    RetractRequest {
+        message: spec.message.to_string(),
         recipients: spec.recipients.clone(),
         exclude: spec.exclude.clone(),
         depth: spec.depth,
         action: spec.action,
         reason: spec.reason.clone(),
         max_items: None,
-    })
-}
-
-async fn preview(engine: &Arc<Engine>, spec: &RetractSpec) -> Result<Preview, String> {
-    let request = retract_request(engine, spec)?;
-    let plan = engine
-        .plan_retract(&request)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(preview_of(&plan))
+    }
 }
 
 /// The counts a confirmation shows for a plan.
@@ -330,6 +263,7 @@ fn preview_of(plan: &Plan) -> Preview {
         .map(|i| i.mailbox.as_str())
         .collect();
     Preview {
+        empty: plan.empty_plan().map(|e| e.message),
         by_depth: plan.by_depth.clone(),
         actionable: plan.actionable(),
         mailboxes: mailboxes.len(),
@@ -347,13 +281,14 @@ fn preview_of(plan: &Plan) -> Preview {
     }
 }
 
-/// Plan (RBAC is checked by the engine's planner) and write the job.
+/// Plan again (RBAC is checked by the engine's planner) and write the job; a plan that acts
+/// on nothing is not written (the engine's empty-plan rule says why).
 async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
     let plan: Result<Plan, String> = match pending {
-        Pending::Retract(spec) => match retract_request(engine, &spec) {
-            Ok(r) => engine.plan_retract(&r).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        },
+        Pending::Retract(spec) => engine
+            .plan_retract(&retract_request(&spec))
+            .await
+            .map_err(|e| e.to_string()),
         Pending::Sweep(request) => engine.plan_sweep(&request).await.map_err(|e| e.to_string()),
         Pending::RestoreMessage {
             message,
@@ -366,15 +301,12 @@ async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
         }),
         Pending::RestoreJob { job } => engine
             .plan_restore(&RestoreRequest {
-                message: None,
                 job: Some(job),
-                recipients: Vec::new(),
-                only_items: Vec::new(),
-                reason: None,
+                ..RestoreRequest::default()
             })
             .map_err(|e| e.to_string()),
         Pending::CancelJob { job } => {
-            return Event::Notice(match engine.cancel(job) {
+            return Event::Notice(match engine.cancel(&CancelRequest { job }) {
                 Ok(n) => format!("job {job} cancelled: {n} queued items will not run"),
                 Err(e) => format!("cancel job {job}: {e}"),
             });
@@ -382,14 +314,10 @@ async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
         Pending::Quit => return Event::Notice(String::new()),
     };
     let plan = match plan {
-        Ok(p) if p.items.is_empty() => {
-            return Event::Submitted(Err(format!(
-                "nothing to do for {}{}",
-                p.target,
-                p.notes.iter().map(|n| format!("; {n}")).collect::<String>()
-            )));
-        }
-        Ok(p) => p,
+        Ok(p) => match p.empty_plan() {
+            Some(empty) => return Event::Submitted(Err(empty.message)),
+            None => p,
+        },
         Err(e) => return Event::Submitted(Err(e)),
     };
     Event::Submitted(engine.submit(&plan).map_err(|e| e.to_string()))
@@ -403,10 +331,9 @@ fn plan_message_restore(
     recipients: Vec<String>,
     items: Vec<i64>,
 ) -> Result<Plan, String> {
-    let message = engine.store().message(message).map_err(|e| e.to_string())?;
     engine
         .plan_restore(&RestoreRequest {
-            message: Some(message),
+            message: Some(message.to_string()),
             job: None,
             recipients,
             only_items: items,

@@ -14,6 +14,7 @@ mod planner;
 mod quarantined;
 mod requests;
 mod retry;
+mod search_cache;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +29,12 @@ use crate::store::{NewAudit, Store, StoreError};
 pub use actor::Actor;
 pub use executor::{RunOptions, RunSummary};
 pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
-pub use planner::{DepthCount, Plan, RestoreRequest, RetractRequest};
-pub use requests::{DEFAULT_SWEEP_MAX_ITEMS, SweepRequest};
+pub use planner::{DepthCount, Plan};
+pub use requests::{
+    CancelRequest, Confirmation, DEFAULT_SWEEP_MAX_ITEMS, EmptyOutcome, EmptyPlan,
+    HARD_DELETE_WORD, IndexRequest, RestoreRequest, RetractRequest, SweepRequest,
+    confirmation_word, resolve_ref,
+};
 
 /// Build a tenant's backend. Building may wait on a secret command (bounded by its timeout),
 /// so on a multi-threaded runtime the worker thread is handed over for the wait.
@@ -70,6 +75,8 @@ pub struct Engine {
     /// stuck password manager must not hold up commands that never touch its tenant.
     backends: BTreeMap<String, LazyBackend>,
     actor: Actor,
+    /// Conversation searches remembered between plans (the console re-plans on every key).
+    conversation_searches: search_cache::ConversationSearches,
 }
 
 impl Engine {
@@ -84,6 +91,7 @@ impl Engine {
             store,
             backends,
             actor,
+            conversation_searches: search_cache::ConversationSearches::default(),
         }
     }
 
@@ -237,22 +245,5 @@ impl Engine {
             ..self.request_audit("restore", target, None, why.clone())
         })?;
         Err(EngineError::Refused(format!("restore of {target}: {why}")))
-    }
-
-    /// Cancel a job: queued items end cancelled, done ones stay done.
-    pub fn cancel(&self, job: i64) -> Result<u64, EngineError> {
-        let found = self.store.job(job).map_err(|e| match e {
-            StoreError::NotFound(m) => EngineError::BadInput(m),
-            other => other.into(),
-        })?;
-        self.authorize(found.action, false, &format!("job {job}"))?;
-        let audit = NewAudit {
-            outcome: "cancelled".into(),
-            ..self.request_audit("cancel", &format!("job {job}"), None, String::new())
-        };
-        self.store.cancel_job(job, &audit).map_err(|e| match e {
-            StoreError::Invalid(m) | StoreError::NotFound(m) => EngineError::BadInput(m),
-            other => other.into(),
-        })
     }
 }

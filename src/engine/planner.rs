@@ -6,39 +6,11 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::requests::SweepRequest;
+use super::requests::{RestoreRequest, RetractRequest, SweepRequest};
 use super::{Engine, EngineError};
 use crate::backends::{HeaderSummary, MailboxRef, ScanFilter};
 use crate::model::{Action, ItemOutcome, JobItem, JobKind, LoggedMessage, normalize_address};
 use crate::store::{NewItem, NewJob};
-
-/// Pull one logged message (and, with depth, its descendants) from its recipients' mailboxes.
-#[derive(Clone, Debug)]
-pub struct RetractRequest {
-    pub message: LoggedMessage,
-    /// Narrow the depth-0 recipients to these (empty: every recipient).
-    pub recipients: Vec<String>,
-    /// Never touch these mailboxes, at any depth.
-    pub exclude: Vec<String>,
-    pub depth: u32,
-    pub action: Action,
-    pub reason: Option<String>,
-    /// Most copies the retraction may act on (`None`: no cap; its reach is the message's own
-    /// recipients, shown in the plan).
-    pub max_items: Option<u64>,
-}
-
-/// Put pulled copies back: those of a message, or all of one job's.
-#[derive(Clone, Debug)]
-pub struct RestoreRequest {
-    pub message: Option<LoggedMessage>,
-    pub job: Option<i64>,
-    /// Only these mailboxes (empty: all).
-    pub recipients: Vec<String>,
-    /// Only the copies pulled by these items (empty: all): what a confirmation showed.
-    pub only_items: Vec<i64>,
-    pub reason: Option<String>,
-}
 
 /// Messages and mailboxes a depth adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -95,9 +67,13 @@ pub(super) struct TenantScan {
 type Key = (String, String);
 
 impl Engine {
-    /// Plan a retraction. Reads the log and searches mailboxes; changes nothing.
-    pub async fn plan_retract(&self, req: &RetractRequest) -> Result<Plan, EngineError> {
-        let root = &req.message;
+    /// Plan a retraction of `root` (resolved from `req` by [`Engine::plan_retract`]). Reads
+    /// the log and searches mailboxes; changes nothing.
+    pub(super) async fn plan_retraction(
+        &self,
+        root: &LoggedMessage,
+        req: &RetractRequest,
+    ) -> Result<Plan, EngineError> {
         // Planning reads mailboxes (the conversation search): it needs the role to act.
         self.authorize(req.action, false, &root.message_id)?;
         let exclude: HashSet<String> = req.exclude.iter().map(|a| normalize_address(a)).collect();
@@ -154,12 +130,11 @@ impl Engine {
                 }
             }
             // Internal forwards and replies often never pass the gateway: ask the mailboxes.
-            let filter = ScanFilter {
-                replies_to: frontier.clone(),
-                skip_admin_folders: true,
-                ..ScanFilter::default()
-            };
-            for (tenant, mailbox, hit) in self.scan_everywhere(&filter, &mut notes).await? {
+            for found in self
+                .conversation_search(root, depth, &frontier, &mut notes)
+                .await?
+            {
+                let (tenant, mailbox, hit) = (found.tenant, found.mailbox, found.copy);
                 // Backends match any References entry (servers search that way); depth
                 // follows the direct parent only.
                 let parent =
@@ -294,7 +269,7 @@ impl Engine {
     }
 
     /// Scan every mailbox of every reachable tenant, a bounded number at a time.
-    async fn scan_everywhere(
+    pub(super) async fn scan_everywhere(
         &self,
         filter: &ScanFilter,
         notes: &mut Vec<String>,
@@ -367,16 +342,21 @@ impl Engine {
             .is_some_and(|q| q.eq_ignore_ascii_case(mailbox))
     }
 
-    /// Plan a restore of pulled copies.
-    pub fn plan_restore(&self, req: &RestoreRequest) -> Result<Plan, EngineError> {
-        let what = match (&req.message, req.job) {
+    /// Plan a restore of pulled copies (of `message`, resolved from `req` by
+    /// [`Engine::plan_restore`], or of `req.job`).
+    pub(super) fn plan_restoration(
+        &self,
+        message: Option<&LoggedMessage>,
+        req: &RestoreRequest,
+    ) -> Result<Plan, EngineError> {
+        let what = match (message, req.job) {
             (_, Some(job)) => format!("job {job}"),
             (Some(m), None) => m.message_id.clone(),
             (None, None) => String::new(),
         };
         self.authorize(Action::Restore, false, &what)?;
         let mut candidates: Vec<JobItem> = Vec::new();
-        let target = match (&req.message, req.job) {
+        let target = match (message, req.job) {
             (_, Some(job)) => {
                 let found = self
                     .store
@@ -421,7 +401,7 @@ impl Engine {
         let mut items = Vec::new();
         // The jobs this restore undoes: it waits until none of their items can still move.
         let mut sources: BTreeSet<i64> = req.job.into_iter().collect();
-        if let (Some(message), None) = (&req.message, req.job) {
+        if let (Some(message), None) = (message, req.job) {
             sources.extend(
                 self.store
                     .jobs_rooted_at(&message.message_id, &message.tenant)?,
@@ -466,9 +446,7 @@ impl Engine {
     /// fit its `max_items`; a mailbox that could not be searched is a failed item, so the job
     /// ends partial and names it.
     pub async fn plan_sweep(&self, req: &SweepRequest) -> Result<Plan, EngineError> {
-        let action = req
-            .action
-            .ok_or_else(|| EngineError::BadInput("sweep needs --action".into()))?;
+        let action = req.validated_action()?;
         let filter = req.validated_filter()?;
         let target = req.description();
         // A sweep reads every mailbox of the tenant: the role check comes before the search.
@@ -544,6 +522,7 @@ impl Engine {
 
     /// Write the plan as a job (after the RBAC check); nothing has acted yet when this returns.
     pub fn submit(&self, plan: &Plan) -> Result<i64, EngineError> {
+        plan.refused_as_empty()?;
         self.authorize(plan.action, plan.kind == JobKind::Sweep, &plan.target)?;
         let detail = format!(
             "{} items ({} actionable); {}",
@@ -573,7 +552,9 @@ impl Engine {
                 detail,
             ),
         };
-        Ok(self.store.create_job(&job, &plan.items)?)
+        let id = self.store.create_job(&job, &plan.items)?;
+        self.conversation_searches.forget_all();
+        Ok(id)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Actor, Engine, RetractRequest, RunOptions};
+use super::{Actor, CancelRequest, Engine, RetractRequest, RunOptions};
 use crate::backends::{
     Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
 };
@@ -200,14 +200,10 @@ fn setup(mailboxes: usize, per_mailbox: usize, backend: Scripted) -> Setup {
 }
 
 async fn submit(s: &Setup) -> i64 {
-    let message = match s.engine.store().resolve_ref("<m@x>") {
-        Ok(crate::store::RefMatch::One(m)) => *m,
-        _ => panic!("message not logged"),
-    };
     let plan = s
         .engine
         .plan_retract(&RetractRequest {
-            message,
+            message: "<m@x>".into(),
             recipients: vec![],
             exclude: vec![],
             depth: 0,
@@ -418,7 +414,7 @@ async fn the_per_mailbox_limit_holds_under_load() {
 async fn cancel_leaves_done_items_done_and_queued_ones_cancelled() {
     let s = setup(5, 4, Scripted::default());
     let job = submit(&s).await;
-    let cancelled = match s.engine.cancel(job) {
+    let cancelled = match s.engine.cancel(&CancelRequest { job }) {
         Ok(n) => n,
         Err(e) => panic!("{e}"),
     };
@@ -440,7 +436,7 @@ async fn cancel_leaves_done_items_done_and_queued_ones_cancelled() {
     assert_eq!(j.status, crate::model::JobStatus::Cancelled);
     assert_eq!(j.counts.skipped, 5);
     assert!(
-        s.engine.cancel(job).is_err(),
+        s.engine.cancel(&CancelRequest { job }).is_err(),
         "a finished job cannot be cancelled again"
     );
 }
@@ -482,7 +478,11 @@ async fn cancel_is_final_for_items_waiting_to_retry() {
             .ok(),
         Some(crate::store::Requeued::Queued)
     );
-    assert_eq!(s.engine.cancel(job).ok(), Some(2), "both queued items end");
+    assert_eq!(
+        s.engine.cancel(&CancelRequest { job }).ok(),
+        Some(2),
+        "both queued items end"
+    );
     let summary = s
         .engine
         .run(RunOptions {
@@ -539,7 +539,11 @@ async fn an_item_in_flight_at_the_cancel_that_then_fails_ends_cancelled_not_retr
         assert!(started.elapsed() < Duration::from_secs(10), "never started");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.engine.cancel(job).ok(), Some(0), "nothing was queued");
+    assert_eq!(
+        s.engine.cancel(&CancelRequest { job }).ok(),
+        Some(0),
+        "nothing was queued"
+    );
     match run.await {
         Ok(Ok(_)) => {}
         other => panic!("{other:?}"),

@@ -74,7 +74,7 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {
         let [label, field] =
             Layout::horizontal([Constraint::Length(7), Constraint::Min(0)]).areas(input);
         frame.render_widget(Paragraph::new("Type: "), label);
-        frame.render_widget(word, field);
+        frame.render_widget(&word.typed, field);
     }
     let (cancel, ok) = if c.ok_focused {
         (theme.normal, theme.button_focused)

@@ -1,17 +1,37 @@
-//! Confirmation dialogs: opening one, its keys (Cancel first; hard-delete asks for the word),
-//! and what a confirmation submits.
+//! Confirmation dialogs: opening one, its keys (Cancel first; an action the engine says
+//! needs a typed word, hard-delete, asks for it), and what a confirmation submits.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::app::{App, Command, Confirm, Overlay, Pending, input_text};
+use crate::app::{App, Command, Confirm, Overlay, Pending, TypedWord, input_text, single_line};
 
 pub(in crate::app) fn ask(app: &mut App, title: &str, lines: Vec<String>, pending: Pending) {
+    ask_with_word(app, title, lines, pending, None);
+}
+
+/// Open a dialog that, with `word` (the engine's [`crate::engine::confirmation_word`]), is
+/// confirmed only by typing it.
+pub(in crate::app) fn ask_with_word(
+    app: &mut App,
+    title: &str,
+    mut lines: Vec<String>,
+    pending: Pending,
+    word: Option<&'static str>,
+) {
+    if let Some(word) = word {
+        lines.push(format!(
+            "This cannot be undone. Type {word} and press Enter."
+        ));
+    }
     app.overlay = Overlay::Confirm(Box::new(Confirm {
         title: title.to_string(),
         lines,
         pending,
         ok_focused: false,
-        word: None,
+        word: word.map(|expected| TypedWord {
+            expected,
+            typed: single_line(""),
+        }),
     }));
 }
 
@@ -24,13 +44,16 @@ pub(super) fn confirm_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         match key.code {
             KeyCode::Esc => app.overlay = Overlay::None,
             KeyCode::Enter => {
-                if input_text(word) == "delete" {
+                if input_text(&word.typed) == word.expected {
                     return confirmed(app);
                 }
-                app.flash = Some("type the word delete to confirm, or Esc".into());
+                app.flash = Some(format!(
+                    "type the word {} to confirm, or Esc",
+                    word.expected
+                ));
             }
             _ => {
-                word.input(key);
+                word.typed.input(key);
             }
         }
         return Vec::new();

@@ -1,11 +1,10 @@
 //! The retract tab's form: its recipients, depth, action and reason, the live plan it asks
 //! for on every change, and the confirmation a run asks for.
 
-use super::dialogs::ask;
+use super::dialogs::ask_with_word;
 use crate::app::rows::{RecipientRow, shown};
-use crate::app::{
-    App, Command, Overlay, Pending, RetractForm, RetractSpec, Tab, View, input_text, single_line,
-};
+use crate::app::{App, Command, Pending, RetractForm, RetractSpec, Tab, View, input_text};
+use crate::engine::confirmation_word;
 use crate::model::Action;
 
 /// The actions `A` cycles through, mildest first.
@@ -159,13 +158,7 @@ pub(super) fn ask_retract(app: &mut App) {
         Some(r) => format!("reason: {}", shown(r)),
         None => "no reason given (e to add one)".into(),
     });
-    let hard = spec.action == Action::HardDelete;
-    if hard {
-        lines.push("This cannot be undone. Type delete and press Enter.".into());
-    }
     let title = format!("Retract ({})", spec.action);
-    ask(app, &title, lines, Pending::Retract(spec));
-    if hard && let Overlay::Confirm(c) = &mut app.overlay {
-        c.word = Some(single_line(""));
-    }
+    let word = confirmation_word(spec.action);
+    ask_with_word(app, &title, lines, Pending::Retract(spec), word);
 }

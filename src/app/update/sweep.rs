@@ -1,14 +1,14 @@
 //! `:sweep`: the request a line asks for, and the confirmation its planned counts fill in.
 
-use super::dialogs::ask;
+use super::dialogs::ask_with_word;
 use crate::app::cmdline;
 use crate::app::rows::shown;
-use crate::app::{App, Overlay, Pending, Preview, input_text, single_line};
-use crate::engine::SweepRequest;
-use crate::model::Action;
+use crate::app::{App, Pending, Preview, input_text};
+use crate::engine::{SweepRequest, confirmation_word};
 
 /// The sweep a `:sweep` line asks for. Bare, it sweeps the open message's Message-ID in its
-/// tenant; the action and reason default to the retract tab's.
+/// tenant; the reason defaults to the retract tab's. The action is never defaulted: the
+/// engine refuses a sweep without one, as it refuses `sweep` without `--action`.
 pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<SweepRequest, String> {
     let open = app.detail.as_ref().and_then(|d| d.loaded.as_ref());
     let form = app.detail.as_ref().and_then(|d| d.form.as_ref());
@@ -52,7 +52,7 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
     let reason = form
         .map(|f| input_text(&f.reason))
         .filter(|r| !r.trim().is_empty());
-    Ok(SweepRequest {
+    let request = SweepRequest {
         tenant,
         message_ids,
         from: terms.from,
@@ -60,29 +60,25 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
         since,
         all: terms.all,
         max_items: terms.max_items,
-        action: Some(
-            terms
-                .action
-                .or(form.map(|f| f.action))
-                .unwrap_or(Action::MoveToJunk),
-        ),
+        action: terms.action,
         reason,
-    })
+    };
+    request.validated_action().map_err(|e| e.to_string())?;
+    Ok(request)
 }
 
 /// The sweep's counts are in: ask before acting, as for a retraction.
 pub(super) fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
-    let action = request.action.unwrap_or(Action::MoveToJunk);
-    if found.actionable == 0 {
-        app.flash = Some(format!(
-            "sweep of tenant {}: nothing found{}",
-            shown(&request.tenant),
-            found
-                .notes
-                .iter()
-                .map(|n| format!("; {}", shown(n)))
-                .collect::<String>()
-        ));
+    let action = match request.validated_action() {
+        Ok(action) => action,
+        Err(e) => {
+            app.flash = Some(shown(&e.to_string()));
+            return;
+        }
+    };
+    // The engine's empty-plan rule: say what it says, ask nothing.
+    if let Some(empty) = &found.empty {
+        app.flash = Some(shown(empty));
         return;
     }
     let mut looked_for: Vec<String> = request
@@ -110,19 +106,13 @@ pub(super) fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
         Some(r) => format!("reason: {}", shown(r)),
         None => "no reason given (:reason TEXT with a message open)".into(),
     });
-    let hard = action == Action::HardDelete;
-    if hard {
-        lines.push("This cannot be undone. Type delete and press Enter.".into());
-    }
-    ask(
+    ask_with_word(
         app,
         &format!("Sweep ({action})"),
         lines,
         Pending::Sweep(request),
+        confirmation_word(action),
     );
-    if hard && let Overlay::Confirm(c) = &mut app.overlay {
-        c.word = Some(single_line(""));
-    }
 }
 
 /// Copies a sweep's dialog lists by name before the rest is counted ("and N more").

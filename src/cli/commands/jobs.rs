@@ -9,7 +9,7 @@ use super::super::output::{
     Table, job_json, job_with_items_json, print_job_table, print_json, short_time,
 };
 use super::super::{CliError, Context, exit};
-use crate::engine::RunOptions;
+use crate::engine::{CancelRequest, RunOptions};
 use crate::store::Store;
 
 pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
@@ -85,7 +85,7 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
 
 pub fn cancel(ctx: &Context, a: CancelArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
-    let cancelled = engine.cancel(a.job)?;
+    let cancelled = engine.cancel(&CancelRequest { job: a.job })?;
     let job = engine.store().job(a.job)?;
     if ctx.json {
         print_json(&json!({"job": job_json(&job), "cancelled_items": cancelled}));

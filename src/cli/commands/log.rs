@@ -7,7 +7,7 @@ use serde_json::json;
 use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
-use crate::engine::LogLoad;
+use crate::engine::{IndexRequest, LogLoad};
 use crate::ingest::{IngestError, IngestReport, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
 use crate::store::Store;
@@ -323,7 +323,12 @@ pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
         .map(|s| super::when("--since", s))
         .transpose()?;
     // The engine reads the mailboxes, within its limits, after checking the role.
-    let scan = engine.scan_for_index(&a.tenant, since).await?;
+    let scan = engine
+        .index(&IndexRequest {
+            tenant: a.tenant.clone(),
+            since,
+        })
+        .await?;
     let failures = &scan.not_indexed;
     let records = scan.records(&a.tenant);
     let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);

@@ -13,7 +13,6 @@ use super::args::Command;
 use super::{CliError, Context, exit};
 use crate::model::LoggedMessage;
 use crate::model::text::sanitize;
-use crate::store::RefMatch;
 
 pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError> {
     let Some(command) = command else {
@@ -48,8 +47,8 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let engine = ctx.engine()?;
-    let (keymap, theme) = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
-    crate::console::run(engine, keymap, theme)
+    let prepared = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
+    crate::console::run(engine, prepared)
         .await
         .map_err(|e| CliError::new(exit::ERROR, e.0))?;
     Ok(exit::OK)
@@ -60,41 +59,24 @@ pub(super) fn resolve(
     store: &crate::store::Store,
     reference: &str,
 ) -> Result<LoggedMessage, CliError> {
-    match store.resolve_ref(reference)? {
-        RefMatch::One(m) => Ok(*m),
-        RefMatch::None => Err(CliError::bad_input(format!(
-            "no logged message matches REF '{}' (a log id from `search`, or a Message-ID)",
-            sanitize(reference)
-        ))),
-        RefMatch::Several(list) => Err(CliError::bad_input(format!(
-            "REF '{}' matches {} messages; use a log id: {}",
-            sanitize(reference),
-            list.len(),
-            list.iter()
-                .map(|m| format!("{} (tenant {})", m.id, m.tenant))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Ok(crate::engine::resolve_ref(store, reference)?)
 }
 
-/// Ask on the terminal; refuse (exit 4) when there is none. `word` must be typed when given.
-pub(super) fn confirm(question: &str, word: Option<&str>) -> Result<(), CliError> {
+/// Ask the engine's confirmation on the terminal; refuse (exit 4) when there is none or the
+/// answer does not confirm.
+pub(super) fn confirm(confirmation: &crate::engine::Confirmation) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::new(
             exit::REFUSED,
             "refused: this changes mailboxes and standard input is not a terminal; pass --yes to confirm",
         ));
     }
-    let expected = word.unwrap_or("y");
-    eprint!("{question} Type '{expected}' to go ahead: ");
+    eprint!("{} {} ", confirmation.question, confirmation.prompt());
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)
         .map_err(|e| CliError::new(exit::ERROR, format!("cannot read the answer: {e}")))?;
-    let answer = answer.trim();
-    let yes = answer == expected || (word.is_none() && answer.eq_ignore_ascii_case("yes"));
-    if yes {
+    if confirmation.accepts(&answer) {
         Ok(())
     } else {
         Err(CliError::new(exit::REFUSED, "refused: not confirmed"))

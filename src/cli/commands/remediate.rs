@@ -9,68 +9,45 @@ use super::super::output::{
     Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
 };
 use super::super::{CliError, Context, exit};
-use crate::engine::{Engine, Plan, RestoreRequest, RetractRequest, RunOptions, SweepRequest};
+use crate::engine::{
+    Confirmation, EmptyOutcome, EmptyPlan, Engine, Plan, RestoreRequest, RetractRequest,
+    RunOptions, SweepRequest,
+};
+use crate::model::JobStatus;
 use crate::model::text::sanitize;
-use crate::model::{Action, JobStatus};
 
 pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
     let engine = ctx.engine()?;
-    let message = super::resolve(engine.store(), &a.reference)?;
-    let plan = engine
-        .plan_retract(&RetractRequest {
-            message: message.clone(),
-            recipients: a.recipients,
-            exclude: a.exclude,
-            depth: a.depth,
-            action,
-            reason: a.reason,
-            max_items: a.max_items,
-        })
-        .await?;
+    let request = RetractRequest {
+        message: a.reference,
+        recipients: a.recipients,
+        exclude: a.exclude,
+        depth: a.depth,
+        action,
+        reason: a.reason,
+        max_items: a.max_items,
+    };
+    let plan = engine.plan_retract(&request).await?;
     if a.dry_run {
         return print_plan(ctx, &plan);
     }
-    let question = format!(
-        "{} '{}' in {} mailboxes ({} copies planned, depth {})?",
-        action,
-        sanitize(&message.subject),
-        plan.by_depth.iter().map(|d| d.mailboxes).sum::<u64>(),
-        plan.actionable(),
-        a.depth
-    );
-    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+    let confirmation = engine.retract_confirmation(&request, &plan)?;
+    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
 }
 
 pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
     let engine = ctx.engine()?;
-    let message = match &a.reference {
-        Some(r) => Some(super::resolve(engine.store(), r)?),
-        None => None,
-    };
-    let plan = engine.plan_restore(&RestoreRequest {
-        message,
+    let request = RestoreRequest {
+        message: a.reference,
         job: a.job,
         recipients: a.recipients,
         only_items: Vec::new(),
         reason: a.reason,
-    })?;
-    if plan.items.is_empty() {
-        let mut why = format!(
-            "nothing to restore for {}: no pulled copies that are not already back (hard-deleted copies never are; their evidence is kept)",
-            sanitize(&plan.target)
-        );
-        for note in &plan.notes {
-            why.push_str(&format!("; {note}"));
-        }
-        return Err(CliError::bad_input(why));
-    }
-    let question = format!(
-        "restore {} pulled copies of {}?",
-        plan.items.len(),
-        sanitize(&plan.target)
-    );
-    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+    };
+    let plan = engine.plan_restore(&request)?;
+    let confirmation = request.confirmation(&plan);
+    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
 }
 
 pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
@@ -87,29 +64,23 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(|s| super::when("--since", s))
         .transpose()?;
-    let plan = engine
-        .plan_sweep(&SweepRequest {
-            tenant: a.tenant,
-            message_ids: a.message_ids,
-            from: a.from,
-            subject: a.subject,
-            since,
-            all: a.all,
-            max_items: a.max_items,
-            action: Some(action),
-            reason: a.reason,
-        })
-        .await?;
+    let request = SweepRequest {
+        tenant: a.tenant,
+        message_ids: a.message_ids,
+        from: a.from,
+        subject: a.subject,
+        since,
+        all: a.all,
+        max_items: a.max_items,
+        action: Some(action),
+        reason: a.reason,
+    };
+    let plan = engine.plan_sweep(&request).await?;
     if a.dry_run {
         return print_plan(ctx, &plan);
     }
-    let question = format!(
-        "{} {} copies found by the sweep ({})?",
-        action,
-        plan.actionable(),
-        sanitize(&plan.target)
-    );
-    run_plan(ctx, &engine, &plan, &a.confirm, &question).await
+    let confirmation = request.confirmation(&plan);
+    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
 }
 
 /// Print a plan; exit 3 when part of it failed already (a mailbox a sweep could not search).
@@ -158,17 +129,24 @@ fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
     Ok(code)
 }
 
-/// Confirm, write the job, and either run it here (`--wait`) or leave it for an engine.
+/// Confirm, write the job, and either run it here (`--wait`) or leave it for an engine. A
+/// plan the engine's empty-plan rule refuses is refused before anything is asked.
 async fn run_plan(
     ctx: &Context,
     engine: &Arc<Engine>,
     plan: &Plan,
     confirm: &Confirm,
-    question: &str,
+    confirmation: &Confirmation,
 ) -> Result<u8, CliError> {
+    if let Some(EmptyPlan {
+        message,
+        outcome: EmptyOutcome::Refused,
+    }) = plan.empty_plan()
+    {
+        return Err(CliError::bad_input(message));
+    }
     if !confirm.yes {
-        let word = (plan.action == Action::HardDelete).then_some("delete");
-        super::confirm(question, word)?;
+        super::confirm(confirmation)?;
     }
     let job = engine.submit(plan)?;
     if !ctx.json && !ctx.quiet {

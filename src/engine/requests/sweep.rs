@@ -1,15 +1,14 @@
-//! The rails every remediation request passes before anything is searched or written.
-//!
-//! Both clients (the CLI and the console's `:sweep`) build a [`SweepRequest`] and hand it to
-//! the planner, which checks it here first: the rules exist once, so neither client can skip
-//! what the other enforces. A request that asks for less than it would do (an empty filter
-//! that matches every message, a date range with no content filter, more copies than the
-//! caller allowed) is refused before it reaches a mailbox.
+//! The sweep: search every mailbox of a tenant and act on what matches. A request that asks
+//! for less than it would do (an empty filter that matches every message, a date range with no
+//! content filter, more copies than the caller allowed, no action) is refused before it
+//! reaches a mailbox.
 
 use chrono::{DateTime, Utc};
 
-use super::{Engine, EngineError};
+use super::Confirmation;
 use crate::backends::ScanFilter;
+use crate::engine::{Engine, EngineError, Plan};
+use crate::model::text::sanitize;
 use crate::model::{Action, normalize_message_id};
 use crate::store::NewAudit;
 
@@ -17,7 +16,7 @@ use crate::store::NewAudit;
 pub const DEFAULT_SWEEP_MAX_ITEMS: u64 = 1_000;
 
 /// Search every mailbox of a tenant and act on what matches.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweepRequest {
     pub tenant: String,
     /// Message-IDs as typed (with or without brackets); the engine normalises them.
@@ -29,6 +28,7 @@ pub struct SweepRequest {
     pub all: bool,
     /// Most copies the sweep may act on; `None` is [`DEFAULT_SWEEP_MAX_ITEMS`].
     pub max_items: Option<u64>,
+    /// Required: a sweep reaches every mailbox, so no client may pick an action for the user.
     pub action: Option<Action>,
     pub reason: Option<String>,
 }
@@ -67,6 +67,23 @@ impl SweepRequest {
     /// The cap this request runs under.
     pub fn max_items(&self) -> u64 {
         self.max_items.unwrap_or(DEFAULT_SWEEP_MAX_ITEMS)
+    }
+
+    /// The action asked for, or why there is none (bad input, exit 2): both clients refuse
+    /// a sweep without one, the console included.
+    pub fn validated_action(&self) -> Result<Action, EngineError> {
+        match self.action {
+            Some(Action::Restore) => Err(EngineError::BadInput(
+                "--action restore (:sweep restore): a sweep pulls copies; put them back with restore"
+                    .into(),
+            )),
+            Some(action) => Ok(action),
+            None => Err(EngineError::BadInput(
+                "sweep needs --action (:sweep ACTION in the console): one of move-to-junk, trash, \
+                 soft-delete, quarantine, hard-delete"
+                    .into(),
+            )),
+        }
     }
 
     /// The scan this request asks for, or why it may not run (bad input, exit 2). Checked
@@ -147,12 +164,25 @@ impl SweepRequest {
         }
         parts.join(", ")
     }
+
+    /// What to ask before submitting `plan`; hard-delete needs its word.
+    pub fn confirmation(&self, plan: &Plan) -> Confirmation {
+        Confirmation::for_action(
+            plan.action,
+            format!(
+                "{} {} copies found by the sweep ({})?",
+                plan.action,
+                plan.actionable(),
+                sanitize(&plan.target)
+            ),
+        )
+    }
 }
 
 impl Engine {
     /// Refuse (exit 4, audited) a plan that would act on more copies than its caller allowed,
     /// naming the count and how to raise the cap. `what` is "sweep" or "retraction".
-    pub(super) fn within_max_items(
+    pub(in crate::engine) fn within_max_items(
         &self,
         what: &str,
         target: &str,
