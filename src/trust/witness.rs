@@ -202,7 +202,7 @@ pub fn first_contradiction(
 mod tests {
     use super::*;
 
-    fn key() -> (tempfile::TempDir, ServiceKey) {
+    fn new_key() -> (tempfile::TempDir, ServiceKey) {
         let dir = tempfile::tempdir().unwrap();
         let key = ServiceKey::load_or_create(dir.path()).unwrap();
         (dir, key)
@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_a_store_that_lost_or_changed_a_record_is_named() {
-        let (dir, key) = key();
+        let (dir, key) = new_key();
         let witness = Witness::at(&dir.path().join("audit.witness"));
         for (seq, hash) in [(10, "aa"), (20, "bb")] {
             witness
@@ -252,8 +252,8 @@ mod tests {
 
     #[test]
     fn a_forged_or_garbled_entry_is_refused() {
-        let (dir, key) = key();
-        let (_other_dir, other) = key();
+        let (dir, key) = new_key();
+        let (_other_dir, other) = new_key();
         let witness = Witness::at(&dir.path().join("audit.witness"));
         witness
             .append(&WitnessEntry::new(&other, 5, "aa", Utc::now()))
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_witness_that_is_a_link_is_not_written_through() {
-        let (dir, key) = key();
+        let (dir, key) = new_key();
         let target = dir.path().join("elsewhere");
         std::fs::write(&target, "").unwrap();
         let link = dir.path().join("audit.witness");
