@@ -8,6 +8,7 @@
 //! - [`ingest`]: outside message logs into the store;
 //! - [`backends`]: one module per mail system behind one trait;
 //! - [`engine`]: the only code that changes a mailbox: plan, claim, act, record;
+//! - [`trust`]: the service key and the audit witness (what makes the service checkable);
 //! - [`demo`]: the built-in demo tenant;
 //! - [`cli`]: the headless command line;
 //! - [`app`], [`ui`], [`console`]: the full-screen console (pure state/update, pure drawing,
@@ -24,4 +25,5 @@ pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod store;
+pub mod trust;
 pub mod ui;
