@@ -10,7 +10,8 @@ use async_trait::async_trait;
 
 use super::{Actor, Engine, RetractRequest, RunOptions};
 use crate::backends::{
-    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
+    HeaderSummary, MailboxRef, ScanFilter, Standing,
 };
 use crate::config::Config;
 use crate::model::{Action, Location, MessageRecord, Role};
@@ -80,15 +81,42 @@ impl Backend for Scripted {
                 seen: false,
                 flags: String::new(),
                 internal_date: None,
+                ..Location::default()
             })
             .into_iter()
             .collect())
     }
-    fn destination_folder(&self, _m: &MailboxRef, action: Action) -> Option<String> {
-        (action == Action::MoveToJunk).then(|| "Junk".to_string())
+    fn capabilities(&self) -> Capabilities {
+        // `apply` keeps the copy's id, as Graph's immutable ids do.
+        Capabilities {
+            ids_survive_move: true,
+            ..Capabilities::default()
+        }
     }
-    fn quarantine_destination(&self, _m: &MailboxRef) -> Option<(String, String)> {
-        None
+    async fn destination(
+        &self,
+        _m: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError> {
+        Ok(match action {
+            Action::MoveToJunk => Destination::Folder("Junk".into()),
+            _ => Destination::Gone,
+        })
+    }
+    async fn standing(
+        &self,
+        m: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError> {
+        let destination = self.destination(m, action).await?;
+        Ok(Standing::by_folder(
+            &copy.folder,
+            action,
+            &destination,
+            None,
+            None,
+        ))
     }
     async fn fetch_raw(&self, _m: &MailboxRef, _c: &Location) -> Result<Vec<u8>, BackendError> {
         Ok(b"raw".to_vec())
