@@ -13,6 +13,8 @@ mod survey;
 pub(crate) mod tree;
 mod walk;
 
+#[cfg(test)]
+mod place_tests;
 #[cfg(all(test, unix))]
 mod safety_tests;
 #[cfg(test)]
