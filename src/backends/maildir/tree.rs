@@ -214,7 +214,7 @@ impl Tree {
             }
             let parsed = headers::parse(&block);
             if matches_filter(filter, &wanted, &parsed, file.mtime) {
-                found.push(parsed.into_summary(location_of(&file), file.size));
+                found.push(parsed.into_summary(location_of(file), file.size));
             }
             Ok(())
         })?;
