@@ -8,8 +8,9 @@
 //! nothing else of IMAP: about fifteen commands, all in these files.
 //!
 //! A copy's `provider_id` is `uidvalidity:uid` (typed as `ops::ImapCopy`, parsed and written
-//! there only); its folder is the IMAP folder name as LIST
-//! returns it. Sessions are kept per mailbox and reused across items, under the tenant's
+//! there only); its folder is the IMAP folder name as LIST returns it. Where an action puts a
+//! copy and where one stands is answered in `place.rs`. Sessions are kept per mailbox and
+//! reused across items, under the tenant's
 //! connection limit (`pool.rs`); an act never holds two sessions at once, so the limit
 //! cannot deadlock.
 
