@@ -489,3 +489,50 @@ fn one_connection_serves_many_mailboxes_in_turn() {
     // Never more than one session at a time: each login followed the previous logout.
     assert!(!s.server.log().contains("Maximum number of connections"));
 }
+
+/// A backend that has listed nothing yet answers from the server: the mailbox's special-use
+/// `\Junk` (Dovecot's `Junk`), not the configured fallback name, for both the destination
+/// and where a copy stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_backend_asks_the_server_where_junk_is() {
+    use retractor::backends::{Destination, Standing};
+    use retractor::model::Action;
+    let s = Setup::new(
+        &["alice@corp.test", "quarantine@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "",
+    );
+    let config = std::fs::read_to_string(s.config()).expect("config");
+    std::fs::write(
+        s.config(),
+        format!("{config}\n[tenants.corp.folders]\njunk = \"Not-Special\"\n"),
+    )
+    .expect("config");
+    s.seed("alice@corp.test", "Junk", "\\Seen", MSG, "");
+    let alice = mailbox("alice@corp.test");
+    let copy = backend_of(&s).locate(&alice, MSG).await.expect("locate")[0].clone();
+    assert_eq!(copy.folder, "Junk");
+    // Each question to a backend that has learnt nothing.
+    assert_eq!(
+        backend_of(&s)
+            .destination(&alice, Action::MoveToJunk)
+            .await
+            .expect("destination"),
+        Destination::Folder("Junk".into())
+    );
+    assert_eq!(
+        backend_of(&s)
+            .standing(&alice, &copy, Action::MoveToJunk)
+            .await
+            .expect("standing"),
+        Standing::AtDestination
+    );
+    assert_eq!(
+        backend_of(&s)
+            .standing(&alice, &copy, Action::Trash)
+            .await
+            .expect("standing"),
+        Standing::InView
+    );
+}

@@ -28,7 +28,10 @@ pub struct MailboxRef {
 /// What an act did to one copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
-    /// Where the copy is now (`None` when it is gone).
+    /// Where the copy is now (`None` when it is gone), with its handle as it is after the
+    /// move: on systems whose ids change on move (Maildir, IMAP, EWS) this is the only place
+    /// the new handle is known. The engine matches the placement by the pre-act copy it
+    /// passed to `apply`, never by this handle.
     pub to: Option<Location>,
     /// The mailbox now holding the copy, when it is not the item's mailbox (quarantine).
     pub to_mailbox: Option<String>,
@@ -77,8 +80,96 @@ pub struct HeaderSummary {
     pub date: Option<DateTime<Utc>>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
-    pub folder: String,
+    /// Where the copy is, so the engine can ask the backend where it stands
+    /// ([`Backend::standing`]); its `folder` is the one shown.
+    pub location: Location,
     pub size: u64,
+}
+
+/// Where an action puts a copy of a mailbox, as the backend answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A folder of the same mailbox.
+    Folder(String),
+    /// A folder of another mailbox (quarantine into the tenant's quarantine mailbox). An item
+    /// resumed after a crash between the move and its record finds the copy there.
+    Mailbox { mailbox: String, folder: String },
+    /// The copy leaves the mail system's view (hard-delete without a hold, restore).
+    Gone,
+}
+
+impl Destination {
+    /// The folder named, wherever it is.
+    pub fn folder(&self) -> Option<&str> {
+        match self {
+            Destination::Folder(folder) | Destination::Mailbox { folder, .. } => Some(folder),
+            Destination::Gone => None,
+        }
+    }
+}
+
+/// Where a located copy stands for an action, as the backend answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// In the user's view: to act on.
+    InView,
+    /// Already where the action puts it (moved by an interrupted attempt, or by someone).
+    AtDestination,
+    /// Already in an admin folder that hides it from the user for this action (soft-deleted
+    /// before a junk move; in the hold folder before a hard-delete).
+    OutOfView,
+}
+
+impl Standing {
+    /// The answer for backends whose places are folders with unique names: `copy_folder`
+    /// against the action's `destination`, the soft-delete folder (out of view for every
+    /// action but a hard-delete, which acts on it) and the hold folder (out of view always).
+    pub fn by_folder(
+        copy_folder: &str,
+        action: Action,
+        destination: &Destination,
+        soft_delete: Option<&str>,
+        hold: Option<&str>,
+    ) -> Standing {
+        if destination.folder() == Some(copy_folder) {
+            Standing::AtDestination
+        } else if hold == Some(copy_folder)
+            || (soft_delete == Some(copy_folder) && action != Action::HardDelete)
+        {
+            Standing::OutOfView
+        } else {
+            Standing::InView
+        }
+    }
+
+    /// Nothing more to do for this copy.
+    pub fn is_done(self) -> bool {
+        self != Standing::InView
+    }
+}
+
+/// What a mail system can do, for the engine to ask rather than guess.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server searches headers itself (IMAP `SEARCH HEADER`, Graph `$filter`), so a
+    /// scan's cost follows the matches, not the mailbox size (Maildir reads every file).
+    /// Nothing in the engine asks this yet: the depth search and the sweep scan the same way
+    /// on every backend, and each backend narrows on the server where it can.
+    pub header_search: bool,
+    /// One round trip acts on several copies. No backend acts in batches yet (Graph batches
+    /// its look-ups only), and nothing in the engine asks this yet.
+    pub batch_acts: bool,
+    /// Copies can be moved into another mailbox (quarantine into the quarantine mailbox);
+    /// without it, quarantine is a folder of the recipient's own mailbox.
+    pub cross_mailbox_copy: bool,
+    /// One copy can show in several places at once ([`Location::labels`]). No backend has
+    /// labels yet, and nothing in the engine asks this yet.
+    pub labels: bool,
+    /// A copy keeps its `provider_id` across a move, so a copy found at the destination is
+    /// known by the pre-act handle (Graph immutable ids); without it (Maildir paths, IMAP
+    /// uids, EWS ids), [`Applied::to`] carries the new handle. The engine uses it to
+    /// complete a placement an interrupted attempt moved but did not record.
+    pub ids_survive_move: bool,
 }
 
 /// What a scan looks for; every field given must match (all empty: every message).
@@ -191,13 +282,26 @@ pub trait Backend: Send + Sync {
         message_id: &str,
     ) -> Result<Vec<Location>, BackendError>;
 
-    /// The folder `action` moves a copy to in this mailbox, or `None` when the copy leaves
-    /// the mailbox (quarantine, hard-delete): a copy found there is already done.
-    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String>;
+    /// What this mail system can do (see [`Capabilities`]).
+    fn capabilities(&self) -> Capabilities;
 
-    /// Where `quarantine` puts this mailbox's copies: (quarantine mailbox, folder). An item
-    /// resumed after a crash between the move and its record finds the copy there.
-    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)>;
+    /// Where `action` puts this mailbox's copies. Asks the server when the answer depends on
+    /// it (special-use folders, namespaces); a cache may save the trip but is never needed
+    /// for the answer to be right.
+    async fn destination(
+        &self,
+        mailbox: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError>;
+
+    /// Where a located copy stands for `action`: to act on, already at the destination, or
+    /// already out of the user's view. Right on a fresh backend, like `destination`.
+    async fn standing(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError>;
 
     /// The raw message, for the evidence copy taken before a hard-delete.
     async fn fetch_raw(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::executor::{Breaker, Lease};
 use super::retry::backoff;
 use super::{Engine, EngineError};
-use crate::backends::{Backend, BackendError, ErrorKind, MailboxRef};
+use crate::backends::{Backend, BackendError, Destination, ErrorKind, MailboxRef};
 use crate::model::{
     Action, DeliveryState, FailReason, ItemOutcome, ItemState, JobKind, Location, Placement,
 };
@@ -175,21 +175,25 @@ impl Engine {
             .locate(mailbox, &item.message_id)
             .await
             .map_err(|e| interrupted(e, &placements))?;
-        let destination = backend.destination_folder(mailbox, action);
-        let admin_folders = admin_folders(backend, mailbox);
+        let ids_survive_move = backend.capabilities().ids_survive_move;
         let mut to_act: Vec<Location> = Vec::new();
         let mut already_there = false;
         for copy in copies {
-            let at_destination = destination.as_deref() == Some(copy.folder.as_str());
-            let out_of_view = admin_folders.contains(&copy.folder)
-                && (action != Action::HardDelete || copy.folder == admin_folders[1]);
-            if at_destination || out_of_view {
+            let standing = backend
+                .standing(mailbox, &copy, action)
+                .await
+                .map_err(|e| interrupted(e, &placements))?;
+            if standing.is_done() {
                 already_there = true;
                 // A copy an interrupted attempt moved: complete its placement for restore.
-                if let Some(p) = placements
-                    .iter_mut()
-                    .find(|p| p.to.is_none() && p.from.folder != copy.folder)
-                {
+                // Where ids survive the move the copy names its placement; elsewhere any
+                // placement still waiting takes it (its pre-act handle is gone).
+                let pending = |p: &&mut Placement| {
+                    p.to.is_none()
+                        && p.from != copy
+                        && (!ids_survive_move || p.from.provider_id == copy.provider_id)
+                };
+                if let Some(p) = placements.iter_mut().find(pending) {
                     p.to = Some(copy);
                 }
                 continue;
@@ -316,7 +320,11 @@ impl Engine {
         if placements.iter().all(|p| p.to.is_some()) {
             return Ok(());
         }
-        let Some((quarantine, folder)) = backend.quarantine_destination(mailbox) else {
+        let Destination::Mailbox {
+            mailbox: quarantine,
+            folder,
+        } = backend.destination(mailbox, Action::Quarantine).await?
+        else {
             return Ok(());
         };
         let holder = MailboxRef {
@@ -702,21 +710,6 @@ fn stop_if_asked_by_a_test(point: &str) {
     }
     #[cfg(not(debug_assertions))]
     let _ = point;
-}
-
-/// The backend's folders that are already out of the user's view: [soft-delete, hold].
-fn admin_folders(backend: &dyn Backend, mailbox: &MailboxRef) -> Vec<String> {
-    let held = MailboxRef {
-        on_hold: true,
-        ..mailbox.clone()
-    };
-    [
-        backend.destination_folder(mailbox, Action::SoftDelete),
-        backend.destination_folder(&held, Action::HardDelete),
-    ]
-    .into_iter()
-    .map(|f| f.unwrap_or_default())
-    .collect()
 }
 
 /// The result of a hard-delete that followed the recipient's copy into quarantine.

@@ -165,7 +165,7 @@ impl Engine {
                         message_id: hit.message_id,
                         depth,
                         log_message,
-                        planned_folder: Some(hit.folder),
+                        planned_folder: Some(hit.location.folder),
                         on_hold: mailbox.on_hold,
                         settled,
                         ..NewItem::default()
@@ -466,11 +466,16 @@ impl Engine {
                 .then(|| (ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()));
             // Kept in the job, so the record names every mailbox that had the message, but
             // counted apart: these end `already-in-destination`, never moved again.
-            if settled.is_none()
-                && backend.destination_folder(&mailbox, action).as_deref()
-                    == Some(hit.folder.as_str())
-            {
-                already_there += 1;
+            // The count is a note for the preview; a copy whose standing cannot be read now
+            // is counted as to act on, and the job itself asks again.
+            if settled.is_none() {
+                match backend.standing(&mailbox, &hit.location, action).await {
+                    Ok(standing) if standing.is_done() => already_there += 1,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(mailbox = %mailbox.address, error = %e, "standing unknown")
+                    }
+                }
             }
             items.push(NewItem {
                 log_message: self.store.logged_id(&hit.message_id, &tenant)?,
@@ -478,7 +483,7 @@ impl Engine {
                 mailbox: mailbox.address,
                 message_id: hit.message_id,
                 depth: 0,
-                planned_folder: Some(hit.folder),
+                planned_folder: Some(hit.location.folder),
                 on_hold: mailbox.on_hold,
                 settled,
                 ..NewItem::default()

@@ -7,7 +7,7 @@
 use super::Engine;
 use super::executor::Lease;
 use super::item::Interrupted;
-use crate::backends::{Backend, BackendError, ErrorKind, MailboxRef};
+use crate::backends::{Backend, BackendError, Destination, ErrorKind, MailboxRef};
 use crate::model::{Action, Location, Placement};
 use crate::store::Claimed;
 
@@ -41,7 +41,14 @@ impl Engine {
         let stopped = |e: BackendError, placements: &[Placement], acted: bool| {
             Interrupted::new(e, placements, acted)
         };
-        let Some((quarantine, folder)) = backend.quarantine_destination(mailbox) else {
+        let Destination::Mailbox {
+            mailbox: quarantine,
+            folder,
+        } = backend
+            .destination(mailbox, Action::Quarantine)
+            .await
+            .map_err(|e| stopped(e, placements, false))?
+        else {
             return Ok(None);
         };
         let recorded: Vec<Location> = self

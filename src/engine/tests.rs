@@ -10,7 +10,8 @@ use async_trait::async_trait;
 
 use super::{Actor, CancelRequest, Engine, RetractRequest, RunOptions};
 use crate::backends::{
-    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
+    HeaderSummary, MailboxRef, ScanFilter, Standing,
 };
 use crate::config::Config;
 use crate::model::{Action, Location, MessageRecord, Role};
@@ -27,6 +28,13 @@ struct Scripted {
     max_in_flight: AtomicUsize,
     calls: Mutex<Vec<(String, Instant)>>,
     delay: Duration,
+    /// mailbox -> the copy's id when not `<mailbox>/1`.
+    ids: Mutex<HashMap<String, String>>,
+    /// A move gives the copy a new id (EWS, IMAP, Maildir); else ids survive (Graph).
+    ids_change_on_move: bool,
+    /// mailbox -> the id its copy has after a move whose answer is lost (the server moved
+    /// it, the connection dropped before we heard).
+    lost_answers: Mutex<HashMap<String, String>>,
 }
 
 impl Scripted {
@@ -46,6 +54,13 @@ impl Scripted {
         if let Some(n) = map.get_mut(mailbox) {
             *n -= 1;
         }
+    }
+
+    fn id_of(&self, mailbox: &str) -> String {
+        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.get(mailbox)
+            .cloned()
+            .unwrap_or_else(|| format!("{mailbox}/1"))
     }
 
     fn next_failure(&self, mailbox: &str) -> Option<BackendError> {
@@ -76,19 +91,45 @@ impl Backend for Scripted {
             .get(&mailbox.address)
             .map(|f| Location {
                 folder: f.clone(),
-                provider_id: format!("{}/1", mailbox.address),
+                provider_id: self.id_of(&mailbox.address),
                 seen: false,
                 flags: String::new(),
                 internal_date: None,
+                ..Location::default()
             })
             .into_iter()
             .collect())
     }
-    fn destination_folder(&self, _m: &MailboxRef, action: Action) -> Option<String> {
-        (action == Action::MoveToJunk).then(|| "Junk".to_string())
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            ids_survive_move: !self.ids_change_on_move,
+            ..Capabilities::default()
+        }
     }
-    fn quarantine_destination(&self, _m: &MailboxRef) -> Option<(String, String)> {
-        None
+    async fn destination(
+        &self,
+        _m: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError> {
+        Ok(match action {
+            Action::MoveToJunk => Destination::Folder("Junk".into()),
+            _ => Destination::Gone,
+        })
+    }
+    async fn standing(
+        &self,
+        m: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError> {
+        let destination = self.destination(m, action).await?;
+        Ok(Standing::by_folder(
+            &copy.folder,
+            action,
+            &destination,
+            None,
+            None,
+        ))
     }
     async fn fetch_raw(&self, _m: &MailboxRef, _c: &Location) -> Result<Vec<u8>, BackendError> {
         Ok(b"raw".to_vec())
@@ -105,6 +146,24 @@ impl Backend for Scripted {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(mailbox.address.clone(), "Junk".into());
+        let lost = self
+            .lost_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&mailbox.address);
+        let new_id = match &lost {
+            Some(id) => Some(id.clone()),
+            None if self.ids_change_on_move => Some(format!("{}-moved", copy.provider_id)),
+            None => None,
+        };
+        if let Some(id) = new_id {
+            to.provider_id = id.clone();
+            let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+            ids.insert(mailbox.address.clone(), id);
+        }
+        if lost.is_some() {
+            return Err(transient(ErrorKind::Unavailable, None));
+        }
         Ok(Applied::moved(to, Action::MoveToJunk))
     }
     async fn put_back(
@@ -662,5 +721,45 @@ async fn a_job_whose_stored_action_is_unknown_acts_on_no_mailbox() {
         assert_eq!(i.state, crate::model::ItemState::Failed);
         let error = i.error.as_deref().unwrap_or_default();
         assert!(error.contains("jobs.action of row"), "{error}");
+    }
+}
+
+/// The server moved the copy but its answer was lost: the next attempt finds the copy at the
+/// destination and completes the placement, by the pre-act handle's id where ids survive a
+/// move, and whatever its new id where they do not (EWS). A copy at the destination with
+/// another id, on a system whose ids survive moves, is not this placement's copy.
+#[tokio::test]
+async fn a_lost_answer_completes_the_placement_by_what_the_backend_says_of_ids() {
+    for (ids_change_on_move, id_after, completed) in [
+        (true, "u0@t.test/new", true),
+        (false, "u0@t.test/1", true),
+        (false, "u0@t.test/someone-else", false),
+    ] {
+        let backend = Scripted {
+            ids_change_on_move,
+            ..Scripted::default()
+        };
+        backend
+            .lost_answers
+            .lock()
+            .unwrap()
+            .insert("u0@t.test".into(), id_after.into());
+        let s = setup(1, 1, backend);
+        let job = submit(&s).await;
+        let (_, items) = run_to_end(&s, job).await;
+        let item = &items[0];
+        assert_eq!(
+            item.outcome,
+            Some(crate::model::ItemOutcome::AlreadyInDestination),
+            "{item:?}"
+        );
+        assert_eq!(item.placements.len(), 1, "{item:?}");
+        let p = &item.placements[0];
+        assert_eq!(p.from.provider_id, "u0@t.test/1");
+        let to =
+            p.to.as_ref()
+                .map(|l| (l.folder.as_str(), l.provider_id.as_str()));
+        let expected = completed.then_some(("Junk", id_after));
+        assert_eq!(to, expected, "ids change on move: {ids_change_on_move}");
     }
 }

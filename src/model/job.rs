@@ -202,19 +202,30 @@ impl ItemOutcome {
 }
 
 /// Where one copy of a message is, precisely enough to put it back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     /// The folder's display name (`INBOX`, `Junk`, ...).
     pub folder: String,
-    /// The provider's handle for the copy: a Maildir path relative to the mailbox, an IMAP
-    /// `uidvalidity:uid`, a Graph immutable id.
+    /// The provider's handle for the copy, opaque to everything but its backend, which
+    /// parses it in one place into its typed handle (a Maildir path relative to the mailbox,
+    /// an IMAP `uidvalidity:uid`, a Graph immutable id).
     pub provider_id: String,
     /// Whether the user had read it.
     pub seen: bool,
-    /// All flags as the provider spells them (Maildir info letters, IMAP flags).
+    /// All flags as the provider spells them (Maildir info letters, IMAP flags); never a
+    /// carrier for anything else.
     pub flags: String,
     /// The file time or internal date, kept across moves.
     pub internal_date: Option<DateTime<Utc>>,
+    /// The provider's id of `folder`, for systems that address folders by id (Graph): the
+    /// exact folder restore puts the copy back in. Absent in placements stored before it
+    /// existed (Graph kept it in `flags` as `folder=<id>` then; its backend still reads that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
+    /// Every place the copy shows in, for systems with labels (Gmail: one copy in several
+    /// places at once). Systems with folders leave it empty: `folder` says it all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// Where a copy was before the engine acted and where the act put it (`None`: gone).

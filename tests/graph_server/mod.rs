@@ -304,13 +304,14 @@ impl GraphServer {
         id
     }
 
-    /// Put a message in a folder (well-known name or display name); returns its immutable id.
+    /// Put a message in a folder (well-known name, display name or id); returns its
+    /// immutable id.
     pub fn deliver(&self, mail: &str, folder: &str, m: NewMessage) -> String {
         let mut d = self.data();
         let user = d.user(mail).expect("user").id.clone();
         let folder = d.folders[&user]
             .iter()
-            .find(|f| f.well_known == Some(folder) || f.name == folder)
+            .find(|f| f.well_known == Some(folder) || f.name == folder || f.id == folder)
             .expect("folder")
             .id
             .clone();

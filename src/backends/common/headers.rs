@@ -9,7 +9,7 @@ use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser};
 
 use super::sender::logged_sender;
 use crate::backends::HeaderSummary;
-use crate::model::normalize_message_id;
+use crate::model::{Location, normalize_message_id};
 
 /// Stop reading a header block here: real ones are a few KiB, and this runs over every
 /// message of thousands of mailboxes.
@@ -42,14 +42,10 @@ impl Headers {
         logged_sender(&self.from_address, &self.from_name)
     }
 
-    /// What a scan reports for these headers, for a copy in `folder`. Without a usable Date
-    /// header, the received time is the best date there is.
-    pub(crate) fn into_summary(
-        self,
-        folder: &str,
-        received: Option<DateTime<Utc>>,
-        size: u64,
-    ) -> HeaderSummary {
+    /// What a scan reports for these headers, for the copy at `location`. Without a usable
+    /// Date header, the received time is the best date there is.
+    pub(crate) fn into_summary(self, location: Location, size: u64) -> HeaderSummary {
+        let received = location.internal_date;
         HeaderSummary {
             from: self.sender(),
             message_id: self.message_id.unwrap_or_default(),
@@ -59,7 +55,7 @@ impl Headers {
             date: self.date.or(received),
             in_reply_to: self.in_reply_to.into_iter().next(),
             references: self.references,
-            folder: folder.to_string(),
+            location,
             size,
         }
     }

@@ -10,12 +10,15 @@
 //! A copy's `Location`: `provider_id` is the message's immutable id (`Prefer:
 //! IdType="ImmutableId"` on every request, so it survives moves); `folder` is the well-known
 //! name (`inbox`, `junkemail`, `deleteditems`, `recoverableitemsdeletions`), the quarantine
-//! folder's name, or another folder's display name; `flags` is `folder=<parentFolderId>`,
-//! the exact folder restore moves the copy back to; `seen` is `isRead`.
+//! folder's name, or another folder's display name; `folder_id` is the `parentFolderId`, the
+//! exact folder restore moves the copy back to (older rows kept it in `flags` as
+//! `folder=<id>`; `resource::GraphCopy` reads both); `seen` is `isRead`. Where a copy
+//! stands is decided by folder ids, never by display names (see `place.rs`).
 
 mod check;
 mod client;
 mod odata;
+mod place;
 mod resource;
 mod token;
 
@@ -28,7 +31,8 @@ use serde_json::{Value, json};
 
 use crate::backends::common::sender::logged_sender;
 use crate::backends::{
-    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
+    HeaderSummary, MailboxRef, ScanFilter, Standing,
 };
 use crate::config::graph::GraphSettings;
 use crate::model::text::sanitize;
@@ -36,7 +40,7 @@ use crate::model::{Action, Location};
 
 use client::{GraphClient, Pages, SubRequest};
 use odata::{encode, literal, path_with_query};
-use resource::{address_of, location_in, recorded_folder, thread_headers};
+use resource::{GraphCopy, address_of, location_in, thread_headers};
 
 /// Well-known folder names (they work in any locale).
 const INBOX: &str = "inbox";
@@ -59,6 +63,8 @@ struct FolderIds {
     rest: Option<OtherWellKnown>,
     /// Display names of other folders seen, by id.
     others: HashMap<String, String>,
+    /// Recoverable Items\Deletions, learnt from a copy located there or asked when needed.
+    recoverable: Option<String>,
 }
 
 /// Junk Email, Deleted Items and the hidden quarantine folder (absent until first used).
@@ -520,26 +526,45 @@ impl Backend for GraphBackend {
                 if m["internetMessageId"].as_str() != Some(message_id) {
                     continue;
                 }
+                if in_recoverable && let Some(id) = m["parentFolderId"].as_str() {
+                    self.update_folders(&user, |f| f.recoverable = Some(id.to_string()));
+                }
                 found.push(self.location(address, &user, &m, in_recoverable).await?);
             }
         }
         Ok(found)
     }
 
-    fn destination_folder(&self, _mailbox: &MailboxRef, action: Action) -> Option<String> {
-        match action {
-            Action::MoveToJunk => Some(JUNK.into()),
-            Action::Trash => Some(DELETED.into()),
-            Action::SoftDelete => Some(RECOVERABLE.into()),
-            // Graph cannot move across mailboxes: quarantine is a hidden folder in the
-            // recipient's own mailbox.
-            Action::Quarantine => Some(self.settings().quarantine_folder.clone()),
-            Action::HardDelete | Action::Restore => None,
+    /// Graph filters on headers itself; `$batch` carries look-ups, not acts yet; quarantine
+    /// is a hidden folder of the recipient's own mailbox (no move between mailboxes);
+    /// immutable ids survive moves.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            header_search: true,
+            batch_acts: false,
+            cross_mailbox_copy: false,
+            labels: false,
+            ids_survive_move: true,
         }
     }
 
-    fn quarantine_destination(&self, _mailbox: &MailboxRef) -> Option<(String, String)> {
-        None
+    async fn destination(
+        &self,
+        _mailbox: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError> {
+        Ok(self
+            .destination_name(action)
+            .map_or(Destination::Gone, Destination::Folder))
+    }
+
+    async fn standing(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError> {
+        self.standing_of(mailbox, copy, action).await
     }
 
     /// The MIME content (`$value`), for the evidence copy taken before `permanentDelete`.
@@ -548,11 +573,12 @@ impl Backend for GraphBackend {
         mailbox: &MailboxRef,
         copy: &Location,
     ) -> Result<Vec<u8>, BackendError> {
+        let copy = GraphCopy::of(copy)?;
         let user = self.user_id(&mailbox.address).await?;
         let path = format!(
             "/users/{}/messages/{}/$value",
             encode(&user),
-            encode(&copy.provider_id)
+            encode(&copy.id)
         );
         Ok(self
             .client
@@ -568,6 +594,7 @@ impl Backend for GraphBackend {
         action: Action,
     ) -> Result<Applied, BackendError> {
         let address = mailbox.address.as_str();
+        let handle = GraphCopy::of(copy)?;
         let user = self.user_id(address).await?;
         let destination = match action {
             Action::HardDelete => {
@@ -575,7 +602,7 @@ impl Backend for GraphBackend {
                 let path = format!(
                     "/users/{}/messages/{}/permanentDelete",
                     encode(&user),
-                    encode(&copy.provider_id)
+                    encode(&handle.id)
                 );
                 self.client.call(Some(address), "POST", &path, None).await?;
                 // Under a hold, Exchange keeps purged items in Recoverable Items\Purges.
@@ -588,12 +615,10 @@ impl Backend for GraphBackend {
             Action::SoftDelete => RECOVERABLE.into(),
         };
         let moved = self
-            .move_to(address, &user, &copy.provider_id, &destination)
+            .move_to(address, &user, &handle.id, &destination)
             .await?;
         // Where the copy went is known from the action: no folder look-up.
-        let folder = self
-            .destination_folder(mailbox, action)
-            .unwrap_or(destination);
+        let folder = self.destination_name(action).unwrap_or(destination);
         Ok(Applied::moved(location_in(&moved, folder), action))
     }
 
@@ -607,21 +632,17 @@ impl Backend for GraphBackend {
         original: &Location,
     ) -> Result<Location, BackendError> {
         let address = mailbox.address.as_str();
-        let user = self.user_id(address).await?;
-        let target = recorded_folder(original).ok_or_else(|| {
+        let current_id = GraphCopy::of(current)?.id;
+        let target = GraphCopy::of(original)?.folder_id.ok_or_else(|| {
             BackendError::new(
                 ErrorKind::Invalid,
                 format!("{address}: no folder id was recorded for this copy"),
             )
         })?;
-        let mut moved = self
-            .move_to(address, &user, &current.provider_id, target)
-            .await?;
+        let user = self.user_id(address).await?;
+        let mut moved = self.move_to(address, &user, &current_id, &target).await?;
         if moved["isRead"].as_bool() != Some(original.seen) {
-            let id = moved["id"]
-                .as_str()
-                .unwrap_or(&current.provider_id)
-                .to_string();
+            let id = moved["id"].as_str().unwrap_or(&current_id).to_string();
             let path = format!("/users/{}/messages/{}", encode(&user), encode(&id));
             moved = self
                 .client
@@ -740,7 +761,7 @@ impl Backend for GraphBackend {
                 date,
                 in_reply_to,
                 references,
-                folder: self.folder_name(address, &user, parent).await?,
+                location: location_in(&m, self.folder_name(address, &user, parent).await?),
                 size: 0,
             });
         }

@@ -7,8 +7,10 @@
 //! (`[AUTHORIZATIONFAILED]` for a missing user, `[OVERQUOTA]`), a count of commands sent, and
 //! nothing else of IMAP: about fifteen commands, all in these files.
 //!
-//! A copy's `provider_id` is `uidvalidity:uid`; its folder is the IMAP folder name as LIST
-//! returns it. Sessions are kept per mailbox and reused across items, under the tenant's
+//! A copy's `provider_id` is `uidvalidity:uid` (typed as `ops::ImapCopy`, parsed and written
+//! there only); its folder is the IMAP folder name as LIST returns it. Where an action puts a
+//! copy and where one stands is answered in `place.rs`. Sessions are kept per mailbox and
+//! reused across items, under the tenant's
 //! connection limit (`pool.rs`); an act never holds two sessions at once, so the limit
 //! cannot deadlock.
 
@@ -16,6 +18,7 @@ mod check;
 mod conn;
 mod mark;
 mod ops;
+mod place;
 mod pool;
 mod proto;
 mod server;
@@ -31,7 +34,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::backends::{
-    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
+    HeaderSummary, MailboxRef, ScanFilter, Standing,
 };
 use crate::config::imap::{ImapSecurity, ImapSettings};
 use crate::config::secret::Secret;
@@ -62,7 +66,7 @@ pub struct ImapBackend {
     pool: Pool,
     password: OnceCell<Secret>,
     tls: OnceLock<Result<TlsConnector, String>>,
-    /// Special-use Junk and Trash of each mailbox seen, for `destination_folder`.
+    /// Special-use Junk and Trash of each mailbox seen, so `destination` need not list again.
     special: Mutex<HashMap<String, SpecialUse>>,
     /// The hierarchy separator the server uses (from any LIST).
     separator: Mutex<Option<String>>,
@@ -355,7 +359,11 @@ impl ImapBackend {
             let (validity, uid) = ops::move_copy(&mut s.conn, &mut folders, copy, dest).await?;
             Ok(Location {
                 folder: dest.to_string(),
-                provider_id: ops::provider_id(validity, uid),
+                provider_id: ops::ImapCopy {
+                    uidvalidity: validity,
+                    uid,
+                }
+                .provider_id(),
                 ..copy.clone()
             })
         }
@@ -414,12 +422,16 @@ impl ImapBackend {
         mailbox: &MailboxRef,
         copy: &Location,
     ) -> Result<Applied, BackendError> {
-        let (holder, folder) = self.quarantine_destination(mailbox).ok_or_else(|| {
-            BackendError::new(
+        let Destination::Mailbox {
+            mailbox: holder,
+            folder,
+        } = self.destination_of(mailbox, Action::Quarantine).await?
+        else {
+            return Err(BackendError::new(
                 ErrorKind::Invalid,
                 "quarantine needs a quarantine mailbox: set quarantine_mailbox for this tenant",
-            )
-        })?;
+            ));
+        };
         // Three steps, one session at a time: read, append into quarantine, expunge here.
         let mut whole = self.fetch_whole(&mailbox.address, copy).await?;
         let message_id = crate::backends::common::headers::parse(&whole.raw).message_id;
@@ -526,34 +538,33 @@ impl Backend for ImapBackend {
         read_with_reconnect!(self.locate_once(&mailbox.address, message_id).await)
     }
 
-    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String> {
-        let f = &self.settings.folders;
-        let special = self
-            .special
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&mailbox.address)
-            .cloned()
-            .unwrap_or_default();
-        Some(match action {
-            Action::MoveToJunk => special.junk.unwrap_or_else(|| self.personal(&f.junk)),
-            Action::Trash => special.trash.unwrap_or_else(|| self.personal(&f.trash)),
-            Action::SoftDelete => self.personal(&f.soft_delete),
-            Action::HardDelete if mailbox.on_hold => self.personal(&f.hold),
-            Action::HardDelete | Action::Quarantine | Action::Restore => return None,
-        })
+    /// The server searches headers (`SEARCH HEADER`); one command per copy acted on; a
+    /// quarantine appends into the quarantine mailbox; a moved copy gets a new UID.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            header_search: true,
+            batch_acts: false,
+            cross_mailbox_copy: true,
+            labels: false,
+            ids_survive_move: false,
+        }
     }
 
-    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
-        let holder = self.quarantine_mailbox.clone()?;
-        let parent = &self.personal(&self.settings.folders.quarantine);
-        let folder = if self.quarantine_per_recipient {
-            let sep = self.separator();
-            crate::backends::common::folder_names::quarantine_folder(parent, &sep, &mailbox.address)
-        } else {
-            parent.clone()
-        };
-        Some((holder, folder))
+    async fn destination(
+        &self,
+        mailbox: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError> {
+        read_with_reconnect!(self.destination_of(mailbox, action).await)
+    }
+
+    async fn standing(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError> {
+        read_with_reconnect!(self.standing_of(mailbox, copy, action).await)
     }
 
     async fn fetch_raw(
@@ -575,7 +586,7 @@ impl Backend for ImapBackend {
         copy: &Location,
         action: Action,
     ) -> Result<Applied, BackendError> {
-        if let Some(dest) = self.destination_folder(mailbox, action) {
+        if let Destination::Folder(dest) = self.destination_of(mailbox, action).await? {
             let to = self.move_within(&mailbox.address, copy, &dest).await?;
             return Ok(Applied::moved(to, action));
         }
@@ -607,7 +618,11 @@ impl Backend for ImapBackend {
                 ops::select(&mut s.conn, &original.folder).await?;
                 ops::set_flags(&mut s.conn, uid, &original.flags).await?;
                 Ok(Location {
-                    provider_id: ops::provider_id(validity, uid),
+                    provider_id: ops::ImapCopy {
+                        uidvalidity: validity,
+                        uid,
+                    }
+                    .provider_id(),
                     ..original.clone()
                 })
             }
@@ -643,12 +658,12 @@ impl Backend for ImapBackend {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::imap::{ImapFolders, ImapLogin};
     use crate::config::secret::SecretSource;
 
-    fn backend(per_recipient: bool) -> ImapBackend {
+    pub(super) fn backend(per_recipient: bool) -> ImapBackend {
         let settings = ImapSettings {
             host: "127.0.0.1".into(),
             port: 1,
@@ -665,49 +680,6 @@ mod tests {
             check_sample: 1,
         };
         ImapBackend::new(settings, Some("q@corp.test".into()), per_recipient, vec![])
-    }
-
-    #[test]
-    fn destinations_use_special_use_names_when_known() {
-        let b = backend(true);
-        let alice = MailboxRef {
-            address: "alice@corp.test".into(),
-            on_hold: false,
-        };
-        assert_eq!(
-            b.destination_folder(&alice, Action::MoveToJunk).as_deref(),
-            Some("Junk")
-        );
-        b.special.lock().unwrap().insert(
-            alice.address.clone(),
-            SpecialUse {
-                junk: Some("Spam".into()),
-                trash: None,
-            },
-        );
-        assert_eq!(
-            b.destination_folder(&alice, Action::MoveToJunk).as_deref(),
-            Some("Spam")
-        );
-        assert_eq!(b.destination_folder(&alice, Action::HardDelete), None);
-        let held = MailboxRef {
-            on_hold: true,
-            ..alice.clone()
-        };
-        assert_eq!(
-            b.destination_folder(&held, Action::HardDelete).as_deref(),
-            Some("Retractor-Held")
-        );
-        assert_eq!(
-            b.quarantine_destination(&alice),
-            Some(("q@corp.test".into(), "Quarantine/alice@corp=2Etest".into()))
-        );
-        assert!(b.is_admin_folder("Quarantine/alice@corp=2Etest"));
-        assert!(!b.is_admin_folder("QuarantineX"));
-        assert_eq!(
-            backend(false).quarantine_destination(&alice),
-            Some(("q@corp.test".into(), "Quarantine".into()))
-        );
     }
 
     #[tokio::test]

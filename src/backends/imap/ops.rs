@@ -52,21 +52,33 @@ impl Folders {
     }
 }
 
-/// `uidvalidity:uid`, the provider id of an IMAP copy.
-pub fn provider_id(uidvalidity: u32, uid: u32) -> String {
-    format!("{uidvalidity}:{uid}")
+/// The typed handle of an IMAP copy: the folder's UIDVALIDITY and the message's UID, stored
+/// as `uidvalidity:uid` in a `Location`'s `provider_id`. Parsed and written here only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImapCopy {
+    pub uidvalidity: u32,
+    pub uid: u32,
 }
 
-/// The (uidvalidity, uid) of a provider id.
-pub fn parse_provider_id(id: &str) -> Result<(u32, u32), BackendError> {
-    id.split_once(':')
-        .and_then(|(v, u)| Some((v.parse().ok()?, u.parse().ok()?)))
-        .ok_or_else(|| {
-            BackendError::new(
-                ErrorKind::Invalid,
-                format!("'{id}' is not an IMAP copy id (uidvalidity:uid)"),
-            )
-        })
+impl ImapCopy {
+    /// The handle of a stored copy: one that does not parse is an error naming it.
+    pub fn of(copy: &Location) -> Result<ImapCopy, BackendError> {
+        let id = &copy.provider_id;
+        id.split_once(':')
+            .and_then(|(v, u)| Some((v.parse().ok()?, u.parse().ok()?)))
+            .map(|(uidvalidity, uid)| ImapCopy { uidvalidity, uid })
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::Invalid,
+                    format!("'{id}' is not an IMAP copy id (uidvalidity:uid)"),
+                )
+            })
+    }
+
+    /// The `provider_id` form.
+    pub fn provider_id(self) -> String {
+        format!("{}:{}", self.uidvalidity, self.uid)
+    }
 }
 
 /// Every folder, with special-use attributes and (where possible) message counts. A user
@@ -160,8 +172,12 @@ pub async fn select(conn: &mut Conn, folder: &str) -> Result<u32, BackendError> 
 }
 
 /// Select the copy's folder and check it is still the folder the uid belongs to.
-async fn select_copy(conn: &mut Conn, folder: &str, id: &str) -> Result<u32, BackendError> {
-    let (validity, uid) = parse_provider_id(id)?;
+async fn select_copy(conn: &mut Conn, copy: &Location) -> Result<u32, BackendError> {
+    let folder = &copy.folder;
+    let ImapCopy {
+        uidvalidity: validity,
+        uid,
+    } = ImapCopy::of(copy)?;
     let now = select(conn, folder).await?;
     if now != validity {
         // The folder was recreated: uids mean other messages now.
@@ -321,10 +337,11 @@ pub fn location(
     let flags = proto::keepable_flags(flags);
     Location {
         folder: folder.to_string(),
-        provider_id: provider_id(uidvalidity, uid),
+        provider_id: ImapCopy { uidvalidity, uid }.provider_id(),
         seen: flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")),
         flags: flags.join(" "),
         internal_date,
+        ..Location::default()
     }
 }
 
@@ -338,7 +355,7 @@ pub async fn move_copy(
     dest: &str,
 ) -> Result<(u32, u32), BackendError> {
     ensure_folder(conn, folders, dest).await?;
-    let uid = select_copy(conn, &from.folder, &from.provider_id).await?;
+    let uid = select_copy(conn, from).await?;
     let mover = if conn.has("MOVE") {
         "UID MOVE"
     } else {
@@ -386,7 +403,7 @@ async fn expunge_selected(conn: &mut Conn, uid: u32) -> Result<(), BackendError>
 
 /// Expunge the copy at `copy` (and only it).
 pub async fn expunge_copy(conn: &mut Conn, copy: &Location) -> Result<(), BackendError> {
-    let uid = select_copy(conn, &copy.folder, &copy.provider_id).await?;
+    let uid = select_copy(conn, copy).await?;
     expunge_selected(conn, uid).await
 }
 
@@ -414,7 +431,7 @@ pub struct Whole {
 
 /// Fetch a copy whole (evidence, quarantine).
 pub async fn fetch_whole(conn: &mut Conn, copy: &Location) -> Result<Whole, BackendError> {
-    let uid = select_copy(conn, &copy.folder, &copy.provider_id).await?;
+    let uid = select_copy(conn, copy).await?;
     let done = conn
         .run(&format!(
             "UID FETCH {uid} (UID FLAGS INTERNALDATE BODY.PEEK[])"
@@ -510,28 +527,27 @@ pub async fn scan(
     let criteria = criteria(filter);
     let mut found = Vec::new();
     for folder in folders {
-        match select(conn, &folder.name).await {
-            Ok(_) => {}
+        let validity = match select(conn, &folder.name).await {
+            Ok(validity) => validity,
             Err(e) if e.kind == ErrorKind::Gone => continue,
             Err(e) => return Err(e),
-        }
+        };
         let uids = search(conn, criteria.clone()).await?;
         for chunk in uids.chunks(SCAN_CHUNK) {
             let done = conn
                 .run(&format!(
-                    "UID FETCH {} (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS ({SCAN_FIELDS})])",
+                    "UID FETCH {} (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS ({SCAN_FIELDS})])",
                     proto::uid_list(chunk)
                 ))
                 .await?;
             for f in done.fetches().filter_map(proto::fetched) {
-                let Some(body) = &f.body else { continue };
+                let (Some(body), Some(uid)) = (&f.body, f.uid) else {
+                    continue;
+                };
                 let parsed = headers::parse(body);
                 if matches_filter(filter, &wanted, &parsed, f.internal_date) {
-                    found.push(parsed.into_summary(
-                        &folder.name,
-                        f.internal_date,
-                        f.size.unwrap_or(0),
-                    ));
+                    let at = location(&folder.name, validity, uid, &f.flags, f.internal_date);
+                    found.push(parsed.into_summary(at, f.size.unwrap_or(0)));
                 }
             }
         }
@@ -649,14 +665,35 @@ mod tests {
     }
 
     #[test]
-    fn provider_ids_round_trip() {
-        assert_eq!(parse_provider_id(&provider_id(7, 42)).unwrap(), (7, 42));
+    fn copy_handles_round_trip_through_the_stored_location() {
+        let l = location("INBOX", 7, 42, &["\\Seen".into(), "\\Recent".into()], None);
+        assert_eq!(l.provider_id, "7:42");
         assert_eq!(
-            parse_provider_id("new/123").unwrap_err().kind,
-            ErrorKind::Invalid
+            ImapCopy::of(&l).unwrap(),
+            ImapCopy {
+                uidvalidity: 7,
+                uid: 42
+            }
         );
-        let l = location("INBOX", 1, 2, &["\\Seen".into(), "\\Recent".into()], None);
+        assert_eq!(ImapCopy::of(&l).unwrap().provider_id(), l.provider_id);
         assert!(l.seen);
         assert_eq!(l.flags, "\\Seen");
+    }
+
+    #[test]
+    fn a_stored_handle_that_is_not_ours_is_an_error_naming_it() {
+        for bad in ["new/123", "7:", ":42", "7:42:1", "-1:2", "", "7:4294967296"] {
+            let stored = Location {
+                provider_id: bad.into(),
+                ..location("INBOX", 1, 1, &[], None)
+            };
+            let e = ImapCopy::of(&stored).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Invalid, "{bad}");
+            assert!(
+                e.detail.contains(&format!("'{bad}'")),
+                "{bad}: {}",
+                e.detail
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backends::common::folder_names;
 use crate::backends::{BackendError, ErrorKind};
+use crate::model::Location;
 
 /// The display name of a mailbox's top-level maildir.
 pub(super) const INBOX: &str = "INBOX";
@@ -81,6 +82,11 @@ impl MessagePath {
             subdir,
             file_name: file_name.to_string(),
         })
+    }
+
+    /// The typed handle of a stored copy: an id that does not parse is an error naming it.
+    pub(super) fn of(copy: &Location) -> Result<MessagePath, BackendError> {
+        MessagePath::parse(&copy.provider_id)
     }
 
     /// The `provider_id` form.

@@ -1,7 +1,8 @@
 //! Dovecot Maildir++ backend: mailbox `user@domain` is `<root>/<domain>/<user>/`.
 //!
 //! A copy's `provider_id` is its file path relative to the mailbox directory
-//! (`new/<name>`, `.Junk/cur/<name>:2,S`); folders are `.Name` subdirectories. Moves are
+//! (`new/<name>`, `.Junk/cur/<name>:2,S`), typed as `layout::MessagePath` (parsed from and
+//! written to a `Location` there only); folders are `.Name` subdirectories. Moves are
 //! atomic renames that keep the file name (hence flags) and mtime (Dovecot's received date),
 //! so a live Dovecot reading the same tree never sees a half-done act.
 
@@ -12,6 +13,8 @@ mod survey;
 pub(crate) mod tree;
 mod walk;
 
+#[cfg(test)]
+mod place_tests;
 #[cfg(all(test, unix))]
 mod safety_tests;
 #[cfg(test)]
@@ -22,7 +25,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::backends::{
-    Applied, Backend, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
+    HeaderSummary, MailboxRef, ScanFilter, Standing,
 };
 use crate::config::MaildirSettings;
 use crate::model::{Action, Location};
@@ -90,12 +94,35 @@ impl Backend for MaildirBackend {
             .await
     }
 
-    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String> {
-        self.tree.destination_folder(mailbox, action)
+    /// Files are read one by one (no server to search headers), one rename per copy, into
+    /// any mailbox of the tree; a copy's path changes when it moves.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            header_search: false,
+            batch_acts: false,
+            cross_mailbox_copy: true,
+            labels: false,
+            ids_survive_move: false,
+        }
     }
 
-    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
-        self.tree.quarantine_destination(mailbox)
+    async fn destination(
+        &self,
+        mailbox: &MailboxRef,
+        action: Action,
+    ) -> Result<Destination, BackendError> {
+        Ok(self.tree.destination(mailbox, action))
+    }
+
+    async fn standing(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        action: Action,
+    ) -> Result<Standing, BackendError> {
+        // The stored handle must still be one of ours before anything is said about it.
+        layout::MessagePath::of(copy)?;
+        Ok(self.tree.standing(mailbox, copy, action))
     }
 
     async fn fetch_raw(

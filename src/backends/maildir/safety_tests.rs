@@ -10,7 +10,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use super::MaildirBackend;
-use crate::backends::{Backend, BackendError, ErrorKind, MailboxRef};
+use crate::backends::{Backend, BackendError, Destination, ErrorKind, MailboxRef};
 use crate::config::{MaildirFolders, MaildirSettings};
 use crate::model::{Action, Location};
 
@@ -159,6 +159,7 @@ async fn a_linked_domain_or_mailbox_is_refused_not_followed() {
         seen: true,
         flags: "S".into(),
         internal_date: None,
+        ..Location::default()
     };
     assert_unsafe(
         backend
@@ -182,8 +183,19 @@ async fn recipients_whose_names_used_to_collide_get_their_own_quarantine_folders
     let underscored = mailbox("helen_cho@demo.test");
     deliver(dir.path(), "helen.cho", "1.M1.h:2,S", "m@x");
     deliver(dir.path(), "helen_cho", "2.M2.h:2,S", "m@x");
-    let (_, dotted_folder) = backend.quarantine_destination(&dotted).unwrap();
-    let (_, underscored_folder) = backend.quarantine_destination(&underscored).unwrap();
+    let quarantine_folder = |d: Destination| d.folder().map(str::to_string).unwrap();
+    let dotted_folder = quarantine_folder(
+        backend
+            .destination(&dotted, Action::Quarantine)
+            .await
+            .unwrap(),
+    );
+    let underscored_folder = quarantine_folder(
+        backend
+            .destination(&underscored, Action::Quarantine)
+            .await
+            .unwrap(),
+    );
     assert_ne!(dotted_folder, underscored_folder);
 
     for who in [&dotted, &underscored] {

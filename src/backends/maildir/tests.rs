@@ -8,7 +8,7 @@ use filetime::FileTime;
 use tempfile::TempDir;
 
 use super::MaildirBackend;
-use crate::backends::{Backend, ErrorKind, MailboxRef, ScanFilter};
+use crate::backends::{Backend, Destination, ErrorKind, MailboxRef, ScanFilter, Standing};
 use crate::config::{MaildirFolders, MaildirSettings};
 use crate::model::{Action, Location};
 
@@ -224,8 +224,12 @@ async fn moves_keep_subdir_name_and_mtime() {
                 .is_dir()
         );
         assert_eq!(
-            f.backend.destination_folder(&alice(), action).as_deref(),
-            Some(folder)
+            f.backend.destination(&alice(), action).await.unwrap(),
+            Destination::Folder(folder.into())
+        );
+        assert_eq!(
+            f.backend.standing(&alice(), &to, action).await.unwrap(),
+            Standing::AtDestination
         );
     }
 }
@@ -287,8 +291,11 @@ async fn hard_delete_removes_the_file() {
     assert!(!path.exists());
     assert!(f.backend.locate(&alice(), "m@x").await.unwrap().is_empty());
     assert_eq!(
-        f.backend.destination_folder(&alice(), Action::HardDelete),
-        None
+        f.backend
+            .destination(&alice(), Action::HardDelete)
+            .await
+            .unwrap(),
+        Destination::Gone
     );
 }
 
@@ -320,9 +327,10 @@ async fn hard_delete_under_hold_moves_to_the_hold_folder() {
     assert!(!f.root().join("demo.test/alice/cur/1.M1.h:2,S").exists());
     assert_eq!(
         f.backend
-            .destination_folder(&held, Action::HardDelete)
-            .as_deref(),
-        Some("Retractor-Held")
+            .destination(&held, Action::HardDelete)
+            .await
+            .unwrap(),
+        Destination::Folder("Retractor-Held".into())
     );
 }
 
@@ -356,8 +364,14 @@ async fn quarantine_moves_into_the_recipients_folder_of_the_quarantine_mailbox()
     assert!(f.root().join("demo.test/quarantine/cur").is_dir());
     assert!(f.backend.locate(&alice(), "m@x").await.unwrap().is_empty());
     assert_eq!(
-        f.backend.destination_folder(&alice(), Action::Quarantine),
-        None
+        f.backend
+            .destination(&alice(), Action::Quarantine)
+            .await
+            .unwrap(),
+        Destination::Mailbox {
+            mailbox: QUARANTINE.into(),
+            folder: "Quarantine.alice@demo=2Etest".into()
+        }
     );
     let quarantine = MailboxRef {
         address: QUARANTINE.into(),
@@ -408,6 +422,7 @@ async fn provider_ids_outside_the_mailbox_are_refused() {
         seen: true,
         flags: "S".into(),
         internal_date: None,
+        ..Location::default()
     };
     let err = f
         .backend
@@ -495,6 +510,7 @@ async fn put_back_onto_a_taken_name_picks_a_fresh_one_with_the_same_flags() {
         seen: true,
         flags: "RS".into(),
         internal_date: at(1_600_000_000),
+        ..Location::default()
     };
 
     let restored = f
@@ -525,6 +541,7 @@ async fn put_back_of_a_vanished_copy_is_gone() {
         seen: true,
         flags: "S".into(),
         internal_date: None,
+        ..Location::default()
     };
     let original = Location {
         folder: "INBOX".into(),
@@ -691,7 +708,7 @@ async fn scan_matches_from_and_decoded_subject_ignoring_case() {
         assert_eq!(s.to, vec!["alice@demo.test"]);
         assert_eq!(s.cc, vec!["bob@demo.test"]);
         assert_eq!(s.subject, "Rechnung fällig");
-        assert_eq!(s.folder, "INBOX");
+        assert_eq!(s.location.folder, "INBOX");
         assert_eq!(s.size, phish.len() as u64);
         assert_eq!(
             s.date,

@@ -14,7 +14,8 @@ use super::walk::{self, Findings, FolderDir, MessageFile};
 use crate::backends::common::headers;
 use crate::backends::common::scan_match::{WantedIds, matches_filter};
 use crate::backends::{
-    Applied, BackendError, CheckReport, ErrorKind, HeaderSummary, MailboxRef, ScanFilter,
+    Applied, BackendError, CheckReport, Destination, ErrorKind, HeaderSummary, MailboxRef,
+    ScanFilter, Standing,
 };
 use crate::config::MaildirFolders;
 use crate::model::{Action, Location, normalize_message_id};
@@ -82,11 +83,37 @@ impl Tree {
         Ok(found)
     }
 
-    pub(super) fn destination_folder(
+    /// Where `action` puts this mailbox's copies: everything is known from the settings.
+    pub(super) fn destination(&self, mailbox: &MailboxRef, action: Action) -> Destination {
+        if let Some(folder) = self.destination_folder(mailbox, action) {
+            return Destination::Folder(folder);
+        }
+        match (action, self.quarantine_destination(mailbox)) {
+            (Action::Quarantine, Some((mailbox, folder))) => {
+                Destination::Mailbox { mailbox, folder }
+            }
+            _ => Destination::Gone,
+        }
+    }
+
+    /// Where a located copy of this mailbox stands for `action`.
+    pub(super) fn standing(
         &self,
         mailbox: &MailboxRef,
+        copy: &Location,
         action: Action,
-    ) -> Option<String> {
+    ) -> Standing {
+        Standing::by_folder(
+            &copy.folder,
+            action,
+            &self.destination(mailbox, action),
+            Some(&self.folders.soft_delete),
+            Some(&self.folders.hold),
+        )
+    }
+
+    /// The folder of the same mailbox `action` moves a copy to, if it stays in the mailbox.
+    fn destination_folder(&self, mailbox: &MailboxRef, action: Action) -> Option<String> {
         let folder = match action {
             Action::MoveToJunk => &self.folders.junk,
             Action::Trash => &self.folders.trash,
@@ -103,7 +130,7 @@ impl Tree {
         copy: &Location,
     ) -> Result<Vec<u8>, BackendError> {
         let mailbox = self.open_mailbox(address)?;
-        let path = MessagePath::parse(&copy.provider_id)?;
+        let path = MessagePath::of(copy)?;
         let dir = message_dir(&mailbox, &path)?;
         let (mut file, _) = dir.open_message(&path.file_name).map_err(source_error)?;
         let mut raw = Vec::new();
@@ -119,7 +146,7 @@ impl Tree {
         action: Action,
     ) -> Result<Applied, BackendError> {
         let mailbox_dir = self.open_mailbox(&mailbox.address)?;
-        let source = MessagePath::parse(&copy.provider_id)?;
+        let source = MessagePath::of(copy)?;
         // Every act that keeps the copy in the mailbox is a move to its destination folder.
         if let Some(folder) = self.destination_folder(mailbox, action) {
             let target = Target::keeping(&mailbox_dir, &folder, &source);
@@ -156,8 +183,8 @@ impl Tree {
                 ),
                 _ => e,
             })?;
-        let source = MessagePath::parse(&current.provider_id)?;
-        let was = MessagePath::parse(&original.provider_id)?;
+        let source = MessagePath::of(current)?;
+        let was = MessagePath::of(original)?;
         let target = Target {
             mailbox: &target_dir,
             folder: &original.folder,
@@ -187,7 +214,7 @@ impl Tree {
             }
             let parsed = headers::parse(&block);
             if matches_filter(filter, &wanted, &parsed, file.mtime) {
-                found.push(parsed.into_summary(&file.rel.folder, file.mtime, file.size));
+                found.push(parsed.into_summary(location_of(file), file.size));
             }
             Ok(())
         })?;
@@ -263,7 +290,7 @@ impl Tree {
     }
 
     /// The quarantine mailbox and this recipient's folder in it.
-    pub(super) fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
+    fn quarantine_destination(&self, mailbox: &MailboxRef) -> Option<(String, String)> {
         let quarantine = self.quarantine_mailbox.clone()?;
         let folder = layout::quarantine_folder(
             &self.folders.quarantine,
@@ -492,6 +519,7 @@ fn location(path: &MessagePath, internal_date: Option<DateTime<Utc>>) -> Locatio
         seen: layout::is_seen(flags),
         flags: flags.to_string(),
         internal_date,
+        ..Location::default()
     }
 }
 
