@@ -27,7 +27,7 @@ pub enum BackendSettings {
 }
 
 /// Every kind the contract names, in the order the unknown-kind message lists them.
-pub(super) const KINDS: [&KindSpec; 6] = [
+pub(super) const KINDS: &[&KindSpec] = &[
     &maildir::KIND,
     &imap::KIND,
     &graph::KIND,
