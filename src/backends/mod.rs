@@ -5,16 +5,17 @@ pub mod common;
 pub mod graph;
 pub mod imap;
 pub mod maildir;
+pub mod registry;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::config::{BackendSettings, Tenant};
 use crate::model::{Action, Location};
+
+pub use registry::for_tenant;
 
 /// A mailbox as the engine hands it to a backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,30 +338,6 @@ pub trait Backend: Send + Sync {
 
     /// Connection, permissions and layout, for `check`.
     async fn check(&self) -> CheckReport;
-}
-
-/// Build the backend for a tenant, or say why there is none.
-pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
-    match &tenant.backend {
-        BackendSettings::Maildir(settings) => Ok(Arc::new(maildir::MaildirBackend::new(
-            settings.clone(),
-            tenant.quarantine_mailbox.clone(),
-            tenant.quarantine_folder_per_recipient,
-        ))),
-        BackendSettings::Graph(settings) => graph::GraphBackend::new(settings.clone())
-            .map(|b| Arc::new(b.check_first(tenant.quarantine_mailbox.clone())) as Arc<dyn Backend>)
-            .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
-        BackendSettings::Imap(settings) => Ok(Arc::new(imap::ImapBackend::new(
-            settings.clone(),
-            tenant.quarantine_mailbox.clone(),
-            tenant.quarantine_folder_per_recipient,
-            tenant.mailboxes.clone(),
-        ))),
-        BackendSettings::NotYetSupported => Err(format!(
-            "tenant '{}': kind \"{}\" is not available in this build yet",
-            tenant.name, tenant.kind
-        )),
-    }
 }
 
 #[cfg(test)]

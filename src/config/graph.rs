@@ -1,10 +1,11 @@
 //! `kind = "graph"`: Microsoft 365 mailboxes through Microsoft Graph (app-only, client
 //! credentials). Parsed from a tenant's kind-specific keys; unknown keys are refused.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::kinds::{BackendSettings, KindContext, KindSpec};
 use super::net::checked_base_url;
 use super::secret::SecretSource;
 
@@ -45,8 +46,15 @@ pub struct GraphSettings {
     pub request_timeout_secs: u64,
 }
 
-/// Keys this kind takes besides the secret keys (for the unknown-key message).
-pub const GRAPH_KEYS: [&str; 16] = [
+/// This kind's entry in [`super::kinds::KINDS`].
+pub(super) const KIND: KindSpec = KindSpec {
+    name: "graph",
+    keys: &GRAPH_KEYS,
+    parse: Some(|table, cx| parse(table, cx).map(BackendSettings::Graph)),
+};
+
+/// Keys this kind takes besides the common ones (for the unknown-key message).
+const GRAPH_KEYS: [&str; 16] = [
     "tenant_id",
     "client_id",
     "client_secret_env",
@@ -110,20 +118,13 @@ fn default_timeout() -> u64 {
     60
 }
 
-/// Parse the kind-specific keys of a graph tenant. `at` names the table (`[tenants.m365]`);
-/// errors start with it so the caller can add the line number. `describe` turns a serde
-/// error into the shared unknown-key wording.
-pub fn parse(
-    mut table: toml::Table,
-    at: &str,
-    base: &Path,
-    describe: impl Fn(&toml::de::Error) -> String,
-) -> Result<GraphSettings, String> {
+/// Parse the kind-specific keys of a graph tenant. Errors start with the table's name
+/// (`[tenants.m365]`) so the caller can add the line number.
+fn parse(mut table: toml::Table, cx: &KindContext) -> Result<GraphSettings, String> {
+    let (at, base) = (cx.at, cx.base);
     let secret = SecretSource::take_from(&mut table, "client_secret", at, base)?;
     let password = SecretSource::take_from(&mut table, "client_certificate_password", at, base)?;
-    let raw: RawGraph = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("{at}: {}", describe(&e)))?;
+    let raw: RawGraph = cx.read(table)?;
     for (key, value) in [("tenant_id", &raw.tenant_id), ("client_id", &raw.client_id)] {
         if value.trim().is_empty() || value.contains(['/', '?', '#', ' ']) {
             return Err(format!(
@@ -192,13 +193,16 @@ pub fn parse(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn parse_text(text: &str) -> Result<GraphSettings, String> {
         let table: toml::Table = text.parse().unwrap();
-        parse(table, "[tenants.m365]", Path::new("/etc/r"), |e| {
-            e.message().to_string()
-        })
+        parse(
+            table,
+            &KindContext::new("[tenants.m365]", Path::new("/etc/r"), &KIND),
+        )
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //! Plain text (`security = "none"`) is allowed only to loopback, by the shared rule in
 //! [`super::net`]; the admin password comes only from a [`SecretSource`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::kinds::{BackendSettings, KindContext, KindSpec};
 use super::net::is_loopback_host;
 use super::secret::SecretSource;
 
@@ -130,8 +131,15 @@ fn default_check_sample() -> usize {
     3
 }
 
+/// This kind's entry in [`super::kinds::KINDS`].
+pub(super) const KIND: KindSpec = KindSpec {
+    name: "imap",
+    keys: &IMAP_KEYS,
+    parse: Some(|table, cx| parse(table, cx).map(BackendSettings::Imap)),
+};
+
 /// The keys `kind = "imap"` takes besides the common ones (for "expected one of" errors).
-pub(super) const IMAP_KEYS: [&str; 15] = [
+const IMAP_KEYS: [&str; 15] = [
     "host",
     "port",
     "security",
@@ -150,7 +158,8 @@ pub(super) const IMAP_KEYS: [&str; 15] = [
 ];
 
 /// Parse the kind-specific keys of an IMAP tenant. `at` names the table (`[tenants.corp]`).
-pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<ImapSettings, String> {
+fn parse(mut table: toml::Table, cx: &KindContext) -> Result<ImapSettings, String> {
+    let (at, base) = (cx.at, cx.base);
     let admin_password = SecretSource::take_from(&mut table, "admin_password", at, base)?
         .ok_or_else(|| {
             format!(
@@ -158,9 +167,7 @@ pub(super) fn parse(mut table: toml::Table, at: &str, base: &Path) -> Result<Ima
                  admin_password_file or admin_password_command"
             )
         })?;
-    let raw: RawImap = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("{at}: {}", super::kind_key_error(&e, &IMAP_KEYS)))?;
+    let raw: RawImap = cx.read(table)?;
     if raw.host.trim().is_empty() {
         return Err(format!("{at} host = \"\": must name the IMAP server"));
     }

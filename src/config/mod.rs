@@ -6,6 +6,8 @@
 mod folders;
 pub mod graph;
 pub mod imap;
+mod kinds;
+pub mod maildir;
 pub mod net;
 pub mod paths;
 pub mod redact;
@@ -18,6 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{Role, address_domain, normalize_address};
+
+pub use kinds::BackendSettings;
+pub use maildir::{MaildirFolders, MaildirSettings};
 
 /// A configuration problem: which file, which key, what is wrong.
 #[derive(Debug)]
@@ -190,50 +195,6 @@ impl Tenant {
     }
 }
 
-/// Settings that only one kind of backend understands.
-#[derive(Clone, Debug)]
-pub enum BackendSettings {
-    Maildir(MaildirSettings),
-    /// `kind = "graph"`: Microsoft 365 through Microsoft Graph.
-    Graph(graph::GraphSettings),
-    Imap(imap::ImapSettings),
-    /// A kind this build knows by name but does not implement yet; `check` says so.
-    NotYetSupported,
-}
-
-/// `kind = "maildir"`: a Dovecot Maildir++ tree, `<root>/<domain>/<user>/`.
-#[derive(Clone, Debug)]
-pub struct MaildirSettings {
-    pub root: PathBuf,
-    pub folders: MaildirFolders,
-}
-
-/// Folder names (as users see them; on disk `.Name`) used by each action.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct MaildirFolders {
-    pub junk: String,
-    pub trash: String,
-    /// Hidden admin folder for soft-deleted copies.
-    pub soft_delete: String,
-    /// Hidden folder that keeps hard-deleted copies of mailboxes on legal hold.
-    pub hold: String,
-    /// Parent folder, in the quarantine mailbox, of the per-recipient quarantine folders.
-    pub quarantine: String,
-}
-
-impl Default for MaildirFolders {
-    fn default() -> Self {
-        MaildirFolders {
-            junk: "Junk".into(),
-            trash: "Trash".into(),
-            soft_delete: "Retractor-Deleted".into(),
-            hold: "Retractor-Held".into(),
-            quarantine: "Quarantine".into(),
-        }
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -277,7 +238,8 @@ fn yes() -> bool {
     true
 }
 
-const COMMON_KEYS: [&str; 7] = [
+/// Keys every tenant takes, whatever its kind (the rest go to the kind's parser).
+pub(super) const COMMON_KEYS: [&str; 7] = [
     "kind",
     "domains",
     "mailboxes",
@@ -286,17 +248,6 @@ const COMMON_KEYS: [&str; 7] = [
     "quarantine_mailbox",
     "quarantine_folder_per_recipient",
 ];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMaildir {
-    root: PathBuf,
-    #[serde(default)]
-    folders: MaildirFolders,
-}
-
-/// Kinds the contract names; all but maildir arrive in later releases.
-const KNOWN_KINDS: [&str; 6] = ["maildir", "imap", "graph", "gmail", "ews", "jmap"];
 
 impl Config {
     /// Load and validate a config file.
@@ -363,13 +314,13 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
     let common: CommonTenant = toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| format!("{at}: {}", e.message().trim()))?;
-    if !KNOWN_KINDS.contains(&common.kind.as_str()) {
-        return Err(format!(
+    let kind = kinds::find(&common.kind).ok_or_else(|| {
+        format!(
             "{at} kind = \"{}\": unknown kind; expected one of {}",
             common.kind,
-            KNOWN_KINDS.join(", ")
-        ));
-    }
+            kinds::names().join(", ")
+        )
+    })?;
     let mut mailboxes: Vec<String> = common
         .mailboxes
         .iter()
@@ -386,25 +337,9 @@ fn parse_tenant(name: &str, mut table: toml::Table, base: &Path) -> Result<Tenan
                 .map(normalize_address),
         );
     }
-    let backend = match common.kind.as_str() {
-        "maildir" => {
-            let raw: RawMaildir =
-                toml::Value::Table(specific)
-                    .try_into()
-                    .map_err(|e: toml::de::Error| {
-                        format!("{at}: {}", kind_key_error(&e, &["root", "folders"]))
-                    })?;
-            folders::check_maildir_folders(&at, &raw.folders)?;
-            BackendSettings::Maildir(MaildirSettings {
-                root: base.join(raw.root),
-                folders: raw.folders,
-            })
-        }
-        "graph" => BackendSettings::Graph(graph::parse(specific, &at, base, |e| {
-            kind_key_error(e, &graph::GRAPH_KEYS)
-        })?),
-        "imap" => BackendSettings::Imap(imap::parse(specific, &at, base)?),
-        _ => BackendSettings::NotYetSupported,
+    let backend = match kind.parse {
+        Some(parse) => parse(specific, &kinds::KindContext::new(&at, base, kind))?,
+        None => BackendSettings::NotYetSupported,
     };
     Ok(Tenant {
         name: name.to_string(),
@@ -456,21 +391,6 @@ fn with_tenant_line(text: &str, tenant: &str, message: String) -> String {
     match found {
         Some(line) => format!("at line {line}: {message}"),
         None => message,
-    }
-}
-
-/// An unknown key in a tenant: name every key the kind takes, not only its own ones, since
-/// the typo is as likely to be in a common key (`quarantine_mailbx`).
-fn kind_key_error(e: &toml::de::Error, kind_keys: &[&str]) -> String {
-    let message = e.message().trim();
-    match message.strip_prefix("unknown field ") {
-        Some(rest) => {
-            let key = rest.split(',').next().unwrap_or(rest);
-            let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
-            allowed.extend_from_slice(kind_keys);
-            format!("unknown key {key}; expected one of {}", allowed.join(", "))
-        }
-        None => message.to_string(),
     }
 }
 
