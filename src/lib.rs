@@ -11,9 +11,11 @@
 //! - [`trust`]: the service key and the audit witness (what makes the service checkable);
 //! - [`demo`]: the built-in demo tenant;
 //! - [`cli`]: the headless command line;
+//! - [`api`]: what every client asks, served embedded or by `retractor serve`;
 //! - [`app`], [`ui`], [`console`]: the full-screen console (pure state/update, pure drawing,
 //!   and the runtime that alone owns the terminal).
 
+pub mod api;
 pub mod app;
 pub mod backends;
 pub mod cli;

@@ -13,7 +13,7 @@ use crate::model::{Action, ItemOutcome, JobItem, JobKind, LoggedMessage, normali
 use crate::store::{NewItem, NewJob};
 
 /// Messages and mailboxes a depth adds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DepthCount {
     pub depth: u32,
     pub messages: u64,

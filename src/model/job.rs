@@ -242,7 +242,7 @@ pub struct Placement {
 }
 
 /// Totals over a job's items.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobCounts {
     pub matched: u64,
     pub remediated: u64,
@@ -253,7 +253,7 @@ pub struct JobCounts {
 }
 
 /// A job as the store holds it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: i64,
     pub kind: JobKind,
@@ -272,7 +272,7 @@ pub struct Job {
 }
 
 /// One (mailbox, message) of a job.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobItem {
     pub id: i64,
     pub job_id: i64,

@@ -118,7 +118,7 @@ impl DeliveryState {
 }
 
 /// One recipient of a logged message.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     pub recipient: String,
     /// The mailbox the copy lives in (the recipient for internal mail, empty for external).
@@ -131,7 +131,7 @@ pub struct Delivery {
 }
 
 /// A message as the log holds it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedMessage {
     pub id: i64,
     pub message_id: String,

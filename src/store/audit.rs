@@ -24,7 +24,7 @@ pub struct NewAudit {
 }
 
 /// A stored record.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: String,
@@ -53,7 +53,7 @@ pub struct AuditFilter {
 }
 
 /// The result of checking the chain.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct AuditVerdict {
     pub ok: bool,
     pub records: u64,

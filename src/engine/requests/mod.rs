@@ -67,7 +67,7 @@ impl Confirmation {
 }
 
 /// What an empty plan means for the client that asked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EmptyOutcome {
     /// Nothing to act on is a mistake in the request (exit 2); the engine will not submit it.
@@ -78,7 +78,7 @@ pub enum EmptyOutcome {
 }
 
 /// Why a plan acts on nothing, and what that means.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmptyPlan {
     /// Sanitised, naming the target and the plan's notes.
     pub message: String,

@@ -1,0 +1,87 @@
+//! The API every client speaks: the CLI and the console ask for everything through [`Api`],
+//! never through the engine or the store directly.
+//!
+//! Two implementations serve it: `Local` (embedded mode: this process opens the store and
+//! runs the engine, for one analyst and the demo; roles are advisory) and `Remote` (a
+//! `retractor serve` over its Unix socket: the service alone holds the store and the secrets,
+//! and knows the caller by the socket peer's uid). The service itself answers each request
+//! with a `Local` bound to the peer's identity, so both modes run the same code path:
+//! request -> plan -> confirmation -> submission, as `engine::requests` defines it.
+//!
+//! Plans stay where they were made: a client gets a [`PlanView`] with an id and submits that
+//! id with the confirmation it collected. A client can never hand in a plan of its own making,
+//! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
+
+pub mod types;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures_util::Stream;
+
+pub use types::*;
+
+/// A stream of one job's progress, ending after the job finished.
+pub type JobEvents = Pin<Box<dyn Stream<Item = Result<JobProgress, ApiError>> + Send>>;
+
+/// Everything a client may ask. Every method is one `/v1/` endpoint of the service (named on
+/// each), so the socket API and this trait never drift apart.
+#[async_trait]
+pub trait Api: Send + Sync {
+    /// Who the caller is, their role, and whether roles are enforced (service) or advisory.
+    /// `GET /v1/whoami`
+    async fn whoami(&self) -> Result<Identity, ApiError>;
+
+    /// Search the message log. `GET /v1/messages?q=&limit=&offset=`
+    async fn search(&self, req: &SearchRequest) -> Result<SearchPage, ApiError>;
+
+    /// One logged message by REF (a log id or a Message-ID) with its deliveries and
+    /// conversation. `GET /v1/messages/{ref}`
+    async fn message(&self, reference: &str) -> Result<MessageView, ApiError>;
+
+    /// The header lines of a message's copy (`show --headers`, the console's Headers tab).
+    /// `GET /v1/messages/{ref}/headers`
+    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError>;
+
+    /// Plan a retract, restore or sweep; changes nothing. `POST /v1/plans`
+    async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError>;
+
+    /// Submit a plan made earlier by this caller, with the answer to its confirmation (the
+    /// engine checks it: the hard-delete word is checked there, once). `wait`: the job runs
+    /// now, here (embedded) or in the service's worker, and the client watches it.
+    /// `POST /v1/plans/{id}/submit`
+    async fn submit(&self, req: &Submission) -> Result<Submitted, ApiError>;
+
+    /// Cancel a job's queued items. `POST /v1/jobs/{id}/cancel`
+    async fn cancel(&self, req: &crate::engine::CancelRequest) -> Result<Cancelled, ApiError>;
+
+    /// The newest jobs. `GET /v1/jobs?limit=`
+    async fn jobs(&self, limit: usize) -> Result<Vec<crate::model::Job>, ApiError>;
+
+    /// One job with its items. `GET /v1/jobs/{id}`
+    async fn job(&self, id: i64) -> Result<JobDetail, ApiError>;
+
+    /// A job's progress as it happens, until it has finished (the first event is its state
+    /// now). Streamed by the service (newline-delimited JSON), never polled by the client.
+    /// `GET /v1/jobs/{id}/events`
+    async fn watch(&self, id: i64) -> Result<JobEvents, ApiError>;
+
+    /// Audit records. `GET /v1/audit?since=&until=&actor=&job=&limit=`
+    async fn audit(&self, req: &AuditQuery) -> Result<Vec<crate::store::AuditEntry>, ApiError>;
+
+    /// Verify the audit trail. `POST /v1/audit/verify`
+    async fn verify_audit(&self) -> Result<crate::store::AuditVerdict, ApiError>;
+
+    /// Tenants as configured (no secrets). `GET /v1/tenants`
+    async fn tenants(&self) -> Result<Vec<TenantView>, ApiError>;
+
+    /// Test each tenant's connection and permissions. `POST /v1/check`
+    async fn check(&self, tenant: Option<&str>) -> Result<Vec<CheckView>, ApiError>;
+
+    /// Load a message log (the file's bytes; the format as `ingest --format` names it).
+    /// `POST /v1/ingest?format=&name=`
+    async fn ingest(&self, req: &IngestRequest) -> Result<IngestReport, ApiError>;
+
+    /// Read a tenant's mailboxes into the log. `POST /v1/index`
+    async fn index(&self, req: &crate::engine::IndexRequest) -> Result<IngestReport, ApiError>;
+}

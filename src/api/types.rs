@@ -1,0 +1,272 @@
+//! The data the API carries: requests and answers as plain serde types, the same in embedded
+//! mode and on the socket. The CLI prints its tables and its `--json` from these, so the two
+//! modes print the same thing.
+//!
+//! (Draft by the lead: the helper implementing `Local` may add fields and types the CLI
+//! needs; keep every type serde, and keep the trait's method signatures.)
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EmptyPlan, RestoreRequest, RetractRequest, SweepRequest};
+use crate::model::{Action, Job, JobItem, JobKind, Role};
+
+/// What went wrong, in the classes the CLI's exit codes are made of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub kind: ApiErrorKind,
+    /// Sanitised, ready for a terminal.
+    pub message: String,
+}
+
+/// The class of an [`ApiError`]; each maps to one CONTRACT exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiErrorKind {
+    /// Bad usage or input, a REF that names nothing (exit 2).
+    BadInput,
+    /// The role does not allow it, or a rail refused it (exit 4).
+    Refused,
+    /// Anything else: store, backend, the service unreachable (exit 1).
+    Failed,
+}
+
+impl ApiError {
+    /// The CONTRACT exit code of this error.
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            ApiErrorKind::BadInput => crate::cli::exit::BAD_INPUT,
+            ApiErrorKind::Refused => crate::cli::exit::REFUSED,
+            ApiErrorKind::Failed => crate::cli::exit::ERROR,
+        }
+    }
+}
+
+/// Whether roles are enforced by a service or only advisory (embedded mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Authority {
+    /// A `retractor serve` knows the caller by the socket peer's uid and enforces roles.
+    Service,
+    /// This process opened the store itself: its config decides the role.
+    Advisory,
+}
+
+/// The caller as the API knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub login: String,
+    pub uid: Option<u32>,
+    pub role: Role,
+    /// The SSH client address, from the login record (utmp, loginuid) where the OS has one.
+    pub ssh_from: Option<String>,
+    /// `ssh_from` came from the client's own environment, not from a login record.
+    pub ssh_from_reported_by_client: bool,
+    pub authority: Authority,
+}
+
+/// A log search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// The query language of the CONTRACT.
+    pub query: String,
+    pub limit: usize,
+    #[serde(default)]
+    pub offset: usize,
+}
+
+/// One page of search results, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchPage {
+    pub messages: Vec<crate::model::LoggedMessage>,
+    /// How many match in all.
+    pub total: u64,
+}
+
+/// A logged message with its deliveries and conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub message: crate::model::LoggedMessage,
+    pub deliveries: Vec<crate::model::Delivery>,
+    pub conversation: Vec<ConversationLine>,
+}
+
+/// A message one or more generations from the root of a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationLine {
+    pub depth: u32,
+    pub message: crate::model::LoggedMessage,
+}
+
+/// One header line (name, value), raw text: clients sanitise what they show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderField {
+    pub name: String,
+    pub value: String,
+}
+
+/// What to plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum PlanRequest {
+    Retract(RetractRequest),
+    Restore(RestoreRequest),
+    Sweep(SweepRequest),
+}
+
+/// A plan, as a client sees it before confirming.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanView {
+    /// The id to submit it by; only its maker may, and only for a while.
+    pub id: String,
+    pub kind: JobKind,
+    pub action: Action,
+    pub target: String,
+    pub reason: Option<String>,
+    pub items: Vec<PlannedItem>,
+    pub by_depth: Vec<crate::engine::DepthCount>,
+    pub notes: Vec<String>,
+    /// Items that will be acted on (the rest were settled when planned).
+    pub actionable: usize,
+    /// Items that failed at planning time (a mailbox a sweep could not search).
+    pub failed: usize,
+    /// What must be asked before submitting.
+    pub confirmation: ConfirmationView,
+    /// Why the plan acts on nothing, if it does not.
+    pub empty: Option<EmptyPlan>,
+}
+
+/// The question a plan needs answered, and the word to type when a yes is not enough
+/// (`engine::Confirmation` on the wire).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationView {
+    pub question: String,
+    pub word: Option<String>,
+}
+
+/// One planned item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedItem {
+    pub tenant: String,
+    pub mailbox: String,
+    pub message_id: String,
+    pub depth: u32,
+    pub planned_folder: Option<String>,
+    pub on_hold: bool,
+    /// Settled when planned (an external recipient, the quarantine mailbox): why.
+    pub settled: Option<String>,
+}
+
+/// Submit a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    pub plan: String,
+    /// What the user typed at the confirmation (or, for `--yes`, the word the plan's
+    /// confirmation asks for): the engine checks it.
+    pub answer: String,
+    /// Run the job now and let the client watch it (`--wait`).
+    pub wait: bool,
+}
+
+/// A submitted job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub job: Job,
+    pub notes: Vec<String>,
+    /// No engine is running to pick the job up (embedded mode without `--wait`).
+    pub no_engine_running: bool,
+}
+
+/// A cancellation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub job: i64,
+    pub cancelled: u64,
+}
+
+/// A job with its items.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    pub job: Job,
+    pub items: Vec<JobItem>,
+}
+
+/// One progress event of a watched job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub job: Job,
+    /// The job has finished: this is the last event.
+    pub finished: bool,
+}
+
+/// Which audit records.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub actor: Option<String>,
+    pub job: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// A tenant as configured, without secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantView {
+    pub name: String,
+    pub kind: String,
+    pub domains: Vec<String>,
+    pub quarantine_mailbox: Option<String>,
+    pub holds: Vec<String>,
+}
+
+/// What `check` found for one tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckView {
+    pub tenant: String,
+    pub ok: bool,
+    pub detail: String,
+    pub warnings: Vec<String>,
+}
+
+/// A log to load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestRequest {
+    pub format: String,
+    /// The file's name as the user gave it (for error messages and the audit).
+    pub name: String,
+    #[serde(with = "crate::api::types::base64_bytes")]
+    pub body: Vec<u8>,
+}
+
+/// What a load did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub inserted: u64,
+    pub merged: u64,
+    pub rejected: Vec<LineProblem>,
+    pub unresolved_handoffs: Vec<LineProblem>,
+}
+
+/// A line of an input that was not taken, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineProblem {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Bytes as base64 in JSON.
+pub mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
