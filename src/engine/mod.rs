@@ -9,6 +9,7 @@ mod actor;
 mod executor;
 mod headers;
 mod item;
+mod limits;
 mod logload;
 mod planner;
 mod quarantined;
@@ -70,6 +71,8 @@ pub struct Engine {
     /// stuck password manager must not hold up commands that never touch its tenant.
     backends: BTreeMap<String, LazyBackend>,
     actor: Actor,
+    /// The process's limits, shared by every run, scan and job of this engine.
+    limits: Arc<limits::Limits>,
 }
 
 impl Engine {
@@ -79,18 +82,21 @@ impl Engine {
             .keys()
             .map(|name| (name.clone(), OnceLock::new()))
             .collect();
+        let limits = Arc::new(limits::Limits::new(&config.engine));
         Engine {
             config,
             store,
             backends,
             actor,
+            limits,
         }
     }
 
     /// Replace a tenant's backend (tests drive the engine through instrumented backends).
     pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
+        let observed = limits::Observed::wrap(backend, tenant, &self.limits);
         self.backends
-            .insert(tenant.to_string(), OnceLock::from(Ok(backend)));
+            .insert(tenant.to_string(), OnceLock::from(Ok(observed)));
     }
 
     pub fn actor(&self) -> &Actor {
@@ -113,7 +119,8 @@ impl Engine {
             .get(tenant)
             .ok_or_else(|| format!("unknown tenant '{tenant}'"))?;
         cell.get_or_init(|| match self.config.tenant(tenant) {
-            Some(config) => build_backend(config),
+            Some(config) => build_backend(config)
+                .map(|built| limits::Observed::wrap(built, tenant, &self.limits)),
             None => Err(format!("unknown tenant '{tenant}'")),
         })
         .as_ref()
