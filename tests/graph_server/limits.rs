@@ -41,7 +41,8 @@ pub(super) async fn operation(
             &format!("Resource '{}' does not exist", segments[1]),
         );
     };
-    // Enter the mailbox: Retry-After, concurrency, faults.
+    let server_limit = shared.settings.lock().unwrap().throttle_above;
+    // Enter the mailbox: Retry-After, concurrency (the server's, then the mailbox's), faults.
     {
         let mut d = shared.data.lock().unwrap();
         let now = Instant::now();
@@ -55,6 +56,19 @@ pub(super) async fn operation(
                 (until - now).as_millis()
             ));
         }
+        if let Some(limit) = server_limit
+            && d.total_in_flight >= limit.max
+        {
+            d.stats.over_server_limit += 1;
+            return throttled(
+                &mut d,
+                &user.id,
+                limit.retry_after_secs,
+                "Application is over its concurrency limit.",
+            );
+        }
+        d.total_in_flight += 1;
+        d.stats.max_in_flight_total = d.stats.max_in_flight_total.max(d.total_in_flight);
         let n = d.in_flight.entry(user.id.clone()).or_insert(0);
         *n += 1;
         let n = *n;
@@ -62,9 +76,7 @@ pub(super) async fn operation(
         if n > MAILBOX_CONCURRENCY {
             d.violations
                 .push(format!("request {n} in flight at once to {}", user.mail));
-            if let Some(c) = d.in_flight.get_mut(&user.id) {
-                *c -= 1;
-            }
+            leave(&mut d, &user.id);
             return throttled(
                 &mut d,
                 &user.id,
@@ -85,9 +97,7 @@ pub(super) async fn operation(
         }) {
             let f = d.faults[i].clone();
             d.faults[i].times -= 1;
-            if let Some(c) = d.in_flight.get_mut(&user.id) {
-                *c -= 1;
-            }
+            leave(&mut d, &user.id);
             if f.status == 429 {
                 return throttled(&mut d, &user.id, f.retry_after.unwrap_or(1), "injected");
             }
@@ -101,10 +111,17 @@ pub(super) async fn operation(
     tokio::time::sleep(latency).await;
     let a = mailbox_operation(shared, &user, method, &segments[2..], &query, body);
     let mut d = shared.data.lock().unwrap();
-    if let Some(c) = d.in_flight.get_mut(&user.id) {
+    leave(&mut d, &user.id);
+    d.stats.served += 1;
+    a
+}
+
+/// A request to `user` is no longer in flight.
+fn leave(d: &mut Data, user: &str) {
+    if let Some(c) = d.in_flight.get_mut(user) {
         *c -= 1;
     }
-    a
+    d.total_in_flight -= 1;
 }
 
 pub(super) fn throttled(d: &mut Data, user: &str, secs: u64, message: &str) -> Answer {

@@ -18,7 +18,8 @@
 //! 429 went out, i.e. within `RETRY_AFTER_GRACE`, is not the client's fault). Faults (any
 //! status and code, with or without `Retry-After`) can be injected per mailbox and path, a
 //! `$batch` can be made to leave answers out (as a broken proxy in front of Graph would), and
-//! a latency added to every request.
+//! a latency added to every request. Optionally ([`Settings::throttle_above`]) the server
+//! also throttles above N mailbox requests in flight in all, with 429 and `Retry-After`.
 #![allow(dead_code)]
 
 mod filter;
@@ -125,6 +126,12 @@ pub struct Stats {
     pub throttled: u64,
     /// The most requests seen in flight for one mailbox.
     pub max_in_flight: usize,
+    /// The most mailbox requests seen in flight across the server.
+    pub max_in_flight_total: usize,
+    /// 429s sent by the server-wide limit ([`Settings::throttle_above`]).
+    pub over_server_limit: u64,
+    /// Mailbox requests admitted and answered (not throttled, no injected fault).
+    pub served: u64,
 }
 
 #[derive(Default)]
@@ -143,6 +150,8 @@ struct Data {
     /// The next this many token requests get a 200 with an HTML page and no token.
     broken_token_answers: usize,
     in_flight: HashMap<String, usize>,
+    /// Mailbox requests in flight across the server.
+    total_in_flight: usize,
     /// user id -> (when the 429 was sent, until when requests must wait)
     throttled: HashMap<String, (Instant, Instant)>,
     violations: Vec<String>,
@@ -173,6 +182,20 @@ pub struct Settings {
     pub users_next_link_loops: bool,
     /// The public key that verifies client assertions, and the certificate's thumbprint.
     pub assertion_key: Option<(Vec<u8>, String)>,
+    /// A server-wide limit on mailbox requests in flight, as a tenant whose capacity is
+    /// unknown to the client: see [`ServerLimit`]. `None`: only the per-mailbox limit.
+    pub throttle_above: Option<ServerLimit>,
+}
+
+/// Throttling above `max` mailbox requests in flight across the server: the request that
+/// would pass it gets 429 `ApplicationThrottled` with `Retry-After: retry_after_secs` for
+/// the mailbox it addressed (Exchange Online throttles per app and mailbox), and a request
+/// to that mailbox before the Retry-After passed is a violation like any other. Unlike the
+/// per-mailbox limit, reaching it is not the client's fault: the client cannot know `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimit {
+    pub max: usize,
+    pub retry_after_secs: u64,
 }
 
 impl Default for Settings {
@@ -185,6 +208,7 @@ impl Default for Settings {
             users_page: 100,
             users_next_link_loops: false,
             assertion_key: None,
+            throttle_above: None,
         }
     }
 }
