@@ -50,8 +50,8 @@ fn main() {
     let latency_ms = env_or("RETRACTOR_BENCH_LATENCY_MS", 50) as u64;
     let throttle_n = env_or("RETRACTOR_BENCH_THROTTLE_N", 64);
     let runs = env_or("RETRACTOR_BENCH_RUNS", 3);
-    let wanted = std::env::var("RETRACTOR_BENCH_MODES")
-        .unwrap_or_else(|_| "default,512,throttled".into());
+    let wanted =
+        std::env::var("RETRACTOR_BENCH_MODES").unwrap_or_else(|_| "default,512,throttled".into());
     let modes: Vec<Mode> = [
         Mode {
             name: "default",
@@ -121,7 +121,8 @@ fn report(mode: &Mode, median: &RunResult, mailboxes: usize, latency_ms: u64, ru
         "\nGraph retract ({}): {mailboxes} mailboxes, {latency_ms} ms added latency, {}, {runs} runs",
         mode.name,
         match (mode.concurrency, mode.throttle_above) {
-            (_, Some(limit)) => format!("default [engine], server throttles above {limit} in flight"),
+            (_, Some(limit)) =>
+                format!("default [engine], server throttles above {limit} in flight"),
             (Some(c), None) => format!("engine concurrency {c}"),
             (None, None) => "default [engine] (adaptive from 16)".to_string(),
         }
@@ -148,7 +149,11 @@ fn report(mode: &Mode, median: &RunResult, mailboxes: usize, latency_ms: u64, ru
     } else {
         // Every item waits out CHAIN round trips; at most `concurrency` items are in flight
         // (for the adaptive default: at most its ceiling, 512).
-        let in_flight = if mode.concurrency.is_some() { concurrency } else { 512 };
+        let in_flight = if mode.concurrency.is_some() {
+            concurrency
+        } else {
+            512
+        };
         let latency_bound = CHAIN * latency * (n / in_flight as f64).max(1.0);
         let quota_bound = n * ops_per_item / GLOBAL_OPS_PER_SEC;
         let bound = latency_bound.max(quota_bound);

@@ -903,13 +903,29 @@ fn a_server_that_throttles_above_n_in_flight_is_met_at_its_level_without_violati
     server.set_latency(LATENCY);
     let before = server.stats();
     let started = std::time::Instant::now();
-    let (code, job) = w.json(&["retract", ROOT, "--action", "move-to-junk", "--yes", "--wait"]);
+    let (code, job) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
     let wall = started.elapsed();
     assert_eq!(code, 0, "{job}");
-    assert_eq!(job["job"]["remediated"].as_u64(), Some(300), "{}", job["job"]);
+    assert_eq!(
+        job["job"]["remediated"].as_u64(),
+        Some(300),
+        "{}",
+        job["job"]
+    );
     let moved = to
         .iter()
-        .filter(|u| folder_of(&server, u, ROOT).iter().all(|c| c.0 == "junkemail"))
+        .filter(|u| {
+            folder_of(&server, u, ROOT)
+                .iter()
+                .all(|c| c.0 == "junkemail")
+        })
         .count();
     assert_eq!(moved, 300);
     assert_eq!(server.violations(), Vec::<String>::new());
@@ -928,5 +944,9 @@ fn a_server_that_throttles_above_n_in_flight_is_met_at_its_level_without_violati
         share * 100.0,
         stats.over_server_limit
     );
-    assert!(share > 0.3, "throughput {:.0}% of the allowance", share * 100.0);
+    assert!(
+        share > 0.3,
+        "throughput {:.0}% of the allowance",
+        share * 100.0
+    );
 }

@@ -606,7 +606,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("max_concurrency = 8") && e.contains("concurrency = 32"), "{e}");
+        assert!(
+            e.contains("max_concurrency = 8") && e.contains("concurrency = 32"),
+            "{e}"
+        );
         assert!(parse("[engine]\nmax_concurrency = 0\n").is_err());
         let ceiling = |text: &str| parse(text).map(|c| c.engine.concurrency_ceiling()).ok();
         assert_eq!(ceiling(""), Some(DEFAULT_MAX_CONCURRENCY));

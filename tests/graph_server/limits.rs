@@ -136,4 +136,3 @@ pub(super) fn throttled(d: &mut Data, user: &str, secs: u64, message: &str) -> A
     a.headers.push(("Retry-After".into(), secs.to_string()));
     a
 }
-

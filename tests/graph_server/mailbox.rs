@@ -264,7 +264,12 @@ pub(super) fn path_of(user: &User, rest: &[&str]) -> String {
 }
 
 /// `$top` paging with `$skiptoken`, keeping the other query options in the next link.
-pub(super) fn page(base: &str, path: String, query: &HashMap<String, String>, items: Vec<Value>) -> Answer {
+pub(super) fn page(
+    base: &str,
+    path: String,
+    query: &HashMap<String, String>,
+    items: Vec<Value>,
+) -> Answer {
     let top: usize = query
         .get("$top")
         .and_then(|t| t.parse().ok())
@@ -293,4 +298,3 @@ pub(super) fn page(base: &str, path: String, query: &HashMap<String, String>, it
     }
     answer(200, out)
 }
-

@@ -189,7 +189,11 @@ pub(super) fn token(shared: &Shared, path: &str, body: &[u8]) -> Answer {
 }
 
 /// The client assertion's header, claims and signature, as Entra checks them.
-pub(super) fn check_assertion(assertion: &str, settings: &Settings, audience: &str) -> Result<(), String> {
+pub(super) fn check_assertion(
+    assertion: &str,
+    settings: &Settings,
+    audience: &str,
+) -> Result<(), String> {
     let (key, thumbprint) = settings
         .assertion_key
         .as_ref()
@@ -298,4 +302,3 @@ pub(super) async fn batch(shared: &Arc<Shared>, body: &[u8]) -> Answer {
     responses.reverse();
     answer(200, json!({"responses": responses}))
 }
-

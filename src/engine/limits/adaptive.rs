@@ -124,8 +124,8 @@ impl Controller {
                 self.hold_until = Some(until);
             }
         }
-        let window = (self.recent.unwrap_or(MIN_CUT_WINDOW) * CUT_WINDOW_LATENCIES)
-            .max(MIN_CUT_WINDOW);
+        let window =
+            (self.recent.unwrap_or(MIN_CUT_WINDOW) * CUT_WINDOW_LATENCIES).max(MIN_CUT_WINDOW);
         let same_overload = self
             .last_cut
             .is_some_and(|t| now.saturating_duration_since(t) < window);

@@ -100,7 +100,10 @@ impl Limits {
     /// How many items a run may claim at once for these tenants: the sum of their current
     /// limits (claims beyond a tenant's limit would only wait, holding their lease).
     pub(super) fn claim_room<'a>(&self, tenants: impl Iterator<Item = &'a String>) -> usize {
-        tenants.map(|t| self.tenant(t).limit()).sum::<usize>().max(1)
+        tenants
+            .map(|t| self.tenant(t).limit())
+            .sum::<usize>()
+            .max(1)
     }
 
     /// What a backend call for `tenant` (and `mailbox`, when it was about one) came to.
@@ -214,7 +217,9 @@ impl TenantGate {
     }
 
     fn throttled(&self, retry_after: Option<Duration>) {
-        self.lock().controller.throttled(retry_after, Instant::now());
+        self.lock()
+            .controller
+            .throttled(retry_after, Instant::now());
     }
 }
 
@@ -267,8 +272,18 @@ mod tests {
         let _pass = limits.mailbox("u", "a@x").enter(1).await;
         assert!(started.elapsed() < Duration::from_millis(100));
         // A 503 without Retry-After, or a refused login, is no throttle.
-        limits.observe("u", None, Duration::ZERO, Some((ErrorKind::Unavailable, None)));
-        limits.observe("u", None, Duration::ZERO, Some((ErrorKind::AuthFailed, None)));
+        limits.observe(
+            "u",
+            None,
+            Duration::ZERO,
+            Some((ErrorKind::Unavailable, None)),
+        );
+        limits.observe(
+            "u",
+            None,
+            Duration::ZERO,
+            Some((ErrorKind::AuthFailed, None)),
+        );
         assert_eq!(limits.tenant("u").limit(), 16);
         limits.observe(
             "u",

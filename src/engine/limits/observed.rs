@@ -33,12 +33,7 @@ impl Observed {
         })
     }
 
-    fn report<T>(
-        &self,
-        mailbox: Option<&str>,
-        started: Instant,
-        result: &Result<T, BackendError>,
-    ) {
+    fn report<T>(&self, mailbox: Option<&str>, started: Instant, result: &Result<T, BackendError>) {
         let failure = result.as_ref().err().map(|e| (e.kind, e.retry_after));
         self.limits
             .observe(&self.tenant, mailbox, started.elapsed(), failure);
