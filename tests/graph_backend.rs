@@ -764,3 +764,74 @@ fn check_is_red_only_when_no_mailbox_tried_is_reached_and_says_what_was_tried() 
         "{detail}"
     );
 }
+
+#[test]
+fn a_server_that_throttles_above_n_in_flight_is_met_at_its_level_without_violations() {
+    // The tenant takes 8 requests at once; the engine starts at 16 and does not know that.
+    const N: usize = 8;
+    const LATENCY: Duration = Duration::from_millis(20);
+    let server = GraphServer::start(Settings {
+        throttle_above: Some(graph_server::ServerLimit {
+            max: N,
+            retry_after_secs: 1,
+        }),
+        ..Settings::default()
+    });
+    let to: Vec<String> = (0..300).map(|i| format!("user{i:03}@m365.test")).collect();
+    let to_refs: Vec<&str> = to.iter().map(String::as_str).collect();
+    for u in &to {
+        server.add_user(u, UserKind::Member);
+        server.deliver(u, "inbox", msg(ROOT, &[u], false));
+    }
+    let w = world(&server, "");
+    w.ingest_lines(&[line(ROOT, &to_refs)]);
+    server.set_latency(LATENCY);
+    let before = server.stats();
+    let started = std::time::Instant::now();
+    let (code, job) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
+    let wall = started.elapsed();
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(
+        job["job"]["remediated"].as_u64(),
+        Some(300),
+        "{}",
+        job["job"]
+    );
+    let moved = to
+        .iter()
+        .filter(|u| {
+            folder_of(&server, u, ROOT)
+                .iter()
+                .all(|c| c.0 == "junkemail")
+        })
+        .count();
+    assert_eq!(moved, 300);
+    assert_eq!(server.violations(), Vec::<String>::new());
+    let stats = server.stats();
+    assert!(
+        stats.over_server_limit > 0,
+        "the engine never reached the server's limit: the test tests nothing"
+    );
+    // N in flight at LATENCY each is the most the server can serve.
+    let allowance = N as f64 / LATENCY.as_secs_f64();
+    let served = (stats.served - before.served) as f64;
+    let share = served / wall.as_secs_f64() / allowance;
+    eprintln!(
+        "{served} requests in {:.2} s: {:.0}% of {allowance:.0}/s; {} throttled",
+        wall.as_secs_f64(),
+        share * 100.0,
+        stats.over_server_limit
+    );
+    assert!(
+        share > 0.3,
+        "throughput {:.0}% of the allowance",
+        share * 100.0
+    );
+}

@@ -125,8 +125,13 @@ impl Access {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSettings {
-    /// Items in flight at once, across all tenants.
+    /// Items in flight at once per tenant to start with; the engine grows it while the
+    /// tenant answers as fast as before and nothing is throttled.
     pub concurrency: usize,
+    /// The most items in flight at once per tenant that adaptive growth may reach; unset:
+    /// [`DEFAULT_MAX_CONCURRENCY`] or `concurrency`, whichever is more (see
+    /// [`EngineSettings::concurrency_ceiling`]).
+    pub max_concurrency: Option<usize>,
     /// Items in flight at once against one mailbox.
     pub per_mailbox: usize,
     /// Attempts per item before a retryable failure becomes final.
@@ -151,6 +156,16 @@ impl EngineSettings {
             }
         };
         check("concurrency", self.concurrency as u64, 1, 1024)?;
+        if let Some(ceiling) = self.max_concurrency {
+            check("max_concurrency", ceiling as u64, 1, 4096)?;
+            if ceiling < self.concurrency {
+                return Err(format!(
+                    "max_concurrency = {ceiling} is below concurrency = {}: the ceiling of the \
+                     adaptive limit must be at least where it starts",
+                    self.concurrency
+                ));
+            }
+        }
         check("per_mailbox", self.per_mailbox as u64, 1, 64)?;
         check("max_attempts", u64::from(self.max_attempts), 1, 100)?;
         check("backoff_ms", self.backoff_ms, 1, 600_000)?;
@@ -158,10 +173,24 @@ impl EngineSettings {
     }
 }
 
+/// The ceiling of the adaptive per-tenant concurrency when `max_concurrency` is not set.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
+
+impl EngineSettings {
+    /// The most items per tenant adaptive growth may reach: `max_concurrency`, or when unset
+    /// [`DEFAULT_MAX_CONCURRENCY`], never below `concurrency` (an older config that raised
+    /// `concurrency` alone keeps its level).
+    pub fn concurrency_ceiling(&self) -> usize {
+        self.max_concurrency
+            .unwrap_or(DEFAULT_MAX_CONCURRENCY.max(self.concurrency))
+    }
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             concurrency: 16,
+            max_concurrency: None,
             per_mailbox: 4,
             max_attempts: 5,
             backoff_ms: 200,
@@ -493,6 +522,19 @@ mod tests {
         assert!(e.contains("lease_secs = 0"), "{e}");
         assert!(parse("[engine]\nconcurrency = 100000\n").is_err());
         assert!(parse("[engine]\nper_mailbox = 4\n").is_ok());
+        let e = parse("[engine]\nconcurrency = 32\nmax_concurrency = 8\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("max_concurrency = 8") && e.contains("concurrency = 32"),
+            "{e}"
+        );
+        assert!(parse("[engine]\nmax_concurrency = 0\n").is_err());
+        let ceiling = |text: &str| parse(text).map(|c| c.engine.concurrency_ceiling()).ok();
+        assert_eq!(ceiling(""), Some(DEFAULT_MAX_CONCURRENCY));
+        assert_eq!(ceiling("[engine]\nconcurrency = 600\n"), Some(600));
+        assert_eq!(ceiling("[engine]\nmax_concurrency = 64\n"), Some(64));
     }
 
     #[test]

@@ -4,12 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::item::Step;
 use super::{Engine, EngineError};
-use crate::store::Claimed;
 
 /// What to run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,9 +27,7 @@ pub struct RunSummary {
     pub reclaimed: u64,
 }
 
-/// Tenants whose credentials were refused in this run: their items fail at once instead of
-/// locking the account out with more attempts.
-pub(super) type Breaker = Arc<Mutex<HashMap<String, String>>>;
+pub(super) use super::limits::Breaker;
 
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -139,8 +135,9 @@ impl Engine {
         let worker = lease.worker();
         let settings = &self.config.engine;
         let lease_ms = lease.lease_ms();
-        let mailbox_limits: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
-        let breaker: Breaker = Arc::default();
+        // The limits are the process's, not this run's: another run (a second job in the
+        // console) shares the same per-mailbox and per-tenant gates.
+        let _running = self.limits.run_started();
         let mut summary = RunSummary::default();
         let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
         // Which item each task works on, so a task that panics does not strand its claim.
@@ -163,7 +160,10 @@ impl Engine {
                 }
                 last_reclaim = Some(Instant::now());
             }
-            let room = settings.concurrency.saturating_sub(in_flight.len());
+            let room = self
+                .limits
+                .claim_room(self.config.tenants.keys())
+                .saturating_sub(in_flight.len());
             let claimed = if room > 0 {
                 self.store.claim_items(worker, room, jobs.as_deref())?
             } else {
@@ -172,13 +172,18 @@ impl Engine {
             let claimed_any = !claimed.is_empty();
             for c in claimed {
                 let engine = Arc::clone(self);
-                let limit = mailbox_limit(&mailbox_limits, &c, settings.per_mailbox);
-                let breaker = Arc::clone(&breaker);
+                let mailbox = self.limits.mailbox(&c.item.tenant, &c.item.mailbox);
+                let tenant = self.limits.tenant(&c.item.tenant);
                 let lease = Arc::clone(lease);
                 let item = c.item.id;
                 let handle = in_flight.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    engine.process(&c, &breaker, &lease).await
+                    // The mailbox first: a tenant slot is not held while its mailbox is busy.
+                    let _pass = mailbox
+                        .enter(1)
+                        .await
+                        .map_err(|e| EngineError::Backend(e.to_string()))?;
+                    let _slot = tenant.acquire_owned().await;
+                    engine.process(&c, engine.limits.breaker(), &lease).await
                 });
                 task_items.insert(handle.id(), item);
             }
@@ -221,18 +226,6 @@ impl Engine {
             }
         }
     }
-}
-
-fn mailbox_limit(
-    limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
-    claimed: &Claimed,
-    per_mailbox: usize,
-) -> Arc<Semaphore> {
-    let mut map = limits.lock().unwrap_or_else(|e| e.into_inner());
-    Arc::clone(
-        map.entry(format!("{}/{}", claimed.item.tenant, claimed.item.mailbox))
-            .or_insert_with(|| Arc::new(Semaphore::new(per_mailbox))),
-    )
 }
 
 /// Unique per run: host, pid and start time, so a restarted process is a different worker.

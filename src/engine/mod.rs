@@ -9,6 +9,7 @@ mod actor;
 mod executor;
 mod headers;
 mod item;
+mod limits;
 mod logload;
 mod planner;
 mod quarantined;
@@ -77,6 +78,8 @@ pub struct Engine {
     actor: Actor,
     /// Conversation searches remembered between plans (the console re-plans on every key).
     conversation_searches: search_cache::ConversationSearches,
+    /// The process's limits, shared by every run, scan and job of this engine.
+    limits: Arc<limits::Limits>,
 }
 
 impl Engine {
@@ -86,19 +89,22 @@ impl Engine {
             .keys()
             .map(|name| (name.clone(), OnceLock::new()))
             .collect();
+        let limits = Arc::new(limits::Limits::new(&config.engine));
         Engine {
             config,
             store,
             backends,
             actor,
             conversation_searches: search_cache::ConversationSearches::default(),
+            limits,
         }
     }
 
     /// Replace a tenant's backend (tests drive the engine through instrumented backends).
     pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
+        let observed = limits::Observed::wrap(backend, tenant, &self.limits);
         self.backends
-            .insert(tenant.to_string(), OnceLock::from(Ok(backend)));
+            .insert(tenant.to_string(), OnceLock::from(Ok(observed)));
     }
 
     pub fn actor(&self) -> &Actor {
@@ -121,7 +127,8 @@ impl Engine {
             .get(tenant)
             .ok_or_else(|| format!("unknown tenant '{tenant}'"))?;
         cell.get_or_init(|| match self.config.tenant(tenant) {
-            Some(config) => build_backend(config),
+            Some(config) => build_backend(config)
+                .map(|built| limits::Observed::wrap(built, tenant, &self.limits)),
             None => Err(format!("unknown tenant '{tenant}'")),
         })
         .as_ref()

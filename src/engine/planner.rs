@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::requests::{RestoreRequest, RetractRequest, SweepRequest};
@@ -292,7 +291,7 @@ impl Engine {
     ) -> Result<TenantScan, EngineError> {
         let backend = Arc::clone(self.backend(tenant).map_err(EngineError::Backend)?);
         let mailboxes = self.tenant_mailboxes(tenant).await?;
-        let limit = Arc::new(Semaphore::new(self.config.engine.concurrency));
+        let limit = self.limits.tenant(tenant);
         let mut tasks = JoinSet::new();
         let mut by_task = HashMap::new();
         for mailbox in mailboxes {

@@ -763,3 +763,61 @@ async fn a_lost_answer_completes_the_placement_by_what_the_backend_says_of_ids()
         assert_eq!(to, expected, "ids change on move: {ids_change_on_move}");
     }
 }
+
+/// A sweep job of `per_mailbox_items` items in each of the setup's first three mailboxes.
+fn load_job(s: &Setup, tag: &str, per_mailbox_items: usize) -> i64 {
+    let items: Vec<NewItem> = (0..per_mailbox_items * 3)
+        .map(|n| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{}@t.test", n % 3),
+            message_id: format!("<{tag}{n}@x>"),
+            ..NewItem::default()
+        })
+        .collect();
+    let job = NewJob {
+        kind: crate::model::JobKind::Sweep,
+        action: Action::Trash,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: tag.into(),
+        restores_job: None,
+        audit: crate::store::NewAudit::default(),
+    };
+    match s.engine.store().create_job(&job, &items) {
+        Ok(id) => id,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn two_runs_in_one_process_share_the_per_mailbox_limit() {
+    // Two jobs at once in one engine (a console running two jobs): each run alone keeps to
+    // two per mailbox; together they must too.
+    let backend = Scripted {
+        delay: Duration::from_millis(20),
+        ..Scripted::default()
+    };
+    let s = setup(3, 2, backend);
+    let first = load_job(&s, "a", 10);
+    let second = load_job(&s, "b", 10);
+    let run = |job| {
+        let engine = Arc::clone(&s.engine);
+        async move {
+            engine
+                .run(RunOptions {
+                    job: Some(job),
+                    follow: false,
+                })
+                .await
+        }
+    };
+    let (a, b) = tokio::join!(run(first), run(second));
+    let finished = a.map(|a| a.finished).unwrap_or(0) + b.map(|b| b.finished).unwrap_or(0);
+    assert_eq!(finished, 60, "both jobs ran to the end");
+    assert_eq!(
+        s.backend.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the two runs together reached the per-mailbox limit and never passed it"
+    );
+}

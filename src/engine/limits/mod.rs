@@ -1,0 +1,313 @@
+//! The limits of one process, owned by the [`Engine`](super::Engine) and shared by every run,
+//! scan and job in it: two jobs in one console together stay within the per-mailbox limit
+//! and the tenant's concurrency, and a tenant whose credentials were refused stops for all.
+//!
+//! - per mailbox: at most `[engine] per_mailbox` items at once, held after a throttle until
+//!   the server's `Retry-After` passed (the same gate the HTTP backends use per request);
+//! - per tenant: an adaptive limit ([`adaptive::Controller`]) from `[engine] concurrency` up
+//!   to the ceiling, fed by every backend call ([`observed`]);
+//! - the credentials breaker of each tenant.
+
+mod adaptive;
+mod observed;
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+pub use adaptive::Controller;
+pub(super) use observed::Observed;
+
+use crate::backends::ErrorKind;
+use crate::backends::common::throttle::{Gate, Gates};
+use crate::config::EngineSettings;
+
+/// Tenants whose credentials were refused: their items fail at once instead of locking the
+/// account out with more attempts. Cleared when a run starts with no other run going, so a
+/// fixed secret is tried again by the next run.
+pub(super) type Breaker = Arc<Mutex<HashMap<String, String>>>;
+
+/// The limits of this process.
+pub(super) struct Limits {
+    start: usize,
+    ceiling: usize,
+    mailboxes: Gates,
+    tenants: Mutex<HashMap<String, Arc<TenantGate>>>,
+    breaker: Breaker,
+    runs: Arc<AtomicUsize>,
+}
+
+/// A run in progress; the count of runs goes down when it is dropped.
+pub(super) struct RunGuard {
+    runs: Arc<AtomicUsize>,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        self.runs.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Limits {
+    pub(super) fn new(settings: &EngineSettings) -> Limits {
+        Limits {
+            start: settings.concurrency,
+            ceiling: settings.concurrency_ceiling(),
+            mailboxes: Gates::new(settings.per_mailbox),
+            tenants: Mutex::default(),
+            breaker: Breaker::default(),
+            runs: Arc::default(),
+        }
+    }
+
+    /// A run begins. The first of a quiet process forgets the breaker's earlier trips.
+    pub(super) fn run_started(&self) -> RunGuard {
+        if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.breaker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+        RunGuard {
+            runs: Arc::clone(&self.runs),
+        }
+    }
+
+    pub(super) fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// The gate of one mailbox, shared by every run of the process.
+    pub(super) fn mailbox(&self, tenant: &str, mailbox: &str) -> Arc<Gate> {
+        // A NUL cannot occur in a tenant name or an address, so the key is unambiguous.
+        self.mailboxes.gate(&format!("{tenant}\0{mailbox}"))
+    }
+
+    /// The concurrency gate of one tenant, shared by every run and scan of the process.
+    pub(super) fn tenant(&self, tenant: &str) -> Arc<TenantGate> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            tenants
+                .entry(tenant.to_string())
+                .or_insert_with(|| Arc::new(TenantGate::new(self.start, self.ceiling))),
+        )
+    }
+
+    /// How many items a run may claim at once for these tenants: the sum of their current
+    /// limits (claims beyond a tenant's limit would only wait, holding their lease).
+    pub(super) fn claim_room<'a>(&self, tenants: impl Iterator<Item = &'a String>) -> usize {
+        tenants
+            .map(|t| self.tenant(t).limit())
+            .sum::<usize>()
+            .max(1)
+    }
+
+    /// What a backend call for `tenant` (and `mailbox`, when it was about one) came to.
+    pub(super) fn observe(
+        &self,
+        tenant: &str,
+        mailbox: Option<&str>,
+        latency: Duration,
+        failure: Option<(ErrorKind, Option<Duration>)>,
+    ) {
+        let gate = self.tenant(tenant);
+        match failure {
+            None => gate.answered(latency),
+            Some((kind, retry_after)) if is_throttle(kind, retry_after) => {
+                gate.throttled(retry_after);
+                if let (Some(mailbox), Some(wait)) = (mailbox, retry_after) {
+                    self.mailbox(tenant, mailbox).hold(wait);
+                }
+            }
+            // Other failures say nothing about the server's capacity.
+            Some(_) => {}
+        }
+    }
+}
+
+/// 429, or 503 / server busy that says when to come back: the server is over its capacity.
+/// A 503 without `Retry-After` is more often a server down or restarting than a busy one.
+fn is_throttle(kind: ErrorKind, retry_after: Option<Duration>) -> bool {
+    kind == ErrorKind::Throttled || (kind == ErrorKind::Unavailable && retry_after.is_some())
+}
+
+/// The adaptive concurrency gate of one tenant.
+pub(super) struct TenantGate {
+    state: Mutex<TenantState>,
+    changed: Notify,
+}
+
+struct TenantState {
+    controller: Controller,
+    in_flight: usize,
+}
+
+/// A slot in a tenant's gate; given back when dropped.
+pub(super) struct TenantSlot {
+    gate: Arc<TenantGate>,
+}
+
+impl Drop for TenantSlot {
+    fn drop(&mut self) {
+        self.gate.lock().in_flight -= 1;
+        self.gate.changed.notify_waiters();
+    }
+}
+
+impl TenantGate {
+    fn new(start: usize, ceiling: usize) -> TenantGate {
+        TenantGate {
+            state: Mutex::new(TenantState {
+                controller: Controller::new(start, ceiling),
+                in_flight: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TenantState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tenant's current limit.
+    pub(super) fn limit(&self) -> usize {
+        self.lock().controller.limit()
+    }
+
+    /// Items of the tenant in flight now, across every run of the process.
+    #[cfg(test)]
+    pub(super) fn in_flight(&self) -> usize {
+        self.lock().in_flight
+    }
+
+    /// Wait for a slot under the tenant's current limit. (Named after the semaphore method it
+    /// stands in for, so a caller holding either reads the same.)
+    pub(super) async fn acquire_owned(self: Arc<Self>) -> TenantSlot {
+        loop {
+            // Registered before the check, so a slot freed between the two is not missed.
+            let mut changed = pin!(self.changed.notified());
+            changed.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if state.in_flight < state.controller.limit() {
+                    state.in_flight += 1;
+                    return TenantSlot {
+                        gate: Arc::clone(&self),
+                    };
+                }
+            }
+            changed.await;
+        }
+    }
+
+    fn answered(&self, latency: Duration) {
+        let grew = {
+            let mut state = self.lock();
+            let before = state.controller.limit();
+            state.controller.answered(latency, Instant::now());
+            state.controller.limit() > before
+        };
+        if grew {
+            self.changed.notify_waiters();
+        }
+    }
+
+    fn throttled(&self, retry_after: Option<Duration>) {
+        self.lock()
+            .controller
+            .throttled(retry_after, Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(start: usize, ceiling: usize, per_mailbox: usize) -> Limits {
+        Limits::new(&EngineSettings {
+            concurrency: start,
+            max_concurrency: Some(ceiling),
+            per_mailbox,
+            ..EngineSettings::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_tenant_gate_admits_no_more_than_its_limit_and_wakes_a_waiter_on_release() {
+        let limits = limits(2, 8, 4);
+        let gate = limits.tenant("t");
+        let a = Arc::clone(&gate).acquire_owned().await;
+        let _b = Arc::clone(&gate).acquire_owned().await;
+        let third = tokio::spawn(Arc::clone(&gate).acquire_owned());
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!third.is_finished(), "a third slot under a limit of 2");
+        assert_eq!(gate.in_flight(), 2);
+        drop(a);
+        let third = tokio::time::timeout(Duration::from_secs(1), third).await;
+        assert!(third.is_ok(), "the freed slot was not handed on");
+        // The same tenant from anywhere in the process is the same gate.
+        assert!(Arc::ptr_eq(&gate, &limits.tenant("t")));
+        assert!(!Arc::ptr_eq(&gate, &limits.tenant("u")));
+    }
+
+    #[tokio::test]
+    async fn a_throttle_with_retry_after_holds_the_mailbox_and_halves_the_tenant() {
+        let limits = limits(16, 64, 4);
+        limits.observe(
+            "t",
+            Some("a@x"),
+            Duration::from_millis(5),
+            Some((ErrorKind::Throttled, Some(Duration::from_millis(150)))),
+        );
+        assert_eq!(limits.tenant("t").limit(), 8);
+        let started = Instant::now();
+        let _pass = limits.mailbox("t", "a@x").enter(1).await;
+        assert!(started.elapsed() >= Duration::from_millis(140));
+        // Another mailbox, and the same address in another tenant, are not held.
+        let started = Instant::now();
+        let _pass = limits.mailbox("u", "a@x").enter(1).await;
+        assert!(started.elapsed() < Duration::from_millis(100));
+        // A 503 without Retry-After, or a refused login, is no throttle.
+        limits.observe(
+            "u",
+            None,
+            Duration::ZERO,
+            Some((ErrorKind::Unavailable, None)),
+        );
+        limits.observe(
+            "u",
+            None,
+            Duration::ZERO,
+            Some((ErrorKind::AuthFailed, None)),
+        );
+        assert_eq!(limits.tenant("u").limit(), 16);
+        limits.observe(
+            "u",
+            None,
+            Duration::ZERO,
+            Some((ErrorKind::Unavailable, Some(Duration::from_secs(1)))),
+        );
+        assert_eq!(limits.tenant("u").limit(), 8);
+    }
+
+    #[test]
+    fn the_first_run_of_a_quiet_process_forgets_the_breaker_and_a_second_does_not() {
+        let limits = limits(16, 64, 4);
+        let first = limits.run_started();
+        limits
+            .breaker()
+            .lock()
+            .unwrap()
+            .insert("t".into(), "refused".into());
+        let second = limits.run_started();
+        assert!(limits.breaker().lock().unwrap().contains_key("t"));
+        drop(first);
+        drop(second);
+        let _third = limits.run_started();
+        assert!(limits.breaker().lock().unwrap().is_empty());
+    }
+}
