@@ -6,9 +6,11 @@
 //! with its audit record in one transaction. RBAC is checked here, so no client can skip it.
 
 mod actor;
+pub mod anchor;
 mod executor;
 mod headers;
 mod item;
+mod job_check;
 mod logload;
 mod planner;
 mod quarantined;
@@ -19,7 +21,7 @@ mod search_cache;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::backends::{self, Backend, MailboxRef};
 use crate::config::Config;
@@ -77,6 +79,9 @@ pub struct Engine {
     actor: Actor,
     /// Conversation searches remembered between plans (the console re-plans on every key).
     conversation_searches: search_cache::ConversationSearches,
+    /// What this process decided about each job's signature (signing processes only).
+    job_verdicts: job_check::JobVerdicts,
+    anchor_state: Mutex<anchor::AnchorState>,
 }
 
 impl Engine {
@@ -92,6 +97,8 @@ impl Engine {
             backends,
             actor,
             conversation_searches: search_cache::ConversationSearches::default(),
+            job_verdicts: job_check::JobVerdicts::default(),
+            anchor_state: anchor::AnchorState::new(),
         }
     }
 
