@@ -247,7 +247,10 @@ fn plan_job_jobs_and_check() {
     let (code, ch) = w.json(&["check"]);
     assert_eq!(code, 0, "{ch}");
     assert_eq!(keys(&ch), vec!["authority", "tenants", "warnings"]);
-    assert_eq!(ch["authority"], "advisory", "no service: roles are advisory");
+    assert_eq!(
+        ch["authority"], "advisory",
+        "no service: roles are advisory"
+    );
     assert!(ch["warnings"].is_array(), "{ch}");
     let tenants = ch["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 1);
@@ -274,7 +277,14 @@ fn audit_and_verify() {
     assert_eq!(code, 0);
     assert_fields(
         &v,
-        &["ok", "records", "first_bad", "signed", "witness_entries", "contradiction"],
+        &[
+            "ok",
+            "records",
+            "first_bad",
+            "signed",
+            "witness_entries",
+            "contradiction",
+        ],
     );
     assert_eq!(v["ok"], true);
     assert!(v["first_bad"].is_null(), "{v}");

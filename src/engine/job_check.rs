@@ -50,9 +50,7 @@ impl Engine {
             None => {
                 let sig = self.store.job_signature(job)?;
                 let verdict = match (&sig.signed_form, &sig.signature) {
-                    (Some(text), Some(signature))
-                        if SignedJob::verifies(text, signature, &key) =>
-                    {
+                    (Some(text), Some(signature)) if SignedJob::verifies(text, signature, &key) => {
                         match SignedJob::from_text(text) {
                             Some(signed) => {
                                 let found = signed.differences(&sig.current);
@@ -73,7 +71,10 @@ impl Engine {
                     }
                     (Some(text), Some(_)) => refused(
                         job,
-                        &format!("its signature is not the service key's {}", key.fingerprint()),
+                        &format!(
+                            "its signature is not the service key's {}",
+                            key.fingerprint()
+                        ),
                         SignedJob::from_text(text).map(|s| s.initiated_by),
                     ),
                     _ => refused(job, "it is not signed by the service", None),

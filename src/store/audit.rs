@@ -93,7 +93,13 @@ pub struct AuditProgress {
 /// The hash of a record: every field, in a fixed order, with the previous record's hash. A
 /// record from before authorities were kept (`None`) hashes as it did then, so old trails
 /// still verify; every newer record's authority is covered.
-fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str, authority: Option<&str>) -> String {
+fn record_hash(
+    seq: i64,
+    e: &NewAudit,
+    at: &str,
+    prev_hash: &str,
+    authority: Option<&str>,
+) -> String {
     let fields = (
         seq,
         at,
@@ -138,7 +144,9 @@ pub(super) fn append(tx: &Transaction<'_>, now: Now, e: &NewAudit) -> Result<i64
         None => AUTHORITY_ADVISORY,
     };
     let hash = record_hash(seq, e, &at, &prev_hash, Some(authority));
-    let sig = now.1.map(|key| key.sign(Purpose::AuditRecord, &record_signed_message(seq, &hash)));
+    let sig = now
+        .1
+        .map(|key| key.sign(Purpose::AuditRecord, &record_signed_message(seq, &hash)));
     tx.prepare_cached(
         "INSERT INTO audit (seq, at, actor, ssh_from, role, action, target, reason, outcome, job,
                             detail, prev_hash, hash, authority, sig)
@@ -192,25 +200,13 @@ fn record_signed_message(seq: i64, hash: &str) -> Vec<u8> {
 const AUDIT_COLUMNS: &str = "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, \
      detail, prev_hash, hash, authority, sig";
 
-/// [`AUDIT_COLUMNS`] as this store can answer them: a store opened read-only is not migrated,
-/// so one from before signatures reads its missing columns as NULL.
-fn audit_columns(tx: &Transaction<'_>) -> Result<String> {
-    let has_sig: bool = tx
-        .prepare_cached("SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'sig'")?
-        .query_row([], |r| r.get::<_, i64>(0))?
-        > 0;
-    Ok(if has_sig {
-        AUDIT_COLUMNS.to_string()
-    } else {
-        AUDIT_COLUMNS.replace("authority, sig", "NULL AS authority, NULL AS sig")
-    })
-}
-
 /// Whether the store has an audit table at all (a file truncated to 0 bytes opens as an
 /// empty database).
 fn has_audit_table(tx: &Transaction<'_>) -> Result<bool> {
     Ok(tx
-        .prepare_cached("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit'")?
+        .prepare_cached(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit'",
+        )?
         .query_row([], |r| r.get::<_, i64>(0))?
         > 0)
 }
@@ -231,9 +227,8 @@ impl Store {
             if !has_audit_table(tx)? {
                 return Ok(Vec::new());
             }
-            let columns = audit_columns(tx)?;
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT * FROM (SELECT {columns} FROM audit
+                "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
                   WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR job = ?3)
                   ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
             ))?;
@@ -288,7 +283,7 @@ impl Store {
                 Some(cp) => {
                     let stored: Option<(String, Option<String>)> = tx
                         .query_row(
-                            &format!("SELECT hash, {} FROM audit WHERE seq = ?1", if audit_columns(tx)?.contains("NULL AS sig") { "NULL" } else { "sig" }),
+                            "SELECT hash, sig FROM audit WHERE seq = ?1",
                             params![cp.seq],
                             |r| Ok((r.get(0)?, r.get(1)?)),
                         )
@@ -300,8 +295,7 @@ impl Store {
                 }
                 None => (1, GENESIS.to_string(), false),
             };
-            let columns = audit_columns(tx)?;
-            let mut stmt = tx.prepare(&format!("SELECT {columns} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
+            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
             let mut rows = stmt.query(params![expected_seq])?;
             // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
             let mut records = (expected_seq - 1) as u64;
@@ -396,9 +390,11 @@ impl Store {
                 return Ok(None);
             }
             Ok(tx
-                .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?)
         })
     }
@@ -410,7 +406,9 @@ impl Store {
                 return Ok(None);
             }
             Ok(tx
-                .query_row("SELECT hash FROM audit WHERE seq = ?1", params![seq], |r| r.get(0))
+                .query_row("SELECT hash FROM audit WHERE seq = ?1", params![seq], |r| {
+                    r.get(0)
+                })
                 .optional()?)
         })
     }

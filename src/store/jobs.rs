@@ -7,11 +7,11 @@ use super::audit::{NewAudit, append};
 use super::decode::RowOf;
 use super::messages::set_delivery_state;
 use super::{Now, Result, Store, StoreError};
-use crate::trust::{JobTarget, SignedJob};
 use crate::model::{
     Action, DeliveryState, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus,
     Placement,
 };
+use crate::trust::{JobTarget, SignedJob};
 
 /// A job to create, with the audit record of its request.
 #[derive(Clone, Debug)]
@@ -209,7 +209,14 @@ fn job_as_rows_say(tx: &Transaction<'_>, id: i64) -> Result<SignedJob> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(SignedJob::new(id, &kind, &action, &initiated_by, restores_job, targets))
+    Ok(SignedJob::new(
+        id,
+        &kind,
+        &action,
+        &initiated_by,
+        restores_job,
+        targets,
+    ))
 }
 
 /// What a worker needs to check a job against its signature.

@@ -28,7 +28,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, NewAudit};
+pub use audit::{
+    AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress,
+    AuditVerdict, NewAudit,
+};
 pub use claims::Requeued;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::UnreadableValue;
@@ -39,8 +42,8 @@ pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, Re
 pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use search::PageAnchor;
 
-use clock::Now;
 use crate::trust::ServiceKey;
+use clock::Now;
 
 /// Errors from the store, with enough words to tell the user what went wrong. No variant
 /// carries a database driver's type: a second implementation reports through the same cases.
@@ -155,6 +158,17 @@ impl Store {
         }
         Ok(Store {
             conn: Mutex::new(files::open_read_only(path)?),
+            path: path.to_path_buf(),
+            clock: Arc::new(SystemClock),
+            signer: OnceLock::new(),
+        })
+    }
+
+    /// Open a store for `audit verify`: read-only, and a store emptied (truncated to 0 bytes)
+    /// opens as an empty trail, for the witness to show what it lost.
+    pub fn open_for_verify(path: &Path) -> Result<Store> {
+        Ok(Store {
+            conn: Mutex::new(files::open_read_only_as(path, true)?),
             path: path.to_path_buf(),
             clock: Arc::new(SystemClock),
             signer: OnceLock::new(),

@@ -84,7 +84,11 @@ impl SignedJob {
         field("id", self.id.to_string(), now.id.to_string());
         field("kind", self.kind.clone(), now.kind.clone());
         field("action", self.action.clone(), now.action.clone());
-        field("initiated_by", self.initiated_by.clone(), now.initiated_by.clone());
+        field(
+            "initiated_by",
+            self.initiated_by.clone(),
+            now.initiated_by.clone(),
+        );
         field(
             "restores_job",
             format!("{:?}", self.restores_job),
@@ -147,7 +151,10 @@ mod tests {
         edited.targets.push(target("c@x"));
         let found = job.differences(&edited);
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].contains("initiated_by is \"mallory\""), "{found:?}");
+        assert!(
+            found[0].contains("initiated_by is \"mallory\""),
+            "{found:?}"
+        );
         assert!(found[1].contains("c@x"), "{found:?}");
         assert!(job.differences(&job.clone()).is_empty());
     }

@@ -14,10 +14,17 @@ use crate::trust::{PUBLIC_KEY_FILE, PublicKey, StoredHead, Witness, first_contra
 
 pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
     let config = ctx.config()?;
-    let store = Store::open_read_only(&config.store_path)?;
     if let Some(AuditCommand::Verify(v)) = a.verify {
+        // A store that is not there yet is an empty trail, as for the other readers (and a
+        // witness that remembers records says so).
+        let store = if config.store_path.exists() {
+            Store::open_for_verify(&config.store_path)?
+        } else {
+            Store::open_read_only(&config.store_path)?
+        };
         return verify(ctx, &config, &store, v);
     }
+    let store = Store::open_read_only(&config.store_path)?;
     let since = a
         .since
         .as_deref()
