@@ -102,3 +102,108 @@ impl Drop for Engine {
         self.anchor_now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::Actor;
+    use crate::model::Role;
+    use crate::store::{NewAudit, Store};
+    use crate::trust::ServiceKey;
+
+    fn signing_engine(dir: &std::path::Path) -> Engine {
+        let config = Config::parse(
+            "[audit]\nwitness = \"w/audit.witness\"\nwitness_every = 3\n",
+            &dir.join("config.toml"),
+        )
+        .unwrap();
+        let store = Arc::new(Store::open(&dir.join("t.db")).unwrap());
+        store
+            .set_signer(Arc::new(ServiceKey::load_or_create(dir).unwrap()))
+            .unwrap();
+        let actor = Actor {
+            login: "svc".into(),
+            ssh_from: None,
+            role: Role::Admin,
+        };
+        Engine::new(Arc::new(config), store, actor)
+    }
+
+    fn add_records(engine: &Engine, n: usize) {
+        for i in 0..n {
+            engine
+                .store()
+                .audit(&NewAudit {
+                    actor: "alice".into(),
+                    role: "analyst".into(),
+                    action: "retract".into(),
+                    target: format!("<m{i}@x>"),
+                    outcome: "queued".into(),
+                    ..NewAudit::default()
+                })
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_head_is_witnessed_every_n_records_and_a_failed_write_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = signing_engine(dir.path());
+        let witness = Witness::at(&dir.path().join("w/audit.witness"));
+        add_records(&engine, 2);
+        assert!(!engine.anchor_if_due(), "2 of 3 records: not due yet");
+        add_records(&engine, 1);
+        // The witness's directory is missing: the write fails, is logged, and nothing breaks.
+        assert!(!engine.anchor_if_due());
+        std::fs::create_dir(dir.path().join("w")).unwrap();
+        assert!(engine.anchor_if_due(), "retried on the next call");
+        let entries = witness.entries().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].seq, 3);
+        assert!(entries[0].verifies(&engine.store().signer().unwrap().public()));
+        assert!(!engine.anchor_if_due(), "nothing new");
+        add_records(&engine, 1);
+        assert!(!engine.anchor_if_due());
+        assert!(
+            engine.anchor_now(),
+            "a process that ends witnesses what it added"
+        );
+        assert_eq!(witness.entries().unwrap().last().map(|e| e.seq), Some(4));
+        // One record, but the last entry is over a minute old: due.
+        add_records(&engine, 1);
+        assert!(!engine.anchor_if_due());
+        if let Some(earlier) = Instant::now().checked_sub(WITNESS_AT_LEAST_EVERY) {
+            engine.anchor_state.lock().unwrap().last_at = earlier;
+            assert!(engine.anchor_if_due(), "a minute with records added");
+        }
+        engine.anchor_now();
+        assert_eq!(witness.entries().unwrap().last().map(|e| e.seq), Some(5));
+        // A new process continues from where the witness left off.
+        drop(engine);
+        let again = signing_engine(dir.path());
+        assert!(!again.anchor_now(), "head 5 is witnessed already");
+    }
+
+    #[test]
+    fn a_process_without_the_key_never_writes_the_witness() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(
+            "[audit]\nwitness = \"audit.witness\"\nwitness_every = 1\n",
+            &dir.path().join("config.toml"),
+        )
+        .unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let actor = Actor {
+            login: "alice".into(),
+            ssh_from: None,
+            role: Role::Admin,
+        };
+        let engine = Engine::new(Arc::new(config), store, actor);
+        add_records(&engine, 2);
+        assert!(!engine.anchor_now());
+        assert!(!dir.path().join("audit.witness").exists());
+    }
+}

@@ -505,6 +505,101 @@ mod tests {
         Ok(())
     }
 
+    fn signing_store() -> (
+        tempfile::TempDir,
+        Store,
+        std::sync::Arc<crate::trust::ServiceKey>,
+    ) {
+        let (dir, store) = temp_store();
+        let key =
+            std::sync::Arc::new(crate::trust::ServiceKey::load_or_create(dir.path()).unwrap());
+        store.set_signer(std::sync::Arc::clone(&key)).unwrap();
+        (dir, store, key)
+    }
+
+    #[test]
+    fn signed_records_verify_with_the_key_and_not_with_another() -> Result<()> {
+        let (_d, store, key) = signing_store();
+        for n in 0..3 {
+            store.audit(&entry(n))?;
+        }
+        let entries = store.audit_entries(&AuditFilter::default())?;
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.authority.as_deref() == Some(AUTHORITY_SERVICE))
+        );
+        let v = store.verify_audit_with(None, Some(&key.public()))?.verdict;
+        assert!(v.ok && v.signed == 3, "{v:?}");
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = crate::trust::ServiceKey::load_or_create(other_dir.path()).unwrap();
+        let v = store
+            .verify_audit_with(None, Some(&other.public()))?
+            .verdict;
+        assert_eq!(v.first_bad, Some(1), "{v:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_unsigned_record_after_a_signed_one_is_a_finding() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let key =
+            std::sync::Arc::new(crate::trust::ServiceKey::load_or_create(dir.path()).unwrap());
+        {
+            let store = Store::open(&path)?;
+            store.set_signer(key)?;
+            store.audit(&entry(1))?;
+        }
+        // The same store written by a process without the key: chained, hashed, unsigned.
+        let embedded = Store::open(&path)?;
+        embedded.audit(&entry(2))?;
+        let v = embedded.verify_audit_with(None, None)?.verdict;
+        assert_eq!(v.first_bad, Some(2), "{v:?}");
+        assert!(v.problem.unwrap_or_default().contains("has no signature"));
+        Ok(())
+    }
+
+    #[test]
+    fn records_from_before_authorities_still_verify_and_new_ones_say_advisory() -> Result<()> {
+        let (_d, store) = temp_store();
+        // A record as an older version wrote it: no authority, hashed without one.
+        let old = entry(0);
+        let at = "2026-01-01T00:00:00.000000Z";
+        let hash = record_hash(1, &old, at, GENESIS, None);
+        store.conn().execute(
+            "INSERT INTO audit (seq, at, actor, role, action, target, outcome, prev_hash, hash)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                at,
+                old.actor,
+                old.role,
+                old.action,
+                old.target,
+                old.outcome,
+                GENESIS,
+                hash
+            ],
+        )?;
+        store.conn().execute(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 1, ?1)",
+            [&hash],
+        )?;
+        store.audit(&entry(1))?;
+        let v = store.verify_audit()?;
+        assert!(v.ok, "{v:?}");
+        let entries = store.audit_entries(&AuditFilter::default())?;
+        assert_eq!(entries[0].authority, None);
+        assert_eq!(entries[1].authority.as_deref(), Some(AUTHORITY_ADVISORY));
+        // The authority is covered by the hash: calling an advisory record the service's
+        // breaks the chain.
+        store.conn().execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET authority = 'service' WHERE seq = 2",
+        )?;
+        assert_eq!(store.verify_audit()?.first_bad, Some(2));
+        Ok(())
+    }
+
     #[test]
     fn the_table_refuses_casual_edits() -> Result<()> {
         let (_d, store) = temp_store();
