@@ -246,7 +246,11 @@ fn plan_job_jobs_and_check() {
 
     let (code, ch) = w.json(&["check"]);
     assert_eq!(code, 0, "{ch}");
-    assert_eq!(keys(&ch), vec!["tenants", "warnings"]);
+    assert_eq!(keys(&ch), vec!["authority", "tenants", "warnings"]);
+    assert_eq!(
+        ch["authority"], "advisory",
+        "no service: roles are advisory"
+    );
     assert!(ch["warnings"].is_array(), "{ch}");
     let tenants = ch["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 1);
@@ -271,7 +275,17 @@ fn audit_and_verify() {
     assert_eq!(code, 0);
     let (code, v) = w.json(&["audit", "verify"]);
     assert_eq!(code, 0);
-    assert_fields(&v, &["ok", "records", "first_bad"]);
+    assert_fields(
+        &v,
+        &[
+            "ok",
+            "records",
+            "first_bad",
+            "signed",
+            "witness_entries",
+            "contradiction",
+        ],
+    );
     assert_eq!(v["ok"], true);
     assert!(v["first_bad"].is_null(), "{v}");
     let (_, a) = w.json(&["audit"]);
@@ -290,6 +304,7 @@ fn audit_and_verify() {
             ],
         );
         assert_rfc3339_utc(&e["at"]);
+        assert_eq!(e["authority"], "advisory", "{e}");
     }
     // An empty store verifies too.
     let empty = World::new("");

@@ -207,8 +207,20 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain: every record intact, in order, none missing.
-    Verify,
+    /// Check the hash chain (every record intact, in order, none missing), the records'
+    /// signatures, and the store against the witness.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The witness file to check the store against (default: `[audit] witness`).
+    #[arg(long, value_name = "PATH")]
+    pub witness: Option<PathBuf>,
+    /// The service's public key (default: `service.pub` in `[service] key_dir`, else the
+    /// store's directory).
+    #[arg(long, value_name = "PUBFILE")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub use args::Cli;
 use crate::config::{Config, paths};
 use crate::engine::{Actor, Engine, EngineError};
 use crate::store::{Store, StoreError};
+use crate::trust::ServiceKey;
 
 /// Exit codes of the contract.
 pub mod exit {
@@ -99,6 +100,12 @@ impl Context {
     pub fn engine(&self) -> Result<Arc<Engine>, CliError> {
         let config = self.config()?;
         let store = Arc::new(Store::open(&config.store_path)?);
+        if signing_requested() {
+            let dir = config.service.key_dir_for(&config.store_path);
+            let key = ServiceKey::load_or_create(&dir)
+                .map_err(|e| CliError::new(exit::ERROR, format!("service key: {e}")))?;
+            store.set_signer(Arc::new(key))?;
+        }
         let actor = Actor::current(&config.access);
         Ok(Arc::new(Engine::new(config, store, actor)))
     }
@@ -111,6 +118,16 @@ impl Context {
         let actor = Actor::current(&config.access);
         Ok(Arc::new(Engine::new(config, store, actor)))
     }
+}
+
+/// The environment variable that makes this process sign as the service would:
+/// `RETRACTOR_SIGN=1`. `retractor serve` signs always; this is for a worker or a command run
+/// as the service account before the service exists, and for tests. Only a process that can
+/// read the key (`[service] key_dir`, 0600, the service account's) can sign.
+pub const SIGN_ENV: &str = "RETRACTOR_SIGN";
+
+fn signing_requested() -> bool {
+    std::env::var_os(SIGN_ENV).is_some_and(|v| v == "1")
 }
 
 /// Parse arguments, run the command, print errors, return the exit code.

@@ -12,6 +12,9 @@ pub mod net;
 pub mod paths;
 pub mod redact;
 pub mod secret;
+mod trust;
+
+pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY, ServiceSettings};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +52,10 @@ pub struct Config {
     pub tenants: BTreeMap<String, Tenant>,
     /// The `[console]` table: theme, borders, key remapping.
     pub console: ConsoleSettings,
+    /// The `[audit]` table: the witness.
+    pub audit: AuditSettings,
+    /// The `[service]` table (its key directory).
+    pub service: ServiceSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -237,6 +244,10 @@ struct RawConfig {
     tenants: BTreeMap<String, toml::Table>,
     #[serde(default)]
     console: ConsoleSettings,
+    #[serde(default)]
+    audit: AuditSettings,
+    #[serde(default)]
+    service: ServiceSettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -310,7 +321,13 @@ impl Config {
             tenants.insert(name, tenant);
         }
         folders::check_domains_are_unique(&tenants).map_err(err)?;
+        let audit = raw
+            .audit
+            .resolve(&base)
+            .map_err(|m| err(format!("[audit] {m}")))?;
         Ok(Config {
+            audit,
+            service: raw.service.resolve(&base),
             file: path.to_path_buf(),
             store_path,
             access: raw.access,

@@ -32,6 +32,7 @@ pub(super) use super::limits::Breaker;
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+const ANCHOR_CHECK: Duration = Duration::from_secs(1);
 
 /// This run's lease as the worker itself measures it, on the monotonic clock: the store's
 /// view of a lease can be stale for a process that was paused (Ctrl-Z, SIGSTOP, a VM pause),
@@ -109,8 +110,21 @@ impl Engine {
                 }
             })
         };
+        // The witness timer: a no-op unless this process signs and a witness is configured.
+        let anchor = {
+            let engine = Arc::clone(self);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ANCHOR_CHECK).await;
+                    let engine = Arc::clone(&engine);
+                    let _ = tokio::task::spawn_blocking(move || engine.anchor_if_due()).await;
+                }
+            })
+        };
         let result = self.run_loop(&lease, opts).await;
         heartbeat.abort();
+        anchor.abort();
+        self.anchor_now();
         if let Err(e) = self.store.unregister_worker(&worker) {
             tracing::warn!("unregister worker: {e}");
         }

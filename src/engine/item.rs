@@ -97,6 +97,22 @@ impl Engine {
         lease: &Lease,
     ) -> Result<Step, EngineError> {
         let item = &c.item;
+        if let Some(refusal) = self.job_refusal(c)? {
+            // Named after the initiator the service signed, never the edited row's.
+            let mut signed = c.clone();
+            if let Some(who) = refusal.signed_initiator {
+                signed.initiated_by = who;
+            }
+            let mut r = Result_::failed(
+                FailReason::PermissionDenied,
+                &refusal.reason,
+                item.placements.clone(),
+            );
+            // Nothing was done, so the log's delivery state stays as it was.
+            r.delivery = None;
+            self.record(&signed, r)?;
+            return Ok(Step::Finished);
+        }
         let mailbox = MailboxRef {
             address: item.mailbox.clone(),
             on_hold: item.on_hold,

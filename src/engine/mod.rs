@@ -6,10 +6,12 @@
 //! with its audit record in one transaction. RBAC is checked here, so no client can skip it.
 
 mod actor;
+pub mod anchor;
 mod executor;
 mod headers;
 mod item;
 mod limits;
+mod job_check;
 mod logload;
 mod planner;
 mod quarantined;
@@ -20,7 +22,7 @@ mod search_cache;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::backends::{self, Backend, MailboxRef};
 use crate::config::Config;
@@ -80,6 +82,9 @@ pub struct Engine {
     conversation_searches: search_cache::ConversationSearches,
     /// The process's limits, shared by every run, scan and job of this engine.
     limits: Arc<limits::Limits>,
+    /// What this process decided about each job's signature (signing processes only).
+    job_verdicts: job_check::JobVerdicts,
+    anchor_state: Mutex<anchor::AnchorState>,
 }
 
 impl Engine {
@@ -97,6 +102,8 @@ impl Engine {
             actor,
             conversation_searches: search_cache::ConversationSearches::default(),
             limits,
+            job_verdicts: job_check::JobVerdicts::default(),
+            anchor_state: anchor::AnchorState::new(),
         }
     }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Now, Result, Store, StoreError};
+use crate::trust::{PublicKey, Purpose};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -37,10 +38,15 @@ pub struct AuditEntry {
     pub outcome: String,
     pub job: Option<i64>,
     pub detail: Option<String>,
+    /// `service` (written by the service, signed), `advisory` (no service: the role was the
+    /// caller's own claim), or absent for records older than the distinction.
+    pub authority: Option<String>,
     #[serde(skip)]
     prev_hash: String,
     #[serde(skip)]
     hash: String,
+    #[serde(skip)]
+    sig: Option<String>,
 }
 
 /// Which records to list.
@@ -60,7 +66,14 @@ pub struct AuditVerdict {
     /// The first record that does not fit the chain (edited, or after a gap or reordering).
     pub first_bad: Option<i64>,
     pub problem: Option<String>,
+    /// How many records carry a signature (checked when a public key was given).
+    pub signed: u64,
 }
+
+/// Written by the service with its key.
+pub const AUTHORITY_SERVICE: &str = "service";
+/// Written without a service: the role in the record was the caller's own claim.
+pub const AUTHORITY_ADVISORY: &str = "advisory";
 
 /// The last record a verification found intact: where the next one may start.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,9 +90,17 @@ pub struct AuditProgress {
     pub checkpoint: Option<AuditCheckpoint>,
 }
 
-/// The hash of a record: every field, in a fixed order, with the previous record's hash.
-fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str) -> String {
-    let canonical = serde_json::to_string(&(
+/// The hash of a record: every field, in a fixed order, with the previous record's hash. A
+/// record from before authorities were kept (`None`) hashes as it did then, so old trails
+/// still verify; every newer record's authority is covered.
+fn record_hash(
+    seq: i64,
+    e: &NewAudit,
+    at: &str,
+    prev_hash: &str,
+    authority: Option<&str>,
+) -> String {
+    let fields = (
         seq,
         at,
         &e.actor,
@@ -92,7 +113,11 @@ fn record_hash(seq: i64, e: &NewAudit, at: &str, prev_hash: &str) -> String {
         e.job,
         &e.detail,
         prev_hash,
-    ))
+    );
+    let canonical = match authority {
+        None => serde_json::to_string(&fields),
+        Some(a) => serde_json::to_string(&(fields, a)),
+    }
     .unwrap_or_default();
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
@@ -114,15 +139,22 @@ pub(super) fn append(tx: &Transaction<'_>, now: Now, e: &NewAudit) -> Result<i64
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     let at = now.audit_text();
-    let hash = record_hash(seq, e, &at, &prev_hash);
+    let authority = match now.1 {
+        Some(_) => AUTHORITY_SERVICE,
+        None => AUTHORITY_ADVISORY,
+    };
+    let hash = record_hash(seq, e, &at, &prev_hash, Some(authority));
+    let sig = now
+        .1
+        .map(|key| key.sign(Purpose::AuditRecord, &record_signed_message(seq, &hash)));
     tx.prepare_cached(
         "INSERT INTO audit (seq, at, actor, ssh_from, role, action, target, reason, outcome, job,
-                            detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                            detail, prev_hash, hash, authority, sig)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         seq, at, e.actor, e.ssh_from, e.role, e.action, e.target, e.reason, e.outcome, e.job,
-        e.detail, prev_hash, hash
+        e.detail, prev_hash, hash, authority, sig
     ])?;
     let moved = tx
         .prepare_cached(
@@ -154,11 +186,30 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         detail: r.get(10)?,
         prev_hash: r.get(11)?,
         hash: r.get(12)?,
+        authority: r.get(13)?,
+        sig: r.get(14)?,
     })
 }
 
-const AUDIT_COLUMNS: &str =
-    "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, detail, prev_hash, hash";
+/// What a record's signature covers: its place and its chain hash (which covers every field
+/// and, through the previous hash, every record before it).
+fn record_signed_message(seq: i64, hash: &str) -> Vec<u8> {
+    format!("{seq}:{hash}").into_bytes()
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, \
+     detail, prev_hash, hash, authority, sig";
+
+/// Whether the store has an audit table at all (a file truncated to 0 bytes opens as an
+/// empty database).
+fn has_audit_table(tx: &Transaction<'_>) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit'",
+        )?
+        .query_row([], |r| r.get::<_, i64>(0))?
+        > 0)
+}
 
 impl Store {
     /// Append one record on its own.
@@ -173,6 +224,9 @@ impl Store {
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         self.read(|tx| {
+            if !has_audit_table(tx)? {
+                return Ok(Vec::new());
+            }
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
                   WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR job = ?3)
@@ -184,7 +238,8 @@ impl Store {
     }
 
     /// Walk the whole chain: every record must follow its predecessor, hash over its own fields
-    /// to its stored hash, and the last must match the head kept beside the table.
+    /// to its stored hash, and the last must match the head kept beside the table. Signatures
+    /// are checked with this process's own key when it signs.
     pub fn verify_audit(&self) -> Result<AuditVerdict> {
         Ok(self.verify_audit_from(None)?.verdict)
     }
@@ -194,32 +249,57 @@ impl Store {
     /// before it are not re-read, so a caller that verifies often (the console, on every job
     /// change) reads only what was appended since. A full walk is [`Store::verify_audit`].
     pub fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
+        let own = self.signer().map(|k| k.public());
+        self.verify_audit_with(from, own.as_ref())
+    }
+
+    /// [`Store::verify_audit_from`], checking every signature with `key` (`audit verify
+    /// --key`). Without a key, signatures are counted but not checked; either way a record
+    /// without a signature after a signed one is a finding: once a store is the service's,
+    /// nothing else may write to its trail.
+    pub fn verify_audit_with(
+        &self,
+        from: Option<&AuditCheckpoint>,
+        key: Option<&PublicKey>,
+    ) -> Result<AuditProgress> {
         self.read(|tx| {
-            let bad = |seq: i64, problem: String, records: u64| AuditProgress {
+            let bad = |seq: i64, problem: String, records: u64, signed: u64| AuditProgress {
                 verdict: AuditVerdict {
                     ok: false,
                     records,
                     first_bad: Some(seq),
                     problem: Some(problem),
+                    signed,
                 },
                 checkpoint: None,
             };
-            let (mut expected_seq, mut prev_hash) = match from {
+            if !has_audit_table(tx)? {
+                return Ok(AuditProgress {
+                    verdict: AuditVerdict { ok: true, records: 0, first_bad: None, problem: None, signed: 0 },
+                    checkpoint: None,
+                });
+            }
+            let (mut expected_seq, mut prev_hash, mut seen_signed) = match from {
                 Some(cp) => {
-                    let stored: Option<String> = tx
-                        .query_row("SELECT hash FROM audit WHERE seq = ?1", params![cp.seq], |r| r.get(0))
+                    let stored: Option<(String, Option<String>)> = tx
+                        .query_row(
+                            "SELECT hash, sig FROM audit WHERE seq = ?1",
+                            params![cp.seq],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
                         .optional()?;
-                    if stored.as_deref() != Some(cp.hash.as_str()) {
-                        return Ok(bad(cp.seq, format!("record {} changed or went missing after it was verified", cp.seq), cp.seq as u64));
+                    match stored {
+                        Some((hash, sig)) if hash == cp.hash => (cp.seq + 1, cp.hash.clone(), sig.is_some()),
+                        _ => return Ok(bad(cp.seq, format!("record {} changed or went missing after it was verified", cp.seq), cp.seq as u64, 0)),
                     }
-                    (cp.seq + 1, cp.hash.clone())
                 }
-                None => (1, GENESIS.to_string()),
+                None => (1, GENESIS.to_string(), false),
             };
             let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
             let mut rows = stmt.query(params![expected_seq])?;
             // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
             let mut records = (expected_seq - 1) as u64;
+            let mut signed = 0u64;
             while let Some(row) = rows.next()? {
                 let e = entry_from_row(row)?;
                 records += 1;
@@ -228,10 +308,11 @@ impl Store {
                         expected_seq,
                         format!("record {expected_seq} is missing (next is {})", e.seq),
                         records,
+                        signed,
                     ));
                 }
                 if e.prev_hash != prev_hash {
-                    return Ok(bad(e.seq, format!("record {} does not follow record {}", e.seq, e.seq - 1), records));
+                    return Ok(bad(e.seq, format!("record {} does not follow record {}", e.seq, e.seq - 1), records, signed));
                 }
                 let fields = NewAudit {
                     actor: e.actor.clone(),
@@ -244,8 +325,31 @@ impl Store {
                     job: e.job,
                     detail: e.detail.clone(),
                 };
-                if record_hash(e.seq, &fields, &e.at, &e.prev_hash) != e.hash {
-                    return Ok(bad(e.seq, format!("record {} was altered", e.seq), records));
+                if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
+                    return Ok(bad(e.seq, format!("record {} was altered", e.seq), records, signed));
+                }
+                match (&e.sig, key) {
+                    (Some(sig), Some(key)) if !key.verify(Purpose::AuditRecord, &record_signed_message(e.seq, &e.hash), sig) => {
+                        return Ok(bad(
+                            e.seq,
+                            format!("record {} is not signed by the service key {}: it was rewritten or inserted", e.seq, key.fingerprint()),
+                            records,
+                            signed,
+                        ));
+                    }
+                    (Some(_), _) => {
+                        signed += 1;
+                        seen_signed = true;
+                    }
+                    (None, _) if seen_signed => {
+                        return Ok(bad(
+                            e.seq,
+                            format!("record {} has no signature though records before it are signed: it was written without the service", e.seq),
+                            records,
+                            signed,
+                        ));
+                    }
+                    (None, _) => {}
                 }
                 prev_hash = e.hash;
                 expected_seq += 1;
@@ -259,14 +363,16 @@ impl Store {
                     last_seq + 1,
                     format!("the trail ends at record {last_seq} but its head says {seq}: records were cut off"),
                     records,
+                    signed,
                 )),
-                None if records > 0 => Ok(bad(1, "the trail's head record is missing".into(), records)),
+                None if records > 0 => Ok(bad(1, "the trail's head record is missing".into(), records, signed)),
                 _ => Ok(AuditProgress {
                     verdict: AuditVerdict {
                         ok: true,
                         records,
                         first_bad: None,
                         problem: None,
+                        signed,
                     },
                     checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
                         seq: last_seq,
@@ -274,6 +380,36 @@ impl Store {
                     }),
                 }),
             }
+        })
+    }
+
+    /// The chain head: the newest record's sequence number and hash (`None`: no records).
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        self.read(|tx| {
+            if !has_audit_table(tx)? {
+                return Ok(None);
+            }
+            Ok(tx
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+        })
+    }
+
+    /// The stored hash of record `seq`, if there is one (for checking the witness).
+    pub fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
+        self.read(|tx| {
+            if !has_audit_table(tx)? {
+                return Ok(None);
+            }
+            Ok(tx
+                .query_row("SELECT hash FROM audit WHERE seq = ?1", params![seq], |r| {
+                    r.get(0)
+                })
+                .optional()?)
         })
     }
 }
@@ -366,6 +502,101 @@ mod tests {
             };
             assert_eq!(v.first_bad, Some(expected), "{tamper}: {v:?}");
         }
+        Ok(())
+    }
+
+    fn signing_store() -> (
+        tempfile::TempDir,
+        Store,
+        std::sync::Arc<crate::trust::ServiceKey>,
+    ) {
+        let (dir, store) = temp_store();
+        let key =
+            std::sync::Arc::new(crate::trust::ServiceKey::load_or_create(dir.path()).unwrap());
+        store.set_signer(std::sync::Arc::clone(&key)).unwrap();
+        (dir, store, key)
+    }
+
+    #[test]
+    fn signed_records_verify_with_the_key_and_not_with_another() -> Result<()> {
+        let (_d, store, key) = signing_store();
+        for n in 0..3 {
+            store.audit(&entry(n))?;
+        }
+        let entries = store.audit_entries(&AuditFilter::default())?;
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.authority.as_deref() == Some(AUTHORITY_SERVICE))
+        );
+        let v = store.verify_audit_with(None, Some(&key.public()))?.verdict;
+        assert!(v.ok && v.signed == 3, "{v:?}");
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = crate::trust::ServiceKey::load_or_create(other_dir.path()).unwrap();
+        let v = store
+            .verify_audit_with(None, Some(&other.public()))?
+            .verdict;
+        assert_eq!(v.first_bad, Some(1), "{v:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_unsigned_record_after_a_signed_one_is_a_finding() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let key =
+            std::sync::Arc::new(crate::trust::ServiceKey::load_or_create(dir.path()).unwrap());
+        {
+            let store = Store::open(&path)?;
+            store.set_signer(key)?;
+            store.audit(&entry(1))?;
+        }
+        // The same store written by a process without the key: chained, hashed, unsigned.
+        let embedded = Store::open(&path)?;
+        embedded.audit(&entry(2))?;
+        let v = embedded.verify_audit_with(None, None)?.verdict;
+        assert_eq!(v.first_bad, Some(2), "{v:?}");
+        assert!(v.problem.unwrap_or_default().contains("has no signature"));
+        Ok(())
+    }
+
+    #[test]
+    fn records_from_before_authorities_still_verify_and_new_ones_say_advisory() -> Result<()> {
+        let (_d, store) = temp_store();
+        // A record as an older version wrote it: no authority, hashed without one.
+        let old = entry(0);
+        let at = "2026-01-01T00:00:00.000000Z";
+        let hash = record_hash(1, &old, at, GENESIS, None);
+        store.conn().execute(
+            "INSERT INTO audit (seq, at, actor, role, action, target, outcome, prev_hash, hash)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                at,
+                old.actor,
+                old.role,
+                old.action,
+                old.target,
+                old.outcome,
+                GENESIS,
+                hash
+            ],
+        )?;
+        store.conn().execute(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 1, ?1)",
+            [&hash],
+        )?;
+        store.audit(&entry(1))?;
+        let v = store.verify_audit()?;
+        assert!(v.ok, "{v:?}");
+        let entries = store.audit_entries(&AuditFilter::default())?;
+        assert_eq!(entries[0].authority, None);
+        assert_eq!(entries[1].authority.as_deref(), Some(AUTHORITY_ADVISORY));
+        // The authority is covered by the hash: calling an advisory record the service's
+        // breaks the chain.
+        store.conn().execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET authority = 'service' WHERE seq = 2",
+        )?;
+        assert_eq!(store.verify_audit()?.first_bad, Some(2));
         Ok(())
     }
 

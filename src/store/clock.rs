@@ -59,11 +59,12 @@ impl Clock for ManualClock {
 }
 
 /// The moment of one write, read once from the clock so that every time one transaction
-/// stores is the same.
+/// stores is the same, and the key it signs with (the service's, when this process is the
+/// service; `None` in embedded mode, where roles are advisory).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Now(pub DateTime<Utc>);
+pub(super) struct Now<'k>(pub DateTime<Utc>, pub Option<&'k crate::trust::ServiceKey>);
 
-impl Now {
+impl Now<'_> {
     /// Unix milliseconds, as job, item, worker and evidence times are stored.
     pub fn millis(self) -> i64 {
         self.0.timestamp_millis()

@@ -60,6 +60,12 @@ pub(super) fn create_private(path: &Path) -> Result<()> {
 /// other processes' writes); a store on read-only media, where SQLite cannot create the
 /// `-shm` file a WAL database needs, is opened as immutable instead.
 pub(super) fn open_read_only(path: &Path) -> Result<Connection> {
+    open_read_only_as(path, false)
+}
+
+/// [`open_read_only`]; with `allow_empty`, a database with nothing in it at all (a file cut
+/// to 0 bytes) opens too, so `audit verify` can report what it lost instead of failing.
+pub(super) fn open_read_only_as(path: &Path, allow_empty: bool) -> Result<Connection> {
     let open_err = |source: rusqlite::Error| StoreError::open(path, source);
     let attempt = |immutable: bool| -> rusqlite::Result<Connection> {
         let uri = format!(
@@ -82,7 +88,13 @@ pub(super) fn open_read_only(path: &Path) -> Result<Connection> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(open_err)?;
-    if version != schema::MIGRATIONS.len() as i64 {
+    let empty = || {
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .is_ok_and(|n| n == 0)
+    };
+    if version != schema::MIGRATIONS.len() as i64 && !(allow_empty && version == 0 && empty()) {
         return Err(StoreError::Invalid(format!(
             "store {}: schema version {version}, this build reads {}; open a writable copy once \
              with a command that writes (such as `retractor check`) to upgrade it",

@@ -11,6 +11,7 @@ use crate::model::{
     Action, DeliveryState, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus,
     Placement,
 };
+use crate::trust::{JobTarget, SignedJob};
 
 /// A job to create, with the audit record of its request.
 #[derive(Clone, Debug)]
@@ -190,7 +191,61 @@ pub(super) fn settle_job(tx: &Transaction<'_>, now: Now, job: i64) -> Result<()>
     Ok(())
 }
 
+/// A job as its rows read now, in the form the service signs (see [`SignedJob`]).
+fn job_as_rows_say(tx: &Transaction<'_>, id: i64) -> Result<SignedJob> {
+    let (kind, action, initiated_by, restores_job): (String, String, String, Option<i64>) = tx
+        .prepare_cached("SELECT kind, action, initiated_by, restores_job FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
+    let targets = tx
+        .prepare_cached("SELECT tenant, mailbox, message_id, depth FROM items WHERE job = ?1")?
+        .query_map([id], |r| {
+            Ok(JobTarget {
+                tenant: r.get(0)?,
+                mailbox: r.get(1)?,
+                message_id: r.get(2)?,
+                depth: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(SignedJob::new(
+        id,
+        &kind,
+        &action,
+        &initiated_by,
+        restores_job,
+        targets,
+    ))
+}
+
+/// What a worker needs to check a job against its signature.
+#[derive(Clone, Debug)]
+pub struct JobSignature {
+    /// The form the service signed, as stored (`None`: the job was never signed).
+    pub signed_form: Option<String>,
+    pub signature: Option<String>,
+    /// The job as its rows read now.
+    pub current: SignedJob,
+}
+
 impl Store {
+    /// A job's signed form and signature, and what its rows say today.
+    pub fn job_signature(&self, id: i64) -> Result<JobSignature> {
+        self.read(|tx| {
+            let (signed_form, signature) = tx
+                .prepare_cached("SELECT signed_form, signature FROM jobs WHERE id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
+            Ok(JobSignature {
+                signed_form,
+                signature,
+                current: job_as_rows_say(tx, id)?,
+            })
+        })
+    }
+
     /// Write a job, its items and its audit record in one transaction; returns the job id.
     pub fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
         self.write(|tx, now_at| {
@@ -240,6 +295,11 @@ impl Store {
                         finished
                     ])?;
                 }
+            }
+            if let Some(key) = now_at.1 {
+                let form = job_as_rows_say(tx, id)?;
+                tx.prepare_cached("UPDATE jobs SET signed_form = ?2, signature = ?3 WHERE id = ?1")?
+                    .execute(params![id, form.to_text(), form.sign(key)])?;
             }
             let mut audit = job.audit.clone();
             audit.job = Some(id);

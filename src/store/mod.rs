@@ -23,22 +23,26 @@ mod schema;
 mod search;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, NewAudit};
+pub use audit::{
+    AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress,
+    AuditVerdict, NewAudit,
+};
 pub use claims::Requeued;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
-pub use jobs::{Claimed, ItemFinish, NewItem, NewJob};
+pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use search::PageAnchor;
 
+use crate::trust::ServiceKey;
 use clock::Now;
 
 /// Errors from the store, with enough words to tell the user what went wrong. No variant
@@ -99,6 +103,9 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
+    /// The service's key, once this process is the service: audit records and jobs are
+    /// signed with it from then on.
+    signer: OnceLock<Arc<ServiceKey>>,
 }
 
 impl Store {
@@ -137,6 +144,7 @@ impl Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
             clock,
+            signer: OnceLock::new(),
         })
     }
 
@@ -152,6 +160,18 @@ impl Store {
             conn: Mutex::new(files::open_read_only(path)?),
             path: path.to_path_buf(),
             clock: Arc::new(SystemClock),
+            signer: OnceLock::new(),
+        })
+    }
+
+    /// Open a store for `audit verify`: read-only, and a store emptied (truncated to 0 bytes)
+    /// opens as an empty trail, for the witness to show what it lost.
+    pub fn open_for_verify(path: &Path) -> Result<Store> {
+        Ok(Store {
+            conn: Mutex::new(files::open_read_only_as(path, true)?),
+            path: path.to_path_buf(),
+            clock: Arc::new(SystemClock),
+            signer: OnceLock::new(),
         })
     }
 
@@ -160,9 +180,29 @@ impl Store {
         &self.path
     }
 
+    /// Sign from now on with the service's key: the process that owns the store in service
+    /// mode (`retractor serve`, or a command run with `RETRACTOR_SIGN=1`) calls this once at
+    /// start. Every audit record appended afterwards is signed and marked `service`, every job
+    /// created is signed. A second call with another key is refused: one process, one key.
+    pub fn set_signer(&self, key: Arc<ServiceKey>) -> Result<()> {
+        let public = key.public();
+        let set = self.signer.get_or_init(|| key);
+        if set.public() != public {
+            return Err(StoreError::Invalid(
+                "the store already signs with another service key".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The service's key, when this process signs.
+    pub fn signer(&self) -> Option<&Arc<ServiceKey>> {
+        self.signer.get()
+    }
+
     /// Now, by the store's clock: the only source of the times it stores.
-    fn now(&self) -> Now {
-        Now(self.clock.now())
+    fn now(&self) -> Now<'_> {
+        Now(self.clock.now(), self.signer.get().map(|k| k.as_ref()))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -180,4 +180,14 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE jobs ADD COLUMN owner TEXT;
     "#,
+    // 7: signatures. Each audit record says under whose authority it was written (`service`:
+    // the service's key signed it, `sig`; `advisory`: no service, roles were the caller's own
+    // claim; NULL: written before this column, hashed as then). A job keeps the exact form
+    // the service signed and the signature, so a worker can tell an edited row.
+    r#"
+    ALTER TABLE audit ADD COLUMN authority TEXT;
+    ALTER TABLE audit ADD COLUMN sig TEXT;
+    ALTER TABLE jobs ADD COLUMN signed_form TEXT;
+    ALTER TABLE jobs ADD COLUMN signature TEXT;
+    "#,
 ];

@@ -10,9 +10,11 @@
 //! Nothing here touches SQL (that is `store`) or decides what to sign (the store signs audit
 //! records, the engine signs jobs); this module only keeps the key and the witness honest.
 
+pub mod job;
 pub mod key;
 pub mod witness;
 
+pub use job::{JobTarget, SignedJob};
 pub use key::{KEY_FILE, PUBLIC_KEY_FILE, PublicKey, Purpose, ServiceKey};
 pub use witness::{StoredHead, Witness, WitnessEntry, first_contradiction};
 

@@ -69,6 +69,21 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         results.push((name.clone(), tenant.kind.clone(), ok, detail));
     }
     let warnings = file_warnings(engine.store().path());
+    // Without the service's key nothing stops a caller from claiming any role in a config of
+    // their own: say so, every time.
+    let (authority, authority_line) = match engine.store().signer() {
+        Some(key) => (
+            crate::store::AUTHORITY_SERVICE,
+            format!(
+                "roles are enforced by the service (key {})",
+                key.public().fingerprint()
+            ),
+        ),
+        None => (
+            crate::store::AUTHORITY_ADVISORY,
+            "roles are advisory (no service)".to_string(),
+        ),
+    };
     let store_ok = engine.store().message_count().map(|n| {
         format!(
             "store {}: ok, {n} logged messages",
@@ -79,11 +94,13 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         print_json(&json!({
             "tenants": results.iter().map(|(n, k, ok, d)| json!({"name": n, "kind": k, "ok": ok, "detail": d})).collect::<Vec<_>>(),
             "warnings": warnings,
+            "authority": authority,
         }));
     } else {
         if let Ok(s) = &store_ok {
             println!("{s}");
         }
+        println!("{authority_line}");
         for w in &warnings {
             println!("warning: {}", sanitize(w));
         }
