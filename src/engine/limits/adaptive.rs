@@ -26,17 +26,44 @@ const MIN_CUT_WINDOW: Duration = Duration::from_millis(20);
 /// high limit does not forget its baseline in a second).
 const BASELINE_DRIFT: Duration = Duration::from_secs(60);
 
+/// The kind of backend call an answer came from. Each kind has its own latency: a locate
+/// that resolves a user and searches two folders takes longer than the move that follows it,
+/// and a mix of the two would read as latency rising whenever the mix changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    List,
+    Locate,
+    Fetch,
+    Act,
+    PutBack,
+    Scan,
+}
+
+impl CallKind {
+    const COUNT: usize = 6;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The latency of one kind of call: smoothed, and the best smoothed value seen.
+#[derive(Clone, Copy, Debug)]
+struct Latency {
+    /// Smoothed latency of recent answers.
+    recent: Duration,
+    /// The best smoothed latency seen, drifting up slowly so that a server that became
+    /// slower for good is not held against its old self for ever.
+    baseline: Duration,
+}
+
 /// The adaptive limit of one tenant.
 #[derive(Clone, Debug)]
 pub struct Controller {
     limit: usize,
     start: usize,
     ceiling: usize,
-    /// Smoothed latency of recent answers.
-    recent: Option<Duration>,
-    /// The best smoothed latency seen, drifting up slowly so that a server that became
-    /// slower for good is not held against its old self for ever.
-    baseline: Option<Duration>,
+    latencies: [Option<Latency>; CallKind::COUNT],
     /// Answers since the limit last changed: the limit grows once per "round" of answers.
     since_change: usize,
     last_answer: Option<Instant>,
@@ -57,8 +84,7 @@ impl Controller {
             limit: start,
             start,
             ceiling,
-            recent: None,
-            baseline: None,
+            latencies: [None; CallKind::COUNT],
             since_change: 0,
             last_answer: None,
             hold_until: None,
@@ -77,27 +103,32 @@ impl Controller {
         self.hold_until.filter(|t| *t > now)
     }
 
-    /// An answer came back (not throttled) after `latency`.
-    pub fn answered(&mut self, latency: Duration, now: Instant) {
-        let recent = match self.recent {
-            // An exponential average over about eight answers.
-            Some(r) => r.mul_f64(7.0 / 8.0) + latency.mul_f64(1.0 / 8.0),
-            None => latency,
-        };
-        self.recent = Some(recent);
+    /// An answer to a call of `kind` came back (not throttled) after `latency`.
+    pub fn answered(&mut self, kind: CallKind, latency: Duration, now: Instant) {
         let since_last = self
             .last_answer
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
         self.last_answer = Some(now);
-        let baseline = match self.baseline {
-            Some(b) if recent < b => recent,
-            Some(b) => {
-                let share = (since_last.as_secs_f64() / BASELINE_DRIFT.as_secs_f64()).min(1.0);
-                b + (recent - b).mul_f64(share)
+        let track = match self.latencies[kind.index()] {
+            Some(Latency { recent, baseline }) => {
+                // An exponential average over about eight answers.
+                let recent = recent.mul_f64(7.0 / 8.0) + latency.mul_f64(1.0 / 8.0);
+                let baseline = if recent < baseline {
+                    recent
+                } else {
+                    let share =
+                        (since_last.as_secs_f64() / BASELINE_DRIFT.as_secs_f64()).min(1.0);
+                    baseline + (recent - baseline).mul_f64(share)
+                };
+                Latency { recent, baseline }
             }
-            None => recent,
+            None => Latency {
+                recent: latency,
+                baseline: latency,
+            },
         };
-        self.baseline = Some(baseline);
+        self.latencies[kind.index()] = Some(track);
+        let (recent, baseline) = (track.recent, track.baseline);
         if self.held_until(now).is_some() {
             return;
         }
@@ -124,8 +155,14 @@ impl Controller {
                 self.hold_until = Some(until);
             }
         }
-        let window =
-            (self.recent.unwrap_or(MIN_CUT_WINDOW) * CUT_WINDOW_LATENCIES).max(MIN_CUT_WINDOW);
+        let slowest = self
+            .latencies
+            .iter()
+            .flatten()
+            .map(|l| l.recent)
+            .max()
+            .unwrap_or(MIN_CUT_WINDOW);
+        let window = (slowest * CUT_WINDOW_LATENCIES).max(MIN_CUT_WINDOW);
         let same_overload = self
             .last_cut
             .is_some_and(|t| now.saturating_duration_since(t) < window);
@@ -147,7 +184,7 @@ mod tests {
     fn rounds(c: &mut Controller, now: &mut Instant, rounds: usize, latency: Duration) {
         for _ in 0..rounds {
             for _ in 0..c.limit() {
-                c.answered(latency, *now);
+                c.answered(CallKind::Act, latency, *now);
             }
             *now += latency;
         }
@@ -162,6 +199,26 @@ mod tests {
         rounds(&mut c, &mut now, 1, LATENCY);
         assert_eq!(c.limit(), 48);
         rounds(&mut c, &mut now, 100, LATENCY);
+        assert_eq!(c.limit(), 512);
+    }
+
+    /// A locate that takes twice as long as the move after it is no queue building up: each
+    /// kind of call is held to its own latency, so alternating kinds still grow the limit.
+    #[test]
+    fn calls_of_different_kinds_at_steady_latencies_still_grow() {
+        let mut now = Instant::now();
+        let mut c = Controller::new(16, 512);
+        for _ in 0..100 {
+            for n in 0..c.limit() {
+                let (kind, latency) = if n % 3 == 0 {
+                    (CallKind::Locate, LATENCY * 2)
+                } else {
+                    (CallKind::Act, LATENCY)
+                };
+                c.answered(kind, latency, now);
+            }
+            now += LATENCY;
+        }
         assert_eq!(c.limit(), 512);
     }
 

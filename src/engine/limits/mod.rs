@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-pub use adaptive::Controller;
+pub use adaptive::{CallKind, Controller};
 pub(super) use observed::Observed;
 
 use crate::backends::ErrorKind;
@@ -111,12 +111,13 @@ impl Limits {
         &self,
         tenant: &str,
         mailbox: Option<&str>,
+        call: CallKind,
         latency: Duration,
         failure: Option<(ErrorKind, Option<Duration>)>,
     ) {
         let gate = self.tenant(tenant);
         match failure {
-            None => gate.answered(latency),
+            None => gate.answered(call, latency),
             Some((kind, retry_after)) if is_throttle(kind, retry_after) => {
                 gate.throttled(retry_after);
                 if let (Some(mailbox), Some(wait)) = (mailbox, retry_after) {
@@ -204,11 +205,11 @@ impl TenantGate {
         }
     }
 
-    fn answered(&self, latency: Duration) {
+    fn answered(&self, call: CallKind, latency: Duration) {
         let grew = {
             let mut state = self.lock();
             let before = state.controller.limit();
-            state.controller.answered(latency, Instant::now());
+            state.controller.answered(call, latency, Instant::now());
             state.controller.limit() > before
         };
         if grew {
@@ -260,6 +261,7 @@ mod tests {
         limits.observe(
             "t",
             Some("a@x"),
+            CallKind::Act,
             Duration::from_millis(5),
             Some((ErrorKind::Throttled, Some(Duration::from_millis(150)))),
         );
@@ -275,12 +277,14 @@ mod tests {
         limits.observe(
             "u",
             None,
+            CallKind::Act,
             Duration::ZERO,
             Some((ErrorKind::Unavailable, None)),
         );
         limits.observe(
             "u",
             None,
+            CallKind::Act,
             Duration::ZERO,
             Some((ErrorKind::AuthFailed, None)),
         );
@@ -288,6 +292,7 @@ mod tests {
         limits.observe(
             "u",
             None,
+            CallKind::Act,
             Duration::ZERO,
             Some((ErrorKind::Unavailable, Some(Duration::from_secs(1)))),
         );

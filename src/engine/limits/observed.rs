@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::Limits;
+use super::{CallKind, Limits};
 use crate::backends::{
     Applied, Backend, BackendError, Capabilities, CheckReport, Destination, HeaderSummary,
     MailboxRef, ScanFilter, Standing,
@@ -34,10 +34,16 @@ impl Observed {
         })
     }
 
-    fn report<T>(&self, mailbox: Option<&str>, started: Instant, result: &Result<T, BackendError>) {
+    fn report<T>(
+        &self,
+        mailbox: Option<&str>,
+        call: CallKind,
+        started: Instant,
+        result: &Result<T, BackendError>,
+    ) {
         let failure = result.as_ref().err().map(|e| (e.kind, e.retry_after));
         self.limits
-            .observe(&self.tenant, mailbox, started.elapsed(), failure);
+            .observe(&self.tenant, mailbox, call, started.elapsed(), failure);
     }
 }
 
@@ -50,7 +56,7 @@ impl Backend for Observed {
     async fn list_mailboxes(&self) -> Result<Vec<String>, BackendError> {
         let started = Instant::now();
         let result = self.inner.list_mailboxes().await;
-        self.report(None, started, &result);
+        self.report(None, CallKind::List, started, &result);
         result
     }
 
@@ -61,7 +67,7 @@ impl Backend for Observed {
     ) -> Result<Vec<Location>, BackendError> {
         let started = Instant::now();
         let result = self.inner.locate(mailbox, message_id).await;
-        self.report(Some(&mailbox.address), started, &result);
+        self.report(Some(&mailbox.address), CallKind::Locate, started, &result);
         result
     }
 
@@ -95,7 +101,7 @@ impl Backend for Observed {
     ) -> Result<Vec<u8>, BackendError> {
         let started = Instant::now();
         let result = self.inner.fetch_raw(mailbox, copy).await;
-        self.report(Some(&mailbox.address), started, &result);
+        self.report(Some(&mailbox.address), CallKind::Fetch, started, &result);
         result
     }
 
@@ -107,7 +113,7 @@ impl Backend for Observed {
     ) -> Result<Applied, BackendError> {
         let started = Instant::now();
         let result = self.inner.apply(mailbox, copy, action).await;
-        self.report(Some(&mailbox.address), started, &result);
+        self.report(Some(&mailbox.address), CallKind::Act, started, &result);
         result
     }
 
@@ -123,7 +129,7 @@ impl Backend for Observed {
             .inner
             .put_back(mailbox, current_mailbox, current, original)
             .await;
-        self.report(Some(&mailbox.address), started, &result);
+        self.report(Some(&mailbox.address), CallKind::PutBack, started, &result);
         result
     }
 
@@ -134,7 +140,7 @@ impl Backend for Observed {
     ) -> Result<Vec<HeaderSummary>, BackendError> {
         let started = Instant::now();
         let result = self.inner.scan(mailbox, filter).await;
-        self.report(Some(&mailbox.address), started, &result);
+        self.report(Some(&mailbox.address), CallKind::Scan, started, &result);
         result
     }
 
