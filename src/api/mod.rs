@@ -12,6 +12,7 @@
 //! id with the confirmation it collected. A client can never hand in a plan of its own making,
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
+mod local;
 pub mod types;
 
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_util::Stream;
 
+pub use local::{Local, PlanBook};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.
@@ -74,6 +76,10 @@ pub trait Api: Send + Sync {
 
     /// Tenants as configured (no secrets). `GET /v1/tenants`
     async fn tenants(&self) -> Result<Vec<TenantView>, ApiError>;
+
+    /// The store's state and the modes of its files (the first lines of `check`).
+    /// `GET /v1/store`
+    async fn store_status(&self) -> Result<StoreStatus, ApiError>;
 
     /// Test each tenant's connection and permissions. `POST /v1/check`
     async fn check(&self, tenant: Option<&str>) -> Result<Vec<CheckView>, ApiError>;

@@ -74,7 +74,8 @@ pub struct Engine {
     store: Arc<Store>,
     /// Built on first use, not up front: building one may run a secret command, and one
     /// stuck password manager must not hold up commands that never touch its tenant.
-    backends: BTreeMap<String, LazyBackend>,
+    /// Shared by every engine [`Engine::acting_for`] makes, so a backend is built once.
+    backends: Arc<BTreeMap<String, LazyBackend>>,
     actor: Actor,
     /// Conversation searches remembered between plans (the console re-plans on every key).
     conversation_searches: search_cache::ConversationSearches,
@@ -93,7 +94,7 @@ impl Engine {
         Engine {
             config,
             store,
-            backends,
+            backends: Arc::new(backends),
             actor,
             conversation_searches: search_cache::ConversationSearches::default(),
             limits,
@@ -103,8 +104,21 @@ impl Engine {
     /// Replace a tenant's backend (tests drive the engine through instrumented backends).
     pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
         let observed = limits::Observed::wrap(backend, tenant, &self.limits);
-        self.backends
-            .insert(tenant.to_string(), OnceLock::from(Ok(observed)));
+        Arc::make_mut(&mut self.backends).insert(tenant.to_string(), OnceLock::from(Ok(observed)));
+    }
+
+    /// The same engine (config, store, backends, limits) acting for `actor`: the service
+    /// makes one per caller, so every audit record and role check names who asked.
+    pub fn acting_for(&self, actor: Actor) -> Engine {
+        Engine {
+            config: Arc::clone(&self.config),
+            store: Arc::clone(&self.store),
+            backends: Arc::clone(&self.backends),
+            actor,
+            // Remembered searches were made under another caller's role check: start afresh.
+            conversation_searches: search_cache::ConversationSearches::default(),
+            limits: Arc::clone(&self.limits),
+        }
     }
 
     pub fn actor(&self) -> &Actor {
