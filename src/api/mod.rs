@@ -21,6 +21,11 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 pub use local::{Local, PlanBook};
+/// The engine's request types are the API's: plain serde data the engine alone interprets.
+pub use crate::engine::{
+    CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
+    SweepRequest,
+};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.
@@ -55,7 +60,7 @@ pub trait Api: Send + Sync {
     async fn submit(&self, req: &Submission) -> Result<Submitted, ApiError>;
 
     /// Cancel a job's queued items. `POST /v1/jobs/{id}/cancel`
-    async fn cancel(&self, req: &crate::engine::CancelRequest) -> Result<Cancelled, ApiError>;
+    async fn cancel(&self, req: &CancelRequest) -> Result<Cancelled, ApiError>;
 
     /// The newest jobs. `GET /v1/jobs?limit=`
     async fn jobs(&self, limit: usize) -> Result<Vec<crate::model::Job>, ApiError>;
@@ -89,5 +94,5 @@ pub trait Api: Send + Sync {
     async fn ingest(&self, req: &IngestRequest) -> Result<IngestReport, ApiError>;
 
     /// Read a tenant's mailboxes into the log. `POST /v1/index`
-    async fn index(&self, req: &crate::engine::IndexRequest) -> Result<IngestReport, ApiError>;
+    async fn index(&self, req: &IndexRequest) -> Result<IngestReport, ApiError>;
 }

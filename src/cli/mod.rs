@@ -14,6 +14,7 @@ use clap::Parser;
 
 pub use args::Cli;
 
+use crate::api::{Api, ApiError, Local};
 use crate::config::{Config, paths};
 use crate::engine::{Actor, Engine, EngineError};
 use crate::store::{Store, StoreError};
@@ -69,6 +70,12 @@ impl From<EngineError> for CliError {
     }
 }
 
+impl From<ApiError> for CliError {
+    fn from(e: ApiError) -> Self {
+        CliError::new(e.exit_code(), e.message)
+    }
+}
+
 /// What every command may need, opened lazily so `demo` and `--help` need no config.
 pub struct Context {
     pub json: bool,
@@ -96,6 +103,33 @@ impl Context {
             .map_err(|e| CliError::bad_input(e.to_string()))
     }
 
+    /// The API every command asks through.
+    pub fn api(&self) -> Result<Arc<dyn Api>, CliError> {
+        self.connect(false)
+    }
+
+    /// The API for commands that only read (`search`, `show`, `jobs`, `audit`): embedded, it
+    /// opens the store read-only, so they work on a read-only copy of the store.
+    pub fn read_only_api(&self) -> Result<Arc<dyn Api>, CliError> {
+        self.connect(true)
+    }
+
+    /// The one place a client chooses how it reaches the engine.
+    fn connect(&self, read_only: bool) -> Result<Arc<dyn Api>, CliError> {
+        // A service (`--connect` / RETRACTOR_CONNECT) is chosen here, before the embedded
+        // branch below, when one is given.
+        // Embedded: this process opens the store and runs the engine itself; roles advisory.
+        let engine = if read_only {
+            self.read_only_engine()?
+        } else {
+            self.engine()?
+        };
+        let caller = Local::embedded_identity(engine.actor());
+        Ok(Arc::new(Local::new(engine, caller)))
+    }
+
+    /// The engine of embedded mode: `worker` and `demo` only; every other command asks
+    /// through [`Context::api`].
     pub fn engine(&self) -> Result<Arc<Engine>, CliError> {
         let config = self.config()?;
         let store = Arc::new(Store::open(&config.store_path)?);

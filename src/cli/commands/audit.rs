@@ -5,13 +5,12 @@ use serde_json::json;
 use super::super::args::{AuditArgs, AuditCommand};
 use super::super::output::{Table, print_json};
 use super::super::{CliError, Context, exit};
-use crate::store::{AuditFilter, Store};
+use crate::api::AuditQuery;
 
-pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
-    let config = ctx.config()?;
-    let store = Store::open_read_only(&config.store_path)?;
+pub async fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
+    let api = ctx.read_only_api()?;
     if let Some(AuditCommand::Verify) = a.verify {
-        let v = store.verify_audit()?;
+        let v = api.verify_audit().await?;
         if ctx.json {
             print_json(
                 &json!({"ok": v.ok, "records": v.records, "first_bad": v.first_bad, "problem": v.problem}),
@@ -35,12 +34,15 @@ pub fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(|s| super::when("--since", s))
         .transpose()?;
-    let entries = store.audit_entries(&AuditFilter {
-        since,
-        actor: a.actor,
-        job: a.job,
-        limit: Some(a.limit),
-    })?;
+    let entries = api
+        .audit(&AuditQuery {
+            since,
+            until: None,
+            actor: a.actor,
+            job: a.job,
+            limit: Some(a.limit),
+        })
+        .await?;
     if ctx.json {
         print_json(&json!({"audit": entries}));
         return Ok(exit::OK);
