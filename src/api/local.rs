@@ -237,6 +237,7 @@ impl Local {
                     depth: i.depth,
                     planned_folder: i.planned_folder.clone(),
                     on_hold: i.on_hold,
+                    restores_item: i.restores_item,
                     result: i.settled.as_ref().map(|(o, _)| *o),
                     note: i.settled.as_ref().map(|(_, n)| n.clone()),
                 })
@@ -277,8 +278,14 @@ impl Api for Local {
         let query = crate::query::parse(&req.query, chrono::Utc::now())
             .map_err(|e| ApiError::bad_input(e.render(&req.query)))?;
         let store = self.engine.store();
-        let messages = store.search(&query, req.limit, req.offset)?;
-        let total = store.search_count(&query)?;
+        let messages = match req.anchor {
+            Some(anchor) => store.search_page(&query, anchor, req.limit)?,
+            None => store.search(&query, req.limit, req.offset)?,
+        };
+        let total = match req.skip_count {
+            true => None,
+            false => Some(store.search_count(&query)?),
+        };
         Ok(SearchPage { messages, total })
     }
 

@@ -74,14 +74,21 @@ pub struct SearchRequest {
     pub limit: usize,
     #[serde(default)]
     pub offset: usize,
+    /// Read the page from a known row instead (the console's keyset paging); `offset` is
+    /// then ignored.
+    #[serde(default)]
+    pub anchor: Option<crate::store::PageAnchor>,
+    /// Leave out the count of all matches (the console counts once per query).
+    #[serde(default)]
+    pub skip_count: bool,
 }
 
 /// One page of search results, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchPage {
     pub messages: Vec<crate::model::LoggedMessage>,
-    /// How many match in all.
-    pub total: u64,
+    /// How many match in all (`None` when the request skipped the count).
+    pub total: Option<u64>,
 }
 
 /// A logged message with its deliveries and conversation.
@@ -156,6 +163,9 @@ pub struct PlannedItem {
     pub depth: u32,
     pub planned_folder: Option<String>,
     pub on_hold: bool,
+    /// The pull this item restores (restore plans).
+    #[serde(default)]
+    pub restores_item: Option<i64>,
     /// Settled when planned (an external recipient, the quarantine mailbox): how.
     pub result: Option<ItemOutcome>,
     /// ... and why.

@@ -128,6 +128,14 @@ impl Context {
         Ok(Arc::new(Local::new(engine, caller)))
     }
 
+    /// The console's task layer: over the API, and in embedded mode with this process's
+    /// engine as the worker that runs what it submits.
+    pub fn console_tasks(&self) -> Result<Arc<crate::console::tasks::Tasks>, CliError> {
+        // A service (`--connect`) would give `Tasks::new(remote, None)` here: its workers run
+        // the jobs.
+        Ok(Arc::new(crate::console::tasks::Tasks::embedded(self.engine()?)))
+    }
+
     /// The engine of embedded mode: `worker` and `demo` only; every other command asks
     /// through [`Context::api`].
     pub fn engine(&self) -> Result<Arc<Engine>, CliError> {

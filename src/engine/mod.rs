@@ -78,7 +78,9 @@ pub struct Engine {
     backends: Arc<BTreeMap<String, LazyBackend>>,
     actor: Actor,
     /// Conversation searches remembered between plans (the console re-plans on every key).
-    conversation_searches: search_cache::ConversationSearches,
+    /// Shared by the engines [`Engine::acting_for`] makes: a search is only made after the
+    /// planner's role check, and a job that moves copies forgets them for everyone.
+    conversation_searches: Arc<search_cache::ConversationSearches>,
     /// The process's limits, shared by every run, scan and job of this engine.
     limits: Arc<limits::Limits>,
 }
@@ -96,7 +98,7 @@ impl Engine {
             store,
             backends: Arc::new(backends),
             actor,
-            conversation_searches: search_cache::ConversationSearches::default(),
+            conversation_searches: Arc::default(),
             limits,
         }
     }
@@ -115,8 +117,7 @@ impl Engine {
             store: Arc::clone(&self.store),
             backends: Arc::clone(&self.backends),
             actor,
-            // Remembered searches were made under another caller's role check: start afresh.
-            conversation_searches: search_cache::ConversationSearches::default(),
+            conversation_searches: Arc::clone(&self.conversation_searches),
             limits: Arc::clone(&self.limits),
         }
     }

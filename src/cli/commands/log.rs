@@ -16,7 +16,7 @@ pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         .search(&SearchRequest {
             query: a.query.join(" "),
             limit: a.limit,
-            offset: 0,
+            ..SearchRequest::default()
         })
         .await?;
     let found = &page.messages;
@@ -49,7 +49,7 @@ pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
     }
     t.print();
     if !ctx.quiet {
-        let total = page.total;
+        let total = page.total.unwrap_or(0);
         if total as usize > found.len() {
             eprintln!("({} of {total} shown; --limit raises this)", found.len());
         }

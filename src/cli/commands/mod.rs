@@ -46,9 +46,9 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
         );
         return Ok(exit::OK);
     }
-    let engine = ctx.engine()?;
-    let prepared = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
-    crate::console::run(engine, prepared)
+    let config = ctx.config()?;
+    let prepared = crate::console::prepare(&config).map_err(|e| CliError::bad_input(e.0))?;
+    crate::console::run(ctx.console_tasks()?, prepared)
         .await
         .map_err(|e| CliError::new(exit::ERROR, e.0))?;
     Ok(exit::OK)

@@ -48,6 +48,7 @@ pub(super) fn authority_line(me: &Identity) -> String {
 pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
     let api = ctx.api()?;
     let results = api.check(a.tenant.as_deref()).await?;
+    // Said in the text only: the JSON shape of `check` is the CONTRACT's.
     let me = api.whoami().await?;
     let status = api.store_status().await?;
     let mut warnings = status.warnings.clone();
@@ -60,8 +61,6 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         print_json(&json!({
             "tenants": results.iter().map(|r| json!({"name": r.tenant, "kind": r.kind, "ok": r.ok, "detail": r.detail})).collect::<Vec<_>>(),
             "warnings": warnings,
-            "authority": me.authority,
-            "role": me.role,
         }));
     } else {
         if let Ok(s) = &store_ok {
