@@ -20,12 +20,12 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_util::Stream;
 
-pub use local::{Local, PlanBook};
 /// The engine's request types are the API's: plain serde data the engine alone interprets.
 pub use crate::engine::{
     CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
     SweepRequest,
 };
+pub use local::{Local, PlanBook};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.

@@ -133,7 +133,9 @@ impl Context {
     pub fn console_tasks(&self) -> Result<Arc<crate::console::tasks::Tasks>, CliError> {
         // A service (`--connect`) would give `Tasks::new(remote, None)` here: its workers run
         // the jobs.
-        Ok(Arc::new(crate::console::tasks::Tasks::embedded(self.engine()?)))
+        Ok(Arc::new(crate::console::tasks::Tasks::embedded(
+            self.engine()?,
+        )))
     }
 
     /// The engine of embedded mode: `worker` and `demo` only; every other command asks

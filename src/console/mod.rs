@@ -108,14 +108,8 @@ pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleErr
         mouse,
     } = prepared;
     let api = Arc::clone(tasks.api());
-    let me = api
-        .whoami()
-        .await
-        .map_err(|e| ConsoleError(e.message))?;
-    let tenants = api
-        .tenants()
-        .await
-        .map_err(|e| ConsoleError(e.message))?;
+    let me = api.whoami().await.map_err(|e| ConsoleError(e.message))?;
+    let tenants = api.tenants().await.map_err(|e| ConsoleError(e.message))?;
     let (width, height) =
         crossterm::terminal::size().map_err(|e| ConsoleError(format!("terminal size: {e}")))?;
     let mut terminal = ratatui::try_init()

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::api::{
-    Api, AuditQuery, CancelRequest, Local, PlanRequest, PlanView, RestoreRequest,
-    RetractRequest, SearchRequest, Submission,
+    Api, AuditQuery, CancelRequest, Local, PlanRequest, PlanView, RestoreRequest, RetractRequest,
+    SearchRequest, Submission,
 };
 use crate::app::{
     Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
@@ -357,7 +357,10 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             .map_err(|e| e.message),
         Pending::CancelJob { job } => {
             return Event::Notice(match api.cancel(&CancelRequest { job }).await {
-                Ok(c) => format!("job {job} cancelled: {} queued items will not run", c.cancelled),
+                Ok(c) => format!(
+                    "job {job} cancelled: {} queued items will not run",
+                    c.cancelled
+                ),
                 Err(e) => format!("cancel job {job}: {}", e.message),
             });
         }
@@ -370,11 +373,7 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
         },
         Err(e) => return Event::Submitted(Err(e)),
     };
-    let answer = plan
-        .confirmation
-        .word
-        .clone()
-        .unwrap_or_else(|| "y".into());
+    let answer = plan.confirmation.word.clone().unwrap_or_else(|| "y".into());
     let submitted = api
         .submit(&Submission {
             plan: plan.id,

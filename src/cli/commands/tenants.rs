@@ -1,6 +1,5 @@
 //! `check`: each tenant's connection and permissions.
 
-
 use serde_json::json;
 
 use super::super::args::CheckArgs;
@@ -38,10 +37,7 @@ pub(super) fn authority_line(me: &Identity) -> String {
             "roles are advisory: no service ({} as {}, from the config this process opened)",
             me.login, me.role
         ),
-        Authority::Service => format!(
-            "roles enforced by the service: {} as {}",
-            me.login, me.role
-        ),
+        Authority::Service => format!("roles enforced by the service: {} as {}", me.login, me.role),
     }
 }
 
