@@ -16,6 +16,8 @@ pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         .search(&SearchRequest {
             query: a.query.join(" "),
             limit: a.limit,
+            // Only the table's hint on stderr shows the count.
+            skip_count: ctx.quiet || ctx.json,
             ..SearchRequest::default()
         })
         .await?;
