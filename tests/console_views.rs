@@ -85,7 +85,7 @@ impl Harness {
         let mut hs = Harness {
             app,
             engine: Arc::clone(&d.engine),
-            tasks: tasks::Tasks::new(Arc::clone(&d.engine)),
+            tasks: tasks::Tasks::embedded(Arc::clone(&d.engine)),
             rt,
         };
         let first = hs.app.start();
@@ -119,7 +119,7 @@ impl Harness {
 
     /// A jobs sample with fixed times, so rate and ETA are the same on every run.
     fn jobs_sample(&mut self) -> Vec<Command> {
-        let mut jobs = tasks::sample_jobs(&self.engine).unwrap();
+        let mut jobs = self.rt.block_on(self.tasks.sample_jobs()).unwrap();
         for j in &mut jobs {
             j.created_at = fixed_now();
             j.started_at = Some(fixed_now());

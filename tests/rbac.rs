@@ -340,6 +340,20 @@ fn a_login_the_map_does_not_name_is_a_viewer() {
 }
 
 #[test]
+fn check_says_roles_are_advisory_without_a_service() {
+    // Embedded mode: this process opened the store, so its own config decided the role.
+    let w = world("default_role = \"viewer\"");
+    let out = w.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("roles are advisory: no service"))
+        .unwrap_or_else(|| panic!("no advisory line: {text}"));
+    assert!(line.contains("as viewer"), "{line}");
+}
+
+#[test]
 fn loading_the_log_needs_an_analyst_and_is_audited_once_per_run() {
     let me = login();
     let w = world(&format!("roles = {{ \"{me}\" = \"viewer\" }}"));

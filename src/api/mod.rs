@@ -12,6 +12,7 @@
 //! id with the confirmation it collected. A client can never hand in a plan of its own making,
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
+mod local;
 pub mod types;
 
 use std::pin::Pin;
@@ -19,6 +20,12 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_util::Stream;
 
+/// The engine's request types are the API's: plain serde data the engine alone interprets.
+pub use crate::engine::{
+    CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
+    SweepRequest,
+};
+pub use local::{Local, PlanBook};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.
@@ -53,7 +60,7 @@ pub trait Api: Send + Sync {
     async fn submit(&self, req: &Submission) -> Result<Submitted, ApiError>;
 
     /// Cancel a job's queued items. `POST /v1/jobs/{id}/cancel`
-    async fn cancel(&self, req: &crate::engine::CancelRequest) -> Result<Cancelled, ApiError>;
+    async fn cancel(&self, req: &CancelRequest) -> Result<Cancelled, ApiError>;
 
     /// The newest jobs. `GET /v1/jobs?limit=`
     async fn jobs(&self, limit: usize) -> Result<Vec<crate::model::Job>, ApiError>;
@@ -69,11 +76,19 @@ pub trait Api: Send + Sync {
     /// Audit records. `GET /v1/audit?since=&until=&actor=&job=&limit=`
     async fn audit(&self, req: &AuditQuery) -> Result<Vec<crate::store::AuditEntry>, ApiError>;
 
-    /// Verify the audit trail. `POST /v1/audit/verify`
-    async fn verify_audit(&self) -> Result<crate::store::AuditVerdict, ApiError>;
+    /// Verify the audit trail: the hash chain, the records' signatures and the witness (the
+    /// service's own, or the key and witness the caller brings). `POST /v1/audit/verify`
+    async fn verify_audit(
+        &self,
+        req: &crate::trust::verify::VerifyRequest,
+    ) -> Result<crate::trust::verify::AnchoredVerdict, ApiError>;
 
     /// Tenants as configured (no secrets). `GET /v1/tenants`
     async fn tenants(&self) -> Result<Vec<TenantView>, ApiError>;
+
+    /// The store's state and the modes of its files (the first lines of `check`).
+    /// `GET /v1/store`
+    async fn store_status(&self) -> Result<StoreStatus, ApiError>;
 
     /// Test each tenant's connection and permissions. `POST /v1/check`
     async fn check(&self, tenant: Option<&str>) -> Result<Vec<CheckView>, ApiError>;
@@ -83,5 +98,5 @@ pub trait Api: Send + Sync {
     async fn ingest(&self, req: &IngestRequest) -> Result<IngestReport, ApiError>;
 
     /// Read a tenant's mailboxes into the log. `POST /v1/index`
-    async fn index(&self, req: &crate::engine::IndexRequest) -> Result<IngestReport, ApiError>;
+    async fn index(&self, req: &IndexRequest) -> Result<IngestReport, ApiError>;
 }

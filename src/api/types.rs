@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{EmptyPlan, RestoreRequest, RetractRequest, SweepRequest};
-use crate::model::{Action, Job, JobItem, JobKind, Role};
+use crate::model::{Action, ItemOutcome, Job, JobItem, JobKind, Role};
 
 /// What went wrong, in the classes the CLI's exit codes are made of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -74,14 +74,21 @@ pub struct SearchRequest {
     pub limit: usize,
     #[serde(default)]
     pub offset: usize,
+    /// Read the page from a known row instead (the console's keyset paging); `offset` is
+    /// then ignored.
+    #[serde(default)]
+    pub anchor: Option<crate::store::PageAnchor>,
+    /// Leave out the count of all matches (the console counts once per query).
+    #[serde(default)]
+    pub skip_count: bool,
 }
 
 /// One page of search results, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchPage {
     pub messages: Vec<crate::model::LoggedMessage>,
-    /// How many match in all.
-    pub total: u64,
+    /// How many match in all (`None` when the request skipped the count).
+    pub total: Option<u64>,
 }
 
 /// A logged message with its deliveries and conversation.
@@ -143,6 +150,8 @@ pub struct PlanView {
 pub struct ConfirmationView {
     pub question: String,
     pub word: Option<String>,
+    /// What the user is told to type (`engine::Confirmation::prompt`).
+    pub prompt: String,
 }
 
 /// One planned item.
@@ -154,8 +163,13 @@ pub struct PlannedItem {
     pub depth: u32,
     pub planned_folder: Option<String>,
     pub on_hold: bool,
-    /// Settled when planned (an external recipient, the quarantine mailbox): why.
-    pub settled: Option<String>,
+    /// The pull this item restores (restore plans).
+    #[serde(default)]
+    pub restores_item: Option<i64>,
+    /// Settled when planned (an external recipient, the quarantine mailbox): how.
+    pub result: Option<ItemOutcome>,
+    /// ... and why.
+    pub note: Option<String>,
 }
 
 /// Submit a plan.
@@ -224,6 +238,8 @@ pub struct TenantView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckView {
     pub tenant: String,
+    /// The backend kind (`maildir`, `imap`, `graph`).
+    pub kind: String,
     pub ok: bool,
     pub detail: String,
     pub warnings: Vec<String>,
@@ -235,17 +251,69 @@ pub struct IngestRequest {
     pub format: String,
     /// The file's name as the user gave it (for error messages and the audit).
     pub name: String,
+    /// Log every record under this tenant (`ingest --tenant`).
+    #[serde(default)]
+    pub tenant: Option<String>,
     #[serde(with = "crate::api::types::base64_bytes")]
     pub body: Vec<u8>,
 }
 
-/// What a load did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What a load did (`ingest::IngestReport` on the wire, and the mailboxes `index` could not
+/// read).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReport {
+    pub records: u64,
     pub inserted: u64,
     pub merged: u64,
+    /// The first lines skipped, with why; `rejected_total` counts them all.
     pub rejected: Vec<LineProblem>,
+    pub rejected_total: u64,
+    pub ignored: u64,
+    pub incomplete: u64,
+    /// Entries left out because the message did not reach that mailbox, by status word.
+    pub not_delivered: std::collections::BTreeMap<String, u64>,
     pub unresolved_handoffs: Vec<LineProblem>,
+    pub unresolved_handoffs_total: u64,
+    /// `address: why` for each mailbox `index` could not read.
+    #[serde(default)]
+    pub not_indexed: Vec<String>,
+}
+
+impl From<crate::ingest::IngestReport> for IngestReport {
+    fn from(r: crate::ingest::IngestReport) -> Self {
+        let lines = |list: Vec<crate::ingest::Rejected>| {
+            list.into_iter()
+                .map(|x| LineProblem {
+                    line: x.line,
+                    reason: x.reason,
+                })
+                .collect()
+        };
+        IngestReport {
+            records: r.records,
+            inserted: r.inserted,
+            merged: r.merged,
+            rejected: lines(r.rejected),
+            rejected_total: r.rejected_total,
+            ignored: r.ignored,
+            incomplete: r.incomplete,
+            not_delivered: r.not_delivered,
+            unresolved_handoffs: lines(r.unresolved_handoffs),
+            unresolved_handoffs_total: r.unresolved_handoffs_total,
+            not_indexed: Vec::new(),
+        }
+    }
+}
+
+/// The store as `check` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    /// Where it is (the service's path in service mode).
+    pub path: String,
+    /// How many messages are logged, or why the store could not be read.
+    pub messages: Result<u64, String>,
+    /// Store files or directories open to other users, with the fix.
+    pub warnings: Vec<String>,
 }
 
 /// A line of an input that was not taken, and why.

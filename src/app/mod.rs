@@ -20,7 +20,8 @@ use ratatui_textarea::TextArea;
 
 use crate::engine::{DepthCount, SweepRequest};
 use crate::model::{Action, Job, JobItem, LoggedMessage};
-use crate::store::{AuditEntry, AuditVerdict, MessageDetail, PageAnchor};
+use crate::store::{AuditEntry, MessageDetail, PageAnchor};
+use crate::trust::verify::AnchoredVerdict;
 
 pub use keymap::{KeyAction, Keymap};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
@@ -310,7 +311,7 @@ pub struct AuditView {
     pub rows: Vec<AuditRow>,
     pub selected: usize,
     pub filter: String,
-    pub verdict: Option<AuditVerdict>,
+    pub verdict: Option<AnchoredVerdict>,
     pub req: ReqId,
     /// Index of the first record on screen (of those the filter shows).
     pub top: usize,
@@ -413,7 +414,7 @@ pub enum Event {
     Audit {
         req: ReqId,
         entries: Vec<AuditEntry>,
-        verdict: AuditVerdict,
+        verdict: AnchoredVerdict,
     },
     /// A job this process submitted (and now runs), or why it could not.
     Submitted(Result<i64, String>),

@@ -14,6 +14,7 @@ use clap::Parser;
 
 pub use args::Cli;
 
+use crate::api::{Api, ApiError, Local};
 use crate::config::{Config, paths};
 use crate::engine::{Actor, Engine, EngineError};
 use crate::store::{Store, StoreError};
@@ -70,6 +71,12 @@ impl From<EngineError> for CliError {
     }
 }
 
+impl From<ApiError> for CliError {
+    fn from(e: ApiError) -> Self {
+        CliError::new(e.exit_code(), e.message)
+    }
+}
+
 /// What every command may need, opened lazily so `demo` and `--help` need no config.
 pub struct Context {
     pub json: bool,
@@ -97,6 +104,59 @@ impl Context {
             .map_err(|e| CliError::bad_input(e.to_string()))
     }
 
+    /// The API every command asks through.
+    pub fn api(&self) -> Result<Arc<dyn Api>, CliError> {
+        self.connect(false)
+    }
+
+    /// The API for commands that only read (`search`, `show`, `jobs`, `audit`): embedded, it
+    /// opens the store read-only, so they work on a read-only copy of the store.
+    pub fn read_only_api(&self) -> Result<Arc<dyn Api>, CliError> {
+        self.connect(true)
+    }
+
+    /// The API for `audit verify`: embedded, a store file that is not there or is empty is an
+    /// empty trail (a witness that remembers records then says so), never an error or a new
+    /// store.
+    pub fn verify_api(&self) -> Result<Arc<dyn Api>, CliError> {
+        let config = self.config()?;
+        let store = if config.store_path.exists() {
+            Store::open_for_verify(&config.store_path)?
+        } else {
+            Store::open_read_only(&config.store_path)?
+        };
+        let actor = Actor::current(&config.access);
+        let engine = Arc::new(Engine::new(config, Arc::new(store), actor));
+        let caller = Local::embedded_identity(engine.actor());
+        Ok(Arc::new(Local::new(engine, caller)))
+    }
+
+    /// The one place a client chooses how it reaches the engine.
+    fn connect(&self, read_only: bool) -> Result<Arc<dyn Api>, CliError> {
+        // A service (`--connect` / RETRACTOR_CONNECT) is chosen here, before the embedded
+        // branch below, when one is given.
+        // Embedded: this process opens the store and runs the engine itself; roles advisory.
+        let engine = if read_only {
+            self.read_only_engine()?
+        } else {
+            self.engine()?
+        };
+        let caller = Local::embedded_identity(engine.actor());
+        Ok(Arc::new(Local::new(engine, caller)))
+    }
+
+    /// The console's task layer: over the API, and in embedded mode with this process's
+    /// engine as the worker that runs what it submits.
+    pub fn console_tasks(&self) -> Result<Arc<crate::console::tasks::Tasks>, CliError> {
+        // A service (`--connect`) would give `Tasks::new(remote, None)` here: its workers run
+        // the jobs.
+        Ok(Arc::new(crate::console::tasks::Tasks::embedded(
+            self.engine()?,
+        )))
+    }
+
+    /// The engine of embedded mode: `worker` and `demo` only; every other command asks
+    /// through [`Context::api`].
     pub fn engine(&self) -> Result<Arc<Engine>, CliError> {
         let config = self.config()?;
         let store = Arc::new(Store::open(&config.store_path)?);

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{CliError, Context};
-use crate::engine::Plan;
+use crate::api::PlanView;
 use crate::model::text::{escape_json_text, sanitize};
 use crate::model::{Job, JobItem, LoggedMessage};
 
@@ -95,7 +95,7 @@ pub fn job_with_items_json(j: &Job, items: &[JobItem]) -> Value {
     json!({ "job": v })
 }
 
-pub fn plan_json(p: &Plan) -> Value {
+pub fn plan_json(p: &PlanView) -> Value {
     json!({"plan": {
         "action": p.action.as_str(),
         "kind": p.kind.as_str(),
@@ -105,8 +105,8 @@ pub fn plan_json(p: &Plan) -> Value {
             "message_id": i.message_id,
             "depth": i.depth,
             "folder": i.planned_folder,
-            "result": i.settled.as_ref().map(|(o, _)| o.as_str()),
-            "note": i.settled.as_ref().map(|(_, n)| n.as_str()),
+            "result": i.result.map(|o| o.as_str()),
+            "note": i.note,
         })).collect::<Vec<_>>(),
         "by_depth": p.by_depth,
         "notes": p.notes,

@@ -1,6 +1,6 @@
 //! The console's runtime: the only code that owns the terminal.
 //!
-//! One main task reads the crossterm event stream, engine replies and a jobs sampler (4 Hz at
+//! One main task reads the crossterm event stream, API replies and a jobs sampler (4 Hz at
 //! most), feeds each to the pure [`app::update`], hands the returned commands to tokio tasks,
 //! and redraws only when the state says it changed, inside a synchronized update. Idle means no
 //! bytes written. The terminal is restored on exit, on error (a guard) and on panic (the hook
@@ -21,12 +21,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::app::{self, App, Command, Event, Keymap};
-use crate::engine::Engine;
+use crate::config::Config;
 use crate::model::Job;
 use crate::ui::{self, Theme};
 use tasks::Tasks;
 
-/// How often the jobs sampler looks at the store (progress is redrawn at most this often).
+/// How often the jobs sampler asks for the jobs (progress is redrawn at most this often).
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// How long the retract tab's keys must pause before its plan is asked for: a burst of
@@ -74,47 +74,59 @@ pub struct Prepared {
     pub keymap: Keymap,
     /// The theme `[console]` and `NO_COLOR` select.
     pub theme: Theme,
+    /// `[console] mouse`.
+    pub mouse: bool,
 }
 
-/// Checks done before the terminal is touched: the theme and keymap of `[console]`, then a
-/// terminal on stdout.
-pub fn prepare(engine: &Engine) -> Result<Prepared, ConsoleError> {
-    let settings = &engine.config().console;
+/// Checks done before the terminal is touched: the theme and keymap of `[console]` (of the
+/// config this client was given: a service's config never decides how a console looks),
+/// then a terminal on stdout.
+pub fn prepare(config: &Config) -> Result<Prepared, ConsoleError> {
+    let settings = &config.console;
     let keymap = Keymap::with_overrides(&settings.keys)
-        .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
+        .map_err(|e| ConsoleError(format!("{}: {e}", config.file.display())))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::select(settings.theme.as_deref(), no_color, settings.ascii_borders)
-        .map_err(|e| ConsoleError(format!("{}: {e}", engine.config().file.display())))?;
+        .map_err(|e| ConsoleError(format!("{}: {e}", config.file.display())))?;
     if !std::io::stdout().is_terminal() {
         return Err(ConsoleError(
             "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),
         ));
     }
-    Ok(Prepared { keymap, theme })
+    Ok(Prepared {
+        keymap,
+        theme,
+        mouse: settings.mouse,
+    })
 }
 
-/// Run the console until the user quits.
-pub async fn run(engine: Arc<Engine>, prepared: Prepared) -> Result<(), ConsoleError> {
-    let Prepared { keymap, theme } = prepared;
+/// Run the console over `tasks` (embedded, or a service's API) until the user quits.
+pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleError> {
+    let Prepared {
+        keymap,
+        theme,
+        mouse,
+    } = prepared;
+    let api = Arc::clone(tasks.api());
+    let me = api.whoami().await.map_err(|e| ConsoleError(e.message))?;
+    let tenants = api.tenants().await.map_err(|e| ConsoleError(e.message))?;
     let (width, height) =
         crossterm::terminal::size().map_err(|e| ConsoleError(format!("terminal size: {e}")))?;
     let mut terminal = ratatui::try_init()
         .map_err(|e| ConsoleError(format!("cannot set up the terminal: {e}")))?;
-    let mouse = engine.config().console.mouse;
     let _guard = TerminalGuard { mouse };
     if mouse {
         capture_mouse()?;
     }
-    let actor = format!("{} ({})", engine.actor().login, engine.actor().role);
+    let actor = format!("{} ({})", me.login, me.role);
     let mut app = App::new(keymap, width, height, chrono::Utc::now(), actor);
-    app.tenants = engine.config().tenants.keys().cloned().collect();
+    app.tenants = tenants.into_iter().map(|t| t.name).collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-    let tasks = Arc::new(Tasks::new(Arc::clone(&engine)));
     let first = app.start();
     dispatch(&tasks, &tx, first);
     let mut input = EventStream::new();
     // Stopped when `run` returns, however it returns.
-    let sampler = AbortOnDrop(tokio::spawn(sample_jobs(Arc::clone(&engine), tx.clone())));
+    let sampler = AbortOnDrop(tokio::spawn(sample_jobs(Arc::clone(&tasks), tx.clone())));
     // Start-up figures for the log (the README's first-frame numbers come from here).
     let started = std::time::Instant::now();
     let mut first_frame_logged = false;
@@ -183,17 +195,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The jobs sampler: reads the store on a blocking thread (never on the UI loop) and sends a
+/// The jobs sampler: asks for the jobs on its own task (never on the UI loop) and sends a
 /// sample only when it differs from the last; stops when the console is gone.
-async fn sample_jobs(engine: Arc<Engine>, tx: mpsc::UnboundedSender<Event>) {
+async fn sample_jobs(tasks: Arc<Tasks>, tx: mpsc::UnboundedSender<Event>) {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_jobs: Option<Vec<Job>> = None;
     loop {
         tick.tick().await;
-        let reader = Arc::clone(&engine);
-        match tokio::task::spawn_blocking(move || tasks::sample_jobs(&reader)).await {
-            Ok(Ok(jobs)) if last_jobs.as_ref() != Some(&jobs) => {
+        match tasks.sample_jobs().await {
+            Ok(jobs) if last_jobs.as_ref() != Some(&jobs) => {
                 last_jobs = Some(jobs.clone());
                 let sample = Event::Jobs {
                     jobs,
@@ -203,8 +214,7 @@ async fn sample_jobs(engine: Arc<Engine>, tx: mpsc::UnboundedSender<Event>) {
                     return;
                 }
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("jobs sample: {e}"),
+            Ok(_) => {}
             Err(e) => tracing::warn!("jobs sample: {e}"),
         }
     }

@@ -1,6 +1,10 @@
-//! Carrying out the [`Command`]s of `update` against the engine and store. Each runs on its
-//! own tokio task and answers with [`Event`]s that carry the request id; tests call
-//! [`Tasks::perform`] directly to drive the state headlessly with the real engine.
+//! Carrying out the [`Command`]s of `update` through the [`Api`] (embedded or a service).
+//! Each runs on its own tokio task and answers with [`Event`]s that carry the request id;
+//! tests call [`Tasks::perform`] directly to drive the state headlessly with the real engine.
+//!
+//! In embedded mode the console is also the worker that runs the jobs it submits (and those
+//! a stopped engine left unfinished): that is the one thing it does with an engine of its
+//! own ([`Tasks::embedded`]). Against a service, the service's workers run them.
 //!
 //! The retract tab asks for a plan on every key, and a plan at depth 1 or more searches every
 //! mailbox of the tenant. The engine remembers those conversation searches (see
@@ -8,50 +12,65 @@
 //! moment ([`Tasks::perform_after_quiet`]), so a burst of `+`/`Space` asks once, and the app
 //! drops a reply older than the newest request.
 //!
-//! Every request goes through the engine's request types (`engine::requests`): their rules
-//! (the empty-plan rule, the confirmation word) are the engine's, never this module's.
+//! Every request goes through the API's request types (the engine's): their rules (the
+//! empty-plan rule, the confirmation word) are the engine's, never this module's.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::Utc;
-
+use crate::api::{
+    Api, AuditQuery, CancelRequest, Local, PlanRequest, PlanView, RestoreRequest, RetractRequest,
+    SearchRequest, Submission,
+};
 use crate::app::{
     Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
     RetractSpec,
 };
-use crate::engine::{CancelRequest, Engine, Plan, RestoreRequest, RetractRequest};
-use crate::store::{AuditCheckpoint, AuditFilter};
+use crate::engine::Engine;
+use crate::store::{ConversationEntry, MessageDetail};
 
 /// Most audit records the view holds (newest last, as `retractor audit` lists them).
 const AUDIT_LIMIT: usize = 500;
 /// Most jobs the Operations view lists.
 pub const JOBS_LIMIT: usize = 100;
 
-/// The console's task layer: the engine, and what it remembers between commands.
+/// How deep the detail pane follows a conversation.
+const DETAIL_DEPTH: u32 = 5;
+
+/// The console's task layer: the API, the embedded worker if any, and what it remembers
+/// between commands.
 pub struct Tasks {
-    engine: Arc<Engine>,
+    api: Arc<dyn Api>,
+    /// Embedded mode only: the engine that runs submitted jobs in this process.
+    worker: Option<Arc<Engine>>,
     /// The newest retract-plan request seen: an older one waiting out its quiet moment is
     /// dropped (the app would drop its reply anyway).
     latest_preview: AtomicU64,
-    /// Where the last intact audit verification ended: the next one continues from there.
-    audit_checkpoint: Mutex<Option<AuditCheckpoint>>,
 }
 
 impl Tasks {
-    /// A task layer over `engine`, remembering nothing yet.
-    pub fn new(engine: Arc<Engine>) -> Tasks {
+    /// Embedded mode: the API served by `engine` for its own actor, and `engine` as the
+    /// worker of this console.
+    pub fn embedded(engine: Arc<Engine>) -> Tasks {
+        let caller = Local::embedded_identity(engine.actor());
+        let api: Arc<dyn Api> = Arc::new(Local::new(Arc::clone(&engine), caller));
+        Tasks::new(api, Some(engine))
+    }
+
+    /// A task layer over `api`; `worker` runs submitted jobs here (embedded mode), `None`
+    /// leaves them to the service.
+    pub fn new(api: Arc<dyn Api>, worker: Option<Arc<Engine>>) -> Tasks {
         Tasks {
-            engine,
+            api,
+            worker,
             latest_preview: AtomicU64::new(0),
-            audit_checkpoint: Mutex::new(None),
         }
     }
 
-    /// The engine the commands run against.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// The API the commands go through.
+    pub fn api(&self) -> &Arc<dyn Api> {
+        &self.api
     }
 
     /// Like [`Tasks::perform`], but a retract plan waits `quiet` first and is dropped (no
@@ -68,69 +87,90 @@ impl Tasks {
         self.perform(command).await
     }
 
-    /// Run a submitted job (see [`run_job`]); the conversation searches the engine
-    /// remembers are stale after it (its copies moved).
+    /// Follow a submitted job to its end: embedded, run it here with the engine's executor
+    /// (as `--wait` does), so the Operations view shows it live; against a service, watch
+    /// the service run it. `JobFinished` when it is done.
     pub async fn run_job(&self, job: i64) -> Event {
-        let done = run_job(&self.engine, job).await;
-        self.engine.forget_conversation_searches();
-        done
+        match &self.worker {
+            Some(engine) => {
+                let options = crate::engine::RunOptions {
+                    job: Some(job),
+                    follow: false,
+                };
+                if let Err(e) = engine.run(options).await {
+                    tracing::warn!(job, "console job run failed: {e}");
+                }
+                // The conversation searches it remembers are stale: the copies moved.
+                engine.forget_conversation_searches();
+            }
+            None => {
+                use futures_util::StreamExt;
+                match self.api.watch(job).await {
+                    Ok(mut events) => {
+                        while let Some(event) = events.next().await {
+                            match event {
+                                Ok(p) if p.finished => break,
+                                Ok(_) => {}
+                                Err(e) => {
+                                    tracing::warn!(job, "watching the job: {e}");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(job, "watching the job: {e}"),
+                }
+            }
+        }
+        Event::JobFinished(job)
     }
 
     /// The retract tab's counts.
     async fn preview(&self, req: ReqId, spec: &RetractSpec) -> Result<Preview, String> {
         self.latest_preview.fetch_max(req, Ordering::SeqCst);
         let plan = self
-            .engine
-            .plan_retract(&retract_request(spec))
+            .api
+            .plan(&PlanRequest::Retract(retract_request(spec)))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.message)?;
         Ok(preview_of(&plan))
     }
 
-    /// The audit records and the chain's verdict, read off the UI loop; the chain is verified
-    /// from where the last intact verification ended.
+    /// The audit records and the chain's verdict, off the UI loop.
     async fn load_audit(&self, req: ReqId) -> Event {
-        let store = Arc::clone(self.engine.store());
-        let from = self
-            .audit_checkpoint
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let entries = store
-                .audit_entries(&AuditFilter {
+        let read = async {
+            let entries = self
+                .api
+                .audit(&AuditQuery {
                     limit: Some(AUDIT_LIMIT),
-                    ..AuditFilter::default()
+                    ..AuditQuery::default()
                 })
-                .map_err(|e| e.to_string())?;
-            let progress = store
-                .verify_audit_from(from.as_ref())
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>(AuditRead { entries, progress })
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
-        match read {
-            Ok(AuditRead { entries, progress }) => {
-                *self
-                    .audit_checkpoint
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = progress.checkpoint;
-                Event::Audit {
-                    req,
-                    entries,
-                    verdict: progress.verdict,
-                }
-            }
-            Err(e) => Event::Notice(format!("audit: {e}")),
+                .await?;
+            let verdict = self
+                .api
+                .verify_audit(&crate::trust::verify::VerifyRequest::default())
+                .await?;
+            Ok::<_, crate::api::ApiError>((entries, verdict))
+        };
+        match read.await {
+            Ok((entries, verdict)) => Event::Audit {
+                req,
+                entries,
+                verdict,
+            },
+            Err(e) => Event::Notice(format!("audit: {}", e.message)),
         }
+    }
+
+    /// The jobs the Operations view lists, newest first.
+    pub async fn sample_jobs(&self) -> Result<Vec<crate::model::Job>, String> {
+        self.api.jobs(JOBS_LIMIT).await.map_err(|e| e.message)
     }
 
     /// Do one command's work; return the events it produces. `Submit` only plans and writes
     /// the job: running it is the runtime's business (see [`Tasks::run_job`]).
     pub async fn perform(&self, command: Command) -> Vec<Event> {
-        let engine = &self.engine;
+        let api = self.api.as_ref();
         match command {
             Command::Search {
                 req,
@@ -139,44 +179,26 @@ impl Tasks {
                 offset,
                 limit,
                 count,
-            } => {
-                let store = Arc::clone(engine.store());
-                let result = tokio::task::spawn_blocking(move || {
-                    let q = crate::query::parse(&query, Utc::now()).map_err(|e| e.message)?;
-                    let total = if count {
-                        Some(store.search_count(&q).map_err(|e| e.to_string())?)
-                    } else {
-                        None
-                    };
-                    let rows = store
-                        .search_page(&q, anchor, limit)
-                        .map_err(|e| e.to_string())?;
-                    Ok::<_, String>((total, rows))
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r);
-                vec![match result {
-                    Ok((total, rows)) => Event::Page {
-                        req,
-                        offset,
-                        total,
-                        rows,
-                    },
-                    Err(error) => Event::SearchFailed { req, error },
-                }]
-            }
+            } => vec![match search(api, query, anchor, limit, count).await {
+                Ok((total, rows)) => Event::Page {
+                    req,
+                    offset,
+                    total,
+                    rows,
+                },
+                Err(error) => Event::SearchFailed { req, error },
+            }],
             Command::LoadDetail { req, id } => vec![Event::Detail {
                 req,
-                result: load_detail(engine, id).await.map(Box::new),
+                result: load_detail(api, id).await.map(Box::new),
             }],
             Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
                 req,
-                result: engine
-                    .plan_sweep(&request)
+                result: api
+                    .plan(&PlanRequest::Sweep(request))
                     .await
                     .map(|plan| preview_of(&plan))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| e.message),
             }],
             Command::Preview { req, spec } => vec![Event::Preview {
                 req,
@@ -188,25 +210,33 @@ impl Tasks {
                 recipients,
             } => vec![Event::RestorePlanned {
                 req,
-                result: plan_message_restore(engine, message, recipients, Vec::new()).and_then(
-                    |plan| match plan.empty_plan() {
+                result: plan_message_restore(api, message, recipients, Vec::new(), None)
+                    .await
+                    .and_then(|plan| match plan.empty {
                         Some(empty) => Err(empty.message),
                         None => Ok(RestorePreview {
                             items: plan.items.iter().filter_map(|i| i.restores_item).collect(),
                             mailboxes: plan.items.iter().map(|i| i.mailbox.clone()).collect(),
                         }),
-                    },
-                ),
+                    }),
             }],
-            Command::Submit(pending) => vec![submit(engine, pending).await],
-            Command::ResumeAbandoned => match engine.abandoned_jobs() {
-                Ok(jobs) if jobs.is_empty() => Vec::new(),
-                Ok(jobs) => vec![Event::Resumed(jobs)],
-                Err(e) => vec![Event::Notice(format!("looking for unfinished jobs: {e}"))],
+            Command::Submit(pending) => vec![submit(api, pending).await],
+            Command::ResumeAbandoned => match &self.worker {
+                // A service resumes its own jobs; a console only does when it is the worker.
+                None => Vec::new(),
+                Some(engine) => match engine.abandoned_jobs() {
+                    Ok(jobs) if jobs.is_empty() => Vec::new(),
+                    Ok(jobs) => vec![Event::Resumed(jobs)],
+                    Err(e) => vec![Event::Notice(format!("looking for unfinished jobs: {e}"))],
+                },
             },
-            Command::LoadJobItems { req, job } => match engine.store().job_items(job) {
-                Ok(items) => vec![Event::JobItems { req, job, items }],
-                Err(e) => vec![Event::Notice(format!("job {job}: {e}"))],
+            Command::LoadJobItems { req, job } => match api.job(job).await {
+                Ok(detail) => vec![Event::JobItems {
+                    req,
+                    job,
+                    items: detail.items,
+                }],
+                Err(e) => vec![Event::Notice(format!("job {job}: {}", e.message))],
             },
             Command::LoadAudit { req } => vec![self.load_audit(req).await],
             Command::Quit => Vec::new(),
@@ -214,29 +244,56 @@ impl Tasks {
     }
 }
 
-/// What [`Tasks::load_audit`] read.
-struct AuditRead {
-    entries: Vec<crate::store::AuditEntry>,
-    progress: crate::store::AuditProgress,
+/// One page of the log (and the count of all matches when asked). The query is parsed here
+/// first only to word its error as the search bar does (the message, without the excerpt).
+async fn search(
+    api: &dyn Api,
+    query: String,
+    anchor: crate::store::PageAnchor,
+    limit: usize,
+    count: bool,
+) -> Result<(Option<u64>, Vec<crate::model::LoggedMessage>), String> {
+    crate::query::parse(&query, chrono::Utc::now()).map_err(|e| e.message)?;
+    let page = api
+        .search(&SearchRequest {
+            query,
+            limit,
+            offset: 0,
+            anchor: Some(anchor),
+            skip_count: !count,
+        })
+        .await
+        .map_err(|e| e.message)?;
+    Ok((page.total, page.messages))
 }
 
-async fn load_detail(engine: &Arc<Engine>, id: i64) -> Result<DetailReply, String> {
-    let store = engine.store();
-    let message = store.message(id).map_err(|e| e.to_string())?;
-    let tenant = engine.config().tenant(&message.tenant).cloned();
-    let detail = store
-        .message_detail(id, &|mb| tenant.as_ref().is_some_and(|t| t.on_hold(mb)))
-        .map_err(|e| e.to_string())?;
-    let conversation = store.conversation(&message, 5).map_err(|e| e.to_string())?;
-    let headers = engine
-        .message_headers(&detail)
+async fn load_detail(api: &dyn Api, id: i64) -> Result<DetailReply, String> {
+    let reference = id.to_string();
+    let view = api.message(&reference).await.map_err(|e| e.message)?;
+    let headers = api
+        .headers(&reference)
         .await
+        .map_err(|e| e.message)?
         .into_iter()
-        .map(|(name, value)| HeaderLine { name, value })
+        .map(|h| HeaderLine {
+            name: h.name,
+            value: h.value,
+        })
         .collect();
     Ok(DetailReply {
-        detail,
-        conversation,
+        detail: MessageDetail {
+            message: view.message,
+            deliveries: view.deliveries,
+        },
+        conversation: view
+            .conversation
+            .into_iter()
+            .filter(|c| c.depth <= DETAIL_DEPTH)
+            .map(|c| ConversationEntry {
+                depth: c.depth,
+                message: c.message,
+            })
+            .collect(),
         headers,
     })
 }
@@ -255,23 +312,17 @@ fn retract_request(spec: &RetractSpec) -> RetractRequest {
 }
 
 /// The counts a confirmation shows for a plan.
-fn preview_of(plan: &Plan) -> Preview {
-    let mailboxes: std::collections::BTreeSet<&str> = plan
-        .items
-        .iter()
-        .filter(|i| i.settled.is_none())
-        .map(|i| i.mailbox.as_str())
-        .collect();
+fn preview_of(plan: &PlanView) -> Preview {
+    let actionable = || plan.items.iter().filter(|i| i.result.is_none());
+    let mailboxes: std::collections::BTreeSet<&str> =
+        actionable().map(|i| i.mailbox.as_str()).collect();
     Preview {
-        empty: plan.empty_plan().map(|e| e.message),
+        empty: plan.empty.as_ref().map(|e| e.message.clone()),
         by_depth: plan.by_depth.clone(),
-        actionable: plan.actionable(),
+        actionable: plan.actionable,
         mailboxes: mailboxes.len(),
         notes: plan.notes.clone(),
-        copies: plan
-            .items
-            .iter()
-            .filter(|i| i.settled.is_none())
+        copies: actionable()
             .map(|i| PlannedCopy {
                 mailbox: i.mailbox.clone(),
                 folder: i.planned_folder.clone(),
@@ -281,84 +332,77 @@ fn preview_of(plan: &Plan) -> Preview {
     }
 }
 
-/// Plan again (RBAC is checked by the engine's planner) and write the job; a plan that acts
-/// on nothing is not written (the engine's empty-plan rule says why).
-async fn submit(engine: &Arc<Engine>, pending: Pending) -> Event {
-    let plan: Result<Plan, String> = match pending {
-        Pending::Retract(spec) => engine
-            .plan_retract(&retract_request(&spec))
+/// Plan again (RBAC is checked by the engine's planner) and submit it with the answer the
+/// dialog already took (its word is the engine's); a plan that acts on nothing is not
+/// submitted (the engine's empty-plan rule says why).
+async fn submit(api: &dyn Api, pending: Pending) -> Event {
+    let plan = match pending {
+        Pending::Retract(spec) => api
+            .plan(&PlanRequest::Retract(retract_request(&spec)))
             .await
-            .map_err(|e| e.to_string()),
-        Pending::Sweep(request) => engine.plan_sweep(&request).await.map_err(|e| e.to_string()),
+            .map_err(|e| e.message),
+        Pending::Sweep(request) => api
+            .plan(&PlanRequest::Sweep(request))
+            .await
+            .map_err(|e| e.message),
         Pending::RestoreMessage {
             message,
             recipients,
             items,
             reason,
-        } => plan_message_restore(engine, message, recipients, items).map(|mut plan| {
-            plan.reason = reason;
-            plan
-        }),
-        Pending::RestoreJob { job } => engine
-            .plan_restore(&RestoreRequest {
+        } => plan_message_restore(api, message, recipients, items, reason).await,
+        Pending::RestoreJob { job } => api
+            .plan(&PlanRequest::Restore(RestoreRequest {
                 job: Some(job),
                 ..RestoreRequest::default()
-            })
-            .map_err(|e| e.to_string()),
+            }))
+            .await
+            .map_err(|e| e.message),
         Pending::CancelJob { job } => {
-            return Event::Notice(match engine.cancel(&CancelRequest { job }) {
-                Ok(n) => format!("job {job} cancelled: {n} queued items will not run"),
-                Err(e) => format!("cancel job {job}: {e}"),
+            return Event::Notice(match api.cancel(&CancelRequest { job }).await {
+                Ok(c) => format!(
+                    "job {job} cancelled: {} queued items will not run",
+                    c.cancelled
+                ),
+                Err(e) => format!("cancel job {job}: {}", e.message),
             });
         }
         Pending::Quit => return Event::Notice(String::new()),
     };
     let plan = match plan {
-        Ok(p) => match p.empty_plan() {
+        Ok(p) => match p.empty {
             Some(empty) => return Event::Submitted(Err(empty.message)),
             None => p,
         },
         Err(e) => return Event::Submitted(Err(e)),
     };
-    Event::Submitted(engine.submit(&plan).map_err(|e| e.to_string()))
+    let answer = plan.confirmation.word.clone().unwrap_or_else(|| "y".into());
+    let submitted = api
+        .submit(&Submission {
+            plan: plan.id,
+            answer,
+            wait: false,
+        })
+        .await;
+    Event::Submitted(submitted.map(|s| s.job.id).map_err(|e| e.message))
 }
 
 /// The restore of a message's pulled copies: of these recipients (empty: all), and of the
 /// pulls of these items only (empty: all), so a confirmed dialog restores what it named.
-fn plan_message_restore(
-    engine: &Engine,
+async fn plan_message_restore(
+    api: &dyn Api,
     message: i64,
     recipients: Vec<String>,
     items: Vec<i64>,
-) -> Result<Plan, String> {
-    engine
-        .plan_restore(&RestoreRequest {
-            message: Some(message.to_string()),
-            job: None,
-            recipients,
-            only_items: items,
-            reason: None,
-        })
-        .map_err(|e| e.to_string())
-}
-
-/// Run a submitted job in this process with the engine's executor (as `--wait` does), so the
-/// Operations view shows it live; `JobFinished` when it is done.
-pub async fn run_job(engine: &Arc<Engine>, job: i64) -> Event {
-    let options = crate::engine::RunOptions {
-        job: Some(job),
-        follow: false,
-    };
-    match engine.run(options).await {
-        Ok(_) => Event::JobFinished(job),
-        Err(e) => {
-            tracing::warn!(job, "console job run failed: {e}");
-            Event::JobFinished(job)
-        }
-    }
-}
-
-/// The jobs sample for the Operations view.
-pub fn sample_jobs(engine: &Engine) -> Result<Vec<crate::model::Job>, String> {
-    engine.store().jobs(JOBS_LIMIT).map_err(|e| e.to_string())
+    reason: Option<String>,
+) -> Result<PlanView, String> {
+    api.plan(&PlanRequest::Restore(RestoreRequest {
+        message: Some(message.to_string()),
+        job: None,
+        recipients,
+        only_items: items,
+        reason,
+    }))
+    .await
+    .map_err(|e| e.message)
 }

@@ -10,8 +10,8 @@ pub mod anchor;
 mod executor;
 mod headers;
 mod item;
-mod limits;
 mod job_check;
+mod limits;
 mod logload;
 mod planner;
 mod quarantined;
@@ -76,15 +76,18 @@ pub struct Engine {
     store: Arc<Store>,
     /// Built on first use, not up front: building one may run a secret command, and one
     /// stuck password manager must not hold up commands that never touch its tenant.
-    backends: BTreeMap<String, LazyBackend>,
+    /// Shared by every engine [`Engine::acting_for`] makes, so a backend is built once.
+    backends: Arc<BTreeMap<String, LazyBackend>>,
     actor: Actor,
     /// Conversation searches remembered between plans (the console re-plans on every key).
-    conversation_searches: search_cache::ConversationSearches,
+    /// Shared by the engines [`Engine::acting_for`] makes: a search is only made after the
+    /// planner's role check, and a job that moves copies forgets them for everyone.
+    conversation_searches: Arc<search_cache::ConversationSearches>,
     /// The process's limits, shared by every run, scan and job of this engine.
     limits: Arc<limits::Limits>,
     /// What this process decided about each job's signature (signing processes only).
-    job_verdicts: job_check::JobVerdicts,
-    anchor_state: Mutex<anchor::AnchorState>,
+    job_verdicts: Arc<job_check::JobVerdicts>,
+    anchor_state: Arc<Mutex<anchor::AnchorState>>,
 }
 
 impl Engine {
@@ -98,20 +101,34 @@ impl Engine {
         Engine {
             config,
             store,
-            backends,
+            backends: Arc::new(backends),
             actor,
-            conversation_searches: search_cache::ConversationSearches::default(),
+            conversation_searches: Arc::default(),
             limits,
-            job_verdicts: job_check::JobVerdicts::default(),
-            anchor_state: anchor::AnchorState::new(),
+            job_verdicts: Arc::default(),
+            anchor_state: Arc::new(anchor::AnchorState::new()),
         }
     }
 
     /// Replace a tenant's backend (tests drive the engine through instrumented backends).
     pub fn set_backend(&mut self, tenant: &str, backend: Arc<dyn Backend>) {
         let observed = limits::Observed::wrap(backend, tenant, &self.limits);
-        self.backends
-            .insert(tenant.to_string(), OnceLock::from(Ok(observed)));
+        Arc::make_mut(&mut self.backends).insert(tenant.to_string(), OnceLock::from(Ok(observed)));
+    }
+
+    /// The same engine (config, store, backends, limits) acting for `actor`: the service
+    /// makes one per caller, so every audit record and role check names who asked.
+    pub fn acting_for(&self, actor: Actor) -> Engine {
+        Engine {
+            config: Arc::clone(&self.config),
+            store: Arc::clone(&self.store),
+            backends: Arc::clone(&self.backends),
+            actor,
+            conversation_searches: Arc::clone(&self.conversation_searches),
+            limits: Arc::clone(&self.limits),
+            job_verdicts: Arc::clone(&self.job_verdicts),
+            anchor_state: Arc::clone(&self.anchor_state),
+        }
     }
 
     pub fn actor(&self) -> &Actor {

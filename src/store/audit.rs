@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Now, Result, Store, StoreError};
+use crate::trust::verify::ChainVerdict;
 use crate::trust::{PublicKey, Purpose};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -411,6 +412,27 @@ impl Store {
                 })
                 .optional()?)
         })
+    }
+}
+
+/// What `trust::verify` needs of a store: its own verdict and a record's hash.
+impl crate::trust::verify::AuditLookup for Store {
+    fn chain(&self, key: Option<&PublicKey>) -> std::result::Result<ChainVerdict, String> {
+        let verdict = self
+            .verify_audit_with(None, key)
+            .map_err(|e| e.to_string())?
+            .verdict;
+        Ok(ChainVerdict {
+            ok: verdict.ok,
+            records: verdict.records,
+            first_bad: verdict.first_bad,
+            problem: verdict.problem,
+            signed: verdict.signed,
+        })
+    }
+
+    fn hash_of(&self, seq: i64) -> std::result::Result<Option<String>, String> {
+        self.audit_hash(seq).map_err(|e| e.to_string())
     }
 }
 

@@ -10,7 +10,8 @@ use crate::query::{Query, Term, TextField};
 /// Where a page of the log starts, for a client that pages through a large result (the
 /// console): OFFSET costs a scan of every skipped row, so neighbouring pages are read from a
 /// known row (keyset paging) and pages near the end are counted from the end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PageAnchor {
     /// Skip this many rows from the newest.
     Offset(usize),

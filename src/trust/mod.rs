@@ -12,6 +12,7 @@
 
 pub mod job;
 pub mod key;
+pub mod verify;
 pub mod witness;
 
 pub use job::{JobTarget, SignedJob};

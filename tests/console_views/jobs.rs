@@ -60,7 +60,7 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
     snap(&h, "confirm_sweep");
     h.press("y");
     assert!(h.app.running.is_empty(), "the job ran to the end");
-    let jobs = tasks::sample_jobs(&d.engine).unwrap();
+    let jobs = h.rt.block_on(h.tasks.sample_jobs()).unwrap();
     let sweep = jobs
         .iter()
         .find(|j| j.kind == retractor::model::JobKind::Sweep)
@@ -187,7 +187,7 @@ fn u_restores_exactly_the_ticked_recipients_and_the_dialog_names_them() {
     assert!(h.flash().contains("finished"), "{}", h.flash());
 
     // The restore job put back the ticked recipient's copies and nobody else's.
-    let jobs = tasks::sample_jobs(&h.engine).unwrap();
+    let jobs = h.rt.block_on(h.tasks.sample_jobs()).unwrap();
     let restore = jobs
         .iter()
         .find(|j| j.kind == retractor::model::JobKind::Restore)
@@ -328,7 +328,7 @@ fn a_burst_of_plan_keys_plans_once_and_shows_the_newest_counts() {
     h.press("/");
     h.type_text("disposition:malicious");
     h.press("Enter Enter r");
-    let searches = |h: &Harness| h.tasks.engine().conversation_searches_made();
+    let searches = |h: &Harness| h.engine.conversation_searches_made();
     let before = searches(&h);
     let mut asked = Vec::new();
     for _ in 0..3 {

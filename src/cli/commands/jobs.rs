@@ -1,22 +1,19 @@
-//! `jobs`, `cancel`, `worker`.
+//! `jobs`, `cancel`.
 
-use std::time::Duration;
-
+use futures_util::StreamExt;
 use serde_json::json;
 
-use super::super::args::{CancelArgs, JobsArgs, WorkerArgs};
+use super::super::args::{CancelArgs, JobsArgs};
 use super::super::output::{
     Table, job_json, job_with_items_json, print_job_table, print_json, short_time,
 };
 use super::super::{CliError, Context, exit};
-use crate::engine::{CancelRequest, RunOptions};
-use crate::store::Store;
+use crate::api::CancelRequest;
 
 pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
-    let config = ctx.config()?;
-    let store = Store::open_read_only(&config.store_path)?;
+    let api = ctx.read_only_api()?;
     let Some(id) = a.job else {
-        let list = store.jobs(a.limit)?;
+        let list = api.jobs(a.limit).await?;
         if ctx.json {
             print_json(&json!({"jobs": list.iter().map(job_json).collect::<Vec<_>>()}));
             return Ok(exit::OK);
@@ -45,10 +42,15 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
         t.print();
         return Ok(exit::OK);
     };
-    let mut last = None;
-    loop {
-        let job = store.job(id)?;
-        if a.watch && !job.status.is_finished() {
+    if a.watch {
+        let mut events = api.watch(id).await?;
+        let mut last = None;
+        while let Some(event) = events.next().await {
+            let progress = event?;
+            if progress.finished {
+                break;
+            }
+            let job = &progress.job;
             let line = format!(
                 "job {} {}: {}/{} done, {} failed, {} skipped{}",
                 job.id,
@@ -64,62 +66,33 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
             );
             if last.as_ref() != Some(&line) {
                 if ctx.json {
-                    print_json(&json!({"progress": job_json(&job)}));
+                    print_json(&json!({"progress": job_json(job)}));
                 } else {
                     eprintln!("{}", crate::model::text::sanitize(&line));
                 }
                 last = Some(line);
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
         }
-        let items = store.job_items(id)?;
-        if ctx.json {
-            print_json(&job_with_items_json(&job, &items));
-        } else {
-            print_job_table(&job, &items);
-        }
-        return Ok(exit::OK);
     }
+    let detail = api.job(id).await?;
+    if ctx.json {
+        print_json(&job_with_items_json(&detail.job, &detail.items));
+    } else {
+        print_job_table(&detail.job, &detail.items);
+    }
+    Ok(exit::OK)
 }
 
-pub fn cancel(ctx: &Context, a: CancelArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
-    let cancelled = engine.cancel(&CancelRequest { job: a.job })?;
-    let job = engine.store().job(a.job)?;
+pub async fn cancel(ctx: &Context, a: CancelArgs) -> Result<u8, CliError> {
+    let api = ctx.api()?;
+    let cancelled = api.cancel(&CancelRequest { job: a.job }).await?.cancelled;
+    let job = api.job(a.job).await?.job;
     if ctx.json {
         print_json(&json!({"job": job_json(&job), "cancelled_items": cancelled}));
     } else if !ctx.quiet {
         println!(
             "job {} cancelled: {cancelled} queued items will not run; {} already done stay done",
             a.job, job.counts.remediated
-        );
-    }
-    Ok(exit::OK)
-}
-
-pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
-    let run = engine.run(RunOptions {
-        job: None,
-        follow: a.follow,
-    });
-    let summary = tokio::select! {
-        s = run => s?,
-        _ = tokio::signal::ctrl_c() => {
-            // Items in flight stay claimed; the next engine takes them over safely.
-            if !ctx.quiet { eprintln!("interrupted"); }
-            return Ok(exit::OK);
-        }
-    };
-    if ctx.json {
-        print_json(
-            &json!({"worker": {"finished": summary.finished, "retried": summary.retried, "reclaimed": summary.reclaimed}}),
-        );
-    } else if !ctx.quiet {
-        println!(
-            "worker: {} items finished, {} retried, {} taken over from stopped workers",
-            summary.finished, summary.retried, summary.reclaimed
         );
     }
     Ok(exit::OK)

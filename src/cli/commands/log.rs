@@ -1,25 +1,27 @@
 //! `search`, `show`, `ingest`, `index`: the message log.
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 
 use serde_json::json;
 
 use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
 use super::super::output::{Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
-use crate::engine::{IndexRequest, LogLoad};
-use crate::ingest::{IngestError, IngestReport, TenantResolver, jsonl, m365_trace, postfix};
+use crate::api::{IndexRequest, IngestReport, IngestRequest, SearchRequest};
 use crate::model::text::sanitize;
-use crate::store::Store;
-use sha2::{Digest, Sha256};
 
-pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
-    let config = ctx.config()?;
-    let store = Store::open_read_only(&config.store_path)?;
-    let text = a.query.join(" ");
-    let query = crate::query::parse(&text, chrono::Utc::now())
-        .map_err(|e| CliError::bad_input(e.render(&text)))?;
-    let found = store.search(&query, a.limit, 0)?;
+pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
+    let api = ctx.read_only_api()?;
+    let page = api
+        .search(&SearchRequest {
+            query: a.query.join(" "),
+            limit: a.limit,
+            // Only the table's hint on stderr shows the count.
+            skip_count: ctx.quiet || ctx.json,
+            ..SearchRequest::default()
+        })
+        .await?;
+    let found = &page.messages;
     if ctx.json {
         print_json(&json!({"messages": found.iter().map(message_json).collect::<Vec<_>>()}));
         return Ok(exit::OK);
@@ -36,7 +38,7 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         ],
         vec![0, 16, 30, 50, 5, 26, 12],
     );
-    for m in &found {
+    for m in found {
         t.row(vec![
             m.id.to_string(),
             short_time(m.received_at),
@@ -49,7 +51,7 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
     }
     t.print();
     if !ctx.quiet {
-        let total = store.search_count(&query)?;
+        let total = page.total.unwrap_or(0);
         if total as usize > found.len() {
             eprintln!("({} of {total} shown; --limit raises this)", found.len());
         }
@@ -58,18 +60,19 @@ pub fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
 }
 
 pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
-    let engine = ctx.read_only_engine()?;
-    let store = engine.store();
-    let message = super::resolve(store, &a.reference)?;
-    let tenant = engine.config().tenant(&message.tenant);
-    let detail = store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
-    let conversation = store.conversation(&message, a.depth)?;
-    let headers = engine.message_headers(&detail).await;
+    let api = ctx.read_only_api()?;
+    let view = api.message(&a.reference).await?;
+    let headers = api.headers(&a.reference).await?;
+    let message = &view.message;
+    let conversation: Vec<_> = view
+        .conversation
+        .iter()
+        .filter(|c| c.depth <= a.depth)
+        .collect();
     if ctx.json {
-        let mut v = message_json(&message);
+        let mut v = message_json(message);
         v["deliveries"] = json!(
-            detail
-                .deliveries
+            view.deliveries
                 .iter()
                 .map(|d| json!({
                     "recipient": d.recipient,
@@ -97,7 +100,7 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         v["headers"] = json!(
             headers
                 .iter()
-                .map(|(k, v)| json!([k, v]))
+                .map(|h| json!([h.name, h.value]))
                 .collect::<Vec<_>>()
         );
         print_json(&v);
@@ -122,7 +125,7 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         vec!["RECIPIENT", "STATE", "FOLDER", "MARKS"],
         vec![40, 12, 40, 20],
     );
-    for d in &detail.deliveries {
+    for d in &view.deliveries {
         let mut marks = Vec::new();
         if d.on_hold {
             marks.push("hold");
@@ -159,92 +162,39 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
     if !headers.is_empty() {
         println!();
         println!("Headers");
-        for (k, v) in &headers {
-            println!("  {}: {}", sanitize(k), sanitize(v));
+        for h in &headers {
+            println!("  {}: {}", sanitize(&h.name), sanitize(&h.value));
         }
     }
     Ok(exit::OK)
 }
 
-pub fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
-    let config = engine.config().clone();
+pub async fn ingest(ctx: &Context, a: IngestArgs) -> Result<u8, CliError> {
+    let api = ctx.api()?;
     let source = a.file.display().to_string();
-    engine.authorize_log_load("ingest", &source)?;
-    let resolver =
-        TenantResolver::new(&config, a.tenant.as_deref()).map_err(CliError::bad_input)?;
-    let raw: Box<dyn Read> = if a.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    // The client reads the file (it may be the caller's own, which a service cannot open);
+    // the engine parses it, hashes it for the audit and loads it.
+    let mut body = Vec::new();
+    let read = if a.file.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut body)
     } else {
-        let file = std::fs::File::open(&a.file)
-            .map_err(|e| CliError::bad_input(format!("{}: {e}", a.file.display())))?;
-        Box::new(file)
+        std::fs::File::open(&a.file).and_then(|mut f| f.read_to_end(&mut body))
     };
-    let mut input = BufReader::with_capacity(1 << 20, Hashing::new(raw));
-    let store = engine.store();
-    let loaded = match a.format {
-        IngestFormat::Jsonl => jsonl::ingest(store, &resolver, &mut input).map_err(CliError::from),
-        IngestFormat::Postfix => {
-            postfix::ingest(store, &resolver, &mut input).map_err(CliError::from)
-        }
-        IngestFormat::M365Trace => match m365_trace::ingest(store, &resolver, &mut input) {
-            Ok(report) => Ok(report),
-            Err(IngestError::BadInput(m)) => {
-                Err(CliError::bad_input(format!("{}: {m}", a.file.display())))
-            }
-            Err(IngestError::Store(e)) => Err(e.into()),
-        },
-    };
-    // The hash is of the whole input, also past where a parser stopped.
-    let sha256 = std::io::copy(&mut input, &mut std::io::sink())
-        .ok()
-        .map(|_| input.into_inner().finish());
+    read.map_err(|e| CliError::bad_input(format!("{source}: {e}")))?;
     let format = match a.format {
         IngestFormat::Jsonl => "jsonl",
         IngestFormat::Postfix => "postfix",
         IngestFormat::M365Trace => "m365-trace",
     };
-    let failed = loaded.as_ref().err().map(|e| e.message.clone());
-    engine.audit_log_load(&LogLoad {
-        action: "ingest",
-        source: &source,
-        format,
-        sha256: sha256.as_deref(),
-        result: match (&loaded, &failed) {
-            (Ok(report), _) => Ok(report),
-            (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
-        },
-        not_read: 0,
-    })?;
-    report_ingest(ctx, &loaded?, &source)
-}
-
-/// A reader that keeps the SHA-256 of everything read through it, for the audit record.
-struct Hashing<R> {
-    inner: R,
-    digest: Sha256,
-}
-
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Hashing {
-            inner,
-            digest: Sha256::new(),
-        }
-    }
-
-    /// The hex SHA-256 of what was read.
-    fn finish(self) -> String {
-        hex::encode(self.digest.finalize())
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.digest.update(&buf[..n]);
-        Ok(n)
-    }
+    let report = api
+        .ingest(&IngestRequest {
+            format: format.into(),
+            name: source.clone(),
+            tenant: a.tenant,
+            body,
+        })
+        .await?;
+    report_ingest(ctx, &report, &source)
 }
 
 /// Print an ingest report; exit 3 when some records were skipped.
@@ -314,48 +264,23 @@ pub(super) fn report_ingest(ctx: &Context, r: &IngestReport, source: &str) -> Re
 }
 
 pub async fn index(ctx: &Context, a: IndexArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
-    let config = engine.config().clone();
-    let resolver = TenantResolver::new(&config, Some(&a.tenant)).map_err(CliError::bad_input)?;
+    let api = ctx.api()?;
     let since = a
         .since
         .as_deref()
         .map(|s| super::when("--since", s))
         .transpose()?;
-    // The engine reads the mailboxes, within its limits, after checking the role.
-    let scan = engine
+    let report = api
         .index(&IndexRequest {
             tenant: a.tenant.clone(),
             since,
         })
         .await?;
-    let failures = &scan.not_indexed;
-    let records = scan.records(&a.tenant);
-    let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);
-    let loaded = records
-        .into_iter()
-        .enumerate()
-        .try_for_each(|(n, r)| loader.push(n as u64 + 1, r))
-        .and_then(|()| loader.finish());
-    let source = format!("tenant {}", a.tenant);
-    let failed = loaded.as_ref().err().map(ToString::to_string);
-    engine.audit_log_load(&LogLoad {
-        action: "index",
-        source: &source,
-        format: "mailboxes",
-        sha256: None,
-        result: match (&loaded, &failed) {
-            (Ok(report), _) => Ok(report),
-            (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
-        },
-        not_read: failures.len(),
-    })?;
-    let report = loaded?;
-    for f in failures {
+    for f in &report.not_indexed {
         eprintln!("not indexed: {}", sanitize(f));
     }
-    let code = report_ingest(ctx, &report, &source)?;
-    Ok(if failures.is_empty() {
+    let code = report_ingest(ctx, &report, &format!("tenant {}", a.tenant))?;
+    Ok(if report.not_indexed.is_empty() {
         code
     } else {
         exit::PARTIAL

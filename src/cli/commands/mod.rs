@@ -6,12 +6,12 @@ mod jobs;
 mod log;
 mod remediate;
 mod tenants;
+mod worker;
 
 use std::io::IsTerminal;
 
 use super::args::Command;
 use super::{CliError, Context, exit};
-use crate::model::LoggedMessage;
 use crate::model::text::sanitize;
 
 pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError> {
@@ -20,17 +20,17 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
     };
     match command {
         Command::Demo(a) => demo::run(ctx, a).await,
-        Command::Search(a) => log::search(ctx, a),
+        Command::Search(a) => log::search(ctx, a).await,
         Command::Show(a) => log::show(ctx, a).await,
-        Command::Ingest(a) => log::ingest(ctx, a),
+        Command::Ingest(a) => log::ingest(ctx, a).await,
         Command::Index(a) => log::index(ctx, a).await,
         Command::Retract(a) => remediate::retract(ctx, a).await,
         Command::Restore(a) => remediate::restore(ctx, a).await,
         Command::Sweep(a) => remediate::sweep(ctx, a).await,
         Command::Jobs(a) => jobs::jobs(ctx, a).await,
-        Command::Cancel(a) => jobs::cancel(ctx, a),
-        Command::Worker(a) => jobs::worker(ctx, a).await,
-        Command::Audit(a) => audit::run(ctx, a),
+        Command::Cancel(a) => jobs::cancel(ctx, a).await,
+        Command::Worker(a) => worker::worker(ctx, a).await,
+        Command::Audit(a) => audit::run(ctx, a).await,
         Command::Check(a) => tenants::check(ctx, a).await,
     }
 }
@@ -46,41 +46,29 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
         );
         return Ok(exit::OK);
     }
-    let engine = ctx.engine()?;
-    let prepared = crate::console::prepare(&engine).map_err(|e| CliError::bad_input(e.0))?;
-    crate::console::run(engine, prepared)
+    let config = ctx.config()?;
+    let prepared = crate::console::prepare(&config).map_err(|e| CliError::bad_input(e.0))?;
+    crate::console::run(ctx.console_tasks()?, prepared)
         .await
         .map_err(|e| CliError::new(exit::ERROR, e.0))?;
     Ok(exit::OK)
 }
 
-/// Resolve a REF to exactly one logged message, or say why not (exit 2).
-pub(super) fn resolve(
-    store: &crate::store::Store,
-    reference: &str,
-) -> Result<LoggedMessage, CliError> {
-    Ok(crate::engine::resolve_ref(store, reference)?)
-}
-
-/// Ask the engine's confirmation on the terminal; refuse (exit 4) when there is none or the
-/// answer does not confirm.
-pub(super) fn confirm(confirmation: &crate::engine::Confirmation) -> Result<(), CliError> {
+/// Ask the plan's confirmation on the terminal and return the answer as typed (the engine
+/// checks it); refuse (exit 4) when there is no terminal to ask on.
+pub(super) fn confirm(confirmation: &crate::api::ConfirmationView) -> Result<String, CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::new(
             exit::REFUSED,
             "refused: this changes mailboxes and standard input is not a terminal; pass --yes to confirm",
         ));
     }
-    eprint!("{} {} ", confirmation.question, confirmation.prompt());
+    eprint!("{} {} ", confirmation.question, confirmation.prompt);
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)
         .map_err(|e| CliError::new(exit::ERROR, format!("cannot read the answer: {e}")))?;
-    if confirmation.accepts(&answer) {
-        Ok(())
-    } else {
-        Err(CliError::new(exit::REFUSED, "refused: not confirmed"))
-    }
+    Ok(answer)
 }
 
 /// Parse a WHEN argument, naming the option on error.

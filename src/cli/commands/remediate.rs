@@ -1,7 +1,6 @@
 //! `retract`, `restore`, `sweep`: plan, confirm, submit, and with `--wait` run.
 
-use std::sync::Arc;
-
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::super::args::{Confirm, RestoreArgs, RetractArgs, SweepArgs};
@@ -9,16 +8,16 @@ use super::super::output::{
     Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
 };
 use super::super::{CliError, Context, exit};
-use crate::engine::{
-    Confirmation, EmptyOutcome, EmptyPlan, Engine, Plan, RestoreRequest, RetractRequest,
-    RunOptions, SweepRequest,
+use crate::api::{
+    Api, EmptyOutcome, EmptyPlan, PlanRequest, PlanView, RestoreRequest, RetractRequest,
+    Submission, SweepRequest,
 };
 use crate::model::JobStatus;
 use crate::model::text::sanitize;
 
 pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
-    let engine = ctx.engine()?;
+    let api = ctx.api()?;
     let request = RetractRequest {
         message: a.reference,
         recipients: a.recipients,
@@ -28,16 +27,15 @@ pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
         reason: a.reason,
         max_items: a.max_items,
     };
-    let plan = engine.plan_retract(&request).await?;
+    let plan = api.plan(&PlanRequest::Retract(request)).await?;
     if a.dry_run {
         return print_plan(ctx, &plan);
     }
-    let confirmation = engine.retract_confirmation(&request, &plan)?;
-    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
+    run_plan(ctx, api.as_ref(), &plan, &a.confirm).await
 }
 
 pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
+    let api = ctx.api()?;
     let request = RestoreRequest {
         message: a.reference,
         job: a.job,
@@ -45,20 +43,13 @@ pub async fn restore(ctx: &Context, a: RestoreArgs) -> Result<u8, CliError> {
         only_items: Vec::new(),
         reason: a.reason,
     };
-    let plan = engine.plan_restore(&request)?;
-    let confirmation = request.confirmation(&plan);
-    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
+    let plan = api.plan(&PlanRequest::Restore(request)).await?;
+    run_plan(ctx, api.as_ref(), &plan, &a.confirm).await
 }
 
 pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
-    let engine = ctx.engine()?;
-    if engine.config().tenant(&a.tenant).is_none() {
-        return Err(CliError::bad_input(format!(
-            "--tenant {}: unknown tenant",
-            sanitize(&a.tenant)
-        )));
-    }
+    let api = ctx.api()?;
     let since = a
         .since
         .as_deref()
@@ -75,17 +66,16 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
         action: Some(action),
         reason: a.reason,
     };
-    let plan = engine.plan_sweep(&request).await?;
+    let plan = api.plan(&PlanRequest::Sweep(request)).await?;
     if a.dry_run {
         return print_plan(ctx, &plan);
     }
-    let confirmation = request.confirmation(&plan);
-    run_plan(ctx, &engine, &plan, &a.confirm, &confirmation).await
+    run_plan(ctx, api.as_ref(), &plan, &a.confirm).await
 }
 
 /// Print a plan; exit 3 when part of it failed already (a mailbox a sweep could not search).
-fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
-    let code = if plan.failed() > 0 {
+fn print_plan(ctx: &Context, plan: &PlanView) -> Result<u8, CliError> {
+    let code = if plan.failed > 0 {
         exit::PARTIAL
     } else {
         exit::OK
@@ -109,10 +99,7 @@ fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
             i.mailbox.clone(),
             i.planned_folder.clone().unwrap_or_default(),
             i.message_id.clone(),
-            i.settled
-                .as_ref()
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default(),
+            i.note.clone().unwrap_or_default(),
         ]);
     }
     t.print();
@@ -129,61 +116,70 @@ fn print_plan(ctx: &Context, plan: &Plan) -> Result<u8, CliError> {
     Ok(code)
 }
 
-/// Confirm, write the job, and either run it here (`--wait`) or leave it for an engine. A
+/// Confirm, submit, and either leave the job to an engine or watch it run (`--wait`). A
 /// plan the engine's empty-plan rule refuses is refused before anything is asked.
 async fn run_plan(
     ctx: &Context,
-    engine: &Arc<Engine>,
-    plan: &Plan,
+    api: &dyn Api,
+    plan: &PlanView,
     confirm: &Confirm,
-    confirmation: &Confirmation,
 ) -> Result<u8, CliError> {
     if let Some(EmptyPlan {
         message,
         outcome: EmptyOutcome::Refused,
-    }) = plan.empty_plan()
+    }) = &plan.empty
     {
-        return Err(CliError::bad_input(message));
+        return Err(CliError::bad_input(message.clone()));
     }
-    if !confirm.yes {
-        super::confirm(confirmation)?;
-    }
-    let job = engine.submit(plan)?;
+    // `--yes` answers with what the confirmation asks for; the engine checks either answer.
+    let answer = if confirm.yes {
+        plan.confirmation.word.clone().unwrap_or_else(|| "y".into())
+    } else {
+        super::confirm(&plan.confirmation)?
+    };
+    let submitted = api
+        .submit(&Submission {
+            plan: plan.id.clone(),
+            answer,
+            wait: confirm.wait,
+        })
+        .await?;
     if !ctx.json && !ctx.quiet {
-        for n in &plan.notes {
+        for n in &submitted.notes {
             eprintln!("note: {}", sanitize(n));
         }
     }
+    let id = submitted.job.id;
     if !confirm.wait {
-        let j = engine.store().job(job)?;
+        let j = &submitted.job;
         if ctx.json {
-            let mut shown = job_json(&j);
-            shown["notes"] = json!(plan.notes);
+            let mut shown = job_json(j);
+            shown["notes"] = json!(submitted.notes);
             print_json(&json!({ "job": shown }));
         } else {
-            println!("job {job} queued: {} items", j.counts.matched);
+            println!("job {id} queued: {} items", j.counts.matched);
         }
-        if engine.store().live_workers(10_000)? == 0 && !ctx.quiet {
+        if submitted.no_engine_running && !ctx.quiet {
             eprintln!(
                 "hint: no engine is running; start `retractor worker` (or open the console) to run it, or use --wait"
             );
         }
         return Ok(exit::OK);
     }
-    engine
-        .run(RunOptions {
-            job: Some(job),
-            follow: false,
-        })
-        .await?;
-    let j = engine.store().job(job)?;
-    let items = engine.store().job_items(job)?;
+    let mut events = api.watch(id).await?;
+    while let Some(event) = events.next().await {
+        if event?.finished {
+            break;
+        }
+    }
+    let detail = api.job(id).await?;
+    let j = &detail.job;
     if ctx.json {
-        let mut shown = job_with_items_json(&j, &items);
-        shown["job"]["notes"] = json!(plan.notes);
+        let mut shown = job_with_items_json(j, &detail.items);
+        shown["job"]["notes"] = json!(submitted.notes);
         print_json(&shown);
     } else if !ctx.quiet {
-        print_job_table(&j, &items);
+        print_job_table(j, &detail.items);
     }
     Ok(match j.status {
         JobStatus::Done => exit::OK,

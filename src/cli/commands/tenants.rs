@@ -1,35 +1,19 @@
 //! `check`: each tenant's connection and permissions.
 
-use std::path::Path;
-
 use serde_json::json;
 
 use super::super::args::CheckArgs;
 use super::super::output::{Table, print_json};
 use super::super::{CliError, Context, exit};
+use crate::api::{Authority, Identity};
 use crate::config::paths;
 use crate::model::text::sanitize;
-use crate::store::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 
-/// Files retractor keeps that others could read: the store (log, audit, evidence of
-/// hard-deleted mail), its directory, and the debug log (which must also not be a link).
-fn file_warnings(store: &Path) -> Vec<String> {
+/// The debug log is this process's own file, in either mode: it must not be readable by
+/// others, nor a link.
+fn log_file_warnings() -> Vec<String> {
     use std::os::unix::fs::PermissionsExt;
-    let mut warnings: Vec<String> = loose_modes(store)
-        .into_iter()
-        .map(|(path, mode)| {
-            let wanted = if path.is_dir() {
-                STORE_DIR_MODE
-            } else {
-                STORE_FILE_MODE
-            };
-            format!(
-                "{} is mode {mode:04o}, open to other users; chmod {wanted:o} it (or {:o} for a group that shares the store)",
-                path.display(),
-                wanted | (wanted >> 3)
-            )
-        })
-        .collect();
+    let mut warnings = Vec::new();
     let log = paths::log_file();
     match std::fs::symlink_metadata(&log) {
         Ok(meta) if meta.file_type().is_symlink() => warnings.push(format!(
@@ -46,76 +30,55 @@ fn file_warnings(store: &Path) -> Vec<String> {
     warnings
 }
 
+/// What the caller is told about who enforces their role.
+pub(super) fn authority_line(me: &Identity) -> String {
+    match me.authority {
+        Authority::Advisory => format!(
+            "roles are advisory: no service ({} as {}, from the config this process opened)",
+            me.login, me.role
+        ),
+        Authority::Service => format!("roles enforced by the service: {} as {}", me.login, me.role),
+    }
+}
+
 pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
-    let engine = ctx.engine()?;
-    let config = engine.config().clone();
-    if let Some(t) = &a.tenant
-        && config.tenant(t).is_none()
-    {
-        return Err(CliError::bad_input(format!("--tenant {t}: unknown tenant")));
-    }
-    let mut results = Vec::new();
-    for (name, tenant) in &config.tenants {
-        if a.tenant.as_ref().is_some_and(|t| t != name) {
-            continue;
-        }
-        let (ok, detail) = match engine.backend(name) {
-            Ok(b) => {
-                let r = b.check().await;
-                (r.ok, r.detail)
-            }
-            Err(why) => (false, why),
-        };
-        results.push((name.clone(), tenant.kind.clone(), ok, detail));
-    }
-    let warnings = file_warnings(engine.store().path());
-    // Without the service's key nothing stops a caller from claiming any role in a config of
-    // their own: say so, every time.
-    let (authority, authority_line) = match engine.store().signer() {
-        Some(key) => (
-            crate::store::AUTHORITY_SERVICE,
-            format!(
-                "roles are enforced by the service (key {})",
-                key.public().fingerprint()
-            ),
-        ),
-        None => (
-            crate::store::AUTHORITY_ADVISORY,
-            "roles are advisory (no service)".to_string(),
-        ),
-    };
-    let store_ok = engine.store().message_count().map(|n| {
-        format!(
-            "store {}: ok, {n} logged messages",
-            engine.store().path().display()
-        )
-    });
+    let api = ctx.api()?;
+    let results = api.check(a.tenant.as_deref()).await?;
+    // Said in the text only: the JSON shape of `check` is the CONTRACT's.
+    let me = api.whoami().await?;
+    let status = api.store_status().await?;
+    let mut warnings = status.warnings.clone();
+    warnings.extend(log_file_warnings());
+    let store_ok = status
+        .messages
+        .as_ref()
+        .map(|n| format!("store {}: ok, {n} logged messages", status.path));
     if ctx.json {
         print_json(&json!({
-            "tenants": results.iter().map(|(n, k, ok, d)| json!({"name": n, "kind": k, "ok": ok, "detail": d})).collect::<Vec<_>>(),
+            "tenants": results.iter().map(|r| json!({"name": r.tenant, "kind": r.kind, "ok": r.ok, "detail": r.detail})).collect::<Vec<_>>(),
             "warnings": warnings,
-            "authority": authority,
+            "authority": me.authority,
         }));
     } else {
         if let Ok(s) = &store_ok {
-            println!("{s}");
+            println!("{}", sanitize(s));
         }
-        println!("{authority_line}");
+        println!("{}", sanitize(&authority_line(&me)));
         for w in &warnings {
             println!("warning: {}", sanitize(w));
         }
         let mut t = Table::new(vec!["TENANT", "KIND", "OK", "DETAIL"], vec![20, 8, 6, 0]);
-        for (n, k, ok, d) in &results {
+        for r in &results {
             t.row(vec![
-                n.clone(),
-                k.clone(),
-                if *ok { "ok".into() } else { "FAILED".into() },
-                d.clone(),
+                r.tenant.clone(),
+                r.kind.clone(),
+                if r.ok { "ok".into() } else { "FAILED".into() },
+                r.detail.clone(),
             ]);
         }
         t.print();
     }
-    Ok(if results.iter().all(|r| r.2) && store_ok.is_ok() {
+    Ok(if results.iter().all(|r| r.ok) && store_ok.is_ok() {
         exit::OK
     } else {
         exit::ERROR

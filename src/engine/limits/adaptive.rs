@@ -116,8 +116,7 @@ impl Controller {
                 let baseline = if recent < baseline {
                     recent
                 } else {
-                    let share =
-                        (since_last.as_secs_f64() / BASELINE_DRIFT.as_secs_f64()).min(1.0);
+                    let share = (since_last.as_secs_f64() / BASELINE_DRIFT.as_secs_f64()).min(1.0);
                     baseline + (recent - baseline).mul_f64(share)
                 };
                 Latency { recent, baseline }

@@ -1,0 +1,629 @@
+//! [`Local`]: the [`Api`] served by an engine in this process, for one caller.
+//!
+//! Embedded mode (the CLI with a local store) makes one for the process's own user; the
+//! service makes one per connection with the socket peer's identity, over one shared engine
+//! and one shared [`PlanBook`]. Either way the request goes through the engine's request
+//! types, so the rules (roles, caps, the confirmation word, the empty-plan rule) are the
+//! engine's and run where the store is.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use super::types::*;
+use super::{Api, JobEvents};
+use crate::engine::{
+    Actor, CancelRequest, Confirmation, Engine, EngineError, IndexRequest, LogLoad, Plan,
+    RunOptions, resolve_ref,
+};
+use crate::ingest::{IngestError, TenantResolver, jsonl, m365_trace, postfix};
+use crate::model::text::sanitize;
+use crate::store::{AuditEntry, AuditFilter, StoreError};
+use crate::trust::verify::{AnchoredVerdict, Anchors, VerifyError, VerifyRequest};
+
+/// How long a plan may be submitted after it was made: long enough to read it and answer,
+/// short enough that the mailboxes have not moved on much since.
+pub const PLAN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// How many plans a book keeps at once; the oldest goes first (a console re-plans often).
+pub const PLAN_BOOK_CAPACITY: usize = 256;
+
+/// How often an embedded watch looks at the store: the stream is the API, the poll is only
+/// how this implementation learns of progress.
+const WATCH_POLL: Duration = Duration::from_millis(250);
+
+/// How deep `message` follows a conversation (clients show less when asked).
+pub const CONVERSATION_DEPTH: u32 = 10;
+
+/// The mailboxes `index` reads are not a file: their audit record names the tenant.
+const INDEX_FORMAT: &str = "mailboxes";
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e).into()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let (kind, message) = match e {
+            EngineError::Refused(m) => (ApiErrorKind::Refused, format!("refused: {m}")),
+            EngineError::BadInput(m) => (ApiErrorKind::BadInput, m),
+            EngineError::Store(
+                StoreError::NotFound(m) | StoreError::Ambiguous(m) | StoreError::Invalid(m),
+            ) => (ApiErrorKind::BadInput, m),
+            EngineError::Store(other) => (ApiErrorKind::Failed, other.to_string()),
+            EngineError::Backend(m) => (ApiErrorKind::Failed, m),
+        };
+        ApiError { kind, message }
+    }
+}
+
+impl ApiError {
+    /// Bad usage or input (exit 2).
+    pub fn bad_input(message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind: ApiErrorKind::BadInput,
+            message: message.into(),
+        }
+    }
+
+    /// Refused (exit 4); the message says why, after `refused: `.
+    pub fn refused(why: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            kind: ApiErrorKind::Refused,
+            message: format!("refused: {why}"),
+        }
+    }
+}
+
+/// A plan waiting for its maker's confirmation.
+struct Booked {
+    owner: String,
+    made: Instant,
+    plan: Plan,
+    confirmation: Confirmation,
+}
+
+/// The plans made and not yet submitted, by id. Shared by every [`Local`] of a process (the
+/// service's connections), so a plan made on one request can be submitted on the next.
+pub struct PlanBook {
+    plans: Mutex<HashMap<String, Booked>>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl Default for PlanBook {
+    fn default() -> Self {
+        PlanBook::new(PLAN_TTL, PLAN_BOOK_CAPACITY)
+    }
+}
+
+impl PlanBook {
+    /// A book whose plans last `ttl` and that holds at most `capacity` of them.
+    pub fn new(ttl: Duration, capacity: usize) -> PlanBook {
+        PlanBook {
+            plans: Mutex::new(HashMap::new()),
+            ttl,
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Booked>> {
+        // A panic while holding the lock leaves only whole entries behind: keep going.
+        self.plans.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep `plan` for `owner`; the id to submit it by (random: ids are not guessable).
+    fn keep(&self, owner: &str, plan: Plan, confirmation: Confirmation) -> String {
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let mut plans = self.lock();
+        let ttl = self.ttl;
+        plans.retain(|_, b| b.made.elapsed() < ttl);
+        while plans.len() >= self.capacity {
+            let oldest = plans
+                .iter()
+                .min_by_key(|(_, b)| b.made)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => plans.remove(&id),
+                None => break,
+            };
+        }
+        plans.insert(
+            id.clone(),
+            Booked {
+                owner: owner.to_string(),
+                made: Instant::now(),
+                plan,
+                confirmation,
+            },
+        );
+        id
+    }
+
+    /// Take `owner`'s plan `id` if `answer` confirms it. A wrong answer or another caller
+    /// leaves the plan where it is (it is still its maker's to submit).
+    fn take(&self, id: &str, owner: &str, answer: &str) -> Result<Plan, ApiError> {
+        let mut plans = self.lock();
+        let unknown = || {
+            ApiError::bad_input(format!(
+                "no plan '{}': it expired or was never made; plan again",
+                sanitize(id)
+            ))
+        };
+        let booked = plans.get(id).ok_or_else(unknown)?;
+        if booked.made.elapsed() >= self.ttl {
+            plans.remove(id);
+            return Err(unknown());
+        }
+        if booked.owner != owner {
+            return Err(ApiError::refused(format!(
+                "plan '{}' was made by another user; only its maker may submit it",
+                sanitize(id)
+            )));
+        }
+        if !booked.confirmation.accepts(answer) {
+            return Err(ApiError::refused("not confirmed"));
+        }
+        plans.remove(id).map(|b| b.plan).ok_or_else(unknown)
+    }
+}
+
+/// The API served by an engine in this process, for one caller.
+pub struct Local {
+    engine: Arc<Engine>,
+    caller: Identity,
+    plans: Arc<PlanBook>,
+}
+
+impl Local {
+    /// `engine` (shared) acting for `caller`, with a book of plans of its own.
+    pub fn new(engine: Arc<Engine>, caller: Identity) -> Local {
+        Local::with_book(engine, caller, Arc::new(PlanBook::default()))
+    }
+
+    /// `engine` acting for `caller`, keeping plans in `plans` (the service shares one book
+    /// among its connections).
+    pub fn with_book(engine: Arc<Engine>, caller: Identity, plans: Arc<PlanBook>) -> Local {
+        let actor = Actor {
+            login: caller.login.clone(),
+            ssh_from: caller.ssh_from.clone(),
+            role: caller.role,
+        };
+        Local {
+            engine: Arc::new(engine.acting_for(actor)),
+            caller,
+            plans,
+        }
+    }
+
+    /// The caller of embedded mode: this process's user, their role from the config the
+    /// process opened (advisory: nothing stops them from editing it).
+    pub fn embedded_identity(actor: &Actor) -> Identity {
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        Identity {
+            login: actor.login.clone(),
+            uid: Some(uid),
+            role: actor.role,
+            ssh_from: actor.ssh_from.clone(),
+            ssh_from_reported_by_client: actor.ssh_from.is_some(),
+            authority: Authority::Advisory,
+        }
+    }
+
+    /// The engine acting for this caller (the console's executor and the tests use it).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    fn view(&self, plan: Plan, confirmation: Confirmation) -> PlanView {
+        let view = PlanView {
+            id: String::new(),
+            kind: plan.kind,
+            action: plan.action,
+            target: plan.target.clone(),
+            reason: plan.reason.clone(),
+            items: plan
+                .items
+                .iter()
+                .map(|i| PlannedItem {
+                    tenant: i.tenant.clone(),
+                    mailbox: i.mailbox.clone(),
+                    message_id: i.message_id.clone(),
+                    depth: i.depth,
+                    planned_folder: i.planned_folder.clone(),
+                    on_hold: i.on_hold,
+                    restores_item: i.restores_item,
+                    result: i.settled.as_ref().map(|(o, _)| *o),
+                    note: i.settled.as_ref().map(|(_, n)| n.clone()),
+                })
+                .collect(),
+            by_depth: plan.by_depth.clone(),
+            notes: plan.notes.clone(),
+            actionable: plan.actionable(),
+            failed: plan.failed(),
+            confirmation: ConfirmationView {
+                question: confirmation.question.clone(),
+                word: confirmation.word.map(str::to_string),
+                prompt: confirmation.prompt(),
+            },
+            empty: plan.empty_plan(),
+        };
+        let id = self.plans.keep(&self.caller.login, plan, confirmation);
+        PlanView { id, ..view }
+    }
+
+    fn unknown_tenant(&self, tenant: &str) -> Result<(), ApiError> {
+        match self.engine.config().tenant(tenant) {
+            Some(_) => Ok(()),
+            None => Err(ApiError::bad_input(format!(
+                "--tenant {}: unknown tenant",
+                sanitize(tenant)
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Api for Local {
+    async fn whoami(&self) -> Result<Identity, ApiError> {
+        Ok(self.caller.clone())
+    }
+
+    async fn search(&self, req: &SearchRequest) -> Result<SearchPage, ApiError> {
+        let query = crate::query::parse(&req.query, chrono::Utc::now())
+            .map_err(|e| ApiError::bad_input(e.render(&req.query)))?;
+        let store = self.engine.store();
+        let messages = match req.anchor {
+            Some(anchor) => store.search_page(&query, anchor, req.limit)?,
+            None => store.search(&query, req.limit, req.offset)?,
+        };
+        let total = match req.skip_count {
+            true => None,
+            false => Some(store.search_count(&query)?),
+        };
+        Ok(SearchPage { messages, total })
+    }
+
+    async fn message(&self, reference: &str) -> Result<MessageView, ApiError> {
+        let store = self.engine.store();
+        let message = resolve_ref(store, reference)?;
+        let tenant = self.engine.config().tenant(&message.tenant);
+        let detail =
+            store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
+        let conversation = store
+            .conversation(&message, CONVERSATION_DEPTH)?
+            .into_iter()
+            .map(|c| ConversationLine {
+                depth: c.depth,
+                message: c.message,
+            })
+            .collect();
+        Ok(MessageView {
+            message,
+            deliveries: detail.deliveries,
+            conversation,
+        })
+    }
+
+    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError> {
+        let store = self.engine.store();
+        let message = resolve_ref(store, reference)?;
+        let tenant = self.engine.config().tenant(&message.tenant);
+        let detail =
+            store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
+        Ok(self
+            .engine
+            .message_headers(&detail)
+            .await
+            .into_iter()
+            .map(|(name, value)| HeaderField { name, value })
+            .collect())
+    }
+
+    async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError> {
+        let engine = &self.engine;
+        let (plan, confirmation) = match req {
+            PlanRequest::Retract(r) => {
+                let plan = engine.plan_retract(r).await?;
+                let confirmation = engine.retract_confirmation(r, &plan)?;
+                (plan, confirmation)
+            }
+            PlanRequest::Restore(r) => {
+                let plan = engine.plan_restore(r)?;
+                let confirmation = r.confirmation(&plan);
+                (plan, confirmation)
+            }
+            PlanRequest::Sweep(r) => {
+                self.unknown_tenant(&r.tenant)?;
+                let plan = engine.plan_sweep(r).await?;
+                let confirmation = r.confirmation(&plan);
+                (plan, confirmation)
+            }
+        };
+        Ok(self.view(plan, confirmation))
+    }
+
+    async fn submit(&self, req: &Submission) -> Result<Submitted, ApiError> {
+        let plan = self
+            .plans
+            .take(&req.plan, &self.caller.login, &req.answer)?;
+        let id = self.engine.submit(&plan)?;
+        let no_engine_running = if req.wait {
+            // Embedded: the job runs here, now, as `--wait` always has; `watch` then sees
+            // it finished.
+            self.engine
+                .run(RunOptions {
+                    job: Some(id),
+                    follow: false,
+                })
+                .await?;
+            false
+        } else {
+            self.engine.store().live_workers(10_000)? == 0
+        };
+        Ok(Submitted {
+            job: self.engine.store().job(id)?,
+            notes: plan.notes,
+            no_engine_running,
+        })
+    }
+
+    async fn cancel(&self, req: &CancelRequest) -> Result<Cancelled, ApiError> {
+        let cancelled = self.engine.cancel(req)?;
+        Ok(Cancelled {
+            job: req.job,
+            cancelled,
+        })
+    }
+
+    async fn jobs(&self, limit: usize) -> Result<Vec<crate::model::Job>, ApiError> {
+        Ok(self.engine.store().jobs(limit)?)
+    }
+
+    async fn job(&self, id: i64) -> Result<JobDetail, ApiError> {
+        let store = self.engine.store();
+        Ok(JobDetail {
+            job: store.job(id)?,
+            items: store.job_items(id)?,
+        })
+    }
+
+    async fn watch(&self, id: i64) -> Result<JobEvents, ApiError> {
+        let store = Arc::clone(self.engine.store());
+        let first = store.job(id)?;
+        let stream = futures_util::stream::unfold(
+            Watching {
+                store,
+                id,
+                next: Some(first),
+                last: None,
+                done: false,
+            },
+            Watching::next_event,
+        );
+        Ok(Box::pin(stream))
+    }
+
+    async fn audit(&self, req: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+        let mut entries = self.engine.store().audit_entries(&AuditFilter {
+            since: req.since,
+            actor: req.actor.clone(),
+            job: req.job,
+            limit: req.limit,
+        })?;
+        if let Some(until) = req.until {
+            entries.retain(|e| {
+                chrono::DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at <= until)
+            });
+        }
+        Ok(entries)
+    }
+
+    async fn verify_audit(&self, req: &VerifyRequest) -> Result<AnchoredVerdict, ApiError> {
+        let anchors = Anchors::gather(self.engine.config(), req)
+            .map_err(|e| ApiError::bad_input(e.to_string()))?;
+        crate::trust::verify::verify(self.engine.store().as_ref(), &anchors).map_err(|e| match e {
+            VerifyError::Cannot(why) => ApiError::bad_input(why.to_string()),
+            VerifyError::Failed(why) => ApiError {
+                kind: ApiErrorKind::Failed,
+                message: why,
+            },
+        })
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantView>, ApiError> {
+        Ok(self
+            .engine
+            .config()
+            .tenants
+            .values()
+            .map(|t| TenantView {
+                name: t.name.clone(),
+                kind: t.kind.clone(),
+                domains: t.domains.clone(),
+                quarantine_mailbox: t.quarantine_mailbox.clone(),
+                holds: t.holds.clone(),
+            })
+            .collect())
+    }
+
+    async fn store_status(&self) -> Result<StoreStatus, ApiError> {
+        let store = self.engine.store();
+        Ok(StoreStatus {
+            path: store.path().display().to_string(),
+            messages: store.message_count().map_err(|e| e.to_string()),
+            warnings: store_file_warnings(store.path()),
+        })
+    }
+
+    async fn check(&self, tenant: Option<&str>) -> Result<Vec<CheckView>, ApiError> {
+        if let Some(t) = tenant {
+            self.unknown_tenant(t)?;
+        }
+        let mut results = Vec::new();
+        for (name, config) in &self.engine.config().tenants {
+            if tenant.is_some_and(|t| t != name) {
+                continue;
+            }
+            let (ok, detail) = match self.engine.backend(name) {
+                Ok(b) => {
+                    let r = b.check().await;
+                    (r.ok, r.detail)
+                }
+                Err(why) => (false, why),
+            };
+            results.push(CheckView {
+                tenant: name.clone(),
+                kind: config.kind.clone(),
+                ok,
+                detail,
+                warnings: Vec::new(),
+            });
+        }
+        Ok(results)
+    }
+
+    async fn ingest(&self, req: &IngestRequest) -> Result<IngestReport, ApiError> {
+        let engine = &self.engine;
+        engine.authorize_log_load("ingest", &req.name)?;
+        let config = Arc::clone(engine.config());
+        let resolver =
+            TenantResolver::new(&config, req.tenant.as_deref()).map_err(ApiError::bad_input)?;
+        let store = engine.store();
+        let input = req.body.as_slice();
+        let loaded = match req.format.as_str() {
+            "jsonl" => jsonl::ingest(store, &resolver, input).map_err(ApiError::from),
+            "postfix" => postfix::ingest(store, &resolver, input).map_err(ApiError::from),
+            "m365-trace" => match m365_trace::ingest(store, &resolver, input) {
+                Ok(report) => Ok(report),
+                Err(IngestError::BadInput(m)) => {
+                    Err(ApiError::bad_input(format!("{}: {m}", req.name)))
+                }
+                Err(IngestError::Store(e)) => Err(e.into()),
+            },
+            other => {
+                return Err(ApiError::bad_input(format!(
+                    "--format {}: expected one of jsonl, postfix, m365-trace",
+                    sanitize(other)
+                )));
+            }
+        };
+        let sha256 = hex::encode(Sha256::digest(&req.body));
+        let failed = loaded.as_ref().err().map(|e| e.message.clone());
+        engine.audit_log_load(&LogLoad {
+            action: "ingest",
+            source: &req.name,
+            format: &req.format,
+            sha256: Some(&sha256),
+            result: match (&loaded, &failed) {
+                (Ok(report), _) => Ok(report),
+                (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
+            },
+            not_read: 0,
+        })?;
+        Ok(loaded?.into())
+    }
+
+    async fn index(&self, req: &IndexRequest) -> Result<IngestReport, ApiError> {
+        let engine = &self.engine;
+        let config = Arc::clone(engine.config());
+        let resolver =
+            TenantResolver::new(&config, Some(&req.tenant)).map_err(ApiError::bad_input)?;
+        // The engine reads the mailboxes, within its limits, after checking the role.
+        let scan = engine.index(req).await?;
+        let records = scan.records(&req.tenant);
+        let mut loader = crate::ingest::Loader::new(engine.store(), &resolver);
+        let loaded = records
+            .into_iter()
+            .enumerate()
+            .try_for_each(|(n, r)| loader.push(n as u64 + 1, r))
+            .and_then(|()| loader.finish());
+        let source = format!("tenant {}", req.tenant);
+        let failed = loaded.as_ref().err().map(ToString::to_string);
+        engine.audit_log_load(&LogLoad {
+            action: "index",
+            source: &source,
+            format: INDEX_FORMAT,
+            sha256: None,
+            result: match (&loaded, &failed) {
+                (Ok(report), _) => Ok(report),
+                (Err(_), why) => Err(why.as_deref().unwrap_or("failed")),
+            },
+            not_read: scan.not_indexed.len(),
+        })?;
+        let mut report: IngestReport = loaded?.into();
+        report.not_indexed = scan.not_indexed;
+        Ok(report)
+    }
+}
+
+/// Store files or directories other users could read (the log, the audit, the evidence of
+/// hard-deleted mail), with the fix.
+fn store_file_warnings(store: &std::path::Path) -> Vec<String> {
+    use crate::store::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
+    loose_modes(store)
+        .into_iter()
+        .map(|(path, mode)| {
+            let wanted = if path.is_dir() {
+                STORE_DIR_MODE
+            } else {
+                STORE_FILE_MODE
+            };
+            format!(
+                "{} is mode {mode:04o}, open to other users; chmod {wanted:o} it (or {:o} for a group that shares the store)",
+                path.display(),
+                wanted | (wanted >> 3)
+            )
+        })
+        .collect()
+}
+
+/// One watched job: what was sent last, and whether the stream is over.
+struct Watching {
+    store: Arc<crate::store::Store>,
+    id: i64,
+    /// The job's state read before the stream began (its first event).
+    next: Option<crate::model::Job>,
+    last: Option<crate::model::Job>,
+    done: bool,
+}
+
+impl Watching {
+    /// The next change of the job (the first event: its state now); `None` after it finished.
+    async fn next_event(mut self) -> Option<(Result<JobProgress, ApiError>, Watching)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let job = match self.next.take() {
+                Some(job) => job,
+                None => {
+                    tokio::time::sleep(WATCH_POLL).await;
+                    match self.store.job(self.id) {
+                        Ok(job) => job,
+                        Err(e) => {
+                            self.done = true;
+                            return Some((Err(e.into()), self));
+                        }
+                    }
+                }
+            };
+            let finished = job.status.is_finished();
+            if !finished && self.last.as_ref() == Some(&job) {
+                continue;
+            }
+            self.done = finished;
+            self.last = Some(job.clone());
+            return Some((Ok(JobProgress { job, finished }), self));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
