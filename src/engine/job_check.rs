@@ -217,13 +217,7 @@ mod tests {
             .unwrap();
         let first = store.claim_items("w", 1, None).unwrap();
         assert!(engine.job_refusal(&first[0]).unwrap().is_none());
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute(
-                "UPDATE jobs SET initiated_by = 'mallory' WHERE id = ?1",
-                [job],
-            )
-            .unwrap();
+        crate::store::testutil::overwrite(&store, "jobs", "initiated_by", job, "mallory");
         let second = store.claim_items("w", 1, None).unwrap();
         let refusal = engine.job_refusal(&second[0]).unwrap().expect("refused");
         assert!(
