@@ -21,8 +21,11 @@ use crate::engine::{
 };
 use crate::ingest::{IngestError, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
-use crate::store::{AuditEntry, AuditFilter, StoreError};
-use crate::trust::verify::{AnchoredVerdict, Anchors, VerifyError, VerifyRequest};
+use crate::store::{AuditCheckpoint, AuditEntry, AuditFilter, Store, StoreError};
+use crate::trust::PublicKey;
+use crate::trust::verify::{
+    AnchoredVerdict, Anchors, AuditLookup, ChainVerdict, VerifyError, VerifyRequest,
+};
 
 /// How long a plan may be submitted after it was made: long enough to read it and answer,
 /// short enough that the mailboxes have not moved on much since.
@@ -178,6 +181,39 @@ pub struct Local {
     engine: Arc<Engine>,
     caller: Identity,
     plans: Arc<PlanBook>,
+    /// Where the last intact verification with the config's anchors ended: the next one
+    /// continues from there (the console verifies on every visit to the Audit view).
+    audit_checkpoint: Arc<Mutex<Option<AuditCheckpoint>>>,
+}
+
+/// The store as `trust::verify` reads it, continuing the hash chain from a checkpoint.
+struct FromCheckpoint<'a> {
+    store: &'a Store,
+    checkpoint: &'a Mutex<Option<AuditCheckpoint>>,
+}
+
+impl AuditLookup for FromCheckpoint<'_> {
+    fn chain(&self, key: Option<&PublicKey>) -> Result<ChainVerdict, String> {
+        let mut checkpoint = self.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+        let progress = self
+            .store
+            .verify_audit_with(checkpoint.as_ref(), key)
+            .map_err(|e| e.to_string())?;
+        // A broken chain is verified from the start next time: nothing after it is trusted.
+        *checkpoint = progress.checkpoint;
+        let v = progress.verdict;
+        Ok(ChainVerdict {
+            ok: v.ok,
+            records: v.records,
+            first_bad: v.first_bad,
+            problem: v.problem,
+            signed: v.signed,
+        })
+    }
+
+    fn hash_of(&self, seq: i64) -> Result<Option<String>, String> {
+        self.store.audit_hash(seq).map_err(|e| e.to_string())
+    }
 }
 
 impl Local {
@@ -198,6 +234,7 @@ impl Local {
             engine: Arc::new(engine.acting_for(actor)),
             caller,
             plans,
+            audit_checkpoint: Arc::default(),
         }
     }
 
@@ -428,7 +465,18 @@ impl Api for Local {
     async fn verify_audit(&self, req: &VerifyRequest) -> Result<AnchoredVerdict, ApiError> {
         let anchors = Anchors::gather(self.engine.config(), req)
             .map_err(|e| ApiError::bad_input(e.to_string()))?;
-        crate::trust::verify::verify(self.engine.store().as_ref(), &anchors).map_err(|e| match e {
+        let store = self.engine.store().as_ref();
+        let verdict = if *req == VerifyRequest::default() {
+            let incremental = FromCheckpoint {
+                store,
+                checkpoint: &self.audit_checkpoint,
+            };
+            crate::trust::verify::verify(&incremental, &anchors)
+        } else {
+            // Anchors the caller brought: verified from the start, as asked.
+            crate::trust::verify::verify(store, &anchors)
+        };
+        verdict.map_err(|e| match e {
             VerifyError::Cannot(why) => ApiError::bad_input(why.to_string()),
             VerifyError::Failed(why) => ApiError {
                 kind: ApiErrorKind::Failed,

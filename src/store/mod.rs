@@ -281,4 +281,21 @@ pub(crate) mod testutil {
             other => panic!("{sql}: {other:?}"),
         }
     }
+
+    /// Rewrite one column of audit record `seq` as an attacker with the file would: the
+    /// append-only trigger dropped first.
+    pub fn rewrite_audit(store: &Store, seq: i64, column: &str, value: &str) {
+        let conn = match rusqlite::Connection::open(store.path()) {
+            Ok(c) => c,
+            Err(e) => panic!("open: {e}"),
+        };
+        let sql = format!("UPDATE audit SET {column} = ?1 WHERE seq = ?2");
+        let done = conn
+            .execute_batch("DROP TRIGGER IF EXISTS audit_no_update")
+            .and_then(|_| conn.execute(&sql, rusqlite::params![value, seq]));
+        match done {
+            Ok(1) => {}
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
 }

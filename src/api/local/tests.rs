@@ -226,3 +226,48 @@ async fn watch_streams_a_finished_job_once_and_ends() {
         Ok(_) => panic!("a job that does not exist is watched"),
     }
 }
+
+/// The console verifies the trail on every visit: the second verification continues from
+/// where the first ended (so the record it ended at is checked again, and a change to it is
+/// named as a change after verification), while a caller's own anchors start from scratch.
+#[tokio::test]
+async fn audit_verification_continues_from_the_last_intact_record() {
+    let f = fixture();
+    let local = Local::new(Arc::clone(&f.engine), caller("alice", Role::Viewer));
+    let record = |n: usize| crate::store::NewAudit {
+        actor: "alice".into(),
+        role: "viewer".into(),
+        action: "search".into(),
+        target: format!("query {n}"),
+        outcome: "ok".into(),
+        ..crate::store::NewAudit::default()
+    };
+    for n in 0..3 {
+        f.engine.store().audit(&record(n)).expect("append");
+    }
+    let first = local
+        .verify_audit(&VerifyRequest::default())
+        .await
+        .expect("verified");
+    assert!(first.ok && first.records == 3, "{first:?}");
+    f.engine.store().audit(&record(3)).expect("append");
+    let second = local
+        .verify_audit(&VerifyRequest::default())
+        .await
+        .expect("verified");
+    assert!(second.ok, "{second:?}");
+    crate::store::testutil::rewrite_audit(f.engine.store(), 4, "hash", "feed");
+    let third = local
+        .verify_audit(&VerifyRequest::default())
+        .await
+        .expect("verified");
+    assert!(!third.ok, "{third:?}");
+    assert_eq!(third.first_bad, Some(4), "{third:?}");
+    assert!(
+        third
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("after it was verified")),
+        "continued from the checkpoint: {third:?}"
+    );
+}
