@@ -12,6 +12,7 @@
 //! id with the confirmation it collected. A client can never hand in a plan of its own making,
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
+pub mod remote;
 pub mod types;
 
 use std::pin::Pin;

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod logging;
 mod output;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,9 +75,34 @@ pub struct Context {
     pub json: bool,
     pub quiet: bool,
     config_path: Option<PathBuf>,
+    /// `--connect`: the service's socket; every command then goes through [`Context::remote_api`].
+    connect: Option<PathBuf>,
 }
 
 impl Context {
+    /// The service's `Api` when `--connect` (or `RETRACTOR_CONNECT`) names its socket, else
+    /// `None` (embedded mode). In this mode nothing here opens the store or reads a secret.
+    pub fn remote_api(&self) -> Option<Arc<dyn crate::api::Api>> {
+        self.connect.as_ref().map(|socket| {
+            Arc::new(crate::api::remote::Remote::new(socket)) as Arc<dyn crate::api::Api>
+        })
+    }
+
+    /// Whether commands go to a service (`--connect`).
+    pub fn connected(&self) -> bool {
+        self.connect.is_some()
+    }
+
+    /// The console's settings (theme, keys) from `--config`, for a client of a service: only
+    /// the `[console]` table is read, so nothing else in that file (tenants, roles, store) can
+    /// reach the service or be resolved here. No `--config`: the defaults.
+    pub fn client_console_settings(&self) -> Result<crate::config::ConsoleSettings, CliError> {
+        match &self.config_path {
+            Some(path) => serve::console_settings_only(path),
+            None => Ok(crate::config::ConsoleSettings::default()),
+        }
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
@@ -133,7 +159,9 @@ pub fn main() -> ExitCode {
         json: cli.json,
         quiet: cli.quiet,
         config_path: cli.config.clone(),
+        connect: cli.connect.clone(),
     };
+    serve::warn_ignored_config(&ctx);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()

@@ -12,6 +12,9 @@ pub mod net;
 pub mod paths;
 pub mod redact;
 pub mod secret;
+mod service;
+
+pub use service::{DEFAULT_SOCKET, ServiceSettings};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +52,8 @@ pub struct Config {
     pub tenants: BTreeMap<String, Tenant>,
     /// The `[console]` table: theme, borders, key remapping.
     pub console: ConsoleSettings,
+    /// The `[service]` table: the socket of `retractor serve`.
+    pub service: ServiceSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -237,6 +242,8 @@ struct RawConfig {
     tenants: BTreeMap<String, toml::Table>,
     #[serde(default)]
     console: ConsoleSettings,
+    #[serde(default)]
+    service: ServiceSettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -310,6 +317,7 @@ impl Config {
             tenants.insert(name, tenant);
         }
         folders::check_domains_are_unique(&tenants).map_err(err)?;
+        let service = raw.service.resolve(&base).map_err(err)?;
         Ok(Config {
             file: path.to_path_buf(),
             store_path,
@@ -317,6 +325,7 @@ impl Config {
             engine: raw.engine,
             tenants,
             console: raw.console,
+            service,
         })
     }
 

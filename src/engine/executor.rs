@@ -78,6 +78,17 @@ impl Engine {
     /// takes over the jobs an engine that stopped left unfinished (see
     /// [`crate::store::Store::adopt_abandoned`]) and runs them to the end too.
     pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<RunSummary, EngineError> {
+        self.run_until(opts, None).await
+    }
+
+    /// [`Engine::run`] that drains when `stop` turns true: it claims nothing more, lets the
+    /// items in flight finish and record their results, then returns (a service's SIGTERM).
+    /// Items still queued stay queued for the next start.
+    pub async fn run_until(
+        self: &Arc<Self>,
+        opts: RunOptions,
+        stop: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<RunSummary, EngineError> {
         let worker = worker_id();
         let registered_at = Instant::now();
         self.store
@@ -109,7 +120,7 @@ impl Engine {
                 }
             })
         };
-        let result = self.run_loop(&lease, opts).await;
+        let result = self.run_loop(&lease, opts, stop.as_ref()).await;
         heartbeat.abort();
         if let Err(e) = self.store.unregister_worker(&worker) {
             tracing::warn!("unregister worker: {e}");
@@ -131,6 +142,7 @@ impl Engine {
         self: &Arc<Self>,
         lease: &Arc<Lease>,
         opts: RunOptions,
+        stop: Option<&tokio::sync::watch::Receiver<bool>>,
     ) -> Result<RunSummary, EngineError> {
         let worker = lease.worker();
         let settings = &self.config.engine;
@@ -160,10 +172,17 @@ impl Engine {
                 }
                 last_reclaim = Some(Instant::now());
             }
-            let room = self
-                .limits
-                .claim_room(self.config.tenants.keys())
-                .saturating_sub(in_flight.len());
+            let stopping = stop.is_some_and(|s| *s.borrow());
+            if stopping && in_flight.is_empty() {
+                return Ok(summary);
+            }
+            let room = if stopping {
+                0
+            } else {
+                self.limits
+                    .claim_room(self.config.tenants.keys())
+                    .saturating_sub(in_flight.len())
+            };
             let claimed = if room > 0 {
                 self.store.claim_items(worker, room, jobs.as_deref())?
             } else {

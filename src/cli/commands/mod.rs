@@ -32,6 +32,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Worker(a) => jobs::worker(ctx, a).await,
         Command::Audit(a) => audit::run(ctx, a),
         Command::Check(a) => tenants::check(ctx, a).await,
+        Command::Serve(_) => super::serve::run(ctx).await,
     }
 }
 

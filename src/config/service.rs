@@ -1,0 +1,44 @@
+//! The `[service]` keys of `retractor serve`: where its socket is and which group may use it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where `retractor serve` listens when the config does not say.
+pub const DEFAULT_SOCKET: &str = "/run/retractor/retractor.sock";
+
+/// The `[service]` table (the socket part; the service key's directory sits beside it).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSettings {
+    /// The Unix socket clients connect to (`--connect`).
+    pub socket: PathBuf,
+    /// The group that may connect: the socket is made mode 0660 and given this group. `None`:
+    /// the service account's own group, so only that account (and root) may connect.
+    pub group: Option<String>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            group: None,
+        }
+    }
+}
+
+impl ServiceSettings {
+    /// A relative socket path is relative to the config file's directory, as the store's is.
+    pub(super) fn resolve(mut self, base: &Path) -> Result<ServiceSettings, String> {
+        if self.socket.as_os_str().is_empty() {
+            return Err("[service] socket is empty: name the socket's path".into());
+        }
+        if let Some(group) = &self.group
+            && group.trim().is_empty()
+        {
+            return Err("[service] group is empty: name a group, or leave the key out".into());
+        }
+        self.socket = base.join(&self.socket);
+        Ok(self)
+    }
+}
