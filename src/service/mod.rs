@@ -7,6 +7,8 @@ pub mod interim;
 pub mod peer;
 pub mod routes;
 pub mod socket;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -52,6 +54,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// State for a router answering with `factory`, the config and engine given in force.
+    pub fn new(config: Arc<Config>, engine: Arc<Engine>, factory: ApiFactory) -> Shared {
+        Shared {
+            current: RwLock::new(Arc::new(Current { config, engine })),
+            factory,
+        }
+    }
+
     /// The config and engine in force (a SIGHUP swaps them; a request keeps the ones it got).
     pub fn current(&self) -> Arc<Current> {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
@@ -79,13 +89,11 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
     let mut interrupt = listen_for(SignalKind::interrupt())?;
     let mut hangup = listen_for(SignalKind::hangup())?;
     let listener = socket::bind(&socket_path, config.service.group.as_deref())?;
-    let shared = Arc::new(Shared {
-        current: RwLock::new(Arc::new(Current {
-            config: Arc::clone(&config),
-            engine: Arc::clone(&engine),
-        })),
+    let shared = Arc::new(Shared::new(
+        Arc::clone(&config),
+        Arc::clone(&engine),
         factory,
-    });
+    ));
     let (stop_serving, stopped) = watch::channel(false);
     let app = routes::router(Arc::clone(&shared))
         .into_make_service_with_connect_info::<routes::PeerInfo>();

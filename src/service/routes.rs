@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -361,9 +361,14 @@ async fn ingest(
     p: ConnectInfo<PeerInfo>,
     h: HeaderMap,
     q: Result<Query<IngestParams>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let params = ok_or_answer!(query(q));
+    let body = ok_or_answer!(body.map_err(|e| bad_input(format!(
+        "the log was not taken: {} (at most {} MiB in one request)",
+        e.body_text(),
+        INGEST_LIMIT / (1024 * 1024)
+    ))));
     let api = api_or_answer!(s, p, h);
     let req = IngestRequest {
         format: params.format,
