@@ -40,8 +40,13 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<tokio::net::UnixListener
         .map_err(|e| fail(format!("cannot listen on {}: {e}", path.display())))?;
     let published = (|| {
         if let Some(gid) = gid {
-            std::os::unix::fs::chown(&staging, None, Some(gid))
-                .map_err(|e| format!("cannot give {} the group: {e}", path.display()))?;
+            std::os::unix::fs::chown(&staging, None, Some(gid)).map_err(|e| {
+                format!(
+                    "cannot give {} the group {}: {e} (the service account must be a member of it)",
+                    path.display(),
+                    group.unwrap_or_default()
+                )
+            })?;
         }
         std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(SOCKET_MODE))
             .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
