@@ -8,6 +8,7 @@
 //! - [`ingest`]: outside message logs into the store;
 //! - [`backends`]: one module per mail system behind one trait;
 //! - [`engine`]: the only code that changes a mailbox: plan, claim, act, record;
+//! - [`service`]: `retractor serve`, the engine behind a Unix socket with peer identity;
 //! - [`trust`]: the service key and the audit witness (what makes the service checkable);
 //! - [`demo`]: the built-in demo tenant;
 //! - [`cli`]: the headless command line;
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod ingest;
 pub mod model;
 pub mod query;
+pub mod service;
 pub mod store;
 pub mod trust;
 pub mod ui;

@@ -184,6 +184,9 @@ pub struct Local {
     /// Where the last intact verification with the config's anchors ended: the next one
     /// continues from there (the console verifies on every visit to the Audit view).
     audit_checkpoint: Arc<Mutex<Option<AuditCheckpoint>>>,
+    /// `submit` with `wait` runs the job in this process (embedded mode); the service's own
+    /// worker runs what its callers submit.
+    runs_jobs: bool,
 }
 
 /// The store as `trust::verify` reads it, continuing the hash chain from a checkpoint.
@@ -235,6 +238,17 @@ impl Local {
             caller,
             plans,
             audit_checkpoint: Arc::default(),
+            runs_jobs: true,
+        }
+    }
+
+    /// The `Api` of `retractor serve` for one caller: plans kept in the service's one book
+    /// (a plan made in one request is submitted in the next), and jobs left to the service's
+    /// worker, which is always running.
+    pub fn served(engine: Arc<Engine>, caller: Identity, plans: Arc<PlanBook>) -> Local {
+        Local {
+            runs_jobs: false,
+            ..Local::with_book(engine, caller, plans)
         }
     }
 
@@ -391,7 +405,9 @@ impl Api for Local {
             .plans
             .take(&req.plan, &self.caller.login, &req.answer)?;
         let id = self.engine.submit(&plan)?;
-        let no_engine_running = if req.wait {
+        let no_engine_running = if !self.runs_jobs {
+            false
+        } else if req.wait {
             // Embedded: the job runs here, now, as `--wait` always has; `watch` then sees
             // it finished.
             self.engine

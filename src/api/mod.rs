@@ -13,6 +13,7 @@
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
 mod local;
+pub mod remote;
 pub mod types;
 
 use std::pin::Pin;

@@ -11,6 +11,11 @@ pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/retractor/config.toml).
     #[arg(long, global = true, value_name = "PATH", env = "RETRACTOR_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Run the command through the `retractor serve` listening on this Unix socket: the
+    /// service holds the store and the secrets and knows you by your uid. A `--config` given
+    /// too then only chooses the console's theme and keys.
+    #[arg(long, global = true, value_name = "SOCKET", env = "RETRACTOR_CONNECT")]
+    pub connect: Option<PathBuf>,
     /// Machine output on stdout; errors as JSON on stderr.
     #[arg(long, global = true)]
     pub json: bool,
@@ -52,7 +57,13 @@ pub enum Command {
     Check(CheckArgs),
     /// Run queued jobs without a console.
     Worker(WorkerArgs),
+    /// Run the engine as a service on a Unix socket (`[service] socket`), with its own worker;
+    /// clients use `--connect`. Config default: /etc/retractor/config.toml.
+    Serve(ServeArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {}
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod logging;
 mod output;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,9 +83,34 @@ pub struct Context {
     pub json: bool,
     pub quiet: bool,
     config_path: Option<PathBuf>,
+    /// `--connect`: the service's socket; every command then goes through [`Context::remote_api`].
+    connect: Option<PathBuf>,
 }
 
 impl Context {
+    /// The service's `Api` when `--connect` (or `RETRACTOR_CONNECT`) names its socket, else
+    /// `None` (embedded mode). In this mode nothing here opens the store or reads a secret.
+    pub fn remote_api(&self) -> Option<Arc<dyn crate::api::Api>> {
+        self.connect.as_ref().map(|socket| {
+            Arc::new(crate::api::remote::Remote::new(socket)) as Arc<dyn crate::api::Api>
+        })
+    }
+
+    /// Whether commands go to a service (`--connect`).
+    pub fn connected(&self) -> bool {
+        self.connect.is_some()
+    }
+
+    /// The console's settings (theme, keys) from `--config`, for a client of a service: only
+    /// the `[console]` table is read, so nothing else in that file (tenants, roles, store) can
+    /// reach the service or be resolved here. No `--config`: the defaults.
+    pub fn client_console_settings(&self) -> Result<crate::config::ConsoleSettings, CliError> {
+        match &self.config_path {
+            Some(path) => serve::console_settings_only(path),
+            None => Ok(crate::config::ConsoleSettings::default()),
+        }
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
@@ -119,6 +145,9 @@ impl Context {
     /// empty trail (a witness that remembers records then says so), never an error or a new
     /// store.
     pub fn verify_api(&self) -> Result<Arc<dyn Api>, CliError> {
+        if let Some(remote) = self.remote_api() {
+            return Ok(remote);
+        }
         let config = self.config()?;
         let store = if config.store_path.exists() {
             Store::open_for_verify(&config.store_path)?
@@ -133,8 +162,11 @@ impl Context {
 
     /// The one place a client chooses how it reaches the engine.
     fn connect(&self, read_only: bool) -> Result<Arc<dyn Api>, CliError> {
-        // A service (`--connect` / RETRACTOR_CONNECT) is chosen here, before the embedded
-        // branch below, when one is given.
+        // A service (`--connect` / RETRACTOR_CONNECT): this process opens no store and reads
+        // no secret; the service knows the caller by the socket's peer credentials.
+        if let Some(remote) = self.remote_api() {
+            return Ok(remote);
+        }
         // Embedded: this process opens the store and runs the engine itself; roles advisory.
         let engine = if read_only {
             self.read_only_engine()?
@@ -148,8 +180,10 @@ impl Context {
     /// The console's task layer: over the API, and in embedded mode with this process's
     /// engine as the worker that runs what it submits.
     pub fn console_tasks(&self) -> Result<Arc<crate::console::tasks::Tasks>, CliError> {
-        // A service (`--connect`) would give `Tasks::new(remote, None)` here: its workers run
-        // the jobs.
+        // A service: its worker runs the jobs; the console follows them through the socket.
+        if let Some(remote) = self.remote_api() {
+            return Ok(Arc::new(crate::console::tasks::Tasks::new(remote, None)));
+        }
         Ok(Arc::new(crate::console::tasks::Tasks::embedded(
             self.engine()?,
         )))
@@ -210,7 +244,9 @@ pub fn main() -> ExitCode {
         json: cli.json,
         quiet: cli.quiet,
         config_path: cli.config.clone(),
+        connect: cli.connect.clone(),
     };
+    serve::warn_ignored_config(&ctx);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()

@@ -12,9 +12,11 @@ pub mod net;
 pub mod paths;
 pub mod redact;
 pub mod secret;
+mod service;
 mod trust;
 
-pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY, ServiceSettings};
+pub use service::{DEFAULT_SOCKET, ServiceSettings};
+pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,7 +56,7 @@ pub struct Config {
     pub console: ConsoleSettings,
     /// The `[audit]` table: the witness.
     pub audit: AuditSettings,
-    /// The `[service]` table (its key directory).
+    /// The `[service]` table: the socket of `retractor serve`, its group, its key directory.
     pub service: ServiceSettings,
 }
 
@@ -325,15 +327,16 @@ impl Config {
             .audit
             .resolve(&base)
             .map_err(|m| err(format!("[audit] {m}")))?;
+        let service = raw.service.resolve(&base).map_err(err)?;
         Ok(Config {
             audit,
-            service: raw.service.resolve(&base),
             file: path.to_path_buf(),
             store_path,
             access: raw.access,
             engine: raw.engine,
             tenants,
             console: raw.console,
+            service,
         })
     }
 

@@ -1,5 +1,5 @@
-//! The `[audit]` and `[service]` keys that decide where the service's key lives and where the
-//! audit chain's head is witnessed.
+//! The `[audit]` keys: where the audit chain's head is witnessed (the service's key directory
+//! is a `[service]` key, in `service.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -28,14 +28,6 @@ impl Default for AuditSettings {
     }
 }
 
-/// The `[service]` keys about the service's key.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServiceSettings {
-    /// The directory holding `service.key` and `service.pub` (default: the store's directory).
-    pub key_dir: Option<PathBuf>,
-}
-
 impl AuditSettings {
     /// Relative paths are relative to the config file's directory, as the store's path is.
     pub(super) fn resolve(mut self, base: &Path) -> Result<AuditSettings, String> {
@@ -44,19 +36,5 @@ impl AuditSettings {
         }
         self.witness = self.witness.map(|w| base.join(w));
         Ok(self)
-    }
-}
-
-impl ServiceSettings {
-    pub(super) fn resolve(mut self, base: &Path) -> ServiceSettings {
-        self.key_dir = self.key_dir.map(|d| base.join(d));
-        self
-    }
-
-    /// Where the key is: `key_dir`, or the store's directory.
-    pub fn key_dir_for(&self, store_path: &Path) -> PathBuf {
-        self.key_dir
-            .clone()
-            .unwrap_or_else(|| crate::trust::key::key_dir(store_path))
     }
 }

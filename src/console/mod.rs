@@ -9,6 +9,7 @@
 pub mod tasks;
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::app::{self, App, Command, Event, Keymap};
-use crate::config::Config;
+use crate::config::ConsoleSettings;
 use crate::model::Job;
 use crate::ui::{self, Theme};
 use tasks::Tasks;
@@ -81,13 +82,12 @@ pub struct Prepared {
 /// Checks done before the terminal is touched: the theme and keymap of `[console]` (of the
 /// config this client was given: a service's config never decides how a console looks),
 /// then a terminal on stdout.
-pub fn prepare(config: &Config) -> Result<Prepared, ConsoleError> {
-    let settings = &config.console;
+pub fn prepare(settings: &ConsoleSettings, source: &Path) -> Result<Prepared, ConsoleError> {
     let keymap = Keymap::with_overrides(&settings.keys)
-        .map_err(|e| ConsoleError(format!("{}: {e}", config.file.display())))?;
+        .map_err(|e| ConsoleError(format!("{}: {e}", source.display())))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::select(settings.theme.as_deref(), no_color, settings.ascii_borders)
-        .map_err(|e| ConsoleError(format!("{}: {e}", config.file.display())))?;
+        .map_err(|e| ConsoleError(format!("{}: {e}", source.display())))?;
     if !std::io::stdout().is_terminal() {
         return Err(ConsoleError(
             "the console needs a terminal, and standard output is not one; use the commands instead (`retractor --help`)".into(),

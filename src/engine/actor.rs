@@ -28,24 +28,31 @@ impl Actor {
 /// The login name of the effective uid, from the password database. Environment variables
 /// such as `USER` are not used: anyone can set them.
 fn os_login() -> String {
-    // SAFETY: geteuid has no preconditions; getpwuid_r writes only into the buffers we pass.
+    // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
+    login_of_uid(uid).unwrap_or_else(|| format!("uid:{uid}"))
+}
+
+/// The login name of a uid from the password database (`None`: no entry, or not UTF-8). The
+/// one lookup both this process's actor and the service's socket peers go through.
+pub fn login_of_uid(uid: u32) -> Option<String> {
     let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes only into it and
+    // into `buf`, whose length we pass.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
-        // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        if let Ok(name) = name.to_str() {
-            return name.to_string();
-        }
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
     }
-    format!("uid:{uid}")
+    // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str().ok().map(str::to_string)
 }
 
-/// The client address sshd recorded for this session, if any.
-fn ssh_client_address() -> Option<String> {
+/// The client address sshd put in this process's environment, if any (a claim of the
+/// environment, not a record of the OS).
+pub fn ssh_client_address() -> Option<String> {
     ["SSH_CONNECTION", "SSH_CLIENT"].iter().find_map(|var| {
         std::env::var(var)
             .ok()

@@ -79,6 +79,17 @@ impl Engine {
     /// takes over the jobs an engine that stopped left unfinished (see
     /// [`crate::store::Store::adopt_abandoned`]) and runs them to the end too.
     pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<RunSummary, EngineError> {
+        self.run_until(opts, None).await
+    }
+
+    /// [`Engine::run`] that drains when `stop` turns true: it claims nothing more, lets the
+    /// items in flight finish and record their results, then returns (a service's SIGTERM).
+    /// Items still queued stay queued for the next start.
+    pub async fn run_until(
+        self: &Arc<Self>,
+        opts: RunOptions,
+        stop: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<RunSummary, EngineError> {
         let worker = worker_id();
         let registered_at = Instant::now();
         self.store
@@ -121,7 +132,7 @@ impl Engine {
                 }
             })
         };
-        let result = self.run_loop(&lease, opts).await;
+        let result = self.run_loop(&lease, opts, stop.as_ref()).await;
         heartbeat.abort();
         anchor.abort();
         self.anchor_now();
@@ -145,6 +156,7 @@ impl Engine {
         self: &Arc<Self>,
         lease: &Arc<Lease>,
         opts: RunOptions,
+        stop: Option<&tokio::sync::watch::Receiver<bool>>,
     ) -> Result<RunSummary, EngineError> {
         let worker = lease.worker();
         let settings = &self.config.engine;
@@ -174,10 +186,17 @@ impl Engine {
                 }
                 last_reclaim = Some(Instant::now());
             }
-            let room = self
-                .limits
-                .claim_room(self.config.tenants.keys())
-                .saturating_sub(in_flight.len());
+            let stopping = stop.is_some_and(|s| *s.borrow());
+            if stopping && in_flight.is_empty() {
+                return Ok(summary);
+            }
+            let room = if stopping {
+                0
+            } else {
+                self.limits
+                    .claim_room(self.config.tenants.keys())
+                    .saturating_sub(in_flight.len())
+            };
             let claimed = if room > 0 {
                 self.store.claim_items(worker, room, jobs.as_deref())?
             } else {

@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::model::{Action, Role};
 use crate::store::{NewAudit, Store, StoreError};
 
-pub use actor::Actor;
+pub use actor::{Actor, login_of_uid, ssh_client_address};
 pub use executor::{RunOptions, RunSummary};
 pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan};

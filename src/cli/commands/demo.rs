@@ -61,6 +61,7 @@ pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
         json: ctx.json,
         quiet: ctx.quiet,
         config_path: Some(config_path),
+        connect: None,
     };
     super::console(&demo_ctx).await
 }

@@ -32,11 +32,22 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Worker(a) => worker::worker(ctx, a).await,
         Command::Audit(a) => audit::run(ctx, a).await,
         Command::Check(a) => tenants::check(ctx, a).await,
+        Command::Serve(_) => super::serve::run(ctx).await,
     }
 }
 
 /// Open the console on the configured tenants. With no config at all, say how to start.
 pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
+    // Through a service, the client's own file (if any) gives only the console's look and keys.
+    if ctx.connected() {
+        let settings = ctx.client_console_settings()?;
+        let prepared = crate::console::prepare(&settings, &ctx.config_path())
+            .map_err(|e| CliError::bad_input(e.0))?;
+        crate::console::run(ctx.console_tasks()?, prepared)
+            .await
+            .map_err(|e| CliError::new(exit::ERROR, e.0))?;
+        return Ok(exit::OK);
+    }
     let path = ctx.config_path();
     if !path.exists() {
         eprintln!(
@@ -47,7 +58,8 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let config = ctx.config()?;
-    let prepared = crate::console::prepare(&config).map_err(|e| CliError::bad_input(e.0))?;
+    let prepared = crate::console::prepare(&config.console, &config.file)
+        .map_err(|e| CliError::bad_input(e.0))?;
     crate::console::run(ctx.console_tasks()?, prepared)
         .await
         .map_err(|e| CliError::new(exit::ERROR, e.0))?;

@@ -1,0 +1,55 @@
+//! The `[service]` keys of `retractor serve`: where its socket is and which group may use it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where `retractor serve` listens when the config does not say.
+pub const DEFAULT_SOCKET: &str = "/run/retractor/retractor.sock";
+
+/// The `[service]` table: the socket of `retractor serve` and where its key lives.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSettings {
+    /// The Unix socket clients connect to (`--connect`).
+    pub socket: PathBuf,
+    /// The group that may connect: the socket is made mode 0660 and given this group. `None`:
+    /// the service account's own group, so only that account (and root) may connect.
+    pub group: Option<String>,
+    /// The directory holding `service.key` and `service.pub` (default: the store's directory).
+    pub key_dir: Option<PathBuf>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            group: None,
+            key_dir: None,
+        }
+    }
+}
+
+impl ServiceSettings {
+    /// A relative socket path is relative to the config file's directory, as the store's is.
+    pub(super) fn resolve(mut self, base: &Path) -> Result<ServiceSettings, String> {
+        if self.socket.as_os_str().is_empty() {
+            return Err("[service] socket is empty: name the socket's path".into());
+        }
+        if let Some(group) = &self.group
+            && group.trim().is_empty()
+        {
+            return Err("[service] group is empty: name a group, or leave the key out".into());
+        }
+        self.socket = base.join(&self.socket);
+        self.key_dir = self.key_dir.map(|d| base.join(d));
+        Ok(self)
+    }
+
+    /// Where the key is: `key_dir`, or the store's directory.
+    pub fn key_dir_for(&self, store_path: &Path) -> PathBuf {
+        self.key_dir
+            .clone()
+            .unwrap_or_else(|| crate::trust::key::key_dir(store_path))
+    }
+}
