@@ -36,7 +36,7 @@ pub const PLAN_BOOK_CAPACITY: usize = 256;
 
 /// How often an embedded watch looks at the store: the stream is the API, the poll is only
 /// how this implementation learns of progress.
-const WATCH_POLL: Duration = Duration::from_millis(250);
+const WATCH_POLL: Duration = Duration::from_millis(50);
 
 /// How deep `message` follows a conversation (clients show less when asked).
 pub const CONVERSATION_DEPTH: u32 = 10;

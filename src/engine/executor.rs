@@ -226,7 +226,12 @@ impl Engine {
                     return Ok(summary);
                 }
                 let wait = next_due.map_or(IDLE_POLL, |due_in| due_in.min(IDLE_POLL));
-                tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
+                // Jobs written by other processes are seen at the next poll; this process's
+                // own wake the worker at once.
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                    _ = self.work_arrived.notified() => {}
+                }
                 continue;
             }
             // Wait for one item to finish, or poll again shortly for newly due items.

@@ -85,6 +85,9 @@ pub struct Engine {
     conversation_searches: Arc<search_cache::ConversationSearches>,
     /// The process's limits, shared by every run, scan and job of this engine.
     limits: Arc<limits::Limits>,
+    /// Told when this process writes a job, so its idle worker claims at once (the service's
+    /// worker runs what its callers submit; a poll would add its interval to every job).
+    work_arrived: Arc<tokio::sync::Notify>,
     /// What this process decided about each job's signature (signing processes only).
     job_verdicts: Arc<job_check::JobVerdicts>,
     anchor_state: Arc<Mutex<anchor::AnchorState>>,
@@ -105,6 +108,7 @@ impl Engine {
             actor,
             conversation_searches: Arc::default(),
             limits,
+            work_arrived: Arc::default(),
             job_verdicts: Arc::default(),
             anchor_state: Arc::new(anchor::AnchorState::new()),
         }
@@ -126,6 +130,7 @@ impl Engine {
             actor,
             conversation_searches: Arc::clone(&self.conversation_searches),
             limits: Arc::clone(&self.limits),
+            work_arrived: Arc::clone(&self.work_arrived),
             job_verdicts: Arc::clone(&self.job_verdicts),
             anchor_state: Arc::clone(&self.anchor_state),
         }

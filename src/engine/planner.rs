@@ -558,6 +558,8 @@ impl Engine {
         };
         let id = self.store.create_job(&job, &plan.items)?;
         self.conversation_searches.forget_all();
+        // A worker of this process waiting for work starts now, not at its next poll.
+        self.work_arrived.notify_one();
         Ok(id)
     }
 }
