@@ -724,3 +724,83 @@ fn through_connect_a_viewer_is_refused_even_with_an_admin_config_and_a_responder
     assert!(verdict["signed"].as_u64().unwrap_or(0) > 0, "{verdict}");
     drop(service);
 }
+
+/// A job the service signed, edited in the store while the service was stopped (a new
+/// initiator), is refused when the service starts: its items fail, no mailbox changes, and
+/// the refusal is audited.
+#[test]
+fn a_job_row_edited_while_the_service_is_stopped_is_refused_when_it_starts() {
+    if !is_root() {
+        eprintln!("skipped: needs root (useradd, runuser)");
+        return;
+    }
+    let site = Site::new(3, "");
+    // Start once so the service creates its key, then queue a job signed with that key while
+    // the service is down (the service account signing as the service does).
+    let service = site.start();
+    service.signal("-TERM");
+    assert_eq!(service.wait(Duration::from_secs(60)), Some(0));
+    let out = run(Command::new("runuser")
+        .args(["-u", SVC, "--", BIN, "--json", "--config"])
+        .arg(site.config())
+        .args(["retract", ID, "--action", "move-to-junk", "--yes"])
+        .env("RETRACTOR_SIGN", "1")
+        .env("XDG_STATE_HOME", site.state().join("xdg")));
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let job = v["job"]["id"].as_i64().expect("job id");
+    let conn = rusqlite::Connection::open(site.store()).expect("store");
+    conn.execute(
+        "UPDATE jobs SET initiated_by = ?1 WHERE id = ?2",
+        rusqlite::params![RESPONDER, job],
+    )
+    .expect("edit");
+    drop(conn);
+    // Root touched the store: give its files back to the service account.
+    run(Command::new("chown")
+        .args(["-R", &format!("{SVC}:{SVC}")])
+        .arg(site.state()));
+    let inbox = |u: &str| site.state().join("mail/corp.test").join(u).join("new");
+    let before: Vec<_> = site
+        .mailboxes
+        .iter()
+        .map(|u| std::fs::read_dir(inbox(u)).expect("inbox").count())
+        .collect();
+    let service = site.start();
+    let started = Instant::now();
+    let j = loop {
+        let j = site.job(job);
+        if j["status"] != "queued" && j["status"] != "running" {
+            break j;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(j["status"], "failed", "{j}");
+    for item in j["items"].as_array().expect("items") {
+        let error = item["error"].as_str().unwrap_or_default();
+        assert!(error.contains("does not match its signature"), "{item}");
+    }
+    let after: Vec<_> = site
+        .mailboxes
+        .iter()
+        .map(|u| std::fs::read_dir(inbox(u)).expect("inbox").count())
+        .collect();
+    assert_eq!(before, after, "no mailbox changed");
+    let out = site.through_service(&["--json", "audit", "--job", &job.to_string()]);
+    let audit: Value = serde_json::from_slice(&out.stdout).expect("audit");
+    assert!(
+        audit["audit"]
+            .as_array()
+            .expect("audit")
+            .iter()
+            .any(|a| a["action"] == "job-refused"),
+        "{audit}"
+    );
+    service.signal("-TERM");
+    assert_eq!(service.wait(Duration::from_secs(60)), Some(0));
+}
