@@ -225,7 +225,7 @@ fn short_lease_world() -> World {
 /// (`RETRACTOR_TEST_STOP_AT`, debug builds), and wait until it has. The caller waits for it.
 #[allow(clippy::zombie_processes)]
 fn spawn_paused(w: &World, args: &[&str], point: &str) -> std::process::Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_retractor"))
+    let child = Command::new(env!("CARGO_BIN_EXE_retractor"))
         .arg("--config")
         .arg(w.config())
         .args(args)
@@ -236,23 +236,7 @@ fn spawn_paused(w: &World, args: &[&str], point: &str) -> std::process::Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let stat = format!("/proc/{}/stat", child.id());
-    let started = Instant::now();
-    loop {
-        let state = std::fs::read_to_string(&stat)
-            .ok()
-            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().to_string()))
-            .and_then(|r| r.chars().next());
-        if state == Some('T') {
-            return child;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the worker never reached {point} (state {state:?})");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_stopped(child, point)
 }
 
 fn signal(child: &std::process::Child, sig: &str) {

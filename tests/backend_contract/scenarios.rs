@@ -2,7 +2,6 @@
 //! backend's own mail system, and the named exceptions.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -440,7 +439,7 @@ fn crash_between_act_and_record(f: &dyn Fixture, s: &Scenario) {
 #[allow(clippy::zombie_processes)]
 fn spawn_stopped_at(t: &dyn Tenant, args: &[&str], point: &str) -> std::process::Child {
     let home = t.dir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_retractor"))
+    let child = Command::new(env!("CARGO_BIN_EXE_retractor"))
         .arg("--config")
         .arg(home.join("config.toml"))
         .args(args)
@@ -453,23 +452,7 @@ fn spawn_stopped_at(t: &dyn Tenant, args: &[&str], point: &str) -> std::process:
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let stat = format!("/proc/{}/stat", child.id());
-    let started = Instant::now();
-    loop {
-        let state = std::fs::read_to_string(&stat)
-            .ok()
-            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().to_string()))
-            .and_then(|r| r.chars().next());
-        if state == Some('T') {
-            return child;
-        }
-        if started.elapsed() > Duration::from_secs(60) || state == Some('Z') {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the worker never reached {point} (state {state:?})");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::common::wait_until_stopped(child, point)
 }
 
 /// Logged to alice, but her mailbox has only a look-alike: not found, nothing moves.

@@ -326,3 +326,26 @@ pub fn copies_of(dir: &Path, needle: &str) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// Wait until `child` (started with `RETRACTOR_TEST_STOP_AT=point`) has stopped itself with
+/// SIGSTOP there; kill, reap and fail if it never does (a minute) or exits instead.
+#[allow(dead_code)]
+pub fn wait_until_stopped(mut child: std::process::Child, point: &str) -> std::process::Child {
+    let stat = format!("/proc/{}/stat", child.id());
+    let started = std::time::Instant::now();
+    loop {
+        let state = std::fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().to_string()))
+            .and_then(|r| r.chars().next());
+        if state == Some('T') {
+            return child;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) || state == Some('Z') {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the worker never reached {point} (state {state:?})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
