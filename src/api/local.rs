@@ -204,14 +204,7 @@ impl AuditLookup for FromCheckpoint<'_> {
             .map_err(|e| e.to_string())?;
         // A broken chain is verified from the start next time: nothing after it is trusted.
         *checkpoint = progress.checkpoint;
-        let v = progress.verdict;
-        Ok(ChainVerdict {
-            ok: v.ok,
-            records: v.records,
-            first_bad: v.first_bad,
-            problem: v.problem,
-            signed: v.signed,
-        })
+        Ok(progress.verdict.into())
     }
 
     fn hash_of(&self, seq: i64) -> Result<Option<String>, String> {

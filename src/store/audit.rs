@@ -415,20 +415,24 @@ impl Store {
     }
 }
 
+impl From<AuditVerdict> for ChainVerdict {
+    fn from(v: AuditVerdict) -> Self {
+        ChainVerdict {
+            ok: v.ok,
+            records: v.records,
+            first_bad: v.first_bad,
+            problem: v.problem,
+            signed: v.signed,
+        }
+    }
+}
+
 /// What `trust::verify` needs of a store: its own verdict and a record's hash.
 impl crate::trust::verify::AuditLookup for Store {
     fn chain(&self, key: Option<&PublicKey>) -> std::result::Result<ChainVerdict, String> {
-        let verdict = self
-            .verify_audit_with(None, key)
-            .map_err(|e| e.to_string())?
-            .verdict;
-        Ok(ChainVerdict {
-            ok: verdict.ok,
-            records: verdict.records,
-            first_bad: verdict.first_bad,
-            problem: verdict.problem,
-            signed: verdict.signed,
-        })
+        self.verify_audit_with(None, key)
+            .map(|progress| progress.verdict.into())
+            .map_err(|e| e.to_string())
     }
 
     fn hash_of(&self, seq: i64) -> std::result::Result<Option<String>, String> {
