@@ -1,12 +1,14 @@
 //! Domain types shared by every layer. Nothing here does I/O.
 
 mod action;
+mod alert;
 mod job;
 mod message;
 pub mod text;
 pub mod when;
 
 pub use action::{Action, Role};
+pub use alert::{Alert, AlertError, AlertStatus, MAX_FIELD_CHARS, MAX_RECIPIENTS};
 pub use job::{
     FailReason, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus, Location,
     Placement,
