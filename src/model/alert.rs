@@ -203,13 +203,13 @@ impl Alert {
             ),
         };
         let threat_url = text("threat_url", raw.threat_url)?;
-        if let Some(details) = &raw.details {
-            if serde_json::to_vec(details).map_or(true, |bytes| bytes.len() > MAX_DETAILS_BYTES) {
-                return Err(fail(
-                    "details",
-                    format!("is larger than {} KiB", MAX_DETAILS_BYTES / 1024),
-                ));
-            }
+        if let Some(details) = &raw.details
+            && serde_json::to_vec(details).map_or(true, |bytes| bytes.len() > MAX_DETAILS_BYTES)
+        {
+            return Err(fail(
+                "details",
+                format!("is larger than {} KiB", MAX_DETAILS_BYTES / 1024),
+            ));
         }
         Ok(Alert {
             id,
