@@ -226,6 +226,39 @@ impl Alert {
     }
 }
 
+/// What became of an alert handed in: the answer an intake gives its sender (the webhook's
+/// 202, the CLI's summary line) once the alert is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertDisposition {
+    /// First time this (source, id) was seen.
+    New,
+    /// The same (source, id) with nothing changed: recognised, not stored twice.
+    Repeat,
+    /// The same (source, id) with a change (a reclassification, a false positive): a new
+    /// revision the policies decide on again.
+    Updated,
+}
+
+/// The receipt of a stored alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertReceipt {
+    /// The store's number for the alert (the same for every revision of one (source, id)).
+    pub number: i64,
+    /// The revision now stored (1 for a new alert).
+    pub revision: i64,
+    /// New, repeat or update.
+    pub disposition: AlertDisposition,
+}
+
+/// Where every intake (the `alert` command, the spool, the webhook, the pollers, hunts,
+/// phish reports) hands a parsed alert. `receive` returns only once the alert is durably
+/// stored, so an intake may acknowledge it to its sender then and never before.
+pub trait AlertSink: Send + Sync {
+    /// Store the alert (or recognise a repeat) and wake whatever decides on alerts.
+    fn receive(&self, alert: &Alert) -> anyhow::Result<AlertReceipt>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,10 @@ pub mod text;
 pub mod when;
 
 pub use action::{Action, Role};
-pub use alert::{Alert, AlertError, AlertStatus, MAX_FIELD_CHARS, MAX_RECIPIENTS};
+pub use alert::{
+    Alert, AlertDisposition, AlertError, AlertReceipt, AlertSink, AlertStatus, MAX_FIELD_CHARS,
+    MAX_RECIPIENTS,
+};
 pub use job::{
     FailReason, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus, Location,
     Placement,
