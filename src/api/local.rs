@@ -34,10 +34,6 @@ pub const PLAN_TTL: Duration = Duration::from_secs(15 * 60);
 /// How many plans a book keeps at once; the oldest goes first (a console re-plans often).
 pub const PLAN_BOOK_CAPACITY: usize = 256;
 
-/// How often an embedded watch looks at the store: the stream is the API, the poll is only
-/// how this implementation learns of progress.
-const WATCH_POLL: Duration = Duration::from_millis(50);
-
 /// How deep `message` follows a conversation (clients show less when asked).
 pub const CONVERSATION_DEPTH: u32 = 10;
 
@@ -187,6 +183,9 @@ pub struct Local {
     /// `submit` with `wait` runs the job in this process (embedded mode); the service's own
     /// worker runs what its callers submit.
     runs_jobs: bool,
+    /// The progress feeds `watch` joins (the service shares one set among its connections,
+    /// so every watcher of a job sees the same feed).
+    feeds: Arc<JobFeeds>,
 }
 
 /// The store as `trust::verify` reads it, continuing the hash chain from a checkpoint.
@@ -232,6 +231,7 @@ impl Local {
             plans,
             audit_checkpoint: Arc::default(),
             runs_jobs: true,
+            feeds: Arc::default(),
         }
     }
 
@@ -243,6 +243,11 @@ impl Local {
             runs_jobs: false,
             ..Local::with_book(engine, caller, plans)
         }
+    }
+
+    /// The same, watching jobs through `feeds` (shared by every connection of the service).
+    pub fn sharing_feeds(self, feeds: Arc<JobFeeds>) -> Local {
+        Local { feeds, ..self }
     }
 
     /// The caller of embedded mode: this process's user, their role from the config the
@@ -441,19 +446,8 @@ impl Api for Local {
     }
 
     async fn watch(&self, id: i64) -> Result<JobEvents, ApiError> {
-        let store = Arc::clone(self.engine.store());
-        let first = store.job(id)?;
-        let stream = futures_util::stream::unfold(
-            Watching {
-                store,
-                id,
-                next: Some(first),
-                last: None,
-                done: false,
-            },
-            Watching::next_event,
-        );
-        Ok(Box::pin(stream))
+        let source: Arc<dyn JobSource> = Arc::clone(self.engine.store()) as Arc<dyn JobSource>;
+        Ok(Box::pin(self.feeds.watch(source, id)?))
     }
 
     async fn audit(&self, req: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
@@ -641,46 +635,9 @@ fn store_file_warnings(store: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-/// One watched job: what was sent last, and whether the stream is over.
-struct Watching {
-    store: Arc<crate::store::Store>,
-    id: i64,
-    /// The job's state read before the stream began (its first event).
-    next: Option<crate::model::Job>,
-    last: Option<crate::model::Job>,
-    done: bool,
-}
+mod feeds;
 
-impl Watching {
-    /// The next change of the job (the first event: its state now); `None` after it finished.
-    async fn next_event(mut self) -> Option<(Result<JobProgress, ApiError>, Watching)> {
-        if self.done {
-            return None;
-        }
-        loop {
-            let job = match self.next.take() {
-                Some(job) => job,
-                None => {
-                    tokio::time::sleep(WATCH_POLL).await;
-                    match self.store.job(self.id) {
-                        Ok(job) => job,
-                        Err(e) => {
-                            self.done = true;
-                            return Some((Err(e.into()), self));
-                        }
-                    }
-                }
-            };
-            let finished = job.status.is_finished();
-            if !finished && self.last.as_ref() == Some(&job) {
-                continue;
-            }
-            self.done = finished;
-            self.last = Some(job.clone());
-            return Some((Ok(JobProgress { job, finished }), self));
-        }
-    }
-}
+pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
 #[cfg(test)]
 mod tests;

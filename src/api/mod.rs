@@ -26,7 +26,7 @@ pub use crate::engine::{
     CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
     SweepRequest,
 };
-pub use local::{Local, PlanBook};
+pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.

@@ -197,6 +197,11 @@ impl Drop for AbortOnDrop {
 
 /// The jobs sampler: asks for the jobs on its own task (never on the UI loop) and sends a
 /// sample only when it differs from the last; stops when the console is gone.
+///
+/// It samples the list rather than joining the per-job feeds (`Api::watch`) because the
+/// Operations view shows every recent job, including ones other analysts start after the
+/// console opened: one `jobs` request a tick covers them all, where a feed per job would need
+/// a request per job to learn that a new one exists.
 async fn sample_jobs(tasks: Arc<Tasks>, tx: mpsc::UnboundedSender<Event>) {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

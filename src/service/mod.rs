@@ -17,7 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{Api, Identity, Local, PlanBook};
+use crate::api::{Api, Identity, JobFeeds, Local, PlanBook};
 use crate::config::Config;
 use crate::engine::{Actor, Engine, EngineError, RunOptions, RunSummary};
 use crate::store::Store;
@@ -43,11 +43,15 @@ pub type ApiFactory = Arc<dyn Fn(Arc<Engine>, Identity) -> Arc<dyn Api> + Send +
 
 /// What `retractor serve` answers with: the engine's one request path ([`Local`]) for each
 /// caller, all of them sharing one book of plans (a plan is made in one request and
-/// submitted in the next) and leaving the jobs to the service's worker.
+/// submitted in the next) and one set of job feeds (every watcher of a job sees one feed),
+/// and leaving the jobs to the service's worker.
 pub fn local_factory() -> ApiFactory {
     let plans = Arc::new(PlanBook::default());
+    let feeds = Arc::new(JobFeeds::default());
     Arc::new(move |engine, identity| {
-        Arc::new(Local::served(engine, identity, Arc::clone(&plans))) as Arc<dyn Api>
+        Arc::new(
+            Local::served(engine, identity, Arc::clone(&plans)).sharing_feeds(Arc::clone(&feeds)),
+        ) as Arc<dyn Api>
     })
 }
 
