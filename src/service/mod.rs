@@ -17,6 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::alerts;
 use crate::api::{Api, Identity, Local, PlanBook};
 use crate::config::Config;
 use crate::engine::{Actor, Engine, EngineError, RunOptions, RunSummary};
@@ -88,6 +89,16 @@ const REQUEST_GRACE: Duration = Duration::from_secs(5);
 
 /// Run the service until SIGTERM or SIGINT. `Ok` after a clean drain.
 pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), ServiceError> {
+    serve_with_alerts(config_path, factory, alerts::refusing_sink()).await
+}
+
+/// [`serve`] with the alert intakes (spool, webhook, pollers) handing to the sink `sinks`
+/// builds from the service's store.
+pub async fn serve_with_alerts(
+    config_path: &Path,
+    factory: ApiFactory,
+    sinks: alerts::SinkFactory,
+) -> Result<(), ServiceError> {
     let config = load_config(config_path)?;
     let store = Arc::new(
         Store::open(&config.store_path)
@@ -125,6 +136,9 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
     });
     tracing::info!(socket = %socket_path.display(), "serving");
     eprintln!("retractor serve: listening on {}", socket_path.display());
+    let intakes = alerts::Intakes::start(&config, Arc::clone(&store), sinks(Arc::clone(&store)))
+        .await
+        .map_err(ServiceError::Setup)?;
     let mut worker = Worker::start(engine);
     let mut draining: Vec<Worker> = Vec::new();
     // A task that already ended must not be awaited again below.
@@ -167,8 +181,9 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
             }
         }
     };
-    // Stop taking connections first, so nothing new arrives while the worker drains.
+    // Stop taking connections and alerts first, so nothing new arrives while the worker drains.
     let _ = stop_serving.send(true);
+    intakes.drain().await;
     socket::remove(&socket_path);
     eprintln!("retractor serve: stopping; finishing the items in flight");
     worker.stop();
