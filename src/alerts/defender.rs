@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -106,7 +106,7 @@ impl Poller for DefenderPoller {
     }
 
     async fn poll_once(&self, sink: &Arc<dyn AlertSink>) -> Result<Step, PollError> {
-        let now = Utc::now();
+        let now = Utc::now().trunc_subsecs(0);
         let start = self.window_start(now)?;
         let end = (start + chrono::Duration::from_std(MAX_WINDOW).unwrap_or_default()).min(now);
         if end <= start {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -106,7 +106,8 @@ impl Poller for TapPoller {
     }
 
     async fn poll_once(&self, sink: &Arc<dyn AlertSink>) -> Result<Step, PollError> {
-        let now = Utc::now();
+        // Whole seconds, as TAP's times are: a window is never asked twice for one second.
+        let now = Utc::now().trunc_subsecs(0);
         let start = self.window_start(now)?;
         let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or_default();
         let end = (start + window).min(now);
