@@ -491,35 +491,35 @@ async fn webhook_rate() {
     tokio::spawn(hook.run(sink, stopping));
     let client = reqwest::Client::new();
     let run_for = Duration::from_secs(5);
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for c in 0..8 {
-        let (client, url) = (client.clone(), url.clone());
-        clients.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while started.elapsed() < run_for {
-                let (status, _) = post(
-                    &client,
-                    &url,
-                    Some(TOKEN),
-                    alert_line(&format!("r{c}-{n}"), "active"),
-                )
-                .await;
-                assert_eq!(status, 202);
-                n += 1;
-            }
-            n
-        }));
+    // One alert per request (a SOAR playbook per alert), then JSON lines of 100.
+    for per_request in [1usize, 100] {
+        let started = Instant::now();
+        let mut clients = Vec::new();
+        for c in 0..8 {
+            let (client, url) = (client.clone(), url.clone());
+            clients.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while started.elapsed() < run_for {
+                    let body: Vec<String> = (0..per_request)
+                        .map(|k| alert_line(&format!("r{per_request}-{c}-{n}-{k}"), "active"))
+                        .collect();
+                    let (status, _) = post(&client, &url, Some(TOKEN), body.join("\n")).await;
+                    assert_eq!(status, 202);
+                    n += per_request as u64;
+                }
+                n
+            }));
+        }
+        let mut total = 0;
+        for c in clients {
+            total += c.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "webhook: {total} alerts in {secs:.1} s, {per_request} per request, 8 clients, fsync per alert: {:.0} alerts/minute",
+            total as f64 / secs * 60.0
+        );
     }
-    let mut total = 0;
-    for c in clients {
-        total += c.await.unwrap();
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "webhook: {total} alerts in {secs:.1} s, one per request, 8 clients, fsync per alert: {:.0} alerts/minute",
-        total as f64 / secs * 60.0
-    );
 }
 
 // ---- Proofpoint TAP ----
