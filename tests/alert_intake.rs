@@ -807,3 +807,96 @@ async fn defender_alerts_with_message_evidence_are_mapped_across_pages() {
     );
     assert_eq!(receipt.disposition, AlertDisposition::Updated);
 }
+
+// ---- `retractor serve` ----
+
+/// The intakes run inside `retractor serve`: the webhook answers on its port (this branch's
+/// service has no alert store yet, so its sink refuses and the webhook says 503 rather than
+/// acknowledge), the spool is made private beside the store, a file dropped in stays there
+/// unacknowledged, and SIGTERM drains the intakes with the rest.
+#[tokio::test]
+async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.path().join("config.toml");
+    fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"r.db\"\n[service]\nsocket = \"s.sock\"\n[service.webhook]\nlisten = \"127.0.0.1:{port}\"\ntokens = {{ soar = \"{}\" }}\n",
+            hash_token(TOKEN)
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("XDG_STATE_HOME", dir.path().join("xdg"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/alerts");
+    let started = Instant::now();
+    let (status, answer) = loop {
+        match client
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .body(alert_line("e1", "active"))
+            .send()
+            .await
+        {
+            Ok(r) => {
+                break (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                );
+            }
+            Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!(
+                "the webhook did not come up: {e}: {}",
+                fs::read_to_string(&log).unwrap()
+            ),
+        }
+    };
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("no alert store"),
+        "{answer}"
+    );
+    let (status, _) = post(&client, &url, Some("wrong"), alert_line("e2", "active")).await;
+    assert_eq!(status, 401);
+    let spool = dir.path().join("alert-spool");
+    assert_eq!(
+        fs::metadata(&spool).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    fs::write(spool.join("x.jsonl"), alert_line("e3", "active")).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        spool.join("x.jsonl").exists(),
+        "nothing stored, nothing acknowledged"
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop: {}",
+            fs::read_to_string(&log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code, Some(0), "{}", fs::read_to_string(&log).unwrap());
+}
