@@ -24,12 +24,15 @@ use retractor::model::{Alert, AlertDisposition, AlertReceipt, AlertSink, AlertSt
 use retractor::store::Store;
 use serde_json::{Value, json};
 
+/// (source, id) -> (number, revision, the alert as last stored).
+type Latest = HashMap<(String, String), (i64, i64, Alert)>;
+
 /// A sink that keeps every alert in memory and tells new, repeat and update apart by
 /// (source, id), as the real one does; `failing` makes it refuse (nothing may be acked then).
 #[derive(Default)]
 struct MemorySink {
     stored: Mutex<Vec<(Alert, AlertReceipt)>>,
-    latest: Mutex<HashMap<(String, String), (i64, i64, Alert)>>,
+    latest: Mutex<Latest>,
     failing: AtomicBool,
 }
 
