@@ -319,3 +319,33 @@ async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
     };
     assert_eq!(code, Some(0), "{}", fs::read_to_string(&log).unwrap());
 }
+
+/// An intake that cannot start stops the service at start, naming the key, and leaves no
+/// socket behind.
+#[test]
+fn serve_refuses_to_start_when_the_webhook_cannot_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let path = dir.path().join("config.toml");
+    fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"r.db\"\n[service]\nsocket = \"s.sock\"\n[service.webhook]\nlisten = \"127.0.0.1:{port}\"\ntokens = {{ soar = \"{}\" }}\n",
+            hash_token(TOKEN)
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("XDG_STATE_HOME", dir.path().join("xdg"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[service.webhook] listen"), "{stderr}");
+    assert!(!dir.path().join("s.sock").exists(), "no socket left behind");
+    drop(taken);
+}

@@ -118,6 +118,22 @@ pub async fn serve_with_alerts(
     let mut interrupt = listen_for(SignalKind::interrupt())?;
     let mut hangup = listen_for(SignalKind::hangup())?;
     let listener = socket::bind(&socket_path, config.service.group.as_deref())?;
+    // After the socket, which proves no other service runs on this store (two would race on
+    // the spool); an intake that cannot start takes the socket away again.
+    let intakes = match alerts::Intakes::start(
+        &config,
+        Arc::clone(&store),
+        sinks(Arc::clone(&store)),
+    )
+    .await
+    {
+        Ok(intakes) => intakes,
+        Err(e) => {
+            drop(listener);
+            socket::remove(&socket_path);
+            return Err(ServiceError::Setup(e));
+        }
+    };
     let shared = Arc::new(Shared::new(
         Arc::clone(&config),
         Arc::clone(&engine),
@@ -136,9 +152,6 @@ pub async fn serve_with_alerts(
     });
     tracing::info!(socket = %socket_path.display(), "serving");
     eprintln!("retractor serve: listening on {}", socket_path.display());
-    let intakes = alerts::Intakes::start(&config, Arc::clone(&store), sinks(Arc::clone(&store)))
-        .await
-        .map_err(ServiceError::Setup)?;
     let mut worker = Worker::start(engine);
     let mut draining: Vec<Worker> = Vec::new();
     // A task that already ended must not be awaited again below.
