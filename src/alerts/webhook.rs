@@ -133,13 +133,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-fn error(status: StatusCode, body: Value) -> Response {
+fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
 async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let Some(label) = caller(request.headers(), &shared.tokens) else {
-        let mut response = error(
+        let mut response = reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "a valid bearer token is required (Authorization: Bearer TOKEN)"}),
         );
@@ -150,7 +150,7 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         return response;
     };
     let too_large = || {
-        error(
+        reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             json!({"error": format!("the body is over the webhook's limit of {} bytes", shared.body_limit)}),
         )
@@ -170,7 +170,7 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Err(_) => return too_large(),
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        return error(
+        return reply(
             StatusCode::BAD_REQUEST,
             json!({"error": "the body is not UTF-8", "line": 1, "field": "-"}),
         );
@@ -178,7 +178,7 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let alerts = match parse_batch(text) {
         Ok(alerts) => alerts,
         Err(e) => {
-            return error(
+            return reply(
                 StatusCode::BAD_REQUEST,
                 json!({"error": e.problem, "line": e.line, "field": e.field}),
             );
@@ -194,11 +194,11 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     match deliver(&shared.sink, alerts).await {
         Ok(done) => {
             tracing::info!(token = %label, alerts = done.len(), "webhook alerts accepted");
-            error(StatusCode::ACCEPTED, json!({"accepted": accepted(&done)}))
+            reply(StatusCode::ACCEPTED, json!({"accepted": accepted(&done)}))
         }
         Err((done, why)) => {
             tracing::warn!(token = %label, stored = done.len(), "webhook alerts not all stored: {why}");
-            error(
+            reply(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": format!("alerts could not be stored: {why}"), "accepted": accepted(&done)}),
             )
