@@ -16,6 +16,7 @@
 //! - [`app`], [`ui`], [`console`]: the full-screen console (pure state/update, pure drawing,
 //!   and the runtime that alone owns the terminal).
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod backends;

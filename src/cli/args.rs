@@ -60,10 +60,25 @@ pub enum Command {
     /// Run the engine as a service on a Unix socket (`[service] socket`), with its own worker;
     /// clients use `--connect`. Config default: /etc/retractor/config.toml.
     Serve(ServeArgs),
+    /// The alert webhook of `retractor serve` (`[service.webhook]`).
+    Webhook(WebhookArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {}
+
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    #[command(subcommand)]
+    pub command: WebhookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Read a bearer token on standard input and print the `sha256:HEX` that
+    /// `[service.webhook] tokens` keeps for it (the config never holds the token).
+    HashToken,
+}
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

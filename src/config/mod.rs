@@ -3,6 +3,7 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+pub mod alerts;
 mod folders;
 pub mod graph;
 pub mod imap;
@@ -58,6 +59,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// The `[service]` table: the socket of `retractor serve`, its group, its key directory.
     pub service: ServiceSettings,
+    /// The alert intakes: `[alerts]`, `[alerts.tap]`, `[alerts.defender]`.
+    pub alerts: alerts::AlertsSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -250,6 +253,8 @@ struct RawConfig {
     audit: AuditSettings,
     #[serde(default)]
     service: ServiceSettings,
+    #[serde(default)]
+    alerts: toml::Table,
 }
 
 #[derive(Deserialize, Default)]
@@ -328,7 +333,27 @@ impl Config {
             .resolve(&base)
             .map_err(|m| err(format!("[audit] {m}")))?;
         let service = raw.service.resolve(&base).map_err(err)?;
+        let store_dir = store_path.parent().unwrap_or(&base).to_path_buf();
+        let alerts = alerts::parse(raw.alerts, &base, &store_dir).map_err(err)?;
+        if let Some(defender) = &alerts.defender {
+            match tenants.get(&defender.tenant).map(|t| &t.backend) {
+                Some(BackendSettings::Graph(_)) => {}
+                Some(_) => {
+                    return Err(err(format!(
+                        "[alerts.defender] tenant = \"{}\": not a tenant of kind graph",
+                        defender.tenant
+                    )));
+                }
+                None => {
+                    return Err(err(format!(
+                        "[alerts.defender] tenant = \"{}\": no such [tenants.{}]",
+                        defender.tenant, defender.tenant
+                    )));
+                }
+            }
+        }
         Ok(Config {
+            alerts,
             audit,
             file: path.to_path_buf(),
             store_path,

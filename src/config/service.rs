@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::alerts::{RawWebhook, WebhookSettings};
+
 /// Where `retractor serve` listens when the config does not say.
 pub const DEFAULT_SOCKET: &str = "/run/retractor/retractor.sock";
 
@@ -18,6 +20,12 @@ pub struct ServiceSettings {
     pub group: Option<String>,
     /// The directory holding `service.key` and `service.pub` (default: the store's directory).
     pub key_dir: Option<PathBuf>,
+    /// `[service.webhook]` as written; checked into [`ServiceSettings::webhook`].
+    #[serde(rename = "webhook")]
+    raw_webhook: Option<RawWebhook>,
+    /// The HTTPS webhook for alerts, when `[service.webhook]` is present.
+    #[serde(skip)]
+    pub webhook: Option<WebhookSettings>,
 }
 
 impl Default for ServiceSettings {
@@ -26,6 +34,8 @@ impl Default for ServiceSettings {
             socket: PathBuf::from(DEFAULT_SOCKET),
             group: None,
             key_dir: None,
+            raw_webhook: None,
+            webhook: None,
         }
     }
 }
@@ -43,6 +53,10 @@ impl ServiceSettings {
         }
         self.socket = base.join(&self.socket);
         self.key_dir = self.key_dir.map(|d| base.join(d));
+        self.webhook = match self.raw_webhook.take() {
+            Some(raw) => Some(raw.resolve(base)?),
+            None => None,
+        };
         Ok(self)
     }
 

@@ -17,6 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::alerts;
 use crate::api::{Api, Identity, JobFeeds, Local, PlanBook};
 use crate::config::Config;
 use crate::engine::{Actor, Engine, EngineError, RunOptions, RunSummary};
@@ -92,6 +93,16 @@ const REQUEST_GRACE: Duration = Duration::from_secs(5);
 
 /// Run the service until SIGTERM or SIGINT. `Ok` after a clean drain.
 pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), ServiceError> {
+    serve_with_alerts(config_path, factory, alerts::refusing_sink()).await
+}
+
+/// [`serve`] with the alert intakes (spool, webhook, pollers) handing to the sink `sinks`
+/// builds from the service's store.
+pub async fn serve_with_alerts(
+    config_path: &Path,
+    factory: ApiFactory,
+    sinks: alerts::SinkFactory,
+) -> Result<(), ServiceError> {
     let config = load_config(config_path)?;
     let store = Arc::new(
         Store::open(&config.store_path)
@@ -111,6 +122,22 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
     let mut interrupt = listen_for(SignalKind::interrupt())?;
     let mut hangup = listen_for(SignalKind::hangup())?;
     let listener = socket::bind(&socket_path, config.service.group.as_deref())?;
+    // After the socket, which proves no other service runs on this store (two would race on
+    // the spool); an intake that cannot start takes the socket away again.
+    let intakes = match alerts::Intakes::start(
+        &config,
+        Arc::clone(&store),
+        sinks(Arc::clone(&store)),
+    )
+    .await
+    {
+        Ok(intakes) => intakes,
+        Err(e) => {
+            drop(listener);
+            socket::remove(&socket_path);
+            return Err(ServiceError::Setup(e));
+        }
+    };
     let shared = Arc::new(Shared::new(
         Arc::clone(&config),
         Arc::clone(&engine),
@@ -171,8 +198,9 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
             }
         }
     };
-    // Stop taking connections first, so nothing new arrives while the worker drains.
+    // Stop taking connections and alerts first, so nothing new arrives while the worker drains.
     let _ = stop_serving.send(true);
+    intakes.drain().await;
     socket::remove(&socket_path);
     eprintln!("retractor serve: stopping; finishing the items in flight");
     worker.stop();

@@ -18,6 +18,7 @@ mod evidence;
 mod files;
 mod jobs;
 mod messages;
+mod pollers;
 mod roles;
 mod schema;
 mod search;

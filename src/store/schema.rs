@@ -190,4 +190,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN signed_form TEXT;
     ALTER TABLE jobs ADD COLUMN signature TEXT;
     "#,
+    // 8: where each alert poller (Proofpoint TAP, Defender) got to, so a restarted service
+    // resumes from the last window the source answered instead of re-reading or skipping.
+    r#"
+    CREATE TABLE poller_cursors (
+        source     TEXT PRIMARY KEY,
+        cursor     TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];

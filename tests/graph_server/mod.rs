@@ -25,6 +25,7 @@
 mod filter;
 mod limits;
 mod mailbox;
+mod security;
 mod wire;
 
 use std::collections::HashMap;
@@ -136,6 +137,8 @@ pub struct Stats {
 
 #[derive(Default)]
 struct Data {
+    /// Defender alerts of `/security/alerts_v2` (see `security`).
+    security_alerts: Vec<Value>,
     users: Vec<User>,
     /// user id and lower-case address -> index in `users`
     user_index: HashMap<String, usize>,

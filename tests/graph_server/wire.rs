@@ -103,6 +103,9 @@ pub(super) async fn handle(
             "{method} {rest} without Prefer: IdType=\"ImmutableId\""
         ));
     }
+    if rest == "/security/alerts_v2" && method == Method::GET {
+        return into_response(super::security::alerts_v2(&shared, &query));
+    }
     if rest == "/$batch" && method == Method::POST {
         tokio::time::sleep(latency).await;
         return into_response(batch(&shared, &body).await);

@@ -19,6 +19,7 @@ mod check;
 mod client;
 mod odata;
 mod place;
+pub mod reader;
 mod resource;
 mod token;
 

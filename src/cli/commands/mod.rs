@@ -6,6 +6,7 @@ mod jobs;
 mod log;
 mod remediate;
 mod tenants;
+mod webhook;
 mod worker;
 
 use std::io::IsTerminal;
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Audit(a) => audit::run(ctx, a).await,
         Command::Check(a) => tenants::check(ctx, a).await,
         Command::Serve(_) => super::serve::run(ctx).await,
+        Command::Webhook(a) => webhook::run(a),
     }
 }
 
