@@ -3,6 +3,7 @@
 //! Unknown keys are errors that name the key and the table they sit in, so a typo such as
 //! `quarantine_mailbx` never silently falls back to a default.
 
+pub mod ews;
 mod folders;
 pub mod graph;
 pub mod imap;
