@@ -39,8 +39,13 @@ use axum::response::{IntoResponse, Response};
 pub const USER: &str = "CORP\\svc-retractor";
 pub const PASSWORD: &str = "Winter-2026!";
 pub const TOKEN: &str = "ews-test-access-token";
-/// A request arriving this soon after a back-off was sent was already on its way.
+/// How a request sent during a back-off is told from one already on its way: HTTP/1.1 sends
+/// one request at a time on a connection, so a request on a connection whose previous answer
+/// left this long after the ErrorServerBusy was sent by a client that had the back-off (its
+/// own answer, or another's that it had this long to read). On a fresh connection the
+/// request's start is unknown: only one arriving [`FRESH_GRACE`] after the busy answer counts.
 pub const GRACE: Duration = Duration::from_millis(30);
+pub const FRESH_GRACE: Duration = Duration::from_millis(500);
 
 /// What the service account may do with one mailbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +127,10 @@ struct Data {
     in_flight: usize,
     busy: Vec<(usize, u64)>,
     unavailable: usize,
-    back_off_until: Option<Instant>,
+    /// The last ErrorServerBusy: when it was sent and until when it asked for quiet.
+    back_off: Option<(Instant, Instant)>,
+    /// When each connection's previous answer left.
+    answered: HashMap<SocketAddr, Instant>,
     latency: Duration,
     violations: Vec<String>,
     stats: Stats,
@@ -456,14 +464,23 @@ async fn handle(
         let mut d = shared.lock().unwrap_or_else(|e| e.into_inner());
         d.stats.requests += 1;
         let now = Instant::now();
-        if let Some(until) = d.back_off_until
-            && now + GRACE < until
+        if let Some((sent, until)) = d.back_off
+            && now < until
         {
-            d.violations.push(format!(
-                "a request arrived {} ms into a back-off the server asked for",
-                (until - now).as_millis()
-            ));
+            let after_it = match d.answered.get(&peer) {
+                // The busy answer itself went on this connection, or a later one did.
+                Some(previous) => *previous == sent || *previous >= sent + GRACE,
+                None => now >= sent + FRESH_GRACE,
+            };
+            if after_it {
+                d.violations.push(format!(
+                    "a request was sent {} ms into a back-off of {} ms the server asked for",
+                    (now - sent).as_millis(),
+                    (until - sent).as_millis()
+                ));
+            }
         }
+        d.answered.insert(peer, now);
         if d.unavailable > 0 {
             d.unavailable -= 1;
             return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
@@ -474,7 +491,7 @@ async fn handle(
             if slot.0 == 0 {
                 d.busy.remove(0);
             }
-            d.back_off_until = Some(now + Duration::from_millis(back_off));
+            d.back_off = Some((now, now + Duration::from_millis(back_off)));
             d.stats.busy_sent += 1;
             return soap_response(StatusCode::INTERNAL_SERVER_ERROR, ops::busy_fault(back_off));
         }
@@ -504,6 +521,7 @@ async fn handle(
         let mut d = shared.lock().unwrap_or_else(|e| e.into_inner());
         let out = ops::operation(&mut d, &body);
         d.in_flight -= 1;
+        d.answered.insert(peer, Instant::now());
         out
     };
     soap_response(status, answer)
