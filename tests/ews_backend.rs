@@ -96,22 +96,32 @@ fn missing_rights_name_the_mailbox_and_the_right_and_unknown_mailboxes_are_not_a
     );
     let rt = rt();
     let (_d, imp) = backend(&server, "auth = \"ntlm\"\naccess = \"impersonation\"");
-    let e = rt.block_on(imp.locate(&mailbox("bob@exch.test"), ID)).unwrap_err();
+    let e = rt
+        .block_on(imp.locate(&mailbox("bob@exch.test"), ID))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
     assert!(
         e.detail.contains("bob@exch.test") && e.detail.contains("ApplicationImpersonation"),
         "{e}"
     );
-    let e = rt.block_on(imp.locate(&mailbox("ghost@exch.test"), ID)).unwrap_err();
+    let e = rt
+        .block_on(imp.locate(&mailbox("ghost@exch.test"), ID))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NoSuchMailbox, "{e}");
     let (_d, del) = backend(&server, "auth = \"basic\"\naccess = \"delegate\"");
-    let e = rt.block_on(del.locate(&mailbox("bob@exch.test"), ID)).unwrap_err();
+    let e = rt
+        .block_on(del.locate(&mailbox("bob@exch.test"), ID))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
     assert!(
         e.detail.contains("bob@exch.test") && e.detail.contains("Full Access"),
         "{e}"
     );
-    assert!(rt.block_on(del.locate(&mailbox("alice@exch.test"), ID)).unwrap().is_empty());
+    assert!(
+        rt.block_on(del.locate(&mailbox("alice@exch.test"), ID))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(server.violations(), Vec::<String>::new());
 }
 
@@ -119,7 +129,11 @@ fn missing_rights_name_the_mailbox_and_the_right_and_unknown_mailboxes_are_not_a
 fn ids_change_on_move_and_restore_puts_folder_and_read_state_back() {
     let server = server_with(&["alice@exch.test"]);
     server.add_folder("alice@exch.test", "Projects/2026");
-    server.deliver("alice@exch.test", "Projects/2026", msg(ID, "alice@exch.test", true));
+    server.deliver(
+        "alice@exch.test",
+        "Projects/2026",
+        msg(ID, "alice@exch.test", true),
+    );
     // A look-alike Exchange's case-insensitive restriction also matches.
     server.deliver(
         "alice@exch.test",
@@ -134,15 +148,25 @@ fn ids_change_on_move_and_restore_puts_folder_and_read_state_back() {
         let found = rt.block_on(b.locate(&alice, ID)).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].folder, "Projects/2026");
-        let applied = rt.block_on(b.apply(&alice, &found[0], Action::SoftDelete)).unwrap();
+        let applied = rt
+            .block_on(b.apply(&alice, &found[0], Action::SoftDelete))
+            .unwrap();
         let to = applied.to.clone().unwrap();
-        assert_ne!(to.provider_id, found[0].provider_id, "a move changes the id");
-        assert_eq!(server.ids("alice@exch.test", ID), vec![to.provider_id.clone()]);
+        assert_ne!(
+            to.provider_id, found[0].provider_id,
+            "a move changes the id"
+        );
+        assert_eq!(
+            server.ids("alice@exch.test", ID),
+            vec![to.provider_id.clone()]
+        );
         assert_eq!(to.folder, "recoverableitemsdeletions");
         // Where it went is where the next locate finds it, known by the new id.
         let again = rt.block_on(b.locate(&alice, ID)).unwrap();
         assert_eq!(again[0].provider_id, to.provider_id);
-        let standing = rt.block_on(b.standing(&alice, &again[0], Action::SoftDelete)).unwrap();
+        let standing = rt
+            .block_on(b.standing(&alice, &again[0], Action::SoftDelete))
+            .unwrap();
         assert!(standing.is_done());
         let mut unread = to.clone();
         unread.seen = false;
@@ -165,7 +189,11 @@ fn b_caps_ids_survive(server: &EwsServer) -> bool {
 #[test]
 fn quarantine_stamps_its_header_and_restore_the_undo_header_keeping_date_and_read_state() {
     let server = server_with(&["alice.b@exch.test"]);
-    server.deliver("alice.b@exch.test", "inbox", msg(ID, "alice.b@exch.test", true));
+    server.deliver(
+        "alice.b@exch.test",
+        "inbox",
+        msg(ID, "alice.b@exch.test", true),
+    );
     let before = server.copies("alice.b@exch.test");
     let rt = rt();
     let (_d, b) = backend(
@@ -176,17 +204,26 @@ fn quarantine_stamps_its_header_and_restore_the_undo_header_keeping_date_and_rea
     let found = rt.block_on(b.locate(&alice, ID)).unwrap();
     let raw = rt.block_on(b.fetch_raw(&alice, &found[0])).unwrap();
     assert!(String::from_utf8_lossy(&raw).contains("Subject: Payroll update"));
-    let applied = rt.block_on(b.apply(&alice, &found[0], Action::Quarantine)).unwrap();
+    let applied = rt
+        .block_on(b.apply(&alice, &found[0], Action::Quarantine))
+        .unwrap();
     assert_eq!(applied.to_mailbox.as_deref(), Some("q@exch.test"));
     let placed = applied.to.clone().unwrap();
     assert_eq!(placed.folder, "Quarantine/alice=2Eb@exch=2Etest");
     assert!(server.copies("alice.b@exch.test").is_empty());
     let q = server.copies("q@exch.test");
     assert_eq!(q.len(), 1, "{q:?}");
-    assert_eq!((q[0].2, &q[0].3), (before[0].2, &before[0].3), "read state and date kept");
+    assert_eq!(
+        (q[0].2, &q[0].3),
+        (before[0].2, &before[0].3),
+        "read state and date kept"
+    );
     assert_eq!(
         server.stamped("q@exch.test", ID),
-        vec![("X-Quarantined".into(), "pulled as phishing by the SOC".into())]
+        vec![(
+            "X-Quarantined".into(),
+            "pulled as phishing by the SOC".into()
+        )]
     );
     let back = rt
         .block_on(b.put_back(&alice, "q@exch.test", &placed, &found[0]))
@@ -233,7 +270,11 @@ fn server_busy_is_waited_out_by_the_whole_account_and_503_is_retried() {
         out
     });
     assert_eq!(found, vec![1; 12]);
-    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.stats().busy_sent, 2);
     assert_eq!(server.violations(), Vec::<String>::new());
 }
@@ -277,16 +318,25 @@ fn a_wrong_password_is_refused_as_auth_for_ntlm_and_basic() {
     let rt = rt();
     for auth in ["ntlm", "basic"] {
         let (_d, b) = backend_with(&server, &format!("auth = \"{auth}\""), "wrong");
-        let e = rt.block_on(b.locate(&mailbox("alice@exch.test"), ID)).unwrap_err();
+        let e = rt
+            .block_on(b.locate(&mailbox("alice@exch.test"), ID))
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::AuthFailed, "{auth}: {e}");
-        assert!(e.detail.contains("svc-retractor") && !e.detail.contains("wrong"), "{e}");
+        assert!(
+            e.detail.contains("svc-retractor") && !e.detail.contains("wrong"),
+            "{e}"
+        );
     }
 }
 
 #[test]
 fn the_archive_and_recoverable_items_are_searched_when_configured() {
     let server = server_with(&["alice@exch.test"]);
-    server.deliver("alice@exch.test", "archiveinbox", msg(ID, "alice@exch.test", false));
+    server.deliver(
+        "alice@exch.test",
+        "archiveinbox",
+        msg(ID, "alice@exch.test", false),
+    );
     server.deliver(
         "alice@exch.test",
         "recoverableitemsdeletions",
@@ -299,17 +349,29 @@ fn the_archive_and_recoverable_items_are_searched_when_configured() {
     let folders: Vec<&str> = found.iter().map(|l| l.folder.as_str()).collect();
     assert_eq!(folders, ["recoverableitemsdeletions"]);
     // A soft-deleted copy is out of view for every action but a hard-delete.
-    let s = rt.block_on(plain.standing(&alice, &found[0], Action::Trash)).unwrap();
+    let s = rt
+        .block_on(plain.standing(&alice, &found[0], Action::Trash))
+        .unwrap();
     assert!(s.is_done());
-    let s = rt.block_on(plain.standing(&alice, &found[0], Action::HardDelete)).unwrap();
+    let s = rt
+        .block_on(plain.standing(&alice, &found[0], Action::HardDelete))
+        .unwrap();
     assert!(!s.is_done());
     let (_d, with_archive) = backend(&server, "scan_archive = true");
     let found = rt.block_on(with_archive.locate(&alice, ID)).unwrap();
     let mut folders: Vec<String> = found.iter().map(|l| l.folder.clone()).collect();
     folders.sort();
-    assert_eq!(folders, ["archive/archiveinbox", "recoverableitemsdeletions"]);
-    let archived = found.iter().find(|l| l.folder.starts_with("archive/")).unwrap();
-    let applied = rt.block_on(with_archive.apply(&alice, archived, Action::Trash)).unwrap();
+    assert_eq!(
+        folders,
+        ["archive/archiveinbox", "recoverableitemsdeletions"]
+    );
+    let archived = found
+        .iter()
+        .find(|l| l.folder.starts_with("archive/"))
+        .unwrap();
+    let applied = rt
+        .block_on(with_archive.apply(&alice, archived, Action::Trash))
+        .unwrap();
     assert_eq!(applied.to.unwrap().folder, "archivedeleteditems");
     assert_eq!(server.violations(), Vec::<String>::new());
 }
@@ -336,8 +398,14 @@ fn check_is_the_test_button_and_says_what_is_missing() {
         "{detail}"
     );
     let (_, out) = check(&server, mailboxes, "nope");
-    let detail = out["tenants"][0]["detail"].as_str().unwrap_or_default().to_string();
-    assert!(detail.contains("401") && detail.contains("svc-retractor"), "{detail}");
+    let detail = out["tenants"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        detail.contains("401") && detail.contains("svc-retractor"),
+        "{detail}"
+    );
     server.set_rights(
         "q@exch.test",
         Rights {
@@ -375,17 +443,34 @@ fn bench_quarantine_from_5000_mailboxes() {
     let text = tenant_text(w.path(), &server, "auth = \"ntlm\"", PASSWORD);
     let config = fs::read_to_string(w.config()).unwrap();
     fs::write(w.config(), config + &text).unwrap();
-    let line = common::log_line("<bench@bad.example>", "hr@bad.example", &users.iter().map(String::as_str).collect::<Vec<_>>(), "Payroll", None);
+    let line = common::log_line(
+        "<bench@bad.example>",
+        "hr@bad.example",
+        &users.iter().map(String::as_str).collect::<Vec<_>>(),
+        "Payroll",
+        None,
+    );
     fs::write(w.path().join("log.jsonl"), line).unwrap();
     let log = w.path().join("log.jsonl");
     let (code, _) = w.json(&["ingest", "--format", "jsonl", log.to_str().unwrap()]);
     assert_eq!(code, 0);
     server.reset_stats();
     let started = Instant::now();
-    let (code, job) = w.json(&["retract", "<bench@bad.example>", "--action", "quarantine", "--yes", "--wait"]);
+    let (code, job) = w.json(&[
+        "retract",
+        "<bench@bad.example>",
+        "--action",
+        "quarantine",
+        "--yes",
+        "--wait",
+    ]);
     let wall = started.elapsed();
     assert_eq!(code, 0, "{job}");
-    assert_eq!(job["job"]["remediated"], N as u64, "{}", job["job"]["failed"]);
+    assert_eq!(
+        job["job"]["remediated"], N as u64,
+        "{}",
+        job["job"]["failed"]
+    );
     let stats = server.stats();
     let per_item = stats.requests as f64 / N as f64;
     let bound = Duration::from_secs_f64(stats.requests as f64 * 0.020 / 27.0);
