@@ -86,7 +86,7 @@ pub(super) fn check(
     shared: &Arc<Mutex<Data>>,
     peer: SocketAddr,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let mut d = shared.lock().unwrap_or_else(|e| e.into_inner());
     let header = headers
         .get("authorization")
@@ -99,14 +99,14 @@ pub(super) fn check(
         return if decoded == expected.as_bytes() {
             Ok(())
         } else {
-            Err(refused(None))
+            Err(Box::new(refused(None)))
         };
     }
     if let Some(token) = header.strip_prefix("Bearer ") {
         return if token.trim() == TOKEN {
             Ok(())
         } else {
-            Err(refused(None))
+            Err(Box::new(refused(None)))
         };
     }
     if let Some(token) = header.strip_prefix("NTLM ") {
@@ -116,14 +116,14 @@ pub(super) fn check(
                 let challenge: [u8; 8] = rand::random();
                 d.challenges.insert(peer, challenge);
                 d.authenticated.remove(&peer);
-                Err(refused(Some(challenge_message(challenge))))
+                Err(Box::new(refused(Some(challenge_message(challenge)))))
             }
             Ok(ntlmclient::Message::Authenticate(a)) => {
                 let Some(challenge) = d.challenges.remove(&peer) else {
                     d.violations.push(
                         "an NTLM Authenticate arrived on a connection that got no Challenge".into(),
                     );
-                    return Err(refused(None));
+                    return Err(Box::new(refused(None)));
                 };
                 let (user, domain) = USER.split_once('\\').unwrap_or(("", USER));
                 let (user, domain) = (domain, user);
@@ -135,14 +135,14 @@ pub(super) fn check(
                     d.stats.ntlm_handshakes += 1;
                     Ok(())
                 } else {
-                    Err(refused(None))
+                    Err(Box::new(refused(None)))
                 }
             }
-            _ => Err(refused(None)),
+            _ => Err(Box::new(refused(None))),
         };
     }
     if d.authenticated.contains(&peer) {
         return Ok(());
     }
-    Err(refused(None))
+    Err(Box::new(refused(None)))
 }

@@ -458,7 +458,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if let Err(refusal) = auth::check(&shared, peer, &headers) {
-        return refusal;
+        return *refusal;
     }
     let latency = {
         let mut d = shared.lock().unwrap_or_else(|e| e.into_inner());
