@@ -1,7 +1,8 @@
 //! The backend contract suite: one table of scenarios (`backend_contract/scenarios.rs`) run
 //! through the real binary against every backend on its real mail system: Maildir trees,
 //! Dovecot, Cyrus in both layouts (skipped only with `RETRACTOR_SKIP_CYRUS=1` when Cyrus is
-//! missing) and the Graph test server.
+//! missing), the Graph test server and the EWS test server (NTLM with impersonation, Basic
+//! with Full Access).
 //!
 //! Each backend is one test: it starts its system once, runs every scenario on it in
 //! parallel (each with mailboxes and a config of its own), prints the named skips and
@@ -14,8 +15,11 @@ mod common;
 mod cyrus;
 #[path = "common/dovecot.rs"]
 mod dovecot;
+mod ews_server;
 mod graph_server;
 
+#[path = "backend_contract/ews.rs"]
+mod ews;
 #[path = "backend_contract/fixture.rs"]
 mod fixture;
 #[path = "backend_contract/graph.rs"]
@@ -116,6 +120,20 @@ fn cyrus_debian_layout_keeps_the_contract() {
         return;
     };
     run_contract(&fixture);
+}
+
+#[test]
+fn ews_with_ntlm_and_impersonation_keeps_the_contract() {
+    let fixture = ews::EwsFixture::start("ntlm", "impersonation");
+    run_contract(&fixture);
+    assert_eq!(fixture.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn ews_with_basic_and_full_access_keeps_the_contract() {
+    let fixture = ews::EwsFixture::start("basic", "delegate");
+    run_contract(&fixture);
+    assert_eq!(fixture.violations(), Vec::<String>::new());
 }
 
 #[test]

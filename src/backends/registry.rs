@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Backend, graph, imap, maildir};
+use super::{Backend, ews, graph, imap, maildir};
 use crate::config::{BackendSettings, Tenant};
 
 /// Build the backend for a tenant, or say why there is none.
@@ -24,6 +24,14 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             tenant.quarantine_folder_per_recipient,
             tenant.mailboxes.clone(),
         ))),
+        BackendSettings::Ews(settings) => ews::EwsBackend::new(
+            settings.clone(),
+            tenant.quarantine_mailbox.clone(),
+            tenant.quarantine_folder_per_recipient,
+            tenant.mailboxes.clone(),
+        )
+        .map(|b| Arc::new(b) as Arc<dyn Backend>)
+        .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind
@@ -57,7 +65,8 @@ admin_password_env = \"RETRACTOR_REGISTRY_TEST_UNSET\"\ndomains = [\"im.test\"]\
 [tenants.gr]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\n\
 client_secret_file = \"secret\"\ndomains = [\"gr.test\"]\n\
 [tenants.gm]\nkind = \"gmail\"\ndomains = [\"gm.test\"]\n\
-[tenants.ew]\nkind = \"ews\"\ndomains = [\"ew.test\"]\n\
+[tenants.ew]\nkind = \"ews\"\nurl = \"http://127.0.0.1:9/EWS/Exchange.asmx\"\n\
+username = \"CORP\\\\svc\"\npassword_file = \"secret\"\ndomains = [\"ew.test\"]\n\
 [tenants.jm]\nkind = \"jmap\"\ndomains = [\"jm.test\"]\n";
         let cfg = Config::parse(text, &dir.path().join("config.toml")).map_err(|e| e.to_string());
         let cfg = match cfg {
@@ -69,7 +78,7 @@ client_secret_file = \"secret\"\ndomains = [\"gr.test\"]\n\
                 Ok(backend) => assert_eq!(backend.kind(), tenant.kind, "tenant {name}"),
                 Err(e) => {
                     assert!(
-                        ["gmail", "ews", "jmap"].contains(&tenant.kind.as_str()),
+                        ["gmail", "jmap"].contains(&tenant.kind.as_str()),
                         "tenant {name} ({}): {e}",
                         tenant.kind
                     );

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::{COMMON_KEYS, graph, imap, maildir};
+use super::{COMMON_KEYS, ews, graph, imap, maildir};
 
 /// Settings that only one kind of backend understands.
 #[derive(Clone, Debug)]
@@ -22,6 +22,8 @@ pub enum BackendSettings {
     Graph(graph::GraphSettings),
     /// `kind = "imap"`: any IMAP server with an admin login.
     Imap(imap::ImapSettings),
+    /// `kind = "ews"`: on-premises Exchange through Exchange Web Services.
+    Ews(ews::EwsSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -32,7 +34,7 @@ pub(super) const KINDS: &[&KindSpec] = &[
     &imap::KIND,
     &graph::KIND,
     &KindSpec::announced("gmail"),
-    &KindSpec::announced("ews"),
+    &ews::KIND,
     &KindSpec::announced("jmap"),
 ];
 

@@ -4,6 +4,7 @@
 //! `quarantine_mailbx` never silently falls back to a default.
 
 pub mod alerts;
+pub mod ews;
 mod folders;
 pub mod graph;
 pub mod imap;
@@ -623,12 +624,16 @@ mod example_tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(cfg.tenants.len(), 3);
+        assert_eq!(cfg.tenants.len(), 4);
         assert_eq!(cfg.access.role_of("alice"), Role::Responder);
         assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
         assert!(matches!(
             cfg.tenants["corp"].backend,
             BackendSettings::Imap(_)
+        ));
+        assert!(matches!(
+            cfg.tenants["exch"].backend,
+            BackendSettings::Ews(_)
         ));
     }
 }

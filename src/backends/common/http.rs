@@ -34,6 +34,11 @@ pub enum Auth<'a> {
     },
     /// The body holds the credentials (a token request with a client secret or assertion).
     InBody,
+    /// `Authorization: NTLM <message>`: one leg of an NTLM handshake (EWS on premises).
+    Ntlm(&'a str),
+    /// No header: the connection itself was authenticated (NTLM), so the request must stay
+    /// on the credentialed client's pool and is never redirected either.
+    Connection,
 }
 
 impl Auth<'_> {
@@ -46,6 +51,8 @@ enum Body {
     Empty,
     Json(Vec<u8>),
     Form(Vec<(String, String)>),
+    /// A SOAP envelope (`text/xml; charset=utf-8`).
+    Xml(Vec<u8>),
 }
 
 /// One request, built by the backend and sent by [`HttpClient::send`].
@@ -84,6 +91,12 @@ impl<'a> Request<'a> {
 
     pub fn json(mut self, body: &Value) -> Request<'a> {
         self.body = Body::Json(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    /// A SOAP body (`text/xml; charset=utf-8`).
+    pub fn xml(mut self, body: impl Into<Vec<u8>>) -> Request<'a> {
+        self.body = Body::Xml(body.into());
         self
     }
 
@@ -202,11 +215,27 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client whose every request (connect, send, read) ends within `timeout`.
     pub fn new(timeout: Duration) -> Result<HttpClient, String> {
+        Self::trusting(timeout, &[])
+    }
+
+    /// Like [`HttpClient::new`], also trusting these PEM certificates as roots (a private
+    /// CA in front of an on-premises server).
+    pub fn trusting(timeout: Duration, roots_pem: &[u8]) -> Result<HttpClient, String> {
+        let roots = if roots_pem.is_empty() {
+            Vec::new()
+        } else {
+            reqwest::Certificate::from_pem_bundle(roots_pem)
+                .map_err(|e| format!("not a PEM certificate bundle: {e}"))?
+        };
         let build = |policy| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .timeout(timeout)
                 .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-                .redirect(policy)
+                .redirect(policy);
+            for root in &roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            builder
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))
         };
@@ -249,7 +278,10 @@ impl HttpClient {
         builder = match request.auth {
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),
-            Auth::None | Auth::InBody => builder,
+            Auth::Ntlm(message) => {
+                builder.header(reqwest::header::AUTHORIZATION, format!("NTLM {message}"))
+            }
+            Auth::None | Auth::InBody | Auth::Connection => builder,
         };
         for (name, value) in request.headers {
             builder = builder.header(name, value);
@@ -260,6 +292,9 @@ impl HttpClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes),
             Body::Form(fields) => builder.form(&fields),
+            Body::Xml(bytes) => builder
+                .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+                .body(bytes),
         };
         let response = builder.send().await.map_err(|e| {
             let failure = if e.is_timeout() {
