@@ -457,18 +457,13 @@ impl Api for Local {
     }
 
     async fn audit(&self, req: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
-        let mut entries = self.engine.store().audit_entries(&AuditFilter {
+        Ok(self.engine.store().audit_entries(&AuditFilter {
             since: req.since,
+            until: req.until,
             actor: req.actor.clone(),
             job: req.job,
             limit: req.limit,
-        })?;
-        if let Some(until) = req.until {
-            entries.retain(|e| {
-                chrono::DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at <= until)
-            });
-        }
-        Ok(entries)
+        })?)
     }
 
     async fn verify_audit(&self, req: &VerifyRequest) -> Result<AnchoredVerdict, ApiError> {

@@ -3,8 +3,10 @@
 
 mod args;
 mod commands;
+mod help;
 mod logging;
 mod output;
+mod query_args;
 mod serve;
 
 use std::path::PathBuf;
@@ -227,7 +229,7 @@ fn signing_requested() -> bool {
 /// Parse arguments, run the command, print errors, return the exit code.
 pub fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(query_args::query_words_last(std::env::args_os().collect())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::super::args::{CancelArgs, JobsArgs};
 use super::super::output::{
-    Table, job_json, job_with_items_json, print_job_table, print_json, short_time,
+    Column, Table, job_json, job_with_items_json, print_job_table, print_json, short_time,
 };
 use super::super::{CliError, Context, exit};
 use crate::api::CancelRequest;
@@ -18,13 +18,18 @@ pub async fn jobs(ctx: &Context, a: JobsArgs) -> Result<u8, CliError> {
             print_json(&json!({"jobs": list.iter().map(job_json).collect::<Vec<_>>()}));
             return Ok(exit::OK);
         }
-        let mut t = Table::new(
-            vec![
-                "JOB", "CREATED", "KIND", "ACTION", "STATUS", "MATCHED", "DONE", "FAILED",
-                "SKIPPED", "BY",
-            ],
-            vec![0, 16, 8, 13, 10, 7, 6, 6, 7, 16],
-        );
+        let mut t = Table::new(vec![
+            Column::whole("JOB"),
+            Column::whole("CREATED").droppable(3),
+            Column::whole("KIND").droppable(2),
+            Column::whole("ACTION"),
+            Column::whole("STATUS"),
+            Column::whole("MATCHED"),
+            Column::whole("DONE"),
+            Column::whole("FAILED"),
+            Column::whole("SKIPPED").droppable(1),
+            Column::text("BY"),
+        ]);
         for j in &list {
             t.row(vec![
                 j.id.to_string(),

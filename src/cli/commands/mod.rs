@@ -2,6 +2,7 @@
 
 mod audit;
 mod demo;
+mod docs;
 mod jobs;
 mod log;
 mod remediate;
@@ -33,6 +34,8 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Audit(a) => audit::run(ctx, a).await,
         Command::Check(a) => tenants::check(ctx, a).await,
         Command::Serve(_) => super::serve::run(ctx).await,
+        Command::Completions(a) => docs::completions(a),
+        Command::Manpage(a) => docs::manpage(a),
     }
 }
 
