@@ -44,6 +44,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the self-contained demo tenant and open it.
+    #[command(after_help = help::DEMO_EXAMPLES)]
     Demo(DemoArgs),
     /// Search the message log.
     #[command(long_about = help::SEARCH, after_help = help::SEARCH_EXAMPLES)]
@@ -116,13 +117,17 @@ pub enum Command {
     #[command(after_help = help::INGEST_EXAMPLES)]
     Ingest(IngestArgs),
     /// Build the log from the mailboxes themselves.
+    #[command(after_help = help::INDEX_EXAMPLES)]
     Index(IndexArgs),
     /// Test each tenant's connection and permissions.
+    #[command(after_help = help::CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Run queued jobs without a console.
+    #[command(after_help = help::WORKER_EXAMPLES)]
     Worker(WorkerArgs),
     /// Run the engine as a service on a Unix socket (`[service] socket`), with its own worker;
     /// clients use `--connect`. Config default: /etc/retractor/config.toml.
+    #[command(after_help = help::SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// Shell completions (bash, zsh, fish) on stdout.
     #[command(after_help = help::COMPLETIONS_EXAMPLES)]

@@ -25,7 +25,8 @@ pub fn action_effect(action: Action) -> &'static str {
 }
 
 /// WHEN, for every option that takes a time.
-pub const WHEN: &str = "WHEN is RFC 3339 (`2026-11-30T09:00:00Z`) or relative to now (`90m`, `2h`, `3d`).";
+pub const WHEN: &str =
+    "WHEN is RFC 3339 (`2026-11-30T09:00:00Z`) or relative to now (`90m`, `2h`, `3d`).";
 
 pub const SEARCH: &str = "\
 Search the message log.
@@ -131,10 +132,33 @@ impl TypedValueParser for ActionNames {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(
-            Action::REMEDIATIONS
-                .into_iter()
-                .map(|a| PossibleValue::new(a.as_str()).help(action_effect(a))),
-        ))
+        Some(Box::new(Action::REMEDIATIONS.into_iter().map(|a| {
+            PossibleValue::new(a.as_str()).help(action_effect(a))
+        })))
     }
 }
+
+pub const DEMO_EXAMPLES: &str = "\
+Examples:
+  retractor demo
+  retractor demo --no-tui --dir /tmp/demo && retractor --config /tmp/demo/config.toml search
+  retractor demo --reset";
+
+pub const INDEX_EXAMPLES: &str = "\
+Example:
+  retractor index --tenant corp --since 7d";
+
+pub const CHECK_EXAMPLES: &str = "\
+Examples:
+  retractor check
+  retractor --json check --tenant corp";
+
+pub const WORKER_EXAMPLES: &str = "\
+Examples:
+  retractor worker            # run what is queued, then exit
+  retractor worker --follow   # keep running";
+
+pub const SERVE_EXAMPLES: &str = "\
+Example:
+  retractor serve --config /etc/retractor/config.toml
+  retractor --connect /run/retractor/retractor.sock jobs";

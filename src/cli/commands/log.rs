@@ -104,19 +104,19 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     println!(
-        "Message   {} (log id {})",
+        "Message      {} (log id {})",
         sanitize(&message.message_id),
         message.id
     );
-    println!("From      {}", sanitize(&message.from));
-    println!("Subject   {}", sanitize(&message.subject));
-    println!("Received  {}", message.received_at.to_rfc3339());
-    println!("Tenant    {}", sanitize(&message.tenant));
+    println!("From         {}", sanitize(&message.from));
+    println!("Subject      {}", sanitize(&message.subject));
+    println!("Received     {}", message.received_at.to_rfc3339());
+    println!("Tenant       {}", sanitize(&message.tenant));
     println!(
-        "Verdict   {}",
+        "Disposition  {}",
         sanitize(message.disposition.as_deref().unwrap_or("-"))
     );
-    println!("Status    {}", message.status_label());
+    println!("Status       {}", message.status_label());
     println!();
     let mut t = Table::new(vec![
         Column::address("RECIPIENT"),

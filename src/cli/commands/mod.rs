@@ -53,11 +53,7 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
     }
     let path = ctx.config_path();
     if !path.exists() {
-        eprintln!(
-            "retractor: no config at {}.\nTo start: run `retractor demo` for the built-in demo tenant, or copy config.example.toml to {} and edit it.",
-            path.display(),
-            path.display()
-        );
+        eprintln!("retractor: {}", super::no_config_hint(&path));
         return Ok(exit::OK);
     }
     let config = ctx.config()?;

@@ -31,7 +31,9 @@ impl Width {
         let columns = std::env::var("COLUMNS").ok();
         let terminal = std::io::stdout().is_terminal();
         Width::decide(columns.as_deref(), terminal, || {
-            crossterm::terminal::size().ok().map(|(cols, _)| cols as usize)
+            crossterm::terminal::size()
+                .ok()
+                .map(|(cols, _)| cols as usize)
         })
     }
 
@@ -213,7 +215,11 @@ impl Table {
                 .filter_map(|(i, w)| w.map(|w| (i, w)))
                 .collect();
             for (n, (i, w)) in shown.iter().enumerate() {
-                let cell = cut(cells.get(*i).copied().unwrap_or(""), *w, self.columns[*i].fit);
+                let cell = cut(
+                    cells.get(*i).copied().unwrap_or(""),
+                    *w,
+                    self.columns[*i].fit,
+                );
                 out.push_str(&cell);
                 if n + 1 < shown.len() {
                     out.push_str(&" ".repeat(w - cell.width() + GAP));
@@ -405,10 +411,17 @@ mod tests {
             assert!(line.width() <= 80, "{} columns: {line}", line.width());
         }
         assert_eq!(r.lines.len(), 3, "one line per row, never wrapped");
-        assert!(r.lines[1].contains("…@invoice-portal.example"), "{}", r.lines[1]);
+        assert!(
+            r.lines[1].contains("…@invoice-portal.example"),
+            "{}",
+            r.lines[1]
+        );
         assert!(r.lines[1].contains("2026-11-30 09:12"), "{}", r.lines[1]);
         assert!(r.lines[1].contains("malicious"), "{}", r.lines[1]);
-        assert!(r.lines[2].contains("bob@corp.test"), "short cells stay whole");
+        assert!(
+            r.lines[2].contains("bob@corp.test"),
+            "short cells stay whole"
+        );
     }
 
     #[test]
@@ -454,8 +467,14 @@ mod tests {
         assert_eq!(Width::decide(None, true, || Some(120)), Width::Columns(120));
         assert_eq!(Width::decide(Some("90"), true, || None), Width::Columns(90));
         assert_eq!(Width::decide(None, true, || None), Width::Columns(80));
-        assert_eq!(Width::decide(Some("72"), false, || None), Width::Columns(72));
+        assert_eq!(
+            Width::decide(Some("72"), false, || None),
+            Width::Columns(72)
+        );
         assert_eq!(Width::decide(None, false, || Some(50)), Width::Unlimited);
-        assert_eq!(Width::decide(Some("junk"), false, || None), Width::Unlimited);
+        assert_eq!(
+            Width::decide(Some("junk"), false, || None),
+            Width::Unlimited
+        );
     }
 }
