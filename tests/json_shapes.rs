@@ -344,3 +344,86 @@ fn json_output_escapes_c1_and_format_characters() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains('\u{202e}'), "{}", stderr(&out));
 }
+
+/// A restore's items describe the restore: from the folder the retraction put the copy in,
+/// to the folder it goes back to; in the JSON and in `jobs JOB`'s table alike.
+#[test]
+fn restore_items_read_forward() {
+    let w = world();
+    let (code, pulled) = w.json(&[
+        "retract",
+        ROOT,
+        "--action",
+        "move-to-junk",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{pulled}");
+    let (code, restored) = w.json(&[
+        "restore",
+        ROOT,
+        "--recipient",
+        "alice@corp.test",
+        "--reason",
+        "T-2 false positive",
+        "--yes",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{restored}");
+    let items = restored["job"]["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{restored}");
+    assert_eq!(items[0]["mailbox"], "alice@corp.test");
+    assert_eq!(
+        (&items[0]["from_folder"], &items[0]["to_folder"]),
+        (&Value::from("Junk"), &Value::from("INBOX")),
+        "{restored}"
+    );
+    // The retraction's own items still read INBOX -> Junk.
+    let (_, retract) = w.json(&["jobs", &pulled["job"]["id"].to_string()]);
+    let alice = retract["job"]["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|i| i["mailbox"] == "alice@corp.test"))
+        .cloned()
+        .expect("alice");
+    assert_eq!(
+        (&alice["from_folder"], &alice["to_folder"]),
+        (&Value::from("INBOX"), &Value::from("Junk"))
+    );
+    let table = w.run(&["jobs", &restored["job"]["id"].to_string()]);
+    let text = stdout(&table);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("alice@corp.test"))
+        .unwrap_or_else(|| panic!("no alice row:\n{text}"));
+    let junk = row.find("Junk").expect("Junk in the row");
+    let inbox = row.find("INBOX").expect("INBOX in the row");
+    assert!(junk < inbox, "FROM Junk, TO INBOX: {row}");
+}
+
+/// `audit --until` finds the records before a time even when newer ones exceed `--limit`:
+/// the bound is part of the store's query, not a filter over the newest records.
+#[test]
+fn audit_until_reaches_past_the_newest_records() {
+    let w = world();
+    let (code, _) = w.json(&["retract", ROOT, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 0);
+    let (_, all) = w.json(&["audit"]);
+    let entries = all["audit"].as_array().expect("audit");
+    assert!(entries.len() >= 3, "{all}");
+    let first = &entries[0];
+    let at = first["at"].as_str().expect("at");
+    let (code, until) = w.json(&["audit", "--until", at, "--limit", "1"]);
+    assert_eq!(code, 0, "{until}");
+    let got = until["audit"].as_array().expect("audit");
+    assert_eq!(got.len(), 1, "{until}");
+    assert_eq!(got[0]["seq"], first["seq"], "{until}");
+    // A bad WHEN names the option.
+    let (code, e) = w.json_err(&["audit", "--until", "yesterday-ish"]);
+    assert_eq!(code, 2);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--until")),
+        "{e}"
+    );
+}

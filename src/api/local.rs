@@ -87,6 +87,10 @@ struct Booked {
     confirmation: Confirmation,
 }
 
+/// An engine whose heartbeat is older than this is not running (heartbeats come every few
+/// seconds).
+const ENGINE_ALIVE_WITHIN_MS: i64 = 10_000;
+
 /// The plans made and not yet submitted, by id. Shared by every [`Local`] of a process (the
 /// service's connections), so a plan made on one request can be submitted on the next.
 pub struct PlanBook {
@@ -416,7 +420,7 @@ impl Api for Local {
                 .await?;
             false
         } else {
-            self.engine.store().live_workers(10_000)? == 0
+            self.engine.store().live_workers(ENGINE_ALIVE_WITHIN_MS)? == 0
         };
         Ok(Submitted {
             job: self.engine.store().job(id)?,
@@ -451,18 +455,13 @@ impl Api for Local {
     }
 
     async fn audit(&self, req: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
-        let mut entries = self.engine.store().audit_entries(&AuditFilter {
+        Ok(self.engine.store().audit_entries(&AuditFilter {
             since: req.since,
+            until: req.until,
             actor: req.actor.clone(),
             job: req.job,
             limit: req.limit,
-        })?;
-        if let Some(until) = req.until {
-            entries.retain(|e| {
-                chrono::DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at <= until)
-            });
-        }
-        Ok(entries)
+        })?)
     }
 
     async fn verify_audit(&self, req: &VerifyRequest) -> Result<AnchoredVerdict, ApiError> {
@@ -510,6 +509,7 @@ impl Api for Local {
             path: store.path().display().to_string(),
             messages: store.message_count().map_err(|e| e.to_string()),
             warnings: store_file_warnings(store.path()),
+            live_workers: store.live_workers(ENGINE_ALIVE_WITHIN_MS).ok(),
         })
     }
 

@@ -314,6 +314,10 @@ pub struct StoreStatus {
     pub messages: Result<u64, String>,
     /// Store files or directories open to other users, with the fix.
     pub warnings: Vec<String>,
+    /// Engines (workers, consoles, the service) alive on this store now; `None` when it
+    /// could not be read (or an older service did not say).
+    #[serde(default)]
+    pub live_workers: Option<u64>,
 }
 
 /// A line of an input that was not taken, and why.

@@ -4,9 +4,21 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::help;
+
 /// Post-delivery email remediation: find delivered mail, pull it back, prove who did it.
 #[derive(Debug, Parser)]
-#[command(name = "retractor", version, about, propagate_version = true)]
+#[command(
+    name = "retractor",
+    version,
+    about,
+    propagate_version = true,
+    long_about = "Post-delivery email remediation: find delivered mail, pull it back, prove who did it.\n\n\
+        Without a command, opens the console on the configured tenants. Exit codes: 0 done, \
+        1 error, 2 bad usage or input, 3 partial (some items failed), 4 refused (role, or no \
+        confirmation).",
+    after_help = "Start with `retractor demo`; `retractor COMMAND --help` explains each command with examples."
+)]
 pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/retractor/config.toml).
     #[arg(long, global = true, value_name = "PATH", env = "RETRACTOR_CONFIG")]
@@ -32,36 +44,120 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the self-contained demo tenant and open it.
+    #[command(after_help = help::DEMO_EXAMPLES)]
     Demo(DemoArgs),
     /// Search the message log.
+    #[command(long_about = help::SEARCH, after_help = help::SEARCH_EXAMPLES)]
     Search(SearchArgs),
     /// One message: recipients with their state, conversation by depth, headers.
+    #[command(
+        long_about = format!("One message: recipients with their state, conversation by depth, headers.\n\n{}", help::REF),
+        after_help = help::SHOW_EXAMPLES
+    )]
     Show(ShowArgs),
     /// Pull a logged message back out of its recipients' mailboxes.
+    #[command(
+        long_about = format!(
+            "Pull a logged message back out of its recipients' mailboxes (every actionable \
+             recipient unless --recipient narrows it), and with --depth its replies and \
+             forwards. Without --yes it asks on a terminal and refuses (exit 4) elsewhere; \
+             without --wait the job is queued for a running engine (the console or \
+             `retractor worker`).\n\n{}",
+            help::REF
+        ),
+        after_help = help::RETRACT_EXAMPLES
+    )]
     Retract(RetractArgs),
     /// Put pulled messages back where they were.
+    #[command(
+        long_about = format!(
+            "Put pulled copies back where they were: a message's (REF, optionally only some \
+             recipients) or everything one job pulled (--job). Hard-deleted copies cannot \
+             come back.\n\n{}",
+            help::REF
+        ),
+        after_help = help::RESTORE_EXAMPLES
+    )]
     Restore(RestoreArgs),
     /// Find matches in every mailbox of a tenant and act on them.
+    #[command(
+        long_about = format!(
+            "Search and destroy: find matches in every mailbox of a tenant, not only what \
+             the log knows, and act on them. Filters combine (all must match); at least one \
+             of --message-id, --from, --subject is needed (--since alone needs --all); more \
+             than --max-items copies (default 1,000) is refused (exit 4).\n\n{}",
+            help::WHEN
+        ),
+        after_help = help::SWEEP_EXAMPLES
+    )]
     Sweep(SweepArgs),
     /// List jobs, or one job with its items.
+    #[command(
+        long_about = "List jobs (newest first), or one job with its items: per mailbox the \
+            result and the folders each copy went from and to. --watch follows a job until \
+            it finishes, and says so (exit 1) when no engine is running it.",
+        after_help = help::JOBS_EXAMPLES
+    )]
     Jobs(JobsArgs),
     /// Stop a job: done items stay done, queued ones end cancelled.
+    #[command(after_help = "Example:\n  retractor cancel 42")]
     Cancel(CancelArgs),
     /// The audit trail, or `audit verify` to check its hash chain.
+    #[command(
+        long_about = format!(
+            "The audit trail: every request, decision and act, oldest first (the newest \
+             --limit records of what the filters select), or `audit verify` to check its \
+             hash chain, signatures and witness.\n\n{}",
+            help::WHEN
+        ),
+        after_help = help::AUDIT_EXAMPLES
+    )]
     Audit(AuditArgs),
     /// Load a message log.
+    #[command(after_help = help::INGEST_EXAMPLES)]
     Ingest(IngestArgs),
     /// Build the log from the mailboxes themselves.
+    #[command(after_help = help::INDEX_EXAMPLES)]
     Index(IndexArgs),
     /// Test each tenant's connection and permissions.
+    #[command(after_help = help::CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Run queued jobs without a console.
+    #[command(after_help = help::WORKER_EXAMPLES)]
     Worker(WorkerArgs),
     /// Run the engine as a service on a Unix socket (`[service] socket`), with its own worker;
     /// clients use `--connect`. Config default: /etc/retractor/config.toml.
+    #[command(after_help = help::SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// The alert webhook of `retractor serve` (`[service.webhook]`).
     Webhook(WebhookArgs),
+    /// Shell completions (bash, zsh, fish) on stdout.
+    #[command(after_help = help::COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// The man page (roff) on stdout: retractor(1), or one command's.
+    #[command(after_help = help::MANPAGE_EXAMPLES)]
+    Manpage(ManpageArgs),
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// One command's page (`retractor-COMMAND(1)`) instead of retractor(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -95,22 +191,22 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// The query: free words, field:value terms, "quoted phrases", -negation. Options may come
-    /// before or after it; a query that starts with `-` goes after `--` or in quotes with a
-    /// leading space (`' -status:retracted'`).
+    /// The query: free words, field:value terms, "quoted phrases", -negation (also first:
+    /// `search -status:retracted`). Options may come before or after it.
     #[arg(value_name = "QUERY", num_args = 0..)]
     pub query: Vec<String>,
-    #[arg(long, default_value_t = 50)]
+    /// At most this many messages, newest first.
+    #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A log id or a Message-ID.
+    /// A log id (from `search`) or a Message-ID.
     #[arg(value_name = "REF")]
     pub reference: String,
-    /// How deep to follow the conversation.
-    #[arg(long, default_value_t = 3)]
+    /// How many levels of logged replies and forwards to list.
+    #[arg(long, value_name = "N", default_value_t = 3)]
     pub depth: u32,
 }
 
@@ -127,9 +223,11 @@ pub struct Confirm {
 
 #[derive(Debug, Args)]
 pub struct RetractArgs {
+    /// The message: a log id (from `search`) or a Message-ID.
     #[arg(value_name = "REF")]
     pub reference: String,
-    #[arg(long, value_name = "ACTION")]
+    /// What to do with each copy.
+    #[arg(long, value_name = "ACTION", value_parser = help::ActionNames)]
     pub action: String,
     /// Only these recipients (repeatable; default: every actionable recipient).
     #[arg(long = "recipient", value_name = "ADDR")]
@@ -137,8 +235,8 @@ pub struct RetractArgs {
     /// Never touch these mailboxes, at any depth (repeatable).
     #[arg(long = "exclude", value_name = "ADDR")]
     pub exclude: Vec<String>,
-    /// Also pull replies and forwards, this many levels deep.
-    #[arg(long, default_value_t = 0)]
+    /// Also pull replies and forwards, this many levels deep (found in the mailboxes too).
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub depth: u32,
     /// Refuse (exit 4) when the plan would act on more copies than this (default: no cap).
     #[arg(long, value_name = "N")]
@@ -155,6 +253,7 @@ pub struct RetractArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
+    /// The message whose pulled copies go back: a log id or a Message-ID.
     #[arg(
         value_name = "REF",
         required_unless_present = "job",
@@ -164,8 +263,10 @@ pub struct RestoreArgs {
     /// Restore everything this job pulled.
     #[arg(long, value_name = "JOB")]
     pub job: Option<i64>,
+    /// Only these recipients' copies (repeatable; default: every pulled copy).
     #[arg(long = "recipient", value_name = "ADDR")]
     pub recipients: Vec<String>,
+    /// Why, or the ticket number: recorded in the audit trail.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     #[command(flatten)]
@@ -174,14 +275,19 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
+    /// The tenant whose mailboxes are searched (a name from the config).
     #[arg(long, value_name = "T")]
     pub tenant: String,
+    /// Copies with this Message-ID (repeatable: any of them).
     #[arg(long = "message-id", value_name = "ID")]
     pub message_ids: Vec<String>,
+    /// Copies from this sender (the address, or part of it).
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
+    /// Copies whose subject contains this text.
     #[arg(long, value_name = "TEXT")]
     pub subject: Option<String>,
+    /// Copies received since WHEN (RFC 3339, or `90m`, `2h`, `3d` ago).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     /// Sweep on --since alone, with no content filter: every message received since then.
@@ -190,10 +296,13 @@ pub struct SweepArgs {
     /// Refuse (exit 4) when the sweep finds more copies than this (default: 1,000).
     #[arg(long, value_name = "N")]
     pub max_items: Option<u64>,
-    #[arg(long, value_name = "ACTION")]
+    /// What to do with each copy.
+    #[arg(long, value_name = "ACTION", value_parser = help::ActionNames)]
     pub action: String,
+    /// Why, or the ticket number: recorded in the audit trail.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Print what would be pulled, per mailbox, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
@@ -202,17 +311,21 @@ pub struct SweepArgs {
 
 #[derive(Debug, Args)]
 pub struct JobsArgs {
+    /// One job's id (as `retract`, `restore` and `sweep` print it): that job with its items.
     #[arg(value_name = "JOB")]
     pub job: Option<i64>,
-    /// Keep printing progress until the job (or every job) is finished.
-    #[arg(long)]
+    /// Print the job's progress until it finishes (needs JOB); stops with exit 1 when no
+    /// engine is running it.
+    #[arg(long, requires = "job")]
     pub watch: bool,
-    #[arg(long, default_value_t = 50)]
+    /// List at most this many jobs, newest first.
+    #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct CancelArgs {
+    /// The job's id.
     #[arg(value_name = "JOB")]
     pub job: i64,
 }
@@ -221,13 +334,20 @@ pub struct CancelArgs {
 pub struct AuditArgs {
     #[command(subcommand)]
     pub verify: Option<AuditCommand>,
+    /// Records at or after WHEN.
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
+    /// Records at or before WHEN.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Records of this actor (their login).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// Records of this job.
     #[arg(long, value_name = "JOB")]
     pub job: Option<i64>,
-    #[arg(long, default_value_t = 200)]
+    /// The newest N records of the selection (printed oldest first).
+    #[arg(long, value_name = "N", default_value_t = 200)]
     pub limit: usize,
 }
 
@@ -251,14 +371,18 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum IngestFormat {
+    /// One JSON object a line, the CONTRACT's message-log shape.
     Jsonl,
+    /// A Postfix maillog: final deliveries, joined by queue id.
     Postfix,
+    /// A Microsoft 365 message-trace CSV: `Delivered` rows, joined by Message ID.
     #[value(name = "m365-trace")]
     M365Trace,
 }
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
+    /// The log's format: JSON lines (the CONTRACT's), a Postfix maillog, an M365 message trace (CSV).
     #[arg(long, value_enum)]
     pub format: IngestFormat,
     /// A file, or - for standard input.
@@ -271,14 +395,17 @@ pub struct IngestArgs {
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
+    /// The tenant whose mailboxes are read.
     #[arg(long, value_name = "T")]
     pub tenant: String,
+    /// Only messages received since WHEN (RFC 3339, or `90m`, `2h`, `3d` ago).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Only this tenant (default: every tenant).
     #[arg(long, value_name = "T")]
     pub tenant: Option<String>,
 }

@@ -3,8 +3,10 @@
 
 mod args;
 mod commands;
+mod help;
 mod logging;
 mod output;
+mod query_args;
 mod serve;
 
 use std::path::PathBuf;
@@ -120,10 +122,7 @@ impl Context {
     pub fn config(&self) -> Result<Arc<Config>, CliError> {
         let path = self.config_path();
         if !path.exists() {
-            return Err(CliError::bad_input(format!(
-                "no config at {}: run `retractor demo` to try the built-in demo, or copy config.example.toml there",
-                path.display()
-            )));
+            return Err(CliError::bad_input(no_config_hint(&path)));
         }
         Config::load(&path)
             .map(Arc::new)
@@ -214,6 +213,27 @@ impl Context {
     }
 }
 
+/// What to say when there is no config at `path`. Once `retractor demo` has made its demo,
+/// telling the user to run it again would be circular: name the demo's config instead.
+pub(crate) fn no_config_hint(path: &std::path::Path) -> String {
+    let demo = paths::default_demo_dir().join("config.toml");
+    if demo.exists() {
+        format!(
+            "no config at {}; the demo's is {}: run `retractor --config {}` (or `export RETRACTOR_CONFIG={}`), or copy config.example.toml to {}",
+            path.display(),
+            demo.display(),
+            demo.display(),
+            demo.display(),
+            path.display()
+        )
+    } else {
+        format!(
+            "no config at {}: run `retractor demo` to try the built-in demo, or copy config.example.toml there",
+            path.display()
+        )
+    }
+}
+
 /// The environment variable that makes this process sign as the service would:
 /// `RETRACTOR_SIGN=1`. `retractor serve` signs always; this is for a worker or a command run
 /// as the service account before the service exists, and for tests. Only a process that can
@@ -227,7 +247,8 @@ fn signing_requested() -> bool {
 /// Parse arguments, run the command, print errors, return the exit code.
 pub fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(query_args::query_words_last(std::env::args_os().collect()))
+    {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {

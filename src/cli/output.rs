@@ -2,12 +2,16 @@
 //! outside (subjects, addresses, folder names, errors quoting them) passes through
 //! [`sanitize`] before it reaches a terminal.
 
+mod table;
+
 use serde_json::{Value, json};
 
 use super::{CliError, Context};
 use crate::api::PlanView;
 use crate::model::text::{escape_json_text, sanitize};
 use crate::model::{Job, JobItem, LoggedMessage};
+
+pub use table::{Column, Table};
 
 pub fn print_error(ctx: &Context, e: &CliError) {
     if ctx.json {
@@ -113,71 +117,6 @@ pub fn plan_json(p: &PlanView) -> Value {
     }})
 }
 
-/// A plain table: header, rows, columns padded to their widest cell (capped), sanitised.
-pub struct Table {
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
-    caps: Vec<usize>,
-}
-
-impl Table {
-    /// `caps`: the widest each column may be (0: no limit); longer cells end with `…`.
-    pub fn new(headers: Vec<&'static str>, caps: Vec<usize>) -> Table {
-        Table {
-            headers,
-            rows: Vec::new(),
-            caps,
-        }
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells.iter().map(|c| sanitize(c)).collect());
-    }
-
-    pub fn print(&self) {
-        let cols = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        let cap = |i: usize| {
-            self.caps
-                .get(i)
-                .copied()
-                .filter(|c| *c > 0)
-                .unwrap_or(usize::MAX)
-        };
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(cols) {
-                widths[i] = widths[i].max(cell.chars().count().min(cap(i)));
-            }
-        }
-        let line = |cells: Vec<String>| {
-            let mut out = String::new();
-            for (i, cell) in cells.iter().enumerate().take(cols) {
-                let cell = clip(cell, widths[i]);
-                if i + 1 == cols {
-                    out.push_str(&cell);
-                } else {
-                    out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-                }
-            }
-            println!("{}", out.trim_end());
-        };
-        line(self.headers.iter().map(|h| h.to_string()).collect());
-        for row in &self.rows {
-            line(row.clone());
-        }
-    }
-}
-
-fn clip(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
-
 pub fn short_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
@@ -211,18 +150,15 @@ pub fn print_job_table(j: &Job, items: &[JobItem]) {
     if items.is_empty() {
         return;
     }
-    let mut t = Table::new(
-        vec![
-            "MAILBOX",
-            "DEPTH",
-            "RESULT",
-            "FROM",
-            "TO",
-            "MESSAGE-ID",
-            "ERROR",
-        ],
-        vec![32, 5, 22, 20, 32, 40, 60],
-    );
+    let mut t = Table::new(vec![
+        Column::address("MAILBOX"),
+        Column::whole("DEPTH").droppable(1),
+        Column::whole("RESULT"),
+        Column::text("FROM"),
+        Column::text("TO"),
+        Column::middle("MESSAGE-ID").droppable(2),
+        Column::text("ERROR"),
+    ]);
     for i in items {
         t.row(vec![
             i.mailbox.clone(),

@@ -296,7 +296,35 @@ pub struct JobItem {
 }
 
 impl JobItem {
+    /// Where this item's copies were before its act: for a retraction, where the recipient
+    /// had them; for a restore, where the retraction had put them (`Junk`), since a restore
+    /// item carries the placements of the item it undoes and reads them backwards.
     pub fn from_folder(&self) -> Option<String> {
+        if self.restores_item.is_some() {
+            self.moved_to_folders()
+        } else {
+            self.original_folders()
+        }
+    }
+
+    /// Where this item's copies went: for a retraction, where it put them; for a restore,
+    /// back where the recipient had them (`INBOX`).
+    pub fn to_folder(&self) -> Option<String> {
+        if self.restores_item.is_some() {
+            // Only the copies the retraction moved (and so a restore puts back).
+            let folders: Vec<&str> = self
+                .placements
+                .iter()
+                .filter(|p| p.to.is_some())
+                .map(|p| p.from.folder.as_str())
+                .collect();
+            (!folders.is_empty()).then(|| folders.join(","))
+        } else {
+            self.moved_to_folders()
+        }
+    }
+
+    fn original_folders(&self) -> Option<String> {
         let folders: Vec<&str> = self
             .placements
             .iter()
@@ -305,7 +333,7 @@ impl JobItem {
         (!folders.is_empty()).then(|| folders.join(","))
     }
 
-    pub fn to_folder(&self) -> Option<String> {
+    fn moved_to_folders(&self) -> Option<String> {
         let folders: Vec<&str> = self
             .placements
             .iter()

@@ -110,6 +110,7 @@ impl Api for Scripted {
             path: "/var/lib/retractor/retractor.db".into(),
             messages: Ok(12),
             warnings: vec![],
+            live_workers: Some(1),
         })
     }
     async fn tenants(&self) -> Result<Vec<TenantView>, ApiError> {

@@ -54,6 +54,8 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
+    /// Records at or before this time (part of the query, so `limit` counts back from it).
+    pub until: Option<DateTime<Utc>>,
     pub actor: Option<String>,
     pub job: Option<i64>,
     pub limit: Option<usize>,
@@ -223,6 +225,10 @@ impl Store {
         let since = filter
             .since
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        // Stored in this same fixed-width UTC form, so the text comparison is the time's.
+        let until = filter
+            .until
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         self.read(|tx| {
             if !has_audit_table(tx)? {
@@ -231,9 +237,10 @@ impl Store {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
                   WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR job = ?3)
+                    AND (?5 IS NULL OR at <= ?5)
                   ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
             ))?;
-            let rows = stmt.query_map(params![since, filter.actor, filter.job, limit], entry_from_row)?;
+            let rows = stmt.query_map(params![since, filter.actor, filter.job, limit, until], entry_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::super::args::{AuditArgs, AuditCommand};
-use super::super::output::{Table, print_json};
+use super::super::output::{Column, Table, print_json};
 use super::super::{CliError, Context, exit};
 use crate::api::AuditQuery;
 use crate::model::text::sanitize;
@@ -23,10 +23,15 @@ pub async fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(|s| super::when("--since", s))
         .transpose()?;
+    let until = a
+        .until
+        .as_deref()
+        .map(|s| super::when("--until", s))
+        .transpose()?;
     let entries = api
         .audit(&AuditQuery {
             since,
-            until: None,
+            until,
             actor: a.actor,
             job: a.job,
             limit: Some(a.limit),
@@ -36,12 +41,17 @@ pub async fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
         print_json(&json!({"audit": entries}));
         return Ok(exit::OK);
     }
-    let mut t = Table::new(
-        vec![
-            "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "JOB", "REASON", "DETAIL",
-        ],
-        vec![0, 19, 20, 22, 48, 22, 5, 30, 60],
-    );
+    let mut t = Table::new(vec![
+        Column::whole("SEQ"),
+        Column::whole("TIME"),
+        Column::text("ACTOR"),
+        Column::text("ACTION"),
+        Column::middle("TARGET"),
+        Column::text("OUTCOME"),
+        Column::whole("JOB").droppable(2),
+        Column::text("REASON"),
+        Column::text("DETAIL").droppable(1),
+    ]);
     for e in &entries {
         let actor = match &e.ssh_from {
             Some(from) => format!("{} ({from})", e.actor),

@@ -53,6 +53,13 @@ pub async fn run(ctx: &Context, a: DemoArgs) -> Result<u8, CliError> {
         print_json(&json!({"demo": {"config": config_path, "created": created}}));
     } else {
         println!("{}", config_path.display());
+        if !ctx.quiet {
+            eprintln!(
+                "every command takes it: `retractor --config {} search`, or `export RETRACTOR_CONFIG={}`",
+                config_path.display(),
+                config_path.display()
+            );
+        }
     }
     if a.no_tui {
         return Ok(exit::OK);

@@ -5,7 +5,7 @@ use std::io::Read;
 use serde_json::json;
 
 use super::super::args::{IndexArgs, IngestArgs, IngestFormat, SearchArgs, ShowArgs};
-use super::super::output::{Table, message_json, print_json, short_time};
+use super::super::output::{Column, Table, message_json, print_json, short_time};
 use super::super::{CliError, Context, exit};
 use crate::api::{IndexRequest, IngestReport, IngestRequest, SearchRequest};
 use crate::model::text::sanitize;
@@ -26,18 +26,15 @@ pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         print_json(&json!({"messages": found.iter().map(message_json).collect::<Vec<_>>()}));
         return Ok(exit::OK);
     }
-    let mut t = Table::new(
-        vec![
-            "ID",
-            "RECEIVED",
-            "FROM",
-            "SUBJECT",
-            "RCPT",
-            "STATUS",
-            "DISPOSITION",
-        ],
-        vec![0, 16, 30, 50, 5, 26, 12],
-    );
+    let mut t = Table::new(vec![
+        Column::whole("ID"),
+        Column::whole("RECEIVED").droppable(2),
+        Column::address("FROM"),
+        Column::text("SUBJECT"),
+        Column::whole("RCPT").droppable(1),
+        Column::text("STATUS"),
+        Column::whole("DISPOSITION"),
+    ]);
     for m in found {
         t.row(vec![
             m.id.to_string(),
@@ -107,24 +104,26 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     println!(
-        "Message   {} (log id {})",
+        "Message      {} (log id {})",
         sanitize(&message.message_id),
         message.id
     );
-    println!("From      {}", sanitize(&message.from));
-    println!("Subject   {}", sanitize(&message.subject));
-    println!("Received  {}", message.received_at.to_rfc3339());
-    println!("Tenant    {}", sanitize(&message.tenant));
+    println!("From         {}", sanitize(&message.from));
+    println!("Subject      {}", sanitize(&message.subject));
+    println!("Received     {}", message.received_at.to_rfc3339());
+    println!("Tenant       {}", sanitize(&message.tenant));
     println!(
-        "Verdict   {}",
+        "Disposition  {}",
         sanitize(message.disposition.as_deref().unwrap_or("-"))
     );
-    println!("Status    {}", message.status_label());
+    println!("Status       {}", message.status_label());
     println!();
-    let mut t = Table::new(
-        vec!["RECIPIENT", "STATE", "FOLDER", "MARKS"],
-        vec![40, 12, 40, 20],
-    );
+    let mut t = Table::new(vec![
+        Column::address("RECIPIENT"),
+        Column::whole("STATE"),
+        Column::text("FOLDER"),
+        Column::whole("MARKS"),
+    ]);
     for d in &view.deliveries {
         let mut marks = Vec::new();
         if d.on_hold {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod demo;
+mod docs;
 mod jobs;
 mod log;
 mod remediate;
@@ -35,6 +36,8 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Check(a) => tenants::check(ctx, a).await,
         Command::Serve(_) => super::serve::run(ctx).await,
         Command::Webhook(a) => webhook::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Manpage(a) => docs::manpage(a),
     }
 }
 
@@ -52,11 +55,7 @@ pub(super) async fn console(ctx: &Context) -> Result<u8, CliError> {
     }
     let path = ctx.config_path();
     if !path.exists() {
-        eprintln!(
-            "retractor: no config at {}.\nTo start: run `retractor demo` for the built-in demo tenant, or copy config.example.toml to {} and edit it.",
-            path.display(),
-            path.display()
-        );
+        eprintln!("retractor: {}", super::no_config_hint(&path));
         return Ok(exit::OK);
     }
     let config = ctx.config()?;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::super::args::{Confirm, RestoreArgs, RetractArgs, SweepArgs};
 use super::super::output::{
-    Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
+    Column, Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
 };
 use super::super::{CliError, Context, exit};
 use crate::api::{
@@ -89,10 +89,13 @@ fn print_plan(ctx: &Context, plan: &PlanView) -> Result<u8, CliError> {
         plan.action,
         sanitize(&plan.target)
     );
-    let mut t = Table::new(
-        vec!["DEPTH", "MAILBOX", "FOLDER", "MESSAGE-ID", "NOTE"],
-        vec![5, 36, 24, 48, 40],
-    );
+    let mut t = Table::new(vec![
+        Column::whole("DEPTH"),
+        Column::address("MAILBOX"),
+        Column::text("FOLDER"),
+        Column::middle("MESSAGE-ID").droppable(1),
+        Column::text("NOTE"),
+    ]);
     for i in &plan.items {
         t.row(vec![
             i.depth.to_string(),

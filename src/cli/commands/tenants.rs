@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::super::args::CheckArgs;
-use super::super::output::{Table, print_json};
+use super::super::output::{Column, Table, print_json};
 use super::super::{CliError, Context, exit};
 use crate::api::{Authority, Identity};
 use crate::config::paths;
@@ -67,7 +67,12 @@ pub async fn check(ctx: &Context, a: CheckArgs) -> Result<u8, CliError> {
         for w in &warnings {
             println!("warning: {}", sanitize(w));
         }
-        let mut t = Table::new(vec!["TENANT", "KIND", "OK", "DETAIL"], vec![20, 8, 6, 0]);
+        let mut t = Table::new(vec![
+            Column::text("TENANT"),
+            Column::whole("KIND"),
+            Column::whole("OK"),
+            Column::text("DETAIL"),
+        ]);
         for r in &results {
             t.row(vec![
                 r.tenant.clone(),
