@@ -14,7 +14,9 @@ pub mod redact;
 pub mod secret;
 mod service;
 mod trust;
+pub mod policy;
 
+pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 
@@ -58,6 +60,10 @@ pub struct Config {
     pub audit: AuditSettings,
     /// The `[service]` table: the socket of `retractor serve`, its group, its key directory.
     pub service: ServiceSettings,
+    /// The `[policy]` table: rails, rules and the notify command of auto-pull.
+    pub policy: PolicySettings,
+    /// The `[approvals]` table: what waits for a second person.
+    pub approvals: ApprovalSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -250,6 +256,10 @@ struct RawConfig {
     audit: AuditSettings,
     #[serde(default)]
     service: ServiceSettings,
+    #[serde(default)]
+    policy: policy::RawPolicy,
+    #[serde(default)]
+    approvals: policy::RawApprovals,
 }
 
 #[derive(Deserialize, Default)]
@@ -328,7 +338,12 @@ impl Config {
             .resolve(&base)
             .map_err(|m| err(format!("[audit] {m}")))?;
         let service = raw.service.resolve(&base).map_err(err)?;
+        let tenant_names: Vec<&str> = tenants.keys().map(String::as_str).collect();
+        let policy = raw.policy.resolve(&tenant_names, &base).map_err(err)?;
+        let approvals = raw.approvals.resolve().map_err(err)?;
         Ok(Config {
+            policy,
+            approvals,
             audit,
             file: path.to_path_buf(),
             store_path,
