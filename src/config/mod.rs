@@ -10,11 +10,11 @@ mod kinds;
 pub mod maildir;
 pub mod net;
 pub mod paths;
+pub mod policy;
 pub mod redact;
 pub mod secret;
 mod service;
 mod trust;
-pub mod policy;
 
 pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};

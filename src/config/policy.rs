@@ -153,7 +153,8 @@ pub(super) struct RawApprovals {
 /// A span as the config writes it: `90s`, `30m`, `48h`, `3d`, `1w`.
 pub fn parse_span(key: &str, text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let bad = || format!("{key} = \"{t}\": expected a number and a unit (s, m, h, d, w), e.g. \"48h\"");
+    let bad =
+        || format!("{key} = \"{t}\": expected a number and a unit (s, m, h, d, w), e.g. \"48h\"");
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (digits, unit) = t.split_at(split);
     let amount: u64 = digits.parse().map_err(|_| bad())?;
@@ -176,11 +177,7 @@ impl RawPolicy {
     /// Check every key; `tenants` are the configured tenant names (a rule naming another is
     /// a typo that would silently never match). `notify_command`'s program resolves against
     /// `base` when relative.
-    pub(super) fn resolve(
-        self,
-        tenants: &[&str],
-        base: &Path,
-    ) -> Result<PolicySettings, String> {
+    pub(super) fn resolve(self, tenants: &[&str], base: &Path) -> Result<PolicySettings, String> {
         let window = match &self.window {
             Some(w) => parse_span("[policy] window", w)?,
             None => DEFAULT_WINDOW,
@@ -210,27 +207,45 @@ impl RawPolicy {
         for (name, raw) in self.rules {
             let at = format!("[policy.rules.{name}]");
             if raw.when.is_empty() {
-                return Err(format!("{at} when is empty: name the classifications it matches"));
+                return Err(format!(
+                    "{at} when is empty: name the classifications it matches"
+                ));
             }
             for tenant in &raw.tenants {
                 if !tenants.contains(&tenant.as_str()) {
-                    return Err(format!("{at} tenants: \"{tenant}\" is not a configured tenant"));
+                    return Err(format!(
+                        "{at} tenants: \"{tenant}\" is not a configured tenant"
+                    ));
                 }
             }
-            let action: Action = raw.action.parse().map_err(|e| format!("{at} action: {e}"))?;
+            let action: Action = raw
+                .action
+                .parse()
+                .map_err(|e| format!("{at} action: {e}"))?;
             if action == Action::Restore {
                 return Err(format!(
                     "{at} action = \"restore\": a rule pulls; a false positive restores by itself"
                 ));
             }
             if raw.depth > MAX_RULE_DEPTH {
-                return Err(format!("{at} depth = {}: at most {MAX_RULE_DEPTH}", raw.depth));
+                return Err(format!(
+                    "{at} depth = {}: at most {MAX_RULE_DEPTH}",
+                    raw.depth
+                ));
             }
             rules.push(Rule {
                 name,
-                when: raw.when.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
+                when: raw
+                    .when
+                    .iter()
+                    .map(|c| c.trim().to_ascii_lowercase())
+                    .collect(),
                 tenants: raw.tenants,
-                sources: raw.sources.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+                sources: raw
+                    .sources
+                    .iter()
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .collect(),
                 action,
                 depth: raw.depth,
                 mode: raw.mode,
@@ -263,11 +278,15 @@ impl RawPolicy {
 impl RawApprovals {
     pub(super) fn resolve(self) -> Result<ApprovalSettings, String> {
         if self.required_above == Some(0) {
-            return Err("[approvals] required_above = 0: every job would wait; use 1 or more".into());
+            return Err(
+                "[approvals] required_above = 0: every job would wait; use 1 or more".into(),
+            );
         }
         let approver_role = self.approver_role.unwrap_or(Role::Responder);
         if approver_role < Role::Analyst {
-            return Err("[approvals] approver_role = \"viewer\": a viewer may not approve a pull".into());
+            return Err(
+                "[approvals] approver_role = \"viewer\": a viewer may not approve a pull".into(),
+            );
         }
         Ok(ApprovalSettings {
             required_above: self.required_above,
@@ -313,10 +332,22 @@ mod tests {
             ("window = \"2x\"", "window"),
             ("protect = [\"group:none\"]", "group:none"),
             ("protect = [\"nobody\"]", "neither"),
-            ("[rules.r]\nwhen=[\"phish\"]\naction=\"restore\"\nmode=\"automatic\"", "restore"),
-            ("[rules.r]\nwhen=[\"phish\"]\naction=\"zap\"\nmode=\"automatic\"", "unknown action"),
-            ("[rules.r]\nwhen=[\"phish\"]\ntenants=[\"x\"]\naction=\"trash\"\nmode=\"passive\"", "not a configured tenant"),
-            ("[rules.r]\nwhen=[]\naction=\"trash\"\nmode=\"passive\"", "when is empty"),
+            (
+                "[rules.r]\nwhen=[\"phish\"]\naction=\"restore\"\nmode=\"automatic\"",
+                "restore",
+            ),
+            (
+                "[rules.r]\nwhen=[\"phish\"]\naction=\"zap\"\nmode=\"automatic\"",
+                "unknown action",
+            ),
+            (
+                "[rules.r]\nwhen=[\"phish\"]\ntenants=[\"x\"]\naction=\"trash\"\nmode=\"passive\"",
+                "not a configured tenant",
+            ),
+            (
+                "[rules.r]\nwhen=[]\naction=\"trash\"\nmode=\"passive\"",
+                "when is empty",
+            ),
         ] {
             let err = policy(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");

@@ -275,7 +275,10 @@ pub fn decider_id() -> String {
 /// Another host's decider is never presumed dead here: its claim waits out the lease.
 pub fn decider_is_dead(id: &str) -> bool {
     let mut parts = id.split(':');
-    match (parts.next(), parts.next().and_then(|p| p.parse::<i64>().ok())) {
+    match (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<i64>().ok()),
+    ) {
         (Some(host), Some(pid)) => host == hostname() && !process_alive(pid),
         _ => false,
     }

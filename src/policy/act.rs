@@ -23,8 +23,8 @@ use crate::engine::{
 };
 use crate::model::{Alert, AlertStatus, LoggedMessage, MessageRecord};
 use crate::store::{
-    ClaimedRevision, DecisionEffect, DecisionRecord, NewApproval, NewAudit, NewDecision,
-    NewItem, NewJob, NewMessage,
+    ClaimedRevision, DecisionEffect, DecisionRecord, NewApproval, NewAudit, NewDecision, NewItem,
+    NewJob, NewMessage,
 };
 
 /// How often a decider with nothing to do looks for revisions other processes stored.
@@ -75,7 +75,11 @@ pub async fn run_decider(
             decider.engine.expire_approvals()?;
             last_housekeeping = Some(Instant::now());
         }
-        match decider.engine.store().claim_alert_revision(&decider.id, lease)? {
+        match decider
+            .engine
+            .store()
+            .claim_alert_revision(&decider.id, lease)?
+        {
             Some(claim) => {
                 decider.decide(&claim).await?;
             }
@@ -111,8 +115,14 @@ impl Decider {
 
     /// Decide one claimed revision and write the decision (with its job or request);
     /// `None` when another decider had taken the revision over meanwhile.
-    pub async fn decide(&self, claim: &ClaimedRevision) -> Result<Option<DecisionRecord>, EngineError> {
-        let outcome = match self.consider(&claim.alert, Some((claim.number, claim.revision)), false).await {
+    pub async fn decide(
+        &self,
+        claim: &ClaimedRevision,
+    ) -> Result<Option<DecisionRecord>, EngineError> {
+        let outcome = match self
+            .consider(&claim.alert, Some((claim.number, claim.revision)), false)
+            .await
+        {
             Ok(outcome) => outcome,
             Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
             Err(e) => self.failed(&claim.alert, &e.to_string()),
@@ -138,8 +148,13 @@ impl Decider {
             );
             let policy = &self.engine.config().policy;
             if !policy.notify_command.is_empty() {
-                let body = json!({"decision": record, "alert": claim.alert, "by_depth": outcome.by_depth});
-                notify::spawn(&policy.notify_command, policy.notify_timeout, body.to_string());
+                let body =
+                    json!({"decision": record, "alert": claim.alert, "by_depth": outcome.by_depth});
+                notify::spawn(
+                    &policy.notify_command,
+                    policy.notify_timeout,
+                    body.to_string(),
+                );
             }
         }
         Ok(written)
@@ -160,10 +175,16 @@ impl Decider {
             .clone()
             .or_else(|| message.as_ref().map(|m| m.tenant.clone()));
         let Some(rule) = rules::matching(&config.policy.rules, alert, tenant.as_deref()) else {
-            return Ok(self.record(alert, None, "no-action", None, format!(
-                "no rule matches classification '{}' from '{}'",
-                alert.classification, alert.source
-            )));
+            return Ok(self.record(
+                alert,
+                None,
+                "no-action",
+                None,
+                format!(
+                    "no rule matches classification '{}' from '{}'",
+                    alert.classification, alert.source
+                ),
+            ));
         };
         let policy = self.engine.acting_for(Actor {
             login: format!("policy:{}", rule.name),
@@ -213,7 +234,9 @@ impl Decider {
         );
         let request = serde_json::to_value(&request)
             .map_err(|e| EngineError::BadInput(format!("request: {e}")))?;
-        Ok(self.outcome(&policy, alert, rule, &plan, request, revision, verdict, left_out)?)
+        Ok(self.outcome(
+            &policy, alert, rule, &plan, request, revision, verdict, left_out,
+        )?)
     }
 
     /// A `cleared` or `false_positive` revision: restore what the alert's jobs pulled (or
@@ -239,10 +262,16 @@ impl Decider {
             })
             .collect();
         let Some(&job) = restorable.first() else {
-            return Ok(self.record(alert, Some(&rule.name), "no-action", None, format!(
-                "{}: nothing this alert pulled is left to restore",
-                alert.status.as_str()
-            )));
+            return Ok(self.record(
+                alert,
+                Some(&rule.name),
+                "no-action",
+                None,
+                format!(
+                    "{}: nothing this alert pulled is left to restore",
+                    alert.status.as_str()
+                ),
+            ));
         };
         let request = RestoreRequest {
             job: Some(job),
@@ -302,7 +331,13 @@ impl Decider {
             Some(rail) => format!("{what}; rail {} fired", rail.as_str()),
             None => what,
         };
-        let mut recorded = self.record(alert, Some(&rule.name), outcome, rail.map(|r| r.as_str()), detail);
+        let mut recorded = self.record(
+            alert,
+            Some(&rule.name),
+            outcome,
+            rail.map(|r| r.as_str()),
+            detail,
+        );
         recorded.effect = effect;
         recorded.by_depth = by_depth;
         Ok(recorded)
@@ -348,13 +383,23 @@ impl Decider {
     }
 
     fn failed(&self, alert: &Alert, why: &str) -> Outcome {
-        self.record(alert, None, "failed", None, format!("the decision failed: {why}"))
+        self.record(
+            alert,
+            None,
+            "failed",
+            None,
+            format!("the decision failed: {why}"),
+        )
     }
 
     /// The logged message the alert names (in its tenant, when it names one); if the log
     /// lacks it, a Message-ID search of the alert's recipients' mailboxes, whose finds are
     /// added to the log (unless `dry`) so the pull goes the one way every pull goes.
-    async fn find_message(&self, alert: &Alert, dry: bool) -> Result<Option<LoggedMessage>, EngineError> {
+    async fn find_message(
+        &self,
+        alert: &Alert,
+        dry: bool,
+    ) -> Result<Option<LoggedMessage>, EngineError> {
         let store = self.engine.store();
         let logged = store
             .messages_by_message_id(&alert.message_id)?
@@ -432,7 +477,7 @@ impl Decider {
 }
 
 /// One line of `policy test`: what an alert would do.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Rehearsal {
     pub id: String,
     pub source: String,
@@ -467,4 +512,11 @@ impl Decider {
             by_depth: outcome.by_depth,
         })
     }
+}
+
+/// `policy test`: each good line's rehearsal, and the lines refused.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct RehearsalReport {
+    pub alerts: Vec<Rehearsal>,
+    pub rejected: Vec<crate::api::alerts::RejectedLine>,
 }

@@ -129,11 +129,15 @@ mod tests {
         assert_eq!(verdict(&auto, &rails, &facts(1, 3), now()), Verdict::Pull);
         assert_eq!(
             verdict(&auto, &rails, &facts(49, 3), now()),
-            Verdict::Ask { rail: Some(Rail::Window) }
+            Verdict::Ask {
+                rail: Some(Rail::Window)
+            }
         );
         assert_eq!(
             verdict(&auto, &rails, &facts(1, 4), now()),
-            Verdict::Ask { rail: Some(Rail::MaxMailboxes) }
+            Verdict::Ask {
+                rail: Some(Rail::MaxMailboxes)
+            }
         );
         let emptied = Facts {
             copies: 0,
@@ -143,12 +147,21 @@ mod tests {
         };
         assert_eq!(
             verdict(&auto, &rails, &emptied, now()),
-            Verdict::Record { outcome: "no-action", rail: Some(Rail::Protect) }
+            Verdict::Record {
+                outcome: "no-action",
+                rail: Some(Rail::Protect)
+            }
         );
-        let acted = Facts { already_acted: 2, ..emptied };
+        let acted = Facts {
+            already_acted: 2,
+            ..emptied
+        };
         assert_eq!(
             verdict(&auto, &rails, &acted, now()),
-            Verdict::Record { outcome: "no-action", rail: Some(Rail::AlreadyActed) }
+            Verdict::Record {
+                outcome: "no-action",
+                rail: Some(Rail::AlreadyActed)
+            }
         );
     }
 
@@ -156,14 +169,23 @@ mod tests {
     fn modes_decide_what_a_match_does() {
         let rails = PolicySettings::default();
         let f = facts(1, 2);
-        assert_eq!(verdict(&rule(Mode::Confirmation), &rails, &f, now()), Verdict::Ask { rail: None });
+        assert_eq!(
+            verdict(&rule(Mode::Confirmation), &rails, &f, now()),
+            Verdict::Ask { rail: None }
+        );
         assert_eq!(
             verdict(&rule(Mode::Passive), &rails, &f, now()),
-            Verdict::Record { outcome: "passive", rail: None }
+            Verdict::Record {
+                outcome: "passive",
+                rail: None
+            }
         );
         assert_eq!(
             verdict(&rule(Mode::Disabled), &rails, &f, now()),
-            Verdict::Record { outcome: "disabled", rail: None }
+            Verdict::Record {
+                outcome: "disabled",
+                rail: None
+            }
         );
     }
 }

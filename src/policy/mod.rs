@@ -16,6 +16,7 @@ pub mod decide;
 pub mod intake;
 pub mod notify;
 pub mod rails;
+pub mod report;
 pub mod rules;
 
 pub use act::{Decider, Outcome, run_decider};

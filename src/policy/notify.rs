@@ -23,7 +23,12 @@ pub fn spawn(command: &[String], timeout: Duration, json: String) {
 }
 
 /// Run it and wait, at most `timeout`; the error in words.
-pub async fn run(program: &str, args: &[String], timeout: Duration, input: &[u8]) -> Result<(), String> {
+pub async fn run(
+    program: &str,
+    args: &[String],
+    timeout: Duration,
+    input: &[u8],
+) -> Result<(), String> {
     let mut child = tokio::process::Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -47,7 +52,10 @@ pub async fn run(program: &str, args: &[String], timeout: Duration, input: &[u8]
         Ok(Err(e)) => Err(format!("wait: {e}")),
         Err(_) => {
             let _ = child.kill().await;
-            Err(format!("still running after {}s: killed", timeout.as_secs()))
+            Err(format!(
+                "still running after {}s: killed",
+                timeout.as_secs()
+            ))
         }
     }
 }

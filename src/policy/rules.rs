@@ -9,7 +9,8 @@ use crate::model::Alert;
 pub fn matching<'r>(rules: &'r [Rule], alert: &Alert, tenant: Option<&str>) -> Option<&'r Rule> {
     rules.iter().find(|rule| {
         rule.when.iter().any(|c| *c == alert.classification)
-            && (rule.tenants.is_empty() || tenant.is_some_and(|t| rule.tenants.iter().any(|r| r == t)))
+            && (rule.tenants.is_empty()
+                || tenant.is_some_and(|t| rule.tenants.iter().any(|r| r == t)))
             && (rule.sources.is_empty() || rule.sources.iter().any(|s| *s == alert.source))
     })
 }

@@ -247,7 +247,19 @@ impl Worker {
                 job: None,
                 follow: true,
             };
-            engine.run_until(opts, Some(stopping)).await
+            // The policies decide beside the worker, with the same engine and the same
+            // switch: a reload starts both afresh with the new rules.
+            let decider = tokio::spawn(crate::policy::run_decider(
+                Arc::clone(&engine),
+                Some(stopping.clone()),
+            ));
+            let ran = engine.run_until(opts, Some(stopping)).await;
+            match decider.await {
+                Ok(Err(e)) => tracing::warn!("policy decider stopped: {e}"),
+                Err(e) => tracing::warn!("policy decider failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+            ran
         });
         Worker { handle, stop }
     }

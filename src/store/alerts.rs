@@ -102,7 +102,9 @@ fn body_of(alert: &Alert) -> Result<String> {
 fn receive_one(tx: &Transaction<'_>, now: Now, alert: &Alert) -> Result<AlertReceipt> {
     let body = body_of(alert)?;
     let existing: Option<(i64, i64, String)> = tx
-        .prepare_cached("SELECT id, revision, body FROM alerts WHERE source = ?1 AND source_id = ?2")?
+        .prepare_cached(
+            "SELECT id, revision, body FROM alerts WHERE source = ?1 AND source_id = ?2",
+        )?
         .query_row(params![alert.source, alert.id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
@@ -353,6 +355,18 @@ impl Store {
                 .query_map([number], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<i64>>>()?;
             Ok(jobs)
+        })
+    }
+
+    /// When the first copy of `job` was pulled (an item finished `remediated`), if one was.
+    pub fn first_pulled_at(&self, job: i64) -> Result<Option<DateTime<Utc>>> {
+        self.read(|tx| {
+            let at: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT MIN(finished_at) FROM items WHERE job = ?1 AND outcome = 'remediated'",
+                )?
+                .query_row([job], |r| r.get(0))?;
+            Ok(at.map(millis_to_time))
         })
     }
 

@@ -522,7 +522,7 @@ pub(super) fn insert_job(
     items: &[NewItem],
 ) -> Result<i64> {
     let now = now_at.millis();
-        let id: i64 = tx.prepare_cached(
+    let id: i64 = tx.prepare_cached(
             "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
              VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         )?
@@ -536,46 +536,56 @@ pub(super) fn insert_job(
             job.restores_job,
             now
         ], |r| r.get(0))?;
-        {
-            let mut stmt = tx.prepare_cached(
+    {
+        let mut stmt = tx.prepare_cached(
                 "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
                      error, planned_folder, on_hold, restores_item, placements, finished_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
-            for it in items {
-                let (state, outcome, error, finished) = match &it.settled {
-                    // A failure known at planning time (a mailbox a sweep could not
-                    // search) counts as failed, so the job ends partial.
-                    Some((ItemOutcome::Failed, e)) => (ItemState::Failed, Some("failed"), Some(e.as_str()), Some(now)),
-                    Some((o, e)) => (ItemState::Done, Some(o.as_str()), Some(e.as_str()), Some(now)),
-                    None => (ItemState::Queued, None, None, None),
-                };
-                stmt.execute(params![
-                    id,
-                    it.tenant,
-                    it.mailbox,
-                    it.message_id,
-                    it.depth,
-                    it.log_message,
-                    state.as_str(),
-                    outcome,
-                    error,
-                    it.planned_folder,
-                    it.on_hold,
-                    it.restores_item,
-                    placements_json(&it.placements),
-                    finished
-                ])?;
-            }
+        for it in items {
+            let (state, outcome, error, finished) = match &it.settled {
+                // A failure known at planning time (a mailbox a sweep could not
+                // search) counts as failed, so the job ends partial.
+                Some((ItemOutcome::Failed, e)) => (
+                    ItemState::Failed,
+                    Some("failed"),
+                    Some(e.as_str()),
+                    Some(now),
+                ),
+                Some((o, e)) => (
+                    ItemState::Done,
+                    Some(o.as_str()),
+                    Some(e.as_str()),
+                    Some(now),
+                ),
+                None => (ItemState::Queued, None, None, None),
+            };
+            stmt.execute(params![
+                id,
+                it.tenant,
+                it.mailbox,
+                it.message_id,
+                it.depth,
+                it.log_message,
+                state.as_str(),
+                outcome,
+                error,
+                it.planned_folder,
+                it.on_hold,
+                it.restores_item,
+                placements_json(&it.placements),
+                finished
+            ])?;
         }
-        if let Some(key) = now_at.1 {
-            let form = job_as_rows_say(tx, id)?;
-            tx.prepare_cached("UPDATE jobs SET signed_form = ?2, signature = ?3 WHERE id = ?1")?
-                .execute(params![id, form.to_text(), form.sign(key)])?;
-        }
-        let mut audit = job.audit.clone();
-        audit.job = Some(id);
-        append(tx, now_at, &audit)?;
-        settle_job(tx, now_at, id)?;
-        Ok(id)
+    }
+    if let Some(key) = now_at.1 {
+        let form = job_as_rows_say(tx, id)?;
+        tx.prepare_cached("UPDATE jobs SET signed_form = ?2, signature = ?3 WHERE id = ?1")?
+            .execute(params![id, form.to_text(), form.sign(key)])?;
+    }
+    let mut audit = job.audit.clone();
+    audit.job = Some(id);
+    append(tx, now_at, &audit)?;
+    settle_job(tx, now_at, id)?;
+    Ok(id)
 }

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+mod alerts;
 mod audit;
 mod demo;
 mod jobs;
@@ -33,6 +34,11 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Audit(a) => audit::run(ctx, a).await,
         Command::Check(a) => tenants::check(ctx, a).await,
         Command::Serve(_) => super::serve::run(ctx).await,
+        Command::Alert(a) => alerts::alert(ctx, a).await,
+        Command::Pending(_) => alerts::pending(ctx).await,
+        Command::Approve(a) => alerts::answer(ctx, a.id, true, a.reason).await,
+        Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
+        Command::Policy(c) => alerts::policy(ctx, c).await,
     }
 }
 
