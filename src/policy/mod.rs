@@ -21,3 +21,6 @@ pub mod rules;
 
 pub use act::{Decider, Outcome, run_decider};
 pub use intake::Intake;
+
+#[cfg(test)]
+mod tests;
