@@ -153,8 +153,10 @@ fn actor(login: &str) -> Actor {
     }
 }
 
-const AUTOMATIC: &str = "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"automatic\"\n";
-const CONFIRM: &str = "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"confirmation\"\n";
+const AUTOMATIC: &str =
+    "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"automatic\"\n";
+const CONFIRM: &str =
+    "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"confirmation\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_automatic_rule_pulls_and_a_false_positive_restores() {
@@ -163,23 +165,42 @@ async fn an_automatic_rule_pulls_and_a_false_positive_restores() {
     assert_eq!(w.receive("a1", "active", &[]), AlertDisposition::New);
     assert_eq!(w.receive("a1", "active", &[]), AlertDisposition::Repeat);
     let pulled = w.decide().await;
-    assert_eq!((pulled.outcome.as_str(), pulled.rule.as_deref()), ("pulled", Some("phish")));
+    assert_eq!(
+        (pulled.outcome.as_str(), pulled.rule.as_deref()),
+        ("pulled", Some("phish"))
+    );
     let job = pulled.job.expect("a job");
     let made = w.engine.store().job(job).unwrap();
     assert_eq!(made.initiated_by, "policy:phish");
     assert_eq!(made.reason.as_deref(), Some("soar:a1"));
     // A repeat is not decided again.
-    assert!(w.engine.store().claim_alert_revision("d", Duration::from_secs(60)).unwrap().is_none());
+    assert!(
+        w.engine
+            .store()
+            .claim_alert_revision("d", Duration::from_secs(60))
+            .unwrap()
+            .is_none()
+    );
     w.run(job).await;
-    assert!(!w.in_inbox("alice") && !w.in_inbox("bob"), "both copies pulled");
-    assert_eq!(w.receive("a1", "false_positive", &[]), AlertDisposition::Updated);
+    assert!(
+        !w.in_inbox("alice") && !w.in_inbox("bob"),
+        "both copies pulled"
+    );
+    assert_eq!(
+        w.receive("a1", "false_positive", &[]),
+        AlertDisposition::Updated
+    );
     let restored = w.decide().await;
     assert_eq!(restored.outcome, "restored", "{}", restored.detail);
     w.run(restored.job.expect("a restore job")).await;
     assert!(w.in_inbox("alice") && w.in_inbox("bob"), "both copies back");
     let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
     assert!(
-        audit.iter().filter(|a| a.action == "policy decision").count() == 2,
+        audit
+            .iter()
+            .filter(|a| a.action == "policy decision")
+            .count()
+            == 2,
         "each decision audited"
     );
 }
@@ -199,7 +220,10 @@ async fn confirmation_waits_for_a_second_person_never_the_requester() {
     let viewer = w.as_person("val", Role::Viewer);
     assert!(viewer.decide_approval(id, true, None).await.is_err());
     let carol = w.as_person("carol", Role::Responder);
-    let approved = carol.decide_approval(id, true, Some("seen it")).await.unwrap();
+    let approved = carol
+        .decide_approval(id, true, Some("seen it"))
+        .await
+        .unwrap();
     assert_eq!(approved.state, "approved");
     assert_eq!(approved.decided_by.as_deref(), Some("carol"));
     w.run(approved.job.expect("the job")).await;
@@ -279,13 +303,19 @@ async fn each_rail_wins_over_an_automatic_rule() {
     w.deliver(&["alice"], 72);
     w.receive("a1", "active", &[]);
     let d = w.decide().await;
-    assert_eq!((d.outcome.as_str(), d.rail.as_deref()), ("requested", Some("window")));
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("requested", Some("window"))
+    );
     // Blast radius.
     let w = World::new(&format!("[policy]\nmax_mailboxes = 1\n{AUTOMATIC}"));
     w.deliver(&["alice", "bob"], 1);
     w.receive("a1", "active", &[]);
     let d = w.decide().await;
-    assert_eq!((d.outcome.as_str(), d.rail.as_deref()), ("requested", Some("max_mailboxes")));
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("requested", Some("max_mailboxes"))
+    );
     // Protected mailboxes are left out; all of them protected: no action.
     let w = World::new(&format!(
         "[policy]\nprotect = [\"alice@corp.test\", \"group:vip\"]\ngroups = {{ vip = [\"bob@corp.test\"] }}\n{AUTOMATIC}"
@@ -293,7 +323,10 @@ async fn each_rail_wins_over_an_automatic_rule() {
     w.deliver(&["alice", "bob"], 1);
     w.receive("a1", "active", &[]);
     let d = w.decide().await;
-    assert_eq!((d.outcome.as_str(), d.rail.as_deref()), ("no-action", Some("protect")));
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("no-action", Some("protect"))
+    );
     assert!(w.in_inbox("alice") && w.in_inbox("bob"));
     // Already acted on: a second alert for the same message repeats nothing.
     let w = World::new(AUTOMATIC);
@@ -303,7 +336,12 @@ async fn each_rail_wins_over_an_automatic_rule() {
     w.run(first.job.unwrap()).await;
     w.receive("other-tool-9", "active", &[]);
     let d = w.decide().await;
-    assert_eq!((d.outcome.as_str(), d.rail.as_deref()), ("no-action", Some("already-acted")), "{}", d.detail);
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("no-action", Some("already-acted")),
+        "{}",
+        d.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,10 +370,21 @@ async fn a_revision_is_decided_once_even_when_its_decider_dies() {
     w.receive("a1", "active", &[]);
     let store = w.engine.store();
     let lease = Duration::from_secs(60);
-    let first = store.claim_alert_revision("dead:1:1", lease).unwrap().unwrap();
-    assert!(store.claim_alert_revision("live", lease).unwrap().is_none(), "claimed once");
+    let first = store
+        .claim_alert_revision("dead:1:1", lease)
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.claim_alert_revision("live", lease).unwrap().is_none(),
+        "claimed once"
+    );
     // The first decider is gone: its claim is given back and the next decider acts.
-    assert_eq!(store.release_dead_alert_claims(&|id| id.starts_with("dead")).unwrap(), 1);
+    assert_eq!(
+        store
+            .release_dead_alert_claims(&|id| id.starts_with("dead"))
+            .unwrap(),
+        1
+    );
     let second = store.claim_alert_revision("live", lease).unwrap().unwrap();
     let decider = Decider::new(Arc::clone(&w.engine));
     let acted = decider.decide(&second).await.unwrap().unwrap();
