@@ -234,9 +234,9 @@ impl Decider {
         );
         let request = serde_json::to_value(&request)
             .map_err(|e| EngineError::BadInput(format!("request: {e}")))?;
-        Ok(self.outcome(
+        self.outcome(
             &policy, alert, rule, &plan, request, revision, verdict, left_out,
-        )?)
+        )
     }
 
     /// A `cleared` or `false_positive` revision: restore what the alert's jobs pulled (or

@@ -8,10 +8,10 @@ use crate::model::Alert;
 /// alert's own, else the logged message's).
 pub fn matching<'r>(rules: &'r [Rule], alert: &Alert, tenant: Option<&str>) -> Option<&'r Rule> {
     rules.iter().find(|rule| {
-        rule.when.iter().any(|c| *c == alert.classification)
+        rule.when.contains(&alert.classification)
             && (rule.tenants.is_empty()
                 || tenant.is_some_and(|t| rule.tenants.iter().any(|r| r == t)))
-            && (rule.sources.is_empty() || rule.sources.iter().any(|s| *s == alert.source))
+            && (rule.sources.is_empty() || rule.sources.contains(&alert.source))
     })
 }
 
