@@ -27,6 +27,7 @@ pub mod demo;
 pub mod engine;
 pub mod ingest;
 pub mod model;
+pub mod policy;
 pub mod query;
 pub mod service;
 pub mod store;

@@ -286,11 +286,13 @@ async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
             ),
         }
     };
-    assert_eq!(status, 503, "{answer}");
-    assert!(
-        answer["error"].as_str().unwrap().contains("no alert store"),
-        "{answer}"
-    );
+    // The service's sink is the policy engine's intake: stored, then acknowledged.
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["accepted"][0]["id"], "e1", "{answer}");
+    assert_eq!(answer["accepted"][0]["disposition"], "new", "{answer}");
+    let (status, again) = post(&client, &url, Some(TOKEN), alert_line("e1", "active")).await;
+    assert_eq!(status, 202);
+    assert_eq!(again["accepted"][0]["disposition"], "repeat", "{again}");
     let (status, _) = post(&client, &url, Some("wrong"), alert_line("e2", "active")).await;
     assert_eq!(status, 401);
     let spool = dir.path().join("alert-spool");
@@ -299,11 +301,16 @@ async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
         0o700
     );
     fs::write(spool.join("x.jsonl"), alert_line("e3", "active")).unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(
-        spool.join("x.jsonl").exists(),
-        "nothing stored, nothing acknowledged"
-    );
+    let moved = Instant::now();
+    while !spool.join("done/x.jsonl").exists() {
+        assert!(
+            moved.elapsed() < Duration::from_secs(20),
+            "the spooled alert was not taken: {}",
+            fs::read_to_string(&log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!spool.join("x.jsonl").exists());
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let deadline = Instant::now() + Duration::from_secs(20);
     let code = loop {

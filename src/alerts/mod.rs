@@ -93,22 +93,6 @@ pub async fn deliver(
     }
 }
 
-/// Builds the sink the service's intakes hand to, from the store the service opened. The
-/// lead points this at the policy engine's sink; [`refusing_sink`] until then.
-pub type SinkFactory = Arc<dyn Fn(Arc<Store>) -> Arc<dyn AlertSink> + Send + Sync>;
-
-/// A sink that stores nothing and says so: intakes then acknowledge nothing (files stay in
-/// the spool, the webhook answers 503, pollers keep their cursor).
-pub fn refusing_sink() -> SinkFactory {
-    struct Refusing;
-    impl AlertSink for Refusing {
-        fn receive(&self, _: &Alert) -> anyhow::Result<AlertReceipt> {
-            anyhow::bail!("this build has no alert store to receive alerts into")
-        }
-    }
-    Arc::new(|_| Arc::new(Refusing) as Arc<dyn AlertSink>)
-}
-
 /// The running intakes of one service.
 pub struct Intakes {
     tasks: Vec<(&'static str, JoinHandle<()>)>,

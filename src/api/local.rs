@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
+use super::alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
 use super::types::*;
 use super::{Api, JobEvents};
 use crate::engine::{
@@ -21,11 +22,15 @@ use crate::engine::{
 };
 use crate::ingest::{IngestError, TenantResolver, jsonl, m365_trace, postfix};
 use crate::model::text::sanitize;
+use crate::policy::act::RehearsalReport;
+use crate::policy::report::PolicyReport;
+use crate::store::ApprovalRecord;
 use crate::store::{AuditCheckpoint, AuditEntry, AuditFilter, Store, StoreError};
 use crate::trust::PublicKey;
 use crate::trust::verify::{
     AnchoredVerdict, Anchors, AuditLookup, ChainVerdict, VerifyError, VerifyRequest,
 };
+use chrono::{DateTime, Utc};
 
 /// How long a plan may be submitted after it was made: long enough to read it and answer,
 /// short enough that the mailboxes have not moved on much since.
@@ -612,6 +617,29 @@ impl Api for Local {
         report.not_indexed = scan.not_indexed;
         Ok(report)
     }
+
+    async fn submit_alerts(&self, req: &AlertSubmission) -> Result<AlertReport, ApiError> {
+        policy::submit_alerts(&self.engine, req)
+    }
+
+    async fn pending(&self) -> Result<Vec<ApprovalRecord>, ApiError> {
+        Ok(self.engine.pending_approvals()?)
+    }
+
+    async fn answer_approval(&self, req: &ApprovalAnswer) -> Result<ApprovalRecord, ApiError> {
+        Ok(self
+            .engine
+            .decide_approval(req.id, req.approve, req.reason.as_deref())
+            .await?)
+    }
+
+    async fn policy_test(&self, req: &AlertSubmission) -> Result<RehearsalReport, ApiError> {
+        policy::rehearse(&self.engine, req).await
+    }
+
+    async fn policy_report(&self, since: DateTime<Utc>) -> Result<PolicyReport, ApiError> {
+        Ok(crate::policy::report::report(self.engine.store(), since)?)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of
@@ -639,5 +667,6 @@ mod feeds;
 
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
+mod policy;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@
 //! id with the confirmation it collected. A client can never hand in a plan of its own making,
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
+pub mod alerts;
 mod local;
 pub mod remote;
 pub mod types;
@@ -26,6 +27,7 @@ pub use crate::engine::{
     CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
     SweepRequest,
 };
+pub use alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
 pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
 pub use types::*;
 
@@ -100,4 +102,31 @@ pub trait Api: Send + Sync {
 
     /// Read a tenant's mailboxes into the log. `POST /v1/index`
     async fn index(&self, req: &IndexRequest) -> Result<IngestReport, ApiError>;
+
+    /// Store alerts (JSON lines): every line checked first, the good ones stored together,
+    /// the bad ones named by line. `POST /v1/alerts`
+    async fn submit_alerts(&self, req: &AlertSubmission) -> Result<AlertReport, ApiError>;
+
+    /// Approval requests waiting (expired ones are marked so first). `GET /v1/approvals`
+    async fn pending(&self) -> Result<Vec<crate::store::ApprovalRecord>, ApiError>;
+
+    /// Approve or reject a request as the caller (never the requester).
+    /// `POST /v1/approvals/{id}/approve` / `POST /v1/approvals/{id}/reject`
+    async fn answer_approval(
+        &self,
+        req: &ApprovalAnswer,
+    ) -> Result<crate::store::ApprovalRecord, ApiError>;
+
+    /// What each alert of the lines would do now, rails included; acts on nothing.
+    /// `POST /v1/policy/test`
+    async fn policy_test(
+        &self,
+        req: &AlertSubmission,
+    ) -> Result<crate::policy::act::RehearsalReport, ApiError>;
+
+    /// What the policies did since a time. `GET /v1/policy/report?since=`
+    async fn policy_report(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::policy::report::PolicyReport, ApiError>;
 }

@@ -296,6 +296,41 @@ impl Api for Remote {
     async fn index(&self, req: &IndexRequest) -> Result<IngestReport, ApiError> {
         self.post("/v1/index", Some(req)).await
     }
+
+    async fn submit_alerts(
+        &self,
+        req: &super::AlertSubmission,
+    ) -> Result<super::AlertReport, ApiError> {
+        self.post("/v1/alerts", Some(req)).await
+    }
+
+    async fn pending(&self) -> Result<Vec<crate::store::ApprovalRecord>, ApiError> {
+        self.get("/v1/approvals").await
+    }
+
+    async fn answer_approval(
+        &self,
+        req: &super::ApprovalAnswer,
+    ) -> Result<crate::store::ApprovalRecord, ApiError> {
+        let verb = if req.approve { "approve" } else { "reject" };
+        self.post(&format!("/v1/approvals/{}/{verb}", req.id), Some(req))
+            .await
+    }
+
+    async fn policy_test(
+        &self,
+        req: &super::AlertSubmission,
+    ) -> Result<crate::policy::act::RehearsalReport, ApiError> {
+        self.post("/v1/policy/test", Some(req)).await
+    }
+
+    async fn policy_report(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::policy::report::PolicyReport, ApiError> {
+        let q = query_string(&[("since", Some(since.to_rfc3339()))]);
+        self.get(&format!("/v1/policy/report{q}")).await
+    }
 }
 
 /// One line of the service's event stream (`service::routes::EventLine` on the wire).

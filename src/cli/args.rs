@@ -137,6 +137,17 @@ pub enum Command {
     /// The man page (roff) on stdout: retractor(1), or one command's.
     #[command(after_help = help::MANPAGE_EXAMPLES)]
     Manpage(ManpageArgs),
+    /// Submit alerts (JSON lines): each line checked, the good ones stored, the policies decide.
+    Alert(AlertArgs),
+    /// Approval requests waiting for a second person.
+    Pending(PendingArgs),
+    /// Approve a waiting request (never your own).
+    Approve(ApproveArgs),
+    /// Reject a waiting request, with the reason.
+    Reject(RejectArgs),
+    /// What alerts would do (`policy test`) / what the policies did (`policy report`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 /// The shells `completions` writes for.
@@ -158,6 +169,49 @@ pub struct ManpageArgs {
     /// One command's page (`retractor-COMMAND(1)`) instead of retractor(1).
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertArgs {
+    /// A file of JSON lines, or - for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The request's number, as `pending` prints it.
+    #[arg(value_name = "REQUEST")]
+    pub id: i64,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The request's number, as `pending` prints it.
+    #[arg(value_name = "REQUEST")]
+    pub id: i64,
+    #[arg(long, value_name = "TEXT", required = true)]
+    pub reason: String,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCommand {
+    /// What each alert of the file would do now, rails included; acts on nothing.
+    Test {
+        #[arg(value_name = "ALERTS-FILE")]
+        file: PathBuf,
+    },
+    /// Pulls, requests, approvals, rejections, restores and alert-to-pull times.
+    Report {
+        /// WHEN: RFC 3339 or relative (7d).
+        #[arg(long, default_value = "7d", value_name = "WHEN")]
+        since: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -12,11 +12,13 @@ mod kinds;
 pub mod maildir;
 pub mod net;
 pub mod paths;
+pub mod policy;
 pub mod redact;
 pub mod secret;
 mod service;
 mod trust;
 
+pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 
@@ -62,6 +64,10 @@ pub struct Config {
     pub service: ServiceSettings,
     /// The alert intakes: `[alerts]`, `[alerts.tap]`, `[alerts.defender]`.
     pub alerts: alerts::AlertsSettings,
+    /// The `[policy]` table: rails, rules and the notify command of auto-pull.
+    pub policy: PolicySettings,
+    /// The `[approvals]` table: what waits for a second person.
+    pub approvals: ApprovalSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -256,6 +262,9 @@ struct RawConfig {
     service: ServiceSettings,
     #[serde(default)]
     alerts: toml::Table,
+    policy: policy::RawPolicy,
+    #[serde(default)]
+    approvals: policy::RawApprovals,
 }
 
 #[derive(Deserialize, Default)]
@@ -353,8 +362,13 @@ impl Config {
                 }
             }
         }
+        let tenant_names: Vec<&str> = tenants.keys().map(String::as_str).collect();
+        let policy = raw.policy.resolve(&tenant_names, &base).map_err(err)?;
+        let approvals = raw.approvals.resolve().map_err(err)?;
         Ok(Config {
             alerts,
+            policy,
+            approvals,
             audit,
             file: path.to_path_buf(),
             store_path,

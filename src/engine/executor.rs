@@ -266,6 +266,24 @@ impl Engine {
     }
 }
 
+/// A decider's id: unique per run, as a worker's is (host, pid, start time).
+pub fn decider_id() -> String {
+    worker_id()
+}
+
+/// Whether the decider `id` (from [`decider_id`]) ran on this host in a process that is gone.
+/// Another host's decider is never presumed dead here: its claim waits out the lease.
+pub fn decider_is_dead(id: &str) -> bool {
+    let mut parts = id.split(':');
+    match (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<i64>().ok()),
+    ) {
+        (Some(host), Some(pid)) => host == hostname() && !process_alive(pid),
+        _ => false,
+    }
+}
+
 /// Unique per run: host, pid and start time, so a restarted process is a different worker.
 fn worker_id() -> String {
     let nanos = std::time::SystemTime::now()

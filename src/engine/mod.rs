@@ -7,6 +7,7 @@
 
 mod actor;
 pub mod anchor;
+mod approval;
 mod executor;
 mod headers;
 mod item;
@@ -30,7 +31,8 @@ use crate::model::{Action, Role};
 use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::{Actor, login_of_uid, ssh_client_address};
-pub use executor::{RunOptions, RunSummary};
+pub use approval::{POLICY_ROLE, plan_hash};
+pub use executor::{RunOptions, RunSummary, decider_id, decider_is_dead};
 pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan};
 pub use requests::{
@@ -88,6 +90,8 @@ pub struct Engine {
     /// Told when this process writes a job, so its idle worker claims at once (the service's
     /// worker runs what its callers submit; a poll would add its interval to every job).
     work_arrived: Arc<tokio::sync::Notify>,
+    /// Told when this process stores an alert revision, so its decider looks at once.
+    alerts_arrived: Arc<tokio::sync::Notify>,
     /// What this process decided about each job's signature (signing processes only).
     job_verdicts: Arc<job_check::JobVerdicts>,
     anchor_state: Arc<Mutex<anchor::AnchorState>>,
@@ -109,6 +113,7 @@ impl Engine {
             conversation_searches: Arc::default(),
             limits,
             work_arrived: Arc::default(),
+            alerts_arrived: Arc::default(),
             job_verdicts: Arc::default(),
             anchor_state: Arc::new(anchor::AnchorState::new()),
         }
@@ -131,6 +136,7 @@ impl Engine {
             conversation_searches: Arc::clone(&self.conversation_searches),
             limits: Arc::clone(&self.limits),
             work_arrived: Arc::clone(&self.work_arrived),
+            alerts_arrived: Arc::clone(&self.alerts_arrived),
             job_verdicts: Arc::clone(&self.job_verdicts),
             anchor_state: Arc::clone(&self.anchor_state),
         }

@@ -526,6 +526,17 @@ impl Engine {
 
     /// Write the plan as a job (after the RBAC check); nothing has acted yet when this returns.
     pub fn submit(&self, plan: &Plan) -> Result<i64, EngineError> {
+        let job = self.job_for(plan)?;
+        let id = self.store.create_job(&job, &plan.items)?;
+        self.conversation_searches.forget_all();
+        // A worker of this process waiting for work starts now, not at its next poll.
+        self.work_arrived.notify_one();
+        Ok(id)
+    }
+
+    /// The job `plan` becomes, after the RBAC check, not yet written: [`Engine::submit`]
+    /// writes it alone, a policy decision or an approval writes it with their own record.
+    pub fn job_for(&self, plan: &Plan) -> Result<NewJob, EngineError> {
         plan.refused_as_empty()?;
         self.authorize(plan.action, plan.kind == JobKind::Sweep, &plan.target)?;
         let detail = format!(
@@ -556,11 +567,14 @@ impl Engine {
                 detail,
             ),
         };
-        let id = self.store.create_job(&job, &plan.items)?;
+        Ok(job)
+    }
+
+    /// A job was written outside [`Engine::submit`] (a decision, an approval): the copies
+    /// it moves are searched afresh, and this process's idle worker claims it at once.
+    pub fn job_written(&self) {
         self.conversation_searches.forget_all();
-        // A worker of this process waiting for work starts now, not at its next poll.
         self.work_arrived.notify_one();
-        Ok(id)
     }
 }
 

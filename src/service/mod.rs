@@ -93,16 +93,6 @@ const REQUEST_GRACE: Duration = Duration::from_secs(5);
 
 /// Run the service until SIGTERM or SIGINT. `Ok` after a clean drain.
 pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), ServiceError> {
-    serve_with_alerts(config_path, factory, alerts::refusing_sink()).await
-}
-
-/// [`serve`] with the alert intakes (spool, webhook, pollers) handing to the sink `sinks`
-/// builds from the service's store.
-pub async fn serve_with_alerts(
-    config_path: &Path,
-    factory: ApiFactory,
-    sinks: alerts::SinkFactory,
-) -> Result<(), ServiceError> {
     let config = load_config(config_path)?;
     let store = Arc::new(
         Store::open(&config.store_path)
@@ -127,7 +117,7 @@ pub async fn serve_with_alerts(
     let intakes = match alerts::Intakes::start(
         &config,
         Arc::clone(&store),
-        sinks(Arc::clone(&store)),
+        Arc::new(crate::policy::Intake::new(&engine)),
     )
     .await
     {
@@ -257,7 +247,10 @@ fn reload(path: &Path, shared: &Shared, store: &Arc<Store>) -> Result<Arc<Engine
             )));
         }
     }
-    let engine = service_engine(Arc::clone(&next), Arc::clone(store));
+    let actor = Actor::current(&next.access);
+    let engine = Arc::new(
+        Engine::new(Arc::clone(&next), Arc::clone(store), actor).sharing_signals_of(&now.engine),
+    );
     shared.replace(Current {
         config: next,
         engine: Arc::clone(&engine),
@@ -279,7 +272,19 @@ impl Worker {
                 job: None,
                 follow: true,
             };
-            engine.run_until(opts, Some(stopping)).await
+            // The policies decide beside the worker, with the same engine and the same
+            // switch: a reload starts both afresh with the new rules.
+            let decider = tokio::spawn(crate::policy::run_decider(
+                Arc::clone(&engine),
+                Some(stopping.clone()),
+            ));
+            let ran = engine.run_until(opts, Some(stopping)).await;
+            match decider.await {
+                Ok(Err(e)) => tracing::warn!("policy decider stopped: {e}"),
+                Err(e) => tracing::warn!("policy decider failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+            ran
         });
         Worker { handle, stop }
     }

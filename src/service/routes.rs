@@ -72,6 +72,17 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             post(ingest).layer(DefaultBodyLimit::max(INGEST_LIMIT)),
         )
         .route("/v1/index", post(index))
+        .route(
+            "/v1/alerts",
+            post(submit_alerts).layer(DefaultBodyLimit::max(crate::api::alerts::ALERTS_LIMIT)),
+        )
+        .route("/v1/approvals", get(pending))
+        .route("/v1/approvals/{id}/{verb}", post(answer_approval))
+        .route(
+            "/v1/policy/test",
+            post(policy_test).layer(DefaultBodyLimit::max(crate::api::alerts::ALERTS_LIMIT)),
+        )
+        .route("/v1/policy/report", get(policy_report))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -456,4 +467,68 @@ async fn unknown_route(uri: axum::http::Uri) -> Response {
         ),
     };
     (StatusCode::NOT_FOUND, Json(e)).into_response()
+}
+
+async fn submit_alerts(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::AlertSubmission>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.submit_alerts(&req).await)
+}
+
+async fn pending(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.pending().await)
+}
+
+/// `approve` or `reject`; the id comes from the path, never from the body.
+async fn answer_approval(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    Path((id, verb)): Path<(String, String)>,
+    body: Result<Json<crate::api::ApprovalAnswer>, JsonRejection>,
+) -> Response {
+    let id = ok_or_answer!(job_id(&id));
+    let approve = match verb.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return error_response(bad_input("expected /approve or /reject")),
+    };
+    let mut req = ok_or_answer!(json(body));
+    req.id = id;
+    req.approve = approve;
+    let api = api_or_answer!(s, p, h);
+    answer(api.answer_approval(&req).await)
+}
+
+async fn policy_test(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::AlertSubmission>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.policy_test(&req).await)
+}
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    since: chrono::DateTime<chrono::Utc>,
+}
+
+async fn policy_report(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    q: Result<Query<SinceQuery>, QueryRejection>,
+) -> Response {
+    let q = ok_or_answer!(query(q));
+    let api = api_or_answer!(s, p, h);
+    answer(api.policy_report(q.since).await)
 }

@@ -138,6 +138,38 @@ impl Api for Scripted {
     async fn index(&self, _: &IndexRequest) -> Result<IngestReport, ApiError> {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
+
+    async fn submit_alerts(
+        &self,
+        _: &crate::api::AlertSubmission,
+    ) -> Result<crate::api::AlertReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn pending(&self) -> Result<Vec<crate::store::ApprovalRecord>, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn answer_approval(
+        &self,
+        _: &crate::api::ApprovalAnswer,
+    ) -> Result<crate::store::ApprovalRecord, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn policy_test(
+        &self,
+        _: &crate::api::AlertSubmission,
+    ) -> Result<crate::policy::act::RehearsalReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn policy_report(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::policy::report::PolicyReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
 }
 
 fn progress(done: u64, finished: bool) -> JobProgress {

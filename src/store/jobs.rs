@@ -248,65 +248,7 @@ impl Store {
 
     /// Write a job, its items and its audit record in one transaction; returns the job id.
     pub fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
-        self.write(|tx, now_at| {
-            let now = now_at.millis();
-            let id: i64 = tx.prepare_cached(
-                "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
-                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
-            )?
-            .query_row(params![
-                job.kind.as_str(),
-                job.action.as_str(),
-                job.initiated_by,
-                job.ssh_from,
-                job.reason,
-                job.target,
-                job.restores_job,
-                now
-            ], |r| r.get(0))?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
-                         error, planned_folder, on_hold, restores_item, placements, finished_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )?;
-                for it in items {
-                    let (state, outcome, error, finished) = match &it.settled {
-                        // A failure known at planning time (a mailbox a sweep could not
-                        // search) counts as failed, so the job ends partial.
-                        Some((ItemOutcome::Failed, e)) => (ItemState::Failed, Some("failed"), Some(e.as_str()), Some(now)),
-                        Some((o, e)) => (ItemState::Done, Some(o.as_str()), Some(e.as_str()), Some(now)),
-                        None => (ItemState::Queued, None, None, None),
-                    };
-                    stmt.execute(params![
-                        id,
-                        it.tenant,
-                        it.mailbox,
-                        it.message_id,
-                        it.depth,
-                        it.log_message,
-                        state.as_str(),
-                        outcome,
-                        error,
-                        it.planned_folder,
-                        it.on_hold,
-                        it.restores_item,
-                        placements_json(&it.placements),
-                        finished
-                    ])?;
-                }
-            }
-            if let Some(key) = now_at.1 {
-                let form = job_as_rows_say(tx, id)?;
-                tx.prepare_cached("UPDATE jobs SET signed_form = ?2, signature = ?3 WHERE id = ?1")?
-                    .execute(params![id, form.to_text(), form.sign(key)])?;
-            }
-            let mut audit = job.audit.clone();
-            audit.job = Some(id);
-            append(tx, now_at, &audit)?;
-            settle_job(tx, now_at, id)?;
-            Ok(id)
-        })
+        self.write(|tx, now_at| insert_job(tx, now_at, job, items))
     }
 
     /// Jobs, newest first, with their counts.
@@ -569,4 +511,81 @@ fn not_cancellable(tx: &Transaction<'_>, id: i64) -> Result<StoreError> {
             value: status,
         })),
     })
+}
+
+/// [`Store::create_job`] inside a transaction the caller holds, so a decision (the policy's)
+/// and the job it made are written together or not at all.
+pub(super) fn insert_job(
+    tx: &Transaction<'_>,
+    now_at: Now,
+    job: &NewJob,
+    items: &[NewItem],
+) -> Result<i64> {
+    let now = now_at.millis();
+    let id: i64 = tx.prepare_cached(
+            "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
+             VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        )?
+        .query_row(params![
+            job.kind.as_str(),
+            job.action.as_str(),
+            job.initiated_by,
+            job.ssh_from,
+            job.reason,
+            job.target,
+            job.restores_job,
+            now
+        ], |r| r.get(0))?;
+    {
+        let mut stmt = tx.prepare_cached(
+                "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
+                     error, planned_folder, on_hold, restores_item, placements, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?;
+        for it in items {
+            let (state, outcome, error, finished) = match &it.settled {
+                // A failure known at planning time (a mailbox a sweep could not
+                // search) counts as failed, so the job ends partial.
+                Some((ItemOutcome::Failed, e)) => (
+                    ItemState::Failed,
+                    Some("failed"),
+                    Some(e.as_str()),
+                    Some(now),
+                ),
+                Some((o, e)) => (
+                    ItemState::Done,
+                    Some(o.as_str()),
+                    Some(e.as_str()),
+                    Some(now),
+                ),
+                None => (ItemState::Queued, None, None, None),
+            };
+            stmt.execute(params![
+                id,
+                it.tenant,
+                it.mailbox,
+                it.message_id,
+                it.depth,
+                it.log_message,
+                state.as_str(),
+                outcome,
+                error,
+                it.planned_folder,
+                it.on_hold,
+                it.restores_item,
+                placements_json(&it.placements),
+                finished
+            ])?;
+        }
+    }
+    if let Some(key) = now_at.1 {
+        let form = job_as_rows_say(tx, id)?;
+        tx.prepare_cached("UPDATE jobs SET signed_form = ?2, signature = ?3 WHERE id = ?1")?
+            .execute(params![id, form.to_text(), form.sign(key)])?;
+    }
+    let mut audit = job.audit.clone();
+    audit.job = Some(id);
+    append(tx, now_at, &audit)?;
+    settle_job(tx, now_at, id)?;
+    Ok(id)
 }

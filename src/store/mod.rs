@@ -8,6 +8,8 @@
 //! `Store` is their SQLite implementation, and the contract suite (`contract`, tests only)
 //! is written against the traits so that a second implementation joins it with a factory.
 
+mod alerts;
+mod approvals;
 mod audit;
 mod claims;
 mod clock;
@@ -29,6 +31,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use alerts::{AlertCounts, ClaimedRevision, DecisionEffect, DecisionRecord, NewDecision};
+pub use approvals::{ApprovalRecord, NewApproval, Settlement};
 pub use audit::{
     AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress,
     AuditVerdict, NewAudit,

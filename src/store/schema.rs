@@ -190,7 +190,76 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN signed_form TEXT;
     ALTER TABLE jobs ADD COLUMN signature TEXT;
     "#,
-    // 8: where each alert poller (Proofpoint TAP, Defender) got to, so a restarted service
+    // 8: auto-pull. Alerts as received (one row per (source, id), its revisions kept), the
+    // policies' decisions (one per revision: claimed first, so two deciders never both act),
+    // and approval requests (a retraction a second person must approve, bound to its plan's
+    // hash).
+    r#"
+    CREATE TABLE alerts (
+        id             INTEGER PRIMARY KEY,
+        source         TEXT NOT NULL,
+        source_id      TEXT NOT NULL,
+        revision       INTEGER NOT NULL,
+        message_id     TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        tenant         TEXT,
+        body           TEXT NOT NULL,
+        received_at    INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        UNIQUE (source, source_id)
+    );
+    CREATE TABLE alert_revisions (
+        alert       INTEGER NOT NULL REFERENCES alerts (id),
+        revision    INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        claimed_by  TEXT,
+        claimed_at  INTEGER,
+        decided_at  INTEGER,
+        PRIMARY KEY (alert, revision)
+    );
+    CREATE INDEX alert_revisions_undecided ON alert_revisions (received_at)
+        WHERE decided_at IS NULL;
+    CREATE TABLE decisions (
+        id       INTEGER PRIMARY KEY,
+        alert    INTEGER NOT NULL REFERENCES alerts (id),
+        revision INTEGER NOT NULL,
+        rule     TEXT,
+        outcome  TEXT NOT NULL,
+        rail     TEXT,
+        job      INTEGER REFERENCES jobs (id),
+        approval INTEGER,
+        detail   TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        UNIQUE (alert, revision)
+    );
+    CREATE INDEX decisions_by_job ON decisions (job) WHERE job IS NOT NULL;
+    CREATE TABLE approvals (
+        id           INTEGER PRIMARY KEY,
+        alert        INTEGER REFERENCES alerts (id),
+        revision     INTEGER,
+        rule         TEXT,
+        kind         TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        reason       TEXT,
+        request      TEXT NOT NULL,
+        plan_hash    TEXT NOT NULL,
+        by_depth     TEXT NOT NULL,
+        mailboxes    INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        decided_by   TEXT,
+        decided_at   INTEGER,
+        decision_reason TEXT,
+        job          INTEGER REFERENCES jobs (id)
+    );
+    CREATE INDEX approvals_by_state ON approvals (state, id);
+    "#,
+    // 9: where each alert poller (Proofpoint TAP, Defender) got to, so a restarted service
     // resumes from the last window the source answered instead of re-reading or skipping.
     r#"
     CREATE TABLE poller_cursors (

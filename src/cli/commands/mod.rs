@@ -1,5 +1,6 @@
 //! One module per command group.
 
+mod alerts;
 mod audit;
 mod demo;
 mod docs;
@@ -38,6 +39,11 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Webhook(a) => webhook::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Manpage(a) => docs::manpage(a),
+        Command::Alert(a) => alerts::alert(ctx, a).await,
+        Command::Pending(_) => alerts::pending(ctx).await,
+        Command::Approve(a) => alerts::answer(ctx, a.id, true, a.reason).await,
+        Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
+        Command::Policy(c) => alerts::policy(ctx, c).await,
     }
 }
 

@@ -14,8 +14,21 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
         job: None,
         follow: a.follow,
     });
+    // Following, this process also decides on incoming alerts (the policies): forever,
+    // like the worker itself.
+    let decide = async {
+        if a.follow {
+            crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await
+        } else {
+            std::future::pending().await
+        }
+    };
     let summary = tokio::select! {
         s = run => s?,
+        d = decide => {
+            d?;
+            return Ok(exit::OK);
+        }
         _ = tokio::signal::ctrl_c() => {
             // Items in flight stay claimed; the next engine takes them over safely.
             if !ctx.quiet { eprintln!("interrupted"); }

@@ -1,0 +1,396 @@
+//! The policies on a real Maildir tenant and a real SQLite store: decisions, rails, approvals,
+//! false positives and exactly-once claims.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::Decider;
+use crate::config::Config;
+use crate::engine::{Actor, Engine, RunOptions};
+use crate::model::{Alert, AlertDisposition, MessageRecord, Role};
+use crate::store::{ManualClock, NewApproval, NewAudit, NewMessage, Store};
+
+const MID: &str = "<phish-1@bad.example>";
+
+struct World {
+    dir: tempfile::TempDir,
+    engine: Arc<Engine>,
+}
+
+fn maildir(dir: &Path, user: &str) -> PathBuf {
+    let base = dir.join("mail/corp.test").join(user);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(base.join(sub)).unwrap();
+    }
+    base
+}
+
+impl World {
+    fn new(policy: &str) -> World {
+        World::with_clock(policy, None)
+    }
+
+    fn with_clock(policy: &str, clock: Option<Arc<ManualClock>>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[store]\npath = \"r.db\"\n[access]\ndefault_role = \"admin\"\n\
+             [tenants.corp]\nkind = \"maildir\"\nroot = \"mail\"\ndomains = [\"corp.test\"]\n\
+             quarantine_mailbox = \"quarantine@corp.test\"\n{policy}\n"
+        );
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, &text).unwrap();
+        let config = Arc::new(Config::parse(&text, &path).unwrap());
+        for user in ["alice", "bob", "quarantine"] {
+            maildir(dir.path(), user);
+        }
+        let store = match clock {
+            Some(c) => Store::open_with_clock(&config.store_path, c).unwrap(),
+            None => Store::open(&config.store_path).unwrap(),
+        };
+        let engine = Arc::new(Engine::new(config, Arc::new(store), actor("root")));
+        World { dir, engine }
+    }
+
+    /// Deliver the phish to these users and log it as delivered `hours_ago`.
+    fn deliver(&self, users: &[&str], hours_ago: i64) {
+        let to: Vec<String> = users.iter().map(|u| format!("{u}@corp.test")).collect();
+        for user in users {
+            let file = maildir(self.dir.path(), user).join("new/100.M1.host");
+            std::fs::write(
+                &file,
+                format!(
+                    "Message-ID: {MID}\r\nFrom: hr@bad.example\r\nTo: {}\r\nSubject: Payroll\r\n\r\nclick\r\n",
+                    to.join(", ")
+                ),
+            )
+            .unwrap();
+        }
+        let record = MessageRecord {
+            message_id: MID.into(),
+            from: "hr@bad.example".into(),
+            to: to.clone(),
+            cc: vec![],
+            subject: "Payroll".into(),
+            received_at: Utc::now() - chrono::Duration::hours(hours_ago),
+            disposition: None,
+            in_reply_to: None,
+            references: vec![],
+            size: None,
+            tenant: Some("corp".into()),
+            source_id: None,
+        };
+        self.engine
+            .store()
+            .insert_messages(&[NewMessage {
+                record: &record,
+                tenant: "corp",
+                recipients: to.iter().map(|r| (r.clone(), false)).collect(),
+            }])
+            .unwrap();
+    }
+
+    fn in_inbox(&self, user: &str) -> bool {
+        std::fs::read_dir(maildir(self.dir.path(), user).join("new"))
+            .unwrap()
+            .next()
+            .is_some()
+    }
+
+    fn receive(&self, id: &str, status: &str, recipients: &[&str]) -> AlertDisposition {
+        let recipients: Vec<String> = recipients.iter().map(|r| format!("\"{r}\"")).collect();
+        let alert = Alert::parse(&format!(
+            r#"{{"id":"{id}","source":"soar","message_id":"{MID}","classification":"phish","status":"{status}","recipients":[{}]}}"#,
+            recipients.join(",")
+        ))
+        .unwrap();
+        super::Intake::new(&self.engine)
+            .receive_all(&[alert])
+            .unwrap()[0]
+            .disposition
+    }
+
+    /// Claim and decide the next revision: its outcome, rail, job and approval.
+    async fn decide(&self) -> crate::store::DecisionRecord {
+        let claim = self
+            .engine
+            .store()
+            .claim_alert_revision("decider-1", Duration::from_secs(60))
+            .unwrap()
+            .expect("a revision to decide");
+        Decider::new(Arc::clone(&self.engine))
+            .decide(&claim)
+            .await
+            .unwrap()
+            .expect("the claim held")
+    }
+
+    async fn run(&self, job: i64) {
+        self.engine
+            .run(RunOptions {
+                job: Some(job),
+                follow: false,
+            })
+            .await
+            .unwrap();
+    }
+
+    fn as_person(&self, login: &str, role: Role) -> Engine {
+        self.engine.acting_for(Actor {
+            role,
+            ..actor(login)
+        })
+    }
+}
+
+fn actor(login: &str) -> Actor {
+    Actor {
+        login: login.into(),
+        ssh_from: None,
+        role: Role::Admin,
+    }
+}
+
+const AUTOMATIC: &str =
+    "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"automatic\"\n";
+const CONFIRM: &str =
+    "[policy.rules.phish]\nwhen = [\"phish\"]\naction = \"quarantine\"\nmode = \"confirmation\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_rule_pulls_and_a_false_positive_restores() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice", "bob"], 1);
+    assert_eq!(w.receive("a1", "active", &[]), AlertDisposition::New);
+    assert_eq!(w.receive("a1", "active", &[]), AlertDisposition::Repeat);
+    let pulled = w.decide().await;
+    assert_eq!(
+        (pulled.outcome.as_str(), pulled.rule.as_deref()),
+        ("pulled", Some("phish"))
+    );
+    let job = pulled.job.expect("a job");
+    let made = w.engine.store().job(job).unwrap();
+    assert_eq!(made.initiated_by, "policy:phish");
+    assert_eq!(made.reason.as_deref(), Some("soar:a1"));
+    // A repeat is not decided again.
+    assert!(
+        w.engine
+            .store()
+            .claim_alert_revision("d", Duration::from_secs(60))
+            .unwrap()
+            .is_none()
+    );
+    w.run(job).await;
+    assert!(
+        !w.in_inbox("alice") && !w.in_inbox("bob"),
+        "both copies pulled"
+    );
+    assert_eq!(
+        w.receive("a1", "false_positive", &[]),
+        AlertDisposition::Updated
+    );
+    let restored = w.decide().await;
+    assert_eq!(restored.outcome, "restored", "{}", restored.detail);
+    w.run(restored.job.expect("a restore job")).await;
+    assert!(w.in_inbox("alice") && w.in_inbox("bob"), "both copies back");
+    let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|a| a.action == "policy decision")
+            .count()
+            == 2,
+        "each decision audited"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_waits_for_a_second_person_never_the_requester() {
+    let w = World::new(CONFIRM);
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let asked = w.decide().await;
+    assert_eq!(asked.outcome, "requested");
+    assert_eq!(asked.job, None, "nothing runs before approval");
+    let id = asked.approval.expect("a request");
+    let pending = w.engine.pending_approvals().unwrap();
+    assert_eq!((pending.len(), pending[0].mailboxes), (1, 2));
+    // A viewer may not approve; the request stays pending.
+    let viewer = w.as_person("val", Role::Viewer);
+    assert!(viewer.decide_approval(id, true, None).await.is_err());
+    let carol = w.as_person("carol", Role::Responder);
+    let approved = carol
+        .decide_approval(id, true, Some("seen it"))
+        .await
+        .unwrap();
+    assert_eq!(approved.state, "approved");
+    assert_eq!(approved.decided_by.as_deref(), Some("carol"));
+    w.run(approved.job.expect("the job")).await;
+    assert!(!w.in_inbox("alice") && !w.in_inbox("bob"));
+    // A request made by hand is never its maker's to approve.
+    let alice = w.as_person("alice", Role::Admin);
+    let own = w
+        .engine
+        .store()
+        .request_approval(
+            &NewApproval {
+                requested_by: "alice".into(),
+                ..approval_like(&pending[0])
+            },
+            &NewAudit::default(),
+        )
+        .unwrap();
+    let err = alice.decide_approval(own, true, None).await.unwrap_err();
+    assert!(err.to_string().contains("their own"), "{err}");
+    assert_eq!(w.engine.store().approval(own).unwrap().state, "pending");
+}
+
+fn approval_like(r: &crate::store::ApprovalRecord) -> NewApproval {
+    NewApproval {
+        alert: None,
+        rule: None,
+        kind: r.kind.clone(),
+        action: r.action.clone(),
+        target: r.target.clone(),
+        reason: None,
+        request: r.request.clone(),
+        plan_hash: r.plan_hash.clone(),
+        by_depth: r.by_depth.clone(),
+        mailboxes: r.mailboxes,
+        requested_by: r.requested_by.clone(),
+        expires_in: Duration::from_secs(3600),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_plan_voids_the_approval() {
+    let w = World::new(CONFIRM);
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let id = w.decide().await.approval.unwrap();
+    // A later log names a third recipient: the plan is no longer the one asked about.
+    w.deliver(&["alice", "bob", "carol"], 1);
+    let carol = w.as_person("carol", Role::Responder);
+    let err = carol.decide_approval(id, true, None).await.unwrap_err();
+    assert!(err.to_string().contains("plan changed"), "{err}");
+    let record = w.engine.store().approval(id).unwrap();
+    assert_eq!((record.state.as_str(), record.job), ("void", None));
+    assert!(w.in_inbox("alice"), "nothing pulled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_request_expires() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let w = World::with_clock(
+        &format!("{CONFIRM}[approvals]\nexpire = \"1h\"\n"),
+        Some(Arc::clone(&clock)),
+    );
+    w.deliver(&["alice"], 0);
+    w.receive("a1", "active", &[]);
+    let id = w.decide().await.approval.unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    assert!(w.engine.pending_approvals().unwrap().is_empty());
+    assert_eq!(w.engine.store().approval(id).unwrap().state, "expired");
+    let carol = w.as_person("carol", Role::Responder);
+    assert!(carol.decide_approval(id, true, None).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rail_wins_over_an_automatic_rule() {
+    // Window: delivered three days ago.
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice"], 72);
+    w.receive("a1", "active", &[]);
+    let d = w.decide().await;
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("requested", Some("window"))
+    );
+    // Blast radius.
+    let w = World::new(&format!("[policy]\nmax_mailboxes = 1\n{AUTOMATIC}"));
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let d = w.decide().await;
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("requested", Some("max_mailboxes"))
+    );
+    // Protected mailboxes are left out; all of them protected: no action.
+    let w = World::new(&format!(
+        "[policy]\nprotect = [\"alice@corp.test\", \"group:vip\"]\ngroups = {{ vip = [\"bob@corp.test\"] }}\n{AUTOMATIC}"
+    ));
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let d = w.decide().await;
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("no-action", Some("protect"))
+    );
+    assert!(w.in_inbox("alice") && w.in_inbox("bob"));
+    // Already acted on: a second alert for the same message repeats nothing.
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let first = w.decide().await;
+    w.run(first.job.unwrap()).await;
+    w.receive("other-tool-9", "active", &[]);
+    let d = w.decide().await;
+    assert_eq!(
+        (d.outcome.as_str(), d.rail.as_deref()),
+        ("no-action", Some("already-acted")),
+        "{}",
+        d.detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_missing_from_the_log_is_found_by_message_id() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice"], 1);
+    // Forget the log: only the mailboxes know of it now.
+    let w2 = World::new(AUTOMATIC);
+    std::fs::create_dir_all(maildir(w2.dir.path(), "alice").join("new")).unwrap();
+    std::fs::copy(
+        maildir(w.dir.path(), "alice").join("new/100.M1.host"),
+        maildir(w2.dir.path(), "alice").join("new/100.M1.host"),
+    )
+    .unwrap();
+    w2.receive("a1", "active", &["alice@corp.test"]);
+    let d = w2.decide().await;
+    assert_eq!(d.outcome, "pulled", "{}", d.detail);
+    w2.run(d.job.unwrap()).await;
+    assert!(!w2.in_inbox("alice"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_is_decided_once_even_when_its_decider_dies() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let store = w.engine.store();
+    let lease = Duration::from_secs(60);
+    let first = store
+        .claim_alert_revision("dead:1:1", lease)
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.claim_alert_revision("live", lease).unwrap().is_none(),
+        "claimed once"
+    );
+    // The first decider is gone: its claim is given back and the next decider acts.
+    assert_eq!(
+        store
+            .release_dead_alert_claims(&|id| id.starts_with("dead"))
+            .unwrap(),
+        1
+    );
+    let second = store.claim_alert_revision("live", lease).unwrap().unwrap();
+    let decider = Decider::new(Arc::clone(&w.engine));
+    let acted = decider.decide(&second).await.unwrap().unwrap();
+    assert!(acted.job.is_some());
+    // Had the first one woken up after all, its decision is fenced off: nothing written.
+    assert!(decider.decide(&first).await.unwrap().is_none());
+    assert_eq!(store.jobs(10).unwrap().len(), 1);
+    assert_eq!(store.alert_counts().unwrap().decisions, 1);
+}
