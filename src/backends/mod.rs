@@ -2,6 +2,7 @@
 //! its errors to ours; they never touch SQL or the UI, and only the engine calls them.
 
 pub mod common;
+pub mod gmail;
 pub mod graph;
 pub mod imap;
 pub mod maildir;

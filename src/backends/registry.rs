@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Backend, graph, imap, maildir};
+use super::{Backend, gmail, graph, imap, maildir};
 use crate::config::{BackendSettings, Tenant};
 
 /// Build the backend for a tenant, or say why there is none.
@@ -24,6 +24,11 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
             tenant.quarantine_folder_per_recipient,
             tenant.mailboxes.clone(),
         ))),
+        BackendSettings::Gmail(settings) => {
+            gmail::GmailBackend::new(settings.clone(), tenant.quarantine_mailbox.clone())
+                .map(|b| Arc::new(b) as Arc<dyn Backend>)
+                .map_err(|e| format!("tenant '{}': {e}", tenant.name))
+        }
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind

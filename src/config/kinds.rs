@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::{COMMON_KEYS, graph, imap, maildir};
+use super::{COMMON_KEYS, gmail, graph, imap, maildir};
 
 /// Settings that only one kind of backend understands.
 #[derive(Clone, Debug)]
@@ -22,6 +22,8 @@ pub enum BackendSettings {
     Graph(graph::GraphSettings),
     /// `kind = "imap"`: any IMAP server with an admin login.
     Imap(imap::ImapSettings),
+    /// `kind = "gmail"`: Google Workspace through the Gmail API.
+    Gmail(gmail::GmailSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -31,7 +33,7 @@ pub(super) const KINDS: &[&KindSpec] = &[
     &maildir::KIND,
     &imap::KIND,
     &graph::KIND,
-    &KindSpec::announced("gmail"),
+    &gmail::KIND,
     &KindSpec::announced("ews"),
     &KindSpec::announced("jmap"),
 ];

@@ -4,6 +4,7 @@
 //! `quarantine_mailbx` never silently falls back to a default.
 
 mod folders;
+pub mod gmail;
 pub mod graph;
 pub mod imap;
 mod kinds;
