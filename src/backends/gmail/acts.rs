@@ -27,6 +27,9 @@ use super::quota::Method;
 use crate::backends::{Applied, BackendError, ErrorKind, MailboxRef};
 use crate::model::{Action, Location, normalize_message_id};
 
+/// Labels a quarantined copy keeps: its state, not its places.
+const KEPT_IN_QUARANTINE: [&str; 3] = ["UNREAD", "STARRED", "IMPORTANT"];
+
 impl GmailBackend {
     /// The quarantine mailbox, or why quarantine is not possible.
     pub(super) fn quarantine_target(&self) -> Result<&str, BackendError> {
@@ -217,8 +220,16 @@ impl GmailBackend {
             Some(already) => already,
             None => {
                 let raw = self.raw(user, &copy.provider_id).await?;
-                self.import(&holder, &raw, std::slice::from_ref(&label))
-                    .await?
+                // The copy keeps its read state and star while quarantined; its places
+                // (INBOX, user labels) mean nothing in another mailbox and stay recorded.
+                let mut labels = vec![label.clone()];
+                labels.extend(
+                    copy.labels
+                        .iter()
+                        .filter(|l| KEPT_IN_QUARANTINE.contains(&l.as_str()))
+                        .cloned(),
+                );
+                self.import(&holder, &raw, &labels).await?
             }
         };
         let to = self.location_of(&holder, &imported).await?;
