@@ -490,3 +490,74 @@ fn depth_is_found_from_threads_and_located_in_the_recipients_mailboxes() {
     );
     assert_eq!(server.violations(), Vec::<String>::new());
 }
+
+/// The measurement (benches/README.md, "gmail"): retract one message from
+/// `RETRACTOR_BENCH_MAILBOXES` (10,000) mailboxes with `RETRACTOR_BENCH_LATENCY_MS` (50 ms)
+/// added to every Gmail request, default `[engine]`. Prints wall time, requests and quota
+/// units per item, and the ratio to the bound set by the latency and Google's quotas.
+/// `cargo test --release --test gmail_backend -- --ignored --nocapture measure`
+#[test]
+#[ignore]
+fn measure_retract_from_many_mailboxes() {
+    let env = |name: &str, default: u64| -> u64 {
+        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let n = env("RETRACTOR_BENCH_MAILBOXES", 10_000) as usize;
+    let latency_ms = env("RETRACTOR_BENCH_LATENCY_MS", 50);
+    let users: Vec<String> = (0..n).map(|i| format!("user{i:05}@gws.test")).collect();
+    let server = server_with(Settings::default(), &[]);
+    for u in &users {
+        server.add_user(u, UserState::Active);
+        server.deliver(u, &raw(ROOT, "hr@bad.example", &[u], None), &["INBOX", "UNREAD"]);
+    }
+    let w = world(&server, "");
+    let log = serde_json::json!({
+        "message_id": ROOT, "from": "hr@bad.example", "to": users,
+        "subject": "Payroll update", "received_at": "2026-11-20T10:00:00Z",
+    });
+    w.ingest_lines(&[log.to_string()]);
+    server.settings(|s| s.latency = Duration::from_millis(latency_ms));
+    server.reset_stats();
+    let started = std::time::Instant::now();
+    let (code, job) = json_within(
+        &w.config(),
+        w.path(),
+        &["retract", ROOT, "--action", "move-to-junk", "--yes", "--wait"],
+        Duration::from_secs(1800),
+        String::new,
+    );
+    let wall = started.elapsed().as_secs_f64();
+    assert_eq!(code, 0, "{}", &job.to_string()[..job.to_string().len().min(2000)]);
+    let done = items(&job).iter().filter(|i| i["result"] == "remediated").count();
+    assert_eq!(done, n);
+    let stats = server.stats();
+    let per = |x: u64| x as f64 / n as f64;
+    // Three dependent round trips per item (list, get, modify); the engine's adaptive
+    // concurrency reaches 512 items in flight at most.
+    let latency_bound = 3.0 * latency_ms as f64 / 1000.0 * (n as f64 / 512.0).max(1.0);
+    // Per project: 1,200,000 units per minute; per user: 15,000 (one item per user here).
+    let project_bound = stats.units as f64 / (1_200_000.0 / 60.0);
+    let user_bound = (stats.max_user_units_per_minute as f64 / 15_000.0) * 60.0;
+    let bound = latency_bound.max(project_bound);
+    let _ = user_bound;
+    println!("gmail measure: {n} mailboxes, {latency_ms} ms added latency");
+    println!("  wall                    {wall:.2} s ({:.0} items/s)", n as f64 / wall);
+    println!(
+        "  per item                {:.2} Gmail requests, {:.2} quota units, {:.2} token requests",
+        per(stats.gmail_requests),
+        per(stats.units),
+        per(stats.token_requests)
+    );
+    println!("  by method               {:?}", stats.by_method);
+    println!(
+        "  peak units per minute   {} for one user (Google: 15,000), {} for the project (Google: 1,200,000)",
+        stats.max_user_units_per_minute, stats.max_project_units_per_minute
+    );
+    println!(
+        "  bound                   {bound:.2} s = max(latency: 3 x {latency_ms} ms x max(1, {n} / 512) = {latency_bound:.2} s, project quota: {} units / 20,000 per s = {project_bound:.2} s)",
+        stats.units
+    );
+    println!("  ratio wall / bound      {:.2}", wall / bound);
+    println!("  throttled {}, max in flight per user {}", stats.throttled, stats.max_in_flight);
+    assert_eq!(server.violations(), Vec::<String>::new());
+}

@@ -599,7 +599,11 @@ mod example_tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(cfg.tenants.len(), 3);
+        assert_eq!(cfg.tenants.len(), 4);
+        assert!(matches!(
+            cfg.tenants["gws"].backend,
+            BackendSettings::Gmail(_)
+        ));
         assert_eq!(cfg.access.role_of("alice"), Role::Responder);
         assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
         assert!(matches!(

@@ -170,7 +170,8 @@ impl Data {
 struct Shared {
     data: Mutex<Data>,
     settings: Mutex<Settings>,
-    public_key: Vec<u8>,
+    /// The public half, parsed once (verifying is per token request).
+    public_key: jsonwebtoken::DecodingKey,
     base: String,
 }
 
@@ -210,7 +211,7 @@ impl GmailServer {
         let shared = Arc::new(Shared {
             data: Mutex::new(Data::default()),
             settings: Mutex::new(settings),
-            public_key: test_key().1,
+            public_key: jsonwebtoken::DecodingKey::from_rsa_pem(&test_key().1).expect("public key"),
             base: url.clone(),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -167,12 +167,11 @@ fn token(shared: &Arc<Shared>, body: &[u8]) -> Answer {
             .push(format!("assertion alg {}", header["alg"]));
         return refuse(400, "invalid_grant", "Invalid JWT: alg");
     }
-    let key = jsonwebtoken::DecodingKey::from_rsa_pem(&shared.public_key).expect("public key");
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&[format!("{}/token", shared.base)]);
     validation.set_issuer(&[CLIENT_EMAIL]);
     validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
-    let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &validation) {
+    let claims = match jsonwebtoken::decode::<Value>(assertion, &shared.public_key, &validation) {
         Ok(c) => c.claims,
         Err(e) => {
             d.violations.push(format!("assertion rejected: {e}"));
