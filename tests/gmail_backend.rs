@@ -500,7 +500,10 @@ fn depth_is_found_from_threads_and_located_in_the_recipients_mailboxes() {
 #[ignore]
 fn measure_retract_from_many_mailboxes() {
     let env = |name: &str, default: u64| -> u64 {
-        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let n = env("RETRACTOR_BENCH_MAILBOXES", 10_000) as usize;
     let latency_ms = env("RETRACTOR_BENCH_LATENCY_MS", 50);
@@ -508,7 +511,11 @@ fn measure_retract_from_many_mailboxes() {
     let server = server_with(Settings::default(), &[]);
     for u in &users {
         server.add_user(u, UserState::Active);
-        server.deliver(u, &raw(ROOT, "hr@bad.example", &[u], None), &["INBOX", "UNREAD"]);
+        server.deliver(
+            u,
+            &raw(ROOT, "hr@bad.example", &[u], None),
+            &["INBOX", "UNREAD"],
+        );
     }
     let w = world(&server, "");
     let log = serde_json::json!({
@@ -522,13 +529,28 @@ fn measure_retract_from_many_mailboxes() {
     let (code, job) = json_within(
         &w.config(),
         w.path(),
-        &["retract", ROOT, "--action", "move-to-junk", "--yes", "--wait"],
+        &[
+            "retract",
+            ROOT,
+            "--action",
+            "move-to-junk",
+            "--yes",
+            "--wait",
+        ],
         Duration::from_secs(1800),
         String::new,
     );
     let wall = started.elapsed().as_secs_f64();
-    assert_eq!(code, 0, "{}", &job.to_string()[..job.to_string().len().min(2000)]);
-    let done = items(&job).iter().filter(|i| i["result"] == "remediated").count();
+    assert_eq!(
+        code,
+        0,
+        "{}",
+        &job.to_string()[..job.to_string().len().min(2000)]
+    );
+    let done = items(&job)
+        .iter()
+        .filter(|i| i["result"] == "remediated")
+        .count();
     assert_eq!(done, n);
     let stats = server.stats();
     let per = |x: u64| x as f64 / n as f64;
@@ -541,7 +563,10 @@ fn measure_retract_from_many_mailboxes() {
     let bound = latency_bound.max(project_bound);
     let _ = user_bound;
     println!("gmail measure: {n} mailboxes, {latency_ms} ms added latency");
-    println!("  wall                    {wall:.2} s ({:.0} items/s)", n as f64 / wall);
+    println!(
+        "  wall                    {wall:.2} s ({:.0} items/s)",
+        n as f64 / wall
+    );
     println!(
         "  per item                {:.2} Gmail requests, {:.2} quota units, {:.2} token requests",
         per(stats.gmail_requests),
@@ -558,6 +583,9 @@ fn measure_retract_from_many_mailboxes() {
         stats.units
     );
     println!("  ratio wall / bound      {:.2}", wall / bound);
-    println!("  throttled {}, max in flight per user {}", stats.throttled, stats.max_in_flight);
+    println!(
+        "  throttled {}, max in flight per user {}",
+        stats.throttled, stats.max_in_flight
+    );
     assert_eq!(server.violations(), Vec::<String>::new());
 }

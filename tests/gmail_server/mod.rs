@@ -134,6 +134,13 @@ impl Default for Settings {
     }
 }
 
+/// Units charged within the last minute, with their sum.
+#[derive(Default)]
+struct Window {
+    spent: std::collections::VecDeque<(Instant, u64)>,
+    total: u64,
+}
+
 #[derive(Default)]
 struct Data {
     users: Vec<User>,
@@ -145,9 +152,9 @@ struct Data {
     in_flight: HashMap<String, usize>,
     /// user -> (when the throttling answer was sent, until when requests must wait)
     held: HashMap<String, (Instant, Instant)>,
-    /// user -> units charged with their time
-    user_units: HashMap<String, Vec<(Instant, u64)>>,
-    project_units: Vec<(Instant, u64)>,
+    /// user -> units charged within the last minute
+    user_units: HashMap<String, Window>,
+    project_units: Window,
     violations: Vec<String>,
     events: Vec<String>,
     stats: Stats,

@@ -252,11 +252,18 @@ fn list_users(shared: &Arc<Shared>, query: &[(String, String)]) -> Answer {
     Answer::ok(out)
 }
 
-/// Units charged within the last minute of `spent`, after adding `units` now.
-fn charge(spent: &mut Vec<(Instant, u64)>, units: u64, now: Instant) -> u64 {
-    spent.retain(|(at, _)| now.duration_since(*at) < Duration::from_secs(60));
-    spent.push((now, units));
-    spent.iter().map(|(_, u)| u).sum()
+/// Units charged within the last minute of `w`, after adding `units` now.
+fn charge(w: &mut Window, units: u64, now: Instant) -> u64 {
+    while let Some((at, u)) = w.spent.front().copied() {
+        if now.duration_since(at) < Duration::from_secs(60) {
+            break;
+        }
+        w.spent.pop_front();
+        w.total -= u;
+    }
+    w.spent.push_back((now, units));
+    w.total += units;
+    w.total
 }
 
 /// A Gmail request through Gmail's limits, then the work.

@@ -160,11 +160,14 @@ fn explain_refusal(
     e
 }
 
+/// The token cache of one user and scope.
+type UserTokens = Arc<TokenCache<DelegatedTokens>>;
+
 /// The token caches of one tenant: one per (user, scope), made on first use.
 pub struct Tokens {
     http: HttpClient,
     account: Arc<ServiceAccount>,
-    caches: Mutex<HashMap<(String, &'static str), Arc<TokenCache<DelegatedTokens>>>>,
+    caches: Mutex<HashMap<(String, &'static str), UserTokens>>,
 }
 
 impl Tokens {

@@ -45,7 +45,9 @@ impl Method {
 pub struct QuotaMeter {
     budget: u32,
     window: Duration,
-    spent: Mutex<VecDeque<(Instant, u32)>>,
+    /// Each spending within the window, and their sum (kept, not recounted: the project's
+    /// meter holds tens of thousands of entries in a large retraction).
+    spent: Mutex<(VecDeque<(Instant, u32)>, u32)>,
 }
 
 impl QuotaMeter {
@@ -54,7 +56,7 @@ impl QuotaMeter {
         QuotaMeter {
             budget: budget.max(1),
             window: Duration::from_secs(60),
-            spent: Mutex::new(VecDeque::new()),
+            spent: Mutex::new((VecDeque::new(), 0)),
         }
     }
 
@@ -66,17 +68,19 @@ impl QuotaMeter {
         let units = units.min(self.budget);
         loop {
             let wait = {
-                let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+                let mut guard = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+                let (spent, total) = &mut *guard;
                 let now = Instant::now();
-                while spent
-                    .front()
-                    .is_some_and(|(at, _)| now.duration_since(*at) >= self.window)
-                {
+                while let Some((at, u)) = spent.front().copied() {
+                    if now.duration_since(at) < self.window {
+                        break;
+                    }
                     spent.pop_front();
+                    *total -= u;
                 }
-                let total: u32 = spent.iter().map(|(_, u)| *u).sum();
-                if total + units <= self.budget {
+                if *total + units <= self.budget {
                     spent.push_back((now, units));
+                    *total += units;
                     return;
                 }
                 // Wait until enough of the oldest spending leaves the window.
@@ -85,7 +89,7 @@ impl QuotaMeter {
                 for (at, u) in spent.iter() {
                     freed += u;
                     until = *at + self.window;
-                    if total - freed + units <= self.budget {
+                    if *total - freed + units <= self.budget {
                         break;
                     }
                 }
@@ -113,7 +117,7 @@ mod tests {
         let meter = QuotaMeter {
             budget: 10,
             window: Duration::from_millis(200),
-            spent: Mutex::new(VecDeque::new()),
+            spent: Mutex::new((VecDeque::new(), 0)),
         };
         let started = Instant::now();
         meter.spend(5).await;
