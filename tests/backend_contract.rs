@@ -1,8 +1,8 @@
 //! The backend contract suite: one table of scenarios (`backend_contract/scenarios.rs`) run
 //! through the real binary against every backend on its real mail system: Maildir trees,
 //! Dovecot, Cyrus in both layouts (skipped only with `RETRACTOR_SKIP_CYRUS=1` when Cyrus is
-//! missing), the Graph test server and the EWS test server (NTLM with impersonation, Basic
-//! with Full Access).
+//! missing), the Graph test server, the EWS test server (NTLM with impersonation, Basic
+//! with Full Access) and the Gmail test server.
 //!
 //! Each backend is one test: it starts its system once, runs every scenario on it in
 //! parallel (each with mailboxes and a config of its own), prints the named skips and
@@ -16,12 +16,15 @@ mod cyrus;
 #[path = "common/dovecot.rs"]
 mod dovecot;
 mod ews_server;
+mod gmail_server;
 mod graph_server;
 
 #[path = "backend_contract/ews.rs"]
 mod ews;
 #[path = "backend_contract/fixture.rs"]
 mod fixture;
+#[path = "backend_contract/gmail.rs"]
+mod gmail;
 #[path = "backend_contract/graph.rs"]
 mod graph;
 #[path = "backend_contract/imap.rs"]
@@ -139,6 +142,13 @@ fn ews_with_basic_and_full_access_keeps_the_contract() {
 #[test]
 fn graph_keeps_the_contract() {
     let fixture = graph::GraphFixture::start();
+    run_contract(&fixture);
+    assert_eq!(fixture.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn gmail_keeps_the_contract() {
+    let fixture = gmail::GmailFixture::start();
     run_contract(&fixture);
     assert_eq!(fixture.violations(), Vec::<String>::new());
 }

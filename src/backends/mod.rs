@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod ews;
+pub mod gmail;
 pub mod graph;
 pub mod imap;
 pub mod maildir;

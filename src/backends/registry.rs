@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Backend, ews, graph, imap, maildir};
+use super::{Backend, ews, gmail, graph, imap, maildir};
 use crate::config::{BackendSettings, Tenant};
 
 /// Build the backend for a tenant, or say why there is none.
@@ -32,6 +32,11 @@ pub fn for_tenant(tenant: &Tenant) -> Result<Arc<dyn Backend>, String> {
         )
         .map(|b| Arc::new(b) as Arc<dyn Backend>)
         .map_err(|e| format!("tenant '{}': {e}", tenant.name)),
+        BackendSettings::Gmail(settings) => {
+            gmail::GmailBackend::new(settings.clone(), tenant.quarantine_mailbox.clone())
+                .map(|b| Arc::new(b) as Arc<dyn Backend>)
+                .map_err(|e| format!("tenant '{}': {e}", tenant.name))
+        }
         BackendSettings::NotYetSupported => Err(format!(
             "tenant '{}': kind \"{}\" is not available in this build yet",
             tenant.name, tenant.kind
@@ -58,13 +63,25 @@ mod tests {
         std::fs::write(&secret, "s").expect("write the secret");
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))
             .expect("chmod the secret");
+        // Gmail reads its service-account key when built: the test key of tests/fixtures.
+        let pem = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gmail-sa.pem"),
+        )
+        .expect("the test key");
+        let key = serde_json::json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com",
+            "private_key": pem, "token_uri": "https://oauth2.googleapis.com/token"});
+        let key_file = dir.path().join("gws-sa.json");
+        std::fs::write(&key_file, key.to_string()).expect("write the key");
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod the key");
         let text = "\
 [tenants.md]\nkind = \"maildir\"\nroot = \"mail\"\ndomains = [\"md.test\"]\n\
 [tenants.im]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nadmin_user = \"a\"\n\
 admin_password_env = \"RETRACTOR_REGISTRY_TEST_UNSET\"\ndomains = [\"im.test\"]\n\
 [tenants.gr]\nkind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\n\
 client_secret_file = \"secret\"\ndomains = [\"gr.test\"]\n\
-[tenants.gm]\nkind = \"gmail\"\ndomains = [\"gm.test\"]\n\
+[tenants.gm]\nkind = \"gmail\"\nservice_account_file = \"gws-sa.json\"\n\
+admin_subject = \"admin@gm.test\"\ndomains = [\"gm.test\"]\n\
 [tenants.ew]\nkind = \"ews\"\nurl = \"http://127.0.0.1:9/EWS/Exchange.asmx\"\n\
 username = \"CORP\\\\svc\"\npassword_file = \"secret\"\ndomains = [\"ew.test\"]\n\
 [tenants.jm]\nkind = \"jmap\"\ndomains = [\"jm.test\"]\n";
@@ -78,7 +95,7 @@ username = \"CORP\\\\svc\"\npassword_file = \"secret\"\ndomains = [\"ew.test\"]\
                 Ok(backend) => assert_eq!(backend.kind(), tenant.kind, "tenant {name}"),
                 Err(e) => {
                     assert!(
-                        ["gmail", "jmap"].contains(&tenant.kind.as_str()),
+                        ["jmap"].contains(&tenant.kind.as_str()),
                         "tenant {name} ({}): {e}",
                         tenant.kind
                     );

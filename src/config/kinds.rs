@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::{COMMON_KEYS, ews, graph, imap, maildir};
+use super::{COMMON_KEYS, ews, gmail, graph, imap, maildir};
 
 /// Settings that only one kind of backend understands.
 #[derive(Clone, Debug)]
@@ -24,6 +24,8 @@ pub enum BackendSettings {
     Imap(imap::ImapSettings),
     /// `kind = "ews"`: on-premises Exchange through Exchange Web Services.
     Ews(ews::EwsSettings),
+    /// `kind = "gmail"`: Google Workspace through the Gmail API.
+    Gmail(gmail::GmailSettings),
     /// A kind this build knows by name but does not implement yet; `check` says so.
     NotYetSupported,
 }
@@ -33,7 +35,7 @@ pub(super) const KINDS: &[&KindSpec] = &[
     &maildir::KIND,
     &imap::KIND,
     &graph::KIND,
-    &KindSpec::announced("gmail"),
+    &gmail::KIND,
     &ews::KIND,
     &KindSpec::announced("jmap"),
 ];

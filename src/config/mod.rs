@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod ews;
 mod folders;
+pub mod gmail;
 pub mod graph;
 pub mod imap;
 mod kinds;
@@ -638,7 +639,11 @@ mod example_tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(cfg.tenants.len(), 4);
+        assert_eq!(cfg.tenants.len(), 5);
+        assert!(matches!(
+            cfg.tenants["gws"].backend,
+            BackendSettings::Gmail(_)
+        ));
         assert_eq!(cfg.access.role_of("alice"), Role::Responder);
         assert!(cfg.tenants["demo"].on_hold("counsel@demo.test"));
         assert!(matches!(
