@@ -45,9 +45,16 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 field("Subject", r.subject.clone()),
                 field("From", r.from.clone()),
                 field("Received", format!("{} UTC", r.received)),
+                field(
+                    "Log id",
+                    format!(
+                        "{}  (the REF of `retractor show`, `retract`, `restore`)",
+                        r.id
+                    ),
+                ),
                 field("Message-ID", data.message_id.clone()),
                 field("Tenant", data.tenant.clone()),
-                field("Verdict", r.verdict.clone()),
+                field("Disposition", r.verdict.clone()),
                 field("Status", r.status.clone()),
                 field(
                     "Recipients",
