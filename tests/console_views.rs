@@ -21,6 +21,8 @@ use retractor::model::Role;
 use retractor::store::Store;
 use retractor::ui::{self, Theme};
 
+#[path = "console_views/analyst_day.rs"]
+mod analyst_day;
 #[path = "console_views/jobs.rs"]
 mod jobs;
 #[path = "console_views/paging_and_mouse.rs"]
@@ -188,6 +190,7 @@ fn key(name: &str) -> KeyEvent {
         "PgDn" => KeyEvent::new(KeyCode::PageDown, none),
         "Down" => KeyEvent::new(KeyCode::Down, none),
         "C-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        "C-r" => KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL),
         one => {
             let c = one.chars().next().unwrap();
             let m = if c.is_ascii_uppercase() {

@@ -22,6 +22,9 @@ pub enum KeyAction {
     PageDown,
     PageUp,
     Open,
+    NextMessage,
+    PrevMessage,
+    Refresh,
     PrevTab,
     NextTab,
     RetractTab,
@@ -42,7 +45,7 @@ pub enum KeyAction {
 
 impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 28] = [
+    pub const ALL: [KeyAction; 31] = [
         KeyAction::ViewMessages,
         KeyAction::ViewOperations,
         KeyAction::ViewAudit,
@@ -55,6 +58,9 @@ impl KeyAction {
         KeyAction::PageDown,
         KeyAction::PageUp,
         KeyAction::Open,
+        KeyAction::NextMessage,
+        KeyAction::PrevMessage,
+        KeyAction::Refresh,
         KeyAction::PrevTab,
         KeyAction::NextTab,
         KeyAction::RetractTab,
@@ -88,6 +94,9 @@ impl KeyAction {
             KeyAction::PageDown => "page-down",
             KeyAction::PageUp => "page-up",
             KeyAction::Open => "open",
+            KeyAction::NextMessage => "next-message",
+            KeyAction::PrevMessage => "prev-message",
+            KeyAction::Refresh => "refresh",
             KeyAction::PrevTab => "prev-tab",
             KeyAction::NextTab => "next-tab",
             KeyAction::RetractTab => "retract-tab",
@@ -122,6 +131,9 @@ impl KeyAction {
             KeyAction::PageDown => "page down",
             KeyAction::PageUp => "page up",
             KeyAction::Open => "open message / job",
+            KeyAction::NextMessage => "next message (pane open)",
+            KeyAction::PrevMessage => "previous message",
+            KeyAction::Refresh => "refresh what is shown",
             KeyAction::PrevTab => "previous detail tab",
             KeyAction::NextTab => "next detail tab",
             KeyAction::RetractTab => "retract tab",
@@ -164,6 +176,9 @@ const DEFAULTS: &[(&str, KeyAction)] = &[
     ("PgDn", KeyAction::PageDown),
     ("PgUp", KeyAction::PageUp),
     ("Enter", KeyAction::Open),
+    ("J", KeyAction::NextMessage),
+    ("K", KeyAction::PrevMessage),
+    ("C-r", KeyAction::Refresh),
     ("h", KeyAction::PrevTab),
     ("[", KeyAction::PrevTab),
     ("l", KeyAction::NextTab),

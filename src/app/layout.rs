@@ -177,6 +177,34 @@ pub fn recipients_areas(inner: Rect, depth_lines: u16) -> [Rect; 4] {
     .areas(inner)
 }
 
+/// Where a line is cut into rows of `width` columns: byte ranges of `text`, breaking after
+/// the last space that fits, or inside a word longer than a row. The Conversation and Headers
+/// tabs draw exactly these rows, so `G` can stop at the last screenful.
+pub fn wrap_ranges(text: &str, width: u16) -> Vec<std::ops::Range<usize>> {
+    let width = usize::from(width.max(1));
+    let mut rows = Vec::new();
+    let (mut start, mut used, mut last_space) = (0, 0, None);
+    for (i, c) in text.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width && i > start {
+            let cut = last_space.filter(|&s| s > start).unwrap_or(i);
+            rows.push(start..cut);
+            used = text[cut..i]
+                .chars()
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+                .sum();
+            start = cut;
+            last_space = None;
+        }
+        used += w;
+        if c == ' ' {
+            last_space = Some(i + 1);
+        }
+    }
+    rows.push(start..text.len());
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +268,19 @@ mod tests {
         assert_eq!(messages_split(80, 24, true), split(0, 19));
         assert_eq!(messages_split(120, 40, true), split(14, 21));
         assert_eq!(table_rows(19), 16);
+    }
+
+    #[test]
+    fn wrapping_breaks_after_spaces_and_inside_long_words() {
+        fn cut(t: &str, w: u16) -> Vec<&str> {
+            wrap_ranges(t, w).into_iter().map(|r| &t[r]).collect()
+        }
+        assert_eq!(
+            cut("please review and sign", 10),
+            ["please ", "review ", "and sign"]
+        );
+        assert_eq!(cut("abcdefghijkl", 5), ["abcde", "fghij", "kl"]);
+        assert_eq!(cut("", 5), [""]);
+        assert_eq!(cut("短い日本語の件名", 6), ["短い日", "本語の", "件名"]);
     }
 }

@@ -222,6 +222,8 @@ pub struct Detail {
     pub form: Option<RetractForm>,
     /// Scroll of the Conversation / Headers tabs.
     pub scroll: usize,
+    /// The jobs sample time of the last reload a job's progress asked for.
+    pub refreshed_at: Option<DateTime<Utc>>,
 }
 
 /// What the store and the mailbox said about the open message (sanitised).
@@ -233,6 +235,32 @@ pub struct DetailData {
     pub size: Option<u64>,
     pub conversation: Vec<ConversationLine>,
     pub headers: Vec<HeaderLine>,
+}
+
+impl DetailData {
+    /// The Conversation or Headers tab as (label, text) lines, before wrapping: the one
+    /// source for drawing them and for how far they scroll.
+    pub fn tab_lines(&self, tab: Tab) -> Vec<(String, String)> {
+        match tab {
+            Tab::Conversation => std::iter::once((
+                "0 ".to_string(),
+                format!("{}  {}", self.row.from, self.row.subject),
+            ))
+            .chain(self.conversation.iter().map(|c| {
+                (
+                    format!("{}{} ", "  ".repeat(c.depth as usize), c.depth),
+                    format!("{}  {}", c.from, c.subject),
+                )
+            }))
+            .collect(),
+            Tab::Headers => self
+                .headers
+                .iter()
+                .map(|h| (format!("{}: ", h.name), h.value.clone()))
+                .collect(),
+            Tab::Summary | Tab::Recipients => Vec::new(),
+        }
+    }
 }
 
 /// A logged reply or forward of the open message (sanitised).
@@ -266,6 +294,9 @@ pub struct MessageList {
     /// The search request awaited, and the offset it asked for.
     pub req: ReqId,
     pub loading: bool,
+    /// `j`/`k` in the detail pane moved the selection onto a row not held yet: open it in
+    /// this tab when its page arrives.
+    pub follow: Option<Tab>,
 }
 
 /// The Operations view.
@@ -578,6 +609,22 @@ impl App {
             .map_or(0, RetractForm::depth_lines);
         let inner = pane.inner(ratatui::layout::Margin::new(1, 1));
         usize::from(layout::recipients_areas(inner, depth_lines)[2].height)
+    }
+
+    /// How far the Conversation or Headers tab can scroll: its lines less the pane's height.
+    pub fn detail_scroll_max(&self) -> usize {
+        let Some(d) = &self.detail else {
+            return 0;
+        };
+        let pane = layout::messages_areas(self.body(), self.width, self.height, true)[2];
+        let width = pane.width.saturating_sub(2);
+        let rows: usize = d.loaded.as_ref().map_or(0, |data| {
+            data.tab_lines(d.tab)
+                .iter()
+                .map(|(label, text)| layout::wrap_ranges(&format!("{label}{text}"), width).len())
+                .sum()
+        });
+        rows.saturating_sub(usize::from(pane.height.saturating_sub(2)))
     }
 
     /// The selected message row, when its page is loaded.

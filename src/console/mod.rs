@@ -85,8 +85,10 @@ pub struct Prepared {
 pub fn prepare(settings: &ConsoleSettings, source: &Path) -> Result<Prepared, ConsoleError> {
     let keymap = Keymap::with_overrides(&settings.keys)
         .map_err(|e| ConsoleError(format!("{}: {e}", source.display())))?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = Theme::select(settings.theme.as_deref(), no_color, settings.ascii_borders)
+    let caps = crate::ui::theme::TerminalCaps::detect(|name| std::env::var(name).ok());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !caps.colour;
+    let ascii = settings.ascii_borders || !caps.unicode;
+    let theme = Theme::select(settings.theme.as_deref(), no_color, ascii)
         .map_err(|e| ConsoleError(format!("{}: {e}", source.display())))?;
     if !std::io::stdout().is_terminal() {
         return Err(ConsoleError(

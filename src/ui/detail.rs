@@ -45,9 +45,16 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 field("Subject", r.subject.clone()),
                 field("From", r.from.clone()),
                 field("Received", format!("{} UTC", r.received)),
+                field(
+                    "Log id",
+                    format!(
+                        "{}  (the REF of `retractor show`, `retract`, `restore`)",
+                        r.id
+                    ),
+                ),
                 field("Message-ID", data.message_id.clone()),
                 field("Tenant", data.tenant.clone()),
-                field("Verdict", r.verdict.clone()),
+                field("Disposition", r.verdict.clone()),
                 field("Status", r.status.clone()),
                 field(
                     "Recipients",
@@ -69,38 +76,20 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             }
             Vec::new()
         }
-        Tab::Conversation => {
-            let mut lines = vec![Line::from(vec![
-                Span::styled("0 ", theme.title),
-                Span::raw(format!("{}  {}", data.row.from, data.row.subject)),
-            ])];
-            for c in &data.conversation {
-                lines.push(Line::from(vec![
-                    Span::raw("  ".repeat(c.depth as usize)),
-                    Span::styled(format!("{} ", c.depth), theme.title),
-                    Span::raw(format!("{}  {}", c.from, c.subject)),
-                ]));
-            }
-            lines.into_iter().skip(detail.scroll).collect()
-        }
-        Tab::Headers => {
-            if data.headers.is_empty() {
-                vec![Line::from(Span::styled(
-                    "no copy of this message could be read from a mailbox",
-                    theme.muted,
-                ))]
-            } else {
-                data.headers
-                    .iter()
-                    .skip(detail.scroll)
-                    .map(|h| {
-                        Line::from(vec![
-                            Span::styled(format!("{}: ", h.name), theme.title),
-                            Span::raw(h.value.clone()),
-                        ])
-                    })
-                    .collect()
-            }
+        Tab::Headers if data.headers.is_empty() => vec![Line::from(Span::styled(
+            "no copy of this message could be read from a mailbox",
+            theme.muted,
+        ))],
+        Tab::Conversation | Tab::Headers => {
+            let rows: Vec<Line> = data
+                .tab_lines(detail.tab)
+                .iter()
+                .flat_map(|(label, text)| cut_rows(label, text, inner.width, theme))
+                .skip(detail.scroll)
+                .take(usize::from(inner.height))
+                .collect();
+            frame.render_widget(Paragraph::new(rows), inner);
+            return;
         }
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -203,4 +192,27 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
         };
         frame.render_widget(Paragraph::new(shown), input);
     }
+}
+
+/// A label and its text cut into rows of `width` columns where [`layout::wrap_ranges`] cuts
+/// them (the count `G` scrolls by), the label in the title style.
+fn cut_rows<'a>(label: &str, text: &str, width: u16, theme: &Theme) -> Vec<Line<'a>> {
+    let line = format!("{label}{text}");
+    let split = label.len();
+    layout::wrap_ranges(&line, width)
+        .into_iter()
+        .map(|r| {
+            let mut spans = Vec::new();
+            if r.start < split {
+                spans.push(Span::styled(
+                    line[r.start..split.min(r.end)].to_string(),
+                    theme.title,
+                ));
+            }
+            if r.end > split {
+                spans.push(Span::raw(line[split.max(r.start)..r.end].to_string()));
+            }
+            Line::from(spans)
+        })
+        .collect()
 }

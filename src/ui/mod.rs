@@ -1,7 +1,9 @@
 //! Drawing: pure functions of the state. Nothing here changes the state or does I/O; all text
 //! drawn comes from the sanitised rows of [`crate::app`].
 
+mod columns;
 mod detail;
+mod message_table;
 mod overlays;
 pub mod theme;
 mod views;

@@ -100,3 +100,70 @@ impl Theme {
         })
     }
 }
+
+/// What the terminal can show, from the environment: `TERM` (a VT100-family or `dumb`
+/// terminal has no colour), `COLORTERM`, and the locale (`LC_ALL`, else `LC_CTYPE`, else
+/// `LANG`; one that names no UTF-8 charset, such as `C` or `POSIX`, cannot show box drawing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TerminalCaps {
+    pub colour: bool,
+    pub unicode: bool,
+}
+
+impl TerminalCaps {
+    /// Read through `var` (the process environment in the console, a table in tests).
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> TerminalCaps {
+        let set = |name: &str| var(name).filter(|v| !v.is_empty());
+        let term = set("TERM").unwrap_or_default().to_ascii_lowercase();
+        let no_colour_term = term == "dumb" || term.starts_with("vt");
+        let colour = set("COLORTERM").is_some() || !no_colour_term;
+        // No locale at all: a terminal reached over SSH often has no LANG forwarded and is
+        // UTF-8 all the same; only a locale that says otherwise turns box drawing off.
+        let unicode = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|n| set(n))
+            .is_none_or(|locale| {
+                let l = locale.to_ascii_lowercase();
+                l.contains("utf-8") || l.contains("utf8")
+            });
+        TerminalCaps { colour, unicode }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(vars: &[(&str, &str)]) -> TerminalCaps {
+        TerminalCaps::detect(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn vt100_and_the_c_locale_get_no_colour_and_ascii() {
+        let ok = TerminalCaps {
+            colour: true,
+            unicode: true,
+        };
+        assert_eq!(
+            caps(&[("TERM", "xterm-256color"), ("LANG", "en_US.UTF-8")]),
+            ok
+        );
+        assert_eq!(caps(&[("TERM", "xterm")]), ok, "no locale: UTF-8 assumed");
+        assert_eq!(
+            caps(&[("TERM", "vt100"), ("LANG", "C")]),
+            TerminalCaps {
+                colour: false,
+                unicode: false
+            }
+        );
+        assert!(!caps(&[("TERM", "xterm"), ("LC_ALL", "POSIX"), ("LANG", "C.UTF-8")]).unicode);
+        assert!(caps(&[("LC_CTYPE", "de_DE.utf8"), ("LANG", "C")]).unicode);
+        assert!(!caps(&[("LANG", "en_US.ISO-8859-1")]).unicode);
+        assert!(!caps(&[("TERM", "dumb")]).colour);
+        assert!(caps(&[("TERM", "vt220"), ("COLORTERM", "truecolor")]).colour);
+    }
+}

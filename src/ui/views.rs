@@ -14,7 +14,7 @@ pub fn messages(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         layout::messages_areas(area, app.width, app.height, app.detail.is_some());
     search_bar(frame, search, app, theme, "Search");
     if table.height > 0 {
-        message_table(frame, table, app, theme);
+        super::message_table::draw(frame, table, app, theme);
     }
     if pane.height > 0 {
         detail::pane(frame, pane, app, theme);
@@ -58,86 +58,6 @@ fn search_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, title
         };
         frame.render_widget(Paragraph::new(shown), inner);
     }
-}
-
-fn message_table(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let m = &app.messages;
-    let compact = area.width < layout::COMPACT_WIDTH;
-    let title = if m.total == 0 && m.loading {
-        " Messages (loading) ".to_string()
-    } else {
-        format!(
-            " Messages {} of {}{} ",
-            (m.selected + 1).min(m.total as usize),
-            m.total,
-            app.tenant
-                .as_ref()
-                .map(|t| format!(" · tenant {}", crate::app::shown(t)))
-                .unwrap_or_default()
-        )
-    };
-    let visible = layout::table_rows(area.height);
-    let mut rows = Vec::with_capacity(visible);
-    for index in m.top..(m.top + visible).min(m.total as usize) {
-        let row = index.checked_sub(m.page_offset).and_then(|i| m.rows.get(i));
-        let style = if index == m.selected {
-            theme.selected
-        } else {
-            theme.normal
-        };
-        let cells: Vec<Cell> = match row {
-            Some(r) if compact => vec![
-                Cell::from(r.received[5..].to_string()),
-                Cell::from(r.from.clone()),
-                Cell::from(r.subject.clone()),
-                Cell::from(r.status.clone()),
-            ],
-            Some(r) => vec![
-                Cell::from(r.received.clone()),
-                Cell::from(r.from.clone()),
-                Cell::from(r.subject.clone()),
-                Cell::from(format!("{} {}", r.recipient_count, r.recipients)),
-                Cell::from(r.verdict.clone()),
-                Cell::from(r.status.clone()),
-            ],
-            None => vec![Cell::from("...")],
-        };
-        rows.push(Row::new(cells).style(style));
-    }
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
-        (
-            vec!["RECEIVED", "FROM", "SUBJECT", "STATUS"],
-            vec![
-                Constraint::Length(11),
-                Constraint::Length(20),
-                Constraint::Min(10),
-                Constraint::Length(14),
-            ],
-        )
-    } else {
-        (
-            vec![
-                "RECEIVED",
-                "FROM",
-                "SUBJECT",
-                "RECIPIENTS",
-                "VERDICT",
-                "STATUS",
-            ],
-            vec![
-                Constraint::Length(16),
-                Constraint::Length(24),
-                Constraint::Min(20),
-                Constraint::Length(18),
-                Constraint::Length(10),
-                Constraint::Length(26),
-            ],
-        )
-    };
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.title))
-        .block(block(title, theme));
-    frame.render_widget(table, area);
 }
 
 pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {

@@ -5,7 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::command_line::command_line_key;
 use super::dialogs::{ask, confirm_key};
-use super::navigation::{ensure_page, move_by, open_detail, page_len, select_tab, switch};
+use super::navigation::{
+    ensure_page, move_by, open_detail, page_len, refresh_view, select_tab, step_message, switch,
+};
 use super::retract::{
     ACTIONS, MAX_DEPTH, ask_retract, form_mut, on_recipients, preview, recipients_open,
 };
@@ -162,6 +164,20 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             }
             _ => Vec::new(),
         },
+        KeyAction::NextMessage | KeyAction::PrevMessage => {
+            if app.view != View::Messages || app.detail.is_none() {
+                return Vec::new();
+            }
+            step_message(
+                app,
+                if action == KeyAction::NextMessage {
+                    1
+                } else {
+                    -1
+                },
+            )
+        }
+        KeyAction::Refresh => refresh_view(app),
         KeyAction::PrevTab | KeyAction::NextTab => {
             let Some(d) = app.detail.as_ref() else {
                 return Vec::new();

@@ -40,12 +40,9 @@ impl App {
 pub(super) fn ensure_page(app: &mut App) -> Vec<Command> {
     let page = app.page_rows();
     let m = &mut app.messages;
-    // Keep the selection on screen.
-    if m.selected < m.top {
-        m.top = m.selected;
-    } else if m.selected >= m.top + page {
-        m.top = m.selected + 1 - page;
-    }
+    // Keep the selection on screen, and never leave blank lines under the last row while
+    // earlier rows are hidden (the table grew: a resize, the detail pane closed).
+    m.top = layout::list_offset(m.top, m.selected, page, m.total as usize);
     let held = m.page_offset..m.page_offset + m.rows.len();
     let want_end = (m.top + page).min(m.total as usize);
     let covered = held.contains(&m.top) && want_end <= held.end;
@@ -105,9 +102,10 @@ pub(super) fn refresh_page(app: &mut App) -> Vec<Command> {
 
 pub(super) fn open_detail(app: &mut App, id: i64, keep_tab: bool) -> Vec<Command> {
     let req = app.req();
-    let (tab, scroll) = match (&app.detail, keep_tab) {
-        (Some(d), true) if d.id == id => (d.tab, d.scroll),
-        _ => (Tab::Summary, 0),
+    let (tab, scroll, loaded, refreshed_at) = match (&mut app.detail, keep_tab) {
+        // A reload keeps showing what it had until the answer comes (no "loading..." flash).
+        (Some(d), true) if d.id == id => (d.tab, d.scroll, d.loaded.take(), d.refreshed_at),
+        _ => (Tab::Summary, 0, None, None),
     };
     let keep_form = app
         .detail
@@ -117,10 +115,11 @@ pub(super) fn open_detail(app: &mut App, id: i64, keep_tab: bool) -> Vec<Command
     app.detail = Some(Detail {
         id,
         req,
-        loaded: None,
+        loaded,
         tab,
         form: None,
         scroll,
+        refreshed_at,
     });
     if let Some(mut form) = keep_form {
         // Keep what the analyst chose; the reply refreshes states and folders.
@@ -178,12 +177,17 @@ pub(super) fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
     match app.view {
         View::Messages => {
             if app.focus == Focus::Detail {
+                let scroll_max = app.detail_scroll_max();
                 if let Some(d) = app.detail.as_mut() {
                     match (d.tab, d.form.as_mut()) {
                         (Tab::Recipients, Some(f)) => {
                             f.cursor = clamp(f.cursor, f.recipients.len());
                         }
-                        _ => d.scroll = clamp(d.scroll, 10_000),
+                        // The Summary has nothing to scroll: j/k go to the next message, as
+                        // they do in the list (one key instead of Esc j Enter).
+                        (Tab::Summary, _) => return step_message(app, delta),
+                        // Never past the last screenful: `G` shows the end, not a blank pane.
+                        _ => d.scroll = clamp(d.scroll, scroll_max + 1),
                     }
                 }
                 let visible = app.recipients_visible();
@@ -217,5 +221,73 @@ pub(super) fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 layout::list_offset(app.audit.top, app.audit.selected, app.audit_visible(), len);
             Vec::new()
         }
+    }
+}
+
+/// Move the selection by `delta` with the detail pane open, and open the message it lands on
+/// in the same tab (when its page is not held yet, the page's arrival opens it).
+pub(super) fn step_message(app: &mut App, delta: i64) -> Vec<Command> {
+    let Some(tab) = app.detail.as_ref().map(|d| d.tab) else {
+        return Vec::new();
+    };
+    let total = app.messages.total as usize;
+    if total == 0 {
+        return Vec::new();
+    }
+    let to = (app.messages.selected as i64)
+        .saturating_add(delta)
+        .clamp(0, total as i64 - 1) as usize;
+    if to == app.messages.selected {
+        return Vec::new();
+    }
+    app.messages.selected = to;
+    let mut out = ensure_page(app);
+    out.extend(follow_selection(app, tab));
+    out
+}
+
+/// Open the selected message in `tab` if its row is held; otherwise remember to when its page
+/// arrives.
+pub(super) fn follow_selection(app: &mut App, tab: Tab) -> Vec<Command> {
+    let Some(id) = app.selected_message().map(|r| r.id) else {
+        app.messages.follow = Some(tab);
+        return Vec::new();
+    };
+    app.messages.follow = None;
+    if app.detail.as_ref().is_some_and(|d| d.id == id) {
+        return Vec::new();
+    }
+    let mut out = open_detail(app, id, false);
+    if let Some(d) = app.detail.as_mut() {
+        d.tab = tab;
+    }
+    if tab == Tab::Recipients {
+        out.extend(preview(app));
+    }
+    out
+}
+
+/// Re-read what the view shows (`C-r`): the page and the open message, the audit trail, or
+/// the open job's items. Also asked for when another process changes what is shown.
+pub(super) fn refresh_view(app: &mut App) -> Vec<Command> {
+    match app.view {
+        View::Messages => {
+            let mut out = refresh_page(app);
+            if let Some(id) = app.detail.as_ref().map(|d| d.id) {
+                out.extend(open_detail(app, id, true));
+            }
+            out
+        }
+        View::Audit => vec![app.load_audit()],
+        View::Operations => match app.ops.open.as_ref().map(|o| o.job) {
+            Some(job) => {
+                let req = app.req();
+                if let Some(open) = app.ops.open.as_mut() {
+                    open.req = req;
+                }
+                vec![Command::LoadJobItems { req, job }]
+            }
+            None => Vec::new(),
+        },
     }
 }

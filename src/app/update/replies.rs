@@ -1,7 +1,7 @@
 //! Replies from tasks (pages, details, plans, job samples, audit, submissions): each is
 //! applied only when it answers the request still awaited; older ones are stale and dropped.
 
-use super::navigation::{ensure_page, open_detail, refresh_page};
+use super::navigation::{ensure_page, follow_selection, open_detail, refresh_page};
 use super::retract::{form_mut, keep_choices, preview};
 use super::sweep::ask_sweep;
 use crate::app::layout;
@@ -35,7 +35,11 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                 m.selected = (m.total as usize).saturating_sub(1);
             }
             app.dirty = true;
-            ensure_page(app)
+            let mut out = ensure_page(app);
+            if let Some(tab) = app.messages.follow.filter(|_| app.detail.is_some()) {
+                out.extend(follow_selection(app, tab));
+            }
+            out
         }
         Event::SearchFailed { req, error } => {
             if req == app.messages.req {
@@ -140,7 +144,17 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Jobs { jobs, at } => {
-            app.ops.jobs = jobs.iter().map(JobRow::of).collect();
+            let new: Vec<JobRow> = jobs.iter().map(JobRow::of).collect();
+            // Another process (a CLI, a worker) acting shows here first: a job that appeared,
+            // changed state or made progress may have moved the open message's copies.
+            let moved = app.ops.jobs.len() != new.len()
+                || app
+                    .ops
+                    .jobs
+                    .iter()
+                    .zip(&new)
+                    .any(|(a, b)| a.id != b.id || a.status != b.status || a.done() != b.done());
+            app.ops.jobs = new;
             app.ops.sampled_at = Some(at);
             app.ops.selected = app.ops.selected.min(app.ops.jobs.len().saturating_sub(1));
             app.ops.top = layout::list_offset(
@@ -165,6 +179,7 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                 }
                 out.push(Command::LoadJobItems { req, job });
             }
+            out.extend(refresh_open_message(app, moved, at));
             out
         }
         Event::JobItems { req, job, items } => {
@@ -244,3 +259,27 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
         }
     }
 }
+
+/// Re-read the open message after jobs moved, at most every [`DETAIL_REFRESH_SECS`] of sample
+/// time while a job runs (a reload reads a copy's headers from a mailbox).
+fn refresh_open_message(
+    app: &mut App,
+    moved: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<Command> {
+    let Some((id, last)) = app.detail.as_ref().map(|d| (d.id, d.refreshed_at)) else {
+        return Vec::new();
+    };
+    let due = last.is_none_or(|t| (at - t).num_seconds() >= DETAIL_REFRESH_SECS);
+    if !moved || !due || app.view != View::Messages {
+        return Vec::new();
+    }
+    let out = open_detail(app, id, true);
+    if let Some(d) = app.detail.as_mut() {
+        d.refreshed_at = Some(at);
+    }
+    out
+}
+
+/// See [`refresh_open_message`].
+const DETAIL_REFRESH_SECS: i64 = 2;
