@@ -7,6 +7,7 @@
 
 mod actor;
 pub mod anchor;
+mod evidence;
 mod executor;
 mod headers;
 mod item;
@@ -30,6 +31,7 @@ use crate::model::{Action, Role};
 use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::{Actor, login_of_uid, ssh_client_address};
+pub use evidence::{CopySource, EXPORT_ROLE, EvidenceCopy};
 pub use executor::{RunOptions, RunSummary};
 pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan};

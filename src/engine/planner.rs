@@ -334,7 +334,7 @@ impl Engine {
     }
 
     /// Whether `mailbox` is `tenant`'s quarantine mailbox.
-    fn is_quarantine_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
+    pub(super) fn is_quarantine_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
         self.config
             .tenant(tenant)
             .and_then(|t| t.quarantine_mailbox.as_deref())

@@ -190,4 +190,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN signed_form TEXT;
     ALTER TABLE jobs ADD COLUMN signature TEXT;
     "#,
+    // 8: evidence found again by message (`retractor evidence` reads a copy a hard-delete
+    // took when no mailbox holds one any more).
+    r#"
+    CREATE INDEX evidence_by_message ON evidence (tenant, message_id);
+    "#,
 ];
