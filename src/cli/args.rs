@@ -37,6 +37,9 @@ pub enum Command {
     Search(SearchArgs),
     /// One message: recipients with their state, conversation by depth, headers.
     Show(ShowArgs),
+    /// A message's evidence: headers, routing path, authentication verdicts, URLs and
+    /// attachments with hashes; `--export` writes an evidence package.
+    Evidence(EvidenceArgs),
     /// Pull a logged message back out of its recipients' mailboxes.
     Retract(RetractArgs),
     /// Put pulled messages back where they were.
@@ -97,6 +100,17 @@ pub struct ShowArgs {
     /// How deep to follow the conversation.
     #[arg(long, default_value_t = 3)]
     pub depth: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// A log id or a Message-ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Write an evidence package (raw EML, evidence JSON, manifest with hashes) to a new
+    /// FILE.zip or a new directory; recorded in the audit.
+    #[arg(long, value_name = "FILE.zip|DIR")]
+    pub export: Option<String>,
 }
 
 /// Options shared by the commands that change mailboxes.
