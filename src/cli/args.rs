@@ -181,6 +181,21 @@ pub struct SweepArgs {
     pub from: Option<String>,
     #[arg(long, value_name = "TEXT")]
     pub subject: Option<String>,
+    /// A URL a text or HTML part links to (repeatable: any of them).
+    #[arg(long = "url", value_name = "U")]
+    pub urls: Vec<String>,
+    /// A domain a linked URL's host is, or is below (repeatable).
+    #[arg(long = "url-domain", value_name = "D")]
+    pub url_domains: Vec<String>,
+    /// The From address's domain, or a domain above it (repeatable).
+    #[arg(long = "sender-domain", value_name = "D")]
+    pub sender_domains: Vec<String>,
+    /// SHA-256 of an attachment or of a file inside an attached archive (repeatable).
+    #[arg(long = "attachment-sha256", value_name = "H")]
+    pub attachment_sha256: Vec<String>,
+    /// Filename of an attachment or of a file inside an attached archive (repeatable).
+    #[arg(long = "attachment-name", value_name = "N")]
+    pub attachment_names: Vec<String>,
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     /// Sweep on --since alone, with no content filter: every message received since then.

@@ -301,7 +301,7 @@ impl Engine {
             let searched = mailbox.clone();
             let task = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let found = backend.scan(&searched, &filter).await;
+                let found = backend.scan_confirmed(&searched, &filter).await;
                 (searched, found)
             });
             by_task.insert(task.id(), mailbox);

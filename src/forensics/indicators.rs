@@ -146,15 +146,21 @@ impl Indicators {
         parts
     }
 
-    /// Text every matching message's body must contain, for servers that search bodies by
-    /// substring (IMAP `BODY`): each URL's host and each URL domain. A superset, confirmed
-    /// afterwards.
-    pub fn body_hints(&self) -> Vec<String> {
-        let mut hints: Vec<String> = self.urls.iter().filter_map(|u| domain_of(u)).collect();
-        hints.extend(self.url_domains.iter().cloned());
-        hints.sort();
-        hints.dedup();
-        hints
+    /// Text a matching message's body must contain, for servers that search bodies by
+    /// substring (IMAP `BODY`): groups that must all match, any text of a group doing (the
+    /// hosts of the URLs; the URL domains). A superset, confirmed afterwards.
+    pub fn body_hints(&self) -> Vec<Vec<String>> {
+        let mut groups = Vec::new();
+        let mut hosts: Vec<String> = self.urls.iter().filter_map(|u| domain_of(u)).collect();
+        hosts.sort();
+        hosts.dedup();
+        if !hosts.is_empty() {
+            groups.push(hosts);
+        }
+        if !self.url_domains.is_empty() {
+            groups.push(self.url_domains.clone());
+        }
+        groups
     }
 }
 
