@@ -81,7 +81,7 @@ pub fn verdicts(headers: &[HeaderLine]) -> AuthVerdicts {
             .map(|(_, v)| v.to_ascii_lowercase());
         set_for(&mut sets, instance).cv = cv;
     }
-    sets.sort_by(|a, b| b.instance.cmp(&a.instance));
+    sets.sort_by_key(|s| std::cmp::Reverse(s.instance));
     if out.arc.is_none() {
         out.arc = sets.first().and_then(|s| s.cv.clone());
     }
