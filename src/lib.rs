@@ -8,6 +8,7 @@
 //! - [`ingest`]: outside message logs into the store;
 //! - [`backends`]: one module per mail system behind one trait;
 //! - [`engine`]: the only code that changes a mailbox: plan, claim, act, record;
+//! - [`forensics`]: evidence from a copy's raw bytes (headers, route, verdicts, URLs, attachments);
 //! - [`service`]: `retractor serve`, the engine behind a Unix socket with peer identity;
 //! - [`trust`]: the service key and the audit witness (what makes the service checkable);
 //! - [`demo`]: the built-in demo tenant;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod engine;
+pub mod forensics;
 pub mod ingest;
 pub mod model;
 pub mod policy;

@@ -221,6 +221,20 @@ impl AuditLookup for FromCheckpoint<'_> {
 }
 
 impl Local {
+    /// The logged message REF names and the first copy of it that can be read.
+    async fn evidence_copy(
+        &self,
+        reference: &str,
+    ) -> Result<(crate::model::LoggedMessage, crate::engine::EvidenceCopy), ApiError> {
+        let store = self.engine.store();
+        let message = resolve_ref(store, reference)?;
+        let tenant = self.engine.config().tenant(&message.tenant);
+        let detail =
+            store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
+        let copy = self.engine.evidence_copy(&detail).await?;
+        Ok((message, copy))
+    }
+
     /// `engine` (shared) acting for `caller`, with a book of plans of its own.
     pub fn new(engine: Arc<Engine>, caller: Identity) -> Local {
         Local::with_book(engine, caller, Arc::new(PlanBook::default()))
@@ -382,6 +396,30 @@ impl Api for Local {
             .into_iter()
             .map(|(name, value)| HeaderField { name, value })
             .collect())
+    }
+
+    async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {
+        let (_, copy) = self.evidence_copy(reference).await?;
+        Ok(EvidenceView {
+            evidence: crate::forensics::extract(&copy.raw),
+            source: copy.source,
+        })
+    }
+
+    async fn export_evidence(&self, req: &ExportRequest) -> Result<EvidenceExport, ApiError> {
+        let (message, copy) = self.evidence_copy(&req.reference).await?;
+        let (exported_by, exported_at) =
+            self.engine
+                .record_evidence_export(&message.message_id, &copy, &req.destination)?;
+        Ok(EvidenceExport {
+            view: EvidenceView {
+                evidence: crate::forensics::extract(&copy.raw),
+                source: copy.source,
+            },
+            raw: copy.raw,
+            exported_by,
+            exported_at,
+        })
     }
 
     async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError> {

@@ -53,6 +53,14 @@ pub trait Api: Send + Sync {
     /// `GET /v1/messages/{ref}/headers`
     async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError>;
 
+    /// The evidence of a message (headers, route, verdicts, URLs, attachments) from the first
+    /// copy a backend or the evidence store can read. `GET /v1/messages/{ref}/evidence`
+    async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError>;
+
+    /// A copy's raw bytes and evidence for an evidence package, recorded in the audit first
+    /// (chain of custody). `POST /v1/evidence/exports`
+    async fn export_evidence(&self, req: &ExportRequest) -> Result<EvidenceExport, ApiError>;
+
     /// Plan a retract, restore or sweep; changes nothing. `POST /v1/plans`
     async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError>;
 

@@ -213,6 +213,15 @@ impl Api for Remote {
             .await
     }
 
+    async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {
+        self.get(&format!("/v1/messages/{}/evidence", segment(reference)))
+            .await
+    }
+
+    async fn export_evidence(&self, req: &ExportRequest) -> Result<EvidenceExport, ApiError> {
+        self.post("/v1/evidence/exports", Some(req)).await
+    }
+
     async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError> {
         self.post("/v1/plans", Some(req)).await
     }

@@ -342,3 +342,28 @@ pub mod base64_bytes {
         STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
 }
+
+/// A message's evidence and the copy it was read from (`evidence REF`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    pub source: crate::engine::CopySource,
+    pub evidence: crate::forensics::Evidence,
+}
+
+/// What `evidence REF --export` asks for: where the package goes, as the caller names it
+/// (recorded in the audit; the client writes the files).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    pub reference: String,
+    pub destination: String,
+}
+
+/// An exported copy: its evidence, its raw bytes, and the audit's who and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceExport {
+    pub view: EvidenceView,
+    #[serde(with = "crate::api::types::base64_bytes")]
+    pub raw: Vec<u8>,
+    pub exported_by: String,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+}

@@ -190,6 +190,10 @@ pub struct ScanFilter {
     pub since: Option<DateTime<Utc>>,
     /// Leave out the backend's own admin folders (soft-delete, hold, quarantine).
     pub skip_admin_folders: bool,
+    /// Indicators (URLs, domains, attachment hashes and names), normalized. `scan` may use
+    /// them only to narrow on the server ([`crate::forensics::Indicators::body_hints`]);
+    /// [`Backend::scan_confirmed`] decides on each parsed message.
+    pub indicators: crate::forensics::Indicators,
 }
 
 /// The classes of failure the engine reacts to differently.
@@ -340,6 +344,34 @@ pub trait Backend: Send + Sync {
 
     /// Connection, permissions and layout, for `check`.
     async fn check(&self) -> CheckReport;
+
+    /// What [`Backend::scan`] finds, each copy confirmed on its parsed message when the
+    /// filter has indicators: `scan` narrows with what the server can search (or reads
+    /// everything), and a substring match alone never decides. Backends keep this default;
+    /// one that can fetch many bodies in one round trip may do better.
+    async fn scan_confirmed(
+        &self,
+        mailbox: &MailboxRef,
+        filter: &ScanFilter,
+    ) -> Result<Vec<HeaderSummary>, BackendError> {
+        let candidates = self.scan(mailbox, filter).await?;
+        if filter.indicators.is_empty() {
+            return Ok(candidates);
+        }
+        let mut confirmed = Vec::new();
+        for candidate in candidates {
+            let raw = match self.fetch_raw(mailbox, &candidate.location).await {
+                Ok(raw) => raw,
+                // Moved or deleted since the scan: not a match any more.
+                Err(e) if e.kind == ErrorKind::Gone => continue,
+                Err(e) => return Err(e),
+            };
+            if filter.indicators.matches(&crate::forensics::extract(&raw)) {
+                confirmed.push(candidate);
+            }
+        }
+        Ok(confirmed)
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub enum Command {
         after_help = help::SHOW_EXAMPLES
     )]
     Show(ShowArgs),
+    /// A message's evidence: headers, routing path, authentication verdicts, URLs and
+    /// attachments with hashes; `--export` writes an evidence package.
+    Evidence(EvidenceArgs),
     /// Pull a logged message back out of its recipients' mailboxes.
     #[command(
         long_about = format!(
@@ -264,6 +267,17 @@ pub struct ShowArgs {
     pub depth: u32,
 }
 
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// A log id or a Message-ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Write an evidence package (raw EML, evidence JSON, manifest with hashes) to a new
+    /// FILE.zip or a new directory; recorded in the audit.
+    #[arg(long, value_name = "FILE.zip|DIR")]
+    pub export: Option<String>,
+}
+
 /// Options shared by the commands that change mailboxes.
 #[derive(Debug, Args)]
 pub struct Confirm {
@@ -341,6 +355,21 @@ pub struct SweepArgs {
     /// Copies whose subject contains this text.
     #[arg(long, value_name = "TEXT")]
     pub subject: Option<String>,
+    /// A URL a text or HTML part links to (repeatable: any of them).
+    #[arg(long = "url", value_name = "U")]
+    pub urls: Vec<String>,
+    /// A domain a linked URL's host is, or is below (repeatable).
+    #[arg(long = "url-domain", value_name = "D")]
+    pub url_domains: Vec<String>,
+    /// The From address's domain, or a domain above it (repeatable).
+    #[arg(long = "sender-domain", value_name = "D")]
+    pub sender_domains: Vec<String>,
+    /// SHA-256 of an attachment or of a file inside an attached archive (repeatable).
+    #[arg(long = "attachment-sha256", value_name = "H")]
+    pub attachment_sha256: Vec<String>,
+    /// Filename of an attachment or of a file inside an attached archive (repeatable).
+    #[arg(long = "attachment-name", value_name = "N")]
+    pub attachment_names: Vec<String>,
     /// Copies received since WHEN (RFC 3339, or `90m`, `2h`, `3d` ago).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,

@@ -8,6 +8,7 @@
 mod actor;
 pub mod anchor;
 mod approval;
+mod evidence;
 mod executor;
 mod headers;
 mod item;
@@ -32,6 +33,7 @@ use crate::store::{NewAudit, Store, StoreError};
 
 pub use actor::{Actor, login_of_uid, ssh_client_address};
 pub use approval::{POLICY_ROLE, plan_hash};
+pub use evidence::{CopySource, EXPORT_ROLE, EvidenceCopy};
 pub use executor::{RunOptions, RunSummary, decider_id, decider_is_dead};
 pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan};

@@ -301,7 +301,7 @@ impl Engine {
             let searched = mailbox.clone();
             let task = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let found = backend.scan(&searched, &filter).await;
+                let found = backend.scan_confirmed(&searched, &filter).await;
                 (searched, found)
             });
             by_task.insert(task.id(), mailbox);
@@ -334,7 +334,7 @@ impl Engine {
     }
 
     /// Whether `mailbox` is `tenant`'s quarantine mailbox.
-    fn is_quarantine_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
+    pub(super) fn is_quarantine_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
         self.config
             .tenant(tenant)
             .and_then(|t| t.quarantine_mailbox.as_deref())

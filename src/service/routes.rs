@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::peer::{PeerCred, SSH_FROM_HEADER, identify};
 use crate::api::{
-    Api, ApiError, ApiErrorKind, AuditQuery, IngestRequest, JobProgress, PlanRequest,
-    SearchRequest, Submission,
+    Api, ApiError, ApiErrorKind, AuditQuery, ExportRequest, IngestRequest, JobProgress,
+    PlanRequest, SearchRequest, Submission,
 };
 use crate::engine::{CancelRequest, IndexRequest};
 use crate::store::PageAnchor;
@@ -56,6 +56,8 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         .route("/v1/messages", get(search))
         .route("/v1/messages/{reference}", get(message))
         .route("/v1/messages/{reference}/headers", get(headers))
+        .route("/v1/messages/{reference}/evidence", get(evidence))
+        .route("/v1/evidence/exports", post(export_evidence))
         .route("/v1/plans", post(plan))
         .route("/v1/plans/{id}/submit", post(submit))
         .route("/v1/jobs", get(jobs))
@@ -247,6 +249,27 @@ async fn headers(
 ) -> Response {
     let api = api_or_answer!(s, p, h);
     answer(api.headers(&reference).await)
+}
+
+async fn evidence(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.evidence(&reference).await)
+}
+
+async fn export_evidence(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<ExportRequest>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.export_evidence(&req).await)
 }
 
 async fn plan(

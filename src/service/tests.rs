@@ -50,6 +50,18 @@ impl Api for Scripted {
     async fn headers(&self, _: &str) -> Result<Vec<HeaderField>, ApiError> {
         Err(err(ApiErrorKind::Failed, "backend down"))
     }
+    async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {
+        Err(err(
+            ApiErrorKind::BadInput,
+            &format!("evidence:{reference}"),
+        ))
+    }
+    async fn export_evidence(&self, req: &ExportRequest) -> Result<EvidenceExport, ApiError> {
+        Err(err(
+            ApiErrorKind::Refused,
+            &format!("export:{}:{}", req.reference, req.destination),
+        ))
+    }
     async fn plan(&self, _: &PlanRequest) -> Result<PlanView, ApiError> {
         Err(err(
             ApiErrorKind::Refused,
@@ -249,6 +261,19 @@ async fn references_queries_and_bodies_arrive_intact() {
     let reference = "<a/b?c#d%20e@x.test>";
     let e = remote.message(reference).await.expect_err("echo");
     assert_eq!(e.message, format!("echo:{reference}"));
+    let e = remote.evidence(reference).await.expect_err("echo");
+    assert_eq!(e.message, format!("evidence:{reference}"));
+    let e = remote
+        .export_evidence(&ExportRequest {
+            reference: reference.into(),
+            destination: "/tmp/x y.zip".into(),
+        })
+        .await
+        .expect_err("echo");
+    assert_eq!(
+        (e.message.as_str(), e.exit_code()),
+        (format!("export:{reference}:/tmp/x y.zip").as_str(), 4)
+    );
     let query = "from:a@x & subject:\"a b\" %2F+?#";
     let page = remote
         .search(&SearchRequest {

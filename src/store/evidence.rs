@@ -26,6 +26,19 @@ pub struct EvidenceRecord {
     pub taken_at: chrono::DateTime<chrono::Utc>,
 }
 
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<EvidenceRecord> {
+    Ok(EvidenceRecord {
+        id: r.get(0)?,
+        item: r.get(1)?,
+        mailbox: r.get(2)?,
+        message_id: r.get(3)?,
+        folder: r.get(4)?,
+        sha256: r.get(5)?,
+        size: r.get::<_, i64>(6)?.max(0) as u64,
+        taken_at: EVIDENCE_ROW.millis(r, 7, "taken_at")?,
+    })
+}
+
 impl Store {
     /// Keep the raw message; returns its SHA-256 (hex). Committed before the caller acts.
     pub fn add_evidence(
@@ -56,18 +69,24 @@ impl Store {
                 "SELECT id, item, mailbox, message_id, folder, sha256, size, taken_at FROM evidence
                  WHERE item = ?1 ORDER BY id",
             )?;
-            let rows = stmt.query_map([item], |r| {
-                Ok(EvidenceRecord {
-                    id: r.get(0)?,
-                    item: r.get(1)?,
-                    mailbox: r.get(2)?,
-                    message_id: r.get(3)?,
-                    folder: r.get(4)?,
-                    sha256: r.get(5)?,
-                    size: r.get::<_, i64>(6)?.max(0) as u64,
-                    taken_at: EVIDENCE_ROW.millis(r, 7, "taken_at")?,
-                })
-            })?;
+            let rows = stmt.query_map([item], record)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The evidence copies taken of one tenant's message, by any item, newest first: where
+    /// `evidence` reads a message whose every mailbox copy is gone.
+    pub fn evidence_for_message(
+        &self,
+        tenant: &str,
+        message_id: &str,
+    ) -> Result<Vec<EvidenceRecord>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, item, mailbox, message_id, folder, sha256, size, taken_at FROM evidence
+                 WHERE tenant = ?1 AND message_id = ?2 ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map(params![tenant, message_id], record)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

@@ -159,6 +159,8 @@ role! {
         fn evidence_for_item(&self, item: i64) -> Result<Vec<EvidenceRecord>>;
         /// The raw bytes of one copy.
         fn evidence_raw(&self, id: i64) -> Result<Vec<u8>>;
+        /// The copies taken of one tenant's message (any item), newest first.
+        fn evidence_for_message(&self, tenant: &str, message_id: &str) -> Result<Vec<EvidenceRecord>>;
     }
 }
 

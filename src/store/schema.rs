@@ -268,4 +268,9 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     );
     "#,
+    // 10: evidence found again by message (`retractor evidence` reads a copy a hard-delete
+    // took when no mailbox holds one any more).
+    r#"
+    CREATE INDEX evidence_by_message ON evidence (tenant, message_id);
+    "#,
 ];

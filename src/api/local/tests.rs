@@ -141,6 +141,7 @@ fn sweep() -> PlanRequest {
         max_items: None,
         action: Some(Action::HardDelete),
         reason: Some("phish".into()),
+        indicators: Default::default(),
     })
 }
 

@@ -62,6 +62,7 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
         max_items: terms.max_items,
         action: terms.action,
         reason,
+        indicators: Default::default(),
     };
     request.validated_action().map_err(|e| e.to_string())?;
     Ok(request)

@@ -589,6 +589,26 @@ fn criteria(filter: &ScanFilter) -> Vec<Part> {
     if let Some(subject) = &filter.subject {
         terms.push(vec![Part::Text("SUBJECT ".into()), proto::astring(subject)]);
     }
+    // Indicators only narrow: BODY is a substring search of the decoded text, so a host in
+    // a URL is there, and the match itself is confirmed on the parsed message.
+    let indicators = &filter.indicators;
+    for group in indicators.body_hints() {
+        terms.push(any_of(
+            group
+                .iter()
+                .map(|hint| vec![Part::Text("BODY ".into()), proto::astring(hint)])
+                .collect(),
+        ));
+    }
+    if !indicators.sender_domains.is_empty() {
+        terms.push(any_of(
+            indicators
+                .sender_domains
+                .iter()
+                .map(|d| vec![Part::Text("FROM ".into()), proto::astring(d)])
+                .collect(),
+        ));
+    }
     if let Some(since) = filter.since {
         // SINCE compares dates only, in the server's zone: a day early, refined afterwards.
         let day = since - Days::days(1);

@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 mod demo;
 mod docs;
+mod evidence;
 mod jobs;
 mod log;
 mod remediate;
@@ -25,6 +26,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Demo(a) => demo::run(ctx, a).await,
         Command::Search(a) => log::search(ctx, a).await,
         Command::Show(a) => log::show(ctx, a).await,
+        Command::Evidence(a) => evidence::run(ctx, a).await,
         Command::Ingest(a) => log::ingest(ctx, a).await,
         Command::Index(a) => log::index(ctx, a).await,
         Command::Retract(a) => remediate::retract(ctx, a).await,

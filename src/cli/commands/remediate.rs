@@ -65,6 +65,13 @@ pub async fn sweep(ctx: &Context, a: SweepArgs) -> Result<u8, CliError> {
         max_items: a.max_items,
         action: Some(action),
         reason: a.reason,
+        indicators: crate::forensics::Indicators {
+            urls: a.urls,
+            url_domains: a.url_domains,
+            sender_domains: a.sender_domains,
+            attachment_sha256: a.attachment_sha256,
+            attachment_names: a.attachment_names,
+        },
     };
     let plan = api.plan(&PlanRequest::Sweep(request)).await?;
     if a.dry_run {

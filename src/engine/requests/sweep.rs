@@ -24,6 +24,10 @@ pub struct SweepRequest {
     pub from: Option<String>,
     pub subject: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// URLs, URL and sender domains, attachment hashes and names (as typed); every match is
+    /// confirmed on the parsed message.
+    #[serde(default)]
+    pub indicators: crate::forensics::Indicators,
     /// The caller means a sweep with no content filter (`--since` alone): every message.
     pub all: bool,
     /// Most copies the sweep may act on; `None` is [`DEFAULT_SWEEP_MAX_ITEMS`].
@@ -115,17 +119,25 @@ impl SweepRequest {
                 "--max-items (:sweep max:) must be at least 1".into(),
             ));
         }
-        let content = !message_ids.is_empty() || self.from.is_some() || self.subject.is_some();
+        let indicators = self
+            .indicators
+            .normalized()
+            .map_err(|(flag, why)| EngineError::BadInput(format!("{flag} {why}")))?;
+        let content = !message_ids.is_empty()
+            || self.from.is_some()
+            || self.subject.is_some()
+            || !indicators.is_empty();
         if !content {
             let why = match (self.since.is_some(), self.all) {
                 (true, false) => {
                     "--since alone would sweep every message received since then: add a \
-                     content filter (--message-id, --from, --subject), or pass --all \
+                     content filter (--message-id, --from, --subject, an indicator), or pass --all \
                      (:sweep all) if that is what you mean"
                 }
                 (false, true) => "--all still needs --since (or a content filter) to bound it",
                 (false, false) => {
-                    "sweep needs a content filter: --message-id, --from or --subject \
+                    "sweep needs a content filter: --message-id, --from, --subject, --url, \
+                     --url-domain, --sender-domain, --attachment-sha256 or --attachment-name \
                      (--since with --all for every message since then)"
                 }
                 (true, true) => "",
@@ -140,6 +152,7 @@ impl SweepRequest {
             subject: self.subject.clone(),
             since: self.since,
             skip_admin_folders: true,
+            indicators,
             ..ScanFilter::default()
         })
     }
@@ -154,6 +167,7 @@ impl SweepRequest {
         );
         parts.extend(self.from.iter().map(|f| format!("from {f}")));
         parts.extend(self.subject.iter().map(|s| format!("subject {s:?}")));
+        parts.extend(self.indicators.describe());
         parts.extend(
             self.since
                 .iter()
@@ -285,6 +299,31 @@ mod tests {
         .expect("--since with --all");
         assert_eq!(f.since, since);
         assert!(f.skip_admin_folders);
+    }
+
+    #[test]
+    fn an_indicator_is_a_content_filter_and_a_bad_one_is_named() {
+        let f = SweepRequest {
+            indicators: crate::forensics::Indicators {
+                url_domains: vec!["Evil.Example.".into()],
+                ..Default::default()
+            },
+            ..request()
+        }
+        .validated_filter()
+        .expect("an indicator alone is enough");
+        assert_eq!(f.indicators.url_domains, vec!["evil.example".to_string()]);
+        let m = refused(SweepRequest {
+            indicators: crate::forensics::Indicators {
+                attachment_sha256: vec!["".into()],
+                ..Default::default()
+            },
+            ..request()
+        });
+        assert!(
+            m.contains("--attachment-sha256") && m.contains("empty"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -364,6 +364,23 @@ pub(super) fn evidence_keeps_bytes_and_digest<S: Subject>() {
         (sha.as_str(), raw.len() as u64)
     );
     assert_eq!(store.evidence_raw(records[0].id).expect("raw"), raw);
+    // Found again by tenant and Message-ID (the `evidence` command's last resort), and only so.
+    let by_message = store
+        .evidence_for_message("t", "<m@x>")
+        .expect("by message");
+    assert_eq!(by_message, records);
+    assert!(
+        store
+            .evidence_for_message("other", "<m@x>")
+            .expect("other tenant")
+            .is_empty()
+    );
+    assert!(
+        store
+            .evidence_for_message("t", "<n@x>")
+            .expect("other id")
+            .is_empty()
+    );
 }
 
 /// A value this version does not know, written behind the store's back, stops the read with
