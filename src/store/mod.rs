@@ -21,6 +21,8 @@ mod messages;
 mod roles;
 mod schema;
 mod search;
+// Team mode: the same roles on PostgreSQL.
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -40,6 +42,7 @@ pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
+pub use postgres::PgStore;
 pub use search::PageAnchor;
 
 use crate::trust::ServiceKey;
