@@ -19,6 +19,8 @@ mod schema;
 mod search;
 #[cfg(test)]
 pub(crate) mod testdb;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, OnceLock};
 

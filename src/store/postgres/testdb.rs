@@ -73,7 +73,7 @@ impl TestServer {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", SERVER_ACCOUNT, "-d", db, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+            .args(["-U", SERVER_ACCOUNT, "-d", db, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
             .output()
             .expect("run psql");
         assert!(
