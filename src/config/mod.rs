@@ -257,7 +257,6 @@ struct RawConfig {
     service: ServiceSettings,
 }
 
-
 /// Keys every tenant has, whatever its kind.
 #[derive(Deserialize)]
 struct CommonTenant {

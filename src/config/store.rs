@@ -114,7 +114,8 @@ impl RawStore {
         if !(url.starts_with("postgresql://") || url.starts_with("postgres://")) {
             // Not echoed: a URL of another kind may hold a password.
             return Err(
-                "[store] url: is not a PostgreSQL URL (postgresql://user@host:port/database)".into(),
+                "[store] url: is not a PostgreSQL URL (postgresql://user@host:port/database)"
+                    .into(),
             );
         }
         let connect = postgres::Config::from_str(url)
@@ -126,7 +127,9 @@ impl RawStore {
             return Err("[store] url: names no user (postgresql://user@host:port/database)".into());
         }
         if connect.get_dbname().is_none() {
-            return Err("[store] url: names no database (postgresql://user@host:port/database)".into());
+            return Err(
+                "[store] url: names no database (postgresql://user@host:port/database)".into(),
+            );
         }
         if connect.get_hosts().is_empty() {
             return Err("[store] url: names no host (postgresql://user@host:port/database)".into());
@@ -161,7 +164,10 @@ impl RawStore {
                 return Err("[store] ca_file is given but sslmode = \"disable\": the CA would never be used".into());
             }
             if !ca.is_file() {
-                return Err(format!("[store] ca_file: {} is not a readable file", ca.display()));
+                return Err(format!(
+                    "[store] ca_file: {} is not a readable file",
+                    ca.display()
+                ));
             }
         }
         Ok(Some(PostgresStore {
@@ -224,18 +230,44 @@ mod tests {
             ("url = \"postgresql://r@db/r\"\npath = \"r.db\"", "not both"),
             ("url = \"postgresql://db/r\"", "names no user"),
             ("url = \"postgresql://r@db\"", "names no database"),
-            ("url = \"postgresql://r@db/r?sslmode=disable\"", "its own key"),
-            ("url = \"postgresql://r@db/r\"\nsslmode = \"prefer\"", "is not one of"),
-            ("url = \"postgresql://r@db/r\"\nca_file = \"/nonexistent/ca.pem\"", "not a readable file"),
-            ("url = \"postgresql://r@db/r\"\nsslmode = \"disable\"\nca_file = \"x\"", "never be used"),
-            ("url = \"postgresql://r@db/r\"\npassword_env = \"A\"\npassword_file = \"b\"", "password"),
-            ("url = \"postgresql://r@db/r\"\npassword_env = \"\"", "must not be empty"),
+            (
+                "url = \"postgresql://r@db/r?sslmode=disable\"",
+                "its own key",
+            ),
+            (
+                "url = \"postgresql://r@db/r\"\nsslmode = \"prefer\"",
+                "is not one of",
+            ),
+            (
+                "url = \"postgresql://r@db/r\"\nca_file = \"/nonexistent/ca.pem\"",
+                "not a readable file",
+            ),
+            (
+                "url = \"postgresql://r@db/r\"\nsslmode = \"disable\"\nca_file = \"x\"",
+                "never be used",
+            ),
+            (
+                "url = \"postgresql://r@db/r\"\npassword_env = \"A\"\npassword_file = \"b\"",
+                "password",
+            ),
+            (
+                "url = \"postgresql://r@db/r\"\npassword_env = \"\"",
+                "must not be empty",
+            ),
             ("password_env = \"A\"", "needs url"),
-            ("url = \"postgresql://r@db/r\"\npasword_env = \"A\"", "pasword_env"),
+            (
+                "url = \"postgresql://r@db/r\"\npasword_env = \"A\"",
+                "pasword_env",
+            ),
         ] {
-            let err = parse(&format!("[store]\n{store}\n")).err().unwrap_or_default();
+            let err = parse(&format!("[store]\n{store}\n"))
+                .err()
+                .unwrap_or_default();
             assert!(err.contains(says), "{store}: {err}");
-            assert!(!err.contains("pw@"), "{store}: the password is not shown: {err}");
+            assert!(
+                !err.contains("pw@"),
+                "{store}: the password is not shown: {err}"
+            );
         }
     }
 
@@ -243,9 +275,18 @@ mod tests {
     fn loading_a_team_store_says_it_is_not_wired_yet() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");
-        std::fs::write(&path, "[store]\nurl = \"postgresql://r@db:5432/r\"\nsslmode = \"disable\"\n")
-            .expect("write");
-        let err = Config::load(&path).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("team mode (PostgreSQL) is not yet wired"), "{err}");
+        std::fs::write(
+            &path,
+            "[store]\nurl = \"postgresql://r@db:5432/r\"\nsslmode = \"disable\"\n",
+        )
+        .expect("write");
+        let err = Config::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("team mode (PostgreSQL) is not yet wired"),
+            "{err}"
+        );
     }
 }

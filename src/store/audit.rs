@@ -284,7 +284,9 @@ impl Store {
                 None => ChainWalk::from_start(key),
             };
             let mut walk = start;
-            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"
+            ))?;
             let mut rows = stmt.query(params![walk.next_seq()])?;
             while let Some(row) = rows.next()? {
                 if let Some(verdict) = walk.step(entry_from_row(row)?) {
@@ -292,7 +294,9 @@ impl Store {
                 }
             }
             let head: Option<(i64, String)> = tx
-                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
             Ok(walk.finish(head))
         })
@@ -345,14 +349,27 @@ impl<'k> ChainWalk<'k> {
     /// The verdict on a trail without an audit table: empty and intact.
     pub(super) fn empty() -> AuditProgress {
         AuditProgress {
-            verdict: AuditVerdict { ok: true, records: 0, first_bad: None, problem: None, signed: 0 },
+            verdict: AuditVerdict {
+                ok: true,
+                records: 0,
+                first_bad: None,
+                problem: None,
+                signed: 0,
+            },
             checkpoint: None,
         }
     }
 
     /// From the first record.
     pub(super) fn from_start(key: Option<&'k PublicKey>) -> ChainWalk<'k> {
-        ChainWalk { key, expected_seq: 1, prev_hash: GENESIS.to_string(), seen_signed: false, records: 0, signed: 0 }
+        ChainWalk {
+            key,
+            expected_seq: 1,
+            prev_hash: GENESIS.to_string(),
+            seen_signed: false,
+            records: 0,
+            signed: 0,
+        }
     }
 
     /// From a checkpoint, given what the store holds at its place now (hash, signature);
@@ -372,7 +389,15 @@ impl<'k> ChainWalk<'k> {
                 records: cp.seq as u64,
                 signed: 0,
             }),
-            _ => Err(bad(cp.seq, format!("record {} changed or went missing after it was verified", cp.seq), cp.seq as u64, 0)),
+            _ => Err(bad(
+                cp.seq,
+                format!(
+                    "record {} changed or went missing after it was verified",
+                    cp.seq
+                ),
+                cp.seq as u64,
+                0,
+            )),
         }
     }
 
@@ -387,10 +412,20 @@ impl<'k> ChainWalk<'k> {
         let (records, signed) = (self.records, self.signed);
         if e.seq != self.expected_seq {
             let expected = self.expected_seq;
-            return Some(bad(expected, format!("record {expected} is missing (next is {})", e.seq), records, signed));
+            return Some(bad(
+                expected,
+                format!("record {expected} is missing (next is {})", e.seq),
+                records,
+                signed,
+            ));
         }
         if e.prev_hash != self.prev_hash {
-            return Some(bad(e.seq, format!("record {} does not follow record {}", e.seq, e.seq - 1), records, signed));
+            return Some(bad(
+                e.seq,
+                format!("record {} does not follow record {}", e.seq, e.seq - 1),
+                records,
+                signed,
+            ));
         }
         let fields = NewAudit {
             actor: e.actor.clone(),
@@ -404,13 +439,28 @@ impl<'k> ChainWalk<'k> {
             detail: e.detail.clone(),
         };
         if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
-            return Some(bad(e.seq, format!("record {} was altered", e.seq), records, signed));
+            return Some(bad(
+                e.seq,
+                format!("record {} was altered", e.seq),
+                records,
+                signed,
+            ));
         }
         match (&e.sig, self.key) {
-            (Some(sig), Some(key)) if !key.verify(Purpose::AuditRecord, &record_signed_message(e.seq, &e.hash), sig) => {
+            (Some(sig), Some(key))
+                if !key.verify(
+                    Purpose::AuditRecord,
+                    &record_signed_message(e.seq, &e.hash),
+                    sig,
+                ) =>
+            {
                 return Some(bad(
                     e.seq,
-                    format!("record {} is not signed by the service key {}: it was rewritten or inserted", e.seq, key.fingerprint()),
+                    format!(
+                        "record {} is not signed by the service key {}: it was rewritten or inserted",
+                        e.seq,
+                        key.fingerprint()
+                    ),
                     records,
                     signed,
                 ));
@@ -422,7 +472,10 @@ impl<'k> ChainWalk<'k> {
             (None, _) if self.seen_signed => {
                 return Some(bad(
                     e.seq,
-                    format!("record {} has no signature though records before it are signed: it was written without the service", e.seq),
+                    format!(
+                        "record {} has no signature though records before it are signed: it was written without the service",
+                        e.seq
+                    ),
                     records,
                     signed,
                 ));
@@ -441,14 +494,30 @@ impl<'k> ChainWalk<'k> {
         match head {
             Some((seq, hash)) if seq != last_seq || hash != self.prev_hash => bad(
                 last_seq + 1,
-                format!("the trail ends at record {last_seq} but its head says {seq}: records were cut off"),
+                format!(
+                    "the trail ends at record {last_seq} but its head says {seq}: records were cut off"
+                ),
                 records,
                 signed,
             ),
-            None if records > 0 => bad(1, "the trail's head record is missing".into(), records, signed),
+            None if records > 0 => bad(
+                1,
+                "the trail's head record is missing".into(),
+                records,
+                signed,
+            ),
             _ => AuditProgress {
-                verdict: AuditVerdict { ok: true, records, first_bad: None, problem: None, signed },
-                checkpoint: (last_seq > 0).then(|| AuditCheckpoint { seq: last_seq, hash: self.prev_hash.clone() }),
+                verdict: AuditVerdict {
+                    ok: true,
+                    records,
+                    first_bad: None,
+                    problem: None,
+                    signed,
+                },
+                checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
+                    seq: last_seq,
+                    hash: self.prev_hash.clone(),
+                }),
             },
         }
     }
@@ -456,7 +525,13 @@ impl<'k> ChainWalk<'k> {
 
 fn bad(seq: i64, problem: String, records: u64, signed: u64) -> AuditProgress {
     AuditProgress {
-        verdict: AuditVerdict { ok: false, records, first_bad: Some(seq), problem: Some(problem), signed },
+        verdict: AuditVerdict {
+            ok: false,
+            records,
+            first_bad: Some(seq),
+            problem: Some(problem),
+            signed,
+        },
         checkpoint: None,
     }
 }

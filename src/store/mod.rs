@@ -41,8 +41,8 @@ pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
-pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use postgres::PgStore;
+pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use search::PageAnchor;
 
 use crate::trust::ServiceKey;

@@ -5,4 +5,5 @@
 #[path = "../../src/store/postgres/testdb.rs"]
 mod testdb;
 
+#[allow(unused_imports)]
 pub use testdb::{TestDatabase, TestServer, fresh_database, server};

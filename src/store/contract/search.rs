@@ -29,17 +29,51 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     let subject = S::open();
     let store = subject.store();
     let records = [
-        message("<a@x>", "Alice.Smith@corp.test", "Quarterly invoice overdue", &["bob@corp.test"], 0),
-        message("<b@x>", "mallory@evil.test", "Invoice: quarterly reminder", &["carol@corp.test"], 1),
-        message("<c@x>", "mallory@evil.test", "Café menu for the team_lunch", &["alice.smith@corp.test"], 2),
-        message("<d@x>", "noreply@invoices.test", "CAFE OPENING", &["dave@corp.test"], 3),
-        message("<e@x>", "eve@evil.test", "Résumé attached, re:invoice-2031", &["bob@corp.test"], 4),
+        message(
+            "<a@x>",
+            "Alice.Smith@corp.test",
+            "Quarterly invoice overdue",
+            &["bob@corp.test"],
+            0,
+        ),
+        message(
+            "<b@x>",
+            "mallory@evil.test",
+            "Invoice: quarterly reminder",
+            &["carol@corp.test"],
+            1,
+        ),
+        message(
+            "<c@x>",
+            "mallory@evil.test",
+            "Café menu for the team_lunch",
+            &["alice.smith@corp.test"],
+            2,
+        ),
+        message(
+            "<d@x>",
+            "noreply@invoices.test",
+            "CAFE OPENING",
+            &["dave@corp.test"],
+            3,
+        ),
+        message(
+            "<e@x>",
+            "eve@evil.test",
+            "Résumé attached, re:invoice-2031",
+            &["bob@corp.test"],
+            4,
+        ),
     ];
     let batch: Vec<NewMessage<'_>> = records
         .iter()
         .map(|r| NewMessage {
             record: r,
-            tenant: if r.message_id == "<e@x>" { "other" } else { "t" },
+            tenant: if r.message_id == "<e@x>" {
+                "other"
+            } else {
+                "t"
+            },
             recipients: r.to.iter().map(|a| (a.clone(), false)).collect(),
         })
         .collect();
@@ -50,7 +84,11 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
             .search(&query, 50, 0)
             .unwrap_or_else(|e| panic!("{q}: {e}"))
             .into_iter()
-            .map(|m| m.message_id.trim_matches(|c| c == '<' || c == '>').replace("@x", ""))
+            .map(|m| {
+                m.message_id
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .replace("@x", "")
+            })
             .collect();
         assert_eq!(
             store.search_count(&query).expect("count"),
@@ -62,10 +100,22 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     // Newest first.
     assert_eq!(find("invoice"), ["e", "b", "a"], "a word in any column");
     assert_eq!(find("INVOICE"), ["e", "b", "a"], "case is folded");
-    assert_eq!(find("invoic*"), ["e", "d", "b", "a"], "a prefix, in the sender too");
+    assert_eq!(
+        find("invoic*"),
+        ["e", "d", "b", "a"],
+        "a prefix, in the sender too"
+    );
     assert_eq!(find("subject:invoice"), ["e", "b", "a"]);
-    assert_eq!(find("\"quarterly invoice\""), ["a"], "a phrase is adjacent words in order");
-    assert_eq!(find("\"invoice quarterly\""), ["b"], "punctuation between words is no gap");
+    assert_eq!(
+        find("\"quarterly invoice\""),
+        ["a"],
+        "a phrase is adjacent words in order"
+    );
+    assert_eq!(
+        find("\"invoice quarterly\""),
+        ["b"],
+        "punctuation between words is no gap"
+    );
     assert_eq!(find("quarterly invoice"), ["b", "a"], "two words anywhere");
     assert_eq!(find("cafe"), ["d", "c"], "accents are folded in the log");
     assert_eq!(find("café"), ["d", "c"], "and in the query");
@@ -74,7 +124,11 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     assert_eq!(find("from:smith"), ["a"]);
     assert_eq!(find("to:alice"), ["c"], "to: is the recipients only");
     assert_eq!(find("alice"), ["c", "a"]);
-    assert_eq!(find("from:\"corp test\""), ["a"], "the domain's words are a phrase");
+    assert_eq!(
+        find("from:\"corp test\""),
+        ["a"],
+        "the domain's words are a phrase"
+    );
     assert_eq!(find("from:evil"), ["e", "c", "b"]);
     assert_eq!(find("lunch"), ["c"], "an underscore separates words");
     assert_eq!(find("2031"), ["e"], "digits are words");
@@ -87,5 +141,9 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     assert_eq!(find("status:retracted"), Vec::<String>::new());
     assert_eq!(find("disposition:malicious invoice"), ["e", "b", "a"]);
     assert_eq!(find("nothing-like-this"), Vec::<String>::new());
-    assert_eq!(find("invoice menu"), Vec::<String>::new(), "both words, one message");
+    assert_eq!(
+        find("invoice menu"),
+        Vec::<String>::new(),
+        "both words, one message"
+    );
 }

@@ -16,8 +16,8 @@ use super::decode::get;
 use crate::store::audit::{AUDIT_COLUMNS, ChainWalk, GENESIS, record_hash, record_signed_message};
 use crate::store::clock::Now;
 use crate::store::{
-    AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter,
-    AuditProgress, AuditTrail, AuditVerdict, NewAudit, Result, StoreError,
+    AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress,
+    AuditTrail, AuditVerdict, NewAudit, Result, StoreError,
 };
 use crate::trust::{PublicKey, Purpose};
 
@@ -50,8 +50,21 @@ pub(super) fn append(tx: &mut Transaction<'_>, now: Now, e: &NewAudit) -> Result
                             detail, prev_hash, hash, authority, sig)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         &[
-            &seq, &at, &e.actor, &e.ssh_from, &e.role, &e.action, &e.target, &e.reason,
-            &e.outcome, &e.job, &e.detail, &prev_hash, &hash, &authority, &sig,
+            &seq,
+            &at,
+            &e.actor,
+            &e.ssh_from,
+            &e.role,
+            &e.action,
+            &e.target,
+            &e.reason,
+            &e.outcome,
+            &e.job,
+            &e.detail,
+            &prev_hash,
+            &hash,
+            &authority,
+            &sig,
         ],
     )?;
     let moved = tx.execute(
@@ -114,7 +127,9 @@ impl PgStore {
             const PAGE: i64 = 10_000;
             loop {
                 let rows = tx.query(
-                    &format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2"),
+                    &format!(
+                        "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2"
+                    ),
                     &[&walk.next_seq(), &PAGE],
                 )?;
                 let full = rows.len() as i64 == PAGE;

@@ -10,7 +10,9 @@ use postgres::Transaction;
 use super::PgStore;
 use super::audit::append;
 use super::decode::{RowOf, get};
-use super::jobs::{ITEM_COLUMNS, item_from_row, lock_job, parse_action, placements_json, settle_job};
+use super::jobs::{
+    ITEM_COLUMNS, item_from_row, lock_job, parse_action, placements_json, settle_job,
+};
 use crate::model::{FailReason, ItemOutcome, ItemState, JobKind};
 use crate::store::clock::Now;
 use crate::store::{Claimed, ItemClaims, NewAudit, Requeued, Result, StoreError, UnreadableValue};
@@ -86,7 +88,12 @@ fn end_item_unless_taken(
 }
 
 /// End an item whose stored row does not decode as failed (`internal`), audited.
-fn fail_unreadable_item(tx: &mut Transaction<'_>, now: Now, item: i64, why: &UnreadableValue) -> Result<()> {
+fn fail_unreadable_item(
+    tx: &mut Transaction<'_>,
+    now: Now,
+    item: i64,
+    why: &UnreadableValue,
+) -> Result<()> {
     let error = format!(
         "{}: {why}; nothing was done to the copy",
         FailReason::Internal.as_str()
@@ -193,7 +200,13 @@ impl ItemClaims for PgStore {
             .read(|tx, _| {
                 tx.query("SELECT id, host, pid FROM workers", &[])?
                     .iter()
-                    .map(|r| Ok((get::<String>(r, 0)?, get::<String>(r, 1)?, get::<i64>(r, 2)?)))
+                    .map(|r| {
+                        Ok((
+                            get::<String>(r, 0)?,
+                            get::<String>(r, 1)?,
+                            get::<i64>(r, 2)?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>>>()
             })?
             .into_iter()
@@ -236,7 +249,12 @@ impl ItemClaims for PgStore {
         })
     }
 
-    fn claim_items(&self, worker: &str, limit: usize, jobs: Option<&[i64]>) -> Result<Vec<Claimed>> {
+    fn claim_items(
+        &self,
+        worker: &str,
+        limit: usize,
+        jobs: Option<&[i64]>,
+    ) -> Result<Vec<Claimed>> {
         let jobs: Option<Vec<i64>> = jobs.map(<[i64]>::to_vec);
         let limit = limit.min(i64::MAX as usize) as i64;
         self.write(move |tx, now| {
@@ -324,7 +342,12 @@ impl ItemClaims for PgStore {
         })
     }
 
-    fn record_placements(&self, item: i64, worker: &str, placements: &[crate::model::Placement]) -> Result<bool> {
+    fn record_placements(
+        &self,
+        item: i64,
+        worker: &str,
+        placements: &[crate::model::Placement],
+    ) -> Result<bool> {
         self.write(|tx, _| {
             let n = tx.execute(
                 "UPDATE items SET placements = $3 WHERE id = $1 AND state = 'claimed' AND claimed_by = $2",
@@ -334,7 +357,13 @@ impl ItemClaims for PgStore {
         })
     }
 
-    fn requeue_item(&self, item: i64, worker: &str, retry_in: Duration, error: &str) -> Result<Requeued> {
+    fn requeue_item(
+        &self,
+        item: i64,
+        worker: &str,
+        retry_in: Duration,
+        error: &str,
+    ) -> Result<Requeued> {
         self.write(|tx, now| {
             // The job's row is locked first, so a cancel is either committed before this
             // (and seen) or waits for it (and cancels the item requeued here).

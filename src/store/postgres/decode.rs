@@ -29,13 +29,14 @@ impl RowOf {
         column: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<T> {
-        self.known_or_null(row, index, column, parse)?.ok_or_else(|| {
-            StoreError::Database(format!(
-                "{}.{column} of row {} is NULL",
-                self.table,
-                self.id(row)
-            ))
-        })
+        self.known_or_null(row, index, column, parse)?
+            .ok_or_else(|| {
+                StoreError::Database(format!(
+                    "{}.{column} of row {} is NULL",
+                    self.table,
+                    self.id(row)
+                ))
+            })
     }
 
     /// Like [`RowOf::known`] for a nullable column.
@@ -109,7 +110,12 @@ impl RowOf {
 }
 
 /// An integer column read into a narrower type; a value out of its range is unreadable.
-pub(super) fn narrow<T: TryFrom<i64>>(row: &Row, of: RowOf, index: usize, column: &'static str) -> Result<T> {
+pub(super) fn narrow<T: TryFrom<i64>>(
+    row: &Row,
+    of: RowOf,
+    index: usize,
+    column: &'static str,
+) -> Result<T> {
     let wide: i64 = get(row, index)?;
     T::try_from(wide).map_err(|_| of.unreadable(row, column, wide.to_string()))
 }

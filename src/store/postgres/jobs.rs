@@ -16,8 +16,8 @@ use crate::model::{
 };
 use crate::store::clock::Now;
 use crate::store::{
-    EvidenceRecord, EvidenceStore, ItemFinish, JobQueue, JobSignature, NewAudit, NewItem,
-    NewJob, Result, StoreError, UnreadableValue,
+    EvidenceRecord, EvidenceStore, ItemFinish, JobQueue, JobSignature, NewAudit, NewItem, NewJob,
+    Result, StoreError, UnreadableValue,
 };
 use crate::trust::{JobTarget, SignedJob};
 
@@ -160,11 +160,26 @@ fn job_as_rows_say(tx: &mut Transaction<'_>, id: i64) -> Result<SignedJob> {
                 tenant: get(r, 0)?,
                 mailbox: get(r, 1)?,
                 message_id: get(r, 2)?,
-                depth: narrow(r, RowOf { table: "items", id_column: 4 }, 3, "depth")?,
+                depth: narrow(
+                    r,
+                    RowOf {
+                        table: "items",
+                        id_column: 4,
+                    },
+                    3,
+                    "depth",
+                )?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(SignedJob::new(id, &kind, &action, &initiated_by, restores_job, targets))
+    Ok(SignedJob::new(
+        id,
+        &kind,
+        &action,
+        &initiated_by,
+        restores_job,
+        targets,
+    ))
 }
 
 /// Why job `id` cannot be cancelled (see the SQLite store's `not_cancellable`).
@@ -192,7 +207,10 @@ impl PgStore {
     pub fn job_signature(&self, id: i64) -> Result<JobSignature> {
         self.read(|tx, _| {
             let row = tx
-                .query_opt("SELECT signed_form, signature FROM jobs WHERE id = $1", &[&id])?
+                .query_opt(
+                    "SELECT signed_form, signature FROM jobs WHERE id = $1",
+                    &[&id],
+                )?
                 .ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
             Ok(JobSignature {
                 signed_form: get(&row, 0)?,
@@ -288,7 +306,10 @@ impl JobQueue for PgStore {
     fn job(&self, id: i64) -> Result<Job> {
         self.read(|tx, _| {
             let row = tx
-                .query_opt(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"), &[&id])?
+                .query_opt(
+                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+                    &[&id],
+                )?
                 .ok_or_else(|| StoreError::NotFound(format!("no job {id}")))?;
             let mut job = job_from_row(&row)?;
             job.counts = counts(tx, id)?;

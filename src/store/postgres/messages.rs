@@ -7,9 +7,7 @@ use postgres::{Row, Transaction};
 use super::PgStore;
 use super::decode::{RowOf, get, narrow};
 use super::search;
-use crate::model::{
-    Delivery, DeliveryState, LoggedMessage, MessageStatus, normalize_message_id,
-};
+use crate::model::{Delivery, DeliveryState, LoggedMessage, MessageStatus, normalize_message_id};
 use crate::query::Query;
 use crate::store::{
     ConversationEntry, IngestStats, MessageDetail, MessageLog, NewMessage, PageAnchor, RefMatch,
@@ -209,7 +207,12 @@ impl MessageLog for PgStore {
         })
     }
 
-    fn search_page(&self, query: &Query, anchor: PageAnchor, limit: usize) -> Result<Vec<LoggedMessage>> {
+    fn search_page(
+        &self,
+        query: &Query,
+        anchor: PageAnchor,
+        limit: usize,
+    ) -> Result<Vec<LoggedMessage>> {
         let (sql, args, newest_last) = search::page_sql(query, anchor, limit);
         let mut rows = self.read(|tx, _| messages_from(&search::query(tx, &sql, &args)?))?;
         if newest_last {
@@ -250,7 +253,11 @@ fn insert_one(tx: &mut Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
     let message_id = normalize_message_id(&r.message_id);
     let recipients: Vec<&str> = m.recipients.iter().map(|(a, _)| a.as_str()).collect();
     let actionable = m.recipients.iter().filter(|(_, ext)| !ext).count() as i64;
-    let refs: Vec<String> = r.references.iter().map(|s| normalize_message_id(s)).collect();
+    let refs: Vec<String> = r
+        .references
+        .iter()
+        .map(|s| normalize_message_id(s))
+        .collect();
     let in_reply_to = r.in_reply_to.as_deref().map(normalize_message_id);
     let inserted = tx.query_opt(
         "INSERT INTO messages (message_id, tenant, sender, subject, recipients, received_at,

@@ -69,7 +69,11 @@ pub(super) fn count_sql(query: &Query) -> (String, Vec<Arg>) {
 
 /// One page from `anchor` (keyset paging, as the SQLite store's `search_page`); `true` when
 /// the rows come oldest first and must be reversed.
-pub(super) fn page_sql(query: &Query, anchor: PageAnchor, limit: usize) -> (String, Vec<Arg>, bool) {
+pub(super) fn page_sql(
+    query: &Query,
+    anchor: PageAnchor,
+    limit: usize,
+) -> (String, Vec<Arg>, bool) {
     let mut args = Vec::new();
     let filter = compile(query, &mut args);
     let (extra, order, offset) = match anchor {
@@ -81,7 +85,9 @@ pub(super) fn page_sql(query: &Query, anchor: PageAnchor, limit: usize) -> (Stri
             let id = push(&mut args, Arg::Int(id));
             let (outer, inner) = if older { ("<=", "<") } else { (">=", ">") };
             (
-                format!("m.received_at {outer} {at} AND (m.received_at {inner} {at} OR m.id {inner} {id})"),
+                format!(
+                    "m.received_at {outer} {at} AND (m.received_at {inner} {at} OR m.id {inner} {id})"
+                ),
                 if older { "DESC" } else { "ASC" },
                 0,
             )

@@ -73,7 +73,16 @@ impl TestServer {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", SERVER_ACCOUNT, "-d", db, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+            .args([
+                "-U",
+                SERVER_ACCOUNT,
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qtAc",
+                sql,
+            ])
             .output()
             .expect("run psql");
         assert!(
@@ -142,7 +151,11 @@ fn start() -> TestServer {
         .args([SERVER_ACCOUNT, &dir.display().to_string()])
         .status()
         .expect("chown");
-    assert!(chown.success(), "chown {} to {SERVER_ACCOUNT}", dir.display());
+    assert!(
+        chown.success(),
+        "chown {} to {SERVER_ACCOUNT}",
+        dir.display()
+    );
     let server = TestServer {
         dir: dir.clone(),
         port: free_port(),
@@ -165,7 +178,11 @@ fn start() -> TestServer {
         .args([SERVER_ACCOUNT, &sock.display().to_string()])
         .status()
         .expect("chown");
-    assert!(chown.success(), "chown {} to {SERVER_ACCOUNT}", sock.display());
+    assert!(
+        chown.success(),
+        "chown {} to {SERVER_ACCOUNT}",
+        sock.display()
+    );
     let options = format!(
         "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
          -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",

@@ -33,7 +33,10 @@ fn the_schema_has_every_sqlite_migration_under_the_same_number() {
     );
     let (db, _store) = open();
     let version = server().psql(&db.name, "SELECT version FROM schema_version");
-    assert_eq!(version.trim(), crate::store::schema::MIGRATIONS.len().to_string());
+    assert_eq!(
+        version.trim(),
+        crate::store::schema::MIGRATIONS.len().to_string()
+    );
     // Opening again runs nothing twice.
     PgStore::open(&db.url.parse().expect("url"), &db.name).expect("reopen");
 }
@@ -89,7 +92,10 @@ fn several_writers_append_to_one_chain_without_forking_it() {
         .collect();
     seqs.sort_unstable();
     let expected: Vec<i64> = (1..=(WRITERS * EACH) as i64).collect();
-    assert_eq!(seqs, expected, "every append took its own place, none failed");
+    assert_eq!(
+        seqs, expected,
+        "every append took its own place, none failed"
+    );
     let verdict = store.verify_audit().expect("verify");
     assert!(verdict.ok, "{verdict:?}");
     assert_eq!(verdict.records, (WRITERS * EACH) as u64);
@@ -115,7 +121,10 @@ fn stored_times_are_the_servers_by_default() {
         .expect("job");
     let created = store.job(job).expect("job").created_at.timestamp_millis();
     let server_now: i64 = server()
-        .psql(&db.name, "SELECT (extract(epoch FROM now()) * 1000)::bigint")
+        .psql(
+            &db.name,
+            "SELECT (extract(epoch FROM now()) * 1000)::bigint",
+        )
         .trim()
         .parse()
         .expect("server time");
