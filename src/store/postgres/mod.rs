@@ -73,11 +73,10 @@ impl PgStore {
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<PgStore> {
         let conn = Connection::open(config, place)?;
-        conn.run(|client| schema::migrate(client))
-            .map_err(|e| StoreError::Open {
-                path: place.into(),
-                detail: e.to_string(),
-            })?;
+        conn.run(schema::migrate).map_err(|e| StoreError::Open {
+            path: place.into(),
+            detail: e.to_string(),
+        })?;
         Ok(PgStore {
             conn,
             place: place.to_string(),
