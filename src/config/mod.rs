@@ -17,10 +17,12 @@ pub mod policy;
 pub mod redact;
 pub mod secret;
 mod service;
+mod store;
 mod trust;
 
 pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};
+pub use store::{PostgresStore, SslMode};
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{Role, address_domain, normalize_address};
+use store::RawStore;
 
 pub use kinds::BackendSettings;
 pub use maildir::{MaildirFolders, MaildirSettings};
@@ -54,6 +57,8 @@ impl std::error::Error for ConfigError {}
 pub struct Config {
     pub file: PathBuf,
     pub store_path: PathBuf,
+    /// `[store] url`: a PostgreSQL store (team mode) instead of the SQLite file.
+    pub team_store: Option<PostgresStore>,
     pub access: Access,
     pub engine: EngineSettings,
     pub tenants: BTreeMap<String, Tenant>,
@@ -268,12 +273,6 @@ struct RawConfig {
     approvals: policy::RawApprovals,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    path: Option<PathBuf>,
-}
-
 /// Keys every tenant has, whatever its kind.
 #[derive(Deserialize)]
 struct CommonTenant {
@@ -314,7 +313,21 @@ impl Config {
             path: path.to_path_buf(),
             message: format!("cannot read: {e}"),
         })?;
-        Self::parse(&text, path)
+        let config = Self::parse(&text, path)?;
+        // The engine, the service and every command still run on the SQLite store: a team
+        // store is parsed and checked, and refused here, the one loader they all share,
+        // rather than silently served from a SQLite file nobody named.
+        if let Some(team) = &config.team_store {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                message: format!(
+                    "[store] url = {:?}: team mode (PostgreSQL) is not yet wired into the engine; \
+                     this build runs on a SQLite store ([store] path)",
+                    team.url.escape_default().to_string()
+                ),
+            });
+        }
+        Ok(config)
     }
 
     /// Parse config text; `path` names the file in errors and anchors relative paths.
@@ -328,6 +341,7 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        let team_store = raw.store.postgres(&base).map_err(err)?;
         let store_path = base.join(raw.store.path.unwrap_or_else(|| "retractor.db".into()));
         raw.engine
             .validate()
@@ -373,6 +387,7 @@ impl Config {
             audit,
             file: path.to_path_buf(),
             store_path,
+            team_store,
             access: raw.access,
             engine: raw.engine,
             tenants,

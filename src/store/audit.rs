@@ -9,7 +9,7 @@ use super::{Now, Result, Store, StoreError};
 use crate::trust::verify::ChainVerdict;
 use crate::trust::{PublicKey, Purpose};
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(super) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// A record to append. The actor is the OS login, never free text typed by a user.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,11 +43,11 @@ pub struct AuditEntry {
     /// caller's own claim), or absent for records older than the distinction.
     pub authority: Option<String>,
     #[serde(skip)]
-    prev_hash: String,
+    pub(super) prev_hash: String,
     #[serde(skip)]
-    hash: String,
+    pub(super) hash: String,
     #[serde(skip)]
-    sig: Option<String>,
+    pub(super) sig: Option<String>,
 }
 
 /// Which records to list.
@@ -96,7 +96,7 @@ pub struct AuditProgress {
 /// The hash of a record: every field, in a fixed order, with the previous record's hash. A
 /// record from before authorities were kept (`None`) hashes as it did then, so old trails
 /// still verify; every newer record's authority is covered.
-fn record_hash(
+pub(super) fn record_hash(
     seq: i64,
     e: &NewAudit,
     at: &str,
@@ -196,11 +196,11 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 /// What a record's signature covers: its place and its chain hash (which covers every field
 /// and, through the previous hash, every record before it).
-fn record_signed_message(seq: i64, hash: &str) -> Vec<u8> {
+pub(super) fn record_signed_message(seq: i64, hash: &str) -> Vec<u8> {
     format!("{seq}:{hash}").into_bytes()
 }
 
-const AUDIT_COLUMNS: &str = "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, \
+pub(super) const AUDIT_COLUMNS: &str = "seq, at, actor, ssh_from, role, action, target, reason, outcome, job, \
      detail, prev_hash, hash, authority, sig";
 
 /// Whether the store has an audit table at all (a file truncated to 0 bytes opens as an
@@ -271,23 +271,10 @@ impl Store {
         key: Option<&PublicKey>,
     ) -> Result<AuditProgress> {
         self.read(|tx| {
-            let bad = |seq: i64, problem: String, records: u64, signed: u64| AuditProgress {
-                verdict: AuditVerdict {
-                    ok: false,
-                    records,
-                    first_bad: Some(seq),
-                    problem: Some(problem),
-                    signed,
-                },
-                checkpoint: None,
-            };
             if !has_audit_table(tx)? {
-                return Ok(AuditProgress {
-                    verdict: AuditVerdict { ok: true, records: 0, first_bad: None, problem: None, signed: 0 },
-                    checkpoint: None,
-                });
+                return Ok(ChainWalk::empty());
             }
-            let (mut expected_seq, mut prev_hash, mut seen_signed) = match from {
+            let start = match from {
                 Some(cp) => {
                     let stored: Option<(String, Option<String>)> = tx
                         .query_row(
@@ -296,98 +283,29 @@ impl Store {
                             |r| Ok((r.get(0)?, r.get(1)?)),
                         )
                         .optional()?;
-                    match stored {
-                        Some((hash, sig)) if hash == cp.hash => (cp.seq + 1, cp.hash.clone(), sig.is_some()),
-                        _ => return Ok(bad(cp.seq, format!("record {} changed or went missing after it was verified", cp.seq), cp.seq as u64, 0)),
+                    match ChainWalk::from_checkpoint(cp, stored, key) {
+                        Ok(walk) => walk,
+                        Err(verdict) => return Ok(verdict),
                     }
                 }
-                None => (1, GENESIS.to_string(), false),
+                None => ChainWalk::from_start(key),
             };
-            let mut stmt = tx.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"))?;
-            let mut rows = stmt.query(params![expected_seq])?;
-            // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
-            let mut records = (expected_seq - 1) as u64;
-            let mut signed = 0u64;
+            let mut walk = start;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"
+            ))?;
+            let mut rows = stmt.query(params![walk.next_seq()])?;
             while let Some(row) = rows.next()? {
-                let e = entry_from_row(row)?;
-                records += 1;
-                if e.seq != expected_seq {
-                    return Ok(bad(
-                        expected_seq,
-                        format!("record {expected_seq} is missing (next is {})", e.seq),
-                        records,
-                        signed,
-                    ));
+                if let Some(verdict) = walk.step(entry_from_row(row)?) {
+                    return Ok(verdict);
                 }
-                if e.prev_hash != prev_hash {
-                    return Ok(bad(e.seq, format!("record {} does not follow record {}", e.seq, e.seq - 1), records, signed));
-                }
-                let fields = NewAudit {
-                    actor: e.actor.clone(),
-                    ssh_from: e.ssh_from.clone(),
-                    role: e.role.clone(),
-                    action: e.action.clone(),
-                    target: e.target.clone(),
-                    reason: e.reason.clone(),
-                    outcome: e.outcome.clone(),
-                    job: e.job,
-                    detail: e.detail.clone(),
-                };
-                if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
-                    return Ok(bad(e.seq, format!("record {} was altered", e.seq), records, signed));
-                }
-                match (&e.sig, key) {
-                    (Some(sig), Some(key)) if !key.verify(Purpose::AuditRecord, &record_signed_message(e.seq, &e.hash), sig) => {
-                        return Ok(bad(
-                            e.seq,
-                            format!("record {} is not signed by the service key {}: it was rewritten or inserted", e.seq, key.fingerprint()),
-                            records,
-                            signed,
-                        ));
-                    }
-                    (Some(_), _) => {
-                        signed += 1;
-                        seen_signed = true;
-                    }
-                    (None, _) if seen_signed => {
-                        return Ok(bad(
-                            e.seq,
-                            format!("record {} has no signature though records before it are signed: it was written without the service", e.seq),
-                            records,
-                            signed,
-                        ));
-                    }
-                    (None, _) => {}
-                }
-                prev_hash = e.hash;
-                expected_seq += 1;
             }
             let head: Option<(i64, String)> = tx
-                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
-            let last_seq = expected_seq - 1;
-            match head {
-                Some((seq, hash)) if seq != last_seq || hash != prev_hash => Ok(bad(
-                    last_seq + 1,
-                    format!("the trail ends at record {last_seq} but its head says {seq}: records were cut off"),
-                    records,
-                    signed,
-                )),
-                None if records > 0 => Ok(bad(1, "the trail's head record is missing".into(), records, signed)),
-                _ => Ok(AuditProgress {
-                    verdict: AuditVerdict {
-                        ok: true,
-                        records,
-                        first_bad: None,
-                        problem: None,
-                        signed,
-                    },
-                    checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
-                        seq: last_seq,
-                        hash: prev_hash.clone(),
-                    }),
-                }),
-            }
+            Ok(walk.finish(head))
         })
     }
 
@@ -419,6 +337,209 @@ impl Store {
                 })
                 .optional()?)
         })
+    }
+}
+
+/// A walk along the chain, record by record, as both stores verify it: every record must
+/// follow its predecessor, hash over its own fields to its stored hash, carry a signature
+/// once one record did (checked with `key` when given), and the last must match the head.
+pub(super) struct ChainWalk<'k> {
+    key: Option<&'k PublicKey>,
+    expected_seq: i64,
+    prev_hash: String,
+    seen_signed: bool,
+    records: u64,
+    signed: u64,
+}
+
+impl<'k> ChainWalk<'k> {
+    /// The verdict on a trail without an audit table: empty and intact.
+    pub(super) fn empty() -> AuditProgress {
+        AuditProgress {
+            verdict: AuditVerdict {
+                ok: true,
+                records: 0,
+                first_bad: None,
+                problem: None,
+                signed: 0,
+            },
+            checkpoint: None,
+        }
+    }
+
+    /// From the first record.
+    pub(super) fn from_start(key: Option<&'k PublicKey>) -> ChainWalk<'k> {
+        ChainWalk {
+            key,
+            expected_seq: 1,
+            prev_hash: GENESIS.to_string(),
+            seen_signed: false,
+            records: 0,
+            signed: 0,
+        }
+    }
+
+    /// From a checkpoint, given what the store holds at its place now (hash, signature);
+    /// the verdict instead when that record changed or went missing.
+    pub(super) fn from_checkpoint(
+        cp: &AuditCheckpoint,
+        stored: Option<(String, Option<String>)>,
+        key: Option<&'k PublicKey>,
+    ) -> std::result::Result<ChainWalk<'k>, AuditProgress> {
+        match stored {
+            // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
+            Some((hash, sig)) if hash == cp.hash => Ok(ChainWalk {
+                key,
+                expected_seq: cp.seq + 1,
+                prev_hash: cp.hash.clone(),
+                seen_signed: sig.is_some(),
+                records: cp.seq as u64,
+                signed: 0,
+            }),
+            _ => Err(bad(
+                cp.seq,
+                format!(
+                    "record {} changed or went missing after it was verified",
+                    cp.seq
+                ),
+                cp.seq as u64,
+                0,
+            )),
+        }
+    }
+
+    /// The first sequence number the walk reads.
+    pub(super) fn next_seq(&self) -> i64 {
+        self.expected_seq
+    }
+
+    /// The next record, in sequence order; the verdict when it breaks the chain.
+    pub(super) fn step(&mut self, e: AuditEntry) -> Option<AuditProgress> {
+        self.records += 1;
+        let (records, signed) = (self.records, self.signed);
+        if e.seq != self.expected_seq {
+            let expected = self.expected_seq;
+            return Some(bad(
+                expected,
+                format!("record {expected} is missing (next is {})", e.seq),
+                records,
+                signed,
+            ));
+        }
+        if e.prev_hash != self.prev_hash {
+            return Some(bad(
+                e.seq,
+                format!("record {} does not follow record {}", e.seq, e.seq - 1),
+                records,
+                signed,
+            ));
+        }
+        let fields = NewAudit {
+            actor: e.actor.clone(),
+            ssh_from: e.ssh_from.clone(),
+            role: e.role.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            reason: e.reason.clone(),
+            outcome: e.outcome.clone(),
+            job: e.job,
+            detail: e.detail.clone(),
+        };
+        if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
+            return Some(bad(
+                e.seq,
+                format!("record {} was altered", e.seq),
+                records,
+                signed,
+            ));
+        }
+        match (&e.sig, self.key) {
+            (Some(sig), Some(key))
+                if !key.verify(
+                    Purpose::AuditRecord,
+                    &record_signed_message(e.seq, &e.hash),
+                    sig,
+                ) =>
+            {
+                return Some(bad(
+                    e.seq,
+                    format!(
+                        "record {} is not signed by the service key {}: it was rewritten or inserted",
+                        e.seq,
+                        key.fingerprint()
+                    ),
+                    records,
+                    signed,
+                ));
+            }
+            (Some(_), _) => {
+                self.signed += 1;
+                self.seen_signed = true;
+            }
+            (None, _) if self.seen_signed => {
+                return Some(bad(
+                    e.seq,
+                    format!(
+                        "record {} has no signature though records before it are signed: it was written without the service",
+                        e.seq
+                    ),
+                    records,
+                    signed,
+                ));
+            }
+            (None, _) => {}
+        }
+        self.prev_hash = e.hash;
+        self.expected_seq += 1;
+        None
+    }
+
+    /// The verdict once every record was read, given the head kept beside the table.
+    pub(super) fn finish(self, head: Option<(i64, String)>) -> AuditProgress {
+        let (records, signed) = (self.records, self.signed);
+        let last_seq = self.expected_seq - 1;
+        match head {
+            Some((seq, hash)) if seq != last_seq || hash != self.prev_hash => bad(
+                last_seq + 1,
+                format!(
+                    "the trail ends at record {last_seq} but its head says {seq}: records were cut off"
+                ),
+                records,
+                signed,
+            ),
+            None if records > 0 => bad(
+                1,
+                "the trail's head record is missing".into(),
+                records,
+                signed,
+            ),
+            _ => AuditProgress {
+                verdict: AuditVerdict {
+                    ok: true,
+                    records,
+                    first_bad: None,
+                    problem: None,
+                    signed,
+                },
+                checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
+                    seq: last_seq,
+                    hash: self.prev_hash.clone(),
+                }),
+            },
+        }
+    }
+}
+
+fn bad(seq: i64, problem: String, records: u64, signed: u64) -> AuditProgress {
+    AuditProgress {
+        verdict: AuditVerdict {
+            ok: false,
+            records,
+            first_bad: Some(seq),
+            problem: Some(problem),
+            signed,
+        },
+        checkpoint: None,
     }
 }
 

@@ -24,6 +24,8 @@ mod pollers;
 mod roles;
 mod schema;
 mod search;
+// Team mode: the same roles on PostgreSQL.
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -44,6 +46,7 @@ pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
+pub use postgres::PgStore;
 pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
 pub use search::PageAnchor;
 

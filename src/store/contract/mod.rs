@@ -6,16 +6,18 @@
 
 mod claims;
 mod records;
+mod search;
 
 use claims::*;
 use records::*;
+use search::*;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{ManualClock, NewAudit, NewItem, NewJob, Store, StoreRoles};
+use super::{ManualClock, NewAudit, NewItem, NewJob, PgStore, Store, StoreRoles};
 use crate::model::{Action, JobKind};
 
 /// One implementation under test: a fresh, empty store whose clock the test moves.
@@ -149,6 +151,68 @@ impl Subject for Sqlite {
     }
 }
 
+/// The PostgreSQL store, on a fresh database of the test binary's one server (see
+/// `postgres::testdb`), its times from the test's clock instead of the server's.
+pub(super) struct Postgres {
+    db: super::postgres::testdb::TestDatabase,
+    config: ::postgres::Config,
+    clock: Arc<ManualClock>,
+    store: PgStore,
+}
+
+impl Postgres {
+    /// Run `sql` as the superuser (behind the store's back); what it printed.
+    fn psql(&self, sql: &str) -> String {
+        super::postgres::testdb::server().psql(&self.db.name, sql)
+    }
+}
+
+impl Subject for Postgres {
+    type Store = PgStore;
+
+    fn open() -> Self {
+        let db = super::postgres::testdb::fresh_database();
+        let config: ::postgres::Config = db.url.parse().expect("test database url");
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = PgStore::open_with_clock(&config, &db.name, clock.clone()).expect("open");
+        Postgres {
+            db,
+            config,
+            clock,
+            store,
+        }
+    }
+
+    fn store(&self) -> &PgStore {
+        &self.store
+    }
+
+    fn another_handle(&self) -> PgStore {
+        PgStore::open_with_clock(&self.config, &self.db.name, self.clock.clone())
+            .expect("open again")
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    fn alter_audit_record(&self, seq: i64) {
+        let out = self.psql(&format!(
+            "ALTER TABLE audit DISABLE TRIGGER audit_no_update; \
+             UPDATE audit SET outcome = 'refused' WHERE seq = {seq} RETURNING seq"
+        ));
+        assert_eq!(out.trim(), seq.to_string(), "no audit record {seq}");
+    }
+
+    fn overwrite(&self, table: &str, column: &str, id: i64, value: &str) {
+        let value = value.replace('\'', "''");
+        let out = self.psql(&format!(
+            "UPDATE {table} SET {column} = '{value}' WHERE id = {id} RETURNING id"
+        ));
+        assert_eq!(out.trim(), id.to_string(), "{table}.{column} of {id}");
+    }
+}
+
 /// Tests for one subject: one `#[test]` per scenario.
 macro_rules! contract_suite {
     ($module:ident, $subject:ty) => {
@@ -167,6 +231,7 @@ macro_rules! contract_suite {
                 the_message_log_is_searched_and_followed,
                 evidence_keeps_bytes_and_digest,
                 an_unknown_stored_value_stops_the_read,
+                the_query_language_finds_the_same_messages,
             );
         }
     };
@@ -176,3 +241,4 @@ macro_rules! contract_suite {
 }
 
 contract_suite!(sqlite, super::Sqlite);
+contract_suite!(postgres, super::Postgres);

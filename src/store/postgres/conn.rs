@@ -1,0 +1,85 @@
+//! The connection to PostgreSQL and where its calls run.
+//!
+//! The driver is `postgres` (rust-postgres): the synchronous face of tokio-postgres, by the
+//! same maintainers, the most used PostgreSQL client in Rust. Its blocking API matches the
+//! store's synchronous role traits statement for statement (as rusqlite does for SQLite), so
+//! the SQL reads the same on both stores; sqlx would bring its own pool, macros and runtime
+//! for nothing the traits can use.
+//!
+//! `postgres::Client` drives its socket on a private current-thread runtime, and entering a
+//! runtime from inside another one panics. So a call made from an async context is moved
+//! out of it first: on a multi-threaded runtime (the engine's) through `block_in_place`,
+//! which hands the worker thread's other tasks to another thread while this one waits on the
+//! database (spawn_blocking's effect without its `'static` bound); on a current-thread
+//! runtime, where that is not allowed, on a scoped thread of its own.
+
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+use crate::store::{Result, StoreError};
+
+/// One session with the database, shared by a store handle's callers one at a time.
+pub(super) struct Connection {
+    client: Mutex<postgres::Client>,
+}
+
+impl Connection {
+    /// Connect; `tls` decides whether (and how) the session is encrypted.
+    pub fn open(config: &postgres::Config, place: &str) -> Result<Connection> {
+        let client = outside_any_runtime(|| config.connect(postgres::NoTls)).map_err(|e| {
+            StoreError::Open {
+                path: place.into(),
+                detail: words(&e),
+            }
+        })?;
+        Ok(Connection {
+            client: Mutex::new(client),
+        })
+    }
+
+    /// Run `f` on the session, off any async worker thread.
+    pub fn run<R: Send>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<R> + Send,
+    ) -> Result<R> {
+        outside_any_runtime(|| f(&mut self.lock()))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, postgres::Client> {
+        // A panic mid-call drops its transaction, which rolls back: the session is clean.
+        self.client.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Run `f` where the driver's own runtime may block: here when no runtime is entered.
+fn outside_any_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(f).join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
+/// A driver error in the database's own words (its message, detail and hint when it gave
+/// them), never the driver's type.
+pub(super) fn words(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            text
+        }
+        None => err.to_string(),
+    }
+}

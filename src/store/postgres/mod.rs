@@ -1,0 +1,154 @@
+//! The PostgreSQL store (team mode): the same schema, and the same role traits held to the
+//! same contract suite as the SQLite [`Store`](super::Store), for several hosts sharing one
+//! log, one job queue and one audit trail.
+//!
+//! Where SQLite leans on its one writer, this store takes the lock a multi-writer database
+//! needs, as the SQLite code names it at each place: claims `FOR UPDATE SKIP LOCKED`, the
+//! job row locked before its items finish or are given back, audit appends serialised by a
+//! transaction-scoped advisory lock taken before the tail is read. Stored times come from
+//! the database server's clock (`now()`, once per transaction), so hosts whose clocks differ
+//! still agree on leases and retries.
+
+mod audit;
+mod claims;
+mod conn;
+mod decode;
+mod jobs;
+mod messages;
+mod schema;
+mod search;
+#[cfg(test)]
+pub(crate) mod testdb;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use postgres::{IsolationLevel, Transaction};
+
+use super::clock::Now;
+use super::{Clock, Result, StoreError};
+use crate::trust::ServiceKey;
+use conn::Connection;
+
+/// The SQL of a driver error, in words (see [`conn::words`]).
+impl From<postgres::Error> for StoreError {
+    fn from(err: postgres::Error) -> Self {
+        StoreError::Database(conn::words(&err))
+    }
+}
+
+/// A handle on one PostgreSQL store: one session, calls serialised per handle (as the SQLite
+/// store's are per process); other handles, processes and hosts hold sessions of their own.
+pub struct PgStore {
+    conn: Connection,
+    /// Where the store is, for messages: the URL without any password.
+    place: String,
+    /// `None`: the database server's clock. Tests give a clock they move.
+    clock: Option<Arc<dyn Clock>>,
+    signer: OnceLock<Arc<ServiceKey>>,
+}
+
+impl PgStore {
+    /// Connect to the database `config` names and migrate it to this version's schema.
+    /// `place` names it in messages (never with a password).
+    pub fn open(config: &postgres::Config, place: &str) -> Result<PgStore> {
+        PgStore::open_with(config, place, None)
+    }
+
+    /// [`PgStore::open`] with the clock stored times come from instead of the server's
+    /// (tests move a [`super::ManualClock`] past a lease instead of sleeping through it).
+    pub fn open_with_clock(
+        config: &postgres::Config,
+        place: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PgStore> {
+        PgStore::open_with(config, place, Some(clock))
+    }
+
+    fn open_with(
+        config: &postgres::Config,
+        place: &str,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<PgStore> {
+        let conn = Connection::open(config, place)?;
+        conn.run(schema::migrate).map_err(|e| StoreError::Open {
+            path: place.into(),
+            detail: e.to_string(),
+        })?;
+        Ok(PgStore {
+            conn,
+            place: place.to_string(),
+            clock,
+            signer: OnceLock::new(),
+        })
+    }
+
+    /// Where the store is (the URL without a password).
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// Sign from now on with the service's key (as [`super::Store::set_signer`]).
+    pub fn set_signer(&self, key: Arc<ServiceKey>) -> Result<()> {
+        let public = key.public();
+        let set = self.signer.get_or_init(|| key);
+        if set.public() != public {
+            return Err(StoreError::Invalid(
+                "the store already signs with another service key".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The service's key, when this process signs.
+    pub fn signer(&self) -> Option<&Arc<ServiceKey>> {
+        self.signer.get()
+    }
+
+    /// Run `f` in a read-committed write transaction with the moment of the write. Row locks
+    /// (and the audit chain's advisory lock) are taken by the statements that need them.
+    fn write<R: Send>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>, Now) -> Result<R> + Send,
+    ) -> Result<R> {
+        let clock = self.clock.clone();
+        let signer = self.signer.get().map(Arc::as_ref);
+        self.conn.run(move |client| {
+            let mut tx = client.transaction()?;
+            let at = moment(&mut tx, clock.as_deref())?;
+            let out = f(&mut tx, Now(at, signer))?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// Run `f` on one consistent snapshot (repeatable read, read only), with the moment.
+    fn read<R: Send>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>, DateTime<Utc>) -> Result<R> + Send,
+    ) -> Result<R> {
+        let clock = self.clock.clone();
+        self.conn.run(move |client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let at = moment(&mut tx, clock.as_deref())?;
+            let out = f(&mut tx, at)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+/// Now: the given clock's, else the server's transaction time (`now()` is the same for every
+/// statement of one transaction, as one write's times must be).
+fn moment(tx: &mut Transaction<'_>, clock: Option<&dyn Clock>) -> Result<DateTime<Utc>> {
+    match clock {
+        Some(clock) => Ok(clock.now()),
+        None => Ok(tx.query_one("SELECT now()", &[])?.try_get(0)?),
+    }
+}

@@ -1,0 +1,139 @@
+//! What only the PostgreSQL store has to show: calls from inside async runtimes, several
+//! writers on one audit chain, the server's clock, the schema kept in step with SQLite's.
+
+use std::sync::Arc;
+
+use super::PgStore;
+use super::testdb::{fresh_database, server};
+use crate::store::{AuditTrail, ItemClaims, JobQueue, MessageLog, NewAudit, NewJob};
+
+fn open() -> (super::testdb::TestDatabase, PgStore) {
+    let db = fresh_database();
+    let store = PgStore::open(&db.url.parse().expect("url"), &db.name).expect("open");
+    (db, store)
+}
+
+fn entry(n: usize) -> NewAudit {
+    NewAudit {
+        actor: format!("writer{n}"),
+        role: "analyst".into(),
+        action: "retract".into(),
+        target: format!("<m{n}@x>"),
+        outcome: "queued".into(),
+        ..NewAudit::default()
+    }
+}
+
+#[test]
+fn the_schema_has_every_sqlite_migration_under_the_same_number() {
+    assert_eq!(
+        super::schema::MIGRATIONS.len(),
+        crate::store::schema::MIGRATIONS.len(),
+        "a SQLite migration has no PostgreSQL twin in store/postgres/schema.rs"
+    );
+    let (db, _store) = open();
+    let version = server().psql(&db.name, "SELECT version FROM schema_version");
+    assert_eq!(
+        version.trim(),
+        crate::store::schema::MIGRATIONS.len().to_string()
+    );
+    // Opening again runs nothing twice.
+    PgStore::open(&db.url.parse().expect("url"), &db.name).expect("reopen");
+}
+
+#[test]
+fn calls_from_inside_tokio_runtimes_do_not_panic() {
+    let (_db, store) = open();
+    let store = Arc::new(store);
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let from_task = {
+        let store = store.clone();
+        multi.block_on(async move {
+            tokio::spawn(async move { store.audit(&entry(1)) })
+                .await
+                .expect("task")
+        })
+    };
+    assert_eq!(from_task.expect("audit from a worker task"), 1);
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let seq = current.block_on(async { store.audit(&entry(2)) });
+    assert_eq!(seq.expect("audit on a current-thread runtime"), 2);
+    assert!(store.verify_audit().expect("verify").ok);
+}
+
+#[test]
+fn several_writers_append_to_one_chain_without_forking_it() {
+    let (db, store) = open();
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let start = Arc::new(std::sync::Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let config: ::postgres::Config = db.url.parse().expect("url");
+            let name = db.name.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                let store = PgStore::open(&config, &name).expect("open");
+                start.wait();
+                (0..EACH)
+                    .map(|n| store.audit(&entry(w * EACH + n)).expect("append"))
+                    .collect::<Vec<i64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<i64> = writers
+        .into_iter()
+        .flat_map(|t| t.join().expect("writer"))
+        .collect();
+    seqs.sort_unstable();
+    let expected: Vec<i64> = (1..=(WRITERS * EACH) as i64).collect();
+    assert_eq!(
+        seqs, expected,
+        "every append took its own place, none failed"
+    );
+    let verdict = store.verify_audit().expect("verify");
+    assert!(verdict.ok, "{verdict:?}");
+    assert_eq!(verdict.records, (WRITERS * EACH) as u64);
+}
+
+#[test]
+fn stored_times_are_the_servers_by_default() {
+    let (db, store) = open();
+    let job = store
+        .create_job(
+            &NewJob {
+                kind: crate::model::JobKind::Retract,
+                action: crate::model::Action::Trash,
+                initiated_by: "tester".into(),
+                ssh_from: None,
+                reason: None,
+                target: "<m@x>".into(),
+                restores_job: None,
+                audit: entry(0),
+            },
+            &[],
+        )
+        .expect("job");
+    let created = store.job(job).expect("job").created_at.timestamp_millis();
+    let server_now: i64 = server()
+        .psql(
+            &db.name,
+            "SELECT (extract(epoch FROM now()) * 1000)::bigint",
+        )
+        .trim()
+        .parse()
+        .expect("server time");
+    assert!(
+        (0..60_000).contains(&(server_now - created)),
+        "created at {created}, the server says {server_now}"
+    );
+    // A lease is judged by the same clock: a fresh heartbeat holds.
+    store.register_worker("h:1:a", "h", 1).expect("register");
+    assert_eq!(store.live_workers(10_000).expect("live"), 1);
+    assert_eq!(store.message_count().expect("count"), 0);
+}

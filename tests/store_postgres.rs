@@ -1,0 +1,130 @@
+//! The PostgreSQL store from outside the library, on a real server: claim throughput with one
+//! worker beside the SQLite store's (printed; `cargo test --test store_postgres -- --nocapture`
+//! shows the figures), every item claimed and finished exactly once on both.
+
+#[path = "common/postgres.rs"]
+mod postgres;
+
+use std::time::Instant;
+
+use retractor::model::{Action, ItemOutcome, ItemState, JobKind, JobStatus};
+use retractor::store::{ItemFinish, NewAudit, NewItem, NewJob, PgStore, Store, StoreRoles};
+
+const ITEMS: usize = 3_000;
+/// Items claimed at once, as a worker with free slots claims them.
+const BATCH: usize = 16;
+
+fn job(store: &dyn StoreRolesDyn) -> i64 {
+    let items: Vec<NewItem> = (0..ITEMS)
+        .map(|i| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{i}@t.test"),
+            message_id: "<m@x>".into(),
+            ..NewItem::default()
+        })
+        .collect();
+    store.create(
+        &NewJob {
+            kind: JobKind::Retract,
+            action: Action::Trash,
+            initiated_by: "bench".into(),
+            ssh_from: None,
+            reason: None,
+            target: "<m@x>".into(),
+            restores_job: None,
+            audit: NewAudit {
+                actor: "bench".into(),
+                role: "analyst".into(),
+                action: "retract".into(),
+                target: "<m@x>".into(),
+                outcome: "queued".into(),
+                ..NewAudit::default()
+            },
+        },
+        &items,
+    )
+}
+
+/// The one call the measurement needs, object-safe over both stores.
+trait StoreRolesDyn {
+    fn create(&self, job: &NewJob, items: &[NewItem]) -> i64;
+}
+
+impl<T: StoreRoles> StoreRolesDyn for T {
+    fn create(&self, job: &NewJob, items: &[NewItem]) -> i64 {
+        self.create_job(job, items).expect("create job")
+    }
+}
+
+/// Claim and finish every item with one worker; items per second and the items seen.
+fn drain(store: &impl StoreRoles) -> (f64, Vec<i64>) {
+    let job = job(store);
+    store
+        .register_worker("bench:1:w", "bench", 1)
+        .expect("register");
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let batch = store.claim_items("bench:1:w", BATCH, None).expect("claim");
+        if batch.is_empty() {
+            break;
+        }
+        for claimed in batch {
+            seen.push(claimed.item.id);
+            let finished = store
+                .finish_item(&ItemFinish {
+                    item: claimed.item.id,
+                    worker: claimed.worker.clone(),
+                    state: ItemState::Done,
+                    outcome: ItemOutcome::Remediated,
+                    error: None,
+                    placements: Vec::new(),
+                    delivery: None,
+                    audit: NewAudit {
+                        actor: "bench".into(),
+                        role: "engine".into(),
+                        action: "trash".into(),
+                        target: claimed.item.mailbox.clone(),
+                        outcome: "remediated".into(),
+                        ..NewAudit::default()
+                    },
+                    acted: true,
+                })
+                .expect("finish");
+            assert!(finished, "the claim held");
+        }
+    }
+    let rate = seen.len() as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(store.job(job).expect("job").status, JobStatus::Done);
+    (rate, seen)
+}
+
+fn exactly_once(mut seen: Vec<i64>) {
+    assert_eq!(seen.len(), ITEMS, "every item claimed");
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), ITEMS, "no item claimed twice");
+}
+
+#[test]
+fn one_worker_claims_and_finishes_every_item_once_on_both_stores() {
+    let db = postgres::fresh_database();
+    let pg = PgStore::open(&db.url.parse().expect("url"), &db.name).expect("open postgres");
+    let (pg_rate, pg_seen) = drain(&pg);
+    exactly_once(pg_seen);
+    assert!(
+        retractor::store::AuditTrail::verify_audit(&pg)
+            .expect("verify")
+            .ok
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = Store::open(&dir.path().join("r.db")).expect("open sqlite");
+    let (sqlite_rate, sqlite_seen) = drain(&sqlite);
+    exactly_once(sqlite_seen);
+
+    eprintln!(
+        "claimed and finished, 1 worker, batches of {BATCH}, {ITEMS} items: \
+         PostgreSQL {pg_rate:.0}/s, SQLite {sqlite_rate:.0}/s"
+    );
+}
