@@ -268,6 +268,7 @@ struct RawConfig {
     service: ServiceSettings,
     #[serde(default)]
     alerts: toml::Table,
+    #[serde(default)]
     policy: policy::RawPolicy,
     #[serde(default)]
     approvals: policy::RawApprovals,
@@ -523,6 +524,19 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/etc/retractor/config.toml"))
+    }
+
+    #[test]
+    fn a_config_without_policy_or_approvals_gets_their_defaults() {
+        let cfg =
+            parse("[tenants.demo]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"d.test\"]\n")
+                .map_err(|e| e.to_string());
+        let cfg = match cfg {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cfg.policy, PolicySettings::default());
+        assert_eq!(cfg.approvals, ApprovalSettings::default());
     }
 
     #[test]
