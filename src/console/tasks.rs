@@ -87,6 +87,12 @@ impl Tasks {
         self.perform(command).await
     }
 
+    /// Embedded mode only: the engine that runs jobs in this process (`None` against a
+    /// service, whose own workers and decider run).
+    pub fn worker(&self) -> Option<&Arc<Engine>> {
+        self.worker.as_ref()
+    }
+
     /// Follow a submitted job to its end: embedded, run it here with the engine's executor
     /// (as `--wait` does), so the Operations view shows it live; against a service, watch
     /// the service run it. `JobFinished` when it is done.
