@@ -476,3 +476,61 @@ fn the_c_locale_gets_ascii_borders() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0);
 }
+
+#[test]
+fn an_open_embedded_console_decides_alerts_and_runs_the_policys_job() {
+    let t = Tmux::start_prepared("decider", &[], |home| {
+        let demo = home.join("demo");
+        let out = headless(
+            home,
+            &["demo", "--dir", &demo.display().to_string(), "--no-tui"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = demo.join("config.toml");
+        let mut text = std::fs::read_to_string(&config).expect("demo config");
+        text.push_str(
+            "\n[policy]\nwindow = \"52w\"\n\n[policy.rules.phish]\nwhen = [\"phish\"]\n\
+             action = \"move-to-junk\"\nmode = \"automatic\"\n",
+        );
+        std::fs::write(&config, text).expect("demo config");
+    });
+    t.wait_for("Messages 1 of");
+    let home = t.home.path();
+    let demo = home.join("demo");
+    let config = demo.join("config.toml").display().to_string();
+    let log = std::fs::read_to_string(demo.join("log.jsonl")).expect("log");
+    let first: serde_json::Value =
+        serde_json::from_str(log.lines().next().expect("a line")).expect("json");
+    let alert = serde_json::json!({"id": "c1", "source": "soar",
+        "message_id": first["message_id"], "classification": "phish", "status": "active"});
+    let file = home.join("alert.jsonl");
+    std::fs::write(&file, format!("{alert}\n")).expect("alert");
+    // Only stored here: no worker, no service; the console is the one that decides.
+    let out = headless(
+        home,
+        &["--config", &config, "alert", &file.display().to_string()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = headless(home, &["--config", &config, "--json", "jobs"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("jobs json");
+        let done = v["jobs"].as_array().is_some_and(|jobs| {
+            jobs.iter()
+                .any(|j| j["initiated_by"] == "policy:phish" && j["status"] == "done")
+        });
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no policy job ran: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

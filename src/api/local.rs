@@ -90,6 +90,9 @@ struct Booked {
     made: Instant,
     plan: Plan,
     confirmation: Confirmation,
+    /// The request the plan was made from (the engine's JSON of it), kept for an approval
+    /// request: approving plans it again.
+    asked: serde_json::Value,
 }
 
 /// An engine whose heartbeat is older than this is not running (heartbeats come every few
@@ -126,7 +129,19 @@ impl PlanBook {
     }
 
     /// Keep `plan` for `owner`; the id to submit it by (random: ids are not guessable).
+    #[cfg(test)]
     fn keep(&self, owner: &str, plan: Plan, confirmation: Confirmation) -> String {
+        self.keep_asked(owner, plan, confirmation, serde_json::Value::Null)
+    }
+
+    /// [`PlanBook::keep`], with the request the plan was made from.
+    fn keep_asked(
+        &self,
+        owner: &str,
+        plan: Plan,
+        confirmation: Confirmation,
+        asked: serde_json::Value,
+    ) -> String {
         let id = hex::encode(rand::random::<[u8; 16]>());
         let mut plans = self.lock();
         let ttl = self.ttl;
@@ -148,6 +163,7 @@ impl PlanBook {
                 made: Instant::now(),
                 plan,
                 confirmation,
+                asked,
             },
         );
         id
@@ -155,7 +171,18 @@ impl PlanBook {
 
     /// Take `owner`'s plan `id` if `answer` confirms it. A wrong answer or another caller
     /// leaves the plan where it is (it is still its maker's to submit).
+    #[cfg(test)]
     fn take(&self, id: &str, owner: &str, answer: &str) -> Result<Plan, ApiError> {
+        self.take_asked(id, owner, answer).map(|(plan, _)| plan)
+    }
+
+    /// [`PlanBook::take`], with the request the plan was made from.
+    fn take_asked(
+        &self,
+        id: &str,
+        owner: &str,
+        answer: &str,
+    ) -> Result<(Plan, serde_json::Value), ApiError> {
         let mut plans = self.lock();
         let unknown = || {
             ApiError::bad_input(format!(
@@ -177,8 +204,20 @@ impl PlanBook {
         if !booked.confirmation.accepts(answer) {
             return Err(ApiError::refused("not confirmed"));
         }
-        plans.remove(id).map(|b| b.plan).ok_or_else(unknown)
+        plans
+            .remove(id)
+            .map(|b| (b.plan, b.asked))
+            .ok_or_else(unknown)
     }
+}
+
+/// The inner request a plan was made from, as the policy decider stores its own: what
+/// approving a held plan re-plans.
+fn asked_json<T: serde::Serialize>(request: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(request).map_err(|e| ApiError {
+        kind: ApiErrorKind::Failed,
+        message: format!("the request could not be kept for approval: {e}"),
+    })
 }
 
 /// The API served by an engine in this process, for one caller.
@@ -293,7 +332,7 @@ impl Local {
         &self.engine
     }
 
-    fn view(&self, plan: Plan, confirmation: Confirmation) -> PlanView {
+    fn view(&self, plan: Plan, confirmation: Confirmation, asked: serde_json::Value) -> PlanView {
         let view = PlanView {
             id: String::new(),
             kind: plan.kind,
@@ -326,7 +365,9 @@ impl Local {
             },
             empty: plan.empty_plan(),
         };
-        let id = self.plans.keep(&self.caller.login, plan, confirmation);
+        let id = self
+            .plans
+            .keep_asked(&self.caller.login, plan, confirmation, asked);
         PlanView { id, ..view }
     }
 
@@ -424,31 +465,43 @@ impl Api for Local {
 
     async fn plan(&self, req: &PlanRequest) -> Result<PlanView, ApiError> {
         let engine = &self.engine;
-        let (plan, confirmation) = match req {
+        let (plan, confirmation, asked) = match req {
             PlanRequest::Retract(r) => {
                 let plan = engine.plan_retract(r).await?;
                 let confirmation = engine.retract_confirmation(r, &plan)?;
-                (plan, confirmation)
+                (plan, confirmation, asked_json(r)?)
             }
             PlanRequest::Restore(r) => {
                 let plan = engine.plan_restore(r)?;
                 let confirmation = r.confirmation(&plan);
-                (plan, confirmation)
+                (plan, confirmation, asked_json(r)?)
             }
             PlanRequest::Sweep(r) => {
                 self.unknown_tenant(&r.tenant)?;
                 let plan = engine.plan_sweep(r).await?;
                 let confirmation = r.confirmation(&plan);
-                (plan, confirmation)
+                (plan, confirmation, asked_json(r)?)
             }
         };
-        Ok(self.view(plan, confirmation))
+        Ok(self.view(plan, confirmation, asked))
     }
 
     async fn submit(&self, req: &Submission) -> Result<Submitted, ApiError> {
-        let plan = self
+        let (plan, asked) = self
             .plans
-            .take(&req.plan, &self.caller.login, &req.answer)?;
+            .take_asked(&req.plan, &self.caller.login, &req.answer)?;
+        if let Some(why) = self.engine.approval_required(&plan) {
+            // Four-eyes: a request waits for a second person instead of a job; nothing runs
+            // (with `wait` or not) until someone else approves it.
+            let approval = self.engine.hold_for_approval(&plan, asked, &why)?;
+            return Ok(Submitted {
+                job: None,
+                approval: Some(approval),
+                held_because: Some(why),
+                notes: plan.notes,
+                no_engine_running: false,
+            });
+        }
         let id = self.engine.submit(&plan)?;
         let no_engine_running = if !self.runs_jobs {
             false
@@ -466,7 +519,9 @@ impl Api for Local {
             self.engine.store().live_workers(ENGINE_ALIVE_WITHIN_MS)? == 0
         };
         Ok(Submitted {
-            job: self.engine.store().job(id)?,
+            job: Some(self.engine.store().job(id)?),
+            approval: None,
+            held_because: None,
             notes: plan.notes,
             no_engine_running,
         })

@@ -183,10 +183,18 @@ pub struct Submission {
     pub wait: bool,
 }
 
-/// A submitted job.
+/// A submitted plan: a job, or (four-eyes, `[approvals]`) a request waiting for a second
+/// person's approval, which writes the job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Submitted {
-    pub job: Job,
+    /// The job written (`None`: the plan waits for approval).
+    pub job: Option<Job>,
+    /// The approval request the plan waits in, when `[approvals]` holds it.
+    #[serde(default)]
+    pub approval: Option<crate::store::ApprovalRecord>,
+    /// Which `[approvals]` setting holds it.
+    #[serde(default)]
+    pub held_because: Option<String>,
     pub notes: Vec<String>,
     /// No engine is running to pick the job up (embedded mode without `--wait`).
     pub no_engine_running: bool,

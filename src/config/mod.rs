@@ -527,6 +527,19 @@ mod tests {
     }
 
     #[test]
+    fn a_config_without_policy_or_approvals_gets_their_defaults() {
+        let cfg =
+            parse("[tenants.demo]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"d.test\"]\n")
+                .map_err(|e| e.to_string());
+        let cfg = match cfg {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cfg.policy, PolicySettings::default());
+        assert_eq!(cfg.approvals, ApprovalSettings::default());
+    }
+
+    #[test]
     fn relative_paths_resolve_against_the_file() {
         let cfg = parse(
             "[store]\npath = \"r.db\"\n[tenants.demo]\nkind = \"maildir\"\nroot = \"mail\"\ndomains = [\"Demo.Test\"]\n",

@@ -30,6 +30,9 @@ use tasks::Tasks;
 /// How often the jobs sampler asks for the jobs (progress is redrawn at most this often).
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
+/// How many recent jobs the embedded console looks through for a policy's queued ones.
+const POLICY_JOBS_LOOKED_AT: usize = 50;
+
 /// How long the retract tab's keys must pause before its plan is asked for: a burst of
 /// `+`/`Space` searches the tenant's mailboxes once, for the last state.
 const PLAN_QUIET: Duration = Duration::from_millis(150);
@@ -129,6 +132,12 @@ pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleErr
     let mut input = EventStream::new();
     // Stopped when `run` returns, however it returns.
     let sampler = AbortOnDrop(tokio::spawn(sample_jobs(Arc::clone(&tasks), tx.clone())));
+    // Embedded, this console is the engine: the policies decide here too, as in `worker
+    // --follow`. Against a service, the service's decider does.
+    let (stop_deciding, stop) = tokio::sync::watch::channel(false);
+    let decider = tasks
+        .worker()
+        .map(|engine| AbortOnDrop(tokio::spawn(decide_and_run(Arc::clone(engine), stop))));
     // Start-up figures for the log (the README's first-frame numbers come from here).
     let started = std::time::Instant::now();
     let mut first_frame_logged = false;
@@ -185,7 +194,54 @@ pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleErr
         dispatch(&tasks, &tx, commands);
     }
     drop(sampler);
+    // A decision under way finishes or leaves nothing (its claim is given back): stop asks
+    // first, the abort on drop ends what is left.
+    let _ = stop_deciding.send(true);
+    drop(decider);
     Ok(())
+}
+
+/// The policy decider of an embedded console, and the runner of the jobs it writes: the
+/// console runs only jobs it follows, and nobody here follows a policy's job but this.
+async fn decide_and_run(
+    engine: Arc<crate::engine::Engine>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let decide = {
+        let engine = Arc::clone(&engine);
+        async move {
+            if let Err(e) = crate::policy::run_decider(engine, Some(stop)).await {
+                tracing::warn!("console policy decider stopped: {e}");
+            }
+        }
+    };
+    let run = async {
+        let mut tick = tokio::time::interval(SAMPLE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let queued = match engine.store().jobs(POLICY_JOBS_LOOKED_AT) {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!("console policy jobs: {e}");
+                    continue;
+                }
+            };
+            for job in queued.iter().filter(|j| {
+                j.status == crate::model::JobStatus::Queued && j.initiated_by.starts_with("policy:")
+            }) {
+                let options = crate::engine::RunOptions {
+                    job: Some(job.id),
+                    follow: false,
+                };
+                if let Err(e) = engine.run(options).await {
+                    tracing::warn!(job = job.id, "console policy job run failed: {e}");
+                }
+                engine.forget_conversation_searches();
+            }
+        }
+    };
+    tokio::join!(decide, run);
 }
 
 /// Aborts its task when dropped.

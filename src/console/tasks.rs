@@ -87,6 +87,12 @@ impl Tasks {
         self.perform(command).await
     }
 
+    /// Embedded mode only: the engine that runs jobs in this process (`None` against a
+    /// service, whose own workers and decider run).
+    pub fn worker(&self) -> Option<&Arc<Engine>> {
+        self.worker.as_ref()
+    }
+
     /// Follow a submitted job to its end: embedded, run it here with the engine's executor
     /// (as `--wait` does), so the Operations view shows it live; against a service, watch
     /// the service run it. `JobFinished` when it is done.
@@ -384,7 +390,21 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             wait: false,
         })
         .await;
-    Event::Submitted(submitted.map(|s| s.job.id).map_err(|e| e.message))
+    match submitted {
+        Ok(s) => match (s.job, s.approval) {
+            (Some(job), _) => Event::Submitted(Ok(job.id)),
+            // Four-eyes: no job yet; say where it waits so the analyst can tell a colleague.
+            (None, Some(a)) => Event::Notice(format!(
+                "held for approval as request {}: {}; another person must approve it",
+                a.id,
+                s.held_because.as_deref().unwrap_or("[approvals]")
+            )),
+            (None, None) => Event::Submitted(Err(
+                "the service answered with neither a job nor an approval request".into(),
+            )),
+        },
+        Err(e) => Event::Submitted(Err(e.message)),
+    }
 }
 
 /// The restore of a message's pulled copies: of these recipients (empty: all), and of the

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Engine, EngineError, Plan, RestoreRequest, RetractRequest};
-use crate::model::{JobKind, Role};
+use super::{Actor, Engine, EngineError, Plan, RestoreRequest, RetractRequest, SweepRequest};
+use crate::model::{Action, JobKind, Role};
 use crate::store::{ApprovalRecord, NewApproval, NewAudit, Settlement, StoreError};
 
 /// The role the policies act with: they may pull (soft- and hard-delete included) but
@@ -50,6 +50,19 @@ pub fn plan_hash(plan: &Plan) -> String {
 enum Asked {
     Retract(RetractRequest),
     Restore(RestoreRequest),
+    Sweep(SweepRequest),
+}
+
+/// The distinct mailboxes a plan would act on (copies settled at planning time excluded):
+/// what `[approvals] required_above` counts. Depth counts would count a mailbox once per
+/// depth it appears at.
+fn mailboxes_reached(plan: &Plan) -> usize {
+    plan.items
+        .iter()
+        .filter(|i| i.settled.is_none())
+        .map(|i| (i.tenant.as_str(), i.mailbox.as_str()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 impl Engine {
@@ -76,6 +89,52 @@ impl Engine {
             requested_by: self.actor.login.clone(),
             expires_in: self.config.approvals.expire,
         }
+    }
+
+    /// Why a plan made by hand must wait for a second person under `[approvals]`
+    /// (`required_above` mailboxes, `hard_delete`), or `None` when it may run at once.
+    /// Policy decisions have their own rails and never come through here.
+    pub fn approval_required(&self, plan: &Plan) -> Option<String> {
+        let settings = &self.config.approvals;
+        if settings.hard_delete && plan.action == Action::HardDelete {
+            return Some(
+                "[approvals] hard_delete = true: every hard-delete needs a second person".into(),
+            );
+        }
+        let reached = mailboxes_reached(plan);
+        match settings.required_above {
+            Some(above) if reached as u64 > above => Some(format!(
+                "the plan reaches {reached} mailboxes, more than [approvals] required_above = {above}"
+            )),
+            _ => None,
+        }
+    }
+
+    /// Hold a plan made by hand from `request` (the engine's JSON of the retract, restore or
+    /// sweep request) as an approval request instead of a job; `why` says which setting
+    /// holds it. The requester's own right to the job is checked first: a request nobody
+    /// could approve into a job is refused now, not after a second person's time.
+    pub fn hold_for_approval(
+        &self,
+        plan: &Plan,
+        request: serde_json::Value,
+        why: &str,
+    ) -> Result<ApprovalRecord, EngineError> {
+        self.job_for(plan)?;
+        let approval = self.approval_for(plan, request, None, None);
+        let audit = NewAudit {
+            actor: self.actor.login.clone(),
+            ssh_from: self.actor.ssh_from.clone(),
+            role: self.actor.role.to_string(),
+            action: format!("{} {}", plan.kind.as_str(), plan.action),
+            target: plan.target.clone(),
+            reason: plan.reason.clone(),
+            outcome: "awaiting approval".into(),
+            job: None,
+            detail: Some(format!("{why}; plan {}", approval.plan_hash)),
+        };
+        let id = self.store.request_approval(&approval, &audit)?;
+        Ok(self.store.approval(id)?)
     }
 
     /// Pending requests (those past their time are marked expired first, and audited).
@@ -171,6 +230,7 @@ impl Engine {
         let plan = match requester.asked(&record)? {
             Asked::Retract(r) => requester.plan_retract(&r).await?,
             Asked::Restore(r) => requester.plan_restore(&r)?,
+            Asked::Sweep(r) => requester.plan_sweep(&r).await?,
         };
         if plan_hash(&plan) != record.plan_hash {
             let why = format!(
@@ -218,6 +278,9 @@ impl Engine {
         };
         match record.kind.as_str() {
             k if k == JobKind::Restore.as_str() => Ok(Asked::Restore(
+                serde_json::from_str(&record.request).map_err(unreadable)?,
+            )),
+            k if k == JobKind::Sweep.as_str() => Ok(Asked::Sweep(
                 serde_json::from_str(&record.request).map_err(unreadable)?,
             )),
             _ => Ok(Asked::Retract(

@@ -173,7 +173,7 @@ async fn through_local_a_plan_is_its_makers_and_the_job_names_the_caller() {
     assert!(f.engine.store().jobs(10).expect("jobs").is_empty());
 
     let submitted = alice.submit(&submission("delete")).await.expect("submit");
-    assert_eq!(submitted.job.initiated_by, "alice");
+    assert_eq!(submitted.job.expect("a job").initiated_by, "alice");
     assert!(submitted.no_engine_running);
     let audit = alice.audit(&AuditQuery::default()).await.expect("audit");
     assert!(
@@ -214,7 +214,7 @@ async fn watch_streams_a_finished_job_once_and_ends() {
         .await
         .expect("submit");
     let events: Vec<_> = alice
-        .watch(submitted.job.id)
+        .watch(submitted.job.expect("a job").id)
         .await
         .expect("watch")
         .collect()

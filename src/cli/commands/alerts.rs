@@ -89,7 +89,7 @@ pub async fn alert(ctx: &Context, a: AlertArgs) -> Result<u8, CliError> {
     Ok(lines_exit(report.stored.len(), report.rejected.len()))
 }
 
-fn approval_json(a: &ApprovalRecord) -> Value {
+pub(super) fn approval_json(a: &ApprovalRecord) -> Value {
     json!({
         "id": a.id,
         "kind": a.kind,

@@ -10,10 +10,11 @@ use super::super::output::{
 use super::super::{CliError, Context, exit};
 use crate::api::{
     Api, EmptyOutcome, EmptyPlan, PlanRequest, PlanView, RestoreRequest, RetractRequest,
-    Submission, SweepRequest,
+    Submission, Submitted, SweepRequest,
 };
 use crate::model::JobStatus;
 use crate::model::text::sanitize;
+use crate::store::ApprovalRecord;
 
 pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
@@ -126,6 +127,32 @@ fn print_plan(ctx: &Context, plan: &PlanView) -> Result<u8, CliError> {
     Ok(code)
 }
 
+/// A plan `[approvals]` holds: it was stored as a request (exit 0, like a queued job: the
+/// submission succeeded, and the job will exist once someone else approves it).
+fn held(ctx: &Context, approval: &ApprovalRecord, submitted: &Submitted) -> u8 {
+    let why = submitted.held_because.as_deref().unwrap_or("[approvals]");
+    if ctx.json {
+        let mut shown = super::alerts::approval_json(approval);
+        shown["notes"] = json!(submitted.notes);
+        print_json(&json!({
+            "awaiting_approval": true,
+            "held_because": why,
+            "approval": shown,
+        }));
+    } else if !ctx.quiet {
+        println!(
+            "awaiting approval: request {} ({}); no job yet",
+            approval.id,
+            sanitize(why)
+        );
+        eprintln!(
+            "hint: another person with the approver role runs `retractor approve {}`; the job is written then",
+            approval.id
+        );
+    }
+    exit::OK
+}
+
 /// Confirm, submit, and either leave the job to an engine or watch it run (`--wait`). A
 /// plan the engine's empty-plan rule refuses is refused before anything is asked.
 async fn run_plan(
@@ -159,9 +186,19 @@ async fn run_plan(
             eprintln!("note: {}", sanitize(n));
         }
     }
-    let id = submitted.job.id;
+    let job = match (&submitted.job, &submitted.approval) {
+        (Some(job), _) => job,
+        (None, Some(approval)) => return Ok(held(ctx, approval, &submitted)),
+        (None, None) => {
+            return Err(CliError::new(
+                exit::ERROR,
+                "the engine answered with neither a job nor an approval request",
+            ));
+        }
+    };
+    let id = job.id;
     if !confirm.wait {
-        let j = &submitted.job;
+        let j = job;
         if ctx.json {
             let mut shown = job_json(j);
             shown["notes"] = json!(submitted.notes);
