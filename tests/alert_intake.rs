@@ -7,6 +7,8 @@ mod graph_server;
 #[path = "alert_intake/pollers.rs"]
 mod pollers;
 mod tap_server;
+#[path = "common/tls.rs"]
+mod tls;
 #[path = "alert_intake/webhook.rs"]
 mod webhook;
 

@@ -18,6 +18,8 @@ mod dovecot;
 mod ews_server;
 mod gmail_server;
 mod graph_server;
+#[path = "common/tls.rs"]
+mod tls;
 
 #[path = "backend_contract/ews.rs"]
 mod ews;

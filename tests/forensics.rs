@@ -6,6 +6,8 @@
 mod common;
 #[path = "common/dovecot.rs"]
 mod dovecot;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,8 @@
 mod common;
 #[path = "common/dovecot.rs"]
 mod dovecot;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::path::PathBuf;
 

@@ -13,6 +13,8 @@ mod common;
 mod cyrus;
 #[path = "common/dovecot.rs"]
 mod dovecot;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::path::PathBuf;
 

@@ -132,7 +132,7 @@ async fn webhook_accepts_with_202_and_refuses_with_the_reason() {
 #[tokio::test]
 async fn webhook_speaks_tls_off_loopback_with_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    make_certificates(dir.path());
+    crate::tls::make_certificates(dir.path());
     fs::set_permissions(
         dir.path().join("key.pem"),
         fs::Permissions::from_mode(0o600),
@@ -159,75 +159,6 @@ async fn webhook_speaks_tls_off_loopback_with_the_configured_certificate() {
         .await
         .unwrap()
         .unwrap();
-}
-
-/// A test CA and a `localhost` certificate it signed (EC keys: fast to make).
-fn make_certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is needed for the TLS test");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=webhook test CA",
-    ]);
-    openssl(&ca);
-    let mut req = vec!["req"];
-    req.extend(ec);
-    req.extend([
-        "-keyout",
-        "key.pem",
-        "-out",
-        "req.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(&req);
-    fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "req.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "cert.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
 }
 
 /// The sustained rate through the webhook: 8 clients posting one alert per request for a

@@ -8,13 +8,13 @@ use super::super::output::{
     Column, Table, job_json, job_with_items_json, plan_json, print_job_table, print_json,
 };
 use super::super::{CliError, Context, exit};
+use crate::api::alerts::ApprovalRecord;
 use crate::api::{
     Api, EmptyOutcome, EmptyPlan, PlanRequest, PlanView, RestoreRequest, RetractRequest,
     Submission, Submitted, SweepRequest,
 };
 use crate::model::JobStatus;
 use crate::model::text::sanitize;
-use crate::store::ApprovalRecord;
 
 pub async fn retract(ctx: &Context, a: RetractArgs) -> Result<u8, CliError> {
     let action = super::action(&a.action)?;
