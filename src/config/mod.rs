@@ -268,6 +268,7 @@ struct RawConfig {
     service: ServiceSettings,
     #[serde(default)]
     alerts: toml::Table,
+    #[serde(default)]
     policy: policy::RawPolicy,
     #[serde(default)]
     approvals: policy::RawApprovals,
