@@ -26,7 +26,7 @@ mod auth;
 mod ops;
 mod xml;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -120,8 +120,18 @@ pub struct Stats {
 #[derive(Default)]
 struct Data {
     mailboxes: HashMap<String, Mailbox>,
+    /// Every folder in creation order. Folders are never removed, so the positions the
+    /// indexes below hold stay valid; the indexes keep a request's cost proportional to the
+    /// mailbox it touches, so a benchmark with thousands of mailboxes measures the client.
     folders: Vec<Folder>,
-    items: Vec<Item>,
+    folder_at: HashMap<String, usize>,
+    children: HashMap<String, Vec<usize>>,
+    well_known_at: HashMap<(String, &'static str), usize>,
+    /// Every item by its creation number, which keeps the order answers list them in.
+    items: BTreeMap<u64, Item>,
+    item_key: HashMap<String, u64>,
+    in_folder: HashMap<String, BTreeSet<u64>>,
+    next_item: u64,
     next_id: u64,
     account_concurrency: usize,
     in_flight: usize,
@@ -168,13 +178,89 @@ impl Data {
     }
 
     fn well_known(&self, mailbox: &str, id: &str) -> Option<&Folder> {
-        self.folders
-            .iter()
-            .find(|f| f.mailbox == mailbox && f.distinguished == Some(id))
+        // The key holds the static name, so find it among the known ones first.
+        let name = WELL_KNOWN.iter().find(|(n, _)| *n == id)?.0;
+        self.well_known_at
+            .get(&(mailbox.to_string(), name))
+            .map(|&at| &self.folders[at])
     }
 
     fn folder(&self, id: &str) -> Option<&Folder> {
-        self.folders.iter().find(|f| f.id == id)
+        self.folder_at.get(id).map(|&at| &self.folders[at])
+    }
+
+    /// The folders directly below `parent`, in creation order.
+    fn children(&self, parent: &str) -> impl Iterator<Item = &Folder> {
+        self.children
+            .get(parent)
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.folders[at])
+    }
+
+    fn push_folder(&mut self, folder: Folder) {
+        let at = self.folders.len();
+        self.folder_at.insert(folder.id.clone(), at);
+        if let Some(parent) = &folder.parent {
+            self.children.entry(parent.clone()).or_default().push(at);
+        }
+        if let Some(name) = folder.distinguished {
+            self.well_known_at
+                .insert((folder.mailbox.clone(), name), at);
+        }
+        self.folders.push(folder);
+    }
+
+    fn insert_item(&mut self, item: Item) {
+        self.next_item += 1;
+        let key = self.next_item;
+        self.item_key.insert(item.id.clone(), key);
+        self.in_folder
+            .entry(item.folder.clone())
+            .or_default()
+            .insert(key);
+        self.items.insert(key, item);
+    }
+
+    /// The creation number of the item with this id.
+    fn item_key(&self, id: &str) -> Option<u64> {
+        self.item_key.get(id).copied()
+    }
+
+    /// The items of one folder, in creation order.
+    fn items_in(&self, folder: &str) -> impl Iterator<Item = &Item> {
+        self.in_folder
+            .get(folder)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.items.get(k))
+    }
+
+    /// Put an item in `folder` under a new id, as a move does.
+    fn relocate_item(&mut self, key: u64, folder: &str, id: String) {
+        let Some(item) = self.items.get_mut(&key) else {
+            return;
+        };
+        self.item_key.remove(&item.id);
+        if let Some(old) = self.in_folder.get_mut(&item.folder) {
+            old.remove(&key);
+        }
+        item.folder = folder.to_string();
+        item.id = id.clone();
+        self.item_key.insert(id, key);
+        self.in_folder
+            .entry(folder.to_string())
+            .or_default()
+            .insert(key);
+    }
+
+    fn remove_item(&mut self, key: u64) {
+        if let Some(item) = self.items.remove(&key) {
+            self.item_key.remove(&item.id);
+            if let Some(old) = self.in_folder.get_mut(&item.folder) {
+                old.remove(&key);
+            }
+        }
     }
 
     /// A folder's shown name: its distinguished id, or its path below the root.
@@ -297,7 +383,7 @@ impl EwsServer {
             let parent = parent
                 .and_then(|p| d.well_known(&address, p))
                 .map(|f| f.id.clone());
-            d.folders.push(Folder {
+            d.push_folder(Folder {
                 id,
                 mailbox: address.clone(),
                 name: name.to_string(),
@@ -325,16 +411,21 @@ impl EwsServer {
         let mut parent = d.well_known(address, "msgfolderroot").map(|f| f.id.clone());
         let mut id = String::new();
         for part in path.split('/') {
-            let existing = d
-                .folders
-                .iter()
-                .find(|f| f.mailbox == address && f.parent == parent && f.name == part)
-                .map(|f| f.id.clone());
+            let existing = match &parent {
+                Some(p) => d
+                    .children(p)
+                    .find(|f| f.mailbox == address && f.name == part),
+                None => d
+                    .folders
+                    .iter()
+                    .find(|f| f.mailbox == address && f.parent.is_none() && f.name == part),
+            }
+            .map(|f| f.id.clone());
             id = match existing {
                 Some(e) => e,
                 None => {
                     let new = d.new_id("folder", address);
-                    d.folders.push(Folder {
+                    d.push_folder(Folder {
                         id: new.clone(),
                         mailbox: address.to_string(),
                         name: part.to_string(),
@@ -360,7 +451,7 @@ impl EwsServer {
         let received = d.now();
         let id = d.new_id("item", address);
         let mime = ops::mime_of(&m, &received);
-        d.items.push(Item {
+        d.insert_item(Item {
             id: id.clone(),
             mailbox: address.to_string(),
             folder: folder_id,
@@ -384,7 +475,7 @@ impl EwsServer {
         let d = self.data();
         let mut out: Vec<_> = d
             .items
-            .iter()
+            .values()
             .filter(|i| i.mailbox == address)
             .map(|i| {
                 (
@@ -403,7 +494,7 @@ impl EwsServer {
     pub fn stamped(&self, address: &str, message_id: &str) -> Vec<(String, String)> {
         let d = self.data();
         d.items
-            .iter()
+            .values()
             .filter(|i| i.mailbox == address && i.message_id == message_id)
             .flat_map(|i| i.stamped.clone())
             .collect()
@@ -413,7 +504,7 @@ impl EwsServer {
     pub fn ids(&self, address: &str, message_id: &str) -> Vec<String> {
         let d = self.data();
         d.items
-            .iter()
+            .values()
             .filter(|i| i.mailbox == address && i.message_id == message_id)
             .map(|i| i.id.clone())
             .collect()

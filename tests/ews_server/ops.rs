@@ -167,13 +167,14 @@ fn resolve(d: &Data, caller: &Caller, node: &Node) -> Result<String, Failure> {
     }
 }
 
-fn item_index(d: &Data, caller: &Caller, id: &str) -> Result<usize, Failure> {
-    let i = d.items.iter().position(|i| i.id == id).ok_or((
+/// The key of the item with this id, checked against the caller.
+fn item_index(d: &Data, caller: &Caller, id: &str) -> Result<u64, Failure> {
+    let key = d.item_key(id).ok_or((
         "ErrorItemNotFound",
         "The specified object was not found in the store.".to_string(),
     ))?;
-    may(d, caller, &d.items[i].mailbox)?;
-    Ok(i)
+    may(d, caller, &d.items[&key].mailbox)?;
+    Ok(key)
 }
 
 /// The value of a restriction's field on an item.
@@ -276,11 +277,7 @@ fn item_xml(d: &Data, i: &Item, mime: bool, recipients: bool) -> String {
 }
 
 fn children_of<'a>(d: &'a Data, parent: &str, deep: bool, out: &mut Vec<&'a super::Folder>) {
-    for f in d
-        .folders
-        .iter()
-        .filter(|f| f.parent.as_deref() == Some(parent))
-    {
+    for f in d.children(parent) {
         out.push(f);
         if deep {
             children_of(d, &f.id, deep, out);
@@ -310,12 +307,10 @@ fn paging(node: &Node, view: &str) -> (usize, usize) {
     (offset, max)
 }
 
-fn move_to(d: &mut Data, index: usize, folder: &str) -> String {
-    let mailbox = d.items[index].mailbox.clone();
+fn move_to(d: &mut Data, key: u64, folder: &str) -> String {
+    let mailbox = d.items[&key].mailbox.clone();
     let id = d.new_id("item", &mailbox);
-    let item = &mut d.items[index];
-    item.folder = folder.to_string();
-    item.id = id.clone();
+    d.relocate_item(key, folder, id.clone());
     id
 }
 
@@ -461,9 +456,9 @@ fn create_folder(d: &mut Data, caller: &Caller, op: &Node) -> String {
             None => Err(("ErrorInvalidOperation", "no parent folder".to_string())),
             Some(Err(e)) => Err(e),
             Some(Ok(parent)) => {
-                if d.folders.iter().any(|f| {
-                    f.parent.as_deref() == Some(&parent) && f.name.eq_ignore_ascii_case(&name)
-                }) {
+                if d.children(&parent)
+                    .any(|f| f.name.eq_ignore_ascii_case(&name))
+                {
                     Err((
                         "ErrorFolderExists",
                         "A folder with the specified name already exists.".to_string(),
@@ -474,7 +469,7 @@ fn create_folder(d: &mut Data, caller: &Caller, op: &Node) -> String {
                         .map(|f| f.mailbox.clone())
                         .unwrap_or_default();
                     let id = d.new_id("folder", &mailbox);
-                    d.folders.push(super::Folder {
+                    d.push_folder(super::Folder {
                         id: id.clone(),
                         mailbox,
                         name,
@@ -509,11 +504,8 @@ fn find_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
                 "FindItem",
                 resolve(d, caller, r).map(|folder| {
                     let mut all: Vec<&Item> = d
-                        .items
-                        .iter()
-                        .filter(|i| {
-                            i.folder == folder && restriction.is_none_or(|r| matches(i, d, r))
-                        })
+                        .items_in(&folder)
+                        .filter(|i| restriction.is_none_or(|r| matches(i, d, r)))
                         .collect();
                     all.sort_by(|a, b| b.received.cmp(&a.received));
                     let page: Vec<_> = all.iter().skip(offset).take(max).collect();
@@ -550,7 +542,7 @@ fn get_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
                 item_index(d, caller, id).map(|i| {
                     format!(
                         "<m:Items>{}</m:Items>",
-                        item_xml(d, &d.items[i], mime, !mime)
+                        item_xml(d, &d.items[&i], mime, !mime)
                     )
                 }),
             )
@@ -636,7 +628,7 @@ fn create_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
                 };
                 let id = d.new_id("item", &mailbox);
                 let h = |name: &str| header_of(&mime, name);
-                d.items.push(Item {
+                d.insert_item(Item {
                     id: id.clone(),
                     mailbox,
                     folder: folder.clone(),
@@ -672,7 +664,7 @@ fn delete_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
     let mut messages = Vec::new();
     for id in item_ids(op, "ItemIds") {
         let result = item_index(d, caller, &id).and_then(|i| {
-            let mailbox = d.items[i].mailbox.clone();
+            let mailbox = d.items[&i].mailbox.clone();
             let hold = d.mailboxes.get(&mailbox).is_some_and(|m| m.hold);
             let to = match kind.as_str() {
                 "HardDelete" if hold => Some("recoverableitemspurges"),
@@ -689,7 +681,7 @@ fn delete_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
                     move_to(d, i, &folder);
                 }
                 None => {
-                    d.items.remove(i);
+                    d.remove_item(i);
                 }
             }
             Ok(String::new())
@@ -711,8 +703,8 @@ fn update_item(d: &mut Data, caller: &Caller, op: &Node) -> String {
             .to_string();
         let read = change.find("IsRead").map(|r| r.text.trim() == "true");
         let result = item_index(d, caller, &id).map(|i| {
-            if let Some(read) = read {
-                d.items[i].read = read;
+            if let (Some(read), Some(item)) = (read, d.items.get_mut(&i)) {
+                item.read = read;
             }
             format!("<m:Items><t:Message><t:ItemId Id=\"{}\" ChangeKey=\"CQAAABYAAAB\"/></t:Message></m:Items>", esc(&id))
         });
