@@ -7,6 +7,8 @@
 
 #[path = "../tests/common/dovecot.rs"]
 mod dovecot;
+#[path = "../tests/common/tls.rs"]
+mod tls;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,6 +1,7 @@
 //! A throw-away TLS set-up for the tests that speak TLS (Dovecot, Cyrus, the alert webhook):
 //! a test CA and a `localhost` certificate it signed, made with the system's `openssl`.
 
+use std::fs;
 use std::path::Path;
 use std::process::Command;
 
