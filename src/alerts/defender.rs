@@ -76,22 +76,13 @@ impl DefenderPoller {
     }
 
     fn window_start(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, PollError> {
-        let stored = self
-            .store
-            .poller_cursor(&self.cursor_key)
-            .map_err(|e| PollError::Failed(e.to_string()))?;
-        match stored {
-            Some(cursor) => DateTime::parse_from_rfc3339(&cursor)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    PollError::Failed(format!(
-                        "the stored Defender cursor {cursor:?} is not a time"
-                    ))
-                }),
-            None => {
-                Ok(now - chrono::Duration::from_std(self.settings.lookback).unwrap_or_default())
-            }
-        }
+        super::poll::window_start(
+            &self.store,
+            &self.cursor_key,
+            "Defender",
+            now,
+            self.settings.lookback,
+        )
     }
 }
 

@@ -41,6 +41,31 @@ pub struct Step {
     pub caught_up: bool,
 }
 
+/// Where a poller's next window starts: the end of the last window the source answered (its
+/// stored cursor), or `lookback` before `now` on the first poll. `source` names the poller in
+/// the error when the stored cursor is not a time.
+pub fn window_start(
+    store: &crate::store::Store,
+    cursor_key: &str,
+    source: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    lookback: Duration,
+) -> Result<chrono::DateTime<chrono::Utc>, PollError> {
+    let stored = store
+        .poller_cursor(cursor_key)
+        .map_err(|e| PollError::Failed(e.to_string()))?;
+    match stored {
+        Some(cursor) => chrono::DateTime::parse_from_rfc3339(&cursor)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                PollError::Failed(format!(
+                    "the stored {source} cursor {cursor:?} is not a time"
+                ))
+            }),
+        None => Ok(now - chrono::Duration::from_std(lookback).unwrap_or_default()),
+    }
+}
+
 /// A source of alerts read window by window.
 #[async_trait]
 pub trait Poller: Send + Sync {
