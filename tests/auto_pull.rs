@@ -4,6 +4,7 @@
 //! are tested on the engine in `src/policy/tests.rs`.
 
 mod common;
+mod graph_server;
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -182,4 +183,132 @@ fn a_burst_survives_kill_9_with_nothing_lost_and_nothing_done_twice() {
         "alert -> first copy pulled over {N} alerts (Maildir, kill -9 mid-way): median {} ms, p95 {} ms",
         latency["median_ms"], latency["p95_ms"]
     );
+}
+
+/// Alerts one at a time into a running `worker --follow`: each is submitted with `retractor
+/// alert` (another process, as a SOAR's script would) once the one before has been pulled, so
+/// every sample is one alert's path alone: stored, noticed by the decider, decided, planned,
+/// queued, claimed, first copy moved. The figure is the store's own (`policy report`:
+/// receipt to the first item finished `remediated`, both on the store's clock).
+fn single_alert_latency(w: &World, message_ids: &[String], label: &str) -> Value {
+    let mut follower = worker(w);
+    for (i, mid) in message_ids.iter().enumerate() {
+        let file = write_alerts(w, "one.jsonl", &[alert_line(&format!("lat-{i}"), mid)]);
+        let out = w.run(&["alert", &file]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let start = Instant::now();
+        while report(w)["alert_to_first_pull"]["samples"].as_u64() < Some(i as u64 + 1) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "alert {i} not pulled: {}",
+                report(w)
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    follower.kill().expect("stop the worker");
+    follower.wait().expect("reap the worker");
+    let r = report(w);
+    let latency = &r["alert_to_first_pull"];
+    eprintln!(
+        "{label}: alert to first copy pulled over {} alerts: median {} ms, p95 {} ms",
+        latency["samples"], latency["median_ms"], latency["p95_ms"]
+    );
+    assert_eq!(r["pulls"].as_u64(), Some(message_ids.len() as u64), "{r}");
+    r
+}
+
+const LATENCY_SAMPLES: usize = 40;
+/// Recipients of each alerted message: a small campaign.
+const LATENCY_RECIPIENTS: usize = 5;
+
+/// `cargo test --release --test auto_pull -- --ignored --nocapture latency_on_maildir`
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn latency_on_maildir() {
+    let w = World::new(RULES);
+    let users: Vec<String> = (0..LATENCY_RECIPIENTS).map(|u| format!("user{u}")).collect();
+    let mut mailboxes: Vec<&str> = users.iter().map(String::as_str).collect();
+    mailboxes.push("quarantine");
+    w.make_mailboxes(&mailboxes);
+    let to: Vec<String> = users.iter().map(|u| format!("{u}@corp.test")).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let mut log = Vec::new();
+    let mut mids = Vec::new();
+    for i in 0..LATENCY_SAMPLES {
+        let mid = format!("<lat-{i}@bad.example>");
+        let text = message(&mid, "hr@bad.example", &to, "Payroll", None);
+        for user in &users {
+            w.deliver(user, "", &format!("{i}.M1.host"), &text, false, 1_795_000_000);
+        }
+        log.push(log_line(&mid, "hr@bad.example", &to, "Payroll", None));
+        mids.push(mid);
+    }
+    assert_eq!(w.ingest_lines(&log).status.code(), Some(0));
+    single_alert_latency(&w, &mids, "maildir");
+}
+
+/// The same on the Graph test server (`tests/graph_server`), every request answered after
+/// 20 ms as a nearby Exchange Online would be.
+/// `cargo test --release --test auto_pull -- --ignored --nocapture latency_on_graph`
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn latency_on_graph() {
+    use graph_server::{GraphServer, NewMessage, Settings, UserKind};
+    use std::os::unix::fs::PermissionsExt;
+    let server = GraphServer::start(Settings {
+        latency: Duration::from_millis(20),
+        ..Settings::default()
+    });
+    let w = World::new(
+        "[policy]\nwindow = \"52w\"\n[policy.rules.phish]\nwhen = [\"phish\"]\n\
+         action = \"move-to-junk\"\nmode = \"automatic\"\n",
+    );
+    let secret = w.path().join("graph-secret");
+    std::fs::write(&secret, graph_server::CLIENT_SECRET).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = std::fs::read_to_string(w.config()).unwrap();
+    let tenant = format!(
+        "\n[tenants.m365]\nkind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret_file = \"graph-secret\"\nauthority_host = \"{url}\"\n\
+         graph_endpoint = \"{url}\"\ndomains = [\"m365.test\"]\n",
+        graph_server::TENANT,
+        graph_server::CLIENT_ID,
+        url = server.url
+    );
+    std::fs::write(w.config(), config + &tenant).unwrap();
+    let to: Vec<String> = (0..LATENCY_RECIPIENTS)
+        .map(|u| format!("user{u}@m365.test"))
+        .collect();
+    for mailbox in &to {
+        server.add_user(mailbox, UserKind::Member);
+    }
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let mut log = Vec::new();
+    let mut mids = Vec::new();
+    for i in 0..LATENCY_SAMPLES {
+        let mid = format!("<lat-{i}@bad.example>");
+        for mailbox in &to {
+            server.deliver(
+                mailbox,
+                "inbox",
+                NewMessage {
+                    internet_message_id: mid.clone(),
+                    from: "hr@bad.example".into(),
+                    to: to.iter().map(|s| s.to_string()).collect(),
+                    subject: "Payroll".into(),
+                    ..NewMessage::default()
+                },
+            );
+        }
+        log.push(
+            serde_json::json!({"message_id": mid, "from": "hr@bad.example", "to": to,
+                "subject": "Payroll", "received_at": "2026-11-20T10:00:00Z", "tenant": "m365"})
+            .to_string(),
+        );
+        mids.push(mid);
+    }
+    assert_eq!(w.ingest_lines(&log).status.code(), Some(0));
+    single_alert_latency(&w, &mids, "graph (20 ms a request)");
+    assert_eq!(server.violations(), Vec::<String>::new());
 }

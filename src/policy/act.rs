@@ -248,8 +248,14 @@ impl Decider {
         rule: &crate::config::Rule,
         revision: Option<(i64, i64)>,
     ) -> Result<Outcome, EngineError> {
-        let jobs = match revision {
-            Some((number, _)) => self.engine.store().jobs_of_alert(number)?,
+        // A rehearsal (`policy test`) has no claimed revision: the alert's earlier revisions,
+        // if it was ever received, are found by its source and id.
+        let number = match revision {
+            Some((number, _)) => Some(number),
+            None => self.engine.store().alert_number(&alert.source, &alert.id)?,
+        };
+        let jobs = match number {
+            Some(number) => self.engine.store().jobs_of_alert(number)?,
             None => Vec::new(),
         };
         let restorable: Vec<i64> = jobs
@@ -503,6 +509,8 @@ impl Decider {
             message_id: alert.message_id.clone(),
             rule: outcome.decision.rule,
             outcome: match outcome.effect {
+                // A revision that is not `active` restores what the alert's jobs pulled.
+                Effect::Job(..) if alert.status != AlertStatus::Active => "would-restore".into(),
                 Effect::Job(..) => "would-pull".into(),
                 Effect::Approval(_) => "would-request".into(),
                 Effect::Nothing => outcome.decision.outcome,

@@ -205,6 +205,38 @@ async fn an_automatic_rule_pulls_and_a_false_positive_restores() {
     );
 }
 
+/// `policy test` with a false positive for an alert that was received and acted on finds the
+/// job it pulled and says it would restore it (it used to say nothing was left to restore).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rehearsed_false_positive_names_what_it_would_restore() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let pulled = w.decide().await;
+    w.run(pulled.job.expect("a job")).await;
+    let revised = Alert::parse(&format!(
+        r#"{{"id":"a1","source":"soar","message_id":"{MID}","classification":"phish","status":"false_positive"}}"#
+    ))
+    .unwrap();
+    let decider = Decider::new(Arc::clone(&w.engine));
+    let rehearsal = decider.rehearse(&revised).await.unwrap();
+    assert_eq!(rehearsal.outcome, "would-restore", "{}", rehearsal.detail);
+    assert!(
+        rehearsal.detail.contains("restore 2 copies"),
+        "{}",
+        rehearsal.detail
+    );
+    // Rehearsing wrote nothing: the copies are still pulled and no decision was added.
+    assert!(!w.in_inbox("alice") && !w.in_inbox("bob"));
+    // An alert never received has nothing to restore.
+    let unknown = Alert::parse(&format!(
+        r#"{{"id":"zz","source":"soar","message_id":"{MID}","classification":"phish","status":"false_positive"}}"#
+    ))
+    .unwrap();
+    let nothing = decider.rehearse(&unknown).await.unwrap();
+    assert_eq!(nothing.outcome, "no-action", "{}", nothing.detail);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmation_waits_for_a_second_person_never_the_requester() {
     let w = World::new(CONFIRM);

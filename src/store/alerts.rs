@@ -341,6 +341,18 @@ impl Store {
         })
     }
 
+    /// The store's number for the alert `source` sent as `id`, if it was ever received:
+    /// `policy test` finds through it the jobs a rehearsed false positive would restore.
+    pub fn alert_number(&self, source: &str, id: &str) -> Result<Option<i64>> {
+        self.read(|tx| {
+            let number = tx
+                .prepare_cached("SELECT id FROM alerts WHERE source = ?1 AND source_id = ?2")?
+                .query_row([source, id], |r| r.get(0))
+                .optional()?;
+            Ok(number)
+        })
+    }
+
     /// The retract jobs earlier decisions on alert `number` made (directly, or through an
     /// approved request), oldest first: what a false positive restores.
     pub fn jobs_of_alert(&self, number: i64) -> Result<Vec<i64>> {
