@@ -227,7 +227,9 @@ const LATENCY_RECIPIENTS: usize = 5;
 #[ignore = "a measurement: run by hand, figures in benches/README.md"]
 fn latency_on_maildir() {
     let w = World::new(RULES);
-    let users: Vec<String> = (0..LATENCY_RECIPIENTS).map(|u| format!("user{u}")).collect();
+    let users: Vec<String> = (0..LATENCY_RECIPIENTS)
+        .map(|u| format!("user{u}"))
+        .collect();
     let mut mailboxes: Vec<&str> = users.iter().map(String::as_str).collect();
     mailboxes.push("quarantine");
     w.make_mailboxes(&mailboxes);
@@ -239,7 +241,14 @@ fn latency_on_maildir() {
         let mid = format!("<lat-{i}@bad.example>");
         let text = message(&mid, "hr@bad.example", &to, "Payroll", None);
         for user in &users {
-            w.deliver(user, "", &format!("{i}.M1.host"), &text, false, 1_795_000_000);
+            w.deliver(
+                user,
+                "",
+                &format!("{i}.M1.host"),
+                &text,
+                false,
+                1_795_000_000,
+            );
         }
         log.push(log_line(&mid, "hr@bad.example", &to, "Payroll", None));
         mids.push(mid);
