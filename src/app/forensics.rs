@@ -252,7 +252,8 @@ mod tests {
         assert_eq!((spf.text.as_str(), spf.tone), ("fail", Tone::Fail));
         let dkim = lines.iter().find(|l| l.label.starts_with("DKIM")).unwrap();
         assert_eq!(dkim.tone, Tone::Pass);
-        let exe = lines.iter().find(|l| l.text.contains("bytes")).unwrap();
+        let exe = lines.iter().find(|l| l.label == "- ").unwrap();
+        assert!(exe.text.starts_with("invoice"), "{}", exe.text);
         assert_eq!(exe.tone, Tone::Fail, "declared pdf, detected exe");
         assert!(
             lines.iter().any(|l| l.label == "  - " && l.text.starts_with("inner.txt")),

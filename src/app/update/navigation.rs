@@ -302,6 +302,11 @@ pub(super) fn refresh_view(app: &mut App) -> Vec<Command> {
             if let Some(id) = app.detail.as_ref().map(|d| d.id) {
                 out.extend(open_detail(app, id, true));
             }
+            // Asked for by hand: the Forensics tab reads its copy again too.
+            if let Some(d) = app.detail.as_mut().filter(|d| d.tab == Tab::Forensics) {
+                d.evidence = None;
+                out.extend(super::pending::load_evidence(app));
+            }
             out
         }
         View::Audit => vec![app.load_audit()],

@@ -219,3 +219,7 @@ pub(super) fn evidence_arrived(
     app.dirty = true;
     Vec::new()
 }
+
+#[cfg(test)]
+#[path = "pending_tests.rs"]
+mod tests;
