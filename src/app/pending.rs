@@ -59,7 +59,11 @@ impl ApprovalRow {
             expires_at: short_time(a.expires_at),
             by_depth,
             plan_hash: shown(&a.plan_hash),
-            asked: asked_fields(&a.request),
+            asked: asked_fields(&a.request)
+                .into_iter()
+                // The message is the target already.
+                .filter(|(k, v)| !(k == "message" && *v == shown(&a.target)))
+                .collect(),
         }
     }
 }
@@ -72,8 +76,8 @@ fn asked_fields(request: &str) -> Vec<(String, String)> {
     };
     fields
         .iter()
-        // The kind and the action are the row's `what` already.
-        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "action"))
+        // The row names these already (its action, reason and counts per depth).
+        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "action" | "reason" | "depth"))
         .filter_map(|(k, v)| {
             let text = match v {
                 serde_json::Value::Null => return None,
@@ -164,7 +168,6 @@ mod tests {
         assert_eq!(
             fields,
             vec![
-                ("depth".to_string(), "1".to_string()),
                 ("message".to_string(), "<a@b>".to_string()),
                 (
                     "recipients".to_string(),
@@ -172,7 +175,7 @@ mod tests {
                 ),
             ]
         );
-        assert!(!fields[2].1.contains('\u{1b}'));
+        assert!(!fields[1].1.contains('\u{1b}'));
         assert_eq!(
             asked_fields("not json"),
             vec![("request".to_string(), "not json".to_string())]

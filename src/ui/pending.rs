@@ -128,11 +128,10 @@ fn facts(frame: &mut Frame<'_>, area: Rect, r: &ApprovalRow, theme: &Theme) {
             format!("{m} messages, {b} mailboxes"),
         )
     }));
-    lines.extend(
-        r.asked
-            .iter()
-            .map(|(k, v)| field(&format!("  {k}"), v.clone())),
-    );
+    if r.asked.is_empty() {
+        lines.push(field("Asked", "every actionable recipient".into()));
+    }
+    lines.extend(r.asked.iter().map(|(k, v)| field(&format!("Asked {k}"), v.clone())));
     lines.push(field("Plan hash", r.plan_hash.clone()));
     frame.render_widget(
         Paragraph::new(lines)
