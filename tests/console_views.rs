@@ -49,7 +49,9 @@ fn demo() -> Demo {
 
 /// The demo, with `setup` changing its config (before the engine reads it) and returning log
 /// lines to ingest after the demo's own (for messages it adds to the mailboxes).
-fn demo_with(setup: impl FnOnce(&mut Config, &retractor::demo::DemoSummary) -> Vec<String>) -> Demo {
+fn demo_with(
+    setup: impl FnOnce(&mut Config, &retractor::demo::DemoSummary) -> Vec<String>,
+) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let summary = retractor::demo::generate(&dir.path().join("demo"), fixed_now()).unwrap();
     let mut config = Config::load(&summary.config_path).unwrap();

@@ -5,8 +5,8 @@
 //! Everything in the evidence is attacker-written: every field goes through [`shown`] here,
 //! URLs and their domains are shown defanged, and attachments are listed, never opened.
 
-use super::rows::shown;
 use super::ReqId;
+use super::rows::shown;
 use crate::api::EvidenceView;
 use crate::forensics::{Attachment, defang};
 
@@ -62,9 +62,7 @@ fn or_dash(s: &str) -> &str {
 pub fn verdict_tone(verdict: Option<&str>) -> Tone {
     match verdict.map(str::to_ascii_lowercase).as_deref() {
         Some("pass") => Tone::Pass,
-        Some("fail" | "softfail" | "permerror" | "temperror" | "policy" | "hardfail") => {
-            Tone::Fail
-        }
+        Some("fail" | "softfail" | "permerror" | "temperror" | "policy" | "hardfail") => Tone::Fail,
         _ => Tone::Muted,
     }
 }
@@ -106,7 +104,10 @@ pub fn lines_of(view: &EvidenceView) -> Vec<ForensicLine> {
         format!(" {}", shown(or_dash(&a.authserv_id))),
         Tone::Plain,
     ));
-    out.push(heading(&format!("Route ({} hops, origin first)", e.route.len())));
+    out.push(heading(&format!(
+        "Route ({} hops, origin first)",
+        e.route.len()
+    )));
     for (i, hop) in e.route.iter().enumerate() {
         let delay = hop
             .delay_secs
@@ -247,7 +248,10 @@ mod tests {
         assert!(!all.contains('\u{1b}'), "{all}");
         assert!(!all.contains('\u{202e}'), "{all}");
         assert!(!all.contains("https://"), "{all}");
-        assert!(all.contains("hxxps://evil[.]example/x  domain evil[.]example"), "{all}");
+        assert!(
+            all.contains("hxxps://evil[.]example/x  domain evil[.]example"),
+            "{all}"
+        );
         let spf = lines.iter().find(|l| l.label.starts_with("SPF")).unwrap();
         assert_eq!((spf.text.as_str(), spf.tone), ("fail", Tone::Fail));
         let dkim = lines.iter().find(|l| l.label.starts_with("DKIM")).unwrap();
@@ -256,7 +260,9 @@ mod tests {
         assert!(exe.text.starts_with("invoice"), "{}", exe.text);
         assert_eq!(exe.tone, Tone::Fail, "declared pdf, detected exe");
         assert!(
-            lines.iter().any(|l| l.label == "  - " && l.text.starts_with("inner.txt")),
+            lines
+                .iter()
+                .any(|l| l.label == "  - " && l.text.starts_with("inner.txt")),
             "nested member indented: {all}"
         );
     }

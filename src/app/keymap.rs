@@ -479,7 +479,10 @@ mod tests {
         let map = Keymap::default();
         let a = key(KeyCode::Char('a'), none);
         assert_eq!(map.action_in(View::Pending, &a), Some(KeyAction::Approve));
-        assert_eq!(map.action_in(View::Messages, &a), Some(KeyAction::ToggleAll));
+        assert_eq!(
+            map.action_in(View::Messages, &a),
+            Some(KeyAction::ToggleAll)
+        );
         let x = key(KeyCode::Char('x'), none);
         assert_eq!(map.action_in(View::Pending, &x), Some(KeyAction::Reject));
         assert_eq!(map.action_in(View::Messages, &x), None);

@@ -480,7 +480,7 @@ pub enum Event {
     /// The answer to an approve or reject: the settled request, or the refusal verbatim.
     ApprovalAnswered {
         req: ReqId,
-        result: Result<crate::store::ApprovalRecord, String>,
+        result: Result<Box<crate::store::ApprovalRecord>, String>,
     },
     /// The evidence of the open message, for its Forensics tab.
     Evidence {

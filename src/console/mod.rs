@@ -348,10 +348,7 @@ fn dispatch(tasks: &Arc<Tasks>, tx: &mpsc::UnboundedSender<Event>, commands: Vec
                 let run = match &event {
                     Event::Submitted(Ok(job)) => vec![*job],
                     // Approved here: this console follows the job like one it submitted.
-                    Event::ApprovalAnswered {
-                        result: Ok(crate::store::ApprovalRecord { job: Some(job), .. }),
-                        ..
-                    } => vec![*job],
+                    Event::ApprovalAnswered { result: Ok(r), .. } => r.job.into_iter().collect(),
                     // Left unfinished by an engine that stopped: this console runs them now.
                     Event::Resumed(jobs) => jobs.clone(),
                     _ => Vec::new(),

@@ -256,7 +256,11 @@ impl Tasks {
             },
             Command::AnswerApproval { req, answer } => vec![Event::ApprovalAnswered {
                 req,
-                result: api.answer_approval(&answer).await.map_err(|e| e.message),
+                result: api
+                    .answer_approval(&answer)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.message),
             }],
             Command::LoadEvidence { req, id } => vec![Event::Evidence {
                 req,

@@ -55,7 +55,10 @@ fn view_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             } else {
                 theme.muted
             };
-            spans.push(Span::styled(format!(" [{}]", app.pending.rows.len()), badge));
+            spans.push(Span::styled(
+                format!(" [{}]", app.pending.rows.len()),
+                badge,
+            ));
         }
     }
     if !app.running.is_empty() {
@@ -87,7 +90,9 @@ fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (View::Messages, _) => "/ search  Enter open  r retract  : command  ? help  q quit",
                 (View::Operations, _) => "Enter items  c cancel  u restore job  Esc back  ? help",
                 (View::Audit, _) => "/ filter  ? help  q quit",
-                (View::Pending, _) => "j/k move  Enter facts  a approve  x reject  Esc back  ? help",
+                (View::Pending, _) => {
+                    "j/k move  Enter facts  a approve  x reject  Esc back  ? help"
+                }
             };
             Line::from(vec![
                 Span::styled(format!("{} ", app.actor), theme.title),

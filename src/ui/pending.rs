@@ -19,7 +19,12 @@ pub fn view(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .rows
         .iter()
         .enumerate()
-        .skip(layout::list_offset(p.top, p.selected, visible, p.rows.len()))
+        .skip(layout::list_offset(
+            p.top,
+            p.selected,
+            visible,
+            p.rows.len(),
+        ))
         .take(visible)
         .map(|(i, r)| {
             let mut cells = vec![
@@ -111,7 +116,10 @@ fn facts(frame: &mut Frame<'_>, area: Rect, r: &ApprovalRow, theme: &Theme) {
     let mut lines = vec![
         field("Action", r.what.clone()),
         field("Target", r.target.clone()),
-        field("Requested by", format!("{} at {} UTC", r.requested_by, r.requested_at)),
+        field(
+            "Requested by",
+            format!("{} at {} UTC", r.requested_by, r.requested_at),
+        ),
         field("Expires", format!("{} UTC", r.expires_at)),
         field("Rule", r.rule.clone()),
         field(
@@ -131,7 +139,11 @@ fn facts(frame: &mut Frame<'_>, area: Rect, r: &ApprovalRow, theme: &Theme) {
     if r.asked.is_empty() {
         lines.push(field("Asked", "every actionable recipient".into()));
     }
-    lines.extend(r.asked.iter().map(|(k, v)| field(&format!("Asked {k}"), v.clone())));
+    lines.extend(
+        r.asked
+            .iter()
+            .map(|(k, v)| field(&format!("Asked {k}"), v.clone())),
+    );
     lines.push(field("Plan hash", r.plan_hash.clone()));
     frame.render_widget(
         Paragraph::new(lines)
@@ -157,7 +169,10 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, d: &ApprovalDialog, theme: &The
         .sum();
     let rect = super::overlays::centered(area, width, text_rows + 5);
     frame.render_widget(Clear, rect);
-    let b = block(Span::styled(format!(" {} ", d.title()), theme.danger), theme);
+    let b = block(
+        Span::styled(format!(" {} ", d.title()), theme.danger),
+        theme,
+    );
     let inner = b.inner(rect);
     frame.render_widget(b, rect);
     let [text, _gap, input, buttons] = Layout::vertical([
@@ -173,11 +188,9 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, d: &ApprovalDialog, theme: &The
     } else {
         "Reason (required): "
     };
-    let [l, field] = Layout::horizontal([
-        Constraint::Length(label.len() as u16),
-        Constraint::Min(0),
-    ])
-    .areas(input);
+    let [l, field] =
+        Layout::horizontal([Constraint::Length(label.len() as u16), Constraint::Min(0)])
+            .areas(input);
     frame.render_widget(Paragraph::new(Span::styled(label, theme.title)), l);
     frame.render_widget(&d.reason, field);
     let hint = match (d.answering.is_some(), d.approve) {

@@ -124,10 +124,7 @@ fn snapshots_of_the_pending_view_with_two_requests() {
             h.screen()
         );
         h.press("4");
-        snap_screen(
-            &format!("pending_{w}x{hh}"),
-            redact_times(&h.screen()),
-        );
+        snap_screen(&format!("pending_{w}x{hh}"), redact_times(&h.screen()));
         h.press("j Enter");
         snap_screen(
             &format!("pending_facts_{w}x{hh}"),
@@ -148,7 +145,10 @@ fn another_person_approves_in_the_console_and_the_requester_is_refused() {
     let mut requester = Harness::new(&d, 120, 40);
     let request = requester.request(&d.campaign, Action::MoveToJunk);
     let mailboxes = d.engine.store().approval(request).unwrap().mailboxes;
-    assert!(mailboxes > 2, "held because it reaches {mailboxes} mailboxes");
+    assert!(
+        mailboxes > 2,
+        "held because it reaches {mailboxes} mailboxes"
+    );
 
     // The requester's own console: `a`, Enter: refused by the api, the reason in the dialog.
     requester.press("4 a Enter");
@@ -173,7 +173,11 @@ fn another_person_approves_in_the_console_and_the_requester_is_refused() {
     // Another responder: approved, the job written and run by this console.
     let mut bob = as_person(&d, "bob", Role::Responder, 120, 40);
     bob.press("4");
-    assert!(bob.screen().contains("retract move-to-junk"), "{}", bob.screen());
+    assert!(
+        bob.screen().contains("retract move-to-junk"),
+        "{}",
+        bob.screen()
+    );
     bob.press("a");
     bob.type_text("seen it");
     let commands = app::update(&mut bob.app, Event::Key(key("Enter")));
@@ -197,7 +201,10 @@ fn another_person_approves_in_the_console_and_the_requester_is_refused() {
     assert_eq!(settled.decided_by.as_deref(), Some("bob"));
     let ran = d.engine.store().job(job).unwrap();
     assert_eq!(ran.initiated_by, "analyst", "the requester's job");
-    assert_eq!(ran.counts.remediated as u64, mailboxes, "every mailbox pulled: {ran:?}");
+    assert_eq!(
+        ran.counts.remediated, mailboxes,
+        "every mailbox pulled: {ran:?}"
+    );
     bob.sample_approvals();
     assert!(bob.app.pending.rows.iter().all(|r| r.id != request));
 }
@@ -219,7 +226,10 @@ fn snapshots_of_the_forensics_tab_of_a_phish_with_a_link_and_an_attachment() {
         assert!(h.screen().contains("loading..."));
         h.settle(asked);
         let screen = h.screen();
-        assert!(screen.contains("hxxps://login[.]evil-bank[.]example"), "{screen}");
+        assert!(
+            screen.contains("hxxps://login[.]evil-bank[.]example"),
+            "{screen}"
+        );
         assert!(!screen.contains("https://login.evil-bank"), "{screen}");
         assert!(!screen.contains('\u{1b}'), "{screen}");
         snap(&h, "forensics_tab");

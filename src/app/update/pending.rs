@@ -152,7 +152,7 @@ fn confirm(app: &mut App) -> Vec<Command> {
 pub(super) fn answered(
     app: &mut App,
     req: ReqId,
-    result: Result<ApprovalRecord, String>,
+    result: Result<Box<ApprovalRecord>, String>,
 ) -> Vec<Command> {
     let awaited = matches!(&app.overlay, Overlay::Approval(d) if d.answering == Some(req));
     app.dirty = true;

@@ -5,9 +5,7 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::api::ApprovalAnswer;
-use crate::app::{
-    App, Command, Detail, EvidenceState, Event, Keymap, Overlay, Tab, View, update,
-};
+use crate::app::{App, Command, Detail, Event, EvidenceState, Keymap, Overlay, Tab, View, update};
 use crate::store::ApprovalRecord;
 
 fn app() -> App {
@@ -42,7 +40,10 @@ fn record(id: i64, mailboxes: u64) -> ApprovalRecord {
 }
 
 fn press(app: &mut App, c: char) -> Vec<Command> {
-    update(app, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    update(
+        app,
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
 }
 
 fn code(app: &mut App, k: KeyCode) -> Vec<Command> {
@@ -121,12 +122,15 @@ fn a_opens_a_dialog_naming_the_request_and_enter_answers_through_the_api() {
         &mut a,
         Event::ApprovalAnswered {
             req: *req,
-            result: Ok(settled),
+            result: Ok(Box::new(settled)),
         },
     );
     assert_eq!(out, vec![Command::LoadApprovals]);
     assert!(matches!(a.overlay, Overlay::None));
-    assert!(a.running.contains(&41), "the console follows the approved job");
+    assert!(
+        a.running.contains(&41),
+        "the console follows the approved job"
+    );
     assert_eq!(
         a.flash.as_deref(),
         Some("request 2 approved: job 41 queued; running")
@@ -139,7 +143,10 @@ fn x_needs_a_reason_and_a_refusal_is_shown_verbatim_in_the_dialog() {
     press(&mut a, '4');
     update(&mut a, Event::Approvals(vec![record(1, 3)]));
     press(&mut a, 'x');
-    assert!(code(&mut a, KeyCode::Enter).is_empty(), "no reason: no answer");
+    assert!(
+        code(&mut a, KeyCode::Enter).is_empty(),
+        "no reason: no answer"
+    );
     assert!(dialog_error(&a).is_some_and(|e| e.contains("needs a reason")));
     typed(&mut a, "  benign newsletter ");
     let out = code(&mut a, KeyCode::Enter);
@@ -179,7 +186,10 @@ fn a_and_x_outside_the_pending_view_do_not_decide_anything() {
     update(&mut a, Event::Approvals(Vec::new()));
     press(&mut a, 'a');
     assert!(matches!(a.overlay, Overlay::None));
-    assert_eq!(a.flash.as_deref(), Some("no request is waiting for approval"));
+    assert_eq!(
+        a.flash.as_deref(),
+        Some("no request is waiting for approval")
+    );
 }
 
 #[test]
