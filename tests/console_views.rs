@@ -27,6 +27,8 @@ mod analyst_day;
 mod jobs;
 #[path = "console_views/paging_and_mouse.rs"]
 mod paging_and_mouse;
+#[path = "console_views/pending_and_forensics.rs"]
+mod pending_and_forensics;
 #[path = "console_views/views_and_keys.rs"]
 mod views_and_keys;
 
@@ -42,13 +44,26 @@ struct Demo {
 }
 
 fn demo() -> Demo {
+    demo_with(|_, _| Vec::new())
+}
+
+/// The demo, with `setup` changing its config (before the engine reads it) and returning log
+/// lines to ingest after the demo's own (for messages it adds to the mailboxes).
+fn demo_with(
+    setup: impl FnOnce(&mut Config, &retractor::demo::DemoSummary) -> Vec<String>,
+) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let summary = retractor::demo::generate(&dir.path().join("demo"), fixed_now()).unwrap();
-    let config = Config::load(&summary.config_path).unwrap();
+    let mut config = Config::load(&summary.config_path).unwrap();
+    let extra = setup(&mut config, &summary);
     let store = Store::open(&config.store_path).unwrap();
     let resolver = TenantResolver::new(&config, None).unwrap();
     let log = std::fs::File::open(&summary.log_path).unwrap();
     jsonl::ingest(&store, &resolver, std::io::BufReader::new(log)).unwrap();
+    if !extra.is_empty() {
+        let lines = extra.join("\n");
+        jsonl::ingest(&store, &resolver, std::io::BufReader::new(lines.as_bytes())).unwrap();
+    }
     let actor = Actor {
         login: "analyst".into(),
         ssh_from: None,

@@ -84,7 +84,7 @@ pub fn parse_lines(body: &str) -> (Vec<(u64, Alert)>, Vec<RejectedLine>) {
 }
 
 /// Approve or reject a request.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswer {
     pub id: i64,
     pub approve: bool,

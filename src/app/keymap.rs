@@ -13,6 +13,7 @@ pub enum KeyAction {
     ViewMessages,
     ViewOperations,
     ViewAudit,
+    ViewPending,
     NextView,
     Search,
     Down,
@@ -41,14 +42,19 @@ pub enum KeyAction {
     Help,
     Back,
     Quit,
+    /// Pending view only: approve the selected request (behind its dialog).
+    Approve,
+    /// Pending view only: reject the selected request (a reason is required).
+    Reject,
 }
 
 impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 31] = [
+    pub const ALL: [KeyAction; 34] = [
         KeyAction::ViewMessages,
         KeyAction::ViewOperations,
         KeyAction::ViewAudit,
+        KeyAction::ViewPending,
         KeyAction::NextView,
         KeyAction::Search,
         KeyAction::Down,
@@ -77,6 +83,8 @@ impl KeyAction {
         KeyAction::Help,
         KeyAction::Back,
         KeyAction::Quit,
+        KeyAction::Approve,
+        KeyAction::Reject,
     ];
 
     /// The name used in `[console] keys`.
@@ -85,6 +93,7 @@ impl KeyAction {
             KeyAction::ViewMessages => "messages",
             KeyAction::ViewOperations => "operations",
             KeyAction::ViewAudit => "audit",
+            KeyAction::ViewPending => "pending",
             KeyAction::NextView => "next-view",
             KeyAction::Search => "search",
             KeyAction::Down => "down",
@@ -113,6 +122,8 @@ impl KeyAction {
             KeyAction::Help => "help",
             KeyAction::Back => "back",
             KeyAction::Quit => "quit",
+            KeyAction::Approve => "approve",
+            KeyAction::Reject => "reject",
         }
     }
 
@@ -122,6 +133,7 @@ impl KeyAction {
             KeyAction::ViewMessages => "Messages view",
             KeyAction::ViewOperations => "Operations view",
             KeyAction::ViewAudit => "Audit view",
+            KeyAction::ViewPending => "Pending view (approvals)",
             KeyAction::NextView => "next view",
             KeyAction::Search => "search / audit filter",
             KeyAction::Down => "move down",
@@ -150,7 +162,15 @@ impl KeyAction {
             KeyAction::Help => "this help",
             KeyAction::Back => "back out one level",
             KeyAction::Quit => "quit",
+            KeyAction::Approve => "approve request (Pending)",
+            KeyAction::Reject => "reject request (Pending)",
         }
+    }
+
+    /// Actions bound only in the Pending view, where they win over the global bindings of
+    /// their keys (`a` approves there and includes every recipient on the retract tab).
+    pub fn pending_only(self) -> bool {
+        matches!(self, KeyAction::Approve | KeyAction::Reject)
     }
 
     fn from_name(name: &str) -> Option<KeyAction> {
@@ -163,6 +183,7 @@ const DEFAULTS: &[(&str, KeyAction)] = &[
     ("1", KeyAction::ViewMessages),
     ("2", KeyAction::ViewOperations),
     ("3", KeyAction::ViewAudit),
+    ("4", KeyAction::ViewPending),
     ("Tab", KeyAction::NextView),
     ("/", KeyAction::Search),
     ("j", KeyAction::Down),
@@ -199,6 +220,10 @@ const DEFAULTS: &[(&str, KeyAction)] = &[
     ("q", KeyAction::Quit),
     ("C-c", KeyAction::Quit),
 ];
+
+/// The Pending view's own bindings (see [`KeyAction::pending_only`]).
+const PENDING_DEFAULTS: &[(&str, KeyAction)] =
+    &[("a", KeyAction::Approve), ("x", KeyAction::Reject)];
 
 /// A key as the keymap compares it: the code and whether Ctrl or Alt was held. Shift is
 /// folded into the character (`G`, `+`), since terminals disagree on reporting it.
@@ -306,15 +331,22 @@ impl Key {
 #[derive(Clone, Debug)]
 pub struct Keymap {
     bindings: BTreeMap<Key, KeyAction>,
+    /// Bindings of the Pending view, looked up there before `bindings`.
+    pending: BTreeMap<Key, KeyAction>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        let bindings = DEFAULTS
-            .iter()
-            .filter_map(|(k, a)| Key::parse(k).map(|k| (k, *a)))
-            .collect();
-        Keymap { bindings }
+        let table = |defaults: &[(&str, KeyAction)]| {
+            defaults
+                .iter()
+                .filter_map(|(k, a)| Key::parse(k).map(|k| (k, *a)))
+                .collect()
+        };
+        Keymap {
+            bindings: table(DEFAULTS),
+            pending: table(PENDING_DEFAULTS),
+        }
     }
 }
 
@@ -330,26 +362,41 @@ impl Keymap {
                     KeyAction::ALL.map(KeyAction::name).join(", ")
                 )
             })?;
-            map.bindings.retain(|_, a| *a != action);
+            let table = if action.pending_only() {
+                &mut map.pending
+            } else {
+                &mut map.bindings
+            };
+            table.retain(|_, a| *a != action);
             for text in keys.to_vec() {
                 let key = Key::parse(&text).ok_or_else(|| {
                     format!("[console] keys.{name}: unknown key '{text}' (e.g. \"j\", \"C-r\", \"PgDn\", \"Space\")")
                 })?;
-                map.bindings.insert(key, action);
+                table.insert(key, action);
             }
         }
         Ok(map)
     }
 
-    /// The action bound to this key event.
+    /// The action bound to this key event (outside the Pending view).
     pub fn action(&self, event: &KeyEvent) -> Option<KeyAction> {
         Key::of(event).and_then(|k| self.bindings.get(&k).copied())
+    }
+
+    /// The action bound to this key event in `view`: the Pending view's own bindings first.
+    pub fn action_in(&self, view: super::View, event: &KeyEvent) -> Option<KeyAction> {
+        let key = Key::of(event)?;
+        let own = (view == super::View::Pending)
+            .then(|| self.pending.get(&key).copied())
+            .flatten();
+        own.or_else(|| self.bindings.get(&key).copied())
     }
 
     /// The keys of an action, as the help and hints show them.
     pub fn keys_of(&self, action: KeyAction) -> Vec<String> {
         self.bindings
             .iter()
+            .chain(&self.pending)
             .filter(|(_, a)| **a == action)
             .map(|(k, _)| k.label())
             .collect()
@@ -423,5 +470,32 @@ mod tests {
         o.insert("run".to_string(), ConsoleKeys::Many(vec!["Hyper-x".into()]));
         let err = Keymap::with_overrides(&o).unwrap_err();
         assert!(err.contains("keys.run: unknown key 'Hyper-x'"), "{err}");
+    }
+
+    #[test]
+    fn the_pending_views_keys_win_there_only_and_remap_there() {
+        use crate::app::View;
+        let none = KeyModifiers::NONE;
+        let map = Keymap::default();
+        let a = key(KeyCode::Char('a'), none);
+        assert_eq!(map.action_in(View::Pending, &a), Some(KeyAction::Approve));
+        assert_eq!(
+            map.action_in(View::Messages, &a),
+            Some(KeyAction::ToggleAll)
+        );
+        let x = key(KeyCode::Char('x'), none);
+        assert_eq!(map.action_in(View::Pending, &x), Some(KeyAction::Reject));
+        assert_eq!(map.action_in(View::Messages, &x), None);
+        assert_eq!(
+            map.action_in(View::Pending, &key(KeyCode::Char('4'), none)),
+            Some(KeyAction::ViewPending)
+        );
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), ConsoleKeys::One("y".into()));
+        let map = Keymap::with_overrides(&o).unwrap();
+        let y = key(KeyCode::Char('y'), none);
+        assert_eq!(map.action_in(View::Pending, &y), Some(KeyAction::Approve));
+        assert_eq!(map.action_in(View::Pending, &a), Some(KeyAction::ToggleAll));
+        assert_eq!(map.keys_of(KeyAction::Approve), vec!["y"]);
     }
 }

@@ -68,7 +68,8 @@ pub fn messages_areas(body: Rect, width: u16, height: u16, detail_open: bool) ->
     .areas(body)
 }
 
-/// The Operations body: the jobs table, and a job's items under it when one is open.
+/// The Operations body: the jobs table, and a job's items under it when one is open. The
+/// Pending view shares it: its requests, and the selected one's facts under them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationsAreas {
     pub jobs: Rect,
@@ -105,10 +106,11 @@ pub fn audit_areas(body: Rect) -> [Rect; 3] {
 pub const BRAND: &str = " retractor ";
 
 /// The view bar's entries in order: the view and its label (`1 Messages`).
-pub const VIEW_LABELS: [(View, &str); 3] = [
+pub const VIEW_LABELS: [(View, &str); 4] = [
     (View::Messages, "1 Messages"),
     (View::Operations, "2 Operations"),
     (View::Audit, "3 Audit"),
+    (View::Pending, "4 Pending"),
 ];
 
 /// The view whose label in the view bar covers column `x`. Labels are separated by one space,
@@ -219,6 +221,9 @@ mod tests {
         assert_eq!(view_at(23), Some(View::Operations));
         assert_eq!(view_at(36), Some(View::Audit));
         assert_eq!(view_at(43), None);
+        assert_eq!(view_at(44), Some(View::Pending));
+        assert_eq!(view_at(52), Some(View::Pending));
+        assert_eq!(view_at(53), None);
         let pane = Rect::new(0, 10, 80, 10);
         assert_eq!(tab_at(pane, 1), None);
         assert_eq!(tab_at(pane, 2), Some(Tab::Summary));

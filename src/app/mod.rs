@@ -7,8 +7,10 @@
 //! state, so no widget ever sees it raw.
 
 pub mod cmdline;
+pub mod forensics;
 pub mod keymap;
 pub mod layout;
+pub mod pending;
 mod restore;
 mod rows;
 mod update;
@@ -23,7 +25,9 @@ use crate::model::{Action, Job, JobItem, LoggedMessage};
 use crate::store::{AuditEntry, MessageDetail, PageAnchor};
 use crate::trust::verify::AnchoredVerdict;
 
+pub use forensics::{EvidenceState, ForensicLine, Tone};
 pub use keymap::{KeyAction, Keymap};
+pub use pending::{ApprovalDialog, ApprovalRow, PendingView};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
 
@@ -36,6 +40,8 @@ pub enum View {
     Messages,
     Operations,
     Audit,
+    /// Requests waiting for a second person's approval.
+    Pending,
 }
 
 /// The tabs of the message detail pane.
@@ -45,14 +51,17 @@ pub enum Tab {
     Recipients,
     Conversation,
     Headers,
+    /// The evidence of a copy: route, verdicts, URLs, attachments (loaded when first opened).
+    Forensics,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [
+    pub const ALL: [Tab; 5] = [
         Tab::Summary,
         Tab::Recipients,
         Tab::Conversation,
         Tab::Headers,
+        Tab::Forensics,
     ];
 
     pub fn title(self) -> &'static str {
@@ -61,6 +70,7 @@ impl Tab {
             Tab::Recipients => "Recipients",
             Tab::Conversation => "Conversation",
             Tab::Headers => "Headers",
+            Tab::Forensics => "Forensics",
         }
     }
 }
@@ -129,6 +139,8 @@ pub enum Overlay {
     None,
     Help,
     Confirm(Box<Confirm>),
+    /// Approving or rejecting a request of the Pending view (its reason is typed here).
+    Approval(Box<ApprovalDialog>),
 }
 
 /// A retraction as the retract tab describes it, ready to plan.
@@ -224,6 +236,8 @@ pub struct Detail {
     pub scroll: usize,
     /// The jobs sample time of the last reload a job's progress asked for.
     pub refreshed_at: Option<DateTime<Utc>>,
+    /// The Forensics tab's evidence: `None` until the tab is first opened for this message.
+    pub evidence: Option<EvidenceState>,
 }
 
 /// What the store and the mailbox said about the open message (sanitised).
@@ -258,7 +272,7 @@ impl DetailData {
                 .iter()
                 .map(|h| (format!("{}: ", h.name), h.value.clone()))
                 .collect(),
-            Tab::Summary | Tab::Recipients => Vec::new(),
+            Tab::Summary | Tab::Recipients | Tab::Forensics => Vec::new(),
         }
     }
 }
@@ -371,6 +385,7 @@ pub struct App {
     pub detail: Option<Detail>,
     pub ops: Operations,
     pub audit: AuditView,
+    pub pending: PendingView,
     pub command_line: TextArea<'static>,
     /// A one-line message for the status bar (errors, results of commands).
     pub flash: Option<String>,
@@ -460,6 +475,18 @@ pub enum Event {
     JobFinished(i64),
     /// A cancel or other one-shot request reports back.
     Notice(String),
+    /// The requests waiting for approval (sampled about once a second, sent on change).
+    Approvals(Vec<crate::store::ApprovalRecord>),
+    /// The answer to an approve or reject: the settled request, or the refusal verbatim.
+    ApprovalAnswered {
+        req: ReqId,
+        result: Result<Box<crate::store::ApprovalRecord>, String>,
+    },
+    /// The evidence of the open message, for its Forensics tab.
+    Evidence {
+        req: ReqId,
+        result: Result<Box<crate::api::EvidenceView>, String>,
+    },
     /// Background work panicked: the panic hook has already given the terminal back, so the
     /// runtime stops (never reaches `update`).
     Fatal(String),
@@ -517,6 +544,18 @@ pub enum Command {
     LoadAudit {
         req: ReqId,
     },
+    /// Read the requests waiting for approval now (the sampler reads them about once a second).
+    LoadApprovals,
+    /// Approve or reject a request as this console's caller (the api enforces who may).
+    AnswerApproval {
+        req: ReqId,
+        answer: crate::api::ApprovalAnswer,
+    },
+    /// Read the open message's evidence for the Forensics tab.
+    LoadEvidence {
+        req: ReqId,
+        id: i64,
+    },
     Quit,
 }
 
@@ -536,6 +575,7 @@ impl App {
             detail: None,
             ops: Operations::default(),
             audit: AuditView::default(),
+            pending: PendingView::default(),
             command_line: single_line(""),
             flash: None,
             running: BTreeSet::new(),
@@ -618,12 +658,25 @@ impl App {
         };
         let pane = layout::messages_areas(self.body(), self.width, self.height, true)[2];
         let width = pane.width.saturating_sub(2);
-        let rows: usize = d.loaded.as_ref().map_or(0, |data| {
-            data.tab_lines(d.tab)
+        let count = |lines: &[(String, String)]| -> usize {
+            lines
                 .iter()
                 .map(|(label, text)| layout::wrap_ranges(&format!("{label}{text}"), width).len())
                 .sum()
-        });
+        };
+        let rows: usize = match (d.tab, &d.evidence) {
+            (Tab::Forensics, Some(EvidenceState::Loaded(lines))) => count(
+                &lines
+                    .iter()
+                    .map(|l| (l.label.clone(), l.text.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            (Tab::Forensics, _) => 0,
+            _ => d
+                .loaded
+                .as_ref()
+                .map_or(0, |data| count(&data.tab_lines(d.tab))),
+        };
         rows.saturating_sub(usize::from(pane.height.saturating_sub(2)))
     }
 

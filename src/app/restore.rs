@@ -20,7 +20,7 @@ pub(super) fn ask_restore(app: &mut App) -> Vec<Command> {
             ask_job_restore(app);
             Vec::new()
         }
-        View::Audit => Vec::new(),
+        View::Audit | View::Pending => Vec::new(),
     }
 }
 

@@ -30,6 +30,9 @@ use tasks::Tasks;
 /// How often the jobs sampler asks for the jobs (progress is redrawn at most this often).
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
+/// How often the Pending view's requests are read (new ones light the view bar's badge).
+const SAMPLE_APPROVALS_EVERY: Duration = Duration::from_secs(1);
+
 /// How many recent jobs the embedded console looks through for a policy's queued ones.
 const POLICY_JOBS_LOOKED_AT: usize = 50;
 
@@ -132,6 +135,10 @@ pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleErr
     let mut input = EventStream::new();
     // Stopped when `run` returns, however it returns.
     let sampler = AbortOnDrop(tokio::spawn(sample_jobs(Arc::clone(&tasks), tx.clone())));
+    let approvals = AbortOnDrop(tokio::spawn(sample_approvals(
+        Arc::clone(&tasks),
+        tx.clone(),
+    )));
     // Embedded, this console is the engine: the policies decide here too, as in `worker
     // --follow`. Against a service, the service's decider does.
     let (stop_deciding, stop) = tokio::sync::watch::channel(false);
@@ -194,6 +201,7 @@ pub async fn run(tasks: Arc<Tasks>, prepared: Prepared) -> Result<(), ConsoleErr
         dispatch(&tasks, &tx, commands);
     }
     drop(sampler);
+    drop(approvals);
     // A decision under way finishes or leaves nothing (its claim is given back): stop asks
     // first, the abort on drop ends what is left.
     let _ = stop_deciding.send(true);
@@ -283,6 +291,27 @@ async fn sample_jobs(tasks: Arc<Tasks>, tx: mpsc::UnboundedSender<Event>) {
     }
 }
 
+/// The approvals sampler: reads the waiting requests on its own task about once a second and
+/// sends them only when they changed, so an idle console stays idle.
+async fn sample_approvals(tasks: Arc<Tasks>, tx: mpsc::UnboundedSender<Event>) {
+    let mut tick = tokio::time::interval(SAMPLE_APPROVALS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last: Option<Vec<crate::store::ApprovalRecord>> = None;
+    loop {
+        tick.tick().await;
+        match tasks.sample_approvals().await {
+            Ok(records) if last.as_ref() != Some(&records) => {
+                last = Some(records.clone());
+                if tx.send(Event::Approvals(records)).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("approvals sample: {e}"),
+        }
+    }
+}
+
 /// Debug builds only: `RETRACTOR_CONSOLE_TEST_PANIC=1` panics on the first key, so the tmux
 /// test can check that the panic hook gives the terminal back (main screen, cooked mode).
 fn panic_if_asked_by_a_test() {
@@ -318,6 +347,8 @@ fn dispatch(tasks: &Arc<Tasks>, tx: &mpsc::UnboundedSender<Event>, commands: Vec
             for event in tasks.perform_after_quiet(command, PLAN_QUIET).await {
                 let run = match &event {
                     Event::Submitted(Ok(job)) => vec![*job],
+                    // Approved here: this console follows the job like one it submitted.
+                    Event::ApprovalAnswered { result: Ok(r), .. } => r.job.into_iter().collect(),
                     // Left unfinished by an engine that stopped: this console runs them now.
                     Event::Resumed(jobs) => jobs.clone(),
                     _ => Vec::new(),

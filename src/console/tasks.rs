@@ -168,6 +168,11 @@ impl Tasks {
         }
     }
 
+    /// The requests waiting for approval, as the Pending view lists them.
+    pub async fn sample_approvals(&self) -> Result<Vec<crate::store::ApprovalRecord>, String> {
+        self.api.pending().await.map_err(|e| e.message)
+    }
+
     /// The jobs the Operations view lists, newest first.
     pub async fn sample_jobs(&self) -> Result<Vec<crate::model::Job>, String> {
         self.api.jobs(JOBS_LIMIT).await.map_err(|e| e.message)
@@ -245,6 +250,26 @@ impl Tasks {
                 Err(e) => vec![Event::Notice(format!("job {job}: {}", e.message))],
             },
             Command::LoadAudit { req } => vec![self.load_audit(req).await],
+            Command::LoadApprovals => match self.sample_approvals().await {
+                Ok(records) => vec![Event::Approvals(records)],
+                Err(e) => vec![Event::Notice(format!("pending: {e}"))],
+            },
+            Command::AnswerApproval { req, answer } => vec![Event::ApprovalAnswered {
+                req,
+                result: api
+                    .answer_approval(&answer)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.message),
+            }],
+            Command::LoadEvidence { req, id } => vec![Event::Evidence {
+                req,
+                result: api
+                    .evidence(&id.to_string())
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.message),
+            }],
             Command::Quit => Vec::new(),
         }
     }

@@ -1,7 +1,9 @@
-//! The message detail pane: tabs Summary, Recipients (the retract tab), Conversation, Headers.
+//! The message detail pane: tabs Summary, Recipients (the retract tab), Conversation, Headers,
+//! Forensics (drawn in [`super::forensics`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
@@ -25,6 +27,10 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let b = block(Line::from(tabs), theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);
+    if detail.tab == Tab::Forensics {
+        // Its own load: the evidence is read when the tab is first opened.
+        return super::forensics::tab(frame, inner, detail, theme);
+    }
     let Some(data) = &detail.loaded else {
         frame.render_widget(
             Paragraph::new(Span::styled("loading...", theme.muted)),
@@ -80,7 +86,7 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             "no copy of this message could be read from a mailbox",
             theme.muted,
         ))],
-        Tab::Conversation | Tab::Headers => {
+        Tab::Conversation | Tab::Headers | Tab::Forensics => {
             let rows: Vec<Line> = data
                 .tab_lines(detail.tab)
                 .iter()
@@ -197,6 +203,17 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
 /// A label and its text cut into rows of `width` columns where [`layout::wrap_ranges`] cuts
 /// them (the count `G` scrolls by), the label in the title style.
 fn cut_rows<'a>(label: &str, text: &str, width: u16, theme: &Theme) -> Vec<Line<'a>> {
+    cut_styled_rows(label, text, width, theme.title, Style::default())
+}
+
+/// [`cut_rows`] with the label's and the text's styles given.
+pub(super) fn cut_styled_rows<'a>(
+    label: &str,
+    text: &str,
+    width: u16,
+    label_style: Style,
+    text_style: Style,
+) -> Vec<Line<'a>> {
     let line = format!("{label}{text}");
     let split = label.len();
     layout::wrap_ranges(&line, width)
@@ -206,11 +223,14 @@ fn cut_rows<'a>(label: &str, text: &str, width: u16, theme: &Theme) -> Vec<Line<
             if r.start < split {
                 spans.push(Span::styled(
                     line[r.start..split.min(r.end)].to_string(),
-                    theme.title,
+                    label_style,
                 ));
             }
             if r.end > split {
-                spans.push(Span::raw(line[split.max(r.start)..r.end].to_string()));
+                spans.push(Span::styled(
+                    line[split.max(r.start)..r.end].to_string(),
+                    text_style,
+                ));
             }
             Line::from(spans)
         })

@@ -3,8 +3,10 @@
 
 mod columns;
 mod detail;
+mod forensics;
 mod message_table;
 mod overlays;
+mod pending;
 pub mod theme;
 mod views;
 
@@ -25,12 +27,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         View::Messages => views::messages(frame, body, app, theme),
         View::Operations => views::operations(frame, body, app, theme),
         View::Audit => views::audit(frame, body, app, theme),
+        View::Pending => pending::view(frame, body, app, theme),
     }
     status_line(frame, status, app, theme);
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(frame, area, app, theme),
         Overlay::Confirm(c) => overlays::confirm(frame, area, c, theme),
+        Overlay::Approval(d) => pending::dialog(frame, area, d, theme),
     }
 }
 
@@ -44,6 +48,18 @@ fn view_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(label, style));
+        if view == View::Pending && !app.pending.rows.is_empty() {
+            // Highlighted while requests the analyst has not had on screen wait.
+            let badge = if app.pending.unseen() > 0 {
+                theme.warn
+            } else {
+                theme.muted
+            };
+            spans.push(Span::styled(
+                format!(" [{}]", app.pending.rows.len()),
+                badge,
+            ));
+        }
     }
     if !app.running.is_empty() {
         spans.push(Span::styled(
@@ -74,6 +90,9 @@ fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (View::Messages, _) => "/ search  Enter open  r retract  : command  ? help  q quit",
                 (View::Operations, _) => "Enter items  c cancel  u restore job  Esc back  ? help",
                 (View::Audit, _) => "/ filter  ? help  q quit",
+                (View::Pending, _) => {
+                    "j/k move  Enter facts  a approve  x reject  Esc back  ? help"
+                }
             };
             Line::from(vec![
                 Span::styled(format!("{} ", app.actor), theme.title),

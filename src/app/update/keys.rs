@@ -22,6 +22,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     if let Overlay::Confirm(_) = app.overlay {
         return confirm_key(app, key);
     }
+    if let Overlay::Approval(_) = app.overlay {
+        return super::pending::dialog_key(app, key);
+    }
     if let Overlay::Help = app.overlay {
         app.overlay = Overlay::None;
         return Vec::new();
@@ -41,7 +44,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         }
         Focus::List | Focus::Detail => {}
     }
-    match app.keymap.action(&key) {
+    match app.keymap.action_in(app.view, &key) {
         Some(action) => act(app, action),
         None => Vec::new(),
     }
@@ -108,16 +111,20 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
         KeyAction::ViewMessages => switch(app, View::Messages),
         KeyAction::ViewOperations => switch(app, View::Operations),
         KeyAction::ViewAudit => switch(app, View::Audit),
+        KeyAction::ViewPending => switch(app, View::Pending),
+        KeyAction::Approve => super::pending::ask_answer(app, true),
+        KeyAction::Reject => super::pending::ask_answer(app, false),
         KeyAction::NextView => {
             let next = match app.view {
                 View::Messages => View::Operations,
                 View::Operations => View::Audit,
-                View::Audit => View::Messages,
+                View::Audit => View::Pending,
+                View::Pending => View::Messages,
             };
             switch(app, next)
         }
         KeyAction::Search => {
-            if app.view == View::Operations {
+            if matches!(app.view, View::Operations | View::Pending) {
                 return Vec::new();
             }
             let text = if app.view == View::Audit {
@@ -161,6 +168,10 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                 });
                 app.ops.item_scroll = 0;
                 vec![Command::LoadJobItems { req, job }]
+            }
+            View::Pending => {
+                app.pending.facts_open = app.pending.selected_row().is_some();
+                Vec::new()
             }
             _ => Vec::new(),
         },
@@ -279,6 +290,8 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
         KeyAction::Back => {
             if app.view == View::Operations && app.ops.open.is_some() {
                 app.ops.open = None;
+            } else if app.view == View::Pending {
+                app.pending.facts_open = false;
             } else if app.detail.is_some() && app.view == View::Messages {
                 app.detail = None;
                 app.focus = Focus::List;

@@ -4,13 +4,15 @@
 //! Terminal input is handled here and in [`keys`] (dispatch per view and focus) and [`mouse`];
 //! replies from tasks in [`replies`]. The rest is split by what it changes: [`navigation`]
 //! (views, tabs, paging, cursors), [`retract`] (the retract form and its live plan),
-//! [`command_line`] (the `:` line), [`sweep`] (`:sweep`) and [`dialogs`] (confirmations).
+//! [`command_line`] (the `:` line), [`sweep`] (`:sweep`) and [`dialogs`] (confirmations);
+//! [`pending`] holds the Pending view's approvals and the Forensics tab's evidence.
 
 mod command_line;
 mod dialogs;
 mod keys;
 mod mouse;
 mod navigation;
+mod pending;
 mod replies;
 mod retract;
 mod sweep;

@@ -13,7 +13,7 @@ use crate::app::{App, Command, Focus, Overlay, Tab, View, layout};
 /// Apply a click at `at` (screen cells, 0-based).
 pub(super) fn click(app: &mut App, at: Position) -> Vec<Command> {
     match app.overlay {
-        Overlay::Confirm(_) => return Vec::new(),
+        Overlay::Confirm(_) | Overlay::Approval(_) => return Vec::new(),
         Overlay::Help => {
             app.overlay = Overlay::None;
             app.dirty = true;
@@ -40,6 +40,7 @@ pub(super) fn click(app: &mut App, at: Position) -> Vec<Command> {
             View::Messages => on_messages(app, body, at, before),
             View::Operations => on_operations(app, body, at),
             View::Audit => on_audit(app, body, at),
+            View::Pending => on_pending(app, body, at),
         });
     }
     out
@@ -52,7 +53,7 @@ fn search_area(app: &App, body: Rect) -> Rect {
             layout::messages_areas(body, app.width, app.height, app.detail.is_some())[0]
         }
         View::Audit => layout::audit_areas(body)[0],
-        View::Operations => Rect::default(),
+        View::Operations | View::Pending => Rect::default(),
     }
 }
 
@@ -178,6 +179,32 @@ fn on_operations(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
         None if was_selected => act(app, KeyAction::Open),
         None => Vec::new(),
     }
+}
+
+/// A click selects a request; a second click on it shows its facts (as `Enter` does).
+fn on_pending(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
+    let list = layout::operations_areas(body, app.pending.facts_open).jobs;
+    let Some(row) = layout::table_row_at(list, at) else {
+        return Vec::new();
+    };
+    let p = &mut app.pending;
+    let top = layout::list_offset(
+        p.top,
+        p.selected,
+        layout::table_rows(list.height),
+        p.rows.len(),
+    );
+    let index = top + row;
+    if index >= p.rows.len() {
+        return Vec::new();
+    }
+    let was_selected = index == p.selected;
+    p.selected = index;
+    p.top = top;
+    if was_selected {
+        return act(app, KeyAction::Open);
+    }
+    Vec::new()
 }
 
 fn on_audit(app: &mut App, body: Rect, at: Position) -> Vec<Command> {

@@ -102,10 +102,17 @@ pub(super) fn refresh_page(app: &mut App) -> Vec<Command> {
 
 pub(super) fn open_detail(app: &mut App, id: i64, keep_tab: bool) -> Vec<Command> {
     let req = app.req();
-    let (tab, scroll, loaded, refreshed_at) = match (&mut app.detail, keep_tab) {
-        // A reload keeps showing what it had until the answer comes (no "loading..." flash).
-        (Some(d), true) if d.id == id => (d.tab, d.scroll, d.loaded.take(), d.refreshed_at),
-        _ => (Tab::Summary, 0, None, None),
+    let (tab, scroll, loaded, refreshed_at, evidence) = match (&mut app.detail, keep_tab) {
+        // A reload keeps showing what it had until the answer comes (no "loading..." flash);
+        // the evidence of a copy is not read again for it.
+        (Some(d), true) if d.id == id => (
+            d.tab,
+            d.scroll,
+            d.loaded.take(),
+            d.refreshed_at,
+            d.evidence.take(),
+        ),
+        _ => (Tab::Summary, 0, None, None, None),
     };
     let keep_form = app
         .detail
@@ -120,6 +127,7 @@ pub(super) fn open_detail(app: &mut App, id: i64, keep_tab: bool) -> Vec<Command
         form: None,
         scroll,
         refreshed_at,
+        evidence,
     });
     if let Some(mut form) = keep_form {
         // Keep what the analyst chose; the reply refreshes states and folders.
@@ -139,10 +147,11 @@ pub(super) fn select_tab(app: &mut App, tab: Tab) -> Vec<Command> {
     d.tab = tab;
     d.scroll = 0;
     app.focus = Focus::Detail;
-    if tab == Tab::Recipients {
-        return preview(app);
+    match tab {
+        Tab::Recipients => preview(app),
+        Tab::Forensics => super::pending::load_evidence(app),
+        _ => Vec::new(),
     }
-    Vec::new()
 }
 
 pub(super) fn switch(app: &mut App, view: View) -> Vec<Command> {
@@ -156,6 +165,10 @@ pub(super) fn switch(app: &mut App, view: View) -> Vec<Command> {
         View::Audit => vec![app.load_audit()],
         View::Messages => refresh_page(app),
         View::Operations => Vec::new(),
+        View::Pending => {
+            app.pending.mark_seen();
+            vec![Command::LoadApprovals]
+        }
     }
 }
 
@@ -221,6 +234,17 @@ pub(super) fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
                 layout::list_offset(app.audit.top, app.audit.selected, app.audit_visible(), len);
             Vec::new()
         }
+        View::Pending => {
+            let len = app.pending.rows.len();
+            app.pending.selected = clamp(app.pending.selected, len);
+            app.pending.top = layout::list_offset(
+                app.pending.top,
+                app.pending.selected,
+                app.pending_visible(),
+                len,
+            );
+            Vec::new()
+        }
     }
 }
 
@@ -261,8 +285,10 @@ pub(super) fn follow_selection(app: &mut App, tab: Tab) -> Vec<Command> {
     if let Some(d) = app.detail.as_mut() {
         d.tab = tab;
     }
-    if tab == Tab::Recipients {
-        out.extend(preview(app));
+    match tab {
+        Tab::Recipients => out.extend(preview(app)),
+        Tab::Forensics => out.extend(super::pending::load_evidence(app)),
+        _ => {}
     }
     out
 }
@@ -276,9 +302,15 @@ pub(super) fn refresh_view(app: &mut App) -> Vec<Command> {
             if let Some(id) = app.detail.as_ref().map(|d| d.id) {
                 out.extend(open_detail(app, id, true));
             }
+            // Asked for by hand: the Forensics tab reads its copy again too.
+            if let Some(d) = app.detail.as_mut().filter(|d| d.tab == Tab::Forensics) {
+                d.evidence = None;
+                out.extend(super::pending::load_evidence(app));
+            }
             out
         }
         View::Audit => vec![app.load_audit()],
+        View::Pending => vec![Command::LoadApprovals],
         View::Operations => match app.ops.open.as_ref().map(|o| o.job) {
             Some(job) => {
                 let req = app.req();

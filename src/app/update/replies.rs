@@ -170,7 +170,7 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             match app.view {
                 View::Messages => out.extend(refresh_page(app)),
                 View::Audit => out.push(app.load_audit()),
-                View::Operations => {}
+                View::Operations | View::Pending => {}
             }
             if let Some(job) = app.ops.open.as_ref().map(|o| o.job) {
                 let req = app.req();
@@ -252,6 +252,9 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
         | Event::Scroll(_)
         | Event::Click(_)
         | Event::Resize(..) => Vec::new(),
+        Event::Approvals(records) => super::pending::approvals_arrived(app, records),
+        Event::ApprovalAnswered { req, result } => super::pending::answered(app, req, result),
+        Event::Evidence { req, result } => super::pending::evidence_arrived(app, req, result),
         Event::Notice(text) => {
             app.flash = Some(shown(&text));
             app.dirty = true;
