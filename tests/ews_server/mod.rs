@@ -559,8 +559,13 @@ async fn handle(
             && now < until
         {
             let after_it = match d.answered.get(&peer) {
-                // The busy answer itself went on this connection, or a later one did.
-                Some(previous) => *previous == sent || *previous >= sent + GRACE,
+                // The busy answer itself went on this connection, or a later one did. The
+                // client frees the connection as it reads the answer, a moment before the task
+                // that reads it sets the account's back-off: a request another task sends on
+                // it within GRACE of the busy answer was on its way before the client knew.
+                Some(previous) => {
+                    (*previous == sent && now >= sent + GRACE) || *previous >= sent + GRACE
+                }
                 None => now >= sent + FRESH_GRACE,
             };
             if after_it {

@@ -36,6 +36,10 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// How long an NTLM handshake waits between the Challenge and the Authenticate for the
+/// connection to be back in its lane's pool (see `post_ntlm`).
+const NTLM_POOL_SETTLE: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// An EWS client for one Exchange organisation.
 pub struct EwsClient {
     settings: EwsSettings,
@@ -212,6 +216,13 @@ impl EwsClient {
         };
         let authenticate = ntlm::authenticate(&challenge, &self.ntlm_user, &self.password)
             .map_err(|e| BackendError::new(ErrorKind::AuthFailed, e))?;
+        // NTLM authenticates a connection, so the Authenticate must go out on the connection
+        // that got the Challenge. The HTTP client hands that connection back to its pool from
+        // the connection's own task once the 401's body is read, which can come after this
+        // task sends again: the Authenticate then opens a new connection that never saw the
+        // Challenge and is refused (about 2% of handshakes on a loaded machine). A short
+        // pause lets the connection return first; it is paid once per lane, not per request.
+        tokio::time::sleep(NTLM_POOL_SETTLE).await;
         let answer = send(&lane.http, request(Auth::Ntlm(&authenticate))).await?;
         if answer.status == 401 {
             return Err(self.refused());
