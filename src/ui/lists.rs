@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
+use super::columns::{Cut, cut};
 use super::{Theme, block};
 use crate::app::{App, AuditRow, AuditView, Focus, OpenJob, layout};
 
@@ -47,12 +48,14 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
             } else {
                 theme.danger
             };
-            let mut cells = vec![Cell::from(i.mailbox.clone())];
+            // Cut with `…`, the mailbox keeping its domain (the columns are fixed widths).
+            let mailbox = cut(&i.mailbox, if compact { 20 } else { 22 }, Cut::Address);
+            let mut cells = vec![Cell::from(mailbox)];
             if !compact {
-                cells.push(Cell::from(i.message.clone()));
+                cells.push(Cell::from(cut(&i.message, 20, Cut::End)));
             }
             cells.extend([
-                Cell::from(i.subject.clone()),
+                Cell::from(cut(&i.subject, if compact { 16 } else { 20 }, Cut::End)),
                 Cell::from(i.depth.to_string()),
                 Cell::from(i.result.clone()),
             ]);
