@@ -49,13 +49,13 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
                 theme.danger
             };
             // Cut with `…`, the mailbox keeping its domain (the columns are fixed widths).
-            let mailbox = cut(&i.mailbox, if compact { 20 } else { 22 }, Cut::Address);
+            let mailbox = cut(&i.mailbox, if compact { 24 } else { 26 }, Cut::Address);
             let mut cells = vec![Cell::from(mailbox)];
             if !compact {
-                cells.push(Cell::from(cut(&i.message, 20, Cut::End)));
+                cells.push(Cell::from(cut(&i.message, 18, Cut::End)));
             }
             cells.extend([
-                Cell::from(cut(&i.subject, if compact { 16 } else { 20 }, Cut::End)),
+                Cell::from(cut(&i.subject, if compact { 18 } else { 22 }, Cut::End)),
                 Cell::from(i.depth.to_string()),
                 Cell::from(i.result.clone()),
             ]);
@@ -70,8 +70,8 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
         (
             vec!["MAILBOX", "SUBJECT", "D", "RESULT", "ERROR"],
             vec![
-                Constraint::Length(20),
-                Constraint::Length(16),
+                Constraint::Length(24),
+                Constraint::Length(18),
                 Constraint::Length(1),
                 Constraint::Length(14),
                 Constraint::Min(8),
@@ -83,12 +83,12 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
                 "MAILBOX", "MESSAGE", "SUBJECT", "D", "RESULT", "FOLDERS", "ERROR",
             ],
             vec![
+                Constraint::Length(26),
+                Constraint::Length(18),
                 Constraint::Length(22),
-                Constraint::Length(20),
-                Constraint::Length(20),
                 Constraint::Length(1),
                 Constraint::Length(14),
-                Constraint::Length(18),
+                Constraint::Length(16),
                 Constraint::Min(10),
             ],
         )
@@ -130,7 +130,7 @@ pub fn audit_title(audit: &AuditView) -> String {
     if audit.applied.words.is_empty() {
         format!(" Audit: {part} ")
     } else {
-        format!(" Audit: {} match, {part} ", thousands(shown as u64))
+        format!(" Audit: {} match · {part} ", thousands(shown as u64))
     }
 }
 

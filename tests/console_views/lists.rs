@@ -231,7 +231,7 @@ fn a_jobs_items_have_message_subject_a_cursor_and_a_filter() {
     let flash = h.flash().to_string();
     assert!(
         flash.starts_with(&format!(
-            "job {} {}: {} matched, {} remediated, {} failed, {} skipped",
+            "job {} finished ({}): {} matched, {} remediated, {} failed, {} skipped",
             job.id, job.status, job.matched, job.remediated, job.failed, job.skipped
         )),
         "{flash}"

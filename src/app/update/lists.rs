@@ -50,7 +50,7 @@ pub(super) fn finished_flash(job: i64, outcome: Option<&JobOutcome>) -> String {
         return format!("job {job} finished");
     };
     let mut text = format!(
-        "job {job} {}: {} matched, {} remediated, {} failed, {} skipped",
+        "job {job} finished ({}): {} matched, {} remediated, {} failed, {} skipped",
         shown(&o.status),
         o.counts.matched,
         o.counts.remediated,
@@ -101,7 +101,7 @@ mod tests {
         };
         assert_eq!(
             finished_flash(7, Some(&outcome)),
-            "job 7 partial: 4 matched, 1 remediated, 3 failed, 0 skipped; failed: a@t.test: \
+            "job 7 finished (partial): 4 matched, 1 remediated, 3 failed, 0 skipped; failed: a@t.test: \
              timeout, b@t.test: gone\\x1b[2J; 1 more (Enter on the job lists them)"
         );
     }
