@@ -407,7 +407,11 @@ fn search_finds_prefixes_and_says_why_nothing_matched() {
     let w = world();
     let (code, found) = w.json(&["search", "urg"]);
     assert_eq!(code, 0, "{found}");
-    assert_eq!(found["messages"].as_array().map(Vec::len), Some(2), "{found}");
+    assert_eq!(
+        found["messages"].as_array().map(Vec::len),
+        Some(2),
+        "{found}"
+    );
     let out = w.run(&["search", "urg", "docux"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
@@ -452,7 +456,11 @@ fn audit_action_and_target_narrow_the_trail() {
         .filter(|e| field(e, "action").starts_with(&action[..3]))
         .collect();
     assert!(!got.is_empty(), "{by_action}");
-    assert_eq!(got.iter().collect::<Vec<_>>(), expected, "the action is a prefix");
+    assert_eq!(
+        got.iter().collect::<Vec<_>>(),
+        expected,
+        "the action is a prefix"
+    );
     let (code, by_target) = w.json(&["audit", "--target", "alice@corp.test", "--action", &action]);
     assert_eq!(code, 0, "{by_target}");
     let got = by_target["audit"].as_array().expect("audit");

@@ -123,22 +123,33 @@ mod tests {
 
     #[test]
     fn fields_go_to_the_store_and_words_stay_here() {
-        let f = AuditFilter::parse("since:1d action:quarantine alice target:<m@x> Ticket", now())
-            .unwrap();
+        let f = AuditFilter::parse(
+            "since:1d action:quarantine alice target:<m@x> Ticket",
+            now(),
+        )
+        .unwrap();
         assert_eq!(f.query.since, Some(now() - chrono::Duration::days(1)));
         assert_eq!(f.query.action.as_deref(), Some("quarantine"));
         assert_eq!(f.query.target.as_deref(), Some("<m@x>"));
         assert_eq!(f.words, ["alice", "ticket"]);
         assert!(f.narrows_the_store());
         assert_eq!(f.request().limit, Some(AUDIT_LIMIT + 1));
-        assert!(!AuditFilter::parse("alice", now()).unwrap().narrows_the_store());
+        assert!(
+            !AuditFilter::parse("alice", now())
+                .unwrap()
+                .narrows_the_store()
+        );
     }
 
     #[test]
     fn a_bad_term_is_named_at_its_column() {
         let e = AuditFilter::parse("alice whom:bob", now()).unwrap_err();
         assert_eq!(e.column, 7);
-        assert!(e.message.contains("unknown filter 'whom:'"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown filter 'whom:'"),
+            "{}",
+            e.message
+        );
         let e = AuditFilter::parse("until:yesterday", now()).unwrap_err();
         assert_eq!(e.column, 1);
         assert!(e.message.contains("bad time 'yesterday'"), "{}", e.message);

@@ -6,11 +6,11 @@
 //! awaited is stale and dropped. Attacker-controlled text is sanitised here, as it enters the
 //! state, so no widget ever sees it raw.
 
-pub mod lists;
 pub mod cmdline;
 pub mod forensics;
 pub mod keymap;
 pub mod layout;
+pub mod lists;
 pub mod pending;
 mod restore;
 mod rows;
@@ -26,9 +26,9 @@ use crate::model::{Action, Job, JobItem, LoggedMessage};
 use crate::store::{AuditEntry, MessageDetail, PageAnchor};
 use crate::trust::verify::AnchoredVerdict;
 
-pub use lists::{AUDIT_LIMIT, AuditFilter};
 pub use forensics::{EvidenceState, ForensicLine, Tone};
 pub use keymap::{KeyAction, Keymap};
+pub use lists::{AUDIT_LIMIT, AuditFilter};
 pub use pending::{ApprovalDialog, ApprovalRow, PendingView};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
@@ -709,7 +709,9 @@ impl App {
     pub fn items_visible(&self) -> usize {
         layout::operations_areas(self.body(), true)
             .items
-            .map_or(1, |items| layout::table_rows(layout::items_areas(items)[1].height))
+            .map_or(1, |items| {
+                layout::table_rows(layout::items_areas(items)[1].height)
+            })
     }
 
     /// Records the Audit table shows at once.

@@ -24,8 +24,8 @@ use crate::api::{
     SearchRequest, Submission,
 };
 use crate::app::{
-    Command, DetailReply, Event, HeaderLine, JobOutcome, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
-    RetractSpec,
+    Command, DetailReply, Event, HeaderLine, JobOutcome, Pending, PlannedCopy, Preview, ReqId,
+    RestorePreview, RetractSpec,
 };
 use crate::engine::Engine;
 use crate::store::{ConversationEntry, MessageDetail};

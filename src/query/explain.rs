@@ -83,7 +83,12 @@ mod tests {
                 .map(|c| input.get(c.span.clone()).unwrap_or(""))
                 .collect();
             let key = text.join(" ");
-            Ok::<_, ()>(counts.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n))
+            Ok::<_, ()>(
+                counts
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(0, |(_, n)| *n),
+            )
         })
         .unwrap()
     }

@@ -21,13 +21,19 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
         let [label, input] =
             ratatui::layout::Layout::horizontal([Constraint::Length(9), Constraint::Min(0)])
                 .areas(filter_line);
-        frame.render_widget(Paragraph::new(Span::styled(" filter: ", theme.title)), label);
+        frame.render_widget(
+            Paragraph::new(Span::styled(" filter: ", theme.title)),
+            label,
+        );
         frame.render_widget(&app.search, input);
     } else {
         let text = if open.filter.is_empty() {
             Span::styled(" / filters  j/k move  Esc closes", theme.muted)
         } else {
-            Span::raw(format!(" filter: {}  (/ to change)", crate::app::shown(&open.filter)))
+            Span::raw(format!(
+                " filter: {}  (/ to change)",
+                crate::app::shown(&open.filter)
+            ))
         };
         frame.render_widget(Paragraph::new(text), filter_line);
     }
@@ -93,11 +99,7 @@ pub fn job_items(frame: &mut Frame<'_>, area: Rect, app: &App, open: &OpenJob, t
             ],
         )
     };
-    let position = if shown.is_empty() {
-        0
-    } else {
-        open.cursor + 1
-    };
+    let position = if shown.is_empty() { 0 } else { open.cursor + 1 };
     let of = if open.filter.is_empty() {
         format!("{} items", open.items.len())
     } else {
@@ -142,7 +144,13 @@ pub fn audit_record(frame: &mut Frame<'_>, area: Rect, r: &AuditRow, theme: &The
             Span::raw(value),
         ])
     };
-    let or_dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let actor = if r.ssh_from.is_empty() {
         r.actor.clone()
     } else {

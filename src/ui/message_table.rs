@@ -92,11 +92,18 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
                 .unwrap_or_default()
         )
     };
-    if let Some(reason) = m.empty_because.as_ref().filter(|_| m.total == 0 && !m.loading) {
+    if let Some(reason) = m
+        .empty_because
+        .as_ref()
+        .filter(|_| m.total == 0 && !m.loading)
+    {
         // Say why nothing matched instead of an empty table (the reason is sanitised).
-        let text = Paragraph::new(Span::styled(format!("Nothing found: {reason}."), theme.muted))
-            .wrap(Wrap { trim: false })
-            .block(block(title, theme));
+        let text = Paragraph::new(Span::styled(
+            format!("Nothing found: {reason}."),
+            theme.muted,
+        ))
+        .wrap(Wrap { trim: false })
+        .block(block(title, theme));
         frame.render_widget(text, area);
         return;
     }

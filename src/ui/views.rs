@@ -243,7 +243,9 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         )
     } else {
         (
-            vec!["#", "TIME", "ACTOR", "ACTION", "TARGET", "REASON", "OUTCOME"],
+            vec![
+                "#", "TIME", "ACTOR", "ACTION", "TARGET", "REASON", "OUTCOME",
+            ],
             vec![
                 Constraint::Length(5),
                 Constraint::Length(16),

@@ -104,9 +104,14 @@ fn the_audit_filter_numbers_and_opens_records() {
     let all = h.app.audit.rows.len();
     assert!(all > 3, "{all} records");
     let screen = redact_times(&h.screen());
-    assert!(screen.contains(&format!(" Audit: {all} records ")), "{screen}");
     assert!(
-        screen.lines().any(|l| l.contains("│#") && l.contains("TIME")),
+        screen.contains(&format!(" Audit: {all} records ")),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("│#") && l.contains("TIME")),
         "the record-number column:\n{screen}"
     );
     // A field term is asked of the store; the rows all hold it.
@@ -124,7 +129,10 @@ fn the_audit_filter_numbers_and_opens_records() {
     retype(&mut h, "INC-4711");
     assert!(h.app.audit.shown() >= 1);
     assert!(
-        h.app.audit.visible_rows().all(|r| r.reason.contains("INC-4711")),
+        h.app
+            .audit
+            .visible_rows()
+            .all(|r| r.reason.contains("INC-4711")),
         "{:?}",
         h.app.audit.rows
     );
@@ -132,7 +140,10 @@ fn the_audit_filter_numbers_and_opens_records() {
     assert_eq!(h.app.focus, Focus::Search, "the filter stays open");
     let error = h.app.search_error.clone().expect("an error");
     assert_eq!(error.column, 1);
-    assert!(error.message.contains("unknown filter 'whom:'"), "{error:?}");
+    assert!(
+        error.message.contains("unknown filter 'whom:'"),
+        "{error:?}"
+    );
     h.press("Esc");
     // Enter shows the selected record in full; Esc goes back to the list.
     h.press("Enter");
@@ -143,7 +154,15 @@ fn the_audit_filter_numbers_and_opens_records() {
         screen.contains(&format!("Audit record {seq} (Esc back)")),
         "{screen}"
     );
-    for field in ["Record", "Actor", "Role", "Authority", "Target", "Reason", "Detail"] {
+    for field in [
+        "Record",
+        "Actor",
+        "Role",
+        "Authority",
+        "Target",
+        "Reason",
+        "Detail",
+    ] {
         assert!(screen.contains(field), "{field}:\n{screen}");
     }
     assert!(screen.contains("INC-4711"), "{screen}");
@@ -187,7 +206,11 @@ fn the_audit_says_when_only_part_is_loaded_and_why_a_chain_broke() {
     let screen = h.screen();
     let line = match total {
         0..1000 => format!("showing the newest 500 of {total}"),
-        _ => format!("showing the newest 500 of {},{:03}", total / 1000, total % 1000),
+        _ => format!(
+            "showing the newest 500 of {},{:03}",
+            total / 1000,
+            total % 1000
+        ),
     };
     assert!(screen.contains(&line), "{line}:\n{screen}");
     // A time window reaches past the newest 500: the oldest records are found again.
@@ -259,7 +282,10 @@ fn a_jobs_items_have_message_subject_a_cursor_and_a_filter() {
     for header in ["MAILBOX", "MESSAGE", "SUBJECT", "RESULT", "FOLDERS"] {
         assert!(screen.contains(header), "{header}:\n{screen}");
     }
-    assert!(screen.contains(&format!(" Job {}: 1/{items} items ", job.id)), "{screen}");
+    assert!(
+        screen.contains(&format!(" Job {}: 1/{items} items ", job.id)),
+        "{screen}"
+    );
     h.press("j j");
     assert_eq!(h.app.ops.open.as_ref().unwrap().cursor, 2);
     // `/` narrows the items to one mailbox.

@@ -7,8 +7,8 @@ use super::sweep::ask_sweep;
 use crate::app::layout;
 use crate::app::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 use crate::app::{
-    AUDIT_LIMIT, App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine, RetractForm,
-    Tab, View, single_line,
+    AUDIT_LIMIT, App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine,
+    RetractForm, Tab, View, single_line,
 };
 use crate::model::Action;
 
