@@ -25,6 +25,8 @@ use retractor::ui::{self, Theme};
 mod analyst_day;
 #[path = "console_views/jobs.rs"]
 mod jobs;
+#[path = "console_views/lists.rs"]
+mod lists;
 #[path = "console_views/paging_and_mouse.rs"]
 mod paging_and_mouse;
 #[path = "console_views/pending_and_forensics.rs"]

@@ -400,6 +400,85 @@ fn restore_items_read_forward() {
     assert!(junk < inbox, "FROM Junk, TO INBOX: {row}");
 }
 
+/// A word as typed is a prefix (`urg` finds "Urgent"), and a search that finds nothing says
+/// why on stderr: the term that matches no message, or the filter that leaves the rest out.
+#[test]
+fn search_finds_prefixes_and_says_why_nothing_matched() {
+    let w = world();
+    let (code, found) = w.json(&["search", "urg"]);
+    assert_eq!(code, 0, "{found}");
+    assert_eq!(
+        found["messages"].as_array().map(Vec::len),
+        Some(2),
+        "{found}"
+    );
+    let out = w.run(&["search", "urg", "docux"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no messages: no message matches 'docux'"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&w.run(&["search", "status:retracted"]))
+            .contains("no messages: no message matches 'status:retracted'")
+    );
+    // The reply alone has "Re", and it is bob's: the filter leaves it out.
+    let out = w.run(&["search", "re", "-from:bob"]);
+    assert!(
+        stderr(&out).contains("1 message(s) match 're', none within the filters '-from:bob'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `audit --action` keeps the records whose action starts with the text, `--target` those
+/// whose target contains it; with `--actor` they narrow together, in the store's query.
+#[test]
+fn audit_action_and_target_narrow_the_trail() {
+    let w = world();
+    let (code, _) = w.json(&["retract", ROOT, "--action", "trash", "--yes", "--wait"]);
+    assert_eq!(code, 0);
+    let (_, all) = w.json(&["audit"]);
+    let entries = all["audit"].as_array().expect("audit").clone();
+    let field = |e: &Value, f: &str| e[f].as_str().unwrap_or_default().to_string();
+    // A record of one mailbox's copy: its target names the mailbox.
+    let item = entries
+        .iter()
+        .find(|e| field(e, "target").contains("alice@corp.test"))
+        .unwrap_or_else(|| panic!("no record of alice's copy: {all}"));
+    let action = field(item, "action");
+    let (code, by_action) = w.json(&["audit", "--action", &action[..3]]);
+    assert_eq!(code, 0, "{by_action}");
+    let got = by_action["audit"].as_array().expect("audit");
+    let expected: Vec<&Value> = entries
+        .iter()
+        .filter(|e| field(e, "action").starts_with(&action[..3]))
+        .collect();
+    assert!(!got.is_empty(), "{by_action}");
+    assert_eq!(
+        got.iter().collect::<Vec<_>>(),
+        expected,
+        "the action is a prefix"
+    );
+    let (code, by_target) = w.json(&["audit", "--target", "alice@corp.test", "--action", &action]);
+    assert_eq!(code, 0, "{by_target}");
+    let got = by_target["audit"].as_array().expect("audit");
+    let expected: Vec<&Value> = entries
+        .iter()
+        .filter(|e| field(e, "target").contains("alice@corp.test") && field(e, "action") == action)
+        .collect();
+    assert!(!got.is_empty(), "{by_target}");
+    assert_eq!(got.iter().collect::<Vec<_>>(), expected, "both hold");
+    let (code, none) = w.json(&["audit", "--target", "nobody@nowhere.test"]);
+    assert_eq!(code, 0);
+    assert_eq!(none["audit"], Value::Array(Vec::new()), "{none}");
+    // The table has the same rows.
+    let table = stdout(&w.run(&["audit", "--target", "alice@corp.test"]));
+    assert!(table.contains("alice@corp.test"), "{table}");
+    assert!(!table.contains("bob@corp.test "), "{table}");
+}
+
 /// `audit --until` finds the records before a time even when newer ones exceed `--limit`:
 /// the bound is part of the store's query, not a filter over the newest records.
 #[test]

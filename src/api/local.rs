@@ -400,7 +400,21 @@ impl Api for Local {
             true => None,
             false => Some(store.search_count(&query)?),
         };
-        Ok(SearchPage { messages, total })
+        let first_page = match req.anchor {
+            None => req.offset == 0,
+            Some(anchor) => anchor == crate::store::PageAnchor::Offset(0),
+        };
+        let empty_because = match messages.is_empty() && first_page {
+            true => Some(crate::query::why_empty(&query, &req.query, |q| {
+                store.search_count(q)
+            })?),
+            false => None,
+        };
+        Ok(SearchPage {
+            messages,
+            total,
+            empty_because,
+        })
     }
 
     async fn message(&self, reference: &str) -> Result<MessageView, ApiError> {
@@ -557,6 +571,8 @@ impl Api for Local {
             since: req.since,
             until: req.until,
             actor: req.actor.clone(),
+            action: req.action.clone(),
+            target: req.target.clone(),
             job: req.job,
             limit: req.limit,
         })?)

@@ -268,6 +268,8 @@ impl Api for Remote {
             ("since", req.since.map(|t| t.to_rfc3339())),
             ("until", req.until.map(|t| t.to_rfc3339())),
             ("actor", req.actor.clone()),
+            ("action", req.action.clone()),
+            ("target", req.target.clone()),
             ("job", req.job.map(|j| j.to_string())),
             ("limit", req.limit.map(|l| l.to_string())),
         ]);

@@ -89,6 +89,10 @@ pub struct SearchPage {
     pub messages: Vec<crate::model::LoggedMessage>,
     /// How many match in all (`None` when the request skipped the count).
     pub total: Option<u64>,
+    /// Why nothing matched (a first page with no rows): the term that matches no message,
+    /// or the time window and filters that leave out what the words found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_because: Option<String>,
 }
 
 /// A logged message with its deliveries and conversation.
@@ -228,6 +232,12 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub actor: Option<String>,
+    /// Records whose action starts with this text.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Records whose target contains this text.
+    #[serde(default)]
+    pub target: Option<String>,
     pub job: Option<i64>,
     pub limit: Option<usize>,
 }

@@ -92,6 +92,11 @@ pub fn operations_areas(body: Rect, items_open: bool) -> OperationsAreas {
     }
 }
 
+/// The open job's items: the filter line (what `/` typed, or how to filter), the table.
+pub fn items_areas(items: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(items)
+}
+
 /// The Audit body: the filter, the chain's state line, the records table.
 pub fn audit_areas(body: Rect) -> [Rect; 3] {
     Layout::vertical([

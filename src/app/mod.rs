@@ -10,6 +10,7 @@ pub mod cmdline;
 pub mod forensics;
 pub mod keymap;
 pub mod layout;
+pub mod lists;
 pub mod pending;
 mod restore;
 mod rows;
@@ -27,6 +28,7 @@ use crate::trust::verify::AnchoredVerdict;
 
 pub use forensics::{EvidenceState, ForensicLine, Tone};
 pub use keymap::{KeyAction, Keymap};
+pub use lists::{AUDIT_LIMIT, AuditFilter};
 pub use pending::{ApprovalDialog, ApprovalRow, PendingView};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
@@ -305,6 +307,8 @@ pub struct MessageList {
     /// Absolute index of `rows[0]`.
     pub page_offset: usize,
     pub rows: Vec<MessageRow>,
+    /// Why the search found nothing (sanitised), shown in the empty table.
+    pub empty_because: Option<String>,
     /// The search request awaited, and the offset it asked for.
     pub req: ReqId,
     pub loading: bool,
@@ -322,7 +326,6 @@ pub struct Operations {
     pub sampled_at: Option<DateTime<Utc>>,
     /// The job whose items are open.
     pub open: Option<OpenJob>,
-    pub item_scroll: usize,
     /// Index of the first job on screen.
     pub top: usize,
 }
@@ -333,6 +336,36 @@ pub struct OpenJob {
     pub job: i64,
     pub req: ReqId,
     pub items: Vec<ItemRow>,
+    /// `/` narrows the items to those holding every word typed, in any column.
+    pub filter: String,
+    /// Index of the selected item among those the filter shows.
+    pub cursor: usize,
+    /// Index of the first item on screen (of those the filter shows).
+    pub top: usize,
+}
+
+impl OpenJob {
+    /// The job's items, as `job` opens them (nothing loaded yet).
+    pub fn new(job: i64, req: ReqId) -> OpenJob {
+        OpenJob {
+            job,
+            req,
+            items: Vec::new(),
+            filter: String::new(),
+            cursor: 0,
+            top: 0,
+        }
+    }
+
+    /// The items the filter shows, in the job's order.
+    pub fn visible_items(&self) -> impl Iterator<Item = &ItemRow> {
+        let words: Vec<String> = self
+            .filter
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        self.items.iter().filter(move |i| i.has_words(&words))
+    }
 }
 
 /// A plan asked for before a dialog can name its counts: the request awaited and what it asks.
@@ -355,7 +388,14 @@ pub struct QueryError {
 pub struct AuditView {
     pub rows: Vec<AuditRow>,
     pub selected: usize,
+    /// The filter as typed.
     pub filter: String,
+    /// The filter as parsed: what the store was asked for, and the words rows must contain.
+    pub applied: AuditFilter,
+    /// Older records of the selection exist than the [`AUDIT_LIMIT`] loaded.
+    pub more: bool,
+    /// The selected record is shown in full (`Enter`; `Esc` goes back to the list).
+    pub open: bool,
     pub verdict: Option<AnchoredVerdict>,
     pub req: ReqId,
     /// Index of the first record on screen (of those the filter shows).
@@ -363,9 +403,21 @@ pub struct AuditView {
 }
 
 impl AuditView {
+    /// The loaded records the filter's words show, newest first.
+    pub fn visible_rows(&self) -> impl Iterator<Item = &AuditRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.has_words(&self.applied.words))
+    }
+
     /// How many records the filter shows.
     pub fn shown(&self) -> usize {
-        self.rows.iter().filter(|r| r.matches(&self.filter)).count()
+        self.visible_rows().count()
+    }
+
+    /// The selected record, if any is shown.
+    pub fn selected_row(&self) -> Option<&AuditRow> {
+        self.visible_rows().nth(self.selected)
     }
 }
 
@@ -429,6 +481,8 @@ pub enum Event {
         offset: usize,
         total: Option<u64>,
         rows: Vec<LoggedMessage>,
+        /// Why nothing matched (the api's explanation), for the empty table.
+        empty_because: Option<String>,
     },
     SearchFailed {
         req: ReqId,
@@ -456,6 +510,8 @@ pub enum Event {
         req: ReqId,
         job: i64,
         items: Vec<JobItem>,
+        /// Subjects of the items' messages by Message-ID (raw), as far as the log has them.
+        subjects: std::collections::HashMap<String, String>,
     },
     Audit {
         req: ReqId,
@@ -471,8 +527,11 @@ pub enum Event {
     },
     /// Jobs an engine that stopped left unfinished, which this console now runs.
     Resumed(Vec<i64>),
-    /// A job this process ran has finished running.
-    JobFinished(i64),
+    /// A job this process ran has finished running, with how it ended when it could be read.
+    JobFinished {
+        job: i64,
+        outcome: Option<JobOutcome>,
+    },
     /// A cancel or other one-shot request reports back.
     Notice(String),
     /// The requests waiting for approval (sampled about once a second, sent on change).
@@ -490,6 +549,15 @@ pub enum Event {
     /// Background work panicked: the panic hook has already given the terminal back, so the
     /// runtime stops (never reaches `update`).
     Fatal(String),
+}
+
+/// How a job this console ran ended (raw text: sanitised when shown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub status: String,
+    pub counts: crate::model::JobCounts,
+    /// (mailbox, error) of each failed item, in the job's order.
+    pub failures: Vec<(String, String)>,
 }
 
 /// The store's answer for the detail pane.
@@ -541,8 +609,11 @@ pub enum Command {
         req: ReqId,
         job: i64,
     },
+    /// Read the audit trail (`query` as the filter asks, one record more than the view
+    /// shows) and verify the chain.
     LoadAudit {
         req: ReqId,
+        query: crate::api::AuditQuery,
     },
     /// Read the requests waiting for approval now (the sampler reads them about once a second).
     LoadApprovals,
@@ -632,6 +703,15 @@ impl App {
     pub fn jobs_visible(&self) -> usize {
         let jobs = layout::operations_areas(self.body(), self.ops.open.is_some()).jobs;
         layout::table_rows(jobs.height)
+    }
+
+    /// Items of the open job its table shows at once (under its filter line).
+    pub fn items_visible(&self) -> usize {
+        layout::operations_areas(self.body(), true)
+            .items
+            .map_or(1, |items| {
+                layout::table_rows(layout::items_areas(items)[1].height)
+            })
     }
 
     /// Records the Audit table shows at once.

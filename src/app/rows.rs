@@ -145,6 +145,10 @@ impl JobRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemRow {
     pub mailbox: String,
+    /// The item's Message-ID.
+    pub message: String,
+    /// Its subject, when the log has the message ("" otherwise).
+    pub subject: String,
     pub depth: u32,
     pub result: String,
     pub error: String,
@@ -153,9 +157,12 @@ pub struct ItemRow {
 }
 
 impl ItemRow {
-    pub fn of(i: &JobItem) -> ItemRow {
+    /// The row of `i`, with its message's subject when the log has it.
+    pub fn of(i: &JobItem, subject: Option<&String>) -> ItemRow {
         ItemRow {
             mailbox: shown(&i.mailbox),
+            message: shown(&i.message_id),
+            subject: shown(subject.map_or("", String::as_str)),
             depth: i.depth,
             result: i
                 .outcome
@@ -168,16 +175,23 @@ impl ItemRow {
     }
 }
 
-/// One audit record.
+/// One audit record, with every field the full view (`Enter`) shows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
+    /// The stored time as written (RFC 3339, to the microsecond).
+    pub at_full: String,
     pub actor: String,
+    pub ssh_from: String,
+    pub role: String,
     pub action: String,
     pub target: String,
     pub reason: String,
     pub outcome: String,
+    pub job: Option<i64>,
+    pub detail: String,
+    pub authority: String,
 }
 
 impl AuditRow {
@@ -188,25 +202,17 @@ impl AuditRow {
         AuditRow {
             seq: e.seq,
             at,
+            at_full: shown(&e.at),
             actor: shown(&e.actor),
+            ssh_from: shown(e.ssh_from.as_deref().unwrap_or("")),
+            role: shown(&e.role),
             action: shown(&e.action),
             target: shown(&e.target),
             reason: shown(e.reason.as_deref().unwrap_or("")),
             outcome: shown(&e.outcome),
+            job: e.job,
+            detail: shown(e.detail.as_deref().unwrap_or("")),
+            authority: shown(e.authority.as_deref().unwrap_or("")),
         }
-    }
-
-    /// Whether the filter text appears in any column (case-insensitive).
-    pub fn matches(&self, filter: &str) -> bool {
-        let f = filter.to_lowercase();
-        [
-            &self.actor,
-            &self.action,
-            &self.target,
-            &self.reason,
-            &self.outcome,
-        ]
-        .iter()
-        .any(|c| c.to_lowercase().contains(&f))
     }
 }

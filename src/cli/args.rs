@@ -426,6 +426,13 @@ pub struct AuditArgs {
     /// Records of this actor (their login).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// Records whose action starts with TEXT (quarantine, restore, job-refused, ...;
+    /// case-sensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub action: Option<String>,
+    /// Records whose target contains TEXT (a Message-ID, a mailbox; case-sensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub target: Option<String>,
     /// Records of this job.
     #[arg(long, value_name = "JOB")]
     pub job: Option<i64>,

@@ -24,14 +24,12 @@ use crate::api::{
     SearchRequest, Submission,
 };
 use crate::app::{
-    Command, DetailReply, Event, HeaderLine, Pending, PlannedCopy, Preview, ReqId, RestorePreview,
-    RetractSpec,
+    Command, DetailReply, Event, HeaderLine, JobOutcome, Pending, PlannedCopy, Preview, ReqId,
+    RestorePreview, RetractSpec,
 };
 use crate::engine::Engine;
 use crate::store::{ConversationEntry, MessageDetail};
 
-/// Most audit records the view holds (newest last, as `retractor audit` lists them).
-const AUDIT_LIMIT: usize = 500;
 /// Most jobs the Operations view lists.
 pub const JOBS_LIMIT: usize = 100;
 
@@ -128,7 +126,24 @@ impl Tasks {
                 }
             }
         }
-        Event::JobFinished(job)
+        // How it ended, for the flash; a job that cannot be read is still reported finished.
+        let outcome = match self.api.job(job).await {
+            Ok(detail) => Some(JobOutcome {
+                status: detail.job.status.as_str().to_string(),
+                counts: detail.job.counts,
+                failures: detail
+                    .items
+                    .iter()
+                    .filter(|i| i.outcome == Some(crate::model::ItemOutcome::Failed))
+                    .map(|i| (i.mailbox.clone(), i.error.clone().unwrap_or_default()))
+                    .collect(),
+            }),
+            Err(e) => {
+                tracing::warn!(job, "reading the finished job: {}", e.message);
+                None
+            }
+        };
+        Event::JobFinished { job, outcome }
     }
 
     /// The retract tab's counts.
@@ -143,15 +158,9 @@ impl Tasks {
     }
 
     /// The audit records and the chain's verdict, off the UI loop.
-    async fn load_audit(&self, req: ReqId) -> Event {
+    async fn load_audit(&self, req: ReqId, query: AuditQuery) -> Event {
         let read = async {
-            let entries = self
-                .api
-                .audit(&AuditQuery {
-                    limit: Some(AUDIT_LIMIT),
-                    ..AuditQuery::default()
-                })
-                .await?;
+            let entries = self.api.audit(&query).await?;
             let verdict = self
                 .api
                 .verify_audit(&crate::trust::verify::VerifyRequest::default())
@@ -191,11 +200,12 @@ impl Tasks {
                 limit,
                 count,
             } => vec![match search(api, query, anchor, limit, count).await {
-                Ok((total, rows)) => Event::Page {
+                Ok(page) => Event::Page {
                     req,
                     offset,
-                    total,
-                    rows,
+                    total: page.total,
+                    rows: page.messages,
+                    empty_because: page.empty_because,
                 },
                 Err(error) => Event::SearchFailed { req, error },
             }],
@@ -245,11 +255,12 @@ impl Tasks {
                 Ok(detail) => vec![Event::JobItems {
                     req,
                     job,
+                    subjects: item_subjects(api, &detail.items).await,
                     items: detail.items,
                 }],
                 Err(e) => vec![Event::Notice(format!("job {job}: {}", e.message))],
             },
-            Command::LoadAudit { req } => vec![self.load_audit(req).await],
+            Command::LoadAudit { req, query } => vec![self.load_audit(req, query).await],
             Command::LoadApprovals => match self.sample_approvals().await {
                 Ok(records) => vec![Event::Approvals(records)],
                 Err(e) => vec![Event::Notice(format!("pending: {e}"))],
@@ -283,7 +294,7 @@ async fn search(
     anchor: crate::store::PageAnchor,
     limit: usize,
     count: bool,
-) -> Result<(Option<u64>, Vec<crate::model::LoggedMessage>), String> {
+) -> Result<crate::api::SearchPage, String> {
     crate::query::parse(&query, chrono::Utc::now()).map_err(|e| e.message)?;
     let page = api
         .search(&SearchRequest {
@@ -295,7 +306,44 @@ async fn search(
         })
         .await
         .map_err(|e| e.message)?;
-    Ok((page.total, page.messages))
+    Ok(page)
+}
+
+/// The most messages whose subjects a job's items list looks up (a job at depth N holds the
+/// messages of one conversation, so this is rarely reached; past it the column is blank).
+const ITEM_SUBJECTS: usize = 64;
+
+/// Subjects of the items' messages by Message-ID, from the log (one lookup per message).
+async fn item_subjects(
+    api: &dyn Api,
+    items: &[crate::model::JobItem],
+) -> std::collections::HashMap<String, String> {
+    let mut subjects = std::collections::HashMap::new();
+    let mut ids: Vec<&str> = items.iter().map(|i| i.message_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids.into_iter().take(ITEM_SUBJECTS) {
+        // Quoted, so the Message-ID is taken verbatim by the query language.
+        let found = api
+            .search(&SearchRequest {
+                query: format!("msgid:\"{}\"", id.trim_matches(['<', '>'])),
+                limit: 1,
+                skip_count: true,
+                ..SearchRequest::default()
+            })
+            .await;
+        match found {
+            // Only the message asked about: a Message-ID is attacker text, and one with a
+            // quote in it could make the query mean another message.
+            Ok(page) => {
+                if let Some(m) = page.messages.first().filter(|m| m.message_id == id) {
+                    subjects.insert(id.to_string(), m.subject.clone());
+                }
+            }
+            Err(e) => tracing::debug!("subject of {id}: {}", e.message),
+        }
+    }
+    subjects
 }
 
 async fn load_detail(api: &dyn Api, id: i64) -> Result<DetailReply, String> {

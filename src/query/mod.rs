@@ -24,9 +24,12 @@
 //!   way the full-text index splits them (letters and digits of any script), so
 //!   `from:alice@corp.test` is the phrase `alice corp test`. A value with no letters or digits
 //!   at all is an error rather than being dropped, since dropping it would widen the query.
-//! - Quotes group words into a phrase and are literal inside: no escapes, and `*` between
-//!   quotes is ordinary punctuation. A `*` right after a word or after the closing quote makes
-//!   the last word a prefix; `*` anywhere else is an error. `msgid:` values are taken
+//! - An unquoted value's last word is a prefix (`docu` finds "document", `from:ali` finds
+//!   alice): words are matched as they are typed, and a CJK word (the index keeps a run of
+//!   ideographs as one word) is found by its first characters. Quotes group words into a
+//!   phrase of whole words and are literal inside: no escapes, and `*` between quotes is
+//!   ordinary punctuation. A `*` after the closing quote makes the phrase's last word a
+//!   prefix; after a word it is accepted and changes nothing; `*` anywhere else is an error. `msgid:` values are taken
 //!   verbatim (a Message-ID may contain `*`), other non-text fields reject `*`.
 //! - `-` negates the clause it starts; elsewhere it is ordinary text (`e-mail`).
 //! - `status:` and `disposition:` are case-insensitive; `tenant:` and `msgid:` keep case.
@@ -35,6 +38,7 @@
 //! first problem found is reported. User text quoted in messages is passed through
 //! [`crate::model::text::sanitize`] so it cannot steer the terminal.
 
+mod explain;
 mod lexer;
 mod parser;
 
@@ -58,7 +62,8 @@ pub enum TextField {
 /// One condition.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Term {
-    /// Words (a phrase when quoted) matched as whole words; `prefix` for a trailing `*`.
+    /// Words (a phrase when quoted) matched as whole words, the last as a prefix when
+    /// `prefix` (an unquoted value, or a trailing `*`).
     Text {
         field: TextField,
         words: Vec<String>,
@@ -200,6 +205,7 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
+pub use explain::why_empty;
 pub use parser::{DISPOSITIONS, FIELDS, STATUSES};
 
 /// Parse a query; relative times (`since:3d`) count back from `now`.

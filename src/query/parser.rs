@@ -254,10 +254,12 @@ fn clause(input: &str, raw: RawClause<'_>, now: DateTime<Utc>) -> Result<Clause,
                     format!("{shown} has no letters or digits to search for"),
                 ));
             }
+            // An unquoted word is a prefix as typed (`docu` finds "document", `東京` finds
+            // "東京都庁"): search-as-you-type. Quotes ask for whole words, unless a `*` follows.
             Term::Text {
                 field: text_field,
                 words,
-                prefix: value.star.is_some(),
+                prefix: value.star.is_some() || !value.quoted,
             }
         }
         Field::MessageId => {

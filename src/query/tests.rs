@@ -62,7 +62,7 @@ fn query_free_word_matches_any_text() {
         clauses,
         vec![Clause {
             negated: false,
-            term: text(TextField::Any, &["invoice"], false),
+            term: text(TextField::Any, &["invoice"], true),
             span: 2..9,
         }]
     );
@@ -72,11 +72,11 @@ fn query_free_word_matches_any_text() {
 fn query_free_word_with_punctuation_is_a_phrase_of_words() {
     assert_eq!(
         one("alice@Corp.test"),
-        text(TextField::Any, &["alice", "corp", "test"], false)
+        text(TextField::Any, &["alice", "corp", "test"], true)
     );
     assert_eq!(
         one("e-mail_2"),
-        text(TextField::Any, &["e", "mail", "2"], false)
+        text(TextField::Any, &["e", "mail", "2"], true)
     );
 }
 
@@ -84,9 +84,9 @@ fn query_free_word_with_punctuation_is_a_phrase_of_words() {
 fn query_text_fields() {
     assert_eq!(
         one("from:alice@corp.test"),
-        text(TextField::From, &["alice", "corp", "test"], false)
+        text(TextField::From, &["alice", "corp", "test"], true)
     );
-    assert_eq!(one("TO:Bob"), text(TextField::To, &["bob"], false));
+    assert_eq!(one("TO:Bob"), text(TextField::To, &["bob"], true));
     assert_eq!(
         one("Subject:\"Wire Transfer\""),
         text(TextField::Subject, &["wire", "transfer"], false)
@@ -94,7 +94,7 @@ fn query_text_fields() {
     // Only the first colon names the field.
     assert_eq!(
         one("subject:Re:Invoice"),
-        text(TextField::Subject, &["re", "invoice"], false)
+        text(TextField::Subject, &["re", "invoice"], true)
     );
 }
 
@@ -171,9 +171,9 @@ fn query_negation() {
     assert_eq!(
         terms("-from:alice -\"quarterly report\" -invoice"),
         vec![
-            (true, text(TextField::From, &["alice"], false)),
+            (true, text(TextField::From, &["alice"], true)),
             (true, text(TextField::Any, &["quarterly", "report"], false)),
-            (true, text(TextField::Any, &["invoice"], false)),
+            (true, text(TextField::Any, &["invoice"], true)),
         ]
     );
     assert_eq!(ok("-status:retracted")[0].span, 0..17);
@@ -195,6 +195,10 @@ fn query_quoted_phrases() {
 
 #[test]
 fn query_prefix() {
+    // Unquoted words are prefixes as typed; quotes ask for whole words.
+    assert_eq!(one("docu"), text(TextField::Any, &["docu"], true));
+    assert_eq!(one("\"docu\""), text(TextField::Any, &["docu"], false));
+    assert_eq!(one("東京"), text(TextField::Any, &["東京"], true));
     assert_eq!(one("invoi*"), text(TextField::Any, &["invoi"], true));
     assert_eq!(one("from:ali*"), text(TextField::From, &["ali"], true));
     assert_eq!(
@@ -212,18 +216,18 @@ fn query_prefix() {
 fn query_unicode_words() {
     assert_eq!(
         one("Überweisung"),
-        text(TextField::Any, &["überweisung"], false)
+        text(TextField::Any, &["überweisung"], true)
     );
-    assert_eq!(one("請求書"), text(TextField::Any, &["請求書"], false));
+    assert_eq!(one("請求書"), text(TextField::Any, &["請求書"], true));
     // A decomposed umlaut stays inside its word.
     assert_eq!(
         one("subject:U\u{308}bung"),
-        text(TextField::Subject, &["u\u{308}bung"], false)
+        text(TextField::Subject, &["u\u{308}bung"], true)
     );
     // Control characters separate words like punctuation does.
     assert_eq!(
         one("a\u{1b}[2Jb"),
-        text(TextField::Any, &["a", "2jb"], false)
+        text(TextField::Any, &["a", "2jb"], true)
     );
 }
 
@@ -235,7 +239,7 @@ fn query_mixed() {
         vec![
             Clause {
                 negated: false,
-                term: text(TextField::From, &["evil", "example"], false),
+                term: text(TextField::From, &["evil", "example"], true),
                 span: 0..17,
             },
             Clause {

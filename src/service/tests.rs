@@ -42,6 +42,7 @@ impl Api for Scripted {
         Ok(SearchPage {
             messages: vec![],
             total: Some((req.query.len() * 1_000_000 + req.limit * 1000 + req.offset) as u64),
+            empty_because: None,
         })
     }
     async fn message(&self, reference: &str) -> Result<MessageView, ApiError> {
@@ -105,7 +106,10 @@ impl Api for Scripted {
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
         Err(err(
             ApiErrorKind::BadInput,
-            &format!("actor={:?} job={:?} since={:?}", q.actor, q.job, q.since),
+            &format!(
+                "actor={:?} action={:?} target={:?} job={:?} since={:?}",
+                q.actor, q.action, q.target, q.job, q.since
+            ),
         ))
     }
     async fn verify_audit(
@@ -321,6 +325,8 @@ async fn references_queries_and_bodies_arrive_intact() {
         .audit(&AuditQuery {
             since: Some(since),
             actor: Some("bob smith".into()),
+            action: Some("quarantine".into()),
+            target: Some("<m@x> & y".into()),
             job: Some(5),
             ..AuditQuery::default()
         })
@@ -328,7 +334,7 @@ async fn references_queries_and_bodies_arrive_intact() {
         .expect_err("echo");
     assert_eq!(
         e.message,
-        "actor=Some(\"bob smith\") job=Some(5) since=Some(2026-11-20T10:00:00Z)"
+        "actor=Some(\"bob smith\") action=Some(\"quarantine\") target=Some(\"<m@x> & y\") job=Some(5) since=Some(2026-11-20T10:00:00Z)"
     );
     assert_eq!(
         remote

@@ -57,6 +57,10 @@ pub struct AuditFilter {
     /// Records at or before this time (part of the query, so `limit` counts back from it).
     pub until: Option<DateTime<Utc>>,
     pub actor: Option<String>,
+    /// Records whose action starts with this text (`quarantine`, `restore`, `job-refused`).
+    pub action: Option<String>,
+    /// Records whose target contains this text (a Message-ID, a mailbox, a job).
+    pub target: Option<String>,
     pub job: Option<i64>,
     pub limit: Option<usize>,
 }
@@ -238,9 +242,22 @@ impl Store {
                 "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
                   WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR job = ?3)
                     AND (?5 IS NULL OR at <= ?5)
+                    AND (?6 IS NULL OR substr(action, 1, length(?6)) = ?6)
+                    AND (?7 IS NULL OR instr(target, ?7) > 0)
                   ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
             ))?;
-            let rows = stmt.query_map(params![since, filter.actor, filter.job, limit, until], entry_from_row)?;
+            let rows = stmt.query_map(
+                params![
+                    since,
+                    filter.actor,
+                    filter.job,
+                    limit,
+                    until,
+                    filter.action,
+                    filter.target
+                ],
+                entry_from_row,
+            )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -429,7 +446,11 @@ impl<'k> ChainWalk<'k> {
         if e.prev_hash != self.prev_hash {
             return Some(bad(
                 e.seq,
-                format!("record {} does not follow record {}", e.seq, e.seq - 1),
+                format!(
+                    "record {}: link to record {} broken (it does not carry that record's hash)",
+                    e.seq,
+                    e.seq - 1
+                ),
                 records,
                 signed,
             ));
@@ -448,7 +469,10 @@ impl<'k> ChainWalk<'k> {
         if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
             return Some(bad(
                 e.seq,
-                format!("record {} was altered", e.seq),
+                format!(
+                    "record {}: hash does not match its content (the record was altered)",
+                    e.seq
+                ),
                 records,
                 signed,
             ));
@@ -464,7 +488,7 @@ impl<'k> ChainWalk<'k> {
                 return Some(bad(
                     e.seq,
                     format!(
-                        "record {} is not signed by the service key {}: it was rewritten or inserted",
+                        "record {}: signature invalid: not signed by the service key {}; it was rewritten or inserted",
                         e.seq,
                         key.fingerprint()
                     ),

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::columns::{ColumnSpec, Cut, cut, share, text_width};
 use super::{Theme, block};
@@ -92,6 +92,21 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
                 .unwrap_or_default()
         )
     };
+    if let Some(reason) = m
+        .empty_because
+        .as_ref()
+        .filter(|_| m.total == 0 && !m.loading)
+    {
+        // Say why nothing matched instead of an empty table (the reason is sanitised).
+        let text = Paragraph::new(Span::styled(
+            format!("Nothing found: {reason}."),
+            theme.muted,
+        ))
+        .wrap(Wrap { trim: false })
+        .block(block(title, theme));
+        frame.render_widget(text, area);
+        return;
+    }
     let visible = layout::table_rows(area.height);
     let on_screen: Vec<(usize, Option<&MessageRow>)> = (m.top
         ..(m.top + visible).min(m.total as usize))

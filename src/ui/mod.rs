@@ -4,6 +4,7 @@
 mod columns;
 mod detail;
 mod forensics;
+mod lists;
 mod message_table;
 mod overlays;
 mod pending;
@@ -89,7 +90,7 @@ fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 }
                 (View::Messages, _) => "/ search  Enter open  r retract  : command  ? help  q quit",
                 (View::Operations, _) => "Enter items  c cancel  u restore job  Esc back  ? help",
-                (View::Audit, _) => "/ filter  ? help  q quit",
+                (View::Audit, _) => "/ filter  Enter record  Esc back  ? help  q quit",
                 (View::Pending, _) => {
                     "j/k move  Enter facts  a approve  x reject  Esc back  ? help"
                 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{Theme, block, detail, fit};
-use crate::app::{App, Focus, OpenJob, QueryError, layout};
+use crate::app::{App, Focus, QueryError, layout};
 
 pub fn messages(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let [search, table, pane] =
@@ -32,9 +32,7 @@ fn search_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, title
         ),
         theme,
     );
-    if let Some(QueryError { column, message }) =
-        app.search_error.as_ref().filter(|_| title == "Search")
-    {
+    if let Some(QueryError { column, message }) = app.search_error.as_ref() {
         let pad = " ".repeat(column.saturating_sub(1));
         b = b.title_bottom(Line::from(Span::styled(
             format!("{pad}^ {message}"),
@@ -156,74 +154,49 @@ pub fn operations(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ],
         )
     };
-    let title = format!(" Operations: {} jobs ", ops.jobs.len());
+    let title = format!(
+        " Operations: {} jobs  {} ",
+        ops.jobs.len(),
+        super::lists::COUNTS_LEGEND
+    );
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title))
         .block(block(title, theme));
     frame.render_widget(table, jobs_area);
-    if let (Some(area), Some(OpenJob { job, items, .. })) = (items_area, &ops.open) {
-        let rows: Vec<Row> = items
-            .iter()
-            .skip(ops.item_scroll)
-            .map(|i| {
-                let style = if i.error.is_empty() {
-                    theme.normal
-                } else {
-                    theme.danger
-                };
-                Row::new(vec![
-                    Cell::from(i.mailbox.clone()),
-                    Cell::from(i.depth.to_string()),
-                    Cell::from(i.result.clone()),
-                    Cell::from(format!("{} -> {}", i.from_folder, i.to_folder)),
-                    Cell::from(i.error.clone()),
-                ])
-                .style(style)
-            })
-            .collect();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(28),
-                Constraint::Length(5),
-                Constraint::Length(22),
-                Constraint::Length(30),
-                Constraint::Min(10),
-            ],
-        )
-        .header(Row::new(vec!["MAILBOX", "DEPTH", "RESULT", "FOLDERS", "ERROR"]).style(theme.title))
-        .block(block(
-            format!(" Job {job}: {} items (Esc closes) ", items.len()),
-            theme,
-        ));
-        frame.render_widget(table, area);
+    if let (Some(area), Some(open)) = (items_area, &ops.open) {
+        super::lists::job_items(frame, area, app, open, theme);
     }
 }
 
 pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let [filter, chain, table_area] = layout::audit_areas(area);
     search_bar(frame, filter, app, theme, "Filter");
+    let open = app.audit.selected_row().filter(|_| app.audit.open);
     let chain_line = match &app.audit.verdict {
         None => Span::styled("chain: checking...", theme.muted),
         Some(v) if v.ok => {
             Span::styled(format!("chain: verified ({} records)", v.records), theme.ok)
         }
+        // The store's problem names the record and why (hash, link, signature, cut tail).
         Some(v) => Span::styled(
             format!(
-                "chain: BROKEN at record {}",
-                v.first_bad.map_or("?".to_string(), |n| n.to_string())
+                "chain: BROKEN at record {}: {}",
+                v.first_bad.map_or("?".to_string(), |n| n.to_string()),
+                crate::app::shown(v.problem.as_deref().unwrap_or("no reason given"))
             ),
             theme.error,
         ),
     };
     frame.render_widget(Paragraph::new(Line::from(chain_line)), chain);
+    if let Some(record) = open {
+        super::lists::audit_record(frame, table_area, record, theme);
+        return;
+    }
     let compact = area.width < layout::COMPACT_WIDTH;
     let visible = layout::table_rows(table_area.height);
     let rows: Vec<Row> = app
         .audit
-        .rows
-        .iter()
-        .filter(|r| r.matches(&app.audit.filter))
+        .visible_rows()
         .enumerate()
         .skip(layout::list_offset(
             app.audit.top,
@@ -239,6 +212,7 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 theme.normal
             };
             let mut cells = vec![
+                Cell::from(r.seq.to_string()),
                 Cell::from(if compact {
                     r.at[5..].to_string()
                 } else {
@@ -257,8 +231,9 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .collect();
     let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
         (
-            vec!["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME"],
+            vec!["#", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME"],
             vec![
+                Constraint::Length(4),
                 Constraint::Length(11),
                 Constraint::Length(8),
                 Constraint::Length(12),
@@ -268,8 +243,11 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         )
     } else {
         (
-            vec!["TIME", "ACTOR", "ACTION", "TARGET", "REASON", "OUTCOME"],
             vec![
+                "#", "TIME", "ACTOR", "ACTION", "TARGET", "REASON", "OUTCOME",
+            ],
+            vec![
+                Constraint::Length(5),
                 Constraint::Length(16),
                 Constraint::Length(10),
                 Constraint::Length(14),
@@ -281,6 +259,6 @@ pub fn audit(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title))
-        .block(block(" Audit ", theme));
+        .block(block(super::lists::audit_title(&app.audit), theme));
     frame.render_widget(table, table_area);
 }

@@ -247,6 +247,11 @@ fn audit_and_operations_scroll_with_the_selection_and_clicks_pick_the_rows_drawn
         records - visible,
         "the header is not a row"
     );
+    // A second click on the selected record shows it in full, as Enter does.
+    h.click(Position::new(10, first_row_line));
+    assert!(h.app.audit.open, "{}", h.screen());
+    h.press("Esc");
+    assert!(!h.app.audit.open);
 
     h.press("2");
     assert!(!h.app.ops.jobs.is_empty());

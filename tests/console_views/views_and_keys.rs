@@ -161,6 +161,7 @@ fn stale_replies_are_dropped_and_paging_fetches_only_the_visible_window() {
             offset: 0,
             total: Some(9999),
             rows: Vec::new(),
+            empty_because: None,
         },
     );
     assert!(out.is_empty());

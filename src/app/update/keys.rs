@@ -62,10 +62,10 @@ pub(super) fn search_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             let text = input_text(&app.search);
             app.focus = Focus::List;
             if app.view == View::Audit {
-                app.audit.filter = text;
-                app.audit.selected = 0;
-                app.audit.top = 0;
-                return Vec::new();
+                return super::lists::apply_audit_filter(app, text);
+            }
+            if app.view == View::Operations {
+                return super::lists::filter_items(app, text);
             }
             match crate::query::parse(&text, app.now) {
                 Ok(_) => {
@@ -124,13 +124,12 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             switch(app, next)
         }
         KeyAction::Search => {
-            if matches!(app.view, View::Operations | View::Pending) {
-                return Vec::new();
-            }
-            let text = if app.view == View::Audit {
-                app.audit.filter.clone()
-            } else {
-                app.messages.query.clone()
+            let text = match (app.view, &app.ops.open) {
+                (View::Audit, _) => app.audit.filter.clone(),
+                (View::Messages, _) => app.messages.query.clone(),
+                // `/` filters the open job's items; the jobs list has nothing to search.
+                (View::Operations, Some(open)) => open.filter.clone(),
+                (View::Operations | View::Pending, _) => return Vec::new(),
             };
             app.search = single_line(&text);
             app.focus = Focus::Search;
@@ -161,16 +160,15 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                     return Vec::new();
                 };
                 let req = app.req();
-                app.ops.open = Some(OpenJob {
-                    job,
-                    req,
-                    items: Vec::new(),
-                });
-                app.ops.item_scroll = 0;
+                app.ops.open = Some(OpenJob::new(job, req));
                 vec![Command::LoadJobItems { req, job }]
             }
             View::Pending => {
                 app.pending.facts_open = app.pending.selected_row().is_some();
+                Vec::new()
+            }
+            View::Audit => {
+                app.audit.open = app.audit.selected_row().is_some();
                 Vec::new()
             }
             _ => Vec::new(),
@@ -292,6 +290,8 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                 app.ops.open = None;
             } else if app.view == View::Pending {
                 app.pending.facts_open = false;
+            } else if app.view == View::Audit {
+                app.audit.open = false;
             } else if app.detail.is_some() && app.view == View::Messages {
                 app.detail = None;
                 app.focus = Focus::List;

@@ -5,11 +5,13 @@
 //! replies from tasks in [`replies`]. The rest is split by what it changes: [`navigation`]
 //! (views, tabs, paging, cursors), [`retract`] (the retract form and its live plan),
 //! [`command_line`] (the `:` line), [`sweep`] (`:sweep`) and [`dialogs`] (confirmations);
+//! [`lists`] the Audit and job items filters and a finished job's flash;
 //! [`pending`] holds the Pending view's approvals and the Forensics tab's evidence.
 
 mod command_line;
 mod dialogs;
 mod keys;
+mod lists;
 mod mouse;
 mod navigation;
 mod pending;

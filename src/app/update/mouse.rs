@@ -220,8 +220,13 @@ fn on_audit(app: &mut App, body: Rect, at: Position) -> Vec<Command> {
     let top = layout::list_offset(a.top, a.selected, layout::table_rows(table.height), shown);
     let index = top + row;
     if index < shown {
+        // A second click on the selected record shows it in full, as `Enter` does.
+        let again = index == a.selected;
         a.selected = index;
         a.top = top;
+        if again {
+            return act(app, KeyAction::Open);
+        }
     }
     Vec::new()
 }

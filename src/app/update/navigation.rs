@@ -3,7 +3,7 @@
 
 use super::retract::preview;
 use crate::app::layout;
-use crate::app::{App, Command, Detail, Focus, OpenJob, Tab, View};
+use crate::app::{App, Command, Detail, Focus, Tab, View};
 use crate::store::PageAnchor;
 
 impl App {
@@ -32,7 +32,10 @@ impl App {
     pub(in crate::app) fn load_audit(&mut self) -> Command {
         let req = self.req();
         self.audit.req = req;
-        Command::LoadAudit { req }
+        Command::LoadAudit {
+            req,
+            query: self.audit.applied.request(),
+        }
     }
 }
 
@@ -214,8 +217,11 @@ pub(super) fn move_by(app: &mut App, delta: i64) -> Vec<Command> {
             ensure_page(app)
         }
         View::Operations => {
-            if let Some(OpenJob { items, .. }) = &app.ops.open {
-                app.ops.item_scroll = clamp(app.ops.item_scroll, items.len());
+            let visible = app.items_visible();
+            if let Some(open) = app.ops.open.as_mut() {
+                let len = open.visible_items().count();
+                open.cursor = clamp(open.cursor, len);
+                open.top = layout::list_offset(open.top, open.cursor, visible, len);
             } else {
                 app.ops.selected = clamp(app.ops.selected, app.ops.jobs.len());
                 app.ops.top = layout::list_offset(

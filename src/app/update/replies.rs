@@ -7,8 +7,8 @@ use super::sweep::ask_sweep;
 use crate::app::layout;
 use crate::app::rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 use crate::app::{
-    App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine, RetractForm,
-    Tab, View, single_line,
+    AUDIT_LIMIT, App, Awaited, Command, ConversationLine, DetailData, Event, Focus, HeaderLine,
+    RetractForm, Tab, View, single_line,
 };
 use crate::model::Action;
 
@@ -20,6 +20,7 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             offset,
             total,
             rows,
+            empty_because,
         } => {
             if req != app.messages.req {
                 return Vec::new(); // stale: a newer search or page was asked for
@@ -31,6 +32,9 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             }
             m.page_offset = offset;
             m.rows = rows.iter().map(MessageRow::of).collect();
+            if offset == 0 {
+                m.empty_because = empty_because.as_deref().map(shown);
+            }
             if m.selected >= m.total as usize {
                 m.selected = (m.total as usize).saturating_sub(1);
             }
@@ -182,14 +186,25 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             out.extend(refresh_open_message(app, moved, at));
             out
         }
-        Event::JobItems { req, job, items } => {
+        Event::JobItems {
+            req,
+            job,
+            items,
+            subjects,
+        } => {
             if let Some(open) = app
                 .ops
                 .open
                 .as_mut()
                 .filter(|o| o.job == job && o.req == req)
             {
-                open.items = items.iter().map(ItemRow::of).collect();
+                open.items = items
+                    .iter()
+                    .map(|i| ItemRow::of(i, subjects.get(&i.message_id)))
+                    .collect();
+                // The items may have changed: keep the cursor on one shown.
+                let len = open.visible_items().count();
+                open.cursor = open.cursor.min(len.saturating_sub(1));
                 app.dirty = true;
             }
             Vec::new()
@@ -200,8 +215,16 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             verdict,
         } => {
             if req == app.audit.req {
-                // Newest first: the analyst looks for what just happened.
-                app.audit.rows = entries.iter().rev().map(AuditRow::of).collect();
+                // One more than the view holds was asked for: its presence says older
+                // records of the selection were left out. Newest first: the analyst looks
+                // for what just happened.
+                app.audit.more = entries.len() > AUDIT_LIMIT;
+                app.audit.rows = entries
+                    .iter()
+                    .rev()
+                    .take(AUDIT_LIMIT)
+                    .map(AuditRow::of)
+                    .collect();
                 app.audit.verdict = Some(verdict);
                 // The window of records moved: keep the selection on a record shown.
                 let shown = app.audit.shown();
@@ -235,9 +258,9 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             app.dirty = true;
             Vec::new()
         }
-        Event::JobFinished(job) => {
+        Event::JobFinished { job, outcome } => {
             app.running.remove(&job);
-            app.flash = Some(format!("job {job} finished"));
+            app.flash = Some(super::lists::finished_flash(job, outcome.as_ref()));
             app.dirty = true;
             // The open message's recipients changed state.
             let mut out = refresh_page(app);

@@ -33,6 +33,8 @@ pub async fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
             since,
             until,
             actor: a.actor,
+            action: a.action,
+            target: a.target,
             job: a.job,
             limit: Some(a.limit),
         })

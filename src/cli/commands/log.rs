@@ -47,6 +47,9 @@ pub async fn search(ctx: &Context, a: SearchArgs) -> Result<u8, CliError> {
         ]);
     }
     t.print();
+    if let Some(reason) = page.empty_because.as_deref().filter(|_| !ctx.quiet) {
+        eprintln!("no messages: {}", sanitize(reason));
+    }
     if !ctx.quiet {
         let total = page.total.unwrap_or(0);
         if total as usize > found.len() {

@@ -228,6 +228,7 @@ macro_rules! contract_suite {
                 delivery_counters_follow_each_change,
                 stored_times_come_from_the_store_clock,
                 the_audit_chain_verifies_and_shows_tampering,
+                audit_records_are_listed_by_filter,
                 the_message_log_is_searched_and_followed,
                 evidence_keeps_bytes_and_digest,
                 an_unknown_stored_value_stops_the_read,

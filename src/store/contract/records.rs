@@ -274,10 +274,109 @@ pub(super) fn the_audit_chain_verifies_and_shows_tampering<S: Subject>() {
     let verdict = store.verify_audit().expect("verify");
     assert!(!verdict.ok);
     assert_eq!(verdict.first_bad, Some(4), "{verdict:?}");
+    assert_eq!(
+        verdict.problem.as_deref(),
+        Some("record 4: hash does not match its content (the record was altered)"),
+        "the verdict says why"
+    );
     let from = store.verify_audit_from(Some(&checkpoint)).expect("verify");
     assert!(
         from.verdict.ok,
         "records before the checkpoint are not re-read: {from:?}"
+    );
+}
+
+/// The trail is listed by time window, actor, action (a prefix), target (a substring) and
+/// limit, the same on every store; `limit` counts back from the newest record selected.
+pub(super) fn audit_records_are_listed_by_filter<S: Subject>() {
+    let subject = S::open();
+    let store = subject.store();
+    let records = [
+        ("alice", "retract", "alice@t.test <m1@x>"),
+        ("bob", "quarantine", "bob@t.test <m2@x>"),
+        ("alice", "restore", "bob@t.test <m2@x>"),
+        ("bob", "approve retract quarantine", "request 3"),
+    ];
+    for (actor, action, target) in records {
+        store
+            .audit(&NewAudit {
+                actor: actor.into(),
+                role: "analyst".into(),
+                action: action.into(),
+                target: target.into(),
+                outcome: "ok".into(),
+                ..NewAudit::default()
+            })
+            .expect("append");
+        subject.advance(Duration::from_secs(60));
+    }
+    let seqs = |filter: crate::store::AuditFilter| -> Vec<i64> {
+        store
+            .audit_entries(&filter)
+            .expect("list")
+            .iter()
+            .map(|e| e.seq)
+            .collect()
+    };
+    let minute = chrono::Duration::seconds(60);
+    use crate::store::AuditFilter as F;
+    assert_eq!(seqs(F::default()), [1, 2, 3, 4]);
+    assert_eq!(
+        seqs(F {
+            action: Some("re".into()),
+            ..F::default()
+        }),
+        [1, 3],
+        "the action is a prefix"
+    );
+    assert_eq!(
+        seqs(F {
+            action: Some("quarantine".into()),
+            ..F::default()
+        }),
+        [2]
+    );
+    assert_eq!(
+        seqs(F {
+            target: Some("<m2@x>".into()),
+            ..F::default()
+        }),
+        [2, 3],
+        "the target is a substring"
+    );
+    assert_eq!(
+        seqs(F {
+            target: Some("BOB@".into()),
+            ..F::default()
+        }),
+        Vec::<i64>::new(),
+        "and case-sensitive"
+    );
+    assert_eq!(
+        seqs(F {
+            since: Some(start() + minute),
+            until: Some(start() + minute * 2),
+            ..F::default()
+        }),
+        [2, 3],
+        "both ends of the window are inclusive"
+    );
+    assert_eq!(
+        seqs(F {
+            actor: Some("bob".into()),
+            target: Some("<m2@x>".into()),
+            ..F::default()
+        }),
+        [2]
+    );
+    assert_eq!(
+        seqs(F {
+            until: Some(start() + minute * 2),
+            limit: Some(2),
+            ..F::default()
+        }),
+        [2, 3],
+        "the limit counts back from the window's end"
     );
 }
 

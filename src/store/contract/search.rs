@@ -23,7 +23,8 @@ fn message(id: &str, from: &str, subject: &str, to: &[&str], minutes: i64) -> Me
 }
 
 /// Each term of the CONTRACT's query language answers the same on every store: words in any
-/// column, `from:`/`to:`/`subject:` in theirs, quoted phrases (adjacent, in order), prefixes,
+/// column, `from:`/`to:`/`subject:` in theirs, quoted phrases (adjacent, in order, whole
+/// words), unquoted words as prefixes (CJK runs too),
 /// accents and case folded away, e-mail addresses as their words, negation, scalar terms.
 pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     let subject = S::open();
@@ -64,6 +65,13 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
             &["bob@corp.test"],
             4,
         ),
+        message(
+            "<f@x>",
+            "tanaka@corp.test",
+            "東京都庁の会議",
+            &["dave@corp.test"],
+            5,
+        ),
     ];
     let batch: Vec<NewMessage<'_>> = records
         .iter()
@@ -98,8 +106,21 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
         found
     };
     // Newest first.
-    assert_eq!(find("invoice"), ["e", "b", "a"], "a word in any column");
-    assert_eq!(find("INVOICE"), ["e", "b", "a"], "case is folded");
+    assert_eq!(
+        find("invoice"),
+        ["e", "d", "b", "a"],
+        "a word in any column, as a prefix (invoices@ too)"
+    );
+    assert_eq!(find("INVOICE"), ["e", "d", "b", "a"], "case is folded");
+    assert_eq!(
+        find("\"invoice\""),
+        ["e", "b", "a"],
+        "quotes ask for the whole word"
+    );
+    assert_eq!(find("quart"), ["b", "a"], "a word as typed is a prefix");
+    assert_eq!(find("from:mall"), ["c", "b"], "in a field too");
+    assert_eq!(find("東京"), ["f"], "a CJK word by its first characters");
+    assert_eq!(find("東京都庁の会議"), ["f"], "and whole");
     assert_eq!(
         find("invoic*"),
         ["e", "d", "b", "a"],
@@ -126,20 +147,20 @@ pub(super) fn the_query_language_finds_the_same_messages<S: Subject>() {
     assert_eq!(find("alice"), ["c", "a"]);
     assert_eq!(
         find("from:\"corp test\""),
-        ["a"],
+        ["f", "a"],
         "the domain's words are a phrase"
     );
     assert_eq!(find("from:evil"), ["e", "c", "b"]);
     assert_eq!(find("lunch"), ["c"], "an underscore separates words");
     assert_eq!(find("2031"), ["e"], "digits are words");
-    assert_eq!(find("invoice -quarterly"), ["e"], "negation");
-    assert_eq!(find("-from:evil"), ["d", "a"]);
-    assert_eq!(find("invoice -tenant:other"), ["b", "a"]);
+    assert_eq!(find("invoice -quarterly"), ["e", "d"], "negation");
+    assert_eq!(find("-from:evil"), ["f", "d", "a"]);
+    assert_eq!(find("invoice -tenant:other"), ["d", "b", "a"]);
     assert_eq!(find("tenant:other"), ["e"]);
     assert_eq!(find("msgid:c@x"), ["c"]);
     assert_eq!(find("status:delivered cafe"), ["d", "c"]);
     assert_eq!(find("status:retracted"), Vec::<String>::new());
-    assert_eq!(find("disposition:malicious invoice"), ["e", "b", "a"]);
+    assert_eq!(find("disposition:malicious invoice"), ["e", "d", "b", "a"]);
     assert_eq!(find("nothing-like-this"), Vec::<String>::new());
     assert_eq!(
         find("invoice menu"),

@@ -178,18 +178,33 @@ impl AuditTrail for PgStore {
         let since = filter
             .since
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        let until = filter
+            .until
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
         let limit = filter.limit.map(|l| l.min(i64::MAX as usize) as i64);
         self.read(|tx, _| {
             // `at` compares as text, as on SQLite: RFC 3339 in UTC with fixed digits sorts
-            // as time does (bytewise, hence COLLATE "C").
+            // as time does (bytewise, hence COLLATE "C"). The action is a prefix and the
+            // target a substring, both case-sensitive, as on SQLite.
             tx.query(
                 &format!(
                     "SELECT * FROM (SELECT {AUDIT_COLUMNS} FROM audit
                       WHERE ($1::text IS NULL OR at COLLATE \"C\" >= $1) AND ($2::text IS NULL OR actor = $2)
                         AND ($3::bigint IS NULL OR job = $3)
+                        AND ($5::text IS NULL OR at COLLATE \"C\" <= $5)
+                        AND ($6::text IS NULL OR substr(action, 1, length($6)) = $6)
+                        AND ($7::text IS NULL OR strpos(target, $7) > 0)
                       ORDER BY seq DESC LIMIT $4) newest ORDER BY seq"
                 ),
-                &[&since, &filter.actor, &filter.job, &limit],
+                &[
+                    &since,
+                    &filter.actor,
+                    &filter.job,
+                    &limit,
+                    &until,
+                    &filter.action,
+                    &filter.target,
+                ],
             )?
             .iter()
             .map(entry_from_row)

@@ -1,0 +1,159 @@
+//! Filters of the lists: the Audit view's (`since:`, `until:`, `actor:`, `action:` and
+//! `target:` narrow what the store lists, so a time window reaches records older than the
+//! newest loaded; other words narrow the records loaded, in any column) and the open job's
+//! items (words in any column).
+
+use chrono::{DateTime, Utc};
+
+use super::QueryError;
+use super::rows::{AuditRow, ItemRow, shown};
+use crate::api::AuditQuery;
+
+/// The most records the view loads at once (the newest of the selection).
+pub const AUDIT_LIMIT: usize = 500;
+
+/// The filter's field names, for its error message.
+const FIELDS: [&str; 5] = ["since", "until", "actor", "action", "target"];
+
+/// A parsed filter: what the store is asked for, and the free words the loaded records must
+/// contain (lower-cased).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub query: AuditQuery,
+    pub words: Vec<String>,
+}
+
+impl AuditFilter {
+    /// Parse the filter bar's text; the error names the term and its column.
+    pub fn parse(text: &str, now: DateTime<Utc>) -> Result<AuditFilter, QueryError> {
+        let mut filter = AuditFilter::default();
+        for term in text.split_whitespace() {
+            // `term` is a slice of `text`: its offset is where it starts.
+            let start = term.as_ptr() as usize - text.as_ptr() as usize;
+            let column = text[..start].chars().count() + 1;
+            let Some((field, value)) = term.split_once(':') else {
+                filter.words.push(term.to_lowercase());
+                continue;
+            };
+            let bad = |message: String| QueryError {
+                column,
+                message: shown(&message),
+            };
+            let field = field.to_ascii_lowercase();
+            if !FIELDS.contains(&field.as_str()) {
+                return Err(bad(format!(
+                    "unknown filter '{field}:': expected one of {}: (other words match any column)",
+                    FIELDS.join(":, ")
+                )));
+            }
+            if value.is_empty() {
+                return Err(bad(format!("missing value after '{field}:'")));
+            }
+            let when = || crate::model::when::parse_when(value, now).map_err(&bad);
+            let q = &mut filter.query;
+            match field.as_str() {
+                "since" => q.since = Some(when()?),
+                "until" => q.until = Some(when()?),
+                "actor" => q.actor = Some(value.to_string()),
+                "action" => q.action = Some(value.to_string()),
+                _ => q.target = Some(value.to_string()),
+            }
+        }
+        Ok(filter)
+    }
+
+    /// The store's query for this filter: one more than [`AUDIT_LIMIT`], so the view knows
+    /// whether older records were left out.
+    pub fn request(&self) -> AuditQuery {
+        AuditQuery {
+            limit: Some(AUDIT_LIMIT + 1),
+            ..self.query.clone()
+        }
+    }
+
+    /// Whether the filter narrows what the store lists (not only the loaded records).
+    pub fn narrows_the_store(&self) -> bool {
+        self.query != AuditQuery::default()
+    }
+}
+
+impl AuditRow {
+    /// Whether every word appears in some column (case-insensitive).
+    pub fn has_words(&self, words: &[String]) -> bool {
+        let columns = [
+            &self.actor,
+            &self.action,
+            &self.target,
+            &self.reason,
+            &self.outcome,
+            &self.detail,
+        ];
+        words
+            .iter()
+            .all(|w| columns.iter().any(|c| c.to_lowercase().contains(w)))
+    }
+}
+
+impl ItemRow {
+    /// Whether every word (lower-cased) appears in some column (case-insensitive).
+    pub fn has_words(&self, words: &[String]) -> bool {
+        let columns = [
+            &self.mailbox,
+            &self.message,
+            &self.subject,
+            &self.result,
+            &self.from_folder,
+            &self.to_folder,
+            &self.error,
+        ];
+        words
+            .iter()
+            .all(|w| columns.iter().any(|c| c.to_lowercase().contains(w)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn fields_go_to_the_store_and_words_stay_here() {
+        let f = AuditFilter::parse(
+            "since:1d action:quarantine alice target:<m@x> Ticket",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(f.query.since, Some(now() - chrono::Duration::days(1)));
+        assert_eq!(f.query.action.as_deref(), Some("quarantine"));
+        assert_eq!(f.query.target.as_deref(), Some("<m@x>"));
+        assert_eq!(f.words, ["alice", "ticket"]);
+        assert!(f.narrows_the_store());
+        assert_eq!(f.request().limit, Some(AUDIT_LIMIT + 1));
+        assert!(
+            !AuditFilter::parse("alice", now())
+                .unwrap()
+                .narrows_the_store()
+        );
+    }
+
+    #[test]
+    fn a_bad_term_is_named_at_its_column() {
+        let e = AuditFilter::parse("alice whom:bob", now()).unwrap_err();
+        assert_eq!(e.column, 7);
+        assert!(
+            e.message.contains("unknown filter 'whom:'"),
+            "{}",
+            e.message
+        );
+        let e = AuditFilter::parse("until:yesterday", now()).unwrap_err();
+        assert_eq!(e.column, 1);
+        assert!(e.message.contains("bad time 'yesterday'"), "{}", e.message);
+        let e = AuditFilter::parse("actor:", now()).unwrap_err();
+        assert!(e.message.contains("missing value"), "{}", e.message);
+    }
+}
