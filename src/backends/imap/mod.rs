@@ -652,6 +652,20 @@ impl Backend for ImapBackend {
         read_with_reconnect!(self.scan_once(&mailbox.address, filter).await)
     }
 
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let sep = self.separator();
+        let dest = self.personal(&folder.split('/').collect::<Vec<_>>().join(&sep));
+        if copy.folder == dest {
+            return Ok(copy.clone());
+        }
+        self.move_within(&mailbox.address, copy, &dest).await
+    }
+
     async fn check(&self) -> CheckReport {
         self.check_tenant().await
     }

@@ -166,6 +166,19 @@ impl Tree {
         }
     }
 
+    /// Move a copy to `folder` of its own mailbox (see [`crate::backends::Backend::file_to_folder`]).
+    pub(super) fn file_to_folder(
+        &self,
+        address: &str,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let mailbox_dir = self.open_mailbox(address)?;
+        let source = MessagePath::of(copy)?;
+        let target = Target::keeping(&mailbox_dir, folder, &source);
+        move_copy(&mailbox_dir, &source, &target)
+    }
+
     pub(super) fn put_back(
         &self,
         mailbox: &MailboxRef,
