@@ -61,7 +61,14 @@ fn world(disposition: &str, reports: &[&str]) -> World {
     w.make_mailboxes(&["alice", "bob", "carol", "dave", "abuse", "quarantine"]);
     let phish = fixture("phish-original.eml");
     for user in ["alice", "bob", "carol", "abuse"] {
-        w.deliver(user, "", "1796115600.M1.phish", &phish, false, 1_796_115_600);
+        w.deliver(
+            user,
+            "",
+            "1796115600.M1.phish",
+            &phish,
+            false,
+            1_796_115_600,
+        );
     }
     for (i, report) in reports.iter().enumerate() {
         w.deliver(
@@ -104,27 +111,38 @@ fn submissions(w: &World, args: &[&str]) -> (i32, Value) {
 
 #[test]
 fn each_report_format_names_the_original_and_the_reporter() {
-    let attached = extract(fixture("microsoft-user-reported.eml").as_bytes(), &prefixes())
-        .expect("attached report");
+    let attached = extract(
+        fixture("microsoft-user-reported.eml").as_bytes(),
+        &prefixes(),
+    )
+    .expect("attached report");
     assert_eq!(attached.format, Format::Attached);
     assert_eq!(attached.reporter, "alice@corp.test");
     assert_eq!(attached.report_id, "<report-ms-1@corp.test>");
     assert_eq!(attached.original.message_id.as_deref(), Some(PHISH));
     assert_eq!(attached.original.from.as_deref(), Some("billing@evil.test"));
-    assert_eq!(attached.subject, "Invoice overdue", "the 3| prefix is stripped");
+    assert_eq!(
+        attached.subject, "Invoice overdue",
+        "the 3| prefix is stripped"
+    );
 
-    let arf = extract(fixture("arf-feedback-report.eml").as_bytes(), &prefixes())
-        .expect("ARF report");
+    let arf =
+        extract(fixture("arf-feedback-report.eml").as_bytes(), &prefixes()).expect("ARF report");
     assert_eq!(arf.format, Format::Arf);
-    assert_eq!(arf.reporter, "bob@corp.test", "from Original-Rcpt-To, not the generator");
+    assert_eq!(
+        arf.reporter, "bob@corp.test",
+        "from Original-Rcpt-To, not the generator"
+    );
     assert_eq!(arf.original.message_id.as_deref(), Some(PHISH));
     assert_eq!(arf.original.subject.as_deref(), Some("Invoice overdue"));
 
-    let forward =
-        extract(fixture("inline-forward.eml").as_bytes(), &prefixes()).expect("forward");
+    let forward = extract(fixture("inline-forward.eml").as_bytes(), &prefixes()).expect("forward");
     assert_eq!(forward.format, Format::Forward);
     assert_eq!(forward.reporter, "carol@corp.test");
-    assert_eq!(forward.original.message_id, None, "a forward drops the Message-ID");
+    assert_eq!(
+        forward.original.message_id, None,
+        "a forward drops the Message-ID"
+    );
     assert_eq!(forward.original.from.as_deref(), Some("billing@evil.test"));
     assert_eq!(forward.original.subject.as_deref(), Some("Invoice overdue"));
 
@@ -177,7 +195,10 @@ fn three_reporters_make_a_phish_pulled_everywhere_but_the_abuse_mailbox() {
     }
     let malformed = &reports[4];
     assert!(
-        malformed["detail"].as_str().unwrap_or("").contains("no original"),
+        malformed["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no original"),
         "{malformed}"
     );
     assert_eq!(malformed["moved"], false);
@@ -186,12 +207,18 @@ fn three_reporters_make_a_phish_pulled_everywhere_but_the_abuse_mailbox() {
     let inbox = files_in(&w, "abuse", "");
     assert_eq!(inbox.len(), 2, "{inbox:?}");
     assert!(
-        !malformed["detail"].as_str().unwrap_or("").contains('\u{1b}'),
+        !malformed["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains('\u{1b}'),
         "attacker text stays inert"
     );
     // The policies decided on the phish: a quarantine job.
     let decisions = run["decisions"].as_array().expect("decisions");
-    let pulled: Vec<&Value> = decisions.iter().filter(|d| d["outcome"] == "pulled").collect();
+    let pulled: Vec<&Value> = decisions
+        .iter()
+        .filter(|d| d["outcome"] == "pulled")
+        .collect();
     assert_eq!(pulled.len(), 1, "{decisions:?}");
     let job = pulled[0]["job"].as_i64().expect("job");
     let out = w.run(&["worker"]);
@@ -220,7 +247,10 @@ fn three_reporters_make_a_phish_pulled_everywhere_but_the_abuse_mailbox() {
     assert_eq!(again["moved_earlier"], 0);
     assert_eq!(again["left_malformed"], 2);
     assert_eq!(again["decisions"], serde_json::json!([]));
-    assert_eq!(w.json(&["audit"]).1["audit"].as_array().map(Vec::len), audit_before);
+    assert_eq!(
+        w.json(&["audit"]).1["audit"].as_array().map(Vec::len),
+        audit_before
+    );
     assert_eq!(files_in(&w, "abuse", "Retractor.Processed").len(), 3);
 }
 
@@ -228,7 +258,10 @@ fn three_reporters_make_a_phish_pulled_everywhere_but_the_abuse_mailbox() {
 fn one_report_and_a_malicious_verdict_in_the_log_make_a_phish() {
     let w = world("malicious", &["microsoft-user-reported.eml"]);
     let (code, run) = submissions(&w, &[]);
-    assert_eq!(code, 3, "the phish's own copy in the abuse mailbox is no report: {run}");
+    assert_eq!(
+        code, 3,
+        "the phish's own copy in the abuse mailbox is no report: {run}"
+    );
     let report = &run["reports"][1];
     assert_eq!(report["format"], "attached", "{run}");
     assert_eq!(report["outcome"], "phish");
@@ -256,7 +289,10 @@ fn the_abuse_mailbox_is_never_a_target_and_the_rail_is_named() {
         .expect("abuse item");
     assert_eq!(abuse["result"], "not-actionable");
     assert!(
-        abuse["note"].as_str().unwrap_or("").contains("abuse mailbox"),
+        abuse["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("abuse mailbox"),
         "{abuse}"
     );
     // By the policies: a message only the abuse mailbox has is left alone, the rail named.

@@ -18,7 +18,13 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 /// The subject prefixes of report buttons when `subject_prefixes` does not say: Microsoft's
 /// user-reported-message format (`3|` phishing, as its third-party tool format writes it)
 /// and the words its add-in and common gateways put before the original's subject.
-pub const DEFAULT_PREFIXES: [&str; 5] = ["3|", "[Phish]", "Phishing report:", "Phishing report", "Phish:"];
+pub const DEFAULT_PREFIXES: [&str; 5] = [
+    "3|",
+    "[Phish]",
+    "Phishing report:",
+    "Phishing report",
+    "Phish:",
+];
 /// The largest reply template read.
 const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
 
@@ -148,8 +154,10 @@ mod tests {
     use super::*;
 
     fn raw(extra: &str) -> RawSubmissions {
-        toml::from_str(&format!("tenant = \"corp\"\nmailbox = \"Abuse@Corp.test\"\n{extra}"))
-            .unwrap()
+        toml::from_str(&format!(
+            "tenant = \"corp\"\nmailbox = \"Abuse@Corp.test\"\n{extra}"
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -161,7 +169,9 @@ mod tests {
         assert_eq!(s.subject_prefixes[0], "Phishing report:");
         let err = raw("").resolve(&["other"], Path::new(".")).unwrap_err();
         assert!(err.contains("no such [tenants.corp]"), "{err}");
-        let err = raw("reporters = 0").resolve(&["corp"], Path::new(".")).unwrap_err();
+        let err = raw("reporters = 0")
+            .resolve(&["corp"], Path::new("."))
+            .unwrap_err();
         assert!(err.contains("reporters = 0"), "{err}");
         let err = raw("processed_folder = \"a//b\"")
             .resolve(&["corp"], Path::new("."))

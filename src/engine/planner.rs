@@ -55,8 +55,7 @@ const QUARANTINE_MAILBOX: &str =
     "the quarantine mailbox: it keeps other recipients' quarantined copies, never a target";
 /// The abuse mailbox (`[submissions]`) holds users' reports, the evidence of what they saw:
 /// pulling the reported message out of it would destroy the reports.
-pub const ABUSE_MAILBOX: &str =
-    "the abuse mailbox: it keeps users' phish reports, never a target";
+pub const ABUSE_MAILBOX: &str = "the abuse mailbox: it keeps users' phish reports, never a target";
 
 /// What one tenant's scan found, and the mailboxes it could not search (with why).
 pub(super) struct TenantScan {

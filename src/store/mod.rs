@@ -51,8 +51,8 @@ pub use postgres::PgStore;
 pub use roles::{
     AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, PhishReports, StoreRoles,
 };
-pub use submissions::{NewReport, ReportRecord};
 pub use search::PageAnchor;
+pub use submissions::{NewReport, ReportRecord};
 
 use crate::trust::ServiceKey;
 use clock::Now;

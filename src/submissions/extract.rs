@@ -100,7 +100,11 @@ pub fn extract(raw: &[u8], prefixes: &[String]) -> Result<Extracted, Malformed> 
     let subject = strip_prefix(report.subject().unwrap_or_default(), prefixes);
     let (format, original, reporter) = if let Some(arf) = feedback_report(&report) {
         let arf = arf.map_err(fail)?;
-        (Format::Arf, arf.original, arf.reporter.or_else(|| from.clone()))
+        (
+            Format::Arf,
+            arf.original,
+            arf.reporter.or_else(|| from.clone()),
+        )
     } else if let Some(original) = attached_original(&report) {
         (Format::Attached, original, from.clone())
     } else {
@@ -117,7 +121,9 @@ pub fn extract(raw: &[u8], prefixes: &[String]) -> Result<Extracted, Malformed> 
         (Format::Forward, original, from.clone())
     };
     let Some(reporter) = reporter.filter(|r| r.contains('@')) else {
-        return Err(fail("the report names no reporter (no From address)".into()));
+        return Err(fail(
+            "the report names no reporter (no From address)".into(),
+        ));
     };
     if format != Format::Forward && original.message_id.is_none() {
         return Err(fail(format!(
@@ -158,7 +164,11 @@ pub fn strip_prefix(subject: &str, prefixes: &[String]) -> String {
     let mut rest = subject.trim();
     loop {
         let before = rest;
-        for prefix in prefixes.iter().map(String::as_str).chain(["Fwd:", "FW:", "Fw:"]) {
+        for prefix in prefixes
+            .iter()
+            .map(String::as_str)
+            .chain(["Fwd:", "FW:", "Fw:"])
+        {
             if rest.len() >= prefix.len()
                 && rest.is_char_boundary(prefix.len())
                 && rest[..prefix.len()].eq_ignore_ascii_case(prefix)
@@ -199,7 +209,9 @@ fn feedback_report(report: &Message<'_>) -> Option<Result<Feedback, String>> {
     let root = report.root_part();
     let ct = root.content_type()?;
     let is_report = ct.ctype().eq_ignore_ascii_case("multipart")
-        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
         && ct
             .attribute("report-type")
             .is_some_and(|t| t.eq_ignore_ascii_case("feedback-report"));
@@ -216,7 +228,8 @@ fn feedback_report(report: &Message<'_>) -> Option<Result<Feedback, String>> {
     };
     // The second part is the machine-readable report: who the message was delivered to.
     let reporter = part(1).and_then(|p| {
-        field(&String::from_utf8_lossy(p.contents()), "Original-Rcpt-To").map(|v| normalize_address(&v))
+        field(&String::from_utf8_lossy(p.contents()), "Original-Rcpt-To")
+            .map(|v| normalize_address(&v))
     });
     let Some(third) = part(2) else {
         return Some(Err(

@@ -17,4 +17,3 @@ pub use run::{
 
 /// The alert source of every alert a report raises.
 pub const SOURCE: &str = "submission";
-

@@ -44,6 +44,9 @@ mod tests {
             "phish",
             "a@b",
         );
-        assert_eq!(out, "Re: Pay now \\x1b[2J {verdict}\nVerdict: phish {unknown}");
+        assert_eq!(
+            out,
+            "Re: Pay now \\x1b[2J {verdict}\nVerdict: phish {unknown}"
+        );
     }
 }

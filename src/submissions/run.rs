@@ -80,7 +80,10 @@ impl SubmissionsRun {
 
     /// Malformed reports named in this pass.
     pub fn malformed(&self) -> usize {
-        self.reports.iter().filter(|r| r.format == "malformed").count()
+        self.reports
+            .iter()
+            .filter(|r| r.format == "malformed")
+            .count()
     }
 }
 
@@ -107,8 +110,7 @@ pub async fn process(engine: &Arc<Engine>) -> Result<SubmissionsRun, EngineError
     let config = Arc::clone(engine.config());
     let Some(settings) = config.submissions.as_ref() else {
         return Err(EngineError::BadInput(
-            "no [submissions] table in the config: name the abuse mailbox (tenant, mailbox)"
-                .into(),
+            "no [submissions] table in the config: name the abuse mailbox (tenant, mailbox)".into(),
         ));
     };
     let backend = Arc::clone(
@@ -194,7 +196,8 @@ impl Pass<'_> {
     async fn one(&self, copy: &HeaderSummary, run: &mut SubmissionsRun) -> Result<(), EngineError> {
         let store = self.engine.store();
         let tenant = &self.settings.tenant;
-        let known_id = (!copy.message_id.is_empty()).then(|| normalize_message_id(&copy.message_id));
+        let known_id =
+            (!copy.message_id.is_empty()).then(|| normalize_message_id(&copy.message_id));
         if let Some(id) = &known_id
             && let Some(earlier) = store.report(tenant, &self.mailbox.address, id)?
         {
@@ -233,7 +236,10 @@ impl Pass<'_> {
     ) -> Result<Option<ReportOutcome>, EngineError> {
         let id = known_id.map_or_else(|| report_id(raw, None), str::to_string);
         let store = self.engine.store();
-        if store.report(&self.settings.tenant, &self.mailbox.address, &id)?.is_some() {
+        if store
+            .report(&self.settings.tenant, &self.mailbox.address, &id)?
+            .is_some()
+        {
             run.left_malformed += 1;
             return Ok(None);
         }
@@ -250,7 +256,11 @@ impl Pass<'_> {
             detail: detail.clone(),
             alert: None,
         })?;
-        self.audit(&id, "malformed", format!("report {} skipped: {detail}", sanitize(&id)))?;
+        self.audit(
+            &id,
+            "malformed",
+            format!("report {} skipped: {detail}", sanitize(&id)),
+        )?;
         Ok(Some(ReportOutcome {
             report_id: sanitize(&id),
             reporter,
@@ -341,7 +351,11 @@ impl Pass<'_> {
 
     /// `phish` past the threshold (distinct reporters, or one report and an indicator match
     /// or a malicious verdict in the log), else `reported`; with why.
-    fn verdict(&self, original: &str, reporter: &str) -> Result<(&'static str, String), EngineError> {
+    fn verdict(
+        &self,
+        original: &str,
+        reporter: &str,
+    ) -> Result<(&'static str, String), EngineError> {
         let store = self.engine.store();
         let mut reporters = store.reporters_of(original)?;
         if !reporters.iter().any(|r| r == reporter) {
@@ -349,19 +363,31 @@ impl Pass<'_> {
         }
         let needed = self.settings.reporters as usize;
         if reporters.len() >= needed {
-            return Ok((PHISH, format!("{} distinct reporters (threshold {needed})", reporters.len())));
+            return Ok((
+                PHISH,
+                format!(
+                    "{} distinct reporters (threshold {needed})",
+                    reporters.len()
+                ),
+            ));
         }
         if store.has_active_alert(original, IOC_MATCH)? {
             return Ok((PHISH, "reported, and an indicator matches it".into()));
         }
-        let malicious = store.messages_by_message_id(original)?.into_iter().find_map(|m| {
-            m.disposition
-                .filter(|d| MALICIOUS.contains(&d.to_ascii_lowercase().as_str()))
-        });
+        let malicious = store
+            .messages_by_message_id(original)?
+            .into_iter()
+            .find_map(|m| {
+                m.disposition
+                    .filter(|d| MALICIOUS.contains(&d.to_ascii_lowercase().as_str()))
+            });
         if let Some(disposition) = malicious {
             return Ok((
                 PHISH,
-                format!("reported, and the log's verdict is {}", sanitize(&disposition)),
+                format!(
+                    "reported, and the log's verdict is {}",
+                    sanitize(&disposition)
+                ),
             ));
         }
         Ok((
@@ -442,7 +468,11 @@ impl Pass<'_> {
     /// Move a report to the processed folder and mark it so; whether it moved.
     async fn file(&self, copy: &HeaderSummary, id: i64) -> bool {
         let folder = &self.settings.processed_folder;
-        match self.backend.file_to_folder(self.mailbox, &copy.location, folder).await {
+        match self
+            .backend
+            .file_to_folder(self.mailbox, &copy.location, folder)
+            .await
+        {
             Ok(_) => match self.engine.store().mark_report_processed(id) {
                 Ok(()) => true,
                 Err(e) => {
@@ -464,7 +494,11 @@ impl Pass<'_> {
             return Ok(());
         };
         let text = reply::render(template, &report.subject, verdict, &report.reporter);
-        let from = self.settings.reply_from.as_deref().unwrap_or(&self.mailbox.address);
+        let from = self
+            .settings
+            .reply_from
+            .as_deref()
+            .unwrap_or(&self.mailbox.address);
         self.audit(
             &report.reporter,
             "reply-not-sent",

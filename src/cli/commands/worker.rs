@@ -18,8 +18,10 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
     // abuse mailbox every `[submissions] interval`: forever, like the worker itself.
     let decide = async {
         if a.follow {
-            let submissions =
-                tokio::spawn(crate::submissions::run_loop(std::sync::Arc::clone(&engine), None));
+            let submissions = tokio::spawn(crate::submissions::run_loop(
+                std::sync::Arc::clone(&engine),
+                None,
+            ));
             let decided = crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await;
             submissions.abort();
             decided

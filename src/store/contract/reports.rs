@@ -44,7 +44,12 @@ pub(super) fn a_phish_report_is_recorded_once_and_its_reporters_counted<S: Subje
         store.reporters_of("<p@evil>").expect("reporters"),
         vec!["alice@corp.test".to_string(), "bob@corp.test".to_string()]
     );
-    assert_eq!(store.set_report_outcome("<p@evil>", "phish").expect("outcome"), 3);
+    assert_eq!(
+        store
+            .set_report_outcome("<p@evil>", "phish")
+            .expect("outcome"),
+        3
+    );
     let stored = store
         .report("corp", "abuse@corp.test", "<r1@x>")
         .expect("read")
@@ -69,7 +74,10 @@ pub(super) fn a_phish_report_is_recorded_once_and_its_reporters_counted<S: Subje
     );
     let newest = store.reports(2).expect("list");
     assert_eq!(
-        newest.iter().map(|r| r.report_id.as_str()).collect::<Vec<_>>(),
+        newest
+            .iter()
+            .map(|r| r.report_id.as_str())
+            .collect::<Vec<_>>(),
         ["<r4@x>", "<r3@x>"]
     );
     assert!(
@@ -78,5 +86,9 @@ pub(super) fn a_phish_report_is_recorded_once_and_its_reporters_counted<S: Subje
             .expect("read")
             .is_none()
     );
-    assert!(!store.has_active_alert("<p@evil>", "ioc-match").expect("alerts"));
+    assert!(
+        !store
+            .has_active_alert("<p@evil>", "ioc-match")
+            .expect("alerts")
+    );
 }
