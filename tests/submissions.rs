@@ -314,3 +314,47 @@ fn the_abuse_mailbox_is_never_a_target_and_the_rail_is_named() {
     assert_eq!(alert["outcome"], "no-action", "{alert}");
     assert_eq!(alert["rail"], "reserved-mailbox", "{alert}");
 }
+
+/// A report's sender is whatever its author wrote: reports "from" people who never got the
+/// message (an outsider, a colleague it was not sent to) raise nothing, however many.
+#[test]
+fn reports_from_people_who_never_got_the_message_raise_nothing() {
+    let w = world("clean", &[]);
+    let attached = fixture("microsoft-user-reported.eml");
+    for (i, sender) in ["mallory@evil.test", "dave@corp.test", "erin@corp.test"]
+        .iter()
+        .enumerate()
+    {
+        let forged = attached
+            .replace("Alice Example <alice@corp.test>", sender)
+            .replace("<report-ms-1@corp.test>", &format!("<forged-{i}@x.test>"));
+        w.deliver(
+            "abuse",
+            "",
+            &format!("17961193{i:02}.M3.forged{i}"),
+            &forged,
+            false,
+            1_796_119_300 + i as i64,
+        );
+    }
+    let (code, run) = submissions(&w, &["--wait"]);
+    assert_eq!(code, 3, "the phish's own copy is still named: {run}");
+    let forged: Vec<&Value> = run["reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .filter(|r| r["format"] == "attached")
+        .collect();
+    assert_eq!(forged.len(), 3, "{run}");
+    for r in &forged {
+        assert_eq!(r["outcome"], "unconfirmed", "{r}");
+        assert_eq!(r["moved"], true, "handled: never read again");
+    }
+    assert_eq!(
+        run["decisions"],
+        serde_json::json!([]),
+        "no alert was raised"
+    );
+    let (_, jobs) = w.json(&["jobs"]);
+    assert_eq!(jobs["jobs"], serde_json::json!([]));
+}

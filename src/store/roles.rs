@@ -175,9 +175,9 @@ role! {
         fn reports(&self, limit: usize) -> Result<Vec<ReportRecord>>;
         /// Mark a report moved to the processed folder (the first time only).
         fn mark_report_processed(&self, id: i64) -> Result<()>;
-        /// Set the outcome of every report of a message; how many.
+        /// Raise every `reported` report of a message to `outcome`; how many.
         fn set_report_outcome(&self, original_message_id: &str, outcome: &str) -> Result<u64>;
-        /// The distinct reporters of a message, sorted.
+        /// The distinct reporters whose report raised a message, sorted.
         fn reporters_of(&self, original_message_id: &str) -> Result<Vec<String>>;
         /// Whether an `active` alert of `classification` stands for `message_id`.
         fn has_active_alert(&self, message_id: &str, classification: &str) -> Result<bool>;

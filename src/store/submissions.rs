@@ -31,7 +31,7 @@ pub struct NewReport {
     pub original_message_id: Option<String>,
     /// `attached`, `arf`, `forward`, or `malformed`.
     pub format: String,
-    /// `reported`, `phish`, `not-found`, or `malformed`.
+    /// `reported`, `phish`, `unconfirmed`, `not-found`, or `malformed`.
     pub outcome: String,
     /// What was found or what is wrong, safe to show.
     pub detail: String,
@@ -148,24 +148,25 @@ impl Store {
         })
     }
 
-    /// Set the outcome of every report of `original_message_id` (a threshold reached).
+    /// Raise every `reported` report of `original_message_id` to `outcome` (a threshold
+    /// reached); how many.
     pub fn set_report_outcome(&self, original_message_id: &str, outcome: &str) -> Result<u64> {
         self.write(|tx, _| {
             Ok(tx
                 .prepare_cached(
-                    "UPDATE submissions SET outcome = ?2 WHERE original_message_id = ?1",
+                    "UPDATE submissions SET outcome = ?2 WHERE original_message_id = ?1 AND outcome = 'reported'",
                 )?
                 .execute(params![original_message_id, outcome])? as u64)
         })
     }
 
-    /// The distinct reporters of `original_message_id`, sorted.
+    /// The distinct reporters of `original_message_id` whose report raised it, sorted.
     pub fn reporters_of(&self, original_message_id: &str) -> Result<Vec<String>> {
         self.read(|tx| {
             let rows = tx
                 .prepare_cached(
                     "SELECT DISTINCT reporter FROM submissions WHERE original_message_id = ?1
-                     ORDER BY reporter",
+                     AND outcome IN ('reported', 'phish') ORDER BY reporter",
                 )?
                 .query_map(params![original_message_id], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
@@ -40,7 +40,7 @@ pub struct ReportOutcome {
     /// `attached`, `arf`, `forward`, or `malformed`.
     pub format: String,
     pub original_message_id: Option<String>,
-    /// `reported`, `phish`, `not-found`, `malformed`.
+    /// `reported`, `phish`, `unconfirmed`, `not-found`, `malformed`.
     pub outcome: String,
     /// What was found or what is wrong, sanitised.
     pub detail: String,
@@ -196,11 +196,20 @@ impl Pass<'_> {
     async fn one(&self, copy: &HeaderSummary, run: &mut SubmissionsRun) -> Result<(), EngineError> {
         let store = self.engine.store();
         let tenant = &self.settings.tenant;
-        let known_id =
-            (!copy.message_id.is_empty()).then(|| normalize_message_id(&copy.message_id));
-        if let Some(id) = &known_id
-            && let Some(earlier) = store.report(tenant, &self.mailbox.address, id)?
-        {
+        // The report's id: its Message-ID, else the digest of its bytes (read only then).
+        let mut raw = None;
+        let id = match normalize_message_id(&copy.message_id) {
+            id if id.len() > 2 => id,
+            _ => {
+                let Some(bytes) = self.read(copy).await else {
+                    return Ok(());
+                };
+                let id = report_id(&bytes, None);
+                raw = Some(bytes);
+                id
+            }
+        };
+        if let Some(earlier) = store.report(tenant, &self.mailbox.address, &id)? {
             if earlier.format == "malformed" {
                 run.left_malformed += 1;
             } else if earlier.processed_at.is_none() && self.file(copy, earlier.id).await {
@@ -208,44 +217,42 @@ impl Pass<'_> {
             }
             return Ok(());
         }
-        let raw = match self.backend.fetch_raw(self.mailbox, &copy.location).await {
-            Ok(raw) => raw,
-            Err(e) => {
-                tracing::warn!(report = %sanitize(&copy.message_id), "report not read: {e}");
-                return Ok(());
-            }
+        let raw = match raw {
+            Some(raw) => raw,
+            None => match self.read(copy).await {
+                Some(raw) => raw,
+                None => return Ok(()),
+            },
         };
         let outcome = match extract(&raw, &self.settings.subject_prefixes) {
-            Ok(report) => self.reported(copy, report).await?,
-            Err(bad) => self.malformed(&raw, known_id.as_deref(), bad, run)?,
+            Ok(mut report) => {
+                report.report_id = id;
+                self.reported(copy, report).await?
+            }
+            Err(bad) => self.malformed(id, bad)?,
         };
-        if let Some(outcome) = outcome {
-            run.reports.push(outcome);
-        }
+        run.reports.extend(outcome);
         Ok(())
+    }
+
+    /// The report's bytes; `None` (logged) when they cannot be read now: the next pass tries
+    /// again.
+    async fn read(&self, copy: &HeaderSummary) -> Option<Vec<u8>> {
+        match self.backend.fetch_raw(self.mailbox, &copy.location).await {
+            Ok(raw) => Some(raw),
+            Err(e) => {
+                tracing::warn!(report = %sanitize(&copy.message_id), "report not read: {e}");
+                None
+            }
+        }
     }
 
     /// A report that cannot be read: recorded (so the next pass does not name it again) and
     /// left in the inbox for an analyst.
-    fn malformed(
-        &self,
-        raw: &[u8],
-        known_id: Option<&str>,
-        bad: Malformed,
-        run: &mut SubmissionsRun,
-    ) -> Result<Option<ReportOutcome>, EngineError> {
-        let id = known_id.map_or_else(|| report_id(raw, None), str::to_string);
-        let store = self.engine.store();
-        if store
-            .report(&self.settings.tenant, &self.mailbox.address, &id)?
-            .is_some()
-        {
-            run.left_malformed += 1;
-            return Ok(None);
-        }
+    fn malformed(&self, id: String, bad: Malformed) -> Result<Option<ReportOutcome>, EngineError> {
         let detail = sanitize(&bad.problem);
         let reporter = bad.reporter.map(|r| sanitize(&r));
-        store.record_report(&NewReport {
+        let recorded = self.engine.store().record_report(&NewReport {
             tenant: self.settings.tenant.clone(),
             mailbox: self.mailbox.address.clone(),
             report_id: id.clone(),
@@ -256,6 +263,10 @@ impl Pass<'_> {
             detail: detail.clone(),
             alert: None,
         })?;
+        if recorded.is_none() {
+            // Another pass named it meanwhile.
+            return Ok(None);
+        }
         self.audit(
             &id,
             "malformed",
@@ -270,6 +281,37 @@ impl Pass<'_> {
             detail,
             moved: false,
         }))
+    }
+
+    /// Whether `reporter` got `original`: an address of a configured tenant that the log
+    /// names as a recipient, or whose mailbox holds a copy. A report's sender is whatever
+    /// its author wrote, so only such reporters may raise an alert: forged reports from
+    /// strangers never add up to a pull.
+    async fn received(&self, reporter: &str, original: &str) -> Result<bool, EngineError> {
+        let config = self.engine.config();
+        let Some(tenant) = config.tenant_for_address(reporter) else {
+            return Ok(false);
+        };
+        let logged = self
+            .engine
+            .store()
+            .messages_by_message_id(original)?
+            .into_iter()
+            .any(|m| m.tenant == tenant.name && m.recipients.iter().any(|r| r == reporter));
+        if logged {
+            return Ok(true);
+        }
+        let Ok(backend) = self.engine.backend(&tenant.name) else {
+            return Ok(false);
+        };
+        let mailbox = MailboxRef {
+            address: reporter.to_string(),
+            on_hold: tenant.on_hold(reporter),
+        };
+        Ok(backend
+            .locate(&mailbox, original)
+            .await
+            .is_ok_and(|found| !found.is_empty()))
     }
 
     /// A report read: its original looked up, raised, recorded, and the report moved.
@@ -301,7 +343,24 @@ impl Pass<'_> {
             format: report.format.as_str().into(),
             ..NewReport::default()
         };
+        // A forward's original was found in the reporter's own mailbox; the others are
+        // checked.
+        let confirmed = match &original {
+            Some(o) if report.original.message_id.is_some() => {
+                self.received(&report.reporter, o).await?
+            }
+            Some(_) => true,
+            None => false,
+        };
         match &original {
+            Some(o) if !confirmed => {
+                new.outcome = "unconfirmed".into();
+                new.detail = format!(
+                    "{} is not known to have received {}: no alert raised",
+                    sanitize(&report.reporter),
+                    sanitize(o)
+                );
+            }
             None => {
                 new.outcome = "not-found".into();
                 new.detail = format!(
@@ -313,7 +372,10 @@ impl Pass<'_> {
             }
             Some(original) => {
                 let (classification, why) = self.verdict(original, &report.reporter)?;
-                let alert = self.alert(original, &report, classification, &why)?;
+                // The report's own time, so the same report read again (a pass that died
+                // before recording it) gives the same alert: a repeat.
+                let at = copy.date.unwrap_or_else(Utc::now);
+                let alert = self.alert(original, &report, classification, &why, at)?;
                 Intake::new(self.engine)
                     .receive_all(std::slice::from_ref(&alert))
                     .map_err(|e| EngineError::BadInput(format!("the alert was not stored: {e}")))?;
@@ -404,6 +466,7 @@ impl Pass<'_> {
         report: &Extracted,
         classification: &str,
         why: &str,
+        detected_at: DateTime<Utc>,
     ) -> Result<Alert, EngineError> {
         let config = self.engine.config();
         let mut reporters = self.engine.store().reporters_of(original)?;
@@ -421,7 +484,7 @@ impl Pass<'_> {
             "classification": classification,
             "status": "active",
             "recipients": reporters,
-            "detected_at": Utc::now().to_rfc3339(),
+            "detected_at": detected_at.to_rfc3339(),
             "details": {
                 "reporters": reporters,
                 "format": report.format.as_str(),

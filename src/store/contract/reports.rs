@@ -40,6 +40,10 @@ pub(super) fn a_phish_report_is_recorded_once_and_its_reporters_counted<S: Subje
     store
         .record_report(&report("<r4@x>", "carol@corp.test", None))
         .expect("unmatched");
+    // A report whose sender is not known to have received the message is not a reporter.
+    let mut forged = report("<r5@x>", "mallory@evil.test", Some("<p@evil>"));
+    forged.outcome = "unconfirmed".into();
+    store.record_report(&forged).expect("unconfirmed");
     assert_eq!(
         store.reporters_of("<p@evil>").expect("reporters"),
         vec!["alice@corp.test".to_string(), "bob@corp.test".to_string()]
@@ -78,7 +82,7 @@ pub(super) fn a_phish_report_is_recorded_once_and_its_reporters_counted<S: Subje
             .iter()
             .map(|r| r.report_id.as_str())
             .collect::<Vec<_>>(),
-        ["<r4@x>", "<r3@x>"]
+        ["<r5@x>", "<r4@x>"]
     );
     assert!(
         store

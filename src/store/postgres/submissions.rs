@@ -89,7 +89,7 @@ impl PhishReports for PgStore {
     fn set_report_outcome(&self, original_message_id: &str, outcome: &str) -> Result<u64> {
         self.write(|tx, _| {
             Ok(tx.execute(
-                "UPDATE submissions SET outcome = $2 WHERE original_message_id = $1",
+                "UPDATE submissions SET outcome = $2 WHERE original_message_id = $1 AND outcome = 'reported'",
                 &[&original_message_id, &outcome],
             )?)
         })
@@ -99,7 +99,7 @@ impl PhishReports for PgStore {
         self.read(|tx, _| {
             tx.query(
                 "SELECT DISTINCT reporter FROM submissions WHERE original_message_id = $1
-                 ORDER BY reporter",
+                 AND outcome IN ('reported', 'phish') ORDER BY reporter",
                 &[&original_message_id],
             )?
             .iter()
