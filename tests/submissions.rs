@@ -57,7 +57,17 @@ fn phish_log(disposition: &str) -> String {
 /// A world with the phish delivered to alice, bob, carol and the abuse mailbox, logged with
 /// `disposition`, and these reports (fixture names) in the abuse mailbox's inbox, oldest first.
 fn world(disposition: &str, reports: &[&str]) -> World {
-    let w = World::new(SUBMISSIONS);
+    world_with(SUBMISSIONS, disposition, reports)
+}
+
+/// [`world`] with another config body; a `reply.txt` template is written beside it.
+fn world_with(config: &str, disposition: &str, reports: &[&str]) -> World {
+    let w = World::new(config);
+    std::fs::write(
+        w.path().join("reply.txt"),
+        "Thank you {reporter}: \"{subject}\" is {verdict}.\n",
+    )
+    .expect("template");
     w.make_mailboxes(&["alice", "bob", "carol", "dave", "abuse", "quarantine"]);
     let phish = fixture("phish-original.eml");
     for user in ["alice", "bob", "carol", "abuse"] {
@@ -357,4 +367,37 @@ fn reports_from_people_who_never_got_the_message_raise_nothing() {
     );
     let (_, jobs) = w.json(&["jobs"]);
     assert_eq!(jobs["jobs"], serde_json::json!([]));
+}
+
+/// The reply to the reporter is rendered from the template and recorded in the audit, since
+/// retractor has no mail submission path; nothing is written into anyone's mailbox.
+#[test]
+fn the_reply_is_rendered_into_the_audit_and_never_delivered() {
+    let config = SUBMISSIONS.replace(
+        "mailbox = \"abuse@corp.test\"\n",
+        "mailbox = \"abuse@corp.test\"\nreply_template = \"reply.txt\"\nreply_from = \"soc@corp.test\"\n",
+    );
+    let w = world_with(&config, "clean", &["microsoft-user-reported.eml"]);
+    let alice_before = files_in(&w, "alice", "");
+    let (_, run) = submissions(&w, &[]);
+    assert_eq!(run["reports"][1]["outcome"], "reported", "{run}");
+    let (_, audit) = w.json(&["audit"]);
+    let replies: Vec<&Value> = audit["audit"]
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|a| a["action"] == "submission" && a["outcome"] == "reply-not-sent")
+        .collect();
+    assert_eq!(replies.len(), 1, "{audit}");
+    let detail = replies[0]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("Thank you alice@corp.test: \"Invoice overdue\" is reported."),
+        "{detail}"
+    );
+    assert!(detail.contains("from soc@corp.test"), "{detail}");
+    assert_eq!(
+        files_in(&w, "alice", ""),
+        alice_before,
+        "no reply written into a mailbox"
+    );
 }
