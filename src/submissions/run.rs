@@ -411,8 +411,8 @@ impl Pass<'_> {
         Ok(Some(outcome))
     }
 
-    /// `phish` past the threshold (distinct reporters, or one report and an indicator match
-    /// or a malicious verdict in the log), else `reported`; with why.
+    /// `phish` past the threshold (distinct reporters, or one report and an indicator match,
+    /// an active phish alert or a malicious verdict in the log), else `reported`; with why.
     fn verdict(
         &self,
         original: &str,
@@ -431,6 +431,13 @@ impl Pass<'_> {
                     "{} distinct reporters (threshold {needed})",
                     reporters.len()
                 ),
+            ));
+        }
+        // Never back from phish: an earlier report (or another source) already said so.
+        if store.has_active_alert(original, PHISH)? {
+            return Ok((
+                PHISH,
+                "reported, and an active alert classifies it phish".into(),
             ));
         }
         if store.has_active_alert(original, IOC_MATCH)? {
