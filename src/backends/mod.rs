@@ -190,6 +190,9 @@ pub struct ScanFilter {
     pub since: Option<DateTime<Utc>>,
     /// Leave out the backend's own admin folders (soft-delete, hold, quarantine).
     pub skip_admin_folders: bool,
+    /// Only the inbox, where a backend can tell cheaply (Maildir, IMAP); others may return
+    /// more, so the caller still checks each copy's folder.
+    pub inbox_only: bool,
     /// Indicators (URLs, domains, attachment hashes and names), normalized. `scan` may use
     /// them only to narrow on the server ([`crate::forensics::Indicators::body_hints`]);
     /// [`Backend::scan_confirmed`] decides on each parsed message.

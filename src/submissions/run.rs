@@ -125,8 +125,10 @@ pub async fn process(engine: &Arc<Engine>) -> Result<SubmissionsRun, EngineError
         address: settings.mailbox.clone(),
         on_hold,
     };
+    // Processed reports are never read again: only the inbox, where the backend can tell.
     let filter = ScanFilter {
         skip_admin_folders: true,
+        inbox_only: true,
         ..ScanFilter::default()
     };
     let mut inbox: Vec<HeaderSummary> = backend

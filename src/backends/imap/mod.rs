@@ -324,6 +324,7 @@ impl ImapBackend {
                 .filter(|f| f.selectable && f.messages != Some(0))
                 .filter(|f| !self.settings.exclude_folders.contains(&f.name))
                 .filter(|f| !(filter.skip_admin_folders && self.is_admin_folder(&f.name)))
+                .filter(|f| !filter.inbox_only || f.name.eq_ignore_ascii_case("INBOX"))
                 .collect();
             ops::scan(&mut s.conn, &chosen, filter).await
         }

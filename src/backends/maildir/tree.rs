@@ -221,6 +221,9 @@ impl Tree {
             if filter.skip_admin_folders && self.is_admin_folder(&folder.name) {
                 return Ok(());
             }
+            if filter.inbox_only && !folder.name.eq_ignore_ascii_case(layout::INBOX) {
+                return Ok(());
+            }
             let block = read_header_block(file)?;
             if !wanted.may_match(&block) {
                 return Ok(());
