@@ -22,8 +22,9 @@ use crate::model::{Alert, normalize_message_id};
 use crate::policy::{Decider, Intake};
 use crate::store::{DecisionRecord, NewAudit, NewReport};
 
-/// The classification of a reported message, and of one past the threshold.
+/// The classification of a reported message below the threshold.
 pub const REPORTED: &str = "reported";
+/// The classification of a reported message past the threshold.
 pub const PHISH: &str = "phish";
 /// The classification a hunt gives an indicator match: with one report, enough for `phish`.
 const IOC_MATCH: &str = "ioc-match";
