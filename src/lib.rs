@@ -33,5 +33,6 @@ pub mod policy;
 pub mod query;
 pub mod service;
 pub mod store;
+pub mod submissions;
 pub mod trust;
 pub mod ui;

@@ -538,3 +538,47 @@ async fn a_fresh_backend_asks_the_server_where_junk_is() {
         Standing::InView
     );
 }
+
+/// A phish report in the abuse mailbox on Dovecot: read (the original attached whole), its
+/// alert raised, and the report moved to the processed folder with the server's delimiter;
+/// a second run finds nothing new.
+#[test]
+fn a_phish_report_is_read_and_filed_on_dovecot() {
+    let s = Setup::new(
+        &["alice@corp.test", "abuse@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "[submissions]\ntenant = \"corp\"\nmailbox = \"abuse@corp.test\"\n",
+    );
+    s.seed("alice@corp.test", "INBOX", "", MSG, "");
+    let original = message(MSG, "mallory@evil.test", "alice@corp.test", "Invoice", "");
+    let report = format!(
+        "Message-ID: <report-1@corp.test>\r\nFrom: Alice <alice@corp.test>\r\nTo: abuse@corp.test\r\n\
+         Subject: 3|Invoice\r\nDate: Fri, 20 Nov 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+         Content-Type: text/plain\r\n\r\nReported as phishing.\r\n--b1\r\n\
+         Content-Type: message/rfc822\r\n\r\n{original}\r\n--b1--\r\n"
+    );
+    s.server
+        .client("abuse@corp.test")
+        .append("INBOX", "", DATE, &report);
+    let (code, v) = s.json(&["submissions"]);
+    assert_eq!(code, 0, "{v}");
+    let r = &v["submissions"]["reports"][0];
+    assert_eq!(r["format"], "attached", "{v}");
+    assert_eq!(r["reporter"], "alice@corp.test");
+    assert_eq!(r["original_message_id"], MSG);
+    assert_eq!(r["moved"], true, "{v}");
+    let placed = s.where_is("abuse@corp.test", "<report-1@corp.test>");
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    assert!(
+        placed[0].0.ends_with("Retractor.Processed")
+            || placed[0].0.ends_with("Retractor/Processed"),
+        "{placed:?}"
+    );
+    // The reported message itself is untouched: only the policies act on it.
+    assert_eq!(s.where_is("alice@corp.test", MSG).len(), 1);
+    let (code, again) = s.json(&["submissions"]);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["submissions"]["reports"], serde_json::json!([]));
+}

@@ -498,3 +498,58 @@ fn a_job_row_edited_while_the_service_is_stopped_is_refused_when_it_starts() {
     service.signal("-TERM");
     assert_eq!(service.wait(Duration::from_secs(60)), Some(0));
 }
+
+/// `serve` reads the abuse mailbox by itself (`[submissions]`): the report is handled and
+/// moved without anyone asking; `submissions` through the socket then runs a pass in the
+/// service that finds nothing new, and a viewer may not ask for one.
+#[test]
+fn the_service_reads_the_abuse_mailbox_and_submissions_answers_through_the_socket() {
+    if !is_root() {
+        eprintln!("skipped: needs root (useradd, runuser)");
+        return;
+    }
+    let roles = format!(", {RESPONDER} = \"responder\"");
+    let site = Site::new(2, &roles);
+    site.write_config_with(
+        &roles,
+        "\n[submissions]\ntenant = \"corp\"\nmailbox = \"abuse@corp.test\"\ninterval = \"1h\"\n",
+    );
+    let abuse = site.state().join("mail/corp.test/abuse");
+    common::make_maildir(&abuse);
+    let report = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/submissions/microsoft-user-reported.eml"),
+    )
+    .expect("fixture");
+    std::fs::write(abuse.join("new/1796119200.M1.report"), report).expect("report");
+    let out = run(Command::new("chown")
+        .args(["-R", &format!("{SVC}:{SVC}")])
+        .arg(&abuse));
+    assert!(out.status.success());
+    let service = site.start();
+    let processed = abuse.join(".Retractor.Processed/new");
+    let start = Instant::now();
+    while std::fs::read_dir(&processed).map_or(0, |d| d.count()) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the service never moved the report: {}",
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let client = |user: &str| {
+        run(Command::new("runuser")
+            .args(["-u", user, "--", BIN, "--json", "--connect"])
+            .arg(site.socket())
+            .arg("submissions")
+            .env("XDG_STATE_HOME", "/tmp"))
+    };
+    let out = client(RESPONDER);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("submissions");
+    assert_eq!(v["submissions"]["reports"], serde_json::json!([]), "{v}");
+    assert_eq!(v["submissions"]["mailbox"], "abuse@corp.test");
+    let out = client(VIEWER);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    drop(service);
+}

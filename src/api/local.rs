@@ -749,6 +749,13 @@ impl Api for Local {
     async fn policy_report(&self, since: DateTime<Utc>) -> Result<PolicyReport, ApiError> {
         Ok(crate::policy::report::report(self.engine.store(), since)?)
     }
+
+    async fn process_submissions(
+        &self,
+        req: &crate::submissions::SubmissionsRequest,
+    ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
+        policy::process_submissions(&self.engine, req).await
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of

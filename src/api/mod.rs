@@ -137,4 +137,11 @@ pub trait Api: Send + Sync {
         &self,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::policy::report::PolicyReport, ApiError>;
+
+    /// Read the abuse mailbox (`[submissions]`) now: each new phish report's original raised
+    /// as an alert, the report recorded and moved. `POST /v1/submissions`
+    async fn process_submissions(
+        &self,
+        req: &crate::submissions::SubmissionsRequest,
+    ) -> Result<crate::submissions::SubmissionsRun, ApiError>;
 }

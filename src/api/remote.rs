@@ -342,6 +342,13 @@ impl Api for Remote {
         let q = query_string(&[("since", Some(since.to_rfc3339()))]);
         self.get(&format!("/v1/policy/report{q}")).await
     }
+
+    async fn process_submissions(
+        &self,
+        req: &crate::submissions::SubmissionsRequest,
+    ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
+        self.post("/v1/submissions", Some(req)).await
+    }
 }
 
 /// One line of the service's event stream (`service::routes::EventLine` on the wire).

@@ -190,6 +190,9 @@ pub struct ScanFilter {
     pub since: Option<DateTime<Utc>>,
     /// Leave out the backend's own admin folders (soft-delete, hold, quarantine).
     pub skip_admin_folders: bool,
+    /// Only the inbox, where a backend can tell cheaply (Maildir, IMAP); others may return
+    /// more, so the caller still checks each copy's folder.
+    pub inbox_only: bool,
     /// Indicators (URLs, domains, attachment hashes and names), normalized. `scan` may use
     /// them only to narrow on the server ([`crate::forensics::Indicators::body_hints`]);
     /// [`Backend::scan_confirmed`] decides on each parsed message.
@@ -344,6 +347,26 @@ pub trait Backend: Send + Sync {
 
     /// Connection, permissions and layout, for `check`.
     async fn check(&self) -> CheckReport;
+
+    /// Move one copy to `folder` of the same mailbox (levels split by `/`, created when
+    /// missing), where the backend's own acts never look: processed phish reports leave the
+    /// abuse mailbox's inbox this way. A copy already there is left alone. Backends that do
+    /// not file say so.
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let _ = (mailbox, copy);
+        Err(BackendError::new(
+            ErrorKind::Internal,
+            format!(
+                "the {} backend cannot file a message into {folder}: not supported",
+                self.kind()
+            ),
+        ))
+    }
 
     /// What [`Backend::scan`] finds, each copy confirmed on its parsed message when the
     /// filter has indicators: `scan` narrows with what the server can search (or reads

@@ -151,6 +151,25 @@ pub enum Command {
     /// What alerts would do (`policy test`) / what the policies did (`policy report`).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Read the abuse mailbox's phish reports now (`[submissions]`): each original raised as
+    /// an alert, each report moved to the processed folder.
+    #[command(
+        long_about = "Read the abuse mailbox's phish reports now ([submissions]): each new \
+            report's original (attached whole, an ARF report, or an inline forward found back \
+            in the reporter's mailbox) becomes an alert of classification `reported`, or \
+            `phish` past the threshold, and the report moves to the processed folder. A \
+            malformed report is named and left in the inbox (exit 3). --wait: the policies \
+            decide on the alerts before the command returns, and the decisions are printed.",
+        after_help = "Examples:\n  retractor submissions\n  retractor submissions --wait --json"
+    )]
+    Submissions(SubmissionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubmissionsArgs {
+    /// Decide the raised alerts before returning, and print the decisions.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// The shells `completions` writes for.

@@ -18,11 +18,13 @@ pub mod redact;
 pub mod secret;
 mod service;
 mod store;
+pub mod submissions;
 mod trust;
 
 pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};
 pub use store::{PostgresStore, SslMode};
+pub use submissions::SubmissionSettings;
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 
 use std::collections::BTreeMap;
@@ -74,6 +76,8 @@ pub struct Config {
     pub policy: PolicySettings,
     /// The `[approvals]` table: what waits for a second person.
     pub approvals: ApprovalSettings,
+    /// The `[submissions]` table: the abuse mailbox users report phish to, when present.
+    pub submissions: Option<SubmissionSettings>,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -272,6 +276,8 @@ struct RawConfig {
     policy: policy::RawPolicy,
     #[serde(default)]
     approvals: policy::RawApprovals,
+    #[serde(default)]
+    submissions: Option<submissions::RawSubmissions>,
 }
 
 /// Keys every tenant has, whatever its kind.
@@ -381,7 +387,13 @@ impl Config {
         let tenant_names: Vec<&str> = tenants.keys().map(String::as_str).collect();
         let policy = raw.policy.resolve(&tenant_names, &base).map_err(err)?;
         let approvals = raw.approvals.resolve().map_err(err)?;
+        let submissions = raw
+            .submissions
+            .map(|s| s.resolve(&tenant_names, &base))
+            .transpose()
+            .map_err(err)?;
         Ok(Config {
+            submissions,
             alerts,
             policy,
             approvals,
@@ -399,6 +411,14 @@ impl Config {
 
     pub fn tenant(&self, name: &str) -> Option<&Tenant> {
         self.tenants.get(name)
+    }
+
+    /// Whether `mailbox` is `tenant`'s abuse mailbox (`[submissions]`): it holds users'
+    /// reports, never a target of any plan.
+    pub fn is_abuse_mailbox(&self, tenant: &str, mailbox: &str) -> bool {
+        self.submissions
+            .as_ref()
+            .is_some_and(|s| s.tenant == tenant && s.mailbox.eq_ignore_ascii_case(mailbox))
     }
 
     /// The tenant whose domains contain this address.

@@ -23,7 +23,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::assets;
-use super::mailgen::{Addr, Mail};
+use super::mailgen::{Addr, Attachment, Mail};
 use super::plan::{Ctx, Folder, Planned};
 
 /// The lookalike domain: "docusiqn" with a q.
@@ -58,6 +58,10 @@ const FORWARD_ONLY: [&str; 4] = [
 pub struct Incident {
     pub campaign_message_id: String,
     pub hostile_message_id: String,
+    /// The campaign's message as delivered, for the reports of the abuse mailbox.
+    pub campaign: Mail,
+    /// Who of the recipients reported it (to the abuse mailbox), in the order they did.
+    pub reporters: Vec<Addr>,
 }
 
 /// When the phish arrived: 09:12 UTC on the latest day that keeps it 24 to 48 hours old.
@@ -172,6 +176,16 @@ pub fn generate(ctx: &mut Ctx) -> Incident {
             format!("\"{}\" <{}>", "Payroll Department", reply_to.email),
         )],
         body: text("lure_body").replace("{link}", &link),
+        // The lure's HTML "document": the same link again, as such attachments carry it.
+        attachment: Some(Attachment {
+            name: "Payroll_Document_Review.html".into(),
+            content_type: "text/html".into(),
+            bytes: format!(
+                "<html><body><p>Your payroll document is ready for review.</p>\n\
+                 <p><a href=\"{link}\">Review Document</a></p></body></html>\n"
+            )
+            .into_bytes(),
+        }),
     };
     let (received, qid) = ctx.inbound_trace(PHISH_DOMAIN, at);
     root.received = received;
@@ -287,9 +301,12 @@ pub fn generate(ctx: &mut Ctx) -> Incident {
     ctx.out.push(p1);
 
     let hostile_message_id = hostile(ctx);
+    let reporters = ACTORS[..3].iter().map(|a| addr_of(ctx, a)).collect();
     Incident {
         campaign_message_id,
         hostile_message_id,
+        campaign: root_mail.clone(),
+        reporters,
     }
 }
 
@@ -321,6 +338,7 @@ fn hostile(ctx: &mut Ctx) -> String {
         received: Vec::new(),
         extra: Vec::new(),
         body: text("hostile_body"),
+        attachment: None,
     };
     let (received, qid) = ctx.inbound_trace(domain, at);
     mail.received = received;

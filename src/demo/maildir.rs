@@ -40,7 +40,7 @@ pub fn mailbox_dir(root: &Path, address: &str) -> PathBuf {
     root.join(DOMAIN).join(local)
 }
 
-fn make_maildir(dir: &Path) -> Result<(), DemoError> {
+pub fn make_maildir(dir: &Path) -> Result<(), DemoError> {
     for sub in ["cur", "new", "tmp"] {
         mkdir(&dir.join(sub))?;
     }

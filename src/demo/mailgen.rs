@@ -18,7 +18,7 @@ impl Addr {
     }
 
     /// The header form: `Name <email>`, with the name quoted or encoded as needed.
-    fn render(&self) -> String {
+    pub fn render(&self) -> String {
         match &self.name {
             None => self.email.clone(),
             Some(name) => format!("{} <{}>", phrase(name), self.email),
@@ -56,6 +56,16 @@ pub struct Mail {
     /// Further headers (Reply-To, X-Mailer, List-Unsubscribe, ...), in order.
     pub extra: Vec<(String, String)>,
     pub body: String,
+    /// A file attached after the text (the campaign's lure), base64-encoded when rendered.
+    pub attachment: Option<Attachment>,
+}
+
+/// One attached file.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Soft limit of RFC 5322 section 2.1.1; folding keeps generated headers readable.
@@ -109,6 +119,17 @@ impl Mail {
             header(&mut h, name, &words, "");
         }
         header(&mut h, "MIME-Version", &["1.0".to_string()], "");
+        // The boundary derives from the Message-ID: the same mail renders the same bytes.
+        let boundary = format!(
+            "=_part_{}",
+            base64(self.message_id.as_bytes()).replace(['+', '/', '='], "")
+        );
+        if self.attachment.is_some() {
+            let content_type = format!("multipart/mixed; boundary=\"{boundary}\"");
+            header(&mut h, "Content-Type", &[content_type], "");
+            h.push_str("\r\n");
+            h.push_str(&format!("--{boundary}\r\n"));
+        }
         let content_type = "text/plain; charset=utf-8".to_string();
         header(&mut h, "Content-Type", &[content_type], "");
         header(
@@ -121,6 +142,36 @@ impl Mail {
         for line in self.body.lines() {
             h.push_str(line);
             h.push_str("\r\n");
+        }
+        if let Some(a) = &self.attachment {
+            h.push_str(&format!("\r\n--{boundary}\r\n"));
+            let name = format!("name=\"{}\"", a.name);
+            header(
+                &mut h,
+                "Content-Type",
+                &[format!("{};", a.content_type), name],
+                "",
+            );
+            let file = format!("filename=\"{}\"", a.name);
+            header(
+                &mut h,
+                "Content-Disposition",
+                &["attachment;".to_string(), file],
+                "",
+            );
+            header(
+                &mut h,
+                "Content-Transfer-Encoding",
+                &["base64".to_string()],
+                "",
+            );
+            h.push_str("\r\n");
+            let encoded = base64(&a.bytes);
+            for line in encoded.as_bytes().chunks(76) {
+                h.push_str(&String::from_utf8_lossy(line));
+                h.push_str("\r\n");
+            }
+            h.push_str(&format!("--{boundary}--\r\n"));
         }
         h.into_bytes()
     }
@@ -259,6 +310,7 @@ mod tests {
             received: vec!["from a\nby b; Fri, 20 Nov 2026 09:30:01 +0000".into()],
             extra: vec![],
             body: "Hallo,\n\nGrüße\n".into(),
+            attachment: None,
         };
         let bytes = mail.render();
         let text = String::from_utf8_lossy(&bytes);

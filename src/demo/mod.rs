@@ -14,6 +14,7 @@ mod maildir;
 mod mailgen;
 mod people;
 mod plan;
+mod reports;
 mod rng;
 mod traffic;
 
@@ -27,6 +28,7 @@ use chrono::{DateTime, Utc};
 use maildir::{Written, io_error};
 use people::DOMAIN;
 use plan::Ctx;
+use reports::ABUSE;
 
 /// The quarantine mailbox of the demo tenant.
 const QUARANTINE: &str = "quarantine@demo.test";
@@ -46,7 +48,7 @@ pub struct DemoSummary {
     pub log_path: PathBuf,
     /// `DIR/mail`, the Maildir root of the tenant.
     pub mail_root: PathBuf,
-    /// Mailboxes created, the quarantine mailbox included.
+    /// Mailboxes created, the quarantine and abuse mailboxes included.
     pub mailboxes: usize,
     /// Distinct messages (Message-IDs) written, logged or not.
     pub messages: usize,
@@ -124,7 +126,17 @@ fn generate_with_files(
         .map(|p| p.address.clone())
         .collect();
     maildir::create_mailboxes(&mail_root, &staff, QUARANTINE)?;
-    let written = maildir::write_messages(&mail_root, &ctx.out, &mut ctx.rng)?;
+    let mut written = maildir::write_messages(&mail_root, &ctx.out, &mut ctx.rng)?;
+    // The reports come in the morning after the campaign, one after another.
+    let reported_at = incident.campaign.date + chrono::Duration::minutes(30);
+    let reports = reports::write(
+        &mail_root,
+        &incident.campaign,
+        &incident.reporters,
+        reported_at,
+    )?;
+    let report_count = reports.len();
+    written.extend(reports);
 
     let mut log = Vec::new();
     for record in ctx.out.iter().filter_map(plan::Planned::record) {
@@ -150,8 +162,9 @@ fn generate_with_files(
         config_path,
         log_path,
         mail_root,
-        mailboxes: staff.len() + 1,
-        messages: ctx.out.len(),
+        // Staff, the quarantine mailbox and the abuse mailbox.
+        mailboxes: staff.len() + 2,
+        messages: ctx.out.len() + report_count,
         campaign_message_id: incident.campaign_message_id,
         hostile_message_id: incident.hostile_message_id,
         hold_mailbox: campaign::HOLD_MAILBOX.to_string(),
@@ -247,6 +260,13 @@ quarantine_mailbox = "{QUARANTINE}"
 # Mailboxes under legal hold: the general counsel's. A hard-delete there is reported as
 # "retained by hold", never as destroyed.
 holds = ["{hold}"]
+
+# The abuse mailbox staff report phish to: `retractor submissions` reads its reports (one
+# attached whole, one feedback report, one inline forward), raises the reported message as an
+# alert and moves each report to Retractor/Processed. It is never the target of a pull.
+[submissions]
+tenant = "demo"
+mailbox = "{ABUSE}"
 "#
     )
 }

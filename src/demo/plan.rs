@@ -418,6 +418,7 @@ impl Ctx {
             received: Vec::new(),
             extra: Vec::new(),
             body,
+            attachment: None,
         }
     }
 }

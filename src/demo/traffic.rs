@@ -105,6 +105,7 @@ fn new_mail(
         received: Vec::new(),
         extra: Vec::new(),
         body,
+        attachment: None,
     }
 }
 

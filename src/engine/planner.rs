@@ -53,6 +53,9 @@ impl Plan {
 /// recipients' quarantined copies (evidence, each under its custodian's hold).
 const QUARANTINE_MAILBOX: &str =
     "the quarantine mailbox: it keeps other recipients' quarantined copies, never a target";
+/// The abuse mailbox (`[submissions]`) holds users' reports, the evidence of what they saw:
+/// pulling the reported message out of it would destroy the reports.
+pub const ABUSE_MAILBOX: &str = "the abuse mailbox: it keeps users' phish reports, never a target";
 
 /// What one tenant's scan found, and the mailboxes it could not search (with why).
 pub(super) struct TenantScan {
@@ -154,8 +157,8 @@ impl Engine {
                 }
                 let log_message = self.store.logged_id(&hit.message_id, &tenant)?;
                 let settled = self
-                    .is_quarantine_mailbox(&tenant, &mailbox.address)
-                    .then(|| (ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()));
+                    .reserved_mailbox(&tenant, &mailbox.address)
+                    .map(|why| (ItemOutcome::NotActionable, why.to_string()));
                 items.insert(
                     key,
                     NewItem {
@@ -235,8 +238,8 @@ impl Engine {
         let tenant = self.config.tenant(&message.tenant);
         let settled = if external {
             Some((ItemOutcome::NotActionable, "external recipient".to_string()))
-        } else if self.is_quarantine_mailbox(&message.tenant, mailbox) {
-            Some((ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()))
+        } else if let Some(why) = self.reserved_mailbox(&message.tenant, mailbox) {
+            Some((ItemOutcome::NotActionable, why.to_string()))
         } else {
             match self.backend(&message.tenant) {
                 Ok(_) => None,
@@ -331,6 +334,18 @@ impl Engine {
         scan.unsearched
             .sort_by(|a, b| a.0.address.cmp(&b.0.address));
         Ok(scan)
+    }
+
+    /// Why `mailbox` of `tenant` is never a target, if it is one of the mailboxes every plan
+    /// leaves out: the quarantine mailbox and the abuse mailbox.
+    pub fn reserved_mailbox(&self, tenant: &str, mailbox: &str) -> Option<&'static str> {
+        if self.is_quarantine_mailbox(tenant, mailbox) {
+            Some(QUARANTINE_MAILBOX)
+        } else if self.config.is_abuse_mailbox(tenant, mailbox) {
+            Some(ABUSE_MAILBOX)
+        } else {
+            None
+        }
     }
 
     /// Whether `mailbox` is `tenant`'s quarantine mailbox.
@@ -461,8 +476,8 @@ impl Engine {
                 continue;
             }
             let settled = self
-                .is_quarantine_mailbox(&tenant, &mailbox.address)
-                .then(|| (ItemOutcome::NotActionable, QUARANTINE_MAILBOX.to_string()));
+                .reserved_mailbox(&tenant, &mailbox.address)
+                .map(|why| (ItemOutcome::NotActionable, why.to_string()));
             // Kept in the job, so the record names every mailbox that had the message, but
             // counted apart: these end `already-in-destination`, never moved again.
             // The count is a note for the preview; a copy whose standing cannot be read now

@@ -113,6 +113,19 @@ impl Decider {
         }
     }
 
+    /// Decide, in this process, every revision waiting now (other deciders' claims are
+    /// left alone): what `submissions --wait` returns with. Exactly once, like the loop.
+    pub async fn decide_waiting(&self) -> Result<Vec<DecisionRecord>, EngineError> {
+        let lease = Duration::from_secs(self.engine.config().engine.lease_secs);
+        let mut made = Vec::new();
+        while let Some(claim) = self.engine.store().claim_alert_revision(&self.id, lease)? {
+            if let Some(record) = self.decide(&claim).await? {
+                made.push(record);
+            }
+        }
+        Ok(made)
+    }
+
     /// Decide one claimed revision and write the decision (with its job or request);
     /// `None` when another decider had taken the revision over meanwhile.
     pub async fn decide(
@@ -208,6 +221,12 @@ impl Decider {
             .cloned()
             .collect();
         let acted = rails::already_acted(self.engine.store(), &message.message_id, rule.action)?;
+        // The planner leaves these out of every plan; counted so the decision names the rail.
+        let reserved = message
+            .recipients
+            .iter()
+            .filter(|r| self.engine.reserved_mailbox(&message.tenant, r).is_some())
+            .count();
         let mut exclude = protected.clone();
         exclude.extend(acted.iter().cloned());
         let request = RetractRequest {
@@ -226,11 +245,13 @@ impl Decider {
             mailboxes: plan.by_depth.iter().map(|d| d.mailboxes).sum(),
             protected: protected.len(),
             already_acted: acted.len(),
+            reserved,
         };
         let verdict = verdict(rule, &config.policy, &facts, Utc::now());
         let left_out = format!(
-            "{} copies in {} mailboxes; {} protected and {} already acted on left out",
-            facts.copies, facts.mailboxes, facts.protected, facts.already_acted
+            "{} copies in {} mailboxes; {} protected, {} already acted on and {} quarantine or \
+             abuse mailboxes left out",
+            facts.copies, facts.mailboxes, facts.protected, facts.already_acted, facts.reserved
         );
         let request = serde_json::to_value(&request)
             .map_err(|e| EngineError::BadInput(format!("request: {e}")))?;

@@ -21,6 +21,8 @@ pub struct Facts {
     pub protected: usize,
     /// Mailboxes left out because an equal or stronger action already pulled their copy.
     pub already_acted: usize,
+    /// Mailboxes left out because they are the quarantine or abuse mailbox.
+    pub reserved: usize,
 }
 
 /// What to do.
@@ -60,6 +62,8 @@ pub fn verdict(rule: &Rule, rails: &PolicySettings, facts: &Facts, now: DateTime
             Some(Rail::AlreadyActed)
         } else if facts.protected > 0 {
             Some(Rail::Protect)
+        } else if facts.reserved > 0 {
+            Some(Rail::Reserved)
         } else {
             None
         };
@@ -161,6 +165,19 @@ mod tests {
             Verdict::Record {
                 outcome: "no-action",
                 rail: Some(Rail::AlreadyActed)
+            }
+        );
+        let reserved = Facts {
+            copies: 0,
+            mailboxes: 0,
+            reserved: 1,
+            ..facts(1, 0)
+        };
+        assert_eq!(
+            verdict(&auto, &rails, &reserved, now()),
+            Verdict::Record {
+                outcome: "no-action",
+                rail: Some(Rail::Reserved)
             }
         );
     }

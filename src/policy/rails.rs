@@ -1,7 +1,8 @@
 //! The rails: what wins over every rule. Protected mailboxes and copies an equal or stronger
 //! action already pulled are left out of an automatic plan; the delivery window and the blast
-//! radius turn a pull into a request (see `decide`). The quarantine mailbox is never a
-//! target of any plan (the planner leaves it out for every job, not only the policies').
+//! radius turn a pull into a request (see `decide`). The quarantine and abuse mailboxes are
+//! never a target of any plan (the planner leaves them out for every job, not only the
+//! policies'); a decision names the rail when they were left out.
 
 use std::collections::BTreeSet;
 
@@ -20,6 +21,8 @@ pub enum Rail {
     Protect,
     /// A copy already pulled by an equal or stronger action.
     AlreadyActed,
+    /// The quarantine or abuse mailbox: never a target.
+    Reserved,
 }
 
 impl Rail {
@@ -29,6 +32,7 @@ impl Rail {
             Rail::MaxMailboxes => "max_mailboxes",
             Rail::Protect => "protect",
             Rail::AlreadyActed => "already-acted",
+            Rail::Reserved => "reserved-mailbox",
         }
     }
 }

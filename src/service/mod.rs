@@ -278,11 +278,19 @@ impl Worker {
                 Arc::clone(&engine),
                 Some(stopping.clone()),
             ));
+            // The abuse mailbox is read every `[submissions] interval`, under the same switch.
+            let submissions = tokio::spawn(crate::submissions::run_loop(
+                Arc::clone(&engine),
+                Some(stopping.clone()),
+            ));
             let ran = engine.run_until(opts, Some(stopping)).await;
             match decider.await {
                 Ok(Err(e)) => tracing::warn!("policy decider stopped: {e}"),
                 Err(e) => tracing::warn!("policy decider failed: {e}"),
                 Ok(Ok(())) => {}
+            }
+            if let Err(e) = submissions.await {
+                tracing::warn!("phish submissions loop failed: {e}");
             }
             ran
         });

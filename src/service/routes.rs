@@ -85,6 +85,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             post(policy_test).layer(DefaultBodyLimit::max(crate::api::alerts::ALERTS_LIMIT)),
         )
         .route("/v1/policy/report", get(policy_report))
+        .route("/v1/submissions", post(process_submissions))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -479,6 +480,17 @@ async fn index(
     let req = ok_or_answer!(json(body));
     let api = api_or_answer!(s, p, h);
     answer(api.index(&req).await)
+}
+
+async fn process_submissions(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::submissions::SubmissionsRequest>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.process_submissions(&req).await)
 }
 
 async fn unknown_route(uri: axum::http::Uri) -> Response {

@@ -186,6 +186,12 @@ impl Api for Scripted {
     ) -> Result<crate::policy::report::PolicyReport, ApiError> {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
+    async fn process_submissions(
+        &self,
+        _: &crate::submissions::SubmissionsRequest,
+    ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
+        Err(err(ApiErrorKind::BadInput, "no [submissions] table"))
+    }
 }
 
 fn progress(done: u64, finished: bool) -> JobProgress {

@@ -57,7 +57,7 @@ pub enum DecisionEffect<'a> {
 }
 
 /// A stored decision.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DecisionRecord {
     pub alert: i64,
     pub revision: i64,

@@ -24,6 +24,7 @@ mod pollers;
 mod roles;
 mod schema;
 mod search;
+mod submissions;
 // Team mode: the same roles on PostgreSQL.
 pub mod postgres;
 
@@ -47,8 +48,11 @@ pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use postgres::PgStore;
-pub use roles::{AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, StoreRoles};
+pub use roles::{
+    AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, PhishReports, StoreRoles,
+};
 pub use search::PageAnchor;
+pub use submissions::{NewReport, ReportRecord};
 
 use crate::trust::ServiceKey;
 use clock::Now;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
     ConversationEntry, EvidenceRecord, IngestStats, ItemFinish, MessageDetail, NewAudit, NewItem,
-    NewJob, NewMessage, PageAnchor, RefMatch, Requeued, Result, Store,
+    NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued, Result, Store,
 };
 use crate::model::{Job, JobItem, LoggedMessage, Placement};
 use crate::query::Query;
@@ -164,7 +164,33 @@ role! {
     }
 }
 
-/// Every role at once: what the engine's run needs from one store.
-pub trait StoreRoles: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore {}
+role! {
+    /// Phish reports read from the abuse mailbox: each recorded once, before it is moved.
+    pub trait PhishReports {
+        /// Record a report; its id, or `None` when the same report was recorded before.
+        fn record_report(&self, report: &NewReport) -> Result<Option<i64>>;
+        /// The report recorded for (tenant, mailbox, report id), if any.
+        fn report(&self, tenant: &str, mailbox: &str, report_id: &str) -> Result<Option<ReportRecord>>;
+        /// The newest `limit` reports, newest first.
+        fn reports(&self, limit: usize) -> Result<Vec<ReportRecord>>;
+        /// Mark a report moved to the processed folder (the first time only).
+        fn mark_report_processed(&self, id: i64) -> Result<()>;
+        /// Raise every `reported` report of a message to `outcome`; how many.
+        fn set_report_outcome(&self, original_message_id: &str, outcome: &str) -> Result<u64>;
+        /// The distinct reporters whose report raised a message, sorted.
+        fn reporters_of(&self, original_message_id: &str) -> Result<Vec<String>>;
+        /// Whether an `active` alert of `classification` stands for `message_id`.
+        fn has_active_alert(&self, message_id: &str, classification: &str) -> Result<bool>;
+    }
+}
 
-impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore> StoreRoles for T {}
+/// Every role at once: what the engine's run needs from one store.
+pub trait StoreRoles:
+    MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports
+{
+}
+
+impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports> StoreRoles
+    for T
+{
+}

@@ -273,4 +273,24 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX evidence_by_message ON evidence (tenant, message_id);
     "#,
+    // 11: phish reports read from the abuse mailbox (`[submissions]`), each recorded before
+    // it is moved to the processed folder so none is handled twice.
+    r#"
+    CREATE TABLE submissions (
+        id                  INTEGER PRIMARY KEY,
+        tenant              TEXT NOT NULL,
+        mailbox             TEXT NOT NULL,
+        report_id           TEXT NOT NULL,
+        reporter            TEXT NOT NULL,
+        original_message_id TEXT,
+        format              TEXT NOT NULL,
+        outcome             TEXT NOT NULL,
+        detail              TEXT NOT NULL,
+        alert               TEXT,
+        received_at         INTEGER NOT NULL,
+        processed_at        INTEGER,
+        UNIQUE (tenant, mailbox, report_id)
+    );
+    CREATE INDEX submissions_by_original ON submissions (original_message_id);
+    "#,
 ];

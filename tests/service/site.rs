@@ -126,11 +126,16 @@ impl Site {
     /// entries of `[access] roles` (everyone else is a viewer; the service account is admin,
     /// as it queues the tests' jobs with the embedded CLI).
     pub fn write_config(&self, roles: &str) {
+        self.write_config_with(roles, "");
+    }
+
+    /// [`Site::write_config`] with `extra` tables appended (`[submissions]`).
+    pub fn write_config_with(&self, roles: &str, extra: &str) {
         let access = format!("default_role = \"viewer\"\nroles = {{ {SVC} = \"admin\"{roles} }}");
         let text = format!(
             "[store]\npath = \"{store}\"\n\n[access]\n{access}\n\n[engine]\nbackoff_ms = 20\n\n\
              [service]\nsocket = \"{socket}\"\ngroup = \"{SOC}\"\n\n\
-             [tenants.corp]\nkind = \"maildir\"\nroot = \"{mail}\"\ndomains = [\"corp.test\"]\n",
+             [tenants.corp]\nkind = \"maildir\"\nroot = \"{mail}\"\ndomains = [\"corp.test\"]\n{extra}",
             store = self.store().display(),
             socket = self.socket().display(),
             mail = self.state().join("mail").display(),

@@ -1,4 +1,5 @@
-//! The alert and policy requests of [`super::Local`]: submitting alerts and rehearsing them.
+//! The alert and policy requests of [`super::Local`]: submitting alerts, rehearsing them,
+//! and reading the abuse mailbox's phish reports into alerts.
 
 use std::sync::Arc;
 
@@ -106,4 +107,20 @@ pub(super) async fn rehearse(
         alerts.push(decider.rehearse(alert).await?);
     }
     Ok(RehearsalReport { alerts, rejected })
+}
+
+/// Read the abuse mailbox now. Its alerts can make the policies pull: the role to hand in
+/// alerts is needed.
+pub(super) async fn process_submissions(
+    engine: &Arc<Engine>,
+    req: &crate::submissions::SubmissionsRequest,
+) -> Result<crate::submissions::SubmissionsRun, ApiError> {
+    let mailbox = engine
+        .config()
+        .submissions
+        .as_ref()
+        .map(|s| s.mailbox.clone())
+        .unwrap_or_default();
+    refuse_below(engine, "submissions", &mailbox)?;
+    Ok(crate::submissions::process_and_decide(engine, req).await?)
 }

@@ -324,6 +324,7 @@ impl ImapBackend {
                 .filter(|f| f.selectable && f.messages != Some(0))
                 .filter(|f| !self.settings.exclude_folders.contains(&f.name))
                 .filter(|f| !(filter.skip_admin_folders && self.is_admin_folder(&f.name)))
+                .filter(|f| !filter.inbox_only || f.name.eq_ignore_ascii_case("INBOX"))
                 .collect();
             ops::scan(&mut s.conn, &chosen, filter).await
         }
@@ -650,6 +651,20 @@ impl Backend for ImapBackend {
         filter: &ScanFilter,
     ) -> Result<Vec<HeaderSummary>, BackendError> {
         read_with_reconnect!(self.scan_once(&mailbox.address, filter).await)
+    }
+
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let sep = self.separator();
+        let dest = self.personal(&folder.split('/').collect::<Vec<_>>().join(&sep));
+        if copy.folder == dest {
+            return Ok(copy.clone());
+        }
+        self.move_within(&mailbox.address, copy, &dest).await
     }
 
     async fn check(&self) -> CheckReport {

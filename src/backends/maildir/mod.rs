@@ -174,6 +174,20 @@ impl Backend for MaildirBackend {
             .await
     }
 
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let address = mailbox.address.clone();
+        let copy = copy.clone();
+        // Maildir++ writes hierarchy levels with `.`.
+        let folder = folder.replace('/', ".");
+        self.blocking(move |tree| tree.file_to_folder(&address, &copy, &folder))
+            .await
+    }
+
     async fn check(&self) -> CheckReport {
         let tree = Arc::clone(&self.tree);
         tokio::task::spawn_blocking(move || tree.check())

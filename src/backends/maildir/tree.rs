@@ -166,6 +166,19 @@ impl Tree {
         }
     }
 
+    /// Move a copy to `folder` of its own mailbox (see [`crate::backends::Backend::file_to_folder`]).
+    pub(super) fn file_to_folder(
+        &self,
+        address: &str,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let mailbox_dir = self.open_mailbox(address)?;
+        let source = MessagePath::of(copy)?;
+        let target = Target::keeping(&mailbox_dir, folder, &source);
+        move_copy(&mailbox_dir, &source, &target)
+    }
+
     pub(super) fn put_back(
         &self,
         mailbox: &MailboxRef,
@@ -206,6 +219,9 @@ impl Tree {
         let mut findings = Findings::default();
         each_message(&mailbox, &mut findings, |folder, file| {
             if filter.skip_admin_folders && self.is_admin_folder(&folder.name) {
+                return Ok(());
+            }
+            if filter.inbox_only && !folder.name.eq_ignore_ascii_case(layout::INBOX) {
                 return Ok(());
             }
             let block = read_header_block(file)?;

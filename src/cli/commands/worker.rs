@@ -14,11 +14,17 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
         job: None,
         follow: a.follow,
     });
-    // Following, this process also decides on incoming alerts (the policies): forever,
-    // like the worker itself.
+    // Following, this process also decides on incoming alerts (the policies) and reads the
+    // abuse mailbox every `[submissions] interval`: forever, like the worker itself.
     let decide = async {
         if a.follow {
-            crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await
+            let submissions = tokio::spawn(crate::submissions::run_loop(
+                std::sync::Arc::clone(&engine),
+                None,
+            ));
+            let decided = crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await;
+            submissions.abort();
+            decided
         } else {
             std::future::pending().await
         }

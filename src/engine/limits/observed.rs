@@ -147,4 +147,17 @@ impl Backend for Observed {
     async fn check(&self) -> CheckReport {
         self.inner.check().await
     }
+
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        let started = Instant::now();
+        let result = self.inner.file_to_folder(mailbox, copy, folder).await;
+        // A move within the mailbox, as an act is.
+        self.report(Some(&mailbox.address), CallKind::Act, started, &result);
+        result
+    }
 }

@@ -6,10 +6,12 @@
 
 mod claims;
 mod records;
+mod reports;
 mod search;
 
 use claims::*;
 use records::*;
+use reports::*;
 use search::*;
 
 use std::sync::Arc;
@@ -233,6 +235,7 @@ macro_rules! contract_suite {
                 evidence_keeps_bytes_and_digest,
                 an_unknown_stored_value_stops_the_read,
                 the_query_language_finds_the_same_messages,
+                a_phish_report_is_recorded_once_and_its_reporters_counted,
             );
         }
     };

@@ -17,6 +17,7 @@ mod jobs;
 mod messages;
 mod schema;
 mod search;
+mod submissions;
 #[cfg(test)]
 pub(crate) mod testdb;
 #[cfg(test)]
