@@ -99,7 +99,7 @@ fn sections(place: Place) -> Vec<(&'static str, Vec<String>)> {
             ]));
         }
         Place::Operations => out.push(("Columns", vec![
-            "M/R/F/S copies matched / remediated (acted on) / failed / skipped (already there, on hold, external)".into(),
+            "M/R/F/S copies matched / remediated (acted on) / failed / skipped (not acted on; each item's RESULT says why)".into(),
             "RATE copies per second  ETA time left  THROTTLE the mail system's last back-off  BY who started the job".into(),
             "Items (Enter): MAILBOX  DEPTH of the copy  RESULT per copy  FOLDERS from -> to".into(),
         ])),

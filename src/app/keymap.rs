@@ -564,6 +564,17 @@ impl Keymap {
                 keys.push(label);
             }
         }
+        // The hints show the first: letters before other keys (`h` before `[`), plain
+        // before Ctrl or Alt (`q` before `C-c`).
+        keys.sort_by_key(|k| {
+            let mut chars = k.chars();
+            match (chars.next(), chars.next()) {
+                _ if k.starts_with("C-") || k.starts_with("M-") => 3,
+                (Some(c), None) if c.is_ascii_alphanumeric() => 0,
+                (Some(_), None) => 1,
+                _ => 2,
+            }
+        });
         keys
     }
 
