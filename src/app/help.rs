@@ -29,11 +29,7 @@ pub fn help_lines(app: &App) -> (String, Vec<HelpLine>) {
         for i in 0..half {
             let left = rows.get(i).map(entry).unwrap_or_default();
             let right = rows.get(i + half).map(entry).unwrap_or_default();
-            push(
-                &mut lines,
-                &format!("{left}  {right}").trim_end().to_string(),
-                inner,
-            );
+            push(&mut lines, format!("{left}  {right}").trim_end(), inner);
         }
     } else {
         for r in &rows {
