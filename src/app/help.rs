@@ -94,7 +94,7 @@ fn sections(place: Place) -> Vec<(&'static str, Vec<String>)> {
                 "ID the log id, the CLI's REF  RECEIVED when delivered  DISPOSITION the verdict of the log (coloured)  STATUS delivered, retracted (every copy pulled), partial, restored, failed".into(),
             ]));
         }
-        Place::Operations => out.push(("Columns", vec![
+        Place::Operations | Place::JobItems => out.push(("Columns", vec![
             "M/R/F/S copies matched / remediated (acted on) / failed / skipped (not acted on; each item's RESULT says why)".into(),
             "RATE copies per second  ETA time left  THROTTLE the mail system's last back-off  BY who started the job".into(),
             "Items (Enter): MAILBOX  DEPTH of the copy  RESULT per copy  FOLDERS from -> to".into(),
@@ -104,7 +104,7 @@ fn sections(place: Place) -> Vec<(&'static str, Vec<String>)> {
             "chain: verified, or BROKEN at record N (a record changed or removed after it was written)".into(),
             "TIME  ACTOR who acted  ACTION  TARGET message or job  REASON the ticket given  OUTCOME".into(),
         ])),
-        Place::Pending => out.push(("Columns", vec![
+        Place::Pending | Place::Facts => out.push(("Columns", vec![
             "REQ the request's number (`retractor approve N`)  ACTION  TARGET  MBX mailboxes it reaches  BY who asked  RULE the policy rule  ALERT  EXPIRES".into(),
             "Approving needs another person of the approver role; rejecting needs a reason.".into(),
         ])),

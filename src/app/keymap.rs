@@ -182,7 +182,7 @@ impl KeyAction {
     /// Whether the action does something in `place`: the help and the footer list only
     /// these, so neither advertises a key that does nothing where the analyst is.
     pub fn works_in(self, place: Place) -> bool {
-        use Place::{Audit, Message, Messages, Operations, Pending};
+        use Place::{Audit, Facts, JobItems, Message, Messages, Operations, Pending};
         match self {
             KeyAction::ViewMessages
             | KeyAction::ViewOperations
@@ -200,8 +200,8 @@ impl KeyAction {
             | KeyAction::PageDown
             | KeyAction::PageUp => true,
             KeyAction::Search => matches!(place, Messages | Message(_) | Audit),
-            KeyAction::Open => matches!(place, Messages | Operations | Pending),
-            KeyAction::Back => matches!(place, Message(_) | Operations | Pending),
+            KeyAction::Open => matches!(place, Messages | Operations | JobItems | Pending | Facts),
+            KeyAction::Back => matches!(place, Message(_) | JobItems | Facts),
             KeyAction::NextMessage
             | KeyAction::PrevMessage
             | KeyAction::PrevTab
@@ -214,9 +214,9 @@ impl KeyAction {
             | KeyAction::CycleAction
             | KeyAction::EditReason
             | KeyAction::Run => place == Message(Tab::Recipients),
-            KeyAction::Restore => matches!(place, Messages | Message(_) | Operations),
-            KeyAction::CancelJob => place == Operations,
-            KeyAction::Approve | KeyAction::Reject => place == Pending,
+            KeyAction::Restore => matches!(place, Messages | Message(_) | Operations | JobItems),
+            KeyAction::CancelJob => matches!(place, Operations | JobItems),
+            KeyAction::Approve | KeyAction::Reject => matches!(place, Pending | Facts),
         }
     }
 }
@@ -230,8 +230,12 @@ pub enum Place {
     /// A message open in the detail pane, on this tab.
     Message(Tab),
     Operations,
+    /// The Operations view with a job's items open.
+    JobItems,
     Audit,
     Pending,
+    /// The Pending view with a request's facts open.
+    Facts,
 }
 
 impl Place {
@@ -242,8 +246,10 @@ impl Place {
                 .detail
                 .as_ref()
                 .map_or(Place::Messages, |d| Place::Message(d.tab)),
+            View::Operations if app.ops.open.is_some() => Place::JobItems,
             View::Operations => Place::Operations,
             View::Audit => Place::Audit,
+            View::Pending if app.pending.facts_open => Place::Facts,
             View::Pending => Place::Pending,
         }
     }
@@ -254,8 +260,10 @@ impl Place {
             Place::Messages => "Messages".into(),
             Place::Message(tab) => format!("Messages, {} tab", tab.title()),
             Place::Operations => "Operations".into(),
+            Place::JobItems => "Operations, a job's items".into(),
             Place::Audit => "Audit".into(),
             Place::Pending => "Pending".into(),
+            Place::Facts => "Pending, a request's facts".into(),
         }
     }
 
@@ -307,9 +315,16 @@ impl Place {
                 (&[A::Open], "items"),
                 (&[A::CancelJob], "cancel"),
                 (&[A::Restore], "restore job"),
-                (&[A::Back], "back"),
                 HELP,
                 (&[A::Quit], "quit"),
+                (&[A::Down, A::Up], "move"),
+            ],
+            Place::JobItems => &[
+                (&[A::Down, A::Up], "scroll"),
+                (&[A::Back], "back"),
+                (&[A::CancelJob], "cancel"),
+                (&[A::Restore], "restore job"),
+                HELP,
             ],
             Place::Audit => &[
                 (&[A::Search], "filter"),
@@ -323,7 +338,13 @@ impl Place {
                 (&[A::Open], "facts"),
                 (&[A::Approve], "approve"),
                 (&[A::Reject], "reject"),
+                HELP,
+            ],
+            Place::Facts => &[
+                (&[A::Approve], "approve"),
+                (&[A::Reject], "reject"),
                 (&[A::Back], "back"),
+                (&[A::Down, A::Up], "move"),
                 HELP,
             ],
         }
@@ -553,9 +574,9 @@ impl Keymap {
     pub fn keys_in(&self, place: Place, action: KeyAction) -> Vec<String> {
         let view = match place {
             Place::Messages | Place::Message(_) => View::Messages,
-            Place::Operations => View::Operations,
+            Place::Operations | Place::JobItems => View::Operations,
             Place::Audit => View::Audit,
-            Place::Pending => View::Pending,
+            Place::Pending | Place::Facts => View::Pending,
         };
         let mut keys: Vec<String> = Vec::new();
         for key in self.bindings.keys().chain(self.pending.keys()) {
@@ -716,8 +737,10 @@ mod tests {
         let places = [
             Place::Messages,
             Place::Operations,
+            Place::JobItems,
             Place::Audit,
             Place::Pending,
+            Place::Facts,
         ]
         .into_iter()
         .chain(Tab::ALL.map(Place::Message));
@@ -752,6 +775,10 @@ mod tests {
         let list = map.help_rows_in(Place::Messages);
         assert!(!list.iter().any(|r| r.what == KeyAction::Run.describe()));
         assert!(map.hints_in(Place::Operations, 80).contains("c cancel"));
+        // Esc backs out of a job's items or a request's facts, not out of the lists.
+        assert!(!map.hints_in(Place::Operations, 80).contains("Esc"));
+        assert!(map.hints_in(Place::JobItems, 80).contains("Esc back"));
+        assert!(!map.hints_in(Place::Pending, 80).contains("Esc"));
         assert!(!map.hints_in(Place::Audit, 80).contains("Enter"));
         // Narrow: whole hints only, the first ones kept.
         assert_eq!(map.hints_in(Place::Messages, 20), "/ search  Enter open");
