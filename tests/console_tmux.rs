@@ -534,3 +534,60 @@ fn an_open_embedded_console_decides_alerts_and_runs_the_policys_job() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The footer at 80 columns: whole hints only, none for a key that does nothing on the tab;
+/// and after a resize the log fills the taller table again (not scrolled to one row).
+#[test]
+fn at_80_columns_the_footer_keeps_whole_hints_and_a_resize_keeps_the_table_full() {
+    let t = Tmux::start("footer80");
+    t.wait_for("Messages 1 of");
+    let resize = |w: &str, h: &str| t.run(&["resize-window", "-t", SESSION, "-x", w, "-y", h]);
+    resize("80", "24");
+    let footer = |s: &str| s.lines().last().unwrap_or("").trim_end().to_string();
+    let s = t.wait("the 80-column footer", |s| {
+        footer(s).contains("/ search  Enter open") && s.lines().all(|l| l.chars().count() <= 80)
+    });
+    let list = footer(&s);
+    assert!(
+        !list.contains("R run") && !list.contains("c cancel"),
+        "{list}"
+    );
+    t.keys(&["/"]);
+    t.type_text("disposition:malicious");
+    t.keys(&["Enter"]);
+    t.wait_for("Messages 1 of 1 ");
+    t.keys(&["Enter", "r"]);
+    let s = t.wait("the retract tab's footer", |s| footer(s).contains("R run"));
+    let tab = footer(&s);
+    assert!(tab.contains("Space/a include"), "{tab}");
+    // The last hint is whole: a key, a space, a label.
+    let last = tab.rsplit("  ").next().unwrap_or("");
+    assert!(
+        ["back", "run", "help", "reason"]
+            .iter()
+            .any(|l| last.ends_with(l)),
+        "{tab}"
+    );
+    t.keys(&["Escape", "/", "C-u", "Enter"]);
+    let s = t.wait("the whole log", |s| {
+        s.contains("Messages 1 of") && !s.contains("Messages 1 of 1 ")
+    });
+    let total: String = s
+        .split("Messages 1 of ")
+        .nth(1)
+        .unwrap_or("")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let last = format!("Messages {total} of {total}");
+    // Down to the end of the log at 80x24, then taller: rows fill the table, not one.
+    t.keys(&["G"]);
+    t.wait_for(&last);
+    resize("200", "50");
+    let s = t.wait("the taller table filled", |s| {
+        s.lines().filter(|l| l.contains("@")).count() > 30
+    });
+    assert!(s.contains(&last), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}

@@ -21,7 +21,7 @@ pub const COMMANDS: &[&str] = &[
 ];
 
 /// The actions `:action` and `:sweep` take, for completion.
-const ACTIONS: [&str; 5] = [
+pub const ACTIONS: [&str; 5] = [
     "move-to-junk",
     "trash",
     "soft-delete",
@@ -238,25 +238,58 @@ fn resolve(name: &str) -> Result<&'static str, String> {
     }
 }
 
-/// Complete the command name being typed: the longest common prefix of the candidates,
-/// with a trailing space when only one fits. Returns `None` when nothing matches.
-/// After `:action`, actions complete; after `:tenant`, the configured `tenants`.
+/// Complete what is being typed: the command name, then its argument's last word. The
+/// longest common prefix of the candidates, with a trailing space after a command name when
+/// only one fits; `None` when nothing matches. After `:action`, actions complete; after
+/// `:tenant`, the configured `tenants`; after `:sweep`, its actions and terms (`tenant:`
+/// values too); after `:search`, the query's fields and the values of `status:`,
+/// `disposition:` and `tenant:` (a leading `-` is kept).
 pub fn complete(line: &str, tenants: &[String]) -> Option<String> {
-    if line.contains(' ') {
-        let (name, arg) = line.split_once(' ')?;
-        let options: Vec<&str> = match resolve(name).ok()? {
-            "action" => ACTIONS.to_vec(),
-            "tenant" => tenants.iter().map(String::as_str).collect(),
+    if let Some((name, arg)) = line.split_once(' ') {
+        let command = resolve(name).ok()?;
+        let (done, last) = match arg.rfind(' ') {
+            Some(i) => arg.split_at(i + 1),
+            None => ("", arg),
+        };
+        let (negation, last) = match last.strip_prefix('-') {
+            Some(rest) if command == "search" => ("-", rest),
+            _ => ("", last),
+        };
+        let tenant_values = || tenants.iter().map(|t| format!("tenant:{t}"));
+        let options: Vec<String> = match command {
+            "action" => ACTIONS.map(String::from).to_vec(),
+            "tenant" => tenants.to_vec(),
+            "sweep" if last.contains(':') => tenant_values().collect(),
+            "sweep" => ACTIONS
+                .iter()
+                .chain(SWEEP_TERMS.iter())
+                .map(|o| o.to_string())
+                .collect(),
+            "search" => match last.split_once(':') {
+                None => crate::query::FIELDS.map(|f| format!("{f}:")).to_vec(),
+                Some((field, _)) => match field.to_ascii_lowercase().as_str() {
+                    "status" => crate::query::STATUSES
+                        .map(|v| format!("{field}:{v}"))
+                        .to_vec(),
+                    "disposition" => crate::query::DISPOSITIONS
+                        .map(|v| format!("{field}:{v}"))
+                        .to_vec(),
+                    "tenant" => tenant_values().collect(),
+                    _ => return None,
+                },
+            },
             _ => return None,
         };
         let fit: Vec<&str> = options
-            .into_iter()
-            .filter(|o| o.starts_with(arg.trim()))
+            .iter()
+            .map(String::as_str)
+            .filter(|o| o.starts_with(last))
             .collect();
-        return match fit.as_slice() {
-            [one] => Some(format!("{name} {one}")),
-            _ => common_prefix(&fit).map(|p| format!("{name} {p}")),
-        };
+        let word = match fit.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => common_prefix(&fit),
+        }?;
+        return Some(format!("{name} {done}{negation}{word}"));
     }
     let fit: Vec<&str> = COMMANDS
         .iter()
@@ -268,6 +301,11 @@ pub fn complete(line: &str, tenants: &[String]) -> Option<String> {
         _ => common_prefix(&fit),
     }
 }
+
+/// The terms `:sweep` takes besides an action, for completion (see [`sweep_terms`]).
+const SWEEP_TERMS: [&str; 7] = [
+    "from:", "subject:", "msgid:", "since:", "tenant:", "max:", "all",
+];
 
 fn common_prefix(words: &[&str]) -> Option<String> {
     let first = words.first()?;
@@ -318,6 +356,44 @@ mod tests {
         );
         assert_eq!(complete("tenant x", &tenants), None);
         assert_eq!(complete("zz", &tenants), None);
+    }
+
+    #[test]
+    fn completes_the_arguments_of_sweep_and_search() {
+        let tenants = ["corp".to_string(), "demo".to_string()];
+        assert_eq!(
+            complete("sweep q", &tenants).as_deref(),
+            Some("sweep quarantine")
+        );
+        assert_eq!(
+            complete("sweep trash fr", &tenants).as_deref(),
+            Some("sweep trash from:")
+        );
+        assert_eq!(
+            complete("sweep from:a@b.test tenant:d", &tenants).as_deref(),
+            Some("sweep from:a@b.test tenant:demo")
+        );
+        // `s` starts soft-delete, subject: and since:: nothing in common past the `s`.
+        assert_eq!(complete("sweep s", &tenants).as_deref(), Some("sweep s"));
+        assert_eq!(
+            complete("search -st", &tenants).as_deref(),
+            Some("search -status:")
+        );
+        assert_eq!(
+            complete("search from:x status:ret", &tenants).as_deref(),
+            Some("search from:x status:retracted")
+        );
+        assert_eq!(
+            complete("search disposition:mal", &tenants).as_deref(),
+            Some("search disposition:malicious")
+        );
+        assert_eq!(complete("search since:2", &tenants), None);
+        assert_eq!(complete("sweep zz", &tenants), None);
+        // Every term offered is one the parser takes.
+        for term in SWEEP_TERMS {
+            let line = format!("sweep {term}{}", if term == "all" { "" } else { "1" });
+            assert!(parse(&line).is_ok(), "{line}: {:?}", parse(&line));
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The keymap: data, not code. Keys map to a closed set of [`KeyAction`]s shared by the keys, the
-//! help overlay (generated from this table) and the `[console] keys` config remapping.
+//! help overlay and the footer hints (both generated from these tables, per [`Place`]) and the
+//! `[console] keys` config remapping.
 
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::{Tab, View};
 use crate::config::ConsoleKeys;
 
 /// Everything a key can ask for. What an action does depends on the focused view.
@@ -142,7 +144,7 @@ impl KeyAction {
             KeyAction::Bottom => "last row",
             KeyAction::PageDown => "page down",
             KeyAction::PageUp => "page up",
-            KeyAction::Open => "open message / job",
+            KeyAction::Open => "open the selected row",
             KeyAction::NextMessage => "next message (pane open)",
             KeyAction::PrevMessage => "previous message",
             KeyAction::Refresh => "refresh what is shown",
@@ -175,6 +177,187 @@ impl KeyAction {
 
     fn from_name(name: &str) -> Option<KeyAction> {
         KeyAction::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether the action does something in `place`: the help and the footer list only
+    /// these, so neither advertises a key that does nothing where the analyst is.
+    pub fn works_in(self, place: Place) -> bool {
+        use Place::{Audit, AuditRecord, Facts, JobItems, Message, Messages, Operations, Pending};
+        match self {
+            KeyAction::ViewMessages
+            | KeyAction::ViewOperations
+            | KeyAction::ViewAudit
+            | KeyAction::ViewPending
+            | KeyAction::NextView
+            | KeyAction::Refresh
+            | KeyAction::CommandLine
+            | KeyAction::Help
+            | KeyAction::Quit
+            | KeyAction::Down
+            | KeyAction::Up
+            | KeyAction::Top
+            | KeyAction::Bottom
+            | KeyAction::PageDown
+            | KeyAction::PageUp => true,
+            KeyAction::Search => matches!(place, Messages | Message(_) | JobItems | Audit),
+            KeyAction::Open => matches!(
+                place,
+                Messages | Operations | JobItems | Audit | Pending | Facts
+            ),
+            KeyAction::Back => matches!(place, Message(_) | JobItems | AuditRecord | Facts),
+            KeyAction::NextMessage
+            | KeyAction::PrevMessage
+            | KeyAction::PrevTab
+            | KeyAction::NextTab => matches!(place, Message(_)),
+            KeyAction::RetractTab => matches!(place, Messages | Message(_)),
+            KeyAction::Toggle
+            | KeyAction::ToggleAll
+            | KeyAction::DepthUp
+            | KeyAction::DepthDown
+            | KeyAction::CycleAction
+            | KeyAction::EditReason
+            | KeyAction::Run => place == Message(Tab::Recipients),
+            KeyAction::Restore => matches!(place, Messages | Message(_) | Operations | JobItems),
+            KeyAction::CancelJob => matches!(place, Operations | JobItems),
+            KeyAction::Approve | KeyAction::Reject => matches!(place, Pending | Facts),
+        }
+    }
+}
+
+/// Where a key is pressed, as far as what keys do there differs: the view, and in the
+/// Messages view the detail tab when a message is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The message list, no message open.
+    Messages,
+    /// A message open in the detail pane, on this tab.
+    Message(Tab),
+    Operations,
+    /// The Operations view with a job's items open.
+    JobItems,
+    Audit,
+    /// The Audit view with one record shown in full.
+    AuditRecord,
+    Pending,
+    /// The Pending view with a request's facts open.
+    Facts,
+}
+
+impl Place {
+    /// Where the console's keys go now.
+    pub fn of(app: &super::App) -> Place {
+        match app.view {
+            View::Messages => app
+                .detail
+                .as_ref()
+                .map_or(Place::Messages, |d| Place::Message(d.tab)),
+            View::Operations if app.ops.open.is_some() => Place::JobItems,
+            View::Operations => Place::Operations,
+            View::Audit if app.audit.open => Place::AuditRecord,
+            View::Audit => Place::Audit,
+            View::Pending if app.pending.facts_open => Place::Facts,
+            View::Pending => Place::Pending,
+        }
+    }
+
+    /// The name the help's title gives it.
+    pub fn title(self) -> String {
+        match self {
+            Place::Messages => "Messages".into(),
+            Place::Message(tab) => format!("Messages, {} tab", tab.title()),
+            Place::Operations => "Operations".into(),
+            Place::JobItems => "Operations, a job's items".into(),
+            Place::Audit => "Audit".into(),
+            Place::AuditRecord => "Audit, a record".into(),
+            Place::Pending => "Pending".into(),
+            Place::Facts => "Pending, a request's facts".into(),
+        }
+    }
+
+    /// The footer's hints, most useful first (the footer drops from the end to fit): the
+    /// actions of each hint, whose first keys are joined with `/`, and its label.
+    fn hints(self) -> &'static [(&'static [KeyAction], &'static str)] {
+        use KeyAction as A;
+        const HELP: (&[KeyAction], &str) = (&[A::Help], "help");
+        match self {
+            Place::Messages => &[
+                (&[A::Search], "search"),
+                (&[A::Open], "open"),
+                (&[A::RetractTab], "retract"),
+                (&[A::CommandLine], "command"),
+                HELP,
+                (&[A::Quit], "quit"),
+                (&[A::NextView], "next view"),
+            ],
+            Place::Message(Tab::Recipients) => &[
+                (&[A::Toggle, A::ToggleAll], "include"),
+                (&[A::DepthUp, A::DepthDown], "depth"),
+                (&[A::CycleAction], "action"),
+                (&[A::EditReason], "reason"),
+                (&[A::Run], "run"),
+                (&[A::Back], "back"),
+                HELP,
+                (&[A::PrevTab, A::NextTab], "tabs"),
+                (&[A::Restore], "restore"),
+            ],
+            Place::Message(Tab::Summary) => &[
+                (&[A::PrevTab, A::NextTab], "tabs"),
+                (&[A::RetractTab], "retract"),
+                (&[A::NextMessage, A::PrevMessage], "next/prev"),
+                (&[A::Back], "back"),
+                HELP,
+                (&[A::Restore], "restore"),
+                (&[A::Refresh], "refresh"),
+            ],
+            Place::Message(_) => &[
+                (&[A::PrevTab, A::NextTab], "tabs"),
+                (&[A::Down, A::Up], "scroll"),
+                (&[A::RetractTab], "retract"),
+                (&[A::NextMessage, A::PrevMessage], "next/prev"),
+                (&[A::Back], "back"),
+                HELP,
+                (&[A::Restore], "restore"),
+            ],
+            Place::Operations => &[
+                (&[A::Open], "items"),
+                (&[A::CancelJob], "cancel"),
+                (&[A::Restore], "restore job"),
+                HELP,
+                (&[A::Quit], "quit"),
+                (&[A::Down, A::Up], "move"),
+            ],
+            Place::JobItems => &[
+                (&[A::Down, A::Up], "scroll"),
+                (&[A::Search], "filter"),
+                (&[A::Back], "back"),
+                (&[A::CancelJob], "cancel"),
+                (&[A::Restore], "restore job"),
+                HELP,
+            ],
+            Place::Audit => &[
+                (&[A::Search], "filter"),
+                (&[A::Open], "record"),
+                (&[A::Down, A::Up], "move"),
+                (&[A::Refresh], "refresh"),
+                HELP,
+                (&[A::Quit], "quit"),
+            ],
+            Place::AuditRecord => &[(&[A::Back], "back"), HELP, (&[A::Quit], "quit")],
+            Place::Pending => &[
+                (&[A::Down, A::Up], "move"),
+                (&[A::Open], "facts"),
+                (&[A::Approve], "approve"),
+                (&[A::Reject], "reject"),
+                HELP,
+            ],
+            Place::Facts => &[
+                (&[A::Approve], "approve"),
+                (&[A::Reject], "reject"),
+                (&[A::Back], "back"),
+                (&[A::Down, A::Up], "move"),
+                HELP,
+            ],
+        }
     }
 }
 
@@ -384,12 +567,82 @@ impl Keymap {
     }
 
     /// The action bound to this key event in `view`: the Pending view's own bindings first.
-    pub fn action_in(&self, view: super::View, event: &KeyEvent) -> Option<KeyAction> {
-        let key = Key::of(event)?;
-        let own = (view == super::View::Pending)
-            .then(|| self.pending.get(&key).copied())
+    pub fn action_in(&self, view: View, event: &KeyEvent) -> Option<KeyAction> {
+        self.bound_in(view, &Key::of(event)?)
+    }
+
+    /// What `key` does in `view`: the view's own table first, then the global one.
+    fn bound_in(&self, view: View, key: &Key) -> Option<KeyAction> {
+        let own = (view == View::Pending)
+            .then(|| self.pending.get(key).copied())
             .flatten();
-        own.or_else(|| self.bindings.get(&key).copied())
+        own.or_else(|| self.bindings.get(key).copied())
+    }
+
+    /// The keys that reach `action` in `place` (a key the place's own table takes for
+    /// another action is not one), as the help and hints show them.
+    pub fn keys_in(&self, place: Place, action: KeyAction) -> Vec<String> {
+        let view = match place {
+            Place::Messages | Place::Message(_) => View::Messages,
+            Place::Operations | Place::JobItems => View::Operations,
+            Place::Audit | Place::AuditRecord => View::Audit,
+            Place::Pending | Place::Facts => View::Pending,
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for key in self.bindings.keys().chain(self.pending.keys()) {
+            let label = key.label();
+            if self.bound_in(view, key) == Some(action) && !keys.contains(&label) {
+                keys.push(label);
+            }
+        }
+        // The hints show the first: letters before other keys (`h` before `[`), plain
+        // before Ctrl or Alt (`q` before `C-c`).
+        keys.sort_by_key(|k| {
+            let mut chars = k.chars();
+            match (chars.next(), chars.next()) {
+                _ if k.starts_with("C-") || k.starts_with("M-") => 3,
+                (Some(c), None) if c.is_ascii_alphanumeric() => 0,
+                (Some(_), None) => 1,
+                _ => 2,
+            }
+        });
+        keys
+    }
+
+    /// One help row per action that does something in `place` and has a key there.
+    pub fn help_rows_in(&self, place: Place) -> Vec<HelpRow> {
+        KeyAction::ALL
+            .into_iter()
+            .filter(|a| a.works_in(place))
+            .map(|a| HelpRow {
+                keys: self.keys_in(place, a).join(" "),
+                what: a.describe(),
+            })
+            .filter(|r| !r.keys.is_empty())
+            .collect()
+    }
+
+    /// The footer's hints for `place` (`key label` pairs, two spaces apart), cut to `width`
+    /// columns by leaving out the least useful whole hints, never a hint in half.
+    pub fn hints_in(&self, place: Place, width: usize) -> String {
+        let mut out = String::new();
+        for (actions, label) in place.hints() {
+            let keys: Vec<String> = actions
+                .iter()
+                .filter_map(|a| self.keys_in(place, *a).into_iter().next())
+                .collect();
+            if keys.is_empty() {
+                continue; // remapped away
+            }
+            let hint = format!("{} {label}", keys.join("/"));
+            let sep = if out.is_empty() { "" } else { "  " };
+            if out.chars().count() + sep.len() + hint.chars().count() > width {
+                break;
+            }
+            out.push_str(sep);
+            out.push_str(&hint);
+        }
+        out
     }
 
     /// The keys of an action, as the help and hints show them.
@@ -399,18 +652,6 @@ impl Keymap {
             .chain(&self.pending)
             .filter(|(_, a)| **a == action)
             .map(|(k, _)| k.label())
-            .collect()
-    }
-
-    /// One help row per action that has a key: its keys and what it does.
-    pub fn help_rows(&self) -> Vec<HelpRow> {
-        KeyAction::ALL
-            .into_iter()
-            .map(|a| HelpRow {
-                keys: self.keys_of(a).join(" "),
-                what: a.describe(),
-            })
-            .filter(|r| !r.keys.is_empty())
             .collect()
     }
 }
@@ -497,5 +738,62 @@ mod tests {
         assert_eq!(map.action_in(View::Pending, &y), Some(KeyAction::Approve));
         assert_eq!(map.action_in(View::Pending, &a), Some(KeyAction::ToggleAll));
         assert_eq!(map.keys_of(KeyAction::Approve), vec!["y"]);
+    }
+
+    #[test]
+    fn hints_and_help_list_only_what_works_where_they_are_shown() {
+        use crate::app::Tab;
+        let map = Keymap::default();
+        let places = [
+            Place::Messages,
+            Place::Operations,
+            Place::JobItems,
+            Place::Audit,
+            Place::AuditRecord,
+            Place::Pending,
+            Place::Facts,
+        ]
+        .into_iter()
+        .chain(Tab::ALL.map(Place::Message));
+        for place in places {
+            for (actions, label) in place.hints() {
+                for a in *actions {
+                    assert!(a.works_in(place), "{place:?} hints {label} ({a:?})");
+                }
+            }
+            let hints = map.hints_in(place, 64);
+            assert!(hints.chars().count() <= 64, "{place:?}: {hints}");
+            assert!(
+                !hints.is_empty() && !hints.ends_with(' '),
+                "{place:?}: {hints}"
+            );
+            for row in map.help_rows_in(place) {
+                assert!(!row.keys.is_empty(), "{place:?}: {row:?}");
+            }
+        }
+        // `a` approves in the Pending view, so the help there gives toggle-all no key.
+        let pending = map.help_rows_in(Place::Pending);
+        assert!(
+            pending
+                .iter()
+                .any(|r| r.keys == "a" && r.what.starts_with("approve"))
+        );
+        assert!(
+            !pending
+                .iter()
+                .any(|r| r.what == KeyAction::ToggleAll.describe())
+        );
+        let list = map.help_rows_in(Place::Messages);
+        assert!(!list.iter().any(|r| r.what == KeyAction::Run.describe()));
+        assert!(map.hints_in(Place::Operations, 80).contains("c cancel"));
+        // Esc backs out of a job's items or a request's facts, not out of the lists.
+        assert!(!map.hints_in(Place::Operations, 80).contains("Esc"));
+        assert!(map.hints_in(Place::JobItems, 80).contains("Esc back"));
+        assert!(!map.hints_in(Place::Pending, 80).contains("Esc"));
+        assert!(map.hints_in(Place::Audit, 80).contains("Enter record"));
+        assert!(map.hints_in(Place::AuditRecord, 80).contains("Esc back"));
+        assert!(map.hints_in(Place::JobItems, 80).contains("/ filter"));
+        // Narrow: whole hints only, the first ones kept.
+        assert_eq!(map.hints_in(Place::Messages, 20), "/ search  Enter open");
     }
 }

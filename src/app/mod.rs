@@ -8,6 +8,7 @@
 
 pub mod cmdline;
 pub mod forensics;
+pub mod help;
 pub mod keymap;
 pub mod layout;
 pub mod lists;
@@ -139,7 +140,10 @@ pub struct TypedWord {
 pub enum Overlay {
     #[default]
     None,
-    Help,
+    /// The help of the place the keys go to; `scroll` is its first line on screen.
+    Help {
+        scroll: usize,
+    },
     Confirm(Box<Confirm>),
     /// Approving or rejecting a request of the Pending view (its reason is typed here).
     Approval(Box<ApprovalDialog>),

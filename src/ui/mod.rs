@@ -16,6 +16,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use crate::app::keymap::Place;
 use crate::app::{App, Focus, Overlay, View, layout};
 pub use theme::Theme;
 
@@ -33,7 +34,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     status_line(frame, status, app, theme);
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => overlays::help(frame, area, app, theme),
+        Overlay::Help { scroll } => overlays::help(frame, area, app, *scroll, theme),
         Overlay::Confirm(c) => overlays::confirm(frame, area, c, theme),
         Overlay::Approval(d) => pending::dialog(frame, area, d, theme),
     }
@@ -73,30 +74,41 @@ fn view_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     if app.focus == Focus::CommandLine {
-        let [colon, input] =
-            Layout::horizontal([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        // A refused line stays open: its error follows the text.
+        let typed = crate::app::input_text(&app.command_line).chars().count() as u16 + 2;
+        let [colon, input, error] = Layout::horizontal([
+            Constraint::Length(1),
+            Constraint::Length(if app.flash.is_some() {
+                typed
+            } else {
+                area.width
+            }),
+            Constraint::Min(0),
+        ])
+        .areas(area);
         frame.render_widget(Paragraph::new(":"), colon);
         frame.render_widget(&app.command_line, input);
+        if let Some(text) = &app.flash {
+            frame.render_widget(
+                Paragraph::new(Span::styled(text.clone(), theme.warn)),
+                error,
+            );
+        }
         return;
     }
     let line = match &app.flash {
         Some(text) => Line::from(Span::styled(text.clone(), theme.warn)),
         None => {
-            let hint = match (app.view, app.focus) {
-                (_, Focus::Search) => "Enter run  Esc leave",
-                (_, Focus::Reason) => "Enter/Esc done",
-                (View::Messages, Focus::Detail) => {
-                    "h/l tabs  r retract  Space/a include  +/- depth  A action  e reason  R run  u restore  Esc back"
-                }
-                (View::Messages, _) => "/ search  Enter open  r retract  : command  ? help  q quit",
-                (View::Operations, _) => "Enter items  c cancel  u restore job  Esc back  ? help",
-                (View::Audit, _) => "/ filter  Enter record  Esc back  ? help  q quit",
-                (View::Pending, _) => {
-                    "j/k move  Enter facts  a approve  x reject  Esc back  ? help"
-                }
+            let actor = format!("{} ", app.actor);
+            let room = usize::from(area.width).saturating_sub(actor.chars().count());
+            let hint = match app.focus {
+                Focus::Search => "Enter run  Esc leave".to_string(),
+                Focus::Reason => "Enter/Esc done".to_string(),
+                // Only keys that do something here, whole hints that fit.
+                _ => app.keymap.hints_in(Place::of(app), room),
             };
             Line::from(vec![
-                Span::styled(format!("{} ", app.actor), theme.title),
+                Span::styled(actor, theme.title),
                 Span::styled(hint, theme.muted),
             ])
         }

@@ -1,4 +1,4 @@
-//! Overlays: the help (generated from the keymap) and the confirmation dialog.
+//! Overlays: the help (generated from the keymap, per place) and the confirmation dialog.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{Theme, block};
-use crate::app::{App, Confirm, cmdline};
+use crate::app::{App, Confirm, help};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -18,34 +18,24 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
-pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let rows = app.keymap.help_rows();
-    let two_columns = area.width >= 78;
-    let mut lines: Vec<Line> = Vec::new();
-    let entry = |r: &crate::app::keymap::HelpRow| format!("{:>10}  {:<24}", r.keys, r.what);
-    if two_columns {
-        let half = rows.len().div_ceil(2);
-        for i in 0..half {
-            let left = rows.get(i).map(entry).unwrap_or_default();
-            let right = rows.get(i + half).map(entry).unwrap_or_default();
-            lines.push(Line::from(format!("{left}  {right}")));
-        }
-    } else {
-        lines.extend(rows.iter().map(|r| Line::from(entry(r))));
-    }
-    lines.push(Line::from(Span::styled(
-        format!(":commands  {}", cmdline::COMMANDS.join(" ")),
-        theme.muted,
-    )));
-    let width = if two_columns { 78 } else { 40 };
-    let rect = centered(area, width, lines.len() as u16 + 3);
+/// The help of the place the keys go to (see [`crate::app::help`]), from line `scroll`.
+pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+    let (title, lines) = help::help_lines(app);
+    let inner_height = usize::from(area.height.saturating_sub(2));
+    let first = scroll.min(lines.len().saturating_sub(inner_height));
+    let shown: Vec<Line> = lines
+        .iter()
+        .skip(first)
+        .take(inner_height)
+        .map(|l| {
+            let style = if l.heading { theme.title } else { theme.normal };
+            Line::from(Span::styled(l.text.clone(), style))
+        })
+        .collect();
+    let height = shown.len() as u16 + 2;
+    let rect = centered(area, help::overlay_width(app), height);
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block(" Help (any key closes) ", theme))
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(shown).block(block(title, theme)), rect);
 }
 
 pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {

@@ -15,6 +15,9 @@ fn sweep_reads_every_mailbox_asks_with_counts_and_runs() {
         "{:?}",
         h.app.flash
     );
+    // The refused line stays open to be corrected; Esc leaves it.
+    assert_eq!(h.app.focus, Focus::CommandLine);
+    h.press("Esc");
     // The campaign open: sweep its Message-ID through every mailbox of its tenant.
     h.press("/");
     h.type_text("disposition:malicious");

@@ -25,6 +25,16 @@ pub(super) fn command_line_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         }
         KeyCode::Enter => {
             let line = input_text(&app.command_line);
+            // A refused line stays open with its text, the error beside it, to be corrected.
+            let refused = match cmdline::parse(&line) {
+                Err(e) => Some(e),
+                Ok(Cmd::Sweep(terms)) => sweep_request(app, terms).err(),
+                Ok(_) => None,
+            };
+            if let Some(e) = refused {
+                app.flash = Some(shown(&e));
+                return Vec::new();
+            }
             app.command_line = single_line("");
             app.focus = if app.detail.is_some() && app.view == View::Messages {
                 Focus::Detail

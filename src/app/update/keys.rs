@@ -25,9 +25,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     if let Overlay::Approval(_) = app.overlay {
         return super::pending::dialog_key(app, key);
     }
-    if let Overlay::Help = app.overlay {
-        app.overlay = Overlay::None;
-        return Vec::new();
+    if let Overlay::Help { scroll } = app.overlay {
+        return help_key(app, scroll, key);
     }
     match app.focus {
         Focus::Search => return search_key(app, key),
@@ -48,6 +47,28 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         Some(action) => act(app, action),
         None => Vec::new(),
     }
+}
+
+/// Keys on the help: the moving keys scroll it, any other key closes it.
+fn help_key(app: &mut App, scroll: usize, key: KeyEvent) -> Vec<Command> {
+    let max = crate::app::help::help_scroll_max(app);
+    let page = usize::from(app.height.saturating_sub(2)).max(1);
+    let scroll = match app.keymap.action_in(app.view, &key) {
+        Some(KeyAction::Down) => scroll + 1,
+        Some(KeyAction::Up) => scroll.saturating_sub(1),
+        Some(KeyAction::PageDown) => scroll + page,
+        Some(KeyAction::PageUp) => scroll.saturating_sub(page),
+        Some(KeyAction::Top) => 0,
+        Some(KeyAction::Bottom) => max,
+        _ => {
+            app.overlay = Overlay::None;
+            return Vec::new();
+        }
+    };
+    app.overlay = Overlay::Help {
+        scroll: scroll.min(max),
+    };
+    Vec::new()
 }
 
 /// Keys typed into the search bar (Messages) or the filter (Audit).
@@ -282,7 +303,7 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             Vec::new()
         }
         KeyAction::Help => {
-            app.overlay = Overlay::Help;
+            app.overlay = Overlay::Help { scroll: 0 };
             Vec::new()
         }
         KeyAction::Back => {

@@ -14,7 +14,7 @@ use crate::app::{App, Command, Focus, Overlay, Tab, View, layout};
 pub(super) fn click(app: &mut App, at: Position) -> Vec<Command> {
     match app.overlay {
         Overlay::Confirm(_) | Overlay::Approval(_) => return Vec::new(),
-        Overlay::Help => {
+        Overlay::Help { .. } => {
             app.overlay = Overlay::None;
             app.dirty = true;
             return Vec::new();
