@@ -105,6 +105,7 @@ pub enum Pending {
     },
     RestoreJob {
         job: i64,
+        reason: Option<String>,
     },
     CancelJob {
         job: i64,
@@ -123,6 +124,20 @@ pub struct Confirm {
     pub ok_focused: bool,
     /// For hard-delete: the word that must be typed, and what has been typed.
     pub word: Option<TypedWord>,
+    /// What the two buttons say, when "Cancel"/"Confirm" would read the same or backwards
+    /// (cancelling a job: "Keep running" / "Cancel job").
+    pub choices: Option<Choices>,
+    /// For restores: the optional reason (a ticket), typed in the dialog itself.
+    pub reason: Option<TextArea<'static>>,
+    /// Keys go to the reason field (after `e`, until Enter or Esc); otherwise `y`/`n` answer.
+    pub editing_reason: bool,
+}
+
+/// A dialog's two button labels: the one that changes nothing, and the one that acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choices {
+    pub back: &'static str,
+    pub act: &'static str,
 }
 
 /// The word a dialog is confirmed by (the engine's), and the field it is typed in.

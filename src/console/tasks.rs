@@ -382,9 +382,10 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             items,
             reason,
         } => plan_message_restore(api, message, recipients, items, reason).await,
-        Pending::RestoreJob { job } => api
+        Pending::RestoreJob { job, reason } => api
             .plan(&PlanRequest::Restore(RestoreRequest {
                 job: Some(job),
+                reason,
                 ..RestoreRequest::default()
             }))
             .await

@@ -14,7 +14,8 @@ use super::retract::{
 use crate::app::keymap::KeyAction;
 use crate::app::rows::shown;
 use crate::app::{
-    App, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text, single_line,
+    App, Choices, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text,
+    single_line,
 };
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
@@ -275,7 +276,12 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                     job.matched
                 ),
             ];
-            ask(app, "Cancel job", lines, Pending::CancelJob { job: job.id });
+            let choices = Choices {
+                back: "Keep running",
+                act: "Cancel job",
+            };
+            let pending = Pending::CancelJob { job: job.id };
+            super::dialogs::ask_choosing(app, "Cancel job", lines, pending, choices);
             Vec::new()
         }
         KeyAction::CommandLine => {
@@ -300,29 +306,10 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             Vec::new()
         }
         KeyAction::Quit => {
-            if app.running.is_empty() && app.submitting == 0 {
+            let Some(lines) = super::dialogs::quit_lines(app) else {
                 app.quit = true;
                 return vec![Command::Quit];
-            }
-            let mut lines = Vec::new();
-            if app.submitting > 0 {
-                lines.push(format!(
-                    "{} confirmed request(s) are still being planned and written.",
-                    app.submitting
-                ));
-            }
-            if !app.running.is_empty() {
-                let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
-                lines.push(format!(
-                    "This console is running job(s) {}.",
-                    jobs.join(", ")
-                ));
-            }
-            lines.push(
-                "Quitting stops them here; a job already written is resumed by the next engine \
-                 (the console, `retractor worker`, a `--wait`)."
-                    .into(),
-            );
+            };
             ask(app, "Quit", lines, Pending::Quit);
             Vec::new()
         }
