@@ -27,6 +27,8 @@ mod analyst_day;
 mod dialogs;
 #[path = "console_views/jobs.rs"]
 mod jobs;
+#[path = "console_views/marks.rs"]
+mod marks;
 #[path = "console_views/paging_and_mouse.rs"]
 mod paging_and_mouse;
 #[path = "console_views/pending_and_forensics.rs"]

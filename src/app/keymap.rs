@@ -149,7 +149,7 @@ impl KeyAction {
             KeyAction::PrevTab => "previous detail tab",
             KeyAction::NextTab => "next detail tab",
             KeyAction::RetractTab => "retract tab",
-            KeyAction::Toggle => "include / exclude one",
+            KeyAction::Toggle => "mark row / include one",
             KeyAction::ToggleAll => "include / exclude all",
             KeyAction::DepthUp => "depth up (+ replies)",
             KeyAction::DepthDown => "depth down",

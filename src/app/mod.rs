@@ -10,6 +10,7 @@ pub mod cmdline;
 pub mod forensics;
 pub mod keymap;
 pub mod layout;
+mod marks;
 pub mod pending;
 mod restore;
 mod rows;
@@ -27,6 +28,7 @@ use crate::trust::verify::AnchoredVerdict;
 
 pub use forensics::{EvidenceState, ForensicLine, Tone};
 pub use keymap::{KeyAction, Keymap};
+pub use marks::Marks;
 pub use pending::{ApprovalDialog, ApprovalRow, PendingView};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
@@ -94,6 +96,8 @@ pub enum Focus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Pending {
     Retract(RetractSpec),
+    /// The marked messages' retractions, confirmed in one dialog; one job each.
+    RetractMarked(Vec<RetractSpec>),
     Sweep(SweepRequest),
     /// Exactly the copies the dialog named: these items' pulls of this message, for these
     /// recipients (empty: every recipient, and the dialog said so).
@@ -411,6 +415,8 @@ pub struct App {
     pub submitting: usize,
     /// The restore whose plan is awaited (to name its count and recipients), by request id.
     pub restore: Option<Awaited<RestoreAsk>>,
+    /// The messages marked in the log (`Space`) and how `r` retracts them together.
+    pub marks: Marks,
     /// The clock used to check relative query terms (`since:2h`); set by the runtime.
     pub now: DateTime<Utc>,
     /// The actor and role shown in the status line (`alice (responder)`).
@@ -456,6 +462,11 @@ pub enum Event {
     Preview {
         req: ReqId,
         result: Result<Preview, String>,
+    },
+    /// The plans of the marked messages' retractions, in the order asked for.
+    MarkedPlanned {
+        req: ReqId,
+        results: Vec<Result<Preview, String>>,
     },
     /// What a `:sweep` found in the tenant's mailboxes.
     SweepPlanned {
@@ -537,6 +548,11 @@ pub enum Command {
         req: ReqId,
         spec: RetractSpec,
     },
+    /// Plan each marked message's retraction to show the totals before asking.
+    PlanMarked {
+        req: ReqId,
+        specs: Vec<RetractSpec>,
+    },
     /// Plan a sweep (reads every mailbox of its tenant) to show its counts before asking.
     PlanSweep {
         req: ReqId,
@@ -596,6 +612,7 @@ impl App {
             running: BTreeSet::new(),
             submitting: 0,
             restore: None,
+            marks: Marks::default(),
             now,
             actor,
             tenants: Vec::new(),

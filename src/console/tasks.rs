@@ -203,6 +203,17 @@ impl Tasks {
                 req,
                 result: load_detail(api, id).await.map(Box::new),
             }],
+            Command::PlanMarked { req, specs } => {
+                let mut results = Vec::with_capacity(specs.len());
+                for spec in &specs {
+                    let plan = api
+                        .plan(&PlanRequest::Retract(retract_request(spec)))
+                        .await
+                        .map_err(|e| e.message);
+                    results.push(plan.map(|p| preview_of(&p)));
+                }
+                vec![Event::MarkedPlanned { req, results }]
+            }
             Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
                 req,
                 result: api
@@ -372,6 +383,12 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             .plan(&PlanRequest::Retract(retract_request(&spec)))
             .await
             .map_err(|e| e.message),
+        // `update` submits the marked retractions one message at a time.
+        Pending::RetractMarked(_) => {
+            return Event::Submitted(Err(
+                "marked retractions are submitted one message at a time".into(),
+            ));
+        }
         Pending::Sweep(request) => api
             .plan(&PlanRequest::Sweep(request))
             .await

@@ -185,6 +185,16 @@ pub(super) fn confirmed(app: &mut App) -> Vec<Command> {
             app.quit = true;
             vec![Command::Quit]
         }
+        Pending::RetractMarked(specs) => {
+            // One job per message: the engine's retract request names one message.
+            app.flash = Some(format!("submitting {} retractions...", specs.len()));
+            app.submitting += specs.len();
+            app.marks.rows.clear();
+            specs
+                .into_iter()
+                .map(|spec| Command::Submit(Pending::Retract(spec)))
+                .collect()
+        }
         pending => {
             if matches!(
                 pending,

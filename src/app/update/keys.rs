@@ -12,6 +12,7 @@ use super::retract::{
     ACTIONS, MAX_DEPTH, ask_retract, form_mut, on_recipients, preview, recipients_open,
 };
 use crate::app::keymap::KeyAction;
+use crate::app::marks;
 use crate::app::rows::shown;
 use crate::app::{
     App, Choices, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text,
@@ -203,6 +204,9 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             };
             select_tab(app, Tab::ALL[i])
         }
+        KeyAction::RetractTab if marks::on_list(app) && !app.marks.rows.is_empty() => {
+            marks::plan(app)
+        }
         KeyAction::RetractTab => {
             if app.view != View::Messages {
                 return Vec::new();
@@ -220,6 +224,10 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             app.focus = Focus::Detail;
             out.extend(preview(app));
             out
+        }
+        KeyAction::Toggle if marks::on_list(app) => {
+            marks::toggle(app);
+            move_by(app, 1)
         }
         KeyAction::Toggle => on_recipients(app, |f| {
             if let Some(r) = f.recipients.get_mut(f.cursor).filter(|r| !r.external) {
@@ -293,6 +301,7 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             app.overlay = Overlay::Help;
             Vec::new()
         }
+        KeyAction::Back if marks::on_list(app) && marks::clear(app) => Vec::new(),
         KeyAction::Back => {
             if app.view == View::Operations && app.ops.open.is_some() {
                 app.ops.open = None;

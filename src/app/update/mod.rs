@@ -21,7 +21,7 @@ use crossterm::event::KeyEventKind;
 
 use super::{App, Command, Event, Focus, Overlay};
 
-pub(super) use dialogs::ask_with_reason;
+pub(super) use dialogs::{ask_with_reason, ask_with_word};
 use keys::act;
 use navigation::{ensure_page, move_by, select_tab, switch};
 use retract::preview;
