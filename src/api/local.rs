@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
+use super::reports::{ReportRequest, ReportView};
 use super::types::*;
 use super::{Api, JobEvents};
 use crate::engine::{
@@ -733,6 +734,10 @@ impl Api for Local {
     async fn policy_report(&self, since: DateTime<Utc>) -> Result<PolicyReport, ApiError> {
         Ok(crate::policy::report::report(self.engine.store(), since)?)
     }
+
+    async fn report(&self, req: &ReportRequest) -> Result<ReportView, ApiError> {
+        reports::report(&self.engine, req)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of
@@ -761,5 +766,6 @@ mod feeds;
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
 mod policy;
+mod reports;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ mod evidence;
 mod jobs;
 mod log;
 mod remediate;
+mod reports;
 mod tenants;
 mod webhook;
 mod worker;
@@ -46,6 +47,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Approve(a) => alerts::answer(ctx, a.id, true, a.reason).await,
         Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
         Command::Policy(c) => alerts::policy(ctx, c).await,
+        Command::Report(a) => reports::run(ctx, a).await,
     }
 }
 
