@@ -25,7 +25,7 @@ pub struct Marks {
     pub depth: u32,
     pub reason: Option<String>,
     /// The plans asked for by `r`, awaited.
-    pub awaiting: Option<(ReqId, Vec<RetractSpec>)>,
+    pub planning: Option<(ReqId, Vec<RetractSpec>)>,
 }
 
 impl Default for Marks {
@@ -35,7 +35,7 @@ impl Default for Marks {
             action: Action::MoveToJunk,
             depth: 0,
             reason: None,
-            awaiting: None,
+            planning: None,
         }
     }
 }
@@ -89,17 +89,17 @@ pub(super) fn plan(app: &mut App) -> Vec<Command> {
         })
         .collect();
     let req = app.req();
-    app.marks.awaiting = Some((req, specs.clone()));
+    app.marks.planning = Some((req, specs.clone()));
     app.flash = Some(format!("planning {} marked messages...", specs.len()));
     vec![Command::PlanMarked { req, specs }]
 }
 
 /// The plans are in: one dialog for them all, or why there is nothing to ask.
 pub(super) fn planned(app: &mut App, req: ReqId, results: Vec<Result<Preview, String>>) {
-    let specs = match app.marks.awaiting.take() {
+    let specs = match app.marks.planning.take() {
         Some((awaited, specs)) if awaited == req => specs,
         other => {
-            app.marks.awaiting = other; // stale: a newer `r` was pressed
+            app.marks.planning = other; // stale: a newer `r` was pressed
             return;
         }
     };
