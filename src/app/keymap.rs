@@ -46,11 +46,15 @@ pub enum KeyAction {
     Approve,
     /// Pending view only: reject the selected request (a reason is required).
     Reject,
+    /// The open message: report it as a false negative (malicious), behind a dialog.
+    ReportFalseNegative,
+    /// The open message: report it as a false positive (clean), behind a dialog.
+    ReportFalsePositive,
 }
 
 impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 34] = [
+    pub const ALL: [KeyAction; 36] = [
         KeyAction::ViewMessages,
         KeyAction::ViewOperations,
         KeyAction::ViewAudit,
@@ -85,6 +89,8 @@ impl KeyAction {
         KeyAction::Quit,
         KeyAction::Approve,
         KeyAction::Reject,
+        KeyAction::ReportFalseNegative,
+        KeyAction::ReportFalsePositive,
     ];
 
     /// The name used in `[console] keys`.
@@ -124,6 +130,8 @@ impl KeyAction {
             KeyAction::Quit => "quit",
             KeyAction::Approve => "approve",
             KeyAction::Reject => "reject",
+            KeyAction::ReportFalseNegative => "report-false-negative",
+            KeyAction::ReportFalsePositive => "report-false-positive",
         }
     }
 
@@ -164,6 +172,8 @@ impl KeyAction {
             KeyAction::Quit => "quit",
             KeyAction::Approve => "approve request (Pending)",
             KeyAction::Reject => "reject request (Pending)",
+            KeyAction::ReportFalseNegative => "report false negative",
+            KeyAction::ReportFalsePositive => "report false positive",
         }
     }
 
@@ -217,6 +227,8 @@ const DEFAULTS: &[(&str, KeyAction)] = &[
     (":", KeyAction::CommandLine),
     ("?", KeyAction::Help),
     ("Esc", KeyAction::Back),
+    ("f", KeyAction::ReportFalseNegative),
+    ("F", KeyAction::ReportFalsePositive),
     ("q", KeyAction::Quit),
     ("C-c", KeyAction::Quit),
 ];

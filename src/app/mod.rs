@@ -12,6 +12,7 @@ pub mod keymap;
 pub mod layout;
 mod marks;
 pub mod pending;
+mod report;
 mod restore;
 mod rows;
 mod update;
@@ -113,6 +114,12 @@ pub enum Pending {
     },
     CancelJob {
         job: i64,
+    },
+    /// Report the message as a false negative or positive (`f` / `F`).
+    Report {
+        message: i64,
+        kind: crate::api::ReportKind,
+        reason: Option<String>,
     },
     Quit,
 }

@@ -137,6 +137,7 @@ pub(super) fn restore_planned(
             reason: None,
         },
         reason.as_deref(),
+        "Restore",
     );
     Vec::new()
 }
@@ -161,5 +162,5 @@ fn ask_job_restore(app: &mut App) {
         reason: None,
     };
     let title = format!("Restore {} copies", job.remediated);
-    ask_with_reason(app, &title, lines, pending, None);
+    ask_with_reason(app, &title, lines, pending, None, "Restore");
 }

@@ -407,6 +407,25 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             }))
             .await
             .map_err(|e| e.message),
+        Pending::Report {
+            message,
+            kind,
+            reason,
+        } => {
+            let request = crate::api::ReportRequest {
+                message: message.to_string(),
+                kind,
+                reason,
+            };
+            return Event::Notice(match api.report(&request).await {
+                Ok(r) => format!(
+                    "message {message} reported as {}: disposition {} (C-r shows it)",
+                    kind.name().replace('_', " "),
+                    r.disposition
+                ),
+                Err(e) => format!("report message {message}: {}", e.message),
+            });
+        }
         Pending::CancelJob { job } => {
             return Event::Notice(match api.cancel(&CancelRequest { job }).await {
                 Ok(c) => format!(

@@ -105,13 +105,14 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {
         (theme.button_focused, theme.normal)
     };
     let (back_label, confirm_label) = match (&c.choices, c.word.is_some()) {
+        (Some(choices), _) if c.editing_reason => {
+            ("[ Enter: done ]".into(), format!("[ y: {} ]", choices.act))
+        }
         (Some(choices), _) => (
             format!("[ {} ]", choices.back),
             format!("[ y: {} ]", choices.act),
         ),
         (None, true) => ("[ Cancel ]".into(), "[ Enter: confirm ]".into()),
-        (None, false) if c.editing_reason => ("[ Enter: done ]".into(), "[ y: Restore ]".into()),
-        (None, false) if c.reason.is_some() => ("[ Cancel ]".into(), "[ y: Restore ]".into()),
         (None, false) => ("[ Cancel ]".into(), "[ y: Confirm ]".into()),
     };
     frame.render_widget(

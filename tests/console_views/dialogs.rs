@@ -166,3 +166,55 @@ fn sweep_takes_a_reason_without_an_open_message() {
     let sweep = newest_job(&h, retractor::model::JobKind::Sweep);
     assert_eq!(sweep.reason.as_deref(), Some("TICKET-1"));
 }
+
+#[test]
+fn f_and_shift_f_report_the_open_message_behind_a_dialog() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    // Nothing open: nothing to report.
+    h.press("F");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    assert!(h.flash().contains("open a message first"), "{}", h.flash());
+    h.press("/");
+    h.type_text("disposition:malicious");
+    h.press("Enter Enter F");
+    let Overlay::Confirm(c) = &h.app.overlay else {
+        panic!("no dialog: {}", h.flash());
+    };
+    assert_eq!(c.title, "Report false positive");
+    let id = h.app.detail.as_ref().unwrap().id;
+    assert!(
+        c.lines[0].contains(&format!("Report {id} '")),
+        "{:?}",
+        c.lines
+    );
+    assert!(h.screen().contains("[ y: Report ]"), "{}", h.screen());
+    // Esc asks nothing of the engine.
+    h.press("Esc");
+    assert_eq!(
+        d.engine.store().message(id).unwrap().disposition.as_deref(),
+        Some("malicious")
+    );
+    h.press("F e");
+    h.type_text("CHG-3");
+    h.press("Enter y");
+    assert!(
+        h.flash()
+            .contains("reported as false positive: disposition clean"),
+        "{}",
+        h.flash()
+    );
+    assert_eq!(
+        d.engine.store().message(id).unwrap().disposition.as_deref(),
+        Some("clean")
+    );
+    let audit =
+        h.rt.block_on(h.tasks.api().audit(&Default::default()))
+            .unwrap();
+    let report = audit
+        .iter()
+        .find(|a| a.action == "report")
+        .expect("the report is audited");
+    assert_eq!(report.target, id.to_string());
+    assert_eq!(report.reason.as_deref(), Some("CHG-3"));
+}

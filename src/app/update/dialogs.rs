@@ -40,16 +40,21 @@ pub(in crate::app) fn ask_with_word(
     }));
 }
 
-/// Open a restore's dialog: its reason is optional (as a retraction's) and typed here after
-/// `e`, starting from `reason` (the retract tab's, when one was given); `y` restores.
+/// Open a dialog whose reason is optional (as a retraction's) and typed here after `e`,
+/// starting from `reason` (the retract tab's, when one was given); `y` does `act`.
 pub(in crate::app) fn ask_with_reason(
     app: &mut App,
     title: &str,
     lines: Vec<String>,
     pending: Pending,
     reason: Option<&str>,
+    act: &'static str,
 ) {
-    ask(app, title, lines, pending);
+    let choices = Choices {
+        back: "Cancel",
+        act,
+    };
+    ask_choosing(app, title, lines, pending, choices);
     if let Overlay::Confirm(confirm) = &mut app.overlay {
         confirm.reason = Some(single_line(reason.unwrap_or("")));
     }
@@ -174,8 +179,9 @@ pub(super) fn confirmed(app: &mut App) -> Vec<Command> {
     if let Some(field) = &confirm.reason {
         let typed = input_text(field);
         let typed = Some(typed.trim().to_string()).filter(|r| !r.is_empty());
-        if let Pending::RestoreMessage { reason, .. } | Pending::RestoreJob { reason, .. } =
-            &mut pending
+        if let Pending::RestoreMessage { reason, .. }
+        | Pending::RestoreJob { reason, .. }
+        | Pending::Report { reason, .. } = &mut pending
         {
             *reason = typed;
         }
@@ -203,7 +209,7 @@ pub(super) fn confirmed(app: &mut App) -> Vec<Command> {
                 app.flash = Some("submitting...".into());
             }
             // Each of these answers with `Submitted`; until then, quitting asks first.
-            if !matches!(pending, Pending::CancelJob { .. }) {
+            if !matches!(pending, Pending::CancelJob { .. } | Pending::Report { .. }) {
                 app.submitting += 1;
             }
             vec![Command::Submit(pending)]

@@ -265,6 +265,14 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             Vec::new()
         }
         KeyAction::Restore => super::super::restore::ask_restore(app),
+        KeyAction::ReportFalseNegative => {
+            super::super::report::ask(app, crate::api::ReportKind::FalseNegative);
+            Vec::new()
+        }
+        KeyAction::ReportFalsePositive => {
+            super::super::report::ask(app, crate::api::ReportKind::FalsePositive);
+            Vec::new()
+        }
         KeyAction::CancelJob => {
             if app.view != View::Operations {
                 return Vec::new();
