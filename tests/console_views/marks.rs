@@ -106,18 +106,26 @@ fn keystrokes_to_quarantine_the_campaign_and_to_retract_two_marked() {
     assert_eq!((spec.depth, spec.action), (2, Action::Quarantine));
     assert_eq!(spec.reason.as_deref(), Some("T-1"));
 
-    // Two messages marked and retracted together from the log: Space Space r y.
-    let mut h = Harness::new(&d, 120, 40);
-    let mut submits = 0;
-    let mut keys = 0;
-    for k in ["Space", "Space", "r", "y"] {
-        keys += 1;
-        let out = app::update(&mut h.app, Event::Key(key(k)));
-        submits += out
-            .iter()
-            .filter(|c| matches!(c, Command::Submit(_)))
-            .count();
-        h.settle(out);
+    // The first two messages of the log retracted (move-to-junk, depth 0): one at a time, as
+    // before marks, then marked and retracted together.
+    let one_by_one = "Enter r R y Esc j Enter r R y";
+    let together = "Space Space r y";
+    for (keys, expected) in [(one_by_one, 10), (together, 4)] {
+        let d = demo();
+        let mut h = Harness::new(&d, 120, 40);
+        let mut submits = 0;
+        let mut count = 0;
+        for k in keys.split(' ') {
+            count += 1;
+            let out = app::update(&mut h.app, Event::Key(key(k)));
+            submits += out
+                .iter()
+                .filter(|c| matches!(c, Command::Submit(_)))
+                .count();
+            h.settle(out);
+        }
+        assert_eq!((count, submits), (expected, 2), "{keys}: {}", h.flash());
+        let jobs = h.rt.block_on(h.tasks.sample_jobs()).unwrap();
+        assert_eq!(jobs.len(), 2, "{keys}: {jobs:?}");
     }
-    assert_eq!((keys, submits), (4, 2), "{}", h.flash());
 }
