@@ -23,12 +23,16 @@ use retractor::ui::{self, Theme};
 
 #[path = "console_views/analyst_day.rs"]
 mod analyst_day;
+#[path = "console_views/dialogs.rs"]
+mod dialogs;
 #[path = "console_views/help.rs"]
 mod help;
 #[path = "console_views/jobs.rs"]
 mod jobs;
 #[path = "console_views/lists.rs"]
 mod lists;
+#[path = "console_views/marks.rs"]
+mod marks;
 #[path = "console_views/paging_and_mouse.rs"]
 mod paging_and_mouse;
 #[path = "console_views/pending_and_forensics.rs"]

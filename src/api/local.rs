@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
+use super::reports::{ReportRequest, ReportView};
 use super::types::*;
 use super::{Api, JobEvents};
 use crate::engine::{
@@ -756,6 +757,10 @@ impl Api for Local {
     ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
         policy::process_submissions(&self.engine, req).await
     }
+
+    async fn report(&self, req: &ReportRequest) -> Result<ReportView, ApiError> {
+        reports::report(&self.engine, req)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of
@@ -784,5 +789,6 @@ mod feeds;
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
 mod policy;
+mod reports;
 #[cfg(test)]
 mod tests;

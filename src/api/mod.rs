@@ -15,6 +15,7 @@
 pub mod alerts;
 mod local;
 pub mod remote;
+pub mod reports;
 pub mod types;
 
 use std::pin::Pin;
@@ -29,6 +30,7 @@ pub use crate::engine::{
 };
 pub use alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
 pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
+pub use reports::{ReportKind, ReportRequest, ReportView};
 pub use types::*;
 
 /// A stream of one job's progress, ending after the job finished.
@@ -144,4 +146,8 @@ pub trait Api: Send + Sync {
         &self,
         req: &crate::submissions::SubmissionsRequest,
     ) -> Result<crate::submissions::SubmissionsRun, ApiError>;
+    /// Report a logged message as a false negative or false positive: its disposition is set,
+    /// the report audited (`report`) and fed to the policies as an alert (source `analyst`,
+    /// id `report:<log id>`). `POST /v1/reports`
+    async fn report(&self, req: &ReportRequest) -> Result<ReportView, ApiError>;
 }

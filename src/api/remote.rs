@@ -315,6 +315,10 @@ impl Api for Remote {
         self.post("/v1/alerts", Some(req)).await
     }
 
+    async fn report(&self, req: &super::ReportRequest) -> Result<super::ReportView, ApiError> {
+        self.post("/v1/reports", Some(req)).await
+    }
+
     async fn pending(&self) -> Result<Vec<crate::store::ApprovalRecord>, ApiError> {
         self.get("/v1/approvals").await
     }

@@ -44,6 +44,8 @@ pub struct SweepTerms {
     pub all: bool,
     /// `max:N`: raise the cap on copies the sweep may act on.
     pub max_items: Option<u64>,
+    /// `reason:TEXT`: the sweep's reason (a ticket), so no message need be open to give one.
+    pub reason: Option<String>,
 }
 
 impl SweepTerms {
@@ -131,7 +133,7 @@ fn remedial_action(arg: &str) -> Result<Action, String> {
 }
 
 /// `:sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME] [all]
-/// [max:N]`; values with spaces go in double quotes (`subject:"Q4 payroll"`). Blank values
+/// [max:N] [reason:TEXT]`; values with spaces go in double quotes (`subject:"Q4 payroll"`). Blank values
 /// and the other rails are the engine's to refuse, as for the CLI.
 fn sweep_terms(arg: &str) -> Result<SweepTerms, String> {
     let mut terms = SweepTerms::default();
@@ -169,9 +171,10 @@ fn sweep_terms(arg: &str) -> Result<SweepTerms, String> {
             "msgid" => &mut terms.message_id,
             "since" => &mut terms.since,
             "tenant" => &mut terms.tenant,
+            "reason" => &mut terms.reason,
             _ => {
                 return Err(format!(
-                    ":sweep does not know '{field}:' (it takes from: subject: msgid: since: tenant: max:)"
+                    ":sweep does not know '{field}:' (it takes from: subject: msgid: since: tenant: max: reason:)"
                 ));
             }
         };
@@ -303,8 +306,8 @@ pub fn complete(line: &str, tenants: &[String]) -> Option<String> {
 }
 
 /// The terms `:sweep` takes besides an action, for completion (see [`sweep_terms`]).
-const SWEEP_TERMS: [&str; 7] = [
-    "from:", "subject:", "msgid:", "since:", "tenant:", "max:", "all",
+const SWEEP_TERMS: [&str; 8] = [
+    "from:", "subject:", "msgid:", "since:", "tenant:", "max:", "reason:", "all",
 ];
 
 fn common_prefix(words: &[&str]) -> Option<String> {
@@ -409,6 +412,7 @@ mod tests {
                 message_id: None,
                 all: false,
                 max_items: None,
+                reason: None,
             }))
         );
         // Bare: the open message (the action is the engine's to require).
@@ -427,6 +431,25 @@ mod tests {
     }
 
     #[test]
+    fn sweep_takes_a_reason_without_an_open_message() {
+        let Ok(Cmd::Sweep(t)) =
+            parse(r#"sweep quarantine from:x@evil.test reason:"TICKET-1 phish""#)
+        else {
+            panic!("not a sweep")
+        };
+        assert_eq!(t.reason.as_deref(), Some("TICKET-1 phish"));
+        assert_eq!(t.from.as_deref(), Some("x@evil.test"));
+        assert!(!t.names_no_mail(), "a reason names no mail, from: does");
+        let Ok(Cmd::Sweep(bare)) = parse("sweep trash reason:T-2") else {
+            panic!("not a sweep")
+        };
+        assert!(
+            bare.names_no_mail(),
+            "reason: alone still means the open message"
+        );
+    }
+
+    #[test]
     fn sweep_takes_all_and_a_cap() {
         let Ok(Cmd::Sweep(t)) = parse("sweep since:2h all max:5000") else {
             panic!("not a sweep")
@@ -437,6 +460,8 @@ mod tests {
         let err = |line: &str| parse(line).unwrap_err();
         assert!(err("sweep max:lots").contains("number of copies"));
         assert!(err("sweep max:1 max:2").contains("max: once"));
+        assert!(err("sweep reason:a reason:b").contains("reason: once"));
+        assert!(err("sweep reason:").contains("needs a value"));
         // A blank value in quotes reaches the engine, which refuses it (as for the CLI).
         assert!(matches!(
             parse(r#"sweep subject:" ""#),

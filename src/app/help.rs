@@ -147,7 +147,7 @@ fn query_language() -> Vec<String> {
 
 fn sweep_grammar() -> Vec<String> {
     vec![
-        ":sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME] [all] [max:N]".into(),
+        ":sweep [ACTION] [from:ADDR] [subject:TEXT] [msgid:ID] [since:WHEN] [tenant:NAME] [all] [max:N] [reason:TEXT]".into(),
         format!("ACTION: {}", cmdline::ACTIONS.join(" ")),
         "no terms: the open or selected message; all: since: alone; values with spaces in \"quotes\"".into(),
         "it reads the mailboxes first and lists what it will pull before asking".into(),

@@ -48,11 +48,15 @@ pub enum KeyAction {
     Approve,
     /// Pending view only: reject the selected request (a reason is required).
     Reject,
+    /// The open message: report it as a false negative (malicious), behind a dialog.
+    ReportFalseNegative,
+    /// The open message: report it as a false positive (clean), behind a dialog.
+    ReportFalsePositive,
 }
 
 impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 34] = [
+    pub const ALL: [KeyAction; 36] = [
         KeyAction::ViewMessages,
         KeyAction::ViewOperations,
         KeyAction::ViewAudit,
@@ -87,6 +91,8 @@ impl KeyAction {
         KeyAction::Quit,
         KeyAction::Approve,
         KeyAction::Reject,
+        KeyAction::ReportFalseNegative,
+        KeyAction::ReportFalsePositive,
     ];
 
     /// The name used in `[console] keys`.
@@ -126,6 +132,8 @@ impl KeyAction {
             KeyAction::Quit => "quit",
             KeyAction::Approve => "approve",
             KeyAction::Reject => "reject",
+            KeyAction::ReportFalseNegative => "report-false-negative",
+            KeyAction::ReportFalsePositive => "report-false-positive",
         }
     }
 
@@ -151,7 +159,7 @@ impl KeyAction {
             KeyAction::PrevTab => "previous detail tab",
             KeyAction::NextTab => "next detail tab",
             KeyAction::RetractTab => "retract tab",
-            KeyAction::Toggle => "include / exclude one",
+            KeyAction::Toggle => "mark row / include one",
             KeyAction::ToggleAll => "include / exclude all",
             KeyAction::DepthUp => "depth up (+ replies)",
             KeyAction::DepthDown => "depth down",
@@ -166,6 +174,8 @@ impl KeyAction {
             KeyAction::Quit => "quit",
             KeyAction::Approve => "approve request (Pending)",
             KeyAction::Reject => "reject request (Pending)",
+            KeyAction::ReportFalseNegative => "report false negative",
+            KeyAction::ReportFalsePositive => "report false positive",
         }
     }
 
@@ -210,8 +220,9 @@ impl KeyAction {
             | KeyAction::PrevTab
             | KeyAction::NextTab => matches!(place, Message(_)),
             KeyAction::RetractTab => matches!(place, Messages | Message(_)),
-            KeyAction::Toggle
-            | KeyAction::ToggleAll
+            // Space marks rows of the log; on the retract tab it includes one recipient.
+            KeyAction::Toggle => matches!(place, Messages | Message(Tab::Recipients)),
+            KeyAction::ToggleAll
             | KeyAction::DepthUp
             | KeyAction::DepthDown
             | KeyAction::CycleAction
@@ -220,6 +231,9 @@ impl KeyAction {
             KeyAction::Restore => matches!(place, Messages | Message(_) | Operations | JobItems),
             KeyAction::CancelJob => matches!(place, Operations | JobItems),
             KeyAction::Approve | KeyAction::Reject => matches!(place, Pending | Facts),
+            KeyAction::ReportFalseNegative | KeyAction::ReportFalsePositive => {
+                matches!(place, Message(_))
+            }
         }
     }
 }
@@ -287,6 +301,7 @@ impl Place {
                 (&[A::CommandLine], "command"),
                 HELP,
                 (&[A::Quit], "quit"),
+                (&[A::Toggle], "mark"),
                 (&[A::NextView], "next view"),
             ],
             Place::Message(Tab::Recipients) => &[
@@ -308,6 +323,7 @@ impl Place {
                 HELP,
                 (&[A::Restore], "restore"),
                 (&[A::Refresh], "refresh"),
+                (&[A::ReportFalseNegative, A::ReportFalsePositive], "report"),
             ],
             Place::Message(_) => &[
                 (&[A::PrevTab, A::NextTab], "tabs"),
@@ -400,6 +416,8 @@ const DEFAULTS: &[(&str, KeyAction)] = &[
     (":", KeyAction::CommandLine),
     ("?", KeyAction::Help),
     ("Esc", KeyAction::Back),
+    ("f", KeyAction::ReportFalseNegative),
+    ("F", KeyAction::ReportFalsePositive),
     ("q", KeyAction::Quit),
     ("C-c", KeyAction::Quit),
 ];

@@ -12,7 +12,9 @@ pub mod help;
 pub mod keymap;
 pub mod layout;
 pub mod lists;
+mod marks;
 pub mod pending;
+mod report;
 mod restore;
 mod rows;
 mod update;
@@ -30,6 +32,7 @@ use crate::trust::verify::AnchoredVerdict;
 pub use forensics::{EvidenceState, ForensicLine, Tone};
 pub use keymap::{KeyAction, Keymap};
 pub use lists::{AUDIT_LIMIT, AuditFilter};
+pub use marks::Marks;
 pub use pending::{ApprovalDialog, ApprovalRow, PendingView};
 pub use rows::{AuditRow, ItemRow, JobRow, MessageRow, RecipientRow, shown};
 pub use update::update;
@@ -97,6 +100,8 @@ pub enum Focus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Pending {
     Retract(RetractSpec),
+    /// The marked messages' retractions, confirmed in one dialog; one job each.
+    RetractMarked(Vec<RetractSpec>),
     Sweep(SweepRequest),
     /// Exactly the copies the dialog named: these items' pulls of this message, for these
     /// recipients (empty: every recipient, and the dialog said so).
@@ -108,9 +113,16 @@ pub enum Pending {
     },
     RestoreJob {
         job: i64,
+        reason: Option<String>,
     },
     CancelJob {
         job: i64,
+    },
+    /// Report the message as a false negative or positive (`f` / `F`).
+    Report {
+        message: i64,
+        kind: crate::api::ReportKind,
+        reason: Option<String>,
     },
     Quit,
 }
@@ -126,6 +138,20 @@ pub struct Confirm {
     pub ok_focused: bool,
     /// For hard-delete: the word that must be typed, and what has been typed.
     pub word: Option<TypedWord>,
+    /// What the two buttons say, when "Cancel"/"Confirm" would read the same or backwards
+    /// (cancelling a job: "Keep running" / "Cancel job").
+    pub choices: Option<Choices>,
+    /// For restores: the optional reason (a ticket), typed in the dialog itself.
+    pub reason: Option<TextArea<'static>>,
+    /// Keys go to the reason field (after `e`, until Enter or Esc); otherwise `y`/`n` answer.
+    pub editing_reason: bool,
+}
+
+/// A dialog's two button labels: the one that changes nothing, and the one that acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choices {
+    pub back: &'static str,
+    pub act: &'static str,
 }
 
 /// The word a dialog is confirmed by (the engine's), and the field it is typed in.
@@ -452,6 +478,8 @@ pub struct App {
     pub submitting: usize,
     /// The restore whose plan is awaited (to name its count and recipients), by request id.
     pub restore: Option<Awaited<RestoreAsk>>,
+    /// The messages marked in the log (`Space`) and how `r` retracts them together.
+    pub marks: Marks,
     /// The clock used to check relative query terms (`since:2h`); set by the runtime.
     pub now: DateTime<Utc>,
     /// The actor and role shown in the status line (`alice (responder)`).
@@ -499,6 +527,11 @@ pub enum Event {
     Preview {
         req: ReqId,
         result: Result<Preview, String>,
+    },
+    /// The plans of the marked messages' retractions, in the order asked for.
+    MarkedPlanned {
+        req: ReqId,
+        results: Vec<Result<Preview, String>>,
     },
     /// What a `:sweep` found in the tenant's mailboxes.
     SweepPlanned {
@@ -594,6 +627,11 @@ pub enum Command {
         req: ReqId,
         spec: RetractSpec,
     },
+    /// Plan each marked message's retraction to show the totals before asking.
+    PlanMarked {
+        req: ReqId,
+        specs: Vec<RetractSpec>,
+    },
     /// Plan a sweep (reads every mailbox of its tenant) to show its counts before asking.
     PlanSweep {
         req: ReqId,
@@ -656,6 +694,7 @@ impl App {
             running: BTreeSet::new(),
             submitting: 0,
             restore: None,
+            marks: Marks::default(),
             now,
             actor,
             tenants: Vec::new(),

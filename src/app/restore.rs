@@ -5,7 +5,7 @@
 //! On Operations it is the selected finished job.
 
 use super::rows::shown;
-use super::update::ask;
+use super::update::ask_with_reason;
 use super::{App, Awaited, Command, Pending, ReqId, RestoreAsk, RestorePreview, View, input_text};
 
 /// Recipients named in the dialog before the rest are counted ("and N more").
@@ -125,16 +125,19 @@ pub(super) fn restore_planned(
         named.join(", "),
         "Each copy goes back to the folder it was taken from.".into(),
     ];
-    ask(
+    let reason = ask_for.reason.clone();
+    ask_with_reason(
         app,
-        "Restore",
+        &format!("Restore {} copies", preview.items.len()),
         lines,
         Pending::RestoreMessage {
             message: ask_for.message,
             recipients: ask_for.recipients,
             items: preview.items,
-            reason: ask_for.reason,
+            reason: None,
         },
+        reason.as_deref(),
+        "Restore",
     );
     Vec::new()
 }
@@ -149,15 +152,15 @@ fn ask_job_restore(app: &mut App) {
     }
     let lines = vec![
         format!(
-            "Restore what job {} ({} {}) pulled",
-            job.id, job.kind, job.action
+            "Restore the {} copies job {} ({} {}) pulled.",
+            job.remediated, job.id, job.kind, job.action
         ),
-        format!("{} items were remediated.", job.remediated),
+        "Each copy goes back to the folder it was taken from.".into(),
     ];
-    ask(
-        app,
-        "Restore job",
-        lines,
-        Pending::RestoreJob { job: job.id },
-    );
+    let pending = Pending::RestoreJob {
+        job: job.id,
+        reason: None,
+    };
+    let title = format!("Restore {} copies", job.remediated);
+    ask_with_reason(app, &title, lines, pending, None, "Restore");
 }

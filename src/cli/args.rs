@@ -163,6 +163,20 @@ pub enum Command {
         after_help = "Examples:\n  retractor submissions\n  retractor submissions --wait --json"
     )]
     Submissions(SubmissionsArgs),
+    /// Report a message as a false negative (malicious) or false positive (clean).
+    #[command(
+        long_about = format!(
+            "Report a logged message as a false negative (it is malicious) or a false \
+             positive (it is clean): its disposition in the log is set (malicious / clean), \
+             the report is audited, and it reaches the policies as an alert (source \
+             analyst, id report:<log id>; a false positive withdraws it, so what a rule \
+             pulled for it is restored under the rules).\n\n{}",
+            help::REF
+        ),
+        after_help = "Examples:\n  retractor report 302 --false-negative --reason TICKET-1\n  \
+                      retractor report '<abc@example.com>' --false-positive"
+    )]
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +184,23 @@ pub struct SubmissionsArgs {
     /// Decide the raised alerts before returning, and print the decisions.
     #[arg(long)]
     pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["false_negative", "false_positive"])))]
+pub struct ReportArgs {
+    /// A log id or a Message-ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The message is malicious: the gateway let it through.
+    #[arg(long)]
+    pub false_negative: bool,
+    /// The message is clean: it was called malicious by mistake.
+    #[arg(long)]
+    pub false_positive: bool,
+    /// Why (a ticket), recorded in the audit and the alert.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 /// The shells `completions` writes for.

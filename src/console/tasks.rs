@@ -213,6 +213,17 @@ impl Tasks {
                 req,
                 result: load_detail(api, id).await.map(Box::new),
             }],
+            Command::PlanMarked { req, specs } => {
+                let mut results = Vec::with_capacity(specs.len());
+                for spec in &specs {
+                    let plan = api
+                        .plan(&PlanRequest::Retract(retract_request(spec)))
+                        .await
+                        .map_err(|e| e.message);
+                    results.push(plan.map(|p| preview_of(&p)));
+                }
+                vec![Event::MarkedPlanned { req, results }]
+            }
             Command::PlanSweep { req, request } => vec![Event::SweepPlanned {
                 req,
                 result: api
@@ -420,6 +431,12 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             .plan(&PlanRequest::Retract(retract_request(&spec)))
             .await
             .map_err(|e| e.message),
+        // `update` submits the marked retractions one message at a time.
+        Pending::RetractMarked(_) => {
+            return Event::Submitted(Err(
+                "marked retractions are submitted one message at a time".into(),
+            ));
+        }
         Pending::Sweep(request) => api
             .plan(&PlanRequest::Sweep(request))
             .await
@@ -430,13 +447,33 @@ async fn submit(api: &dyn Api, pending: Pending) -> Event {
             items,
             reason,
         } => plan_message_restore(api, message, recipients, items, reason).await,
-        Pending::RestoreJob { job } => api
+        Pending::RestoreJob { job, reason } => api
             .plan(&PlanRequest::Restore(RestoreRequest {
                 job: Some(job),
+                reason,
                 ..RestoreRequest::default()
             }))
             .await
             .map_err(|e| e.message),
+        Pending::Report {
+            message,
+            kind,
+            reason,
+        } => {
+            let request = crate::api::ReportRequest {
+                message: message.to_string(),
+                kind,
+                reason,
+            };
+            return Event::Notice(match api.report(&request).await {
+                Ok(r) => format!(
+                    "message {message} reported as {}: disposition {} (C-r shows it)",
+                    kind.name().replace('_', " "),
+                    r.disposition
+                ),
+                Err(e) => format!("report message {message}: {}", e.message),
+            });
+        }
         Pending::CancelJob { job } => {
             return Event::Notice(match api.cancel(&CancelRequest { job }).await {
                 Ok(c) => format!(

@@ -78,6 +78,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             "/v1/alerts",
             post(submit_alerts).layer(DefaultBodyLimit::max(crate::api::alerts::ALERTS_LIMIT)),
         )
+        .route("/v1/reports", post(report))
         .route("/v1/approvals", get(pending))
         .route("/v1/approvals/{id}/{verb}", post(answer_approval))
         .route(
@@ -513,6 +514,17 @@ async fn submit_alerts(
     let req = ok_or_answer!(json(body));
     let api = api_or_answer!(s, p, h);
     answer(api.submit_alerts(&req).await)
+}
+
+async fn report(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::ReportRequest>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.report(&req).await)
 }
 
 async fn pending(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {

@@ -155,6 +155,12 @@ impl Api for Scripted {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
 
+    async fn report(
+        &self,
+        _: &crate::api::ReportRequest,
+    ) -> Result<crate::api::ReportView, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
     async fn submit_alerts(
         &self,
         _: &crate::api::AlertSubmission,

@@ -212,6 +212,21 @@ impl Store {
             Ok(tx.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
+
+    /// Set a logged message's disposition (an analyst's report overrides the gateway's
+    /// verdict), lower-cased as ingest stores it; `NotFound` when no such log id.
+    pub fn set_disposition(&self, id: i64, disposition: &str) -> Result<()> {
+        self.write(|tx, _| {
+            let changed = tx.execute(
+                "UPDATE messages SET disposition = ?1 WHERE id = ?2",
+                rusqlite::params![disposition.to_ascii_lowercase(), id],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no message with log id {id}")));
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Insert one record; `false` when it merged into an existing entry.

@@ -72,6 +72,9 @@ role! {
         fn search(&self, query: &Query, limit: usize, offset: usize) -> Result<Vec<LoggedMessage>>;
         /// How many messages match a query.
         fn search_count(&self, query: &Query) -> Result<u64>;
+        /// Set a message's disposition (an analyst's report), lower-cased; `NotFound` when
+        /// no such log id.
+        fn set_disposition(&self, id: i64, disposition: &str) -> Result<()>;
     }
 }
 

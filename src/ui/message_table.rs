@@ -42,10 +42,16 @@ const fn spec(
     }
 }
 
-/// The cells of one row, before any cut, in [`COLUMNS`] order.
-fn cells(r: &MessageRow, compact: bool) -> [String; 7] {
+/// The cells of one row, before any cut, in [`COLUMNS`] order. `mark` is `None` while nothing
+/// is marked (no mark column), else whether this row is (`*` before its id).
+fn cells(r: &MessageRow, compact: bool, mark: Option<bool>) -> [String; 7] {
+    let id = match mark {
+        None => r.id.to_string(),
+        Some(true) => format!("*{}", r.id),
+        Some(false) => format!(" {}", r.id),
+    };
     [
-        r.id.to_string(),
+        id,
         if compact {
             r.received.get(5..).unwrap_or(&r.received).to_string()
         } else {
@@ -117,7 +123,12 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
         .collect();
     let texts: Vec<[String; 7]> = on_screen
         .iter()
-        .filter_map(|(_, r)| r.map(|r| cells(r, compact)))
+        .filter_map(|(_, r)| {
+            r.map(|r| {
+                let mark = (!app.marks.rows.is_empty()).then(|| app.marks.is_marked(r.id));
+                cells(r, compact, mark)
+            })
+        })
         .collect();
     let widths = column_widths(&texts, usize::from(area.width.saturating_sub(2)));
     let shown: Vec<usize> = (0..COLUMNS.len()).filter(|&c| widths[c] > 0).collect();

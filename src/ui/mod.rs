@@ -107,10 +107,18 @@ fn status_line(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 // Only keys that do something here, whole hints that fit.
                 _ => app.keymap.hints_in(Place::of(app), room),
             };
-            Line::from(vec![
-                Span::styled(actor, theme.title),
-                Span::styled(hint, theme.muted),
-            ])
+            let mut spans = vec![Span::styled(actor, theme.title)];
+            let marked = app.marks.rows.len();
+            if marked > 0 && app.view == View::Messages && app.focus == Focus::List {
+                spans.push(Span::styled(format!("{marked} marked "), theme.warn));
+                spans.push(Span::styled(
+                    "Space mark  r retract marked  Esc clear  :action :depth :reason",
+                    theme.muted,
+                ));
+            } else {
+                spans.push(Span::styled(hint, theme.muted));
+            }
+            Line::from(spans)
         }
     };
     frame.render_widget(Paragraph::new(line), area);

@@ -46,8 +46,20 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {
         .map(|l| Line::from(Span::raw(l.clone())))
         .collect();
     lines.push(Line::from(""));
-    let extra = if c.word.is_some() { 2 } else { 1 };
-    let height = lines.len() as u16 + extra + 3;
+    let extra = if c.word.is_some() || c.reason.is_some() {
+        2
+    } else {
+        1
+    };
+    // Count the rows each line wraps to, so a long line does not push the last ones out.
+    let text_width = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(text_width).max(1))
+        .sum();
+    let height = u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_add(extra + 3);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let b = block(Span::styled(format!(" {} ", c.title), theme.danger), theme);
@@ -66,20 +78,37 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, c: &Confirm, theme: &Theme) {
         frame.render_widget(Paragraph::new("Type: "), label);
         frame.render_widget(&word.typed, field);
     }
+    if let Some(reason) = &c.reason {
+        let [label, field] =
+            Layout::horizontal([Constraint::Length(22), Constraint::Min(0)]).areas(input);
+        let name = if c.editing_reason {
+            "Reason (Enter: done):"
+        } else {
+            "Reason (e, optional):"
+        };
+        frame.render_widget(Paragraph::new(name), label);
+        frame.render_widget(reason, field);
+    }
     let (cancel, ok) = if c.ok_focused {
         (theme.normal, theme.button_focused)
     } else {
         (theme.button_focused, theme.normal)
     };
-    let confirm_label = if c.word.is_some() {
-        "[ Enter: confirm ]"
-    } else {
-        "[ y: Confirm ]"
+    let (back_label, confirm_label) = match (&c.choices, c.word.is_some()) {
+        (Some(choices), _) if c.editing_reason => {
+            ("[ Enter: done ]".into(), format!("[ y: {} ]", choices.act))
+        }
+        (Some(choices), _) => (
+            format!("[ {} ]", choices.back),
+            format!("[ y: {} ]", choices.act),
+        ),
+        (None, true) => ("[ Cancel ]".into(), "[ Enter: confirm ]".into()),
+        (None, false) => ("[ Cancel ]".into(), "[ y: Confirm ]".into()),
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::raw("  "),
-            Span::styled("[ Cancel ]", cancel),
+            Span::styled(back_label, cancel),
             Span::raw("   "),
             Span::styled(confirm_label, ok),
         ])),

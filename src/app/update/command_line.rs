@@ -76,6 +76,19 @@ pub(super) fn run_cmd(app: &mut App, cmd: Cmd) -> Vec<Command> {
         }
         Cmd::Restore => act(app, KeyAction::Restore),
         Cmd::Cancel => act(app, KeyAction::CancelJob),
+        // With marks and no message open, these set how the marked messages are retracted.
+        Cmd::Depth(d) if marking(app) => {
+            app.marks.depth = d.min(MAX_DEPTH);
+            marks_flash(app)
+        }
+        Cmd::SetAction(a) if marking(app) => {
+            app.marks.action = a;
+            marks_flash(app)
+        }
+        Cmd::Reason(r) if marking(app) => {
+            app.marks.reason = Some(r.trim().to_string()).filter(|r| !r.is_empty());
+            marks_flash(app)
+        }
         Cmd::Depth(d) => with_form(app, |f| f.depth = d.min(MAX_DEPTH)),
         Cmd::SetAction(a) => with_form(app, |f| f.action = a),
         Cmd::Reason(r) => with_form(app, |f| f.reason = single_line(&r)),
@@ -129,4 +142,25 @@ pub(super) fn scope_to_tenant(app: &mut App, tenant: Option<String>) -> Vec<Comm
     app.focus = Focus::List;
     let query = app.messages.query.clone();
     vec![app.run_search(query)]
+}
+
+/// Messages are marked and none is open: `:action`, `:depth`, `:reason` are the marks'.
+fn marking(app: &App) -> bool {
+    app.detail.is_none() && !app.marks.rows.is_empty()
+}
+
+/// Say what `r` will now do with the marks.
+fn marks_flash(app: &mut App) -> Vec<Command> {
+    let m = &app.marks;
+    app.flash = Some(format!(
+        "{} marked: r retracts them ({} at depth {}{})",
+        m.rows.len(),
+        m.action,
+        m.depth,
+        m.reason
+            .as_ref()
+            .map(|r| format!(", reason {}", shown(r)))
+            .unwrap_or_default()
+    ));
+    Vec::new()
 }

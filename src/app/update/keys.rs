@@ -12,9 +12,11 @@ use super::retract::{
     ACTIONS, MAX_DEPTH, ask_retract, form_mut, on_recipients, preview, recipients_open,
 };
 use crate::app::keymap::KeyAction;
+use crate::app::marks;
 use crate::app::rows::shown;
 use crate::app::{
-    App, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text, single_line,
+    App, Choices, Command, Focus, OpenJob, Overlay, Pending, QueryError, Tab, View, input_text,
+    single_line,
 };
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
@@ -221,6 +223,9 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             };
             select_tab(app, Tab::ALL[i])
         }
+        KeyAction::RetractTab if marks::on_list(app) && !app.marks.rows.is_empty() => {
+            marks::plan(app)
+        }
         KeyAction::RetractTab => {
             if app.view != View::Messages {
                 return Vec::new();
@@ -238,6 +243,10 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             app.focus = Focus::Detail;
             out.extend(preview(app));
             out
+        }
+        KeyAction::Toggle if marks::on_list(app) => {
+            marks::toggle(app);
+            move_by(app, 1)
         }
         KeyAction::Toggle => on_recipients(app, |f| {
             if let Some(r) = f.recipients.get_mut(f.cursor).filter(|r| !r.external) {
@@ -275,6 +284,14 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             Vec::new()
         }
         KeyAction::Restore => super::super::restore::ask_restore(app),
+        KeyAction::ReportFalseNegative => {
+            super::super::report::ask(app, crate::api::ReportKind::FalseNegative);
+            Vec::new()
+        }
+        KeyAction::ReportFalsePositive => {
+            super::super::report::ask(app, crate::api::ReportKind::FalsePositive);
+            Vec::new()
+        }
         KeyAction::CancelJob => {
             if app.view != View::Operations {
                 return Vec::new();
@@ -294,7 +311,12 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
                     job.matched
                 ),
             ];
-            ask(app, "Cancel job", lines, Pending::CancelJob { job: job.id });
+            let choices = Choices {
+                back: "Keep running",
+                act: "Cancel job",
+            };
+            let pending = Pending::CancelJob { job: job.id };
+            super::dialogs::ask_choosing(app, "Cancel job", lines, pending, choices);
             Vec::new()
         }
         KeyAction::CommandLine => {
@@ -306,6 +328,7 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             app.overlay = Overlay::Help { scroll: 0 };
             Vec::new()
         }
+        KeyAction::Back if marks::on_list(app) && marks::clear(app) => Vec::new(),
         KeyAction::Back => {
             if app.view == View::Operations && app.ops.open.is_some() {
                 app.ops.open = None;
@@ -321,29 +344,10 @@ pub(super) fn act(app: &mut App, action: KeyAction) -> Vec<Command> {
             Vec::new()
         }
         KeyAction::Quit => {
-            if app.running.is_empty() && app.submitting == 0 {
+            let Some(lines) = super::dialogs::quit_lines(app) else {
                 app.quit = true;
                 return vec![Command::Quit];
-            }
-            let mut lines = Vec::new();
-            if app.submitting > 0 {
-                lines.push(format!(
-                    "{} confirmed request(s) are still being planned and written.",
-                    app.submitting
-                ));
-            }
-            if !app.running.is_empty() {
-                let jobs: Vec<String> = app.running.iter().map(|j| j.to_string()).collect();
-                lines.push(format!(
-                    "This console is running job(s) {}.",
-                    jobs.join(", ")
-                ));
-            }
-            lines.push(
-                "Quitting stops them here; a job already written is resumed by the next engine \
-                 (the console, `retractor worker`, a `--wait`)."
-                    .into(),
-            );
+            };
             ask(app, "Quit", lines, Pending::Quit);
             Vec::new()
         }

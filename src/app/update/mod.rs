@@ -23,7 +23,7 @@ use crossterm::event::KeyEventKind;
 
 use super::{App, Command, Event, Focus, Overlay};
 
-pub(super) use dialogs::ask;
+pub(super) use dialogs::{ask_with_reason, ask_with_word};
 use keys::act;
 use navigation::{ensure_page, move_by, select_tab, switch};
 use retract::preview;
@@ -55,6 +55,10 @@ pub fn update(app: &mut App, event: Event) -> Vec<Command> {
             app.dirty = true;
             ensure_page(app)
         }
-        reply => replies::reply(app, reply),
+        reply => {
+            let out = replies::reply(app, reply);
+            dialogs::refresh_quit(app);
+            out
+        }
     }
 }

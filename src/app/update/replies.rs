@@ -130,6 +130,10 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
             }
             Vec::new()
         }
+        Event::MarkedPlanned { req, results } => {
+            crate::app::marks::planned(app, req, results);
+            Vec::new()
+        }
         Event::SweepPlanned { req, result } => {
             match app.sweep.take() {
                 Some(Awaited {

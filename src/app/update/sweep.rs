@@ -7,7 +7,7 @@ use crate::app::{App, Pending, Preview, input_text};
 use crate::engine::{SweepRequest, confirmation_word};
 
 /// The sweep a `:sweep` line asks for. Bare, it sweeps the open message's Message-ID in its
-/// tenant; the reason defaults to the retract tab's. The action is never defaulted: the
+/// tenant; the reason is `reason:`'s, else the retract tab's. The action is never defaulted: the
 /// engine refuses a sweep without one, as it refuses `sweep` without `--action`.
 pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<SweepRequest, String> {
     let open = app.detail.as_ref().and_then(|d| d.loaded.as_ref());
@@ -49,9 +49,11 @@ pub(super) fn sweep_request(app: &App, terms: cmdline::SweepTerms) -> Result<Swe
         ),
         None => None,
     };
-    let reason = form
-        .map(|f| input_text(&f.reason))
-        .filter(|r| !r.trim().is_empty());
+    // `reason:` on the line wins; without it, the retract tab's reason (if a message is open).
+    let reason = terms.reason.clone().or_else(|| {
+        form.map(|f| input_text(&f.reason))
+            .filter(|r| !r.trim().is_empty())
+    });
     let request = SweepRequest {
         tenant,
         message_ids,
@@ -105,7 +107,7 @@ pub(super) fn ask_sweep(app: &mut App, request: SweepRequest, found: Preview) {
     lines.extend(found.notes.iter().map(|n| shown(n)));
     lines.push(match &request.reason {
         Some(r) => format!("reason: {}", shown(r)),
-        None => "no reason given (:reason TEXT with a message open)".into(),
+        None => "no reason given (add reason:TEXT to the :sweep line)".into(),
     });
     ask_with_word(
         app,

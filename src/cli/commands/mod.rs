@@ -8,6 +8,7 @@ mod evidence;
 mod jobs;
 mod log;
 mod remediate;
+mod reports;
 mod submissions;
 mod tenants;
 mod webhook;
@@ -48,6 +49,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
         Command::Policy(c) => alerts::policy(ctx, c).await,
         Command::Submissions(a) => submissions::run(ctx, a).await,
+        Command::Report(a) => reports::run(ctx, a).await,
     }
 }
 

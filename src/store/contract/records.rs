@@ -437,6 +437,21 @@ pub(super) fn the_message_log_is_searched_and_followed<S: Subject>() {
         store.resolve_ref("<nothing@x>"),
         Ok(RefMatch::None)
     ));
+    // An analyst's report sets the disposition, which the query then finds.
+    store.set_disposition(root.id, "Clean").expect("set");
+    assert_eq!(
+        store
+            .message(root.id)
+            .expect("message")
+            .disposition
+            .as_deref(),
+        Some("clean")
+    );
+    assert_eq!(find("disposition:clean"), ["<root@x>"]);
+    assert!(matches!(
+        store.set_disposition(root.id + 1000, "clean"),
+        Err(crate::store::StoreError::NotFound(_))
+    ));
 }
 
 /// Evidence keeps the exact bytes and their SHA-256.

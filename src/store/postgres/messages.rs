@@ -177,6 +177,20 @@ impl MessageLog for PgStore {
         })
     }
 
+    fn set_disposition(&self, id: i64, disposition: &str) -> Result<()> {
+        let disposition = disposition.to_ascii_lowercase();
+        self.write(|tx, _| {
+            let changed = tx.execute(
+                "UPDATE messages SET disposition = $1 WHERE id = $2",
+                &[&disposition, &id],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no message with log id {id}")));
+            }
+            Ok(())
+        })
+    }
+
     fn children(&self, parents: &[String]) -> Result<Vec<LoggedMessage>> {
         self.read(|tx, _| {
             let stmt = tx.prepare(&format!(
