@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
-    ConversationEntry, EvidenceRecord, IngestStats, ItemFinish, MessageDetail, NewAudit, NewItem,
-    NewJob, NewMessage, PageAnchor, RefMatch, Requeued, Result, Store,
+    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MessageDetail,
+    NewAudit, NewItem, NewJob, NewMessage, PageAnchor, RefMatch, Requeued, Result, Store,
 };
-use crate::model::{Job, JobItem, LoggedMessage, Placement};
+use crate::model::{Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement};
 use crate::query::Query;
 
 /// Declares a role trait and its SQLite implementation from one list of signatures, each
@@ -164,7 +164,34 @@ role! {
     }
 }
 
-/// Every role at once: what the engine's run needs from one store.
-pub trait StoreRoles: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore {}
+role! {
+    /// Indicators of compromise, and how far each one's hunt has read the log.
+    pub trait IndicatorStore {
+        /// Add a batch in one transaction (all or none); a (kind, value, source) already
+        /// stored gets the batch's classification and expiry.
+        fn add_indicators(&self, batch: &[Indicator], added_by: &str) -> Result<IndicatorsAdded>;
+        /// Every indicator, expired ones included, oldest first.
+        fn indicators(&self) -> Result<Vec<IndicatorRecord>>;
+        /// The indicators that count at the store's now (no expiry or one ahead).
+        fn live_indicators(&self) -> Result<Vec<IndicatorRecord>>;
+        /// Remove one (`NotFound` when absent); what it was.
+        fn remove_indicator(&self, id: i64) -> Result<IndicatorRecord>;
+        /// Remove every indicator; how many there were.
+        fn remove_all_indicators(&self) -> Result<u64>;
+        /// The highest log id this indicator's hunt has read (0: none yet).
+        fn hunted_to(&self, id: i64) -> Result<i64>;
+        /// Move this indicator's hunt mark up to `log_id` (never backwards).
+        fn set_hunted_to(&self, id: i64, log_id: i64) -> Result<()>;
+    }
+}
 
-impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore> StoreRoles for T {}
+/// Every role at once: what the engine's run needs from one store.
+pub trait StoreRoles:
+    MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + IndicatorStore
+{
+}
+
+impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + IndicatorStore> StoreRoles
+    for T
+{
+}

@@ -273,4 +273,20 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX evidence_by_message ON evidence (tenant, message_id);
     "#,
+    // 11: indicators of compromise a hunt matches against the log; `hunted_to` is the
+    // highest log id an indicator's hunt has read, so a hunt resumes where it stopped.
+    r#"
+    CREATE TABLE indicators (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        value          TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        expires_at     INTEGER,
+        added_by       TEXT NOT NULL,
+        added_at       INTEGER NOT NULL,
+        hunted_to      INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, value, source)
+    );
+    "#,
 ];

@@ -14,11 +14,7 @@ pub(super) fn parse(text: &str, options: &ImportOptions) -> Result<Parsed, Impor
         .headers()
         .map_err(|e| ImportError::new("line 1", format!("not CSV: {e}")))?
         .clone();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
-    };
+    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(kind_at), Some(value_at)) = (column("kind"), column("value")) else {
         return Err(ImportError::new(
             "line 1",

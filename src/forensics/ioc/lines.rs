@@ -17,9 +17,7 @@ pub(super) fn parse(text: &str, options: &ImportOptions) -> Result<Parsed, Impor
             None => IndicatorKind::infer(value).ok_or_else(|| {
                 ImportError::new(
                     &at,
-                    format!(
-                        "cannot tell what kind of indicator {value:?} is; give --kind"
-                    ),
+                    format!("cannot tell what kind of indicator {value:?} is; give --kind"),
                 )
             })?,
         };

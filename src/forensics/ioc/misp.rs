@@ -22,7 +22,12 @@ pub(super) fn parse(text: &str, options: &ImportOptions) -> Result<Parsed, Impor
         None => {}
         Some(Value::Array(objects)) => {
             for (i, object) in objects.iter().enumerate() {
-                attributes(object, &format!("$.Event.Object[{i}]"), options, &mut parsed)?;
+                attributes(
+                    object,
+                    &format!("$.Event.Object[{i}]"),
+                    options,
+                    &mut parsed,
+                )?;
             }
         }
         Some(_) => return Err(ImportError::new("$.Event.Object", "must be an array")),
@@ -80,9 +85,10 @@ fn attributes(
                 continue;
             }
         };
-        let indicator = Indicator::new(kind, value, &options.source, None, None).map_err(|why| {
-            ImportError::new(format!("{at}.value"), format!("{kind_name}: {why}"))
-        })?;
+        let indicator =
+            Indicator::new(kind, value, &options.source, None, None).map_err(|why| {
+                ImportError::new(format!("{at}.value"), format!("{kind_name}: {why}"))
+            })?;
         parsed.push(indicator);
     }
     Ok(())

@@ -62,10 +62,7 @@ pub(super) fn parse(text: &str, options: &ImportOptions) -> Result<Parsed, Impor
                     .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                     .map(|d| d.with_timezone(&Utc))
                     .ok_or_else(|| {
-                        ImportError::new(
-                            format!("{at}.valid_until"),
-                            "not an RFC 3339 timestamp",
-                        )
+                        ImportError::new(format!("{at}.valid_until"), "not an RFC 3339 timestamp")
                     })?,
             ),
         };
@@ -77,8 +74,8 @@ pub(super) fn parse(text: &str, options: &ImportOptions) -> Result<Parsed, Impor
             }
         };
         for (kind, value) in comparisons {
-            let indicator = Indicator::new(kind, &value, &options.source, None, expires)
-                .map_err(|why| {
+            let indicator =
+                Indicator::new(kind, &value, &options.source, None, expires).map_err(|why| {
                     ImportError::new(format!("{at}.pattern"), format!("{}: {why}", kind.as_str()))
                 })?;
             parsed.push(indicator);
@@ -135,7 +132,9 @@ fn comparisons(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, String> {
             expect_term = true;
         } else {
             let word: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-            return Err(format!("{word} joins conditions one indicator cannot carry"));
+            return Err(format!(
+                "{word} joins conditions one indicator cannot carry"
+            ));
         }
     }
     if depth != 0 || expect_term || out.is_empty() {

@@ -45,7 +45,10 @@ fn read(
     )
 }
 
-fn phish(kind: IndicatorKind, value: &str) -> (IndicatorKind, String, String, Option<DateTime<Utc>>) {
+fn phish(
+    kind: IndicatorKind,
+    value: &str,
+) -> (IndicatorKind, String, String, Option<DateTime<Utc>>) {
     (kind, value.into(), "phish".into(), None)
 }
 
@@ -81,7 +84,10 @@ fn a_plain_list_with_a_kind_takes_every_line_as_that_kind() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let values: Vec<_> = parsed.indicators.iter().map(|i| i.value.as_str()).collect();
-    assert_eq!(values, ["your invoice is overdue", "password expires today"]);
+    assert_eq!(
+        values,
+        ["your invoice is overdue", "password expires today"]
+    );
 }
 
 #[test]

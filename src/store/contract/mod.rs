@@ -5,10 +5,12 @@
 //! adding one `contract_suite!` line.
 
 mod claims;
+mod indicators;
 mod records;
 mod search;
 
 use claims::*;
+use indicators::*;
 use records::*;
 use search::*;
 
@@ -232,6 +234,8 @@ macro_rules! contract_suite {
                 evidence_keeps_bytes_and_digest,
                 an_unknown_stored_value_stops_the_read,
                 the_query_language_finds_the_same_messages,
+                indicators_are_kept_refreshed_and_expire,
+                an_unknown_indicator_kind_stops_the_read,
             );
         }
     };
