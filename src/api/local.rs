@@ -733,6 +733,24 @@ impl Api for Local {
     async fn policy_report(&self, since: DateTime<Utc>) -> Result<PolicyReport, ApiError> {
         Ok(crate::policy::report::report(self.engine.store(), since)?)
     }
+
+    async fn add_indicators(
+        &self,
+        req: &crate::api::IndicatorSubmission,
+    ) -> Result<crate::api::IndicatorReport, ApiError> {
+        indicators::add(&self.engine, req)
+    }
+
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError> {
+        indicators::list(&self.engine)
+    }
+
+    async fn remove_indicators(
+        &self,
+        req: &crate::api::IndicatorRemoval,
+    ) -> Result<crate::api::IndicatorsRemoved, ApiError> {
+        indicators::remove(&self.engine, req)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of
@@ -760,6 +778,7 @@ mod feeds;
 
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
+mod indicators;
 mod policy;
 #[cfg(test)]
 mod tests;

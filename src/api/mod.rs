@@ -13,6 +13,7 @@
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
 pub mod alerts;
+pub mod indicators;
 mod local;
 pub mod remote;
 pub mod types;
@@ -28,6 +29,7 @@ pub use crate::engine::{
     SweepRequest,
 };
 pub use alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
+pub use indicators::{IndicatorRemoval, IndicatorReport, IndicatorSubmission, IndicatorsRemoved};
 pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
 pub use types::*;
 
@@ -137,4 +139,18 @@ pub trait Api: Send + Sync {
         &self,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::policy::report::PolicyReport, ApiError>;
+
+    /// Add indicators (a feed or one), parsed whole and stored together or not at all.
+    /// `POST /v1/indicators`
+    async fn add_indicators(&self, req: &IndicatorSubmission)
+    -> Result<IndicatorReport, ApiError>;
+
+    /// Every stored indicator, expired ones included. `GET /v1/indicators`
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError>;
+
+    /// Remove one indicator or all. `POST /v1/indicators/remove`
+    async fn remove_indicators(
+        &self,
+        req: &IndicatorRemoval,
+    ) -> Result<IndicatorsRemoved, ApiError>;
 }

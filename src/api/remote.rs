@@ -340,6 +340,24 @@ impl Api for Remote {
         let q = query_string(&[("since", Some(since.to_rfc3339()))]);
         self.get(&format!("/v1/policy/report{q}")).await
     }
+
+    async fn add_indicators(
+        &self,
+        req: &super::IndicatorSubmission,
+    ) -> Result<super::IndicatorReport, ApiError> {
+        self.post("/v1/indicators", Some(req)).await
+    }
+
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError> {
+        self.get("/v1/indicators").await
+    }
+
+    async fn remove_indicators(
+        &self,
+        req: &super::IndicatorRemoval,
+    ) -> Result<super::IndicatorsRemoved, ApiError> {
+        self.post("/v1/indicators/remove", Some(req)).await
+    }
 }
 
 /// One line of the service's event stream (`service::routes::EventLine` on the wire).

@@ -85,6 +85,13 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             post(policy_test).layer(DefaultBodyLimit::max(crate::api::alerts::ALERTS_LIMIT)),
         )
         .route("/v1/policy/report", get(policy_report))
+        .route(
+            "/v1/indicators",
+            get(indicators)
+                .post(add_indicators)
+                .layer(DefaultBodyLimit::max(crate::api::indicators::INDICATORS_LIMIT)),
+        )
+        .route("/v1/indicators/remove", post(remove_indicators))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -554,4 +561,31 @@ async fn policy_report(
     let q = ok_or_answer!(query(q));
     let api = api_or_answer!(s, p, h);
     answer(api.policy_report(q.since).await)
+}
+
+async fn add_indicators(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::IndicatorSubmission>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.add_indicators(&req).await)
+}
+
+async fn indicators(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.indicators().await)
+}
+
+async fn remove_indicators(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::IndicatorRemoval>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.remove_indicators(&req).await)
 }

@@ -15,7 +15,7 @@ use crate::store::NewAudit;
 /// request to act, not to read.
 const SUBMIT_ROLE: Role = Role::Analyst;
 
-fn audit_of(engine: &Engine, action: &str, name: &str, outcome: &str, detail: String) -> NewAudit {
+pub(super) fn audit_of(engine: &Engine, action: &str, name: &str, outcome: &str, detail: String) -> NewAudit {
     let actor = engine.actor();
     NewAudit {
         actor: actor.login.clone(),
@@ -29,7 +29,7 @@ fn audit_of(engine: &Engine, action: &str, name: &str, outcome: &str, detail: St
     }
 }
 
-fn refuse_below(engine: &Engine, action: &str, name: &str) -> Result<(), ApiError> {
+pub(super) fn refuse_below(engine: &Engine, action: &str, name: &str) -> Result<(), ApiError> {
     let actor = engine.actor();
     if actor.role >= SUBMIT_ROLE {
         return Ok(());

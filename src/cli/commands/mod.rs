@@ -5,6 +5,7 @@ mod audit;
 mod demo;
 mod docs;
 mod evidence;
+mod ioc;
 mod jobs;
 mod log;
 mod remediate;
@@ -46,6 +47,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Approve(a) => alerts::answer(ctx, a.id, true, a.reason).await,
         Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
         Command::Policy(c) => alerts::policy(ctx, c).await,
+        Command::Ioc(c) => ioc::run(ctx, c).await,
     }
 }
 

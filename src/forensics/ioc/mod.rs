@@ -13,12 +13,12 @@ mod misp;
 mod stix;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Indicator, IndicatorKind};
 
 /// The formats `ioc import --format` reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One value a line, `#` comments.
@@ -59,7 +59,7 @@ pub struct ImportOptions {
 }
 
 /// Something in the feed that was not taken, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The line (`line 4`) or JSON path (`$.objects[2]`).
     pub at: String,
