@@ -14,6 +14,7 @@ pub mod maildir;
 pub mod net;
 pub mod paths;
 pub mod policy;
+pub mod reevaluation;
 pub mod redact;
 pub mod secret;
 mod service;
@@ -74,6 +75,8 @@ pub struct Config {
     pub policy: PolicySettings,
     /// The `[approvals]` table: what waits for a second person.
     pub approvals: ApprovalSettings,
+    /// The `[reevaluation]` table: hunts for the live indicators.
+    pub reevaluation: reevaluation::ReevaluationSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -272,6 +275,8 @@ struct RawConfig {
     policy: policy::RawPolicy,
     #[serde(default)]
     approvals: policy::RawApprovals,
+    #[serde(default)]
+    reevaluation: reevaluation::RawReevaluation,
 }
 
 /// Keys every tenant has, whatever its kind.
@@ -381,7 +386,9 @@ impl Config {
         let tenant_names: Vec<&str> = tenants.keys().map(String::as_str).collect();
         let policy = raw.policy.resolve(&tenant_names, &base).map_err(err)?;
         let approvals = raw.approvals.resolve().map_err(err)?;
+        let reevaluation = raw.reevaluation.resolve().map_err(err)?;
         Ok(Config {
+            reevaluation,
             alerts,
             policy,
             approvals,

@@ -72,6 +72,9 @@ role! {
         fn search(&self, query: &Query, limit: usize, offset: usize) -> Result<Vec<LoggedMessage>>;
         /// How many messages match a query.
         fn search_count(&self, query: &Query) -> Result<u64>;
+        /// Up to `limit` messages with a log id above `after_id`, received within `within`
+        /// of the store's now, by log id (a hunt reads the log forward).
+        fn messages_after(&self, after_id: i64, within: Duration, limit: usize) -> Result<Vec<LoggedMessage>>;
     }
 }
 
