@@ -751,6 +751,10 @@ impl Api for Local {
     ) -> Result<crate::api::IndicatorsRemoved, ApiError> {
         indicators::remove(&self.engine, req)
     }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        indicators::hunt(&self.engine)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of

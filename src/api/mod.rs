@@ -153,4 +153,8 @@ pub trait Api: Send + Sync {
         &self,
         req: &IndicatorRemoval,
     ) -> Result<IndicatorsRemoved, ApiError>;
+
+    /// Hunt the log for the live indicators now; matches go to the policies as alerts.
+    /// `POST /v1/hunts`
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError>;
 }

@@ -358,6 +358,10 @@ impl Api for Remote {
     ) -> Result<super::IndicatorsRemoved, ApiError> {
         self.post("/v1/indicators/remove", Some(req)).await
     }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        self.post::<_, ()>("/v1/hunts", None).await
+    }
 }
 
 /// One line of the service's event stream (`service::routes::EventLine` on the wire).

@@ -154,7 +154,12 @@ pub enum Command {
     /// Indicators of compromise: add, import a feed, list, remove.
     #[command(subcommand)]
     Ioc(IocCommand),
+    /// Hunt the log for the live indicators now; matches go to the policies as alerts.
+    Hunt(HuntArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {}
 
 /// `ioc add|import|list|remove`.
 #[derive(Debug, clap::Subcommand)]

@@ -10,10 +10,12 @@
 //! mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page. A hunt killed
 //! between the two reads the page again, and its alerts are repeats.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::watch;
 
 use super::Intake;
 use crate::engine::Engine;
@@ -141,4 +143,42 @@ pub fn hunt(engine: &Engine, window: Duration) -> anyhow::Result<HuntReport> {
         }
     }
     Ok(report)
+}
+
+/// Hunt every `[reevaluation] interval` and right after this process stores indicators,
+/// until `stop` turns true (forever without one); nothing when the interval is 0. A hunt that
+/// fails is logged and tried again at the next turn.
+pub async fn run_hunter(engine: Arc<Engine>, mut stop: Option<watch::Receiver<bool>>) {
+    let settings = engine.config().reevaluation.clone();
+    let Some(interval) = settings.interval else {
+        return;
+    };
+    let wake = engine.indicators_arrived();
+    loop {
+        if stop.as_ref().is_some_and(|s| *s.borrow()) {
+            return;
+        }
+        let hunter = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || hunt(&hunter, settings.window)).await {
+            Ok(Ok(r)) if r.matches > 0 => tracing::info!(
+                matches = r.matches,
+                new = r.new_alerts,
+                examined = r.examined,
+                "hunt"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("hunt failed: {e}"),
+            Err(e) => tracing::warn!("hunt stopped: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = wake.notified() => {}
+            _ = async {
+                match stop.as_mut() {
+                    Some(s) => { let _ = s.changed().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
 }

@@ -92,6 +92,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                 .layer(DefaultBodyLimit::max(crate::api::indicators::INDICATORS_LIMIT)),
         )
         .route("/v1/indicators/remove", post(remove_indicators))
+        .route("/v1/hunts", post(hunt))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -588,4 +589,9 @@ async fn remove_indicators(
     let req = ok_or_answer!(json(body));
     let api = api_or_answer!(s, p, h);
     answer(api.remove_indicators(&req).await)
+}
+
+async fn hunt(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.hunt().await)
 }

@@ -200,6 +200,10 @@ impl Api for Scripted {
     ) -> Result<crate::api::IndicatorsRemoved, ApiError> {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
 }
 
 fn progress(done: u64, finished: bool) -> JobProgress {

@@ -13,6 +13,7 @@ use crate::forensics::ioc::{ImportOptions, Parsed, parse};
 use crate::model::indicator::parse_expiry;
 use crate::model::text::sanitize;
 use crate::model::{Indicator, IndicatorRecord};
+use crate::policy::hunt::HuntReport;
 
 /// Parse the submission whole, store it in one transaction, audit it. A bad feed stores
 /// nothing and names the file, the line or JSON path, and why.
@@ -81,6 +82,9 @@ pub(super) fn add(
             sanitize(&req.source)
         ),
     ))?;
+    if done.added + done.refreshed > 0 {
+        engine.indicators_arrived().notify_one();
+    }
     Ok(IndicatorReport {
         added: done.added,
         refreshed: done.refreshed,
@@ -124,4 +128,25 @@ pub(super) fn remove(
         sanitize(&detail),
     ))?;
     Ok(IndicatorsRemoved { removed })
+}
+
+/// One hunt now over `[reevaluation] window`, audited.
+pub(super) fn hunt(engine: &Arc<Engine>) -> Result<HuntReport, ApiError> {
+    refuse_below(engine, "hunt", "indicators")?;
+    let window = engine.config().reevaluation.window;
+    let report = crate::policy::hunt::hunt(engine, window).map_err(|e| ApiError {
+        kind: crate::api::ApiErrorKind::Failed,
+        message: sanitize(&format!("hunt failed: {e}")),
+    })?;
+    engine.store().audit(&audit_of(
+        engine,
+        "hunt",
+        "indicators",
+        "done",
+        format!(
+            "{} indicators, {} log rows read, {} matches ({} new alerts)",
+            report.indicators, report.examined, report.matches, report.new_alerts
+        ),
+    ))?;
+    Ok(report)
 }

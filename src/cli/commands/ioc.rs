@@ -144,3 +144,16 @@ async fn list(ctx: &Context) -> Result<u8, CliError> {
     table.print();
     Ok(exit::OK)
 }
+
+pub async fn hunt(ctx: &Context) -> Result<u8, CliError> {
+    let r = ctx.api()?.hunt().await?;
+    if ctx.json {
+        print_json(&json!({"hunt": r}));
+    } else if !ctx.quiet {
+        println!(
+            "hunt: {} indicators, {} log rows read, {} matches ({} new alerts, {} repeats); {} indicators of kinds the log does not hold",
+            r.indicators, r.examined, r.matches, r.new_alerts, r.repeats, r.not_hunted
+        );
+    }
+    Ok(exit::OK)
+}

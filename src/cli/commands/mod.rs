@@ -48,6 +48,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Reject(a) => alerts::answer(ctx, a.id, false, Some(a.reason)).await,
         Command::Policy(c) => alerts::policy(ctx, c).await,
         Command::Ioc(c) => ioc::run(ctx, c).await,
+        Command::Hunt(_) => ioc::hunt(ctx).await,
     }
 }
 

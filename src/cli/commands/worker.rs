@@ -18,6 +18,10 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
     // like the worker itself.
     let decide = async {
         if a.follow {
+            tokio::spawn(crate::policy::hunt::run_hunter(
+                std::sync::Arc::clone(&engine),
+                None,
+            ));
             crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await
         } else {
             std::future::pending().await
