@@ -142,8 +142,7 @@ pub trait Api: Send + Sync {
 
     /// Add indicators (a feed or one), parsed whole and stored together or not at all.
     /// `POST /v1/indicators`
-    async fn add_indicators(&self, req: &IndicatorSubmission)
-    -> Result<IndicatorReport, ApiError>;
+    async fn add_indicators(&self, req: &IndicatorSubmission) -> Result<IndicatorReport, ApiError>;
 
     /// Every stored indicator, expired ones included. `GET /v1/indicators`
     async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError>;

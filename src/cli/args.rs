@@ -200,7 +200,11 @@ pub enum IocCommand {
     List,
     /// Remove one indicator by its id, or --all.
     Remove {
-        #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
         id: Option<i64>,
         #[arg(long)]
         all: bool,

@@ -49,7 +49,11 @@ impl RawReevaluation {
         let window = match self.window {
             None => DEFAULT_WINDOW,
             Some(v) => match seconds("window", &v)? {
-                0 => return Err("[reevaluation] window = 0: a hunt needs a window (like \"14d\")".into()),
+                0 => {
+                    return Err(
+                        "[reevaluation] window = 0: a hunt needs a window (like \"14d\")".into(),
+                    );
+                }
                 s => Duration::from_secs(s),
             },
         };

@@ -465,14 +465,22 @@ async fn a_hunt_match_pulls_under_an_automatic_rule_once() {
     w.engine
         .store()
         .add_indicators(
-            &[indicator(crate::model::IndicatorKind::SenderDomain, "bad.example")],
+            &[indicator(
+                crate::model::IndicatorKind::SenderDomain,
+                "bad.example",
+            )],
             "root",
         )
         .unwrap();
     let window = Duration::from_secs(14 * 86_400);
     let first = super::hunt::hunt(&w.engine, window).unwrap();
     assert_eq!(
-        (first.indicators, first.examined, first.matches, first.new_alerts),
+        (
+            first.indicators,
+            first.examined,
+            first.matches,
+            first.new_alerts
+        ),
         (1, 1, 1, 1)
     );
     let pulled = w.decide().await;
@@ -491,7 +499,10 @@ async fn a_hunt_match_pulls_under_an_automatic_rule_once() {
     store.remove_all_indicators().unwrap();
     store
         .add_indicators(
-            &[indicator(crate::model::IndicatorKind::Sender, "HR@bad.example")],
+            &[indicator(
+                crate::model::IndicatorKind::Sender,
+                "HR@bad.example",
+            )],
             "root",
         )
         .unwrap();
@@ -508,7 +519,10 @@ async fn a_hunt_match_waits_under_a_confirmation_rule() {
     w.engine
         .store()
         .add_indicators(
-            &[indicator(crate::model::IndicatorKind::Subject, "  PAYROLL ")],
+            &[indicator(
+                crate::model::IndicatorKind::Subject,
+                "  PAYROLL ",
+            )],
             "root",
         )
         .unwrap();
@@ -544,7 +558,12 @@ fn a_hunt_ignores_look_alikes_expired_indicators_and_old_mail() {
     // Only the subdomain of evil.example; the expired one is not hunted; a URL is not in
     // the log.
     assert_eq!(
-        (report.indicators, report.not_hunted, report.examined, report.matches),
+        (
+            report.indicators,
+            report.not_hunted,
+            report.examined,
+            report.matches
+        ),
         (1, 1, 3, 1)
     );
     // Mail older than the window is not read at all.

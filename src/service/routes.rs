@@ -89,7 +89,9 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             "/v1/indicators",
             get(indicators)
                 .post(add_indicators)
-                .layer(DefaultBodyLimit::max(crate::api::indicators::INDICATORS_LIMIT)),
+                .layer(DefaultBodyLimit::max(
+                    crate::api::indicators::INDICATORS_LIMIT,
+                )),
         )
         .route("/v1/indicators/remove", post(remove_indicators))
         .route("/v1/hunts", post(hunt))

@@ -64,7 +64,9 @@ pub(super) fn add(
         }
     };
     if parsed.indicators.iter().any(|i| i.source.is_empty()) {
-        return Err(ApiError::bad_input("an indicator needs a source (--source)"));
+        return Err(ApiError::bad_input(
+            "an indicator needs a source (--source)",
+        ));
     }
     let done = engine
         .store()

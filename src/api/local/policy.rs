@@ -15,7 +15,13 @@ use crate::store::NewAudit;
 /// request to act, not to read.
 const SUBMIT_ROLE: Role = Role::Analyst;
 
-pub(super) fn audit_of(engine: &Engine, action: &str, name: &str, outcome: &str, detail: String) -> NewAudit {
+pub(super) fn audit_of(
+    engine: &Engine,
+    action: &str,
+    name: &str,
+    outcome: &str,
+    detail: String,
+) -> NewAudit {
     let actor = engine.actor();
     NewAudit {
         actor: actor.login.clone(),
