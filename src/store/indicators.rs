@@ -129,15 +129,14 @@ impl Store {
     /// The highest log id indicator `id`'s hunt has read (0: none yet).
     pub fn hunted_to(&self, id: i64) -> Result<i64> {
         self.read(|tx| {
-            Ok(tx
-                .prepare_cached("SELECT hunted_to FROM indicators WHERE id = ?1")?
+            tx.prepare_cached("SELECT hunted_to FROM indicators WHERE id = ?1")?
                 .query_row(params![id], |r| r.get(0))
                 .map_err(|e| match e {
                     rusqlite::Error::QueryReturnedNoRows => {
                         StoreError::NotFound(format!("no indicator {id}"))
                     }
                     e => e.into(),
-                })?)
+                })
         })
     }
 

@@ -25,14 +25,11 @@ fn options(kind: Option<IndicatorKind>) -> ImportOptions {
     }
 }
 
-/// (kind, value, classification, expiry) of each indicator read.
-fn read(
-    format: Format,
-    text: &str,
-) -> (
-    Vec<(IndicatorKind, String, String, Option<DateTime<Utc>>)>,
-    Vec<String>,
-) {
+/// (kind, value, classification, expiry) of one indicator read.
+type Read = (IndicatorKind, String, String, Option<DateTime<Utc>>);
+
+/// Each indicator read, and where each skipped thing was.
+fn read(format: Format, text: &str) -> (Vec<Read>, Vec<String>) {
     let parsed = parse(format, text, &options(None)).unwrap_or_else(|e| panic!("{e}"));
     assert!(parsed.indicators.iter().all(|i| i.source == "feed"));
     (
