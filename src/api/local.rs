@@ -761,6 +761,28 @@ impl Api for Local {
     async fn report(&self, req: &ReportRequest) -> Result<ReportView, ApiError> {
         reports::report(&self.engine, req)
     }
+
+    async fn add_indicators(
+        &self,
+        req: &crate::api::IndicatorSubmission,
+    ) -> Result<crate::api::IndicatorReport, ApiError> {
+        indicators::add(&self.engine, req)
+    }
+
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError> {
+        indicators::list(&self.engine)
+    }
+
+    async fn remove_indicators(
+        &self,
+        req: &crate::api::IndicatorRemoval,
+    ) -> Result<crate::api::IndicatorsRemoved, ApiError> {
+        indicators::remove(&self.engine, req)
+    }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        indicators::hunt(&self.engine)
+    }
 }
 
 /// Store files or directories other users could read (the log, the audit, the evidence of
@@ -788,6 +810,7 @@ mod feeds;
 
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 
+mod indicators;
 mod policy;
 mod reports;
 #[cfg(test)]

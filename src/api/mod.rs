@@ -13,6 +13,7 @@
 //! so every rail the planner applied (caps, exclusions, the quarantine mailbox) still holds.
 
 pub mod alerts;
+pub mod indicators;
 mod local;
 pub mod remote;
 pub mod reports;
@@ -29,6 +30,7 @@ pub use crate::engine::{
     SweepRequest,
 };
 pub use alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
+pub use indicators::{IndicatorRemoval, IndicatorReport, IndicatorSubmission, IndicatorsRemoved};
 pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
 pub use reports::{ReportKind, ReportRequest, ReportView};
 pub use types::*;
@@ -150,4 +152,20 @@ pub trait Api: Send + Sync {
     /// the report audited (`report`) and fed to the policies as an alert (source `analyst`,
     /// id `report:<log id>`). `POST /v1/reports`
     async fn report(&self, req: &ReportRequest) -> Result<ReportView, ApiError>;
+    /// Add indicators (a feed or one), parsed whole and stored together or not at all.
+    /// `POST /v1/indicators`
+    async fn add_indicators(&self, req: &IndicatorSubmission) -> Result<IndicatorReport, ApiError>;
+
+    /// Every stored indicator, expired ones included. `GET /v1/indicators`
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError>;
+
+    /// Remove one indicator or all. `POST /v1/indicators/remove`
+    async fn remove_indicators(
+        &self,
+        req: &IndicatorRemoval,
+    ) -> Result<IndicatorsRemoved, ApiError>;
+
+    /// Hunt the log for the live indicators now; matches go to the policies as alerts.
+    /// `POST /v1/hunts`
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError>;
 }

@@ -353,6 +353,28 @@ impl Api for Remote {
     ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
         self.post("/v1/submissions", Some(req)).await
     }
+
+    async fn add_indicators(
+        &self,
+        req: &super::IndicatorSubmission,
+    ) -> Result<super::IndicatorReport, ApiError> {
+        self.post("/v1/indicators", Some(req)).await
+    }
+
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError> {
+        self.get("/v1/indicators").await
+    }
+
+    async fn remove_indicators(
+        &self,
+        req: &super::IndicatorRemoval,
+    ) -> Result<super::IndicatorsRemoved, ApiError> {
+        self.post("/v1/indicators/remove", Some(req)).await
+    }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        self.post::<_, ()>("/v1/hunts", None).await
+    }
 }
 
 /// One line of the service's event stream (`service::routes::EventLine` on the wire).

@@ -177,6 +177,11 @@ pub enum Command {
                       retractor report '<abc@example.com>' --false-positive"
     )]
     Report(ReportArgs),
+    /// Indicators of compromise: add, import a feed, list, remove.
+    #[command(subcommand)]
+    Ioc(IocCommand),
+    /// Hunt the log for the live indicators now; matches go to the policies as alerts.
+    Hunt(HuntArgs),
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +206,59 @@ pub struct ReportArgs {
     /// Why (a ticket), recorded in the audit and the alert.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {}
+
+/// `ioc add|import|list|remove`.
+#[derive(Debug, clap::Subcommand)]
+pub enum IocCommand {
+    /// Add one indicator.
+    Add {
+        /// sender, sender-domain, url, url-domain, attachment-sha256, attachment-name or subject.
+        #[arg(value_name = "KIND")]
+        kind: String,
+        #[arg(value_name = "VALUE")]
+        value: String,
+        /// Where it came from.
+        #[arg(long, value_name = "S", default_value = "manual")]
+        source: String,
+        /// When it stops counting: a span from now (30d) or a date / RFC 3339 time.
+        #[arg(long, value_name = "30d|DATE")]
+        expires: Option<String>,
+        /// What a match implies (default phish).
+        #[arg(long, value_name = "C")]
+        classification: Option<String>,
+    },
+    /// Import a feed: every value checked first, stored together or not at all.
+    Import {
+        /// A file, or - for standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// lines, csv, stix or misp.
+        #[arg(long, value_name = "FORMAT")]
+        format: String,
+        /// The kind of every value of a plain list (default: inferred per line).
+        #[arg(long, value_name = "K")]
+        kind: Option<String>,
+        /// Where it came from (default: the file's name).
+        #[arg(long, value_name = "S")]
+        source: Option<String>,
+    },
+    /// The stored indicators.
+    List,
+    /// Remove one indicator by its id, or --all.
+    Remove {
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// The shells `completions` writes for.

@@ -15,6 +15,7 @@ pub mod net;
 pub mod paths;
 pub mod policy;
 pub mod redact;
+pub mod reevaluation;
 pub mod secret;
 mod service;
 mod store;
@@ -78,6 +79,8 @@ pub struct Config {
     pub approvals: ApprovalSettings,
     /// The `[submissions]` table: the abuse mailbox users report phish to, when present.
     pub submissions: Option<SubmissionSettings>,
+    /// The `[reevaluation]` table: hunts for the live indicators.
+    pub reevaluation: reevaluation::ReevaluationSettings,
 }
 
 /// The `[console]` table. Key names and action names are checked when the console starts
@@ -278,6 +281,8 @@ struct RawConfig {
     approvals: policy::RawApprovals,
     #[serde(default)]
     submissions: Option<submissions::RawSubmissions>,
+    #[serde(default)]
+    reevaluation: reevaluation::RawReevaluation,
 }
 
 /// Keys every tenant has, whatever its kind.
@@ -392,8 +397,10 @@ impl Config {
             .map(|s| s.resolve(&tenant_names, &base))
             .transpose()
             .map_err(err)?;
+        let reevaluation = raw.reevaluation.resolve().map_err(err)?;
         Ok(Config {
             submissions,
+            reevaluation,
             alerts,
             policy,
             approvals,

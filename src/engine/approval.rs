@@ -294,11 +294,17 @@ impl Engine {
         Arc::clone(&self.alerts_arrived)
     }
 
+    /// Shared handle on the indicator wake-up, for `ioc add|import` and the hunter.
+    pub fn indicators_arrived(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.indicators_arrived)
+    }
+
     /// This engine, woken by the same signals as `previous` (a service's reload: the
     /// intakes started with the first engine keep waking the deciders of every later one).
     pub fn sharing_signals_of(mut self, previous: &Engine) -> Engine {
         self.alerts_arrived = Arc::clone(&previous.alerts_arrived);
         self.work_arrived = Arc::clone(&previous.work_arrived);
+        self.indicators_arrived = Arc::clone(&previous.indicators_arrived);
         self
     }
 }

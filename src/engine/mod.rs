@@ -94,6 +94,8 @@ pub struct Engine {
     work_arrived: Arc<tokio::sync::Notify>,
     /// Told when this process stores an alert revision, so its decider looks at once.
     alerts_arrived: Arc<tokio::sync::Notify>,
+    /// Told when this process stores indicators, so its hunter hunts at once.
+    indicators_arrived: Arc<tokio::sync::Notify>,
     /// What this process decided about each job's signature (signing processes only).
     job_verdicts: Arc<job_check::JobVerdicts>,
     anchor_state: Arc<Mutex<anchor::AnchorState>>,
@@ -116,6 +118,7 @@ impl Engine {
             limits,
             work_arrived: Arc::default(),
             alerts_arrived: Arc::default(),
+            indicators_arrived: Arc::default(),
             job_verdicts: Arc::default(),
             anchor_state: Arc::new(anchor::AnchorState::new()),
         }
@@ -139,6 +142,7 @@ impl Engine {
             limits: Arc::clone(&self.limits),
             work_arrived: Arc::clone(&self.work_arrived),
             alerts_arrived: Arc::clone(&self.alerts_arrived),
+            indicators_arrived: Arc::clone(&self.indicators_arrived),
             job_verdicts: Arc::clone(&self.job_verdicts),
             anchor_state: Arc::clone(&self.anchor_state),
         }

@@ -11,6 +11,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod indicators;
+pub mod ioc;
 pub mod route;
 pub mod urls;
 

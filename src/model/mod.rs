@@ -2,6 +2,7 @@
 
 mod action;
 mod alert;
+pub mod indicator;
 mod job;
 mod message;
 pub mod text;
@@ -12,6 +13,7 @@ pub use alert::{
     Alert, AlertDisposition, AlertError, AlertReceipt, AlertSink, AlertStatus, MAX_FIELD_CHARS,
     MAX_RECIPIENTS,
 };
+pub use indicator::{Indicator, IndicatorKind, IndicatorRecord};
 pub use job::{
     FailReason, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus, Location,
     Placement,

@@ -13,6 +13,7 @@
 
 pub mod act;
 pub mod decide;
+pub mod hunt;
 pub mod intake;
 pub mod notify;
 pub mod rails;

@@ -283,7 +283,14 @@ impl Worker {
                 Arc::clone(&engine),
                 Some(stopping.clone()),
             ));
+            let hunter = tokio::spawn(crate::policy::hunt::run_hunter(
+                Arc::clone(&engine),
+                Some(stopping.clone()),
+            ));
             let ran = engine.run_until(opts, Some(stopping)).await;
+            if let Err(e) = hunter.await {
+                tracing::warn!("hunter failed: {e}");
+            }
             match decider.await {
                 Ok(Err(e)) => tracing::warn!("policy decider stopped: {e}"),
                 Err(e) => tracing::warn!("policy decider failed: {e}"),

@@ -87,6 +87,16 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         )
         .route("/v1/policy/report", get(policy_report))
         .route("/v1/submissions", post(process_submissions))
+        .route(
+            "/v1/indicators",
+            get(indicators)
+                .post(add_indicators)
+                .layer(DefaultBodyLimit::max(
+                    crate::api::indicators::INDICATORS_LIMIT,
+                )),
+        )
+        .route("/v1/indicators/remove", post(remove_indicators))
+        .route("/v1/hunts", post(hunt))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -578,4 +588,36 @@ async fn policy_report(
     let q = ok_or_answer!(query(q));
     let api = api_or_answer!(s, p, h);
     answer(api.policy_report(q.since).await)
+}
+
+async fn add_indicators(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::IndicatorSubmission>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.add_indicators(&req).await)
+}
+
+async fn indicators(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.indicators().await)
+}
+
+async fn remove_indicators(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::api::IndicatorRemoval>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
+    let api = api_or_answer!(s, p, h);
+    answer(api.remove_indicators(&req).await)
+}
+
+async fn hunt(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+    let api = api_or_answer!(s, p, h);
+    answer(api.hunt().await)
 }

@@ -198,6 +198,28 @@ impl Api for Scripted {
     ) -> Result<crate::submissions::SubmissionsRun, ApiError> {
         Err(err(ApiErrorKind::BadInput, "no [submissions] table"))
     }
+
+    async fn add_indicators(
+        &self,
+        _: &crate::api::IndicatorSubmission,
+    ) -> Result<crate::api::IndicatorReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn indicators(&self) -> Result<Vec<crate::model::IndicatorRecord>, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn remove_indicators(
+        &self,
+        _: &crate::api::IndicatorRemoval,
+    ) -> Result<crate::api::IndicatorsRemoved, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
+
+    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        Err(err(ApiErrorKind::Refused, "refused"))
+    }
 }
 
 fn progress(done: u64, finished: bool) -> JobProgress {

@@ -135,6 +135,32 @@ impl Store {
         })
     }
 
+    /// Up to `limit` messages with a log id above `after_id` received within `within` of
+    /// now, by log id: a hunt reads the log forward from where it stopped.
+    pub fn messages_after(
+        &self,
+        after_id: i64,
+        within: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<LoggedMessage>> {
+        let since = self
+            .now()
+            .0
+            .timestamp()
+            .saturating_sub(i64::try_from(within.as_secs()).unwrap_or(i64::MAX));
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id > ?1 AND m.received_at >= ?2
+                 ORDER BY m.id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                rusqlite::params![after_id, since, limit as i64],
+                message_from_row,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     /// One message with its per-recipient deliveries.
     pub fn message_detail(&self, id: i64, holds: &dyn Fn(&str) -> bool) -> Result<MessageDetail> {
         let message = self.message(id)?;

@@ -18,6 +18,7 @@ mod contract;
 mod decode;
 mod evidence;
 mod files;
+mod indicators;
 mod jobs;
 mod messages;
 mod pollers;
@@ -45,11 +46,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
+pub use indicators::IndicatorsAdded;
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use postgres::PgStore;
 pub use roles::{
-    AuditTrail, EvidenceStore, ItemClaims, JobQueue, MessageLog, PhishReports, StoreRoles,
+    AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue, MessageLog, PhishReports,
+    StoreRoles,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
-    ConversationEntry, EvidenceRecord, IngestStats, ItemFinish, MessageDetail, NewAudit, NewItem,
-    NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued, Result, Store,
+    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MessageDetail,
+    NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued,
+    Result, Store,
 };
-use crate::model::{Job, JobItem, LoggedMessage, Placement};
+use crate::model::{Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement};
 use crate::query::Query;
 
 /// Declares a role trait and its SQLite implementation from one list of signatures, each
@@ -75,6 +76,9 @@ role! {
         /// Set a message's disposition (an analyst's report), lower-cased; `NotFound` when
         /// no such log id.
         fn set_disposition(&self, id: i64, disposition: &str) -> Result<()>;
+        /// Up to `limit` messages with a log id above `after_id`, received within `within`
+        /// of the store's now, by log id (a hunt reads the log forward).
+        fn messages_after(&self, after_id: i64, within: Duration, limit: usize) -> Result<Vec<LoggedMessage>>;
     }
 }
 
@@ -187,13 +191,35 @@ role! {
     }
 }
 
+role! {
+    /// Indicators of compromise, and how far each one's hunt has read the log.
+    pub trait IndicatorStore {
+        /// Add a batch in one transaction (all or none); a (kind, value, source) already
+        /// stored gets the batch's classification and expiry.
+        fn add_indicators(&self, batch: &[Indicator], added_by: &str) -> Result<IndicatorsAdded>;
+        /// Every indicator, expired ones included, oldest first.
+        fn indicators(&self) -> Result<Vec<IndicatorRecord>>;
+        /// The indicators that count at the store's now (no expiry or one ahead).
+        fn live_indicators(&self) -> Result<Vec<IndicatorRecord>>;
+        /// Remove one (`NotFound` when absent); what it was.
+        fn remove_indicator(&self, id: i64) -> Result<IndicatorRecord>;
+        /// Remove every indicator; how many there were.
+        fn remove_all_indicators(&self) -> Result<u64>;
+        /// The highest log id this indicator's hunt has read (0: none yet).
+        fn hunted_to(&self, id: i64) -> Result<i64>;
+        /// Move this indicator's hunt mark up to `log_id` (never backwards).
+        fn set_hunted_to(&self, id: i64, log_id: i64) -> Result<()>;
+    }
+}
+
 /// Every role at once: what the engine's run needs from one store.
 pub trait StoreRoles:
-    MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports
+    MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports + IndicatorStore
 {
 }
 
-impl<T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports> StoreRoles
-    for T
+impl<
+    T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports + IndicatorStore,
+> StoreRoles for T
 {
 }

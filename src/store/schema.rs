@@ -293,4 +293,20 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX submissions_by_original ON submissions (original_message_id);
     "#,
+    // 12: indicators of compromise a hunt matches against the log; `hunted_to` is the
+    // highest log id an indicator's hunt has read, so a hunt resumes where it stopped.
+    r#"
+    CREATE TABLE indicators (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        value          TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        expires_at     INTEGER,
+        added_by       TEXT NOT NULL,
+        added_at       INTEGER NOT NULL,
+        hunted_to      INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, value, source)
+    );
+    "#,
 ];

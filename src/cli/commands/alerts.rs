@@ -14,7 +14,7 @@ use crate::api::{AlertSubmission, ApprovalAnswer};
 use crate::model::text::sanitize;
 
 /// The file's text as the caller can read it (a service could not open the caller's file).
-fn read_lines(file: &Path) -> Result<AlertSubmission, CliError> {
+pub(super) fn read_lines(file: &Path) -> Result<AlertSubmission, CliError> {
     let name = file.display().to_string();
     let mut body = Vec::new();
     let read = if file.as_os_str() == "-" {

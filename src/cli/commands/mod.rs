@@ -5,6 +5,7 @@ mod audit;
 mod demo;
 mod docs;
 mod evidence;
+mod ioc;
 mod jobs;
 mod log;
 mod remediate;
@@ -50,6 +51,8 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Policy(c) => alerts::policy(ctx, c).await,
         Command::Submissions(a) => submissions::run(ctx, a).await,
         Command::Report(a) => reports::run(ctx, a).await,
+        Command::Ioc(c) => ioc::run(ctx, c).await,
+        Command::Hunt(_) => ioc::hunt(ctx).await,
     }
 }
 

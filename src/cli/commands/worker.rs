@@ -22,8 +22,13 @@ pub async fn worker(ctx: &Context, a: WorkerArgs) -> Result<u8, CliError> {
                 std::sync::Arc::clone(&engine),
                 None,
             ));
+            let hunter = tokio::spawn(crate::policy::hunt::run_hunter(
+                std::sync::Arc::clone(&engine),
+                None,
+            ));
             let decided = crate::policy::run_decider(std::sync::Arc::clone(&engine), None).await;
             submissions.abort();
+            hunter.abort();
             decided
         } else {
             std::future::pending().await

@@ -5,11 +5,13 @@
 //! adding one `contract_suite!` line.
 
 mod claims;
+mod indicators;
 mod records;
 mod reports;
 mod search;
 
 use claims::*;
+use indicators::*;
 use records::*;
 use reports::*;
 use search::*;
@@ -236,6 +238,8 @@ macro_rules! contract_suite {
                 an_unknown_stored_value_stops_the_read,
                 the_query_language_finds_the_same_messages,
                 a_phish_report_is_recorded_once_and_its_reporters_counted,
+                indicators_are_kept_refreshed_and_expire,
+                an_unknown_indicator_kind_stops_the_read,
             );
         }
     };

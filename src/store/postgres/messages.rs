@@ -86,6 +86,27 @@ impl MessageLog for PgStore {
         })
     }
 
+    fn messages_after(
+        &self,
+        after_id: i64,
+        within: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<LoggedMessage>> {
+        let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|tx, now| {
+            let since = now.timestamp().saturating_sub(within);
+            let rows = tx.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id > $1 AND m.received_at >= $2
+                     ORDER BY m.id LIMIT $3"
+                ),
+                &[&after_id, &since, &limit],
+            )?;
+            messages_from(&rows)
+        })
+    }
+
     fn messages_by_message_id(&self, message_id: &str) -> Result<Vec<LoggedMessage>> {
         self.read(|tx, _| {
             let rows = tx.query(

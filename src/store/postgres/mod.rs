@@ -13,6 +13,7 @@ mod audit;
 mod claims;
 mod conn;
 mod decode;
+mod indicators;
 mod jobs;
 mod messages;
 mod schema;

@@ -1,0 +1,184 @@
+//! Re-evaluation: the live indicators matched against the message log over a window, each
+//! match handed to the policy intake as an alert, so the rules and rails decide as for any
+//! alert and a repeat (same source and id) is recognised and never acted on twice.
+//!
+//! The log knows each message's sender and subject, so `sender`, `sender-domain` and
+//! `subject` indicators are hunted there; URLs and attachments are in no log row and are
+//! counted as not hunted (a sweep by indicator reads the mailboxes for them).
+//!
+//! Resumable: after each page of the log an indicator's alerts are stored first, then its
+//! mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page. A hunt killed
+//! between the two reads the page again, and its alerts are repeats.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::Intake;
+use crate::engine::Engine;
+use crate::forensics::{Evidence, Indicators};
+use crate::model::indicator::normalize_subject;
+use crate::model::{Alert, AlertDisposition, IndicatorKind, IndicatorRecord, LoggedMessage};
+
+/// The alerts' source; with `ioc:<indicator id>:<log id>` as their id.
+pub const HUNT_SOURCE: &str = "ioc";
+
+/// How many log rows one page reads.
+const PAGE: usize = 1000;
+
+/// What one hunt did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HuntReport {
+    /// Live indicators hunted in the log.
+    pub indicators: u64,
+    /// Live indicators of kinds the log does not know (URLs, attachments).
+    pub not_hunted: u64,
+    /// Log rows read (summed over indicators).
+    pub examined: u64,
+    /// Matches handed to the intake.
+    pub matches: u64,
+    /// Of those, alerts the intake had not seen.
+    pub new_alerts: u64,
+    /// Matches the intake recognised as already raised.
+    pub repeats: u64,
+}
+
+/// Whether a logged message matches an indicator (look-alikes never: `evil.example` is not
+/// `notevil.example` nor `evil.example.org`, as for sweeps).
+pub fn matches(indicator: &IndicatorRecord, message: &LoggedMessage) -> bool {
+    let value = &indicator.indicator.value;
+    match indicator.indicator.kind {
+        IndicatorKind::Sender => crate::model::normalize_address(&message.from) == *value,
+        IndicatorKind::SenderDomain => {
+            let wanted = Indicators {
+                sender_domains: vec![value.clone()],
+                ..Indicators::default()
+            };
+            let seen = Evidence {
+                from: crate::model::normalize_address(&message.from),
+                ..Evidence::default()
+            };
+            wanted.matches(&seen)
+        }
+        IndicatorKind::Subject => normalize_subject(&message.subject) == *value,
+        IndicatorKind::Url
+        | IndicatorKind::UrlDomain
+        | IndicatorKind::AttachmentSha256
+        | IndicatorKind::AttachmentName => false,
+    }
+}
+
+/// The kinds a hunt reads the log for.
+fn in_log(kind: IndicatorKind) -> bool {
+    matches!(
+        kind,
+        IndicatorKind::Sender | IndicatorKind::SenderDomain | IndicatorKind::Subject
+    )
+}
+
+/// The alert a match becomes, checked by the one alert parser every intake uses.
+fn alert_of(indicator: &IndicatorRecord, message: &LoggedMessage) -> Option<Alert> {
+    let i = &indicator.indicator;
+    let raw = json!({
+        "id": format!("ioc:{}:{}", indicator.id, message.id),
+        "source": HUNT_SOURCE,
+        "message_id": message.message_id,
+        "classification": i.classification,
+        "status": "active",
+        "tenant": message.tenant,
+        "recipients": message.recipients,
+        "details": {
+            "indicator": indicator.id,
+            "kind": i.kind.as_str(),
+            "value": i.value,
+            "indicator_source": i.source,
+        },
+    });
+    // A log row the alert rules refuse (an over-long recipient list) is not raised: the
+    // sweep by indicator is the tool for a whole domain.
+    Alert::parse(&raw.to_string()).ok()
+}
+
+/// Hunt every live indicator over the log's last `window`, from where each one stopped.
+pub fn hunt(engine: &Engine, window: Duration) -> anyhow::Result<HuntReport> {
+    let store = engine.store();
+    let intake = Intake::new(engine);
+    let mut report = HuntReport::default();
+    for indicator in store.live_indicators()? {
+        if !in_log(indicator.indicator.kind) {
+            report.not_hunted += 1;
+            continue;
+        }
+        report.indicators += 1;
+        let mut mark = store.hunted_to(indicator.id)?;
+        loop {
+            let page = store.messages_after(mark, window, PAGE)?;
+            let Some(last) = page.last().map(|m| m.id) else {
+                break;
+            };
+            report.examined += page.len() as u64;
+            let alerts: Vec<Alert> = page
+                .iter()
+                .filter(|m| matches(&indicator, m))
+                .filter_map(|m| alert_of(&indicator, m))
+                .collect();
+            if !alerts.is_empty() {
+                report.matches += alerts.len() as u64;
+                for receipt in intake.receive_all(&alerts)? {
+                    if receipt.disposition == AlertDisposition::Repeat {
+                        report.repeats += 1;
+                    } else {
+                        report.new_alerts += 1;
+                    }
+                }
+            }
+            store.set_hunted_to(indicator.id, last)?;
+            mark = last;
+            if page.len() < PAGE {
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Hunt every `[reevaluation] interval` and right after this process stores indicators,
+/// until `stop` turns true (forever without one); nothing when the interval is 0. A hunt that
+/// fails is logged and tried again at the next turn.
+pub async fn run_hunter(engine: Arc<Engine>, mut stop: Option<watch::Receiver<bool>>) {
+    let settings = engine.config().reevaluation.clone();
+    let Some(interval) = settings.interval else {
+        return;
+    };
+    let wake = engine.indicators_arrived();
+    loop {
+        if stop.as_ref().is_some_and(|s| *s.borrow()) {
+            return;
+        }
+        let hunter = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || hunt(&hunter, settings.window)).await {
+            Ok(Ok(r)) if r.matches > 0 => tracing::info!(
+                matches = r.matches,
+                new = r.new_alerts,
+                examined = r.examined,
+                "hunt"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("hunt failed: {e}"),
+            Err(e) => tracing::warn!("hunt stopped: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = wake.notified() => {}
+            _ = async {
+                match stop.as_mut() {
+                    Some(s) => { let _ = s.changed().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Indicators of compromise a hunt looks for, and how far each one's hunt has read the log.
+//!
+//! A (kind, value, source) is stored once: importing a feed again refreshes its
+//! classification and expiry instead of adding a second row a hunt would match twice.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::decode::RowOf;
+use super::{Result, Store, StoreError};
+use crate::model::{Indicator, IndicatorKind, IndicatorRecord};
+
+/// An indicator row: id first.
+const INDICATOR_ROW: RowOf = RowOf {
+    table: "indicators",
+    id_column: 0,
+};
+
+/// The columns [`record`] reads, in its order.
+const COLUMNS: &str =
+    "id, kind, value, source, classification, expires_at, added_by, added_at FROM indicators";
+
+/// What adding a batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IndicatorsAdded {
+    /// New rows.
+    pub added: u64,
+    /// Rows already stored for the same kind, value and source, their classification and
+    /// expiry replaced by the batch's.
+    pub refreshed: u64,
+}
+
+/// The kind's stored spelling back, or the row is unreadable.
+fn kind_of(text: &str) -> Option<IndicatorKind> {
+    IndicatorKind::parse(text).ok()
+}
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndicatorRecord> {
+    Ok(IndicatorRecord {
+        id: r.get(0)?,
+        indicator: Indicator {
+            kind: INDICATOR_ROW.known(r, 1, "kind", kind_of)?,
+            value: r.get(2)?,
+            source: r.get(3)?,
+            classification: r.get(4)?,
+            expires_at: INDICATOR_ROW.millis_or_null(r, 5, "expires_at")?,
+        },
+        added_by: r.get(6)?,
+        added_at: INDICATOR_ROW.millis(r, 7, "added_at")?,
+    })
+}
+
+impl Store {
+    /// Add indicators in one transaction (all or none); one already stored for its kind,
+    /// value and source gets the new classification and expiry.
+    pub fn add_indicators(&self, batch: &[Indicator], added_by: &str) -> Result<IndicatorsAdded> {
+        self.write(|tx, now| {
+            let mut done = IndicatorsAdded::default();
+            for i in batch {
+                let expires = i.expires_at.map(|e| e.timestamp_millis());
+                let updated = tx
+                    .prepare_cached(
+                        "UPDATE indicators SET classification = ?4, expires_at = ?5
+                         WHERE kind = ?1 AND value = ?2 AND source = ?3",
+                    )?
+                    .execute(params![i.kind.as_str(), i.value, i.source, i.classification, expires])?;
+                if updated > 0 {
+                    done.refreshed += 1;
+                    continue;
+                }
+                tx.prepare_cached(
+                    "INSERT INTO indicators (kind, value, source, classification, expires_at, added_by, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![i.kind.as_str(), i.value, i.source, i.classification, expires, added_by, now.millis()])?;
+                done.added += 1;
+            }
+            Ok(done)
+        })
+    }
+
+    /// Every stored indicator, expired ones included, oldest first.
+    pub fn indicators(&self) -> Result<Vec<IndicatorRecord>> {
+        self.read(|tx| {
+            let sql = format!("SELECT {COLUMNS} ORDER BY id");
+            let rows = tx
+                .prepare_cached(&sql)?
+                .query_map([], record)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// The indicators that count now (no expiry, or one still ahead), oldest first.
+    pub fn live_indicators(&self) -> Result<Vec<IndicatorRecord>> {
+        let now = self.now().millis();
+        self.read(|tx| {
+            let sql =
+                format!("SELECT {COLUMNS} WHERE expires_at IS NULL OR expires_at > ?1 ORDER BY id");
+            let rows = tx
+                .prepare_cached(&sql)?
+                .query_map(params![now], record)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Remove one indicator (`NotFound` when there is none with that id); what it was.
+    pub fn remove_indicator(&self, id: i64) -> Result<IndicatorRecord> {
+        self.write(|tx, _| {
+            let sql = format!("SELECT {COLUMNS} WHERE id = ?1");
+            let found = tx
+                .prepare_cached(&sql)?
+                .query_map(params![id], record)?
+                .next()
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound(format!("no indicator {id}")))?;
+            tx.prepare_cached("DELETE FROM indicators WHERE id = ?1")?
+                .execute(params![id])?;
+            Ok(found)
+        })
+    }
+
+    /// Remove every indicator; how many there were.
+    pub fn remove_all_indicators(&self) -> Result<u64> {
+        self.write(|tx, _| Ok(tx.execute("DELETE FROM indicators", [])? as u64))
+    }
+
+    /// The highest log id indicator `id`'s hunt has read (0: none yet).
+    pub fn hunted_to(&self, id: i64) -> Result<i64> {
+        self.read(|tx| {
+            tx.prepare_cached("SELECT hunted_to FROM indicators WHERE id = ?1")?
+                .query_row(params![id], |r| r.get(0))
+                .map_err(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => {
+                        StoreError::NotFound(format!("no indicator {id}"))
+                    }
+                    e => e.into(),
+                })
+        })
+    }
+
+    /// Record that indicator `id`'s hunt has read the log up to `log_id`; never backwards.
+    pub fn set_hunted_to(&self, id: i64, log_id: i64) -> Result<()> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "UPDATE indicators SET hunted_to = ?2 WHERE id = ?1 AND hunted_to < ?2",
+            )?
+            .execute(params![id, log_id])?;
+            Ok(())
+        })
+    }
+}
