@@ -426,3 +426,19 @@ async fn a_revision_is_decided_once_even_when_its_decider_dies() {
     assert_eq!(store.jobs(10).unwrap().len(), 1);
     assert_eq!(store.alert_counts().unwrap().decisions, 1);
 }
+
+/// The quarantine mailbox is never a target, even when the alert names it and it holds a copy:
+/// the recipient's copy is pulled, the quarantine's own stays where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quarantine_mailbox_is_never_pulled() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice", "quarantine"], 1);
+    w.receive("q1", "active", &["alice@corp.test", "quarantine@corp.test"]);
+    let d = w.decide().await;
+    assert_eq!(d.outcome, "pulled", "{}", d.detail);
+    w.run(d.job.expect("a job")).await;
+    assert!(!w.in_inbox("alice"), "alice's copy is quarantined");
+    // Its own delivered file, by name: the copy quarantined from alice lands elsewhere.
+    let own = maildir(w.dir.path(), "quarantine").join("new/100.M1.host");
+    assert!(own.exists(), "the quarantine mailbox was acted on");
+}
