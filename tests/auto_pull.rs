@@ -264,7 +264,6 @@ fn latency_on_maildir() {
 #[ignore = "a measurement: run by hand, figures in benches/README.md"]
 fn latency_on_graph() {
     use graph_server::{GraphServer, NewMessage, Settings, UserKind};
-    use std::os::unix::fs::PermissionsExt;
     let server = GraphServer::start(Settings {
         latency: Duration::from_millis(20),
         ..Settings::default()
@@ -273,17 +272,10 @@ fn latency_on_graph() {
         "[policy]\nwindow = \"52w\"\n[policy.rules.phish]\nwhen = [\"phish\"]\n\
          action = \"move-to-junk\"\nmode = \"automatic\"\n",
     );
-    let secret = w.path().join("graph-secret");
-    std::fs::write(&secret, graph_server::CLIENT_SECRET).unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let config = std::fs::read_to_string(w.config()).unwrap();
     let tenant = format!(
-        "\n[tenants.m365]\nkind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\n\
-         client_secret_file = \"graph-secret\"\nauthority_host = \"{url}\"\n\
-         graph_endpoint = \"{url}\"\ndomains = [\"m365.test\"]\n",
-        graph_server::TENANT,
-        graph_server::CLIENT_ID,
-        url = server.url
+        "\n[tenants.m365]\n{}domains = [\"m365.test\"]\n",
+        server.tenant_config(w.path())
     );
     std::fs::write(w.config(), config + &tenant).unwrap();
     let to: Vec<String> = (0..LATENCY_RECIPIENTS)

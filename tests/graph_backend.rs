@@ -46,15 +46,10 @@ fn line(id: &str, to: &[&str]) -> String {
 /// in a mode-600 file.
 fn world(server: &GraphServer, extra: &str) -> World {
     let w = World::new("");
-    let secret = w.path().join("graph-secret");
-    fs::write(&secret, CLIENT_SECRET).unwrap();
-    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
     let config = fs::read_to_string(w.config()).unwrap();
     let tenant = format!(
-        "\n[tenants.m365]\nkind = \"graph\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"graph-secret\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\nretry_backoff_ms = 20\ndomains = [\"m365.test\"]\n{extra}\n",
-        graph_server::TENANT,
-        graph_server::CLIENT_ID,
-        url = server.url
+        "\n[tenants.m365]\n{}domains = [\"m365.test\"]\n{extra}\n",
+        server.tenant_config(w.path())
     );
     fs::write(w.config(), config + &tenant).unwrap();
     w

@@ -574,3 +574,19 @@ fn a_hunt_ignores_look_alikes_expired_indicators_and_old_mail() {
     let narrow = super::hunt::hunt(&w.engine, Duration::from_secs(60)).unwrap();
     assert_eq!((narrow.examined, narrow.matches), (0, 0));
 }
+
+/// The quarantine mailbox is never a target, even when the alert names it and it holds a copy:
+/// the recipient's copy is pulled, the quarantine's own stays where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quarantine_mailbox_is_never_pulled() {
+    let w = World::new(AUTOMATIC);
+    w.deliver(&["alice", "quarantine"], 1);
+    w.receive("q1", "active", &["alice@corp.test", "quarantine@corp.test"]);
+    let d = w.decide().await;
+    assert_eq!(d.outcome, "pulled", "{}", d.detail);
+    w.run(d.job.expect("a job")).await;
+    assert!(!w.in_inbox("alice"), "alice's copy is quarantined");
+    // Its own delivered file, by name: the copy quarantined from alice lands elsewhere.
+    let own = maildir(w.dir.path(), "quarantine").join("new/100.M1.host");
+    assert!(own.exists(), "the quarantine mailbox was acted on");
+}

@@ -453,10 +453,19 @@ impl GraphServer {
         self.data().stats.clone()
     }
 
-    /// The config keys of a tenant pointing at this server (client secret from `env_var`).
-    pub fn tenant_config(&self, env_var: &str) -> String {
+    /// The config keys of a tenant on this server (its client secret written into
+    /// `dir/graph-secret`, mode 600 as the config loader wants a secret file).
+    pub fn tenant_config(&self, dir: &std::path::Path) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = dir.join("graph-secret");
+        std::fs::write(&secret, CLIENT_SECRET).expect("client secret");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod client secret");
         format!(
-            "kind = \"graph\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"{env_var}\"\nauthority_host = \"{url}\"\ngraph_endpoint = \"{url}\"\nretry_backoff_ms = 20\n",
+            "kind = \"graph\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_file = \"{}\"\nauthority_host = \"{url}\"\n\
+             graph_endpoint = \"{url}\"\nretry_backoff_ms = 20\n",
+            secret.display(),
             url = self.url
         )
     }

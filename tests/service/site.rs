@@ -1,5 +1,5 @@
 //! A host set up for `retractor serve` as the README says, shared by the service's tests:
-//! the service account, the SOC group and two analysts; a 0700 state directory with a
+//! the service account, the SOC group and four analysts; a 0700 state directory with a
 //! Maildir tenant and a logged phish; a root-owned config; the service started as its account.
 #![allow(dead_code)]
 
@@ -16,6 +16,9 @@ use crate::common::{copies_of, log_line, make_maildir, message};
 pub const SVC: &str = "retractor-svc";
 pub const VIEWER: &str = "rsvc-viewer";
 pub const RESPONDER: &str = "rsvc-responder";
+/// Two more analysts, for four-eyes: one asks, the other decides.
+pub const REQUESTER: &str = "rsvc-requester";
+pub const APPROVER: &str = "rsvc-approver";
 pub const SOC: &str = "rsvc-soc";
 pub const ID: &str = "<svc-phish@bad.example>";
 pub const BIN: &str = env!("CARGO_BIN_EXE_retractor");
@@ -29,13 +32,19 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("run")
 }
 
-/// The service account, the SOC group and two analysts in it (created once, kept: accounts
+/// The service account, the SOC group and four analysts in it (created once, kept: accounts
 /// are host state that other runs reuse).
 pub fn accounts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         run(Command::new("groupadd").args(["-f", SOC]));
-        for (user, groups) in [(SVC, None), (VIEWER, Some(SOC)), (RESPONDER, Some(SOC))] {
+        for (user, groups) in [
+            (SVC, None),
+            (VIEWER, Some(SOC)),
+            (RESPONDER, Some(SOC)),
+            (REQUESTER, Some(SOC)),
+            (APPROVER, Some(SOC)),
+        ] {
             if run(Command::new("id").arg(user)).status.success() {
                 continue;
             }
