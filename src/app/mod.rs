@@ -189,6 +189,8 @@ pub struct Preview {
     pub actionable: usize,
     /// Distinct mailboxes over all depths.
     pub mailboxes: usize,
+    /// Copies an earlier job already put where the action puts them (not counted as to do).
+    pub already_there: usize,
     pub notes: Vec<String>,
     /// The copies that would be acted on, in plan order (a sweep's dialog lists them).
     pub copies: Vec<PlannedCopy>,

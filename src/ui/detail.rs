@@ -121,16 +121,16 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
             let mut lines: Vec<Line> = p
                 .by_depth
                 .iter()
-                .map(|d| {
-                    Line::from(format!(
-                        "depth {}: +{} messages, +{} mailboxes",
-                        d.depth, d.messages, d.mailboxes
-                    ))
-                })
+                .map(|d| Line::from(d.line()))
                 .collect();
+            let already = if p.already_there == 0 {
+                String::new()
+            } else {
+                format!(", {} already there", p.already_there)
+            };
             lines.push(Line::from(Span::styled(
                 format!(
-                    "total: {} copies in {} mailboxes{}",
+                    "total: {} copies to do in {} mailboxes{already}{}",
                     p.actionable,
                     p.mailboxes,
                     if p.notes.is_empty() {
