@@ -652,7 +652,10 @@ pub(super) fn unsearched_notes(unsearched: &[(MailboxRef, String)]) -> Vec<Strin
 /// Per depth: distinct messages, distinct mailboxes that will actually be acted on (not
 /// settled, not `already_there`), the mailboxes of those no shallower depth reached, and the
 /// mailboxes reached down to the depth.
-fn count_by_depth(items: &[NewItem], already_there: &BTreeSet<(String, String)>) -> Vec<DepthCount> {
+fn count_by_depth(
+    items: &[NewItem],
+    already_there: &BTreeSet<(String, String)>,
+) -> Vec<DepthCount> {
     let mut by: BTreeMap<u32, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for it in items {
         let entry = by.entry(it.depth).or_default();

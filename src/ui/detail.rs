@@ -118,11 +118,7 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
         None => vec![Line::from(Span::styled("counting...", theme.muted))],
         Some(Err(e)) => vec![Line::from(Span::styled(e.clone(), theme.error))],
         Some(Ok(p)) => {
-            let mut lines: Vec<Line> = p
-                .by_depth
-                .iter()
-                .map(|d| Line::from(d.line()))
-                .collect();
+            let mut lines: Vec<Line> = p.by_depth.iter().map(|d| Line::from(d.line())).collect();
             let already = if p.already_there == 0 {
                 String::new()
             } else {
