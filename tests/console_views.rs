@@ -23,6 +23,8 @@ use retractor::ui::{self, Theme};
 
 #[path = "console_views/analyst_day.rs"]
 mod analyst_day;
+#[path = "console_views/facts.rs"]
+mod facts;
 #[path = "console_views/jobs.rs"]
 mod jobs;
 #[path = "console_views/lists.rs"]

@@ -730,7 +730,7 @@ impl App {
             .and_then(|d| d.form.as_ref())
             .map_or(0, RetractForm::depth_lines);
         let inner = pane.inner(ratatui::layout::Margin::new(1, 1));
-        usize::from(layout::recipients_areas(inner, depth_lines)[2].height)
+        usize::from(layout::recipients_areas(inner, depth_lines)[3].height)
     }
 
     /// How far the Conversation or Headers tab can scroll: its lines less the pane's height.
