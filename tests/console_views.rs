@@ -25,6 +25,8 @@ use retractor::ui::{self, Theme};
 mod analyst_day;
 #[path = "console_views/dialogs.rs"]
 mod dialogs;
+#[path = "console_views/facts.rs"]
+mod facts;
 #[path = "console_views/help.rs"]
 mod help;
 #[path = "console_views/jobs.rs"]

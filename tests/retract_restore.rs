@@ -486,3 +486,118 @@ fn an_exclude_may_name_a_mailbox_reached_only_at_depth() {
     ]);
     assert_eq!(code, 2, "{v}");
 }
+
+/// Per depth, what the depth adds and what the plan reaches with it add up: the `adds` sum to
+/// the distinct mailboxes acted on, and the last `reaches` is that total (bob, at depth 0 and
+/// again at 1 and 2, is counted once).
+#[test]
+fn per_depth_counts_add_up_to_the_mailboxes_reached() {
+    let w = world("");
+    let args = [
+        "retract",
+        ROOT,
+        "--action",
+        "trash",
+        "--depth",
+        "2",
+        "--dry-run",
+    ];
+    let (code, plan) = w.json(&args);
+    assert_eq!(code, 0, "{plan}");
+    let by_depth = plan["plan"]["by_depth"].as_array().expect("by_depth");
+    let n = |d: &Value, k: &str| d[k].as_u64().unwrap_or(99);
+    let counts: Vec<(u64, u64, u64)> = by_depth
+        .iter()
+        .map(|d| (n(d, "depth"), n(d, "adds"), n(d, "reaches")))
+        .collect();
+    // depth 0: alice, bob, carol; depth 1 adds dave (bob's Sent copy is bob again);
+    // depth 2: dave's reply in bob's inbox reaches no one new.
+    assert_eq!(counts, vec![(0, 3, 3), (1, 1, 4), (2, 0, 4)]);
+    let acted: std::collections::BTreeSet<&str> = plan["plan"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["result"].is_null())
+        .filter_map(|i| i["mailbox"].as_str())
+        .collect();
+    let adds: u64 = by_depth.iter().map(|d| n(d, "adds")).sum();
+    assert_eq!(adds, acted.len() as u64, "{plan}");
+    // The existing fields stay.
+    assert_eq!(n(&by_depth[1], "mailboxes"), 2, "{plan}");
+
+    let out = w.run(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("depth 1: +1 → 4 mailboxes (1 messages)"),
+        "{text}"
+    );
+}
+
+/// After a quarantine, a new plan names the copies already there, settles them (they left
+/// the recipients' mailboxes: an item could only end not-found) and counts none as to do; a
+/// second run ends them already-in-destination.
+#[test]
+fn after_a_quarantine_the_plan_says_which_copies_are_already_there() {
+    let w = world("");
+    let quarantine = ["retract", ROOT, "--action", "quarantine"];
+    let (code, job) = w.json(&[&quarantine[..], &["--yes", "--wait"]].concat());
+    assert_eq!(code, 0, "{job}");
+    assert_eq!(job["job"]["remediated"], 3, "{job}");
+
+    let (code, plan) = w.json(&[&quarantine[..], &["--dry-run"]].concat());
+    assert_eq!(code, 0, "{plan}");
+    let notes = plan["plan"]["notes"].to_string();
+    assert!(notes.contains("already in quarantine: 3"), "{plan}");
+    assert_eq!(plan["plan"]["already_there"], 3, "{plan}");
+    assert_eq!(plan["plan"]["by_depth"][0]["reaches"], 0, "{plan}");
+    let internal: Vec<&Value> = plan["plan"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["mailbox"] != "ext@partner.example")
+        .collect();
+    assert_eq!(internal.len(), 3, "{plan}");
+    assert!(
+        internal
+            .iter()
+            .all(|i| i["result"] == "already-in-destination" && i["already_there"] == true),
+        "{plan}"
+    );
+
+    let (code, again) = w.json(&[&quarantine[..], &["--yes", "--wait"]].concat());
+    assert_eq!(code, 0, "{again}");
+    assert!(
+        items(&again)
+            .iter()
+            .filter(|i| i["mailbox"] != "ext@partner.example")
+            .all(|i| i["result"] == "already-in-destination"),
+        "{again}"
+    );
+}
+
+/// A copy moved within its own mailbox may have been moved back by its user: the plan says
+/// it is already there and does not count it, but keeps its item so the worker looks again.
+#[test]
+fn after_a_move_to_junk_the_plan_counts_the_copies_apart_and_still_looks() {
+    let w = world("");
+    let junk = ["retract", ROOT, "--action", "move-to-junk"];
+    let (code, job) = w.json(&[&junk[..], &["--yes", "--wait"]].concat());
+    assert_eq!(code, 0, "{job}");
+    let (code, plan) = w.json(&[&junk[..], &["--dry-run"]].concat());
+    assert_eq!(code, 0, "{plan}");
+    assert!(
+        plan["plan"]["notes"]
+            .to_string()
+            .contains("already in Junk: 3"),
+        "{plan}"
+    );
+    assert_eq!(plan["plan"]["already_there"], 3, "{plan}");
+    assert_eq!(plan["plan"]["by_depth"][0]["reaches"], 0, "{plan}");
+    let looked_again = plan["plan"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["already_there"] == true && i["result"].is_null())
+        .count();
+    assert_eq!(looked_again, 3, "{plan}");
+}

@@ -353,6 +353,7 @@ impl Local {
                     restores_item: i.restores_item,
                     result: i.settled.as_ref().map(|(o, _)| *o),
                     note: i.settled.as_ref().map(|(_, n)| n.clone()),
+                    already_there: plan.is_already_there(i),
                 })
                 .collect(),
             by_depth: plan.by_depth.clone(),

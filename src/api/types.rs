@@ -174,6 +174,10 @@ pub struct PlannedItem {
     pub result: Option<ItemOutcome>,
     /// ... and why.
     pub note: Option<String>,
+    /// An earlier job already put this copy where the plan's action does: not to do (the
+    /// worker still looks again when the copy stayed in its mailbox).
+    #[serde(default)]
+    pub already_there: bool,
 }
 
 /// Submit a plan.

@@ -173,11 +173,12 @@ pub fn table_row_at(area: Rect, at: Position) -> Option<usize> {
 }
 
 /// The retract tab inside the detail pane's border: the action and depth line, the counts
-/// (one line per depth plus the total), the recipient list, the reason line.
-pub fn recipients_areas(inner: Rect, depth_lines: u16) -> [Rect; 4] {
+/// (one line per depth plus the total), the recipient list's header, the list, the reason line.
+pub fn recipients_areas(inner: Rect, depth_lines: u16) -> [Rect; 5] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(depth_lines.max(1) + 1),
+        Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
     ])

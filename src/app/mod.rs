@@ -219,6 +219,8 @@ pub struct Preview {
     pub actionable: usize,
     /// Distinct mailboxes over all depths.
     pub mailboxes: usize,
+    /// Copies an earlier job already put where the action puts them (not counted as to do).
+    pub already_there: usize,
     pub notes: Vec<String>,
     /// The copies that would be acted on, in plan order (a sweep's dialog lists them).
     pub copies: Vec<PlannedCopy>,
@@ -771,7 +773,7 @@ impl App {
             .and_then(|d| d.form.as_ref())
             .map_or(0, RetractForm::depth_lines);
         let inner = pane.inner(ratatui::layout::Margin::new(1, 1));
-        usize::from(layout::recipients_areas(inner, depth_lines)[2].height)
+        usize::from(layout::recipients_areas(inner, depth_lines)[3].height)
     }
 
     /// How far the Conversation or Headers tab can scroll: its lines less the pane's height.

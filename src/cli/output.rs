@@ -111,7 +111,9 @@ pub fn plan_json(p: &PlanView) -> Value {
             "folder": i.planned_folder,
             "result": i.result.map(|o| o.as_str()),
             "note": i.note,
+            "already_there": i.already_there,
         })).collect::<Vec<_>>(),
+        "already_there": p.items.iter().filter(|i| i.already_there).count(),
         "by_depth": p.by_depth,
         "notes": p.notes,
     }})

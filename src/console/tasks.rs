@@ -403,7 +403,11 @@ fn retract_request(spec: &RetractSpec) -> RetractRequest {
 
 /// The counts a confirmation shows for a plan.
 fn preview_of(plan: &PlanView) -> Preview {
-    let actionable = || plan.items.iter().filter(|i| i.result.is_none());
+    let actionable = || {
+        plan.items
+            .iter()
+            .filter(|i| i.result.is_none() && !i.already_there)
+    };
     let mailboxes: std::collections::BTreeSet<&str> =
         actionable().map(|i| i.mailbox.as_str()).collect();
     Preview {
@@ -411,6 +415,7 @@ fn preview_of(plan: &PlanView) -> Preview {
         by_depth: plan.by_depth.clone(),
         actionable: plan.actionable,
         mailboxes: mailboxes.len(),
+        already_there: plan.items.iter().filter(|i| i.already_there).count(),
         notes: plan.notes.clone(),
         copies: actionable()
             .map(|i| PlannedCopy {

@@ -85,7 +85,7 @@ impl Engine {
             request: request.to_string(),
             plan_hash: plan_hash(plan),
             by_depth: json!(plan.by_depth),
-            mailboxes: plan.by_depth.iter().map(|d| d.mailboxes).sum(),
+            mailboxes: plan.mailboxes_reached(),
             requested_by: self.actor.login.clone(),
             expires_in: self.config.approvals.expire,
         }
@@ -236,7 +236,7 @@ impl Engine {
             let why = format!(
                 "approval request {id}: the plan changed since it was requested (now {} copies in {} mailboxes); the approval is void, ask again",
                 plan.actionable(),
-                plan.by_depth.iter().map(|d| d.mailboxes).sum::<u64>()
+                plan.mailboxes_reached()
             );
             settle(Settlement::Void, "void", why.clone())?;
             return Err(EngineError::Refused(why));

@@ -6,6 +6,7 @@
 //! with its audit record in one transaction. RBAC is checked here, so no client can skip it.
 
 mod actor;
+mod already_there;
 pub mod anchor;
 mod approval;
 mod evidence;

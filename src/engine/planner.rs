@@ -11,12 +11,32 @@ use crate::backends::{HeaderSummary, MailboxRef, ScanFilter};
 use crate::model::{Action, ItemOutcome, JobItem, JobKind, LoggedMessage, normalize_address};
 use crate::store::{NewItem, NewJob};
 
-/// Messages and mailboxes a depth adds.
+/// What one depth of a plan holds: its messages, the mailboxes it acts on, the mailboxes no
+/// shallower depth reached (`adds`) and the mailboxes reached down to it (`reaches`), so the
+/// `adds` sum to the plan's total and the last `reaches` is that total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DepthCount {
     pub depth: u32,
     pub messages: u64,
     pub mailboxes: u64,
+    /// Mailboxes acted on at this depth and at no shallower one (counts stored before
+    /// these fields read as 0).
+    #[serde(default)]
+    pub adds: u64,
+    /// Distinct mailboxes acted on at this depth and above.
+    #[serde(default)]
+    pub reaches: u64,
+}
+
+impl DepthCount {
+    /// The depth for a person: what it adds and what the plan reaches with it
+    /// (`depth 1: +2 → 7 mailboxes (3 messages)`), the same in the console and the CLI.
+    pub fn line(&self) -> String {
+        format!(
+            "depth {}: +{} → {} mailboxes ({} messages)",
+            self.depth, self.adds, self.reaches, self.messages
+        )
+    }
 }
 
 /// A job before it is written: what would be acted on, and the per-depth preview.
@@ -31,12 +51,30 @@ pub struct Plan {
     /// Things the user should know (copies that cannot be restored, tenants not reachable).
     pub notes: Vec<String>,
     pub restores_job: Option<i64>,
+    /// (mailbox, Message-ID) of the copies an earlier job already put where this plan's
+    /// action does: noted, and not counted as to do.
+    pub already_there: BTreeSet<(String, String)>,
 }
 
 impl Plan {
-    /// Items that will actually be acted on (not settled at planning time).
+    /// Items that will actually be acted on: not settled at planning time, and not already
+    /// where the action puts them.
     pub fn actionable(&self) -> usize {
-        self.items.iter().filter(|i| i.settled.is_none()).count()
+        self.items
+            .iter()
+            .filter(|i| i.settled.is_none() && !self.is_already_there(i))
+            .count()
+    }
+
+    /// Whether an earlier job already put `item`'s copy where this plan's action does.
+    pub fn is_already_there(&self, item: &NewItem) -> bool {
+        self.already_there
+            .contains(&(item.mailbox.clone(), item.message_id.clone()))
+    }
+
+    /// Distinct mailboxes the plan acts on, over all depths.
+    pub fn mailboxes_reached(&self) -> u64 {
+        self.by_depth.last().map_or(0, |d| d.reaches)
     }
 
     /// Items that failed at planning time (a mailbox a sweep could not search): the plan,
@@ -203,8 +241,15 @@ impl Engine {
         }
         let mut items: Vec<NewItem> = items.into_values().collect();
         items.sort_by(|a, b| (a.depth, &a.mailbox).cmp(&(b.depth, &b.mailbox)));
+        let already_there = self.mark_already_there(req.action, &mut items, &mut notes)?;
         if let Some(max) = req.max_items {
-            let copies = items.iter().filter(|i| i.settled.is_none()).count();
+            let copies = items
+                .iter()
+                .filter(|i| {
+                    i.settled.is_none()
+                        && !already_there.contains(&(i.mailbox.clone(), i.message_id.clone()))
+                })
+                .count();
             self.within_max_items("retraction", &root.message_id, copies, max, false)?;
         }
         Ok(Plan {
@@ -212,10 +257,11 @@ impl Engine {
             action: req.action,
             target: root.message_id.clone(),
             reason: req.reason.clone(),
-            by_depth: count_by_depth(&items),
+            by_depth: count_by_depth(&items, &already_there),
             items,
             notes,
             restores_job: None,
+            already_there,
         })
     }
 
@@ -448,10 +494,11 @@ impl Engine {
             action: Action::Restore,
             target,
             reason: req.reason.clone(),
-            by_depth: count_by_depth(&items),
+            by_depth: count_by_depth(&items, &BTreeSet::new()),
             items,
             notes: Vec::new(),
             restores_job: req.job,
+            already_there: BTreeSet::new(),
         })
     }
 
@@ -532,10 +579,11 @@ impl Engine {
             action,
             target,
             reason: req.reason.clone(),
-            by_depth: count_by_depth(&items),
+            by_depth: count_by_depth(&items, &BTreeSet::new()),
             items,
             notes,
             restores_job: None,
+            already_there: BTreeSet::new(),
         })
     }
 
@@ -601,8 +649,13 @@ pub(super) fn unsearched_notes(unsearched: &[(MailboxRef, String)]) -> Vec<Strin
         .collect()
 }
 
-/// Per depth: distinct messages, and distinct mailboxes that will actually be acted on.
-fn count_by_depth(items: &[NewItem]) -> Vec<DepthCount> {
+/// Per depth: distinct messages, distinct mailboxes that will actually be acted on (not
+/// settled, not `already_there`), the mailboxes of those no shallower depth reached, and the
+/// mailboxes reached down to the depth.
+fn count_by_depth(
+    items: &[NewItem],
+    already_there: &BTreeSet<(String, String)>,
+) -> Vec<DepthCount> {
     let mut by: BTreeMap<u32, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for it in items {
         let entry = by.entry(it.depth).or_default();
@@ -610,15 +663,24 @@ fn count_by_depth(items: &[NewItem]) -> Vec<DepthCount> {
         if !it.message_id.is_empty() {
             entry.0.insert(&it.message_id);
         }
-        if it.settled.is_none() {
+        if it.settled.is_none()
+            && !already_there.contains(&(it.mailbox.clone(), it.message_id.clone()))
+        {
             entry.1.insert(&it.mailbox);
         }
     }
+    let mut reached: BTreeSet<&str> = BTreeSet::new();
     by.into_iter()
-        .map(|(depth, (messages, mailboxes))| DepthCount {
-            depth,
-            messages: messages.len() as u64,
-            mailboxes: mailboxes.len() as u64,
+        .map(|(depth, (messages, mailboxes))| {
+            let before = reached.len();
+            reached.extend(mailboxes.iter().copied());
+            DepthCount {
+                depth,
+                messages: messages.len() as u64,
+                mailboxes: mailboxes.len() as u64,
+                adds: (reached.len() - before) as u64,
+                reaches: reached.len() as u64,
+            }
         })
         .collect()
 }

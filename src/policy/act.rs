@@ -242,7 +242,7 @@ impl Decider {
         let facts = Facts {
             delivered_at: Some(message.received_at),
             copies: plan.actionable(),
-            mailboxes: plan.by_depth.iter().map(|d| d.mailboxes).sum(),
+            mailboxes: plan.mailboxes_reached(),
             protected: protected.len(),
             already_acted: acted.len(),
             reserved,

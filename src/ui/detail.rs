@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{Theme, block, fit};
+use super::{Theme, block};
 use crate::app::{App, Focus, RetractForm, Tab, layout};
 
 pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -103,7 +103,8 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 /// The retract tab: include boxes, states, folders, markers, action, depth, counts, reason.
 fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, theme: &Theme) {
-    let [controls, counts, list, reason] = layout::recipients_areas(area, form.depth_lines());
+    let [controls, counts, header, list, reason] =
+        layout::recipients_areas(area, form.depth_lines());
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Action ", theme.title),
@@ -118,19 +119,15 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
         None => vec![Line::from(Span::styled("counting...", theme.muted))],
         Some(Err(e)) => vec![Line::from(Span::styled(e.clone(), theme.error))],
         Some(Ok(p)) => {
-            let mut lines: Vec<Line> = p
-                .by_depth
-                .iter()
-                .map(|d| {
-                    Line::from(format!(
-                        "depth {}: +{} messages, +{} mailboxes",
-                        d.depth, d.messages, d.mailboxes
-                    ))
-                })
-                .collect();
+            let mut lines: Vec<Line> = p.by_depth.iter().map(|d| Line::from(d.line())).collect();
+            let already = if p.already_there == 0 {
+                String::new()
+            } else {
+                format!(", {} already there", p.already_there)
+            };
             lines.push(Line::from(Span::styled(
                 format!(
-                    "total: {} copies in {} mailboxes{}",
+                    "total: {} copies to do in {} mailboxes{already}{}",
                     p.actionable,
                     p.mailboxes,
                     if p.notes.is_empty() {
@@ -145,45 +142,7 @@ fn recipients(frame: &mut Frame<'_>, area: Rect, app: &App, form: &RetractForm, 
         }
     };
     frame.render_widget(Paragraph::new(count_lines), counts);
-    let height = usize::from(list.height);
-    let first = layout::list_offset(form.top, form.cursor, height, form.recipients.len());
-    let width = usize::from(list.width);
-    let lines: Vec<Line> = form
-        .recipients
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, r)| {
-            let mark = match (r.external, r.included) {
-                (true, _) => "[-]",
-                (false, true) => "[x]",
-                (false, false) => "[ ]",
-            };
-            let mut tags = String::new();
-            if r.on_hold {
-                tags.push_str(" HOLD");
-            }
-            if r.external {
-                tags.push_str(" EXTERNAL");
-            }
-            let text = format!(
-                "{mark} {:<32} {:<10} {:<14}{tags}",
-                fit(&r.shown, 32),
-                r.state,
-                fit(&r.folder, 14)
-            );
-            let style = if i == form.cursor && app.focus == Focus::Detail {
-                theme.selected
-            } else if r.external {
-                theme.muted
-            } else {
-                theme.normal
-            };
-            Line::from(Span::styled(fit(&text, width), style))
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), list);
+    super::recipients::draw(frame, header, list, app, form, theme);
     let [label, input] =
         Layout::horizontal([Constraint::Length(8), Constraint::Min(0)]).areas(reason);
     frame.render_widget(Paragraph::new(Span::styled("Reason ", theme.title)), label);

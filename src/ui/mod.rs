@@ -8,6 +8,7 @@ mod lists;
 mod message_table;
 mod overlays;
 mod pending;
+mod recipients;
 pub mod theme;
 mod views;
 

@@ -20,6 +20,7 @@ fn plan(action: Action) -> Plan {
         by_depth: Vec::new(),
         notes: Vec::new(),
         restores_job: None,
+        already_there: Default::default(),
     }
 }
 

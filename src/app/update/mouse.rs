@@ -127,7 +127,8 @@ fn on_detail(app: &mut App, pane: Rect, at: Position, before: Focus) -> Vec<Comm
         return Vec::new();
     };
     let inner = pane.inner(Margin::new(1, 1));
-    let [_controls, _counts, list, reason] = layout::recipients_areas(inner, form.depth_lines());
+    let [_controls, _counts, _header, list, reason] =
+        layout::recipients_areas(inner, form.depth_lines());
     if reason.contains(at) {
         return act(app, KeyAction::EditReason);
     }

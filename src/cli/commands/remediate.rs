@@ -110,16 +110,17 @@ fn print_plan(ctx: &Context, plan: &PlanView) -> Result<u8, CliError> {
             i.mailbox.clone(),
             i.planned_folder.clone().unwrap_or_default(),
             i.message_id.clone(),
-            i.note.clone().unwrap_or_default(),
+            match (&i.note, i.already_there) {
+                (Some(note), _) => note.clone(),
+                (None, true) => "already there (the job looks again)".to_string(),
+                (None, false) => String::new(),
+            },
         ]);
     }
     t.print();
     println!();
     for d in &plan.by_depth {
-        println!(
-            "depth {}: {} messages, {} mailboxes",
-            d.depth, d.messages, d.mailboxes
-        );
+        println!("{}", d.line());
     }
     for n in &plan.notes {
         println!("note: {}", sanitize(n));

@@ -69,7 +69,7 @@ impl Engine {
                 "{} '{}' in {} mailboxes ({} copies planned, depth {})?",
                 plan.action,
                 sanitize(&message.subject),
-                plan.by_depth.iter().map(|d| d.mailboxes).sum::<u64>(),
+                plan.mailboxes_reached(),
                 plan.actionable(),
                 req.depth
             ),

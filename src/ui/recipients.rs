@@ -1,0 +1,144 @@
+//! The retract tab's recipient list: a header row that names the columns and where the cursor
+//! is (`3/40`), and columns that share the width by content and priority (an address too wide
+//! is cut in its local part so the domain stays; the folder, last to be read, takes the rest).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::Theme;
+use super::columns::{self, ColumnSpec, Cut};
+use crate::app::{App, Focus, RecipientRow, RetractForm, layout};
+
+/// Include box, address, delivery state, markers, folder.
+const SPECS: [ColumnSpec; 5] = [
+    spec("", 3, 3, 10, false, Cut::End),
+    spec("RECIPIENT", 16, 0, 9, false, Cut::Address),
+    spec("STATE", 5, 0, 8, false, Cut::End),
+    spec("MARKS", 5, 0, 4, false, Cut::End),
+    spec("FOLDER", 6, 0, 6, true, Cut::End),
+];
+
+const fn spec(
+    header: &'static str,
+    min: usize,
+    max: usize,
+    priority: u8,
+    flex: bool,
+    cut: Cut,
+) -> ColumnSpec {
+    ColumnSpec {
+        header,
+        min,
+        max,
+        priority,
+        flex,
+        cut,
+    }
+}
+
+/// The cells of one recipient, in [`SPECS`] order.
+fn cells(r: &RecipientRow) -> [String; 5] {
+    let mark = match (r.external, r.included) {
+        (true, _) => "[-]",
+        (false, true) => "[x]",
+        (false, false) => "[ ]",
+    };
+    let mut marks: Vec<&str> = Vec::new();
+    if r.on_hold {
+        marks.push("HOLD");
+    }
+    if r.external {
+        marks.push("EXTERNAL");
+    }
+    [
+        mark.to_string(),
+        r.shown.clone(),
+        r.state.clone(),
+        marks.join(" "),
+        r.folder.clone(),
+    ]
+}
+
+/// One row of cells cut to `widths` (a 0 width drops the column), one space apart.
+fn row_text(cells: &[String], widths: &[usize]) -> String {
+    cells
+        .iter()
+        .zip(SPECS.iter().zip(widths))
+        .filter(|(_, (_, w))| **w > 0)
+        .map(|(c, (s, w))| {
+            let cut = columns::cut(c, *w, s.cut);
+            let pad = w.saturating_sub(columns::text_width(&cut));
+            format!("{cut}{}", " ".repeat(pad))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end()
+        .to_string()
+}
+
+/// Draw the header in `header` and the recipients on screen in `list`.
+pub fn draw(
+    frame: &mut Frame<'_>,
+    header: Rect,
+    list: Rect,
+    app: &App,
+    form: &RetractForm,
+    theme: &Theme,
+) {
+    let height = usize::from(list.height);
+    let first = layout::list_offset(form.top, form.cursor, height, form.recipients.len());
+    let shown: Vec<(usize, [String; 5])> = form
+        .recipients
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, r)| (i, cells(r)))
+        .collect();
+    let widest: Vec<usize> = (0..SPECS.len())
+        .map(|c| {
+            shown
+                .iter()
+                .map(|(_, cells)| columns::text_width(&cells[c]))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let width = usize::from(list.width);
+    let position = if form.recipients.is_empty() {
+        "0/0".to_string()
+    } else {
+        format!("{}/{}", form.cursor + 1, form.recipients.len())
+    };
+    // The position keeps its place at the right; the columns share what is left of the row.
+    let room = width.saturating_sub(columns::text_width(&position) + 1);
+    let widths = columns::share(&SPECS, &widest, room, 1);
+    let names: Vec<String> = SPECS.iter().map(|s| s.header.to_string()).collect();
+    let names = columns::cut(&row_text(&names, &widths), room, Cut::End);
+    let gap = width.saturating_sub(columns::text_width(&names) + columns::text_width(&position));
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(names, theme.title),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(position, theme.muted),
+        ])),
+        header,
+    );
+    let lines: Vec<Line> = shown
+        .iter()
+        .map(|(i, cells)| {
+            let r = &form.recipients[*i];
+            let style = if *i == form.cursor && app.focus == Focus::Detail {
+                theme.selected
+            } else if r.external {
+                theme.muted
+            } else {
+                theme.normal
+            };
+            Line::from(Span::styled(row_text(cells, &widths), style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}
