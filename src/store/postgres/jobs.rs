@@ -221,71 +221,88 @@ impl PgStore {
     }
 }
 
+/// Write a job, its items and its audit record inside the caller's transaction (a
+/// decision's, an approval's); its id. The SQLite store's `insert_job`.
+pub(super) fn insert_job(
+    tx: &mut Transaction<'_>,
+    now_at: Now,
+    job: &NewJob,
+    items: &[NewItem],
+) -> Result<i64> {
+    let now = now_at.millis();
+    let row = tx.query_one(
+        "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8) RETURNING id",
+        &[
+            &job.kind.as_str(),
+            &job.action.as_str(),
+            &job.initiated_by,
+            &job.ssh_from,
+            &job.reason,
+            &job.target,
+            &job.restores_job,
+            &now,
+        ],
+    )?;
+    let id: i64 = get(&row, 0)?;
+    let stmt = tx.prepare(
+        "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
+             error, planned_folder, on_hold, restores_item, placements, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )?;
+    for it in items {
+        let (state, outcome, error, finished) = match &it.settled {
+            Some((ItemOutcome::Failed, e)) => (
+                ItemState::Failed,
+                Some("failed"),
+                Some(e.as_str()),
+                Some(now),
+            ),
+            Some((o, e)) => (
+                ItemState::Done,
+                Some(o.as_str()),
+                Some(e.as_str()),
+                Some(now),
+            ),
+            None => (ItemState::Queued, None, None, None),
+        };
+        tx.execute(
+            &stmt,
+            &[
+                &id,
+                &it.tenant,
+                &it.mailbox,
+                &it.message_id,
+                &i64::from(it.depth),
+                &it.log_message,
+                &state.as_str(),
+                &outcome,
+                &error,
+                &it.planned_folder,
+                &it.on_hold,
+                &it.restores_item,
+                &placements_json(&it.placements),
+                &finished,
+            ],
+        )?;
+    }
+    if let Some(key) = now_at.1 {
+        let form = job_as_rows_say(tx, id)?;
+        tx.execute(
+            "UPDATE jobs SET signed_form = $2, signature = $3 WHERE id = $1",
+            &[&id, &form.to_text(), &form.sign(key)],
+        )?;
+    }
+    let mut audit = job.audit.clone();
+    audit.job = Some(id);
+    append(tx, now_at, &audit)?;
+    settle_job(tx, now_at, id)?;
+    Ok(id)
+}
+
 impl JobQueue for PgStore {
     fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
-        self.write(|tx, now_at| {
-            let now = now_at.millis();
-            let row = tx.query_one(
-                "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8) RETURNING id",
-                &[
-                    &job.kind.as_str(),
-                    &job.action.as_str(),
-                    &job.initiated_by,
-                    &job.ssh_from,
-                    &job.reason,
-                    &job.target,
-                    &job.restores_job,
-                    &now,
-                ],
-            )?;
-            let id: i64 = get(&row, 0)?;
-            let stmt = tx.prepare(
-                "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
-                     error, planned_folder, on_hold, restores_item, placements, finished_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )?;
-            for it in items {
-                let (state, outcome, error, finished) = match &it.settled {
-                    Some((ItemOutcome::Failed, e)) => {
-                        (ItemState::Failed, Some("failed"), Some(e.as_str()), Some(now))
-                    }
-                    Some((o, e)) => (ItemState::Done, Some(o.as_str()), Some(e.as_str()), Some(now)),
-                    None => (ItemState::Queued, None, None, None),
-                };
-                tx.execute(
-                    &stmt,
-                    &[
-                        &id,
-                        &it.tenant,
-                        &it.mailbox,
-                        &it.message_id,
-                        &i64::from(it.depth),
-                        &it.log_message,
-                        &state.as_str(),
-                        &outcome,
-                        &error,
-                        &it.planned_folder,
-                        &it.on_hold,
-                        &it.restores_item,
-                        &placements_json(&it.placements),
-                        &finished,
-                    ],
-                )?;
-            }
-            if let Some(key) = now_at.1 {
-                let form = job_as_rows_say(tx, id)?;
-                tx.execute(
-                    "UPDATE jobs SET signed_form = $2, signature = $3 WHERE id = $1",
-                    &[&id, &form.to_text(), &form.sign(key)],
-                )?;
-            }
-            let mut audit = job.audit.clone();
-            audit.job = Some(id);
-            append(tx, now_at, &audit)?;
-            settle_job(tx, now_at, id)?;
-            Ok(id)
-        })
+        self.write(|tx, now_at| insert_job(tx, now_at, job, items))
     }
 
     fn jobs(&self, limit: usize) -> Result<Vec<Job>> {

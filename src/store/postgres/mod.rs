@@ -9,12 +9,15 @@
 //! the database server's clock (`now()`, once per transaction), so hosts whose clocks differ
 //! still agree on leases and retries.
 
+mod alerts;
+mod approvals;
 mod audit;
 mod claims;
 mod conn;
 mod decode;
 mod jobs;
 mod messages;
+mod pollers;
 mod schema;
 mod search;
 mod submissions;
