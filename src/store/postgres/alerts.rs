@@ -7,13 +7,14 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use super::PgStore;
 use super::approvals::insert_approval;
 use super::audit::append;
 use super::decode::{RowOf, get};
 use super::jobs::insert_job;
+use super::statements::Tx;
 use crate::model::{Alert, AlertDisposition, AlertReceipt};
 use crate::store::alerts::{alert_from_body, body_of};
 use crate::store::clock::Now;
@@ -33,7 +34,7 @@ const REVISION_ROW: RowOf = RowOf {
 };
 
 /// The stored alert of (source, id), its row locked to the end of the transaction.
-fn locked_alert(tx: &mut Transaction<'_>, alert: &Alert) -> Result<Option<(i64, i64, String)>> {
+fn locked_alert(tx: &mut Tx<'_>, alert: &Alert) -> Result<Option<(i64, i64, String)>> {
     tx.query_opt(
         "SELECT id, revision, body FROM alerts WHERE source = $1 AND source_id = $2 FOR UPDATE",
         &[&alert.source, &alert.id],
@@ -43,7 +44,7 @@ fn locked_alert(tx: &mut Transaction<'_>, alert: &Alert) -> Result<Option<(i64, 
 }
 
 /// Store one alert inside `tx`: new, a repeat (nothing written) or an update (a revision).
-fn receive_one(tx: &mut Transaction<'_>, now: Now, alert: &Alert) -> Result<AlertReceipt> {
+fn receive_one(tx: &mut Tx<'_>, now: Now, alert: &Alert) -> Result<AlertReceipt> {
     let body = body_of(alert)?;
     let mut existing = locked_alert(tx, alert)?;
     if existing.is_none() {
@@ -117,7 +118,7 @@ fn receive_one(tx: &mut Transaction<'_>, now: Now, alert: &Alert) -> Result<Aler
 }
 
 fn insert_revision(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     now: Now,
     number: i64,
     revision: i64,
@@ -148,7 +149,7 @@ fn decision_from_row(r: &Row) -> Result<DecisionRecord> {
 }
 
 fn insert_decision_effect(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     now: Now,
     effect: DecisionEffect<'_>,
 ) -> Result<(Option<i64>, Option<i64>)> {

@@ -2,12 +2,13 @@
 //! Each change of a request is one conditional `UPDATE` (pending, not expired, not the
 //! requester's own), which locks the request's row: two approvers at once settle it once.
 
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use super::PgStore;
 use super::audit::append;
 use super::decode::{RowOf, get, narrow};
 use super::jobs::insert_job;
+use super::statements::Tx;
 use crate::store::approvals::APPROVAL_COLUMNS;
 use crate::store::clock::Now;
 use crate::store::{
@@ -45,7 +46,7 @@ fn record(r: &Row) -> Result<ApprovalRecord> {
 }
 
 /// Write a request inside the caller's transaction (a decision's); its id.
-pub(super) fn insert_approval(tx: &mut Transaction<'_>, now: Now, a: &NewApproval) -> Result<i64> {
+pub(super) fn insert_approval(tx: &mut Tx<'_>, now: Now, a: &NewApproval) -> Result<i64> {
     let by_depth = a.by_depth.to_string();
     let mailboxes = i64::try_from(a.mailboxes).unwrap_or(i64::MAX);
     let row = tx.query_one(
@@ -73,7 +74,7 @@ pub(super) fn insert_approval(tx: &mut Transaction<'_>, now: Now, a: &NewApprova
     get(&row, 0)
 }
 
-fn read_one(tx: &mut Transaction<'_>, id: i64) -> Result<ApprovalRecord> {
+fn read_one(tx: &mut Tx<'_>, id: i64) -> Result<ApprovalRecord> {
     let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1");
     tx.query_opt(&sql, &[&id])?
         .map(|r| record(&r))
