@@ -88,12 +88,12 @@ pub(super) fn millis_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-fn alert_from_body(body: &str) -> Result<Alert> {
+pub(super) fn alert_from_body(body: &str) -> Result<Alert> {
     serde_json::from_str(body)
         .map_err(|e| StoreError::Database(format!("a stored alert is unreadable: {e}")))
 }
 
-fn body_of(alert: &Alert) -> Result<String> {
+pub(super) fn body_of(alert: &Alert) -> Result<String> {
     serde_json::to_string(alert)
         .map_err(|e| StoreError::Invalid(format!("alert {}: cannot store: {e}", alert.id)))
 }

@@ -73,7 +73,8 @@ pub enum Settlement<'a> {
     Void,
 }
 
-const COLUMNS: &str = "id, alert, revision, rule, kind, action, target, reason, request, plan_hash,
+pub(super) const APPROVAL_COLUMNS: &str =
+    "id, alert, revision, rule, kind, action, target, reason, request, plan_hash,
     by_depth, mailboxes, requested_by, created_at, expires_at, state, decided_by, decided_at,
     decision_reason, job";
 
@@ -136,10 +137,12 @@ pub(super) fn insert_approval(tx: &Transaction<'_>, now: Now, a: &NewApproval) -
 }
 
 fn read_one(tx: &Transaction<'_>, id: i64) -> Result<ApprovalRecord> {
-    tx.prepare_cached(&format!("SELECT {COLUMNS} FROM approvals WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no approval request {id}")))
+    tx.prepare_cached(&format!(
+        "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("no approval request {id}")))
 }
 
 impl Store {
@@ -161,7 +164,7 @@ impl Store {
     pub fn approvals(&self, state: Option<&str>) -> Result<Vec<ApprovalRecord>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM approvals WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
+                "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
             ))?;
             let rows = stmt
                 .query_map([state], from_row)?

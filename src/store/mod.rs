@@ -51,8 +51,8 @@ pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use postgres::PgStore;
 pub use roles::{
-    AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue, MessageLog, PhishReports,
-    StoreRoles,
+    AlertLog, Approvals, AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue,
+    MessageLog, PhishReports, PollerCursors, StoreRoles,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};

@@ -13,13 +13,21 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
+use super::{
+    AlertCounts, ApprovalRecord, ClaimedRevision, DecisionEffect, DecisionRecord, NewApproval,
+    NewDecision, Settlement,
+};
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
     ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MessageDetail,
     NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued,
     Result, Store,
 };
-use crate::model::{Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement};
+use crate::model::{
+    Alert, AlertReceipt, Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement,
+};
 use crate::query::Query;
 
 /// Declares a role trait and its SQLite implementation from one list of signatures, each
@@ -212,14 +220,85 @@ role! {
     }
 }
 
+role! {
+    /// Alerts as received, their revisions, and the policies' decisions on them: each
+    /// revision decided once, by the decider that claimed it.
+    pub trait AlertLog {
+        /// Store alerts in one transaction (all or none), each new, a repeat or an update.
+        fn receive_alerts(&self, alerts: &[Alert]) -> Result<Vec<AlertReceipt>>;
+        /// Give back claims on undecided revisions held by deciders `is_dead` says are gone.
+        fn release_dead_alert_claims(&self, is_dead: &dyn Fn(&str) -> bool) -> Result<u64>;
+        /// Claim the oldest undecided revision (its alert's earlier ones all decided); a claim
+        /// older than `lease` is taken over. `None` when there is nothing to decide.
+        fn claim_alert_revision(&self, decider: &str, lease: Duration) -> Result<Option<ClaimedRevision>>;
+        /// Write a decision with what it made and its audit record, together; `None`
+        /// (nothing written) when the claim is no longer the claimant's.
+        fn decide_alert(&self, claim: &ClaimedRevision, decision: &NewDecision, effect: DecisionEffect<'_>) -> Result<Option<DecisionRecord>>;
+        /// Decisions written at or after `since`, oldest first.
+        fn decisions_since(&self, since: DateTime<Utc>) -> Result<Vec<DecisionRecord>>;
+        /// The store's number for the alert `source` sent as `id`, if ever received.
+        fn alert_number(&self, source: &str, id: &str) -> Result<Option<i64>>;
+        /// The retract jobs decisions on alert `number` made (directly or approved), oldest first.
+        fn jobs_of_alert(&self, number: i64) -> Result<Vec<i64>>;
+        /// When the first copy of `job` was pulled, if one was.
+        fn first_pulled_at(&self, job: i64) -> Result<Option<DateTime<Utc>>>;
+        /// How many alerts, revisions, undecided revisions and decisions there are.
+        fn alert_counts(&self) -> Result<AlertCounts>;
+    }
+}
+
+role! {
+    /// Approval requests: a retraction (or restore) waiting for a second person.
+    pub trait Approvals {
+        /// A request made by hand, with its audit record; its id.
+        fn request_approval(&self, a: &NewApproval, audit: &NewAudit) -> Result<i64>;
+        /// Requests in `state` (every state: `None`), oldest first.
+        fn approvals(&self, state: Option<&str>) -> Result<Vec<ApprovalRecord>>;
+        /// One request (`NotFound` otherwise).
+        fn approval(&self, id: i64) -> Result<ApprovalRecord>;
+        /// Mark pending requests past their time `expired`, each with its audit record.
+        fn expire_approvals(&self, audit: &dyn Fn(&ApprovalRecord) -> NewAudit) -> Result<Vec<ApprovalRecord>>;
+        /// Settle a pending request once (approve with its job, reject, void), audited;
+        /// `Invalid` (nothing written) when decided already, expired, or `by` made it.
+        fn settle_approval(&self, id: i64, by: &str, reason: Option<&str>, settlement: Settlement<'_>, audit: &NewAudit) -> Result<ApprovalRecord>;
+    }
+}
+
+role! {
+    /// How far each alert poller has read its source.
+    pub trait PollerCursors {
+        /// The cursor stored for `source`, if any.
+        fn poller_cursor(&self, source: &str) -> Result<Option<String>>;
+        /// Store `cursor` as where `source` got to, replacing the one before.
+        fn set_poller_cursor(&self, source: &str, cursor: &str) -> Result<()>;
+    }
+}
+
 /// Every role at once: what the engine's run needs from one store.
 pub trait StoreRoles:
-    MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports + IndicatorStore
+    MessageLog
+    + JobQueue
+    + ItemClaims
+    + AuditTrail
+    + EvidenceStore
+    + PhishReports
+    + IndicatorStore
+    + AlertLog
+    + Approvals
+    + PollerCursors
 {
 }
 
-impl<
-    T: MessageLog + JobQueue + ItemClaims + AuditTrail + EvidenceStore + PhishReports + IndicatorStore,
-> StoreRoles for T
+impl<T> StoreRoles for T where
+    T: MessageLog
+        + JobQueue
+        + ItemClaims
+        + AuditTrail
+        + EvidenceStore
+        + PhishReports
+        + IndicatorStore
+        + AlertLog
+        + Approvals
+        + PollerCursors
 {
 }

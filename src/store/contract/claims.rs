@@ -12,7 +12,7 @@ fn nobody_dead(_: &str, _: i64) -> bool {
 }
 
 /// A result for `item` held by `worker`.
-fn remediated(item: i64, worker: &str) -> ItemFinish {
+pub(super) fn remediated(item: i64, worker: &str) -> ItemFinish {
     ItemFinish {
         item,
         worker: worker.into(),

@@ -4,12 +4,14 @@
 //! scenarios into tests for one subject. A second store joins by implementing `Subject` and
 //! adding one `contract_suite!` line.
 
+mod alerts;
 mod claims;
 mod indicators;
 mod records;
 mod reports;
 mod search;
 
+use alerts::*;
 use claims::*;
 use indicators::*;
 use records::*;
@@ -59,8 +61,8 @@ pub(super) fn lease_ms() -> i64 {
     LEASE.as_millis() as i64
 }
 
-/// A retract job with one item per mailbox; its id.
-pub(super) fn job_with_items(store: &impl StoreRoles, mailboxes: &[String]) -> i64 {
+/// A retract job with one item per mailbox, not yet written.
+pub(super) fn retract_job(mailboxes: &[String]) -> (NewJob, Vec<NewItem>) {
     let job = NewJob {
         kind: JobKind::Retract,
         action: Action::Trash,
@@ -87,6 +89,12 @@ pub(super) fn job_with_items(store: &impl StoreRoles, mailboxes: &[String]) -> i
             ..NewItem::default()
         })
         .collect();
+    (job, items)
+}
+
+/// A retract job with one item per mailbox, written; its id.
+pub(super) fn job_with_items(store: &impl StoreRoles, mailboxes: &[String]) -> i64 {
+    let (job, items) = retract_job(mailboxes);
     store.create_job(&job, &items).expect("create job")
 }
 
@@ -240,6 +248,9 @@ macro_rules! contract_suite {
                 a_phish_report_is_recorded_once_and_its_reporters_counted,
                 indicators_are_kept_refreshed_and_expire,
                 an_unknown_indicator_kind_stops_the_read,
+                an_alert_is_stored_once_and_each_revision_decided_once,
+                an_approval_is_decided_once_or_expires,
+                a_poller_cursor_is_kept_per_source,
             );
         }
     };

@@ -9,10 +9,11 @@
 //! transaction takes the two in the same order and none waits on another in a circle.
 
 use chrono::SecondsFormat;
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use super::PgStore;
 use super::decode::get;
+use super::statements::Tx;
 use crate::store::audit::{AUDIT_COLUMNS, ChainWalk, GENESIS, record_hash, record_signed_message};
 use crate::store::clock::Now;
 use crate::store::{
@@ -25,7 +26,7 @@ use crate::trust::{PublicKey, Purpose};
 const AUDIT_CHAIN_LOCK: i64 = 0x7274_785f_6175_6474;
 
 /// Append one record inside the caller's transaction.
-pub(super) fn append(tx: &mut Transaction<'_>, now: Now, e: &NewAudit) -> Result<i64> {
+pub(super) fn append(tx: &mut Tx<'_>, now: Now, e: &NewAudit) -> Result<i64> {
     if let Some(job) = e.job {
         tx.execute("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", &[&job])?;
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use postgres::Transaction;
+use super::statements::Tx;
 
 use super::PgStore;
 use super::audit::append;
@@ -29,7 +29,7 @@ fn worker_host_pid(id: &str) -> (String, i64) {
 /// worker holds the claim), with its audit record, and settle its job. `false` when the item
 /// was no longer waiting, so nothing was written.
 fn end_item_unless_taken(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     now: Now,
     item: i64,
     claimant: Option<&str>,
@@ -88,12 +88,7 @@ fn end_item_unless_taken(
 }
 
 /// End an item whose stored row does not decode as failed (`internal`), audited.
-fn fail_unreadable_item(
-    tx: &mut Transaction<'_>,
-    now: Now,
-    item: i64,
-    why: &UnreadableValue,
-) -> Result<()> {
+fn fail_unreadable_item(tx: &mut Tx<'_>, now: Now, item: i64, why: &UnreadableValue) -> Result<()> {
     let error = format!(
         "{}: {why}; nothing was done to the copy",
         FailReason::Internal.as_str()
@@ -113,7 +108,7 @@ fn fail_unreadable_item(
 
 /// Give back every claim of a worker that is gone (see the SQLite store's
 /// `release_claims_of`).
-fn release_claims_of(tx: &mut Transaction<'_>, now: Now, worker: &str) -> Result<u64> {
+fn release_claims_of(tx: &mut Tx<'_>, now: Now, worker: &str) -> Result<u64> {
     let cancelled: Vec<i64> = tx
         .query(
             "SELECT i.id FROM items i JOIN jobs j ON j.id = i.job

@@ -17,11 +17,18 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use super::statements::Statements;
 use crate::store::{Result, StoreError};
 
 /// One session with the database, shared by a store handle's callers one at a time.
 pub(super) struct Connection {
-    client: Mutex<postgres::Client>,
+    session: Mutex<Session>,
+}
+
+/// The driver's client and the statements prepared on it (they live as long as it does).
+pub(super) struct Session {
+    pub client: postgres::Client,
+    pub statements: Statements,
 }
 
 impl Connection {
@@ -34,21 +41,21 @@ impl Connection {
             }
         })?;
         Ok(Connection {
-            client: Mutex::new(client),
+            session: Mutex::new(Session {
+                client,
+                statements: Statements::default(),
+            }),
         })
     }
 
     /// Run `f` on the session, off any async worker thread.
-    pub fn run<R: Send>(
-        &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<R> + Send,
-    ) -> Result<R> {
+    pub fn run<R: Send>(&self, f: impl FnOnce(&mut Session) -> Result<R> + Send) -> Result<R> {
         outside_any_runtime(|| f(&mut self.lock()))
     }
 
-    fn lock(&self) -> MutexGuard<'_, postgres::Client> {
+    fn lock(&self) -> MutexGuard<'_, Session> {
         // A panic mid-call drops its transaction, which rolls back: the session is clean.
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

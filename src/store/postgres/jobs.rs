@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use postgres::{Row, Transaction};
+use postgres::Row;
+
+use super::statements::Tx;
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
@@ -88,7 +90,7 @@ fn count(r: &Row, index: usize) -> Result<u64> {
     Ok(get::<i64>(r, index)?.max(0) as u64)
 }
 
-fn counts(tx: &mut Transaction<'_>, job: i64) -> Result<JobCounts> {
+fn counts(tx: &mut Tx<'_>, job: i64) -> Result<JobCounts> {
     let r = tx.query_one(
         "SELECT count(*),
             count(*) FILTER (WHERE outcome IN ('remediated', 'already-in-destination', 'restored')),
@@ -110,14 +112,14 @@ fn counts(tx: &mut Transaction<'_>, job: i64) -> Result<JobCounts> {
 }
 
 /// Lock job `id`'s row until the transaction ends (its items' changes are serialised).
-pub(super) fn lock_job(tx: &mut Transaction<'_>, id: i64) -> Result<()> {
+pub(super) fn lock_job(tx: &mut Tx<'_>, id: i64) -> Result<()> {
     tx.execute("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", &[&id])?;
     Ok(())
 }
 
 /// Close the job when its last item is finished (the SQLite store's `settle_job`). The
 /// callers hold the job's row lock, so the count and the write see every item's last state.
-pub(super) fn settle_job(tx: &mut Transaction<'_>, now: Now, job: i64) -> Result<()> {
+pub(super) fn settle_job(tx: &mut Tx<'_>, now: Now, job: i64) -> Result<()> {
     let at = now.millis();
     tx.execute(
         "UPDATE jobs SET finished_at = $2, throttle_note = NULL,
@@ -140,7 +142,7 @@ pub(super) fn settle_job(tx: &mut Transaction<'_>, now: Now, job: i64) -> Result
     Ok(())
 }
 
-fn job_as_rows_say(tx: &mut Transaction<'_>, id: i64) -> Result<SignedJob> {
+fn job_as_rows_say(tx: &mut Tx<'_>, id: i64) -> Result<SignedJob> {
     let row = tx
         .query_opt(
             "SELECT kind, action, initiated_by, restores_job FROM jobs WHERE id = $1",
@@ -183,7 +185,7 @@ fn job_as_rows_say(tx: &mut Transaction<'_>, id: i64) -> Result<SignedJob> {
 }
 
 /// Why job `id` cannot be cancelled (see the SQLite store's `not_cancellable`).
-fn not_cancellable(tx: &mut Transaction<'_>, id: i64) -> Result<StoreError> {
+fn not_cancellable(tx: &mut Tx<'_>, id: i64) -> Result<StoreError> {
     let status: Option<String> = tx
         .query_opt("SELECT status FROM jobs WHERE id = $1", &[&id])?
         .map(|r| get(&r, 0))
@@ -221,71 +223,88 @@ impl PgStore {
     }
 }
 
+/// Write a job, its items and its audit record inside the caller's transaction (a
+/// decision's, an approval's); its id. The SQLite store's `insert_job`.
+pub(super) fn insert_job(
+    tx: &mut Tx<'_>,
+    now_at: Now,
+    job: &NewJob,
+    items: &[NewItem],
+) -> Result<i64> {
+    let now = now_at.millis();
+    let row = tx.query_one(
+        "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8) RETURNING id",
+        &[
+            &job.kind.as_str(),
+            &job.action.as_str(),
+            &job.initiated_by,
+            &job.ssh_from,
+            &job.reason,
+            &job.target,
+            &job.restores_job,
+            &now,
+        ],
+    )?;
+    let id: i64 = get(&row, 0)?;
+    let stmt = tx.prepare(
+        "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
+             error, planned_folder, on_hold, restores_item, placements, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )?;
+    for it in items {
+        let (state, outcome, error, finished) = match &it.settled {
+            Some((ItemOutcome::Failed, e)) => (
+                ItemState::Failed,
+                Some("failed"),
+                Some(e.as_str()),
+                Some(now),
+            ),
+            Some((o, e)) => (
+                ItemState::Done,
+                Some(o.as_str()),
+                Some(e.as_str()),
+                Some(now),
+            ),
+            None => (ItemState::Queued, None, None, None),
+        };
+        tx.execute(
+            &stmt,
+            &[
+                &id,
+                &it.tenant,
+                &it.mailbox,
+                &it.message_id,
+                &i64::from(it.depth),
+                &it.log_message,
+                &state.as_str(),
+                &outcome,
+                &error,
+                &it.planned_folder,
+                &it.on_hold,
+                &it.restores_item,
+                &placements_json(&it.placements),
+                &finished,
+            ],
+        )?;
+    }
+    if let Some(key) = now_at.1 {
+        let form = job_as_rows_say(tx, id)?;
+        tx.execute(
+            "UPDATE jobs SET signed_form = $2, signature = $3 WHERE id = $1",
+            &[&id, &form.to_text(), &form.sign(key)],
+        )?;
+    }
+    let mut audit = job.audit.clone();
+    audit.job = Some(id);
+    append(tx, now_at, &audit)?;
+    settle_job(tx, now_at, id)?;
+    Ok(id)
+}
+
 impl JobQueue for PgStore {
     fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
-        self.write(|tx, now_at| {
-            let now = now_at.millis();
-            let row = tx.query_one(
-                "INSERT INTO jobs (kind, action, status, initiated_by, ssh_from, reason, target, restores_job, created_at)
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8) RETURNING id",
-                &[
-                    &job.kind.as_str(),
-                    &job.action.as_str(),
-                    &job.initiated_by,
-                    &job.ssh_from,
-                    &job.reason,
-                    &job.target,
-                    &job.restores_job,
-                    &now,
-                ],
-            )?;
-            let id: i64 = get(&row, 0)?;
-            let stmt = tx.prepare(
-                "INSERT INTO items (job, tenant, mailbox, message_id, depth, log_message, state, outcome,
-                     error, planned_folder, on_hold, restores_item, placements, finished_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )?;
-            for it in items {
-                let (state, outcome, error, finished) = match &it.settled {
-                    Some((ItemOutcome::Failed, e)) => {
-                        (ItemState::Failed, Some("failed"), Some(e.as_str()), Some(now))
-                    }
-                    Some((o, e)) => (ItemState::Done, Some(o.as_str()), Some(e.as_str()), Some(now)),
-                    None => (ItemState::Queued, None, None, None),
-                };
-                tx.execute(
-                    &stmt,
-                    &[
-                        &id,
-                        &it.tenant,
-                        &it.mailbox,
-                        &it.message_id,
-                        &i64::from(it.depth),
-                        &it.log_message,
-                        &state.as_str(),
-                        &outcome,
-                        &error,
-                        &it.planned_folder,
-                        &it.on_hold,
-                        &it.restores_item,
-                        &placements_json(&it.placements),
-                        &finished,
-                    ],
-                )?;
-            }
-            if let Some(key) = now_at.1 {
-                let form = job_as_rows_say(tx, id)?;
-                tx.execute(
-                    "UPDATE jobs SET signed_form = $2, signature = $3 WHERE id = $1",
-                    &[&id, &form.to_text(), &form.sign(key)],
-                )?;
-            }
-            let mut audit = job.audit.clone();
-            audit.job = Some(id);
-            append(tx, now_at, &audit)?;
-            settle_job(tx, now_at, id)?;
-            Ok(id)
-        })
+        self.write(|tx, now_at| insert_job(tx, now_at, job, items))
     }
 
     fn jobs(&self, limit: usize) -> Result<Vec<Job>> {

@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use super::PgStore;
 use super::decode::{RowOf, get, narrow};
 use super::search;
+use super::statements::Tx;
 use crate::model::{Delivery, DeliveryState, LoggedMessage, MessageStatus, normalize_message_id};
 use crate::query::Query;
 use crate::store::{
@@ -271,7 +272,7 @@ impl MessageLog for PgStore {
     }
 }
 
-fn message_in(tx: &mut Transaction<'_>, id: i64) -> Result<LoggedMessage> {
+fn message_in(tx: &mut Tx<'_>, id: i64) -> Result<LoggedMessage> {
     let row = tx
         .query_opt(
             &format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1"),
@@ -283,7 +284,7 @@ fn message_in(tx: &mut Transaction<'_>, id: i64) -> Result<LoggedMessage> {
 
 /// Insert one record; `false` when it merged into an existing entry (see the SQLite store's
 /// `insert_one`, whose statements these are).
-fn insert_one(tx: &mut Transaction<'_>, m: &NewMessage<'_>) -> Result<bool> {
+fn insert_one(tx: &mut Tx<'_>, m: &NewMessage<'_>) -> Result<bool> {
     let r = m.record;
     let message_id = normalize_message_id(&r.message_id);
     let recipients: Vec<&str> = m.recipients.iter().map(|(a, _)| a.as_str()).collect();
@@ -363,7 +364,7 @@ const DELIVERY_RETRIES: usize = 8;
 /// `set_delivery_state`, with the delivery row locked (`FOR UPDATE`) as it is read, so the
 /// old state the totals move from is the one replaced.
 pub(super) fn set_delivery_state(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     message: i64,
     mailbox: &str,
     state: DeliveryState,

@@ -9,6 +9,8 @@
 //! the database server's clock (`now()`, once per transaction), so hosts whose clocks differ
 //! still agree on leases and retries.
 
+mod alerts;
+mod approvals;
 mod audit;
 mod claims;
 mod conn;
@@ -16,8 +18,10 @@ mod decode;
 mod indicators;
 mod jobs;
 mod messages;
+mod pollers;
 mod schema;
 mod search;
+mod statements;
 mod submissions;
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -27,12 +31,13 @@ mod tests;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
-use postgres::{IsolationLevel, Transaction};
+use postgres::IsolationLevel;
 
 use super::clock::Now;
 use super::{Clock, Result, StoreError};
 use crate::trust::ServiceKey;
-use conn::Connection;
+use conn::{Connection, Session};
+use statements::{Statements, Tx};
 
 /// The SQL of a driver error, in words (see [`conn::words`]).
 impl From<postgres::Error> for StoreError {
@@ -75,10 +80,11 @@ impl PgStore {
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<PgStore> {
         let conn = Connection::open(config, place)?;
-        conn.run(schema::migrate).map_err(|e| StoreError::Open {
-            path: place.into(),
-            detail: e.to_string(),
-        })?;
+        conn.run(|session| schema::migrate(&mut session.client))
+            .map_err(|e| StoreError::Open {
+                path: place.into(),
+                detail: e.to_string(),
+            })?;
         Ok(PgStore {
             conn,
             place: place.to_string(),
@@ -111,44 +117,59 @@ impl PgStore {
 
     /// Run `f` in a read-committed write transaction with the moment of the write. Row locks
     /// (and the audit chain's advisory lock) are taken by the statements that need them.
-    fn write<R: Send>(
-        &self,
-        f: impl FnOnce(&mut Transaction<'_>, Now) -> Result<R> + Send,
-    ) -> Result<R> {
+    fn write<R: Send>(&self, f: impl FnOnce(&mut Tx<'_>, Now) -> Result<R> + Send) -> Result<R> {
         let clock = self.clock.clone();
         let signer = self.signer.get().map(Arc::as_ref);
-        self.conn.run(move |client| {
-            let mut tx = client.transaction()?;
-            let at = moment(&mut tx, clock.as_deref())?;
-            let out = f(&mut tx, Now(at, signer))?;
-            tx.commit()?;
-            Ok(out)
+        self.conn.run(move |session| {
+            let Session { client, statements } = session;
+            let run = || {
+                let mut tx = Tx::new(client.transaction()?, statements);
+                let at = moment(&mut tx, clock.as_deref())?;
+                let out = f(&mut tx, Now(at, signer))?;
+                tx.commit()?;
+                Ok(out)
+            };
+            forget_on_error(run(), statements)
         })
     }
 
     /// Run `f` on one consistent snapshot (repeatable read, read only), with the moment.
     fn read<R: Send>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>, DateTime<Utc>) -> Result<R> + Send,
+        f: impl FnOnce(&mut Tx<'_>, DateTime<Utc>) -> Result<R> + Send,
     ) -> Result<R> {
         let clock = self.clock.clone();
-        self.conn.run(move |client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let at = moment(&mut tx, clock.as_deref())?;
-            let out = f(&mut tx, at)?;
-            tx.commit()?;
-            Ok(out)
+        self.conn.run(move |session| {
+            let Session { client, statements } = session;
+            let run = || {
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()?;
+                let mut tx = Tx::new(tx, statements);
+                let at = moment(&mut tx, clock.as_deref())?;
+                let out = f(&mut tx, at)?;
+                tx.commit()?;
+                Ok(out)
+            };
+            forget_on_error(run(), statements)
         })
     }
 }
 
+/// A failed transaction may have left the session in any state: its statements are
+/// prepared again rather than trusted.
+fn forget_on_error<R>(out: Result<R>, statements: &mut Statements) -> Result<R> {
+    if out.is_err() {
+        statements.forget();
+    }
+    out
+}
+
 /// Now: the given clock's, else the server's transaction time (`now()` is the same for every
 /// statement of one transaction, as one write's times must be).
-fn moment(tx: &mut Transaction<'_>, clock: Option<&dyn Clock>) -> Result<DateTime<Utc>> {
+fn moment(tx: &mut Tx<'_>, clock: Option<&dyn Clock>) -> Result<DateTime<Utc>> {
     match clock {
         Some(clock) => Ok(clock.now()),
         None => Ok(tx.query_one("SELECT now()", &[])?.try_get(0)?),

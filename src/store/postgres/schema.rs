@@ -190,8 +190,6 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN signature TEXT;
     "#,
     // 8-10: the tables of auto-pull, poller cursors and the evidence index, as on SQLite.
-    // Their operations are SQLite's only for now (team mode is not wired into the engine):
-    // the tables exist so a store's version means the same on both databases.
     // 8: auto-pull. Alerts as received (one row per (source, id), its revisions kept), the
     // policies' decisions (one per revision: claimed first, so two deciders never both act),
     // and approval requests (a retraction a second person must approve, bound to its plan's

@@ -15,10 +15,11 @@
 //! ligatures, `æ` to `ae`, which FTS5 keeps); letters and digits are told apart by the
 //! database's `LC_CTYPE` (a `C` locale would split every non-ASCII letter).
 
+use postgres::Row;
 use postgres::types::ToSql;
-use postgres::{Row, Transaction};
 
 use super::messages::MESSAGE_COLUMNS;
+use super::statements::Tx;
 use crate::model::MessageStatus;
 use crate::query::{Query, Term, TextField};
 use crate::store::{PageAnchor, Result};
@@ -31,7 +32,7 @@ pub(super) enum Arg {
 }
 
 /// Run `sql` with `args` bound as `$1..`.
-pub(super) fn query(tx: &mut Transaction<'_>, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+pub(super) fn query(tx: &mut Tx<'_>, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
     let bound: Vec<&(dyn ToSql + Sync)> = args
         .iter()
         .map(|a| match a {
