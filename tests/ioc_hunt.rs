@@ -176,3 +176,61 @@ fn a_hunt_raises_one_alert_per_match_and_nothing_the_second_time() {
         (Some(0), Some(0))
     );
 }
+
+#[test]
+fn hunt_wait_answers_with_the_policies_decisions_and_a_second_one_has_none() {
+    // A passive rule records what it would do and acts on nothing: the decision is the
+    // answer's, no mailbox is touched.
+    let w = World::new(
+        "[policy]\nwindow = \"52w\"\n\n[policy.rules.ioc]\nwhen = [\"phish\"]\n\
+         action = \"quarantine\"\nmode = \"passive\"\n",
+    );
+    let log = w.path().join("log.jsonl");
+    let line = serde_json::json!({"message_id": "<w1@x>", "from": "billing@evil.example",
+        "to": ["alice@corp.test"], "subject": "Invoice",
+        "received_at": chrono::Utc::now().to_rfc3339()});
+    std::fs::write(&log, format!("{line}\n")).unwrap();
+    let out = w.run(&[
+        "ingest",
+        log.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--tenant",
+        "corp",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.run(&["ioc", "add", "sender", "billing@evil.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hunt = |w: &World| -> Value {
+        let out = w.run(&["--json", "hunt", "--wait"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_str::<Value>(stdout(&out).trim()).unwrap()["hunt"].clone()
+    };
+    let first = hunt(&w);
+    assert_eq!(first["new_alerts"].as_u64(), Some(1), "{first}");
+    let decisions = first["decisions"].as_array().expect("decisions");
+    assert_eq!(decisions.len(), 1, "{first}");
+    assert_eq!(decisions[0]["source"], "ioc", "{first}");
+    assert_eq!(decisions[0]["rule"], "ioc", "{first}");
+    assert!(
+        decisions[0]["job"].is_null(),
+        "a passive rule makes no job: {first}"
+    );
+    let second = hunt(&w);
+    assert_eq!(second["matches"].as_u64(), Some(0), "{second}");
+    assert_eq!(
+        second["decisions"].as_array().map(Vec::len),
+        Some(0),
+        "{second}"
+    );
+    // The text form names the decision.
+    let out = w.run(&["ioc", "add", "subject", "Invoice"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.run(&["hunt", "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("decision on ioc:"),
+        "{}",
+        stdout(&out)
+    );
+}

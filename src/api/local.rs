@@ -781,8 +781,11 @@ impl Api for Local {
         indicators::remove(&self.engine, req)
     }
 
-    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
-        indicators::hunt(&self.engine)
+    async fn hunt(
+        &self,
+        req: &crate::policy::hunt::HuntRequest,
+    ) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        indicators::hunt(&self.engine, req).await
     }
 }
 

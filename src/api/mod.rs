@@ -29,6 +29,8 @@ pub use crate::engine::{
     CancelRequest, EmptyOutcome, EmptyPlan, IndexRequest, RestoreRequest, RetractRequest,
     SweepRequest,
 };
+/// A policy decision as `submissions --wait` and `hunt --wait` answer with it.
+pub use crate::store::DecisionRecord;
 pub use alerts::{AlertReport, AlertSubmission, ApprovalAnswer};
 pub use indicators::{IndicatorRemoval, IndicatorReport, IndicatorSubmission, IndicatorsRemoved};
 pub use local::{FEED_POLL, JobFeeds, JobSource, Local, PlanBook};
@@ -167,5 +169,8 @@ pub trait Api: Send + Sync {
 
     /// Hunt the log for the live indicators now; matches go to the policies as alerts.
     /// `POST /v1/hunts`
-    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError>;
+    async fn hunt(
+        &self,
+        req: &crate::policy::hunt::HuntRequest,
+    ) -> Result<crate::policy::hunt::HuntReport, ApiError>;
 }

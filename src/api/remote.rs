@@ -372,8 +372,11 @@ impl Api for Remote {
         self.post("/v1/indicators/remove", Some(req)).await
     }
 
-    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
-        self.post::<_, ()>("/v1/hunts", None).await
+    async fn hunt(
+        &self,
+        req: &crate::policy::hunt::HuntRequest,
+    ) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+        self.post("/v1/hunts", Some(req)).await
     }
 }
 

@@ -209,7 +209,11 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HuntArgs {}
+pub struct HuntArgs {
+    /// Decide the raised alerts before returning, and print the decisions.
+    #[arg(long)]
+    pub wait: bool,
+}
 
 /// `ioc add|import|list|remove`.
 #[derive(Debug, clap::Subcommand)]

@@ -29,8 +29,16 @@ pub const HUNT_SOURCE: &str = "ioc";
 /// How many log rows one page reads.
 const PAGE: usize = 1000;
 
-/// What one hunt did.
+/// What `retractor hunt` asks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HuntRequest {
+    /// Decide the alerts the hunt raised before answering (the decisions come back).
+    #[serde(default)]
+    pub wait: bool,
+}
+
+/// What one hunt did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HuntReport {
     /// Live indicators hunted in the log.
     pub indicators: u64,
@@ -44,6 +52,10 @@ pub struct HuntReport {
     pub new_alerts: u64,
     /// Matches the intake recognised as already raised.
     pub repeats: u64,
+    /// With `wait`: the policies' decisions on the alerts hunts raised, made in this process
+    /// before the answer (other deciders' claims are left to them).
+    #[serde(default)]
+    pub decisions: Vec<crate::store::DecisionRecord>,
 }
 
 /// Whether a logged message matches an indicator (look-alikes never: `evil.example` is not
@@ -100,6 +112,25 @@ fn alert_of(indicator: &IndicatorRecord, message: &LoggedMessage) -> Option<Aler
     // A log row the alert rules refuse (an over-long recipient list) is not raised: the
     // sweep by indicator is the tool for a whole domain.
     Alert::parse(&raw.to_string()).ok()
+}
+
+/// [`hunt`], then (with `wait`) the waiting alert revisions decided in this process, so the
+/// answer carries the policies' decisions on what the hunt raised (`hunt --wait`).
+pub async fn hunt_and_decide(
+    engine: &Arc<Engine>,
+    window: Duration,
+    req: &HuntRequest,
+) -> anyhow::Result<HuntReport> {
+    let mut report = hunt(engine, window)?;
+    if req.wait {
+        report.decisions = super::Decider::new(Arc::clone(engine))
+            .decide_waiting()
+            .await?
+            .into_iter()
+            .filter(|d| d.source == HUNT_SOURCE)
+            .collect();
+    }
+    Ok(report)
 }
 
 /// Hunt every live indicator over the log's last `window`, from where each one stopped.

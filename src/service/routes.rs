@@ -617,7 +617,13 @@ async fn remove_indicators(
     answer(api.remove_indicators(&req).await)
 }
 
-async fn hunt(s: State<Arc<Shared>>, p: ConnectInfo<PeerInfo>, h: HeaderMap) -> Response {
+async fn hunt(
+    s: State<Arc<Shared>>,
+    p: ConnectInfo<PeerInfo>,
+    h: HeaderMap,
+    body: Result<Json<crate::policy::hunt::HuntRequest>, JsonRejection>,
+) -> Response {
+    let req = ok_or_answer!(json(body));
     let api = api_or_answer!(s, p, h);
-    answer(api.hunt().await)
+    answer(api.hunt(&req).await)
 }

@@ -217,7 +217,10 @@ impl Api for Scripted {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
 
-    async fn hunt(&self) -> Result<crate::policy::hunt::HuntReport, ApiError> {
+    async fn hunt(
+        &self,
+        _: &crate::policy::hunt::HuntRequest,
+    ) -> Result<crate::policy::hunt::HuntReport, ApiError> {
         Err(err(ApiErrorKind::Refused, "refused"))
     }
 }

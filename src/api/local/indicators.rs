@@ -133,13 +133,18 @@ pub(super) fn remove(
 }
 
 /// One hunt now over `[reevaluation] window`, audited.
-pub(super) fn hunt(engine: &Arc<Engine>) -> Result<HuntReport, ApiError> {
+pub(super) async fn hunt(
+    engine: &Arc<Engine>,
+    req: &crate::policy::hunt::HuntRequest,
+) -> Result<HuntReport, ApiError> {
     refuse_below(engine, "hunt", "indicators")?;
     let window = engine.config().reevaluation.window;
-    let report = crate::policy::hunt::hunt(engine, window).map_err(|e| ApiError {
-        kind: crate::api::ApiErrorKind::Failed,
-        message: sanitize(&format!("hunt failed: {e}")),
-    })?;
+    let report = crate::policy::hunt::hunt_and_decide(engine, window, req)
+        .await
+        .map_err(|e| ApiError {
+            kind: crate::api::ApiErrorKind::Failed,
+            message: sanitize(&format!("hunt failed: {e}")),
+        })?;
     engine.store().audit(&audit_of(
         engine,
         "hunt",

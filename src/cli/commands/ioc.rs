@@ -145,8 +145,11 @@ async fn list(ctx: &Context) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-pub async fn hunt(ctx: &Context) -> Result<u8, CliError> {
-    let r = ctx.api()?.hunt().await?;
+pub async fn hunt(ctx: &Context, a: &crate::cli::args::HuntArgs) -> Result<u8, CliError> {
+    let r = ctx
+        .api()?
+        .hunt(&crate::policy::hunt::HuntRequest { wait: a.wait })
+        .await?;
     if ctx.json {
         print_json(&json!({"hunt": r}));
     } else if !ctx.quiet {
@@ -154,6 +157,7 @@ pub async fn hunt(ctx: &Context) -> Result<u8, CliError> {
             "hunt: {} indicators, {} log rows read, {} matches ({} new alerts, {} repeats); {} indicators of kinds the log does not hold",
             r.indicators, r.examined, r.matches, r.new_alerts, r.repeats, r.not_hunted
         );
+        super::submissions::print_decisions(&r.decisions);
     }
     Ok(exit::OK)
 }

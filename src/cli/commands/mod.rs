@@ -52,7 +52,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Submissions(a) => submissions::run(ctx, a).await,
         Command::Report(a) => reports::run(ctx, a).await,
         Command::Ioc(c) => ioc::run(ctx, c).await,
-        Command::Hunt(_) => ioc::hunt(ctx).await,
+        Command::Hunt(a) => ioc::hunt(ctx, &a).await,
     }
 }
 

@@ -70,7 +70,13 @@ pub async fn run(ctx: &Context, a: SubmissionsArgs) -> Result<u8, CliError> {
         run.moved_earlier,
         run.left_malformed
     );
-    for d in &run.decisions {
+    print_decisions(&run.decisions);
+    Ok(code)
+}
+
+/// The policies' decisions a `--wait` brought back, a line each (`submissions`, `hunt`).
+pub(super) fn print_decisions(decisions: &[crate::api::DecisionRecord]) {
+    for d in decisions {
         println!(
             "decision on {}: {}{}{}",
             sanitize(&d.source_id),
@@ -82,5 +88,4 @@ pub async fn run(ctx: &Context, a: SubmissionsArgs) -> Result<u8, CliError> {
             d.job.map(|j| format!(", job {j}")).unwrap_or_default()
         );
     }
-    Ok(code)
 }
