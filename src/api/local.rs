@@ -620,13 +620,7 @@ impl Api for Local {
     }
 
     async fn store_status(&self) -> Result<StoreStatus, ApiError> {
-        let store = self.engine.store();
-        Ok(StoreStatus {
-            path: store.path().display().to_string(),
-            messages: store.message_count().map_err(|e| e.to_string()),
-            warnings: store_file_warnings(store.path()),
-            live_workers: store.live_workers(ENGINE_ALIVE_WITHIN_MS).ok(),
-        })
+        Ok(status::store_status(&self.engine, ENGINE_ALIVE_WITHIN_MS))
     }
 
     async fn check(&self, tenant: Option<&str>) -> Result<Vec<CheckView>, ApiError> {
@@ -789,27 +783,6 @@ impl Api for Local {
     }
 }
 
-/// Store files or directories other users could read (the log, the audit, the evidence of
-/// hard-deleted mail), with the fix.
-fn store_file_warnings(store: &std::path::Path) -> Vec<String> {
-    use crate::store::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
-    loose_modes(store)
-        .into_iter()
-        .map(|(path, mode)| {
-            let wanted = if path.is_dir() {
-                STORE_DIR_MODE
-            } else {
-                STORE_FILE_MODE
-            };
-            format!(
-                "{} is mode {mode:04o}, open to other users; chmod {wanted:o} it (or {:o} for a group that shares the store)",
-                path.display(),
-                wanted | (wanted >> 3)
-            )
-        })
-        .collect()
-}
-
 mod feeds;
 
 pub use feeds::{FEED_POLL, JobFeeds, JobSource};
@@ -817,5 +790,6 @@ pub use feeds::{FEED_POLL, JobFeeds, JobSource};
 mod indicators;
 mod policy;
 mod reports;
+mod status;
 #[cfg(test)]
 mod tests;

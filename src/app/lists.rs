@@ -1,13 +1,14 @@
-//! Filters of the lists: the Audit view's (`since:`, `until:`, `actor:`, `action:` and
-//! `target:` narrow what the store lists, so a time window reaches records older than the
-//! newest loaded; other words narrow the records loaded, in any column) and the open job's
-//! items (words in any column).
+//! The Audit view's and the open job's list state, and their filters. The Audit view's
+//! `since:`, `until:`, `actor:`, `action:` and `target:` narrow what the store lists, so a
+//! time window reaches records older than the newest loaded; other words narrow the records
+//! loaded, in any column. The open job's items are narrowed by words in any column.
 
 use chrono::{DateTime, Utc};
 
-use super::QueryError;
 use super::rows::{AuditRow, ItemRow, shown};
+use super::{QueryError, ReqId};
 use crate::api::AuditQuery;
+use crate::trust::verify::AnchoredVerdict;
 
 /// The most records the view loads at once (the newest of the selection).
 pub const AUDIT_LIMIT: usize = 500;
@@ -109,6 +110,82 @@ impl ItemRow {
         words
             .iter()
             .all(|w| columns.iter().any(|c| c.to_lowercase().contains(w)))
+    }
+}
+
+/// The job whose items the Operations view shows, and the request for them awaited.
+#[derive(Debug)]
+pub struct OpenJob {
+    pub job: i64,
+    pub req: ReqId,
+    pub items: Vec<ItemRow>,
+    /// `/` narrows the items to those holding every word typed, in any column.
+    pub filter: String,
+    /// Index of the selected item among those the filter shows.
+    pub cursor: usize,
+    /// Index of the first item on screen (of those the filter shows).
+    pub top: usize,
+}
+
+impl OpenJob {
+    /// The job's items, as `job` opens them (nothing loaded yet).
+    pub fn new(job: i64, req: ReqId) -> OpenJob {
+        OpenJob {
+            job,
+            req,
+            items: Vec::new(),
+            filter: String::new(),
+            cursor: 0,
+            top: 0,
+        }
+    }
+
+    /// The items the filter shows, in the job's order.
+    pub fn visible_items(&self) -> impl Iterator<Item = &ItemRow> {
+        let words: Vec<String> = self
+            .filter
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        self.items.iter().filter(move |i| i.has_words(&words))
+    }
+}
+
+/// The Audit view.
+#[derive(Debug, Default)]
+pub struct AuditView {
+    pub rows: Vec<AuditRow>,
+    pub selected: usize,
+    /// The filter as typed.
+    pub filter: String,
+    /// The filter as parsed: what the store was asked for, and the words rows must contain.
+    pub applied: AuditFilter,
+    /// Older records of the selection exist than the [`AUDIT_LIMIT`] loaded.
+    pub more: bool,
+    /// The selected record is shown in full (`Enter`; `Esc` goes back to the list).
+    pub open: bool,
+    pub verdict: Option<AnchoredVerdict>,
+    pub req: ReqId,
+    /// Index of the first record on screen (of those the filter shows).
+    pub top: usize,
+}
+
+impl AuditView {
+    /// The loaded records the filter's words show, newest first.
+    pub fn visible_rows(&self) -> impl Iterator<Item = &AuditRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.has_words(&self.applied.words))
+    }
+
+    /// How many records the filter shows.
+    pub fn shown(&self) -> usize {
+        self.visible_rows().count()
+    }
+
+    /// The selected record, if any is shown.
+    pub fn selected_row(&self) -> Option<&AuditRow> {
+        self.visible_rows().nth(self.selected)
     }
 }
 

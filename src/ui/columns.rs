@@ -31,6 +31,25 @@ pub struct ColumnSpec {
     pub cut: Cut,
 }
 
+/// A column spec in one line, for the tables' `const` column lists.
+pub const fn spec(
+    header: &'static str,
+    min: usize,
+    max: usize,
+    priority: u8,
+    flex: bool,
+    cut: Cut,
+) -> ColumnSpec {
+    ColumnSpec {
+        header,
+        min,
+        max,
+        priority,
+        flex,
+        cut,
+    }
+}
+
 /// Display width of a text.
 pub fn text_width(text: &str) -> usize {
     UnicodeWidthStr::width(text)

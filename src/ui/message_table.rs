@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use super::columns::{ColumnSpec, Cut, cut, share, text_width};
+use super::columns::{ColumnSpec, Cut, cut, share, spec, text_width};
 use super::{Theme, block};
 use crate::app::{App, MessageRow, layout};
 
@@ -23,24 +23,6 @@ const COLUMNS: [ColumnSpec; 7] = [
     spec("DISPOSITION", 10, 11, 8, false, Cut::End),
     spec("STATUS", 9, 26, 5, false, Cut::End),
 ];
-
-const fn spec(
-    header: &'static str,
-    min: usize,
-    max: usize,
-    priority: u8,
-    flex: bool,
-    cut: Cut,
-) -> ColumnSpec {
-    ColumnSpec {
-        header,
-        min,
-        max,
-        priority,
-        flex,
-        cut,
-    }
-}
 
 /// The cells of one row, before any cut, in [`COLUMNS`] order. `mark` is `None` while nothing
 /// is marked (no mark column), else whether this row is (`*` before its id).

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Theme;
-use super::columns::{self, ColumnSpec, Cut};
+use super::columns::{self, ColumnSpec, Cut, spec};
 use crate::app::{App, Focus, RecipientRow, RetractForm, layout};
 
 /// Include box, address, delivery state, markers, folder.
@@ -19,24 +19,6 @@ const SPECS: [ColumnSpec; 5] = [
     spec("MARKS", 5, 0, 4, false, Cut::End),
     spec("FOLDER", 6, 0, 6, true, Cut::End),
 ];
-
-const fn spec(
-    header: &'static str,
-    min: usize,
-    max: usize,
-    priority: u8,
-    flex: bool,
-    cut: Cut,
-) -> ColumnSpec {
-    ColumnSpec {
-        header,
-        min,
-        max,
-        priority,
-        flex,
-        cut,
-    }
-}
 
 /// The cells of one recipient, in [`SPECS`] order.
 fn cells(r: &RecipientRow) -> [String; 5] {
