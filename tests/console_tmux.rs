@@ -98,6 +98,11 @@ impl Tmux {
     fn keys(&self, keys: &[&str]) {
         for k in keys {
             self.run(&["send-keys", "-t", SESSION, k]);
+            if *k == "Escape" {
+                // A key read in the same burst as ESC is parsed as Alt+key (crossterm
+                // follows xterm here), and "ESC ESC" as one Esc: let it arrive alone.
+                std::thread::sleep(Duration::from_millis(150));
+            }
         }
     }
 

@@ -75,6 +75,11 @@ impl Pane {
     fn keys(&self, keys: &[&str]) {
         for k in keys {
             self.tmux(&["send-keys", "-t", "console", k]);
+            if *k == "Escape" {
+                // A key read in the same burst as ESC is parsed as Alt+key (crossterm
+                // follows xterm here), and "ESC ESC" as one Esc: let it arrive alone.
+                std::thread::sleep(Duration::from_millis(150));
+            }
         }
     }
 
@@ -173,7 +178,9 @@ fn a_responders_console_retracts_through_the_service_and_a_viewers_is_refused() 
     );
     viewer.keys(&["R"]);
     std::thread::sleep(Duration::from_millis(300));
-    viewer.keys(&["Escape", "Escape", "q"]);
+    viewer.keys(&["Escape", "Escape"]);
+    viewer.wait("the detail closed", |s| !s.contains("Summary Recipients"));
+    viewer.keys(&["q"]);
     assert_eq!(viewer.exit_status(), 0);
     home_is_untouched_by_the_store(viewer.home.path());
     let out = site.as_service(&["--json", "audit"]);
