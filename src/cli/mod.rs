@@ -20,7 +20,7 @@ pub use args::Cli;
 use crate::api::{Api, ApiError, Local};
 use crate::config::{Config, paths};
 use crate::engine::{Actor, Engine, EngineError};
-use crate::store::{Store, StoreError};
+use crate::store::{Access, Store, StoreError};
 use crate::trust::ServiceKey;
 
 /// Exit codes of the contract.
@@ -148,11 +148,7 @@ impl Context {
             return Ok(remote);
         }
         let config = self.config()?;
-        let store = if config.store_path.exists() {
-            Store::open_for_verify(&config.store_path)?
-        } else {
-            Store::open_read_only(&config.store_path)?
-        };
+        let store = Store::open_configured(&config, Access::Verify)?;
         let actor = Actor::current(&config.access);
         let engine = Arc::new(Engine::new(config, Arc::new(store), actor));
         let caller = Local::embedded_identity(engine.actor());
@@ -192,7 +188,7 @@ impl Context {
     /// through [`Context::api`].
     pub fn engine(&self) -> Result<Arc<Engine>, CliError> {
         let config = self.config()?;
-        let store = Arc::new(Store::open(&config.store_path)?);
+        let store = Arc::new(Store::open_configured(&config, Access::Write)?);
         if signing_requested() {
             let dir = config.service.key_dir_for(&config.store_path);
             let key = ServiceKey::load_or_create(&dir)
@@ -207,7 +203,7 @@ impl Context {
     /// work on a read-only copy of the store.
     pub fn read_only_engine(&self) -> Result<Arc<Engine>, CliError> {
         let config = self.config()?;
-        let store = Arc::new(Store::open_read_only(&config.store_path)?);
+        let store = Arc::new(Store::open_configured(&config, Access::ReadOnly)?);
         let actor = Actor::current(&config.access);
         Ok(Arc::new(Engine::new(config, store, actor)))
     }

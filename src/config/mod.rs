@@ -326,19 +326,6 @@ impl Config {
             message: format!("cannot read: {e}"),
         })?;
         let config = Self::parse(&text, path)?;
-        // The engine, the service and every command still run on the SQLite store: a team
-        // store is parsed and checked, and refused here, the one loader they all share,
-        // rather than silently served from a SQLite file nobody named.
-        if let Some(team) = &config.team_store {
-            return Err(ConfigError {
-                path: path.to_path_buf(),
-                message: format!(
-                    "[store] url = {:?}: team mode (PostgreSQL) is not yet wired into the engine; \
-                     this build runs on a SQLite store ([store] path)",
-                    team.url.escape_default().to_string()
-                ),
-            });
-        }
         Ok(config)
     }
 

@@ -272,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn loading_a_team_store_says_it_is_not_wired_yet() {
+    fn a_team_store_loads_and_names_its_database() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");
         std::fs::write(
@@ -280,13 +280,11 @@ mod tests {
             "[store]\nurl = \"postgresql://r@db:5432/r\"\nsslmode = \"disable\"\n",
         )
         .expect("write");
-        let err = Config::load(&path)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("team mode (PostgreSQL) is not yet wired"),
-            "{err}"
+        let config = Config::load(&path).map_err(|e| e.to_string());
+        let team = config.ok().and_then(|c| c.team_store);
+        assert_eq!(
+            team.map(|t| t.url),
+            Some("postgresql://r@db:5432/r".to_string())
         );
     }
 }

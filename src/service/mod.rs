@@ -21,7 +21,7 @@ use crate::alerts;
 use crate::api::{Api, Identity, JobFeeds, Local, PlanBook};
 use crate::config::Config;
 use crate::engine::{Actor, Engine, EngineError, RunOptions, RunSummary};
-use crate::store::Store;
+use crate::store::{Access, Store};
 use crate::trust::ServiceKey;
 
 /// Why the service could not start or had to stop.
@@ -95,7 +95,7 @@ const REQUEST_GRACE: Duration = Duration::from_secs(5);
 pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), ServiceError> {
     let config = load_config(config_path)?;
     let store = Arc::new(
-        Store::open(&config.store_path)
+        Store::open_configured(&config, Access::Write)
             .map_err(|e| ServiceError::Setup(format!("cannot open the store: {e}")))?,
     );
     // The service alone holds the key: every job it creates and every audit record it writes

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::approvals::{NewApproval, insert_approval};
 use super::audit::append;
 use super::jobs::insert_job;
-use super::{NewAudit, NewItem, NewJob, Now, Result, Store, StoreError};
+use super::{NewAudit, NewItem, NewJob, Now, Result, SqliteStore, StoreError};
 use crate::model::{Alert, AlertDisposition, AlertReceipt};
 
 /// A revision a decider has claimed: the alert as that revision says it, and the one before
@@ -171,7 +171,7 @@ fn receive_one(tx: &Transaction<'_>, now: Now, alert: &Alert) -> Result<AlertRec
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Store alerts in one transaction (all or none), each new, a repeat or an update.
     pub fn receive_alerts(&self, alerts: &[Alert]) -> Result<Vec<AlertReceipt>> {
         self.write(|tx, now| alerts.iter().map(|a| receive_one(tx, now, a)).collect())

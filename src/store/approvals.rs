@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::alerts::millis_to_time;
 use super::audit::append;
 use super::jobs::insert_job;
-use super::{NewAudit, NewItem, NewJob, Now, Result, Store, StoreError};
+use super::{NewAudit, NewItem, NewJob, Now, Result, SqliteStore, StoreError};
 
 /// A request to write, with the decision that made it (or a person's manual job).
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ fn read_one(tx: &Transaction<'_>, id: i64) -> Result<ApprovalRecord> {
     .ok_or_else(|| StoreError::NotFound(format!("no approval request {id}")))
 }
 
-impl Store {
+impl SqliteStore {
     /// A request made by hand (a manual job above the threshold), with its audit record.
     pub fn request_approval(&self, a: &NewApproval, audit: &NewAudit) -> Result<i64> {
         self.write(|tx, now| {

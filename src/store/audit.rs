@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Now, Result, Store, StoreError};
+use super::{Now, Result, SqliteStore, StoreError};
 use crate::trust::verify::ChainVerdict;
 use crate::trust::{PublicKey, Purpose};
 
@@ -218,7 +218,7 @@ fn has_audit_table(tx: &Transaction<'_>) -> Result<bool> {
         > 0)
 }
 
-impl Store {
+impl SqliteStore {
     /// Append one record on its own.
     pub fn audit(&self, e: &NewAudit) -> Result<i64> {
         self.write(|tx, now| append(tx, now, e))
@@ -579,23 +579,10 @@ impl From<AuditVerdict> for ChainVerdict {
     }
 }
 
-/// What `trust::verify` needs of a store: its own verdict and a record's hash.
-impl crate::trust::verify::AuditLookup for Store {
-    fn chain(&self, key: Option<&PublicKey>) -> std::result::Result<ChainVerdict, String> {
-        self.verify_audit_with(None, key)
-            .map(|progress| progress.verdict.into())
-            .map_err(|e| e.to_string())
-    }
-
-    fn hash_of(&self, seq: i64) -> std::result::Result<Option<String>, String> {
-        self.audit_hash(seq).map_err(|e| e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::temp_sqlite as temp_store;
 
     fn entry(n: usize) -> NewAudit {
         NewAudit {
@@ -685,7 +672,7 @@ mod tests {
 
     fn signing_store() -> (
         tempfile::TempDir,
-        Store,
+        SqliteStore,
         std::sync::Arc<crate::trust::ServiceKey>,
     ) {
         let (dir, store) = temp_store();
@@ -725,12 +712,12 @@ mod tests {
         let key =
             std::sync::Arc::new(crate::trust::ServiceKey::load_or_create(dir.path()).unwrap());
         {
-            let store = Store::open(&path)?;
+            let store = SqliteStore::open(&path)?;
             store.set_signer(key)?;
             store.audit(&entry(1))?;
         }
         // The same store written by a process without the key: chained, hashed, unsigned.
-        let embedded = Store::open(&path)?;
+        let embedded = SqliteStore::open(&path)?;
         embedded.audit(&entry(2))?;
         let v = embedded.verify_audit_with(None, None)?.verdict;
         assert_eq!(v.first_bad, Some(2), "{v:?}");

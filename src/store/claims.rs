@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::audit::{NewAudit, append};
 use super::decode::{RowOf, UnreadableValue};
 use super::jobs::{ITEM_COLUMNS, item_from_row, parse_action, placements_json, settle_job};
-use super::{Claimed, Now, Result, Store, StoreError};
+use super::{Claimed, Now, Result, SqliteStore, StoreError};
 use crate::model::{FailReason, ItemOutcome, ItemState, JobKind};
 
 /// What became of an item given back after an attempt that did not finish it.
@@ -182,7 +182,7 @@ fn release_claims_of(tx: &Transaction<'_>, now: Now, worker: &str) -> Result<usi
     Ok(requeued + cancelled.len())
 }
 
-impl Store {
+impl SqliteStore {
     /// Announce a worker (its claims are taken over if it dies).
     pub fn register_worker(&self, id: &str, host: &str, pid: u32) -> Result<()> {
         self.write(|tx, now| {

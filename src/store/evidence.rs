@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::decode::RowOf;
-use super::{Result, Store};
+use super::{Result, SqliteStore};
 
 /// An evidence row: id first.
 const EVIDENCE_ROW: RowOf = RowOf {
@@ -39,7 +39,7 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<EvidenceRecord> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Keep the raw message; returns its SHA-256 (hex). Committed before the caller acts.
     pub fn add_evidence(
         &self,

@@ -7,7 +7,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::decode::RowOf;
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
 use crate::model::{Indicator, IndicatorKind, IndicatorRecord};
 
 /// An indicator row: id first.
@@ -50,7 +50,7 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndicatorRecord> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Add indicators in one transaction (all or none); one already stored for its kind,
     /// value and source gets the new classification and expiry.
     pub fn add_indicators(&self, batch: &[Indicator], added_by: &str) -> Result<IndicatorsAdded> {

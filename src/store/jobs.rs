@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::audit::{NewAudit, append};
 use super::decode::RowOf;
 use super::messages::set_delivery_state;
-use super::{Now, Result, Store, StoreError};
+use super::{Now, Result, SqliteStore, StoreError};
 use crate::model::{
     Action, DeliveryState, ItemOutcome, ItemState, Job, JobCounts, JobItem, JobKind, JobStatus,
     Placement,
@@ -229,7 +229,7 @@ pub struct JobSignature {
     pub current: SignedJob,
 }
 
-impl Store {
+impl SqliteStore {
     /// A job's signed form and signature, and what its rows say today.
     pub fn job_signature(&self, id: i64) -> Result<JobSignature> {
         self.read(|tx| {

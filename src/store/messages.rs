@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::decode::RowOf;
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
 use crate::model::{
     Delivery, DeliveryState, LoggedMessage, MessageRecord, MessageStatus, normalize_message_id,
 };
@@ -76,7 +76,7 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LoggedMessage>
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Add records to the log in one transaction. A record whose Message-ID the tenant already
     /// logged adds its new recipients to the existing entry, so re-ingesting a file is harmless.
     pub fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Result<IngestStats> {
@@ -404,7 +404,7 @@ pub(super) fn set_delivery_state(
     )))
 }
 
-impl Store {
+impl SqliteStore {
     /// Logged messages whose In-Reply-To or References name one of `parents`.
     pub fn children(&self, parents: &[String]) -> Result<Vec<LoggedMessage>> {
         self.read(|tx| {

@@ -18,6 +18,7 @@ mod contract;
 mod decode;
 mod evidence;
 mod files;
+mod handle;
 mod indicators;
 mod jobs;
 mod messages;
@@ -46,13 +47,14 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
+pub use handle::{Access, Store};
 pub use indicators::IndicatorsAdded;
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use postgres::PgStore;
 pub use roles::{
     AlertLog, Approvals, AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue,
-    MessageLog, PhishReports, PollerCursors, StoreRoles,
+    MessageLog, PhishReports, PollerCursors, ServiceSigning, StoreRoles,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};
@@ -114,7 +116,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A handle on one SQLite store. Cheap to share behind an `Arc`; calls are short and serialised
 /// per process by a mutex, and across processes by SQLite's locks.
-pub struct Store {
+pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
@@ -123,15 +125,15 @@ pub struct Store {
     signer: OnceLock<Arc<ServiceKey>>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Open (creating if needed, privately: see `files`) and migrate the store at `path`.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with_clock(path, Arc::new(SystemClock))
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with_clock(path, Arc::new(SystemClock))
     }
 
-    /// [`Store::open`] with the clock its stored times come from (tests move a
+    /// [`SqliteStore::open`] with the clock its stored times come from (tests move a
     /// [`ManualClock`] past a lease instead of sleeping through it).
-    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
         files::create_private(path)?;
         let open_err = |source: rusqlite::Error| StoreError::open(path, source);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -155,7 +157,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
             clock,
@@ -165,13 +167,13 @@ impl Store {
 
     /// Open the store for a command that only reads (`search`, `show`, `jobs`, `audit`):
     /// nothing is written, so a read-only store (a forensic copy on read-only media) works.
-    /// A store that does not exist yet is created as by [`Store::open`], so a fresh
+    /// A store that does not exist yet is created as by [`SqliteStore::open`], so a fresh
     /// configuration reads as empty rather than failing.
-    pub fn open_read_only(path: &Path) -> Result<Store> {
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
         if !path.exists() {
-            return Store::open(path);
+            return SqliteStore::open(path);
         }
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Mutex::new(files::open_read_only(path)?),
             path: path.to_path_buf(),
             clock: Arc::new(SystemClock),
@@ -181,8 +183,8 @@ impl Store {
 
     /// Open a store for `audit verify`: read-only, and a store emptied (truncated to 0 bytes)
     /// opens as an empty trail, for the witness to show what it lost.
-    pub fn open_for_verify(path: &Path) -> Result<Store> {
-        Ok(Store {
+    pub fn open_for_verify(path: &Path) -> Result<SqliteStore> {
+        Ok(SqliteStore {
             conn: Mutex::new(files::open_read_only_as(path, true)?),
             path: path.to_path_buf(),
             clock: Arc::new(SystemClock),
@@ -268,15 +270,21 @@ fn migrations_from(version: usize) -> impl Iterator<Item = (usize, &'static str)
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use super::Store;
+    use super::{SqliteStore, Store};
 
     /// A store in a fresh temporary directory (kept alive by the returned guard).
     pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_sqlite();
+        (dir, store.into())
+    }
+
+    /// [`temp_store`]'s SQLite store itself, for tests of its SQL.
+    pub fn temp_sqlite() -> (tempfile::TempDir, SqliteStore) {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
             Err(e) => panic!("tempdir: {e}"),
         };
-        let store = match Store::open(&dir.path().join("t.db")) {
+        let store = match SqliteStore::open(&dir.path().join("t.db")) {
             Ok(s) => s,
             Err(e) => panic!("open: {e}"),
         };
@@ -286,7 +294,7 @@ pub(crate) mod testutil {
     /// Overwrite one column of one row behind the store's back, as a newer version or a
     /// damaged file would leave it (tests of reading unknown values back).
     pub fn overwrite(store: &Store, table: &str, column: &str, id: i64, value: &str) {
-        let conn = match rusqlite::Connection::open(store.path()) {
+        let conn = match rusqlite::Connection::open(sqlite_file(store)) {
             Ok(c) => c,
             Err(e) => panic!("open: {e}"),
         };
@@ -300,7 +308,7 @@ pub(crate) mod testutil {
     /// Rewrite one column of audit record `seq` as an attacker with the file would: the
     /// append-only trigger dropped first.
     pub fn rewrite_audit(store: &Store, seq: i64, column: &str, value: &str) {
-        let conn = match rusqlite::Connection::open(store.path()) {
+        let conn = match rusqlite::Connection::open(sqlite_file(store)) {
             Ok(c) => c,
             Err(e) => panic!("open: {e}"),
         };
@@ -311,6 +319,13 @@ pub(crate) mod testutil {
         match done {
             Ok(1) => {}
             other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    fn sqlite_file(store: &Store) -> &std::path::Path {
+        match store.sqlite_path() {
+            Some(path) => path,
+            None => panic!("a SQLite store was expected"),
         }
     }
 }

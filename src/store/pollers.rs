@@ -6,9 +6,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store};
+use super::{Result, SqliteStore};
 
-impl Store {
+impl SqliteStore {
     /// The cursor stored for `source` (`proofpoint-tap:<principal>`, `defender:<tenant>`).
     pub fn poller_cursor(&self, source: &str) -> Result<Option<String>> {
         self.read(|tx| {

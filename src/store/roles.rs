@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::JobSignature;
 use super::{
     AlertCounts, ApprovalRecord, ClaimedRevision, DecisionEffect, DecisionRecord, NewApproval,
     NewDecision, Settlement,
@@ -23,16 +24,20 @@ use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
     ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MessageDetail,
     NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued,
-    Result, Store,
+    Result, SqliteStore, Store,
 };
 use crate::model::{
     Alert, AlertReceipt, Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement,
 };
 use crate::query::Query;
+use crate::trust::{PublicKey, ServiceKey};
+use std::sync::Arc;
 
-/// Declares a role trait and its SQLite implementation from one list of signatures, each
-/// method delegating to `Store`'s inherent method of the same name: the trait and the
-/// implementation cannot drift apart, and callers holding a concrete `Store` keep working.
+/// Declares a role trait from one list of signatures, with its two implementations that
+/// cannot drift apart: the SQLite store's, each method delegating to [`SqliteStore`]'s
+/// inherent method of the same name, and the configured [`Store`]'s, which hands the call to
+/// whichever store the config named. `Store` gets the same methods as inherent ones too, so
+/// callers holding it need no trait in scope.
 macro_rules! role {
     (
         $(#[$meta:meta])*
@@ -43,6 +48,14 @@ macro_rules! role {
         $(#[$meta])*
         pub trait $role {
             $( $(#[$doc])* fn $method(&self $(, $arg: $ty)*) -> $out; )*
+        }
+
+        impl $role for SqliteStore {
+            $( fn $method(&self $(, $arg: $ty)*) -> $out { SqliteStore::$method(self $(, $arg)*) } )*
+        }
+
+        impl Store {
+            $( $(#[$doc])* pub fn $method(&self $(, $arg: $ty)*) -> $out { $role::$method(self.roles() $(, $arg)*) } )*
         }
 
         impl $role for Store {
@@ -95,6 +108,8 @@ role! {
     pub trait JobQueue {
         /// A job, its items and its audit record, together; the job's id.
         fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64>;
+        /// What a job's signature covers, and the signature, for checking it.
+        fn job_signature(&self, id: i64) -> Result<JobSignature>;
         /// The newest jobs with their counts.
         fn jobs(&self, limit: usize) -> Result<Vec<Job>>;
         /// One job with its counts.
@@ -162,6 +177,24 @@ role! {
         fn verify_audit(&self) -> Result<AuditVerdict>;
         /// Walk the chain from a checkpoint an earlier verification returned.
         fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress>;
+        /// [`AuditTrail::verify_audit_from`], checking every signature with `key` (`audit
+        /// verify --key`); without a key signatures are counted, not checked.
+        fn verify_audit_with(&self, from: Option<&AuditCheckpoint>, key: Option<&PublicKey>) -> Result<AuditProgress>;
+        /// The chain head: the newest record's sequence number and hash.
+        fn audit_head(&self) -> Result<Option<(i64, String)>>;
+        /// The stored hash of record `seq` (for checking the witness).
+        fn audit_hash(&self, seq: i64) -> Result<Option<String>>;
+    }
+}
+
+role! {
+    /// Signing by the service: the process that owns the store in service mode signs every
+    /// audit record and job it writes from then on.
+    pub trait ServiceSigning {
+        /// Sign from now on with `key`; a second, different key is refused.
+        fn set_signer(&self, key: Arc<ServiceKey>) -> Result<()>;
+        /// The service's key, when this process signs.
+        fn signer(&self) -> Option<&Arc<ServiceKey>>;
     }
 }
 
@@ -286,6 +319,7 @@ pub trait StoreRoles:
     + AlertLog
     + Approvals
     + PollerCursors
+    + ServiceSigning
 {
 }
 
@@ -300,5 +334,6 @@ impl<T> StoreRoles for T where
         + AlertLog
         + Approvals
         + PollerCursors
+        + ServiceSigning
 {
 }

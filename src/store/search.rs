@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
-use super::{Result, Store};
+use super::{Result, SqliteStore};
 use crate::model::{LoggedMessage, MessageStatus};
 use crate::query::{Query, Term, TextField};
 
@@ -23,7 +23,7 @@ pub enum PageAnchor {
     FromEnd(usize),
 }
 
-impl Store {
+impl SqliteStore {
     /// One page of `query`'s matches (newest first), starting where `anchor` says.
     pub fn search_page(
         &self,

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::decode::RowOf;
-use super::{Result, Store};
+use super::{Result, SqliteStore};
 
 const REPORT_ROW: RowOf = RowOf {
     table: "submissions",
@@ -74,7 +74,7 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRecord> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Record a report; its id, or `None` when this report (tenant, mailbox, report id) was
     /// recorded before (the stored one stands).
     pub fn record_report(&self, report: &NewReport) -> Result<Option<i64>> {

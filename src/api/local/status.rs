@@ -9,9 +9,13 @@ use crate::store::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub(super) fn store_status(engine: &Engine, alive_within_ms: i64) -> StoreStatus {
     let store = engine.store();
     StoreStatus {
-        path: store.path().display().to_string(),
+        path: store.place(),
         messages: store.message_count().map_err(|e| e.to_string()),
-        warnings: store_file_warnings(store.path()),
+        // A team store's files are the database server's to protect.
+        warnings: store
+            .sqlite_path()
+            .map(store_file_warnings)
+            .unwrap_or_default(),
         live_workers: store.live_workers(alive_within_ms).ok(),
     }
 }

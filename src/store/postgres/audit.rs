@@ -171,6 +171,22 @@ impl PgStore {
 }
 
 impl AuditTrail for PgStore {
+    fn verify_audit_with(
+        &self,
+        from: Option<&AuditCheckpoint>,
+        key: Option<&PublicKey>,
+    ) -> Result<AuditProgress> {
+        PgStore::verify_audit_with(self, from, key)
+    }
+
+    fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        PgStore::audit_head(self)
+    }
+
+    fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
+        PgStore::audit_hash(self, seq)
+    }
+
     fn audit(&self, e: &NewAudit) -> Result<i64> {
         self.write(|tx, now| append(tx, now, e))
     }

@@ -22,7 +22,8 @@ use crate::store::{Result, StoreError};
 
 /// One session with the database, shared by a store handle's callers one at a time.
 pub(super) struct Connection {
-    session: Mutex<Session>,
+    /// `None` only while the handle is dropped (see `Drop`).
+    session: Mutex<Option<Session>>,
 }
 
 /// The driver's client and the statements prepared on it (they live as long as it does).
@@ -41,21 +42,39 @@ impl Connection {
             }
         })?;
         Ok(Connection {
-            session: Mutex::new(Session {
+            session: Mutex::new(Some(Session {
                 client,
                 statements: Statements::default(),
-            }),
+            })),
         })
     }
 
     /// Run `f` on the session, off any async worker thread.
     pub fn run<R: Send>(&self, f: impl FnOnce(&mut Session) -> Result<R> + Send) -> Result<R> {
-        outside_any_runtime(|| f(&mut self.lock()))
+        outside_any_runtime(|| match self.lock().as_mut() {
+            Some(session) => f(session),
+            None => Err(StoreError::Database("the session is closed".into())),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Session> {
+    fn lock(&self) -> MutexGuard<'_, Option<Session>> {
         // A panic mid-call drops its transaction, which rolls back: the session is clean.
         self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Closing the session blocks on the driver's runtime too, so a store dropped inside the
+/// engine's runtime (every command's) closes it where that is allowed.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let session = self
+            .session
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(session) = session {
+            outside_any_runtime(move || drop(session));
+        }
     }
 }
 

@@ -303,6 +303,10 @@ pub(super) fn insert_job(
 }
 
 impl JobQueue for PgStore {
+    fn job_signature(&self, id: i64) -> Result<JobSignature> {
+        PgStore::job_signature(self, id)
+    }
+
     fn create_job(&self, job: &NewJob, items: &[NewItem]) -> Result<i64> {
         self.write(|tx, now_at| insert_job(tx, now_at, job, items))
     }

