@@ -100,7 +100,11 @@ fn a_report_is_read_raised_and_filed_once(abuse: &dyn AbuseMailbox) {
     let elsewhere = report_in(domain).replace("report-ms-1", "report-ms-2");
     abuse.deliver_elsewhere(&elsewhere);
     let other = format!("<report-ms-2@{domain}>");
-    let other_before: Vec<_> = abuse.places().into_iter().filter(|(m, _)| *m == other).collect();
+    let other_before: Vec<_> = abuse
+        .places()
+        .into_iter()
+        .filter(|(m, _)| *m == other)
+        .collect();
     assert_eq!(other_before.len(), 1, "{other_before:?}");
     let reporter = format!("alice@{domain}");
     let in_inbox = report_places(abuse, domain);
@@ -132,11 +136,7 @@ fn a_report_is_read_raised_and_filed_once(abuse: &dyn AbuseMailbox) {
         .expect("audit")
         .iter()
         .filter(|a| a["action"] == "submission" && a["outcome"] == "reported")
-        .filter(|a| {
-            a["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains(&reporter))
-        })
+        .filter(|a| a["detail"].as_str().is_some_and(|d| d.contains(&reporter)))
         .count();
     assert_eq!(named, 1, "{audit}");
 
@@ -159,7 +159,11 @@ fn a_report_is_read_raised_and_filed_once(abuse: &dyn AbuseMailbox) {
     assert_eq!(again["decisions"], serde_json::json!([]), "{again}");
     assert_eq!(report_places(abuse, domain), filed);
     assert_eq!(abuse.moves(), 1);
-    let other_after: Vec<_> = abuse.places().into_iter().filter(|(m, _)| *m == other).collect();
+    let other_after: Vec<_> = abuse
+        .places()
+        .into_iter()
+        .filter(|(m, _)| *m == other)
+        .collect();
     assert_eq!(other_after, other_before);
 }
 
@@ -211,10 +215,7 @@ impl AbuseMailbox for Graph {
 fn on_graph_a_report_is_filed_into_a_folder_made_under_the_message_root() {
     let server = graph_server::GraphServer::start(graph_server::Settings::default());
     for user in ["abuse", "alice"] {
-        server.add_user(
-            &format!("{user}@m365.test"),
-            graph_server::UserKind::Member,
-        );
+        server.add_user(&format!("{user}@m365.test"), graph_server::UserKind::Member);
     }
     // Another client makes the first level just as the pass looks for it: the listing
     // misses it, the create meets 409 ErrorFolderExists, the pass reads it back.
@@ -324,15 +325,18 @@ impl AbuseMailbox for Gmail {
 fn on_gmail_a_report_is_filed_under_a_user_label_and_leaves_the_inbox() {
     let server = gmail_server::GmailServer::start(gmail_server::Settings::default());
     for user in ["abuse", "alice", "admin"] {
-        server.add_user(
-            &format!("{user}@gws.test"),
-            gmail_server::UserState::Active,
-        );
+        server.add_user(&format!("{user}@gws.test"), gmail_server::UserState::Active);
     }
     let gmail = Gmail(server);
     a_report_is_read_raised_and_filed_once(&gmail);
     // The label is one an analyst sees in the label list, nested under its parent.
-    assert_eq!(gmail.0.label_hidden("abuse@gws.test", PROCESSED), Some(false));
-    assert_eq!(gmail.0.label_hidden("abuse@gws.test", "Retractor"), Some(false));
+    assert_eq!(
+        gmail.0.label_hidden("abuse@gws.test", PROCESSED),
+        Some(false)
+    );
+    assert_eq!(
+        gmail.0.label_hidden("abuse@gws.test", "Retractor"),
+        Some(false)
+    );
     assert_eq!(gmail.0.violations(), Vec::<String>::new());
 }

@@ -612,7 +612,10 @@ fn report_filed_once(f: &dyn Fixture, s: &Scenario) {
 
     let (code, run) = t.json(&["submissions"]);
     assert_eq!(code, 0, "{run}");
-    let reports = run["submissions"]["reports"].as_array().cloned().unwrap_or_default();
+    let reports = run["submissions"]["reports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(reports.len(), 1, "{run}");
     assert_eq!(reports[0]["reporter"], alice.as_str(), "{run}");
     assert_eq!(reports[0]["original_message_id"], id.as_str(), "{run}");
@@ -630,7 +633,11 @@ fn report_filed_once(f: &dyn Fixture, s: &Scenario) {
 
     let (code, again) = t.json(&["submissions"]);
     assert_eq!(code, 0, "{again}");
-    assert_eq!(again["submissions"]["reports"], serde_json::json!([]), "{again}");
+    assert_eq!(
+        again["submissions"]["reports"],
+        serde_json::json!([]),
+        "{again}"
+    );
     assert_eq!(again["submissions"]["moved_earlier"], 0, "{again}");
     assert_eq!(t.copies(&abuse, &report_id), filed, "not moved again");
 }

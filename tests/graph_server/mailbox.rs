@@ -159,12 +159,10 @@ pub(super) fn mailbox_operation(
                 },
             };
             // Exchange compares folder names without case, among siblings only.
-            if d.folders
-                .get(&user.id)
-                .into_iter()
-                .flatten()
-                .any(|f| f.parent.as_deref() == Some(parent.as_str()) && f.name.to_lowercase() == name.to_lowercase())
-            {
+            if d.folders.get(&user.id).into_iter().flatten().any(|f| {
+                f.parent.as_deref() == Some(parent.as_str())
+                    && f.name.to_lowercase() == name.to_lowercase()
+            }) {
                 return error(
                     409,
                     "ErrorFolderExists",
