@@ -190,8 +190,9 @@ pub struct ScanFilter {
     pub since: Option<DateTime<Utc>>,
     /// Leave out the backend's own admin folders (soft-delete, hold, quarantine).
     pub skip_admin_folders: bool,
-    /// Only the inbox, where a backend can tell cheaply (Maildir, IMAP); others may return
-    /// more, so the caller still checks each copy's folder.
+    /// Only the inbox: every backend asks for it alone (the Maildir and IMAP INBOX, Graph's
+    /// and EWS's inbox folder, Gmail's `in:inbox`). A copy's folder is still what it shows,
+    /// so a caller that must be sure checks it too.
     pub inbox_only: bool,
     /// Indicators (URLs, domains, attachment hashes and names), normalized. `scan` may use
     /// them only to narrow on the server ([`crate::forensics::Indicators::body_hints`]);
@@ -350,8 +351,9 @@ pub trait Backend: Send + Sync {
 
     /// Move one copy to `folder` of the same mailbox (levels split by `/`, created when
     /// missing), where the backend's own acts never look: processed phish reports leave the
-    /// abuse mailbox's inbox this way. A copy already there is left alone. Backends that do
-    /// not file say so.
+    /// abuse mailbox's inbox this way. A copy already there is left alone. Every backend
+    /// files (Maildir and IMAP folders, Graph and EWS nested folders, a Gmail label with
+    /// INBOX removed); the default, for a backend that does not, says so.
     async fn file_to_folder(
         &self,
         mailbox: &MailboxRef,

@@ -117,6 +117,10 @@ impl Tenant for EwsTenant<'_> {
         );
     }
 
+    fn seed_raw(&self, address: &str, raw: &str) {
+        self.server.deliver_mime(address, "inbox", raw.as_bytes());
+    }
+
     fn read(&self, address: &str) -> Vec<Copy> {
         let mut out: Vec<Copy> = self
             .server

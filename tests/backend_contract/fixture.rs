@@ -82,6 +82,9 @@ pub trait Tenant {
     fn dir(&self) -> &Path;
     /// Put a message into the mailbox at `address`.
     fn seed(&self, address: &str, seed: &Seed);
+    /// Put a whole message as it is (CRLF; a report with its attachment) into the INBOX of
+    /// the mailbox at `address`, unread.
+    fn seed_raw(&self, address: &str, raw: &str);
     /// Every copy in the mailbox at `address`, all folders, sorted.
     fn read(&self, address: &str) -> Vec<Copy>;
     /// The address of the mailbox that holds the copy of the mailbox at `address` after

@@ -92,6 +92,10 @@ impl Tenant for GmailTenant<'_> {
         self.server.deliver(address, &seed.raw(address), &labels);
     }
 
+    fn seed_raw(&self, address: &str, raw: &str) {
+        self.server.deliver(address, raw, &["INBOX", "UNREAD"]);
+    }
+
     fn read(&self, address: &str) -> Vec<Copy> {
         let mut out: Vec<Copy> = self
             .server

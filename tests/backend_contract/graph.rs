@@ -118,6 +118,10 @@ impl Tenant for GraphTenant<'_> {
         self.server.deliver(address, &folder, message);
     }
 
+    fn seed_raw(&self, address: &str, raw: &str) {
+        self.server.deliver_mime(address, "inbox", raw.as_bytes());
+    }
+
     fn read(&self, address: &str) -> Vec<Copy> {
         let mut out: Vec<Copy> = self
             .server

@@ -198,6 +198,10 @@ impl Tenant for ImapTenant<'_> {
         client.append(&folder, &flags.join(" "), DATE, &seed.raw(address));
     }
 
+    fn seed_raw(&self, address: &str, raw: &str) {
+        self.server.client(address).append("INBOX", "", DATE, raw);
+    }
+
     fn read(&self, address: &str) -> Vec<Copy> {
         let mut client = self.server.client(address);
         let mut out = Vec::new();

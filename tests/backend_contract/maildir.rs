@@ -94,6 +94,20 @@ impl Tenant for MaildirTenant {
             .expect("mtime");
     }
 
+    fn seed_raw(&self, address: &str, raw: &str) {
+        let base = self.mailbox(address);
+        crate::common::make_maildir(&base);
+        let name = format!(
+            "{}.M{}.contract",
+            SEEDED_MTIME,
+            self.next_file.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = base.join("new").join(name);
+        fs::write(&path, raw).expect("write message");
+        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(SEEDED_MTIME, 0))
+            .expect("mtime");
+    }
+
     fn read(&self, address: &str) -> Vec<Copy> {
         let root = self.mailbox(address);
         let mut folders = vec![("INBOX".to_string(), root.clone())];

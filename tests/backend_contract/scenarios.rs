@@ -78,6 +78,12 @@ pub const SCENARIOS: &[Scenario] = &[
         users: &["alice", "held", "quarantine"],
         run: hold,
     },
+    Scenario {
+        name: "a_processed_report_is_filed_into_its_folder_once",
+        tag: "file",
+        users: &["alice", "abuse", "quarantine"],
+        run: report_filed_once,
+    },
 ];
 
 pub const SKIPS: &[Skip] = &[
@@ -574,4 +580,64 @@ fn hold(f: &dyn Fixture, s: &Scenario) {
         (&held_before[0].flags, &held_before[0].date),
         "kept as it was"
     );
+}
+
+/// Phish submissions on this backend's abuse mailbox: a report with the original attached
+/// whole (Microsoft's user-reported-message format) is read from the INBOX, raised, and
+/// filed into `Retractor/Processed` (however the system names it) exactly once; a second run
+/// reads nothing new and moves nothing.
+fn report_filed_once(f: &dyn Fixture, s: &Scenario) {
+    let t = f.tenant(s.tag, s.users, &[], "");
+    let t = t.as_ref();
+    let id = msg(s);
+    let (alice, abuse) = (t.addr("alice"), t.addr("abuse"));
+    let report_id = format!("<report-{}@corp.test>", s.tag);
+    let original = Seed::inbox(&id).raw(&alice);
+    let report = format!(
+        "Message-ID: {report_id}\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
+         From: Alice <{alice}>\r\nTo: {abuse}\r\nSubject: 3|Invoice\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"report\"\r\n\r\n--report\r\n\
+         Content-Type: text/plain\r\n\r\nReported as phishing.\r\n--report\r\n\
+         Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"Invoice.eml\"\r\n\r\n\
+         {original}\r\n--report--\r\n"
+    );
+    t.seed_raw(&abuse, &report);
+    t.ingest(&id, &["alice"]);
+    let config = t.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[submissions]\ntenant = \"corp\"\nmailbox = \"{abuse}\"\n"
+    ));
+    std::fs::write(&config, text).expect("config");
+
+    let (code, run) = t.json(&["submissions"]);
+    assert_eq!(code, 0, "{run}");
+    let reports = run["submissions"]["reports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(reports.len(), 1, "{run}");
+    assert_eq!(reports[0]["reporter"], alice.as_str(), "{run}");
+    assert_eq!(reports[0]["original_message_id"], id.as_str(), "{run}");
+    assert_eq!(reports[0]["moved"], true, "{run}");
+    let filed = t.copies(&abuse, &report_id);
+    assert_eq!(filed.len(), 1, "one copy: {filed:?}");
+    assert!(
+        filed[0].folder.contains("Processed")
+            && !filed[0]
+                .folder
+                .split(',')
+                .any(|place| place.eq_ignore_ascii_case("INBOX")),
+        "{filed:?}"
+    );
+
+    let (code, again) = t.json(&["submissions"]);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(
+        again["submissions"]["reports"],
+        serde_json::json!([]),
+        "{again}"
+    );
+    assert_eq!(again["submissions"]["moved_earlier"], 0, "{again}");
+    assert_eq!(t.copies(&abuse, &report_id), filed, "not moved again");
 }

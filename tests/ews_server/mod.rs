@@ -12,7 +12,8 @@
 //! (ErrorFolderExists), FindItem over several folders (one answer per folder; IsEqualTo,
 //! Contains, IsGreaterThanOrEqualTo, And, Or on 0x1035/0x1042/0x1039, DateTimeReceived,
 //! Subject; paged), GetItem (MIME or recipients), MoveItem (a new ItemId on every move),
-//! CreateItem from MIME (with InternetHeaders, 0x0E06 and 0x0E07 properties), DeleteItem
+//! whole MIME messages delivered as they are (`deliver_mime`), CreateItem from MIME (with
+//! InternetHeaders, 0x0E06 and 0x0E07 properties), DeleteItem
 //! HardDelete (a mailbox on hold keeps the item in Recoverable Items\Purges), UpdateItem
 //! (IsRead); archives and Recoverable Items.
 //!
@@ -467,6 +468,31 @@ impl EwsServer {
             mime,
             stamped: Vec::new(),
         });
+        id
+    }
+
+    /// Deliver a whole MIME message (a report with its attachment) into `folder` as it is:
+    /// its headers give the item's properties, GetItem's MimeContent answers the bytes.
+    pub fn deliver_mime(&self, address: &str, folder: &str, raw: &[u8]) -> String {
+        let field = |name: &str| ops::header_of(raw, name).unwrap_or_default();
+        let bare = |v: String| match (v.find('<'), v.rfind('>')) {
+            (Some(a), Some(b)) if a < b => v[a + 1..b].to_string(),
+            _ => v,
+        };
+        let m = NewMessage {
+            message_id: field("Message-ID"),
+            from: bare(field("From")),
+            to: vec![bare(field("To"))],
+            subject: field("Subject"),
+            ..NewMessage::default()
+        };
+        let id = self.deliver(address, folder, m);
+        let mut d = self.data();
+        if let Some(key) = d.item_key(&id)
+            && let Some(item) = d.items.get_mut(&key)
+        {
+            item.mime = raw.to_vec();
+        }
         id
     }
 

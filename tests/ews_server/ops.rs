@@ -89,7 +89,7 @@ pub fn mime_of(m: &NewMessage, received: &str) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn header_of(mime: &[u8], name: &str) -> Option<String> {
+pub(super) fn header_of(mime: &[u8], name: &str) -> Option<String> {
     let text = String::from_utf8_lossy(mime);
     let head = text.split("\r\n\r\n").next().unwrap_or("");
     head.lines().find_map(|l| {

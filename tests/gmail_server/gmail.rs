@@ -177,8 +177,22 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether a message matches a search: `rfc822msgid:` (exact, brackets optional), `after:`.
-fn matches(m: &Message, q: &str) -> bool {
+/// Whether a label (a system id, or a user label of `labels`) is the one a search's `in:`
+/// or `label:` names. Gmail matches label names without case and lets `-` stand for the
+/// `/` of a nested label and for a space (`label:retractor-processed`).
+fn names_label(id: &str, wanted: &str, labels: &[Label]) -> bool {
+    let plain = |s: &str| s.to_lowercase().replace(['/', ' '], "-");
+    if id.eq_ignore_ascii_case(wanted) && !id.starts_with("Label_") {
+        return true;
+    }
+    labels
+        .iter()
+        .any(|l| l.id == id && plain(&l.name) == plain(wanted))
+}
+
+/// Whether a message matches a search: `rfc822msgid:` (exact, brackets optional), `after:`,
+/// `in:` and `label:` (a system label such as `inbox`, or a user label by name).
+fn matches(m: &Message, q: &str, labels: &[Label]) -> bool {
     q.split_whitespace().all(|term| {
         if let Some(id) = term.strip_prefix("rfc822msgid:") {
             let bare = |s: &str| {
@@ -191,6 +205,11 @@ fn matches(m: &Message, q: &str) -> bool {
         } else if let Some(t) = term.strip_prefix("after:") {
             t.parse::<i64>()
                 .is_ok_and(|secs| m.internal_date_ms / 1000 > secs)
+        } else if let Some(name) = term
+            .strip_prefix("in:")
+            .or_else(|| term.strip_prefix("label:"))
+        {
+            m.labels.iter().any(|l| names_label(l, name, labels))
         } else {
             false
         }
@@ -220,6 +239,7 @@ pub fn operation(
     match name {
         "messages.list" => {
             let query = get(q, "q").unwrap_or("");
+            let user_labels = d.labels.get(user).cloned().unwrap_or_default();
             let spam_trash = get(q, "includeSpamTrash") == Some("true");
             let size: usize = get(q, "maxResults")
                 .and_then(|v| v.parse().ok())
@@ -234,7 +254,7 @@ pub fn operation(
                 .into_iter()
                 .flatten()
                 .filter(|m| spam_trash || !m.labels.iter().any(|l| l == "SPAM" || l == "TRASH"))
-                .filter(|m| matches(m, query))
+                .filter(|m| matches(m, query, &user_labels))
                 .collect();
             let page: Vec<Value> = hits
                 .iter()

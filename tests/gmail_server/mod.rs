@@ -7,7 +7,7 @@
 //! grants: `unauthorized_client`; `sub` an existing user: else `invalid_grant`), tokens bound
 //! to one user and its scopes (alice's token does not work on bob's mailbox); Directory
 //! `users.list` paged with `maxResults`/`pageToken`, suspended users flagged; Gmail
-//! `messages.list` (`q` with `rfc822msgid:` and `after:`, `includeSpamTrash`, paging),
+//! `messages.list` (`q` with `rfc822msgid:`, `after:`, `in:` and `label:`, `includeSpamTrash`, paging),
 //! `messages.get` (`minimal`, `metadata` with `metadataHeaders`, `raw`), `modify`, `trash`,
 //! `untrash`, `delete` (full mail scope only), `import` (`internalDateSource`),
 //! `labels.list`/`create` (hidden labels, 409 on a taken name), `threads.get` (threads by

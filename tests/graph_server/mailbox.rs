@@ -113,31 +113,58 @@ pub(super) fn mailbox_operation(
         .is_some_and(|e| e.contains("singleValueExtendedProperties"));
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match (method, rest.as_slice()) {
-        ("GET", ["mailFolders"]) => {
+        ("GET", ["mailFolders"]) | ("GET", ["mailFolders", _, "childFolders"]) => {
             let hidden = query
                 .get("includeHiddenFolders")
                 .is_some_and(|v| v == "true");
+            // `/mailFolders` lists the children of the message root, `childFolders` of one
+            // folder (the well-known Recoverable Items folder is listed at the top too).
+            let parent = match rest.as_slice() {
+                ["mailFolders", f, _] => match folder_of(&d, &user.id, f) {
+                    Some(f) => Some(f.id.clone()),
+                    None => return error(404, "ErrorItemNotFound", "folder not found"),
+                },
+                _ => folder_of(&d, &user.id, "msgfolderroot").map(|f| f.id.clone()),
+            };
+            let top = rest.len() == 1;
+            if !top && d.lagging_child_listings > 0 {
+                d.lagging_child_listings -= 1;
+                return answer(200, json!({"value": []}));
+            }
             let value: Vec<Value> = d
                 .folders
                 .get(&user.id)
                 .into_iter()
                 .flatten()
+                .filter(|f| f.parent == parent || (top && f.parent.is_none() && f.hidden))
                 .filter(|f| hidden || !f.hidden)
                 .filter(|f| filter.as_ref().is_none_or(|x| x.matches_folder(f)))
                 .map(|f| json!({"id": f.id, "displayName": f.name, "isHidden": f.hidden}))
                 .collect();
             answer(200, json!({"value": value}))
         }
-        ("POST", ["mailFolders"]) => {
+        ("POST", ["mailFolders"]) | ("POST", ["mailFolders", _, "childFolders"]) => {
             let name = body["displayName"].as_str().unwrap_or("").to_string();
-            if d.folders
-                .get(&user.id)
-                .into_iter()
-                .flatten()
-                .any(|f| f.name == name)
-            {
+            if name.is_empty() {
+                return error(400, "ErrorInvalidRequest", "displayName is required.");
+            }
+            let parent = match rest.as_slice() {
+                ["mailFolders", f, _] => match folder_of(&d, &user.id, f) {
+                    Some(f) => f.id.clone(),
+                    None => return error(404, "ErrorItemNotFound", "folder not found"),
+                },
+                _ => match folder_of(&d, &user.id, "msgfolderroot") {
+                    Some(f) => f.id.clone(),
+                    None => return error(404, "ErrorItemNotFound", "no message root"),
+                },
+            };
+            // Exchange compares folder names without case, among siblings only.
+            if d.folders.get(&user.id).into_iter().flatten().any(|f| {
+                f.parent.as_deref() == Some(parent.as_str())
+                    && f.name.to_lowercase() == name.to_lowercase()
+            }) {
                 return error(
-                    400,
+                    409,
                     "ErrorFolderExists",
                     "A folder with the specified name already exists.",
                 );
@@ -150,6 +177,7 @@ pub(super) fn mailbox_operation(
                 name: name.clone(),
                 well_known: None,
                 hidden: body["isHidden"].as_bool().unwrap_or(false),
+                parent: Some(parent),
             });
             answer(201, json!({"id": id, "displayName": name}))
         }
@@ -209,7 +237,15 @@ pub(super) fn mailbox_operation(
                 }
                 ("GET", ["$value"]) => {
                     d.events.push(format!("$value {id}"));
-                    let m = &d.messages.get_mut(&uid).expect("user")[index].m;
+                    let message = &d.messages.get_mut(&uid).expect("user")[index];
+                    if let Some(raw) = &message.raw {
+                        return Answer {
+                            status: 200,
+                            headers: vec![("Content-Type".into(), "text/plain".into())],
+                            body: Body::Raw(raw.clone()),
+                        };
+                    }
+                    let m = &message.m;
                     let mime = format!(
                         "Message-ID: {}\r\nFrom: {}\r\nSubject: {}\r\n\r\nbody\r\n",
                         m.internet_message_id, m.from, m.subject

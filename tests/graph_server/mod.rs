@@ -4,10 +4,13 @@
 //! Implemented (v1.0, app-only): the token endpoint (client secret, or a PS256 client
 //! assertion whose header, claims and signature are checked); `/users/{id|address}`; `/users`
 //! with `$top` paging through `@odata.nextLink`; mail folders by well-known name or id,
-//! hidden folders created on request and found with `includeHiddenFolders`; messages with
+//! hidden folders created on request and found with `includeHiddenFolders`; `msgfolderroot`
+//! and `childFolders` (listed with a `displayName` filter, created below any folder; a name
+//! taken among the siblings is 409 `ErrorFolderExists`, as for top-level folders); messages with
 //! immutable ids (unchanged by moves); `$filter` on `internetMessageId`, `displayName`,
 //! `receivedDateTime` and on `singleValueExtendedProperties` (In-Reply-To 0x1042, References
 //! 0x1039); `$expand` of those properties; `move`, `permanentDelete`, `PATCH isRead`, `$value`;
+//! whole MIME messages delivered as they are (`deliver_mime`: `$value` answers the bytes);
 //! `$batch` (at most 20; answers in reverse order, as Graph may reorder them; sub-requests run
 //! one after another); 401 for unknown or revoked tokens; `MailboxNotEnabledForRESTAPI`,
 //! `ErrorAccessDenied`, `ErrorItemNotFound`.
@@ -79,6 +82,8 @@ struct Folder {
     name: String,
     well_known: Option<&'static str>,
     hidden: bool,
+    /// The folder it is a child of (`None`: a root, msgfolderroot or Recoverable Items).
+    parent: Option<String>,
 }
 
 /// A message to deliver.
@@ -100,6 +105,8 @@ struct Message {
     folder: String,
     m: NewMessage,
     received: String,
+    /// The whole MIME message when delivered whole (`$value` answers it as it is).
+    raw: Option<Vec<u8>>,
 }
 
 /// An injected fault: the next `times` requests matching it get this answer.
@@ -152,6 +159,9 @@ struct Data {
     omitted: Vec<(String, usize)>,
     /// The next this many token requests get a 200 with an HTML page and no token.
     broken_token_answers: usize,
+    /// The next this many `childFolders` listings answer empty: as if another client created
+    /// the folder just after the listing (a racing creator, whose folder a create then meets).
+    lagging_child_listings: usize,
     in_flight: HashMap<String, usize>,
     /// Mailbox requests in flight across the server.
     total_in_flight: usize,
@@ -220,6 +230,24 @@ struct Shared {
     data: Mutex<Data>,
     settings: Mutex<Settings>,
     base: String,
+}
+
+/// The unfolded header fields of a CRLF message.
+fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((n, v)) = line.split_once(':') {
+            out.push((n.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
 }
 
 /// A running server (its own thread and runtime, so blocking tests can use it too).
@@ -305,6 +333,16 @@ impl GraphServer {
         });
         d.user_index.insert(id.clone(), index);
         d.user_index.insert(mail.to_ascii_lowercase(), index);
+        d.next_id += 1;
+        let root = format!("AQMk{}/root=", d.next_id);
+        d.folders.entry(id.clone()).or_default().push(Folder {
+            id: root.clone(),
+            user: id.clone(),
+            name: "Top of Information Store".into(),
+            well_known: Some("msgfolderroot"),
+            hidden: false,
+            parent: None,
+        });
         for (wk, name) in [
             ("inbox", "Inbox"),
             ("junkemail", "Junk Email"),
@@ -320,15 +358,18 @@ impl GraphServer {
                 name: name.into(),
                 well_known: Some(wk),
                 hidden: wk == "recoverableitemsdeletions",
+                // Recoverable Items is a tree of its own, beside the message root.
+                parent: (wk != "recoverableitemsdeletions").then(|| root.clone()),
             });
         }
         id
     }
 
-    /// Add a plain (not well-known) folder; returns its id.
+    /// Add a plain (not well-known) folder below the message root; returns its id.
     pub fn add_folder(&self, mail: &str, name: &str) -> String {
         let mut d = self.data();
         let user = d.user(mail).expect("user").id.clone();
+        let root = folder_of(&d, &user, "msgfolderroot").map(|f| f.id.clone());
         d.next_id += 1;
         let id = format!("AQMk{}+custom=", d.next_id);
         d.folders.entry(user.clone()).or_default().push(Folder {
@@ -337,7 +378,61 @@ impl GraphServer {
             name: name.into(),
             well_known: None,
             hidden: false,
+            parent: root,
         });
+        id
+    }
+
+    /// The path of display names from the message root to a copy's folder (`Retractor/
+    /// Processed`), or its well-known name: where a copy is, however deep.
+    pub fn folder_path(&self, mail: &str, message: &str) -> Option<String> {
+        let d = self.data();
+        let user = d.user(mail)?.id.clone();
+        let m = d.messages.get(&user)?.iter().find(|m| m.id == message)?;
+        let mut at = folder_of(&d, &user, &m.folder)?;
+        if let Some(wk) = at.well_known {
+            return Some(wk.to_string());
+        }
+        let mut names = vec![at.name.clone()];
+        while let Some(up) = at.parent.as_deref().and_then(|p| folder_of(&d, &user, p)) {
+            if up.well_known == Some("msgfolderroot") {
+                break;
+            }
+            names.push(up.name.clone());
+            at = up;
+        }
+        names.reverse();
+        Some(names.join("/"))
+    }
+
+    /// Deliver a whole MIME message (a report with its attachment) into a folder; its
+    /// headers give the resource's fields, `$value` answers the bytes as they are. Returns
+    /// its immutable id.
+    pub fn deliver_mime(&self, mail: &str, folder: &str, raw: &[u8]) -> String {
+        let headers = header_fields(raw);
+        let field = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let bare = |v: String| match (v.find('<'), v.rfind('>')) {
+            (Some(a), Some(b)) if a < b => v[a + 1..b].to_string(),
+            _ => v,
+        };
+        let m = NewMessage {
+            internet_message_id: field("Message-ID"),
+            from: bare(field("From")),
+            to: vec![bare(field("To"))],
+            subject: field("Subject"),
+            ..NewMessage::default()
+        };
+        let id = self.deliver(mail, folder, m);
+        let mut d = self.data();
+        if let Some(m) = d.messages.values_mut().flatten().find(|m| m.id == id) {
+            m.raw = Some(raw.to_vec());
+        }
         id
     }
 
@@ -362,6 +457,7 @@ impl GraphServer {
             folder,
             m,
             received,
+            raw: None,
         });
         id
     }
@@ -433,6 +529,12 @@ impl GraphServer {
     /// out but left out of the `$batch` answer.
     pub fn omit_from_batches(&self, path_contains: &str, times: usize) {
         self.data().omitted.push((path_contains.to_string(), times));
+    }
+
+    /// The next `times` `childFolders` listings answer empty, as if the folders in them were
+    /// created by another client just after (see `lagging_child_listings`).
+    pub fn lag_child_listings(&self, times: usize) {
+        self.data().lagging_child_listings = times;
     }
 
     /// Invalidate every token issued so far (as a key rollover or revocation would).

@@ -1,4 +1,5 @@
-//! Folder names derived from addresses, shared by the Maildir and IMAP backends.
+//! Folder names shared by the backends: the levels of a configured folder path, and the
+//! folder names derived from addresses (Maildir and IMAP).
 //!
 //! A per-recipient quarantine folder must be an injective function of the address: if two
 //! recipients mapped to one folder (`helen.cho@` and `helen_cho@` did when dots became
@@ -60,6 +61,17 @@ pub fn decode_leaf(leaf: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The levels of a folder path as the config writes it (`Retractor/Processed`: levels split
+/// by `/`), outermost first, each trimmed; empty levels are dropped, so `a//b` and `/a/b/`
+/// are `a`, `b`. Every backend files by these levels and joins them its own way (the IMAP
+/// delimiter, nested EWS and Graph folders, one nested Gmail label name).
+pub fn folder_levels(path: &str) -> Vec<&str> {
+    path.split('/')
+        .map(str::trim)
+        .filter(|level| !level.is_empty())
+        .collect()
+}
+
 /// The quarantine folder of `recipient` under `parent`, for a store whose hierarchy
 /// separator is `separator` (`.` in Maildir++, the server's delimiter over IMAP).
 pub fn quarantine_folder(parent: &str, separator: &str, recipient: &str) -> String {
@@ -113,6 +125,16 @@ mod tests {
                 assert!(seen.insert(leaf), "{text} collides");
             }
         }
+    }
+
+    #[test]
+    fn a_folder_path_splits_into_trimmed_levels() {
+        assert_eq!(
+            folder_levels("Retractor/Processed"),
+            ["Retractor", "Processed"]
+        );
+        assert_eq!(folder_levels("/a// b /"), ["a", "b"]);
+        assert!(folder_levels("").is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 mod check;
 mod client;
+mod filing;
 mod folders;
 mod items;
 mod ntlm;
@@ -53,6 +54,8 @@ pub struct EwsBackend {
     folder_cache: Mutex<HashMap<String, Folders>>,
     /// Quarantine folder name (`Quarantine/<leaf>`) -> id, in the quarantine mailbox.
     quarantine_folders: Mutex<HashMap<String, String>>,
+    /// Folder paths reports were filed into, by mailbox: their ids (see `filing.rs`).
+    filed: Mutex<HashMap<String, String>>,
 }
 
 impl EwsBackend {
@@ -70,6 +73,7 @@ impl EwsBackend {
             mailboxes,
             folder_cache: Mutex::new(HashMap::new()),
             quarantine_folders: Mutex::new(HashMap::new()),
+            filed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -396,6 +400,7 @@ impl Backend for EwsBackend {
             .searched
             .iter()
             .filter(|(_, name)| !filter.skip_admin_folders || !is_admin(name))
+            .filter(|(id, _)| !filter.inbox_only || *id == f.inbox)
             .map(|(id, _)| id.clone())
             .collect();
         let condition = Self::condition_of(filter);
@@ -452,6 +457,16 @@ impl Backend for EwsBackend {
             }
         }
         Ok(summaries)
+    }
+
+    /// FindFolder/CreateFolder by path, then MoveItem (see `filing.rs`).
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        self.file_copy(mailbox, copy, folder).await
     }
 
     /// TRAP's Test button (see `check.rs`).

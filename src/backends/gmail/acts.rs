@@ -65,7 +65,7 @@ impl GmailBackend {
         })
     }
 
-    async fn modify(
+    pub(super) async fn modify(
         &self,
         user: &str,
         id: &str,

@@ -97,14 +97,30 @@ impl GmailBackend {
 
     /// The id of the label named `name` in `user`'s mailbox, created hidden when missing.
     pub(super) async fn admin_label(&self, user: &str, name: &str) -> Result<String, BackendError> {
+        self.label_named(user, name, false).await
+    }
+
+    /// The id of the label named `name` in `user`'s mailbox, created when missing: shown in
+    /// the label and message lists when `shown`, else hidden from both.
+    pub(super) async fn label_named(
+        &self,
+        user: &str,
+        name: &str,
+        shown: bool,
+    ) -> Result<String, BackendError> {
         let names = self.label_names(user).await?;
         if let Some((id, _)) = names.iter().find(|(_, n)| n.as_str() == name) {
             return Ok(id.clone());
         }
+        let (list, messages) = if shown {
+            ("labelShow", "show")
+        } else {
+            ("labelHide", "hide")
+        };
         let body = json!({
             "name": name,
-            "labelListVisibility": "labelHide",
-            "messageListVisibility": "hide",
+            "labelListVisibility": list,
+            "messageListVisibility": messages,
         });
         let created = self
             .client

@@ -13,6 +13,7 @@ mod account;
 mod acts;
 mod check;
 mod client;
+mod filing;
 mod labels;
 mod quota;
 mod scan;
@@ -340,6 +341,16 @@ impl Backend for GmailBackend {
         filter: &ScanFilter,
     ) -> Result<Vec<HeaderSummary>, BackendError> {
         self.scan_mailbox(&mailbox.address, filter).await
+    }
+
+    /// A shown user label for the path, INBOX removed (see `filing.rs`).
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        self.file_copy(mailbox, copy, folder).await
     }
 
     async fn check(&self) -> CheckReport {

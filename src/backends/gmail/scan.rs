@@ -117,11 +117,16 @@ impl GmailBackend {
                 }
             }
         } else {
-            let q = filter
+            let mut terms: Vec<String> = filter
                 .since
                 .map(|s| format!("after:{}", s.timestamp()))
-                .unwrap_or_default();
-            for (mid, _) in self.search(user, &q).await? {
+                .into_iter()
+                .collect();
+            // Only the inbox: asked of Gmail, so the rest of the mailbox is never listed.
+            if filter.inbox_only {
+                terms.push("in:inbox".into());
+            }
+            for (mid, _) in self.search(user, &terms.join(" ")).await? {
                 candidates.extend(self.metadata(user, &mid, &SCAN_HEADERS).await?);
             }
         }

@@ -17,6 +17,7 @@
 
 mod check;
 mod client;
+mod filing;
 mod odata;
 mod place;
 pub mod reader;
@@ -83,6 +84,8 @@ pub struct GraphBackend {
     users: Mutex<HashMap<String, String>>,
     /// Graph user id -> its folders.
     folders: Mutex<HashMap<String, FolderIds>>,
+    /// Folder paths reports were filed into, by user: their ids (see `filing.rs`).
+    filed: Mutex<HashMap<String, String>>,
     /// The mailbox `check` tries first (the tenant's quarantine mailbox).
     check_first: Option<String>,
 }
@@ -96,6 +99,7 @@ impl GraphBackend {
             client: GraphClient::new(settings, credential)?,
             users: Mutex::new(HashMap::new()),
             folders: Mutex::new(HashMap::new()),
+            filed: Mutex::new(HashMap::new()),
             check_first: None,
         })
     }
@@ -696,7 +700,9 @@ impl Backend for GraphBackend {
         if !all.is_empty() {
             query.push(("$filter", all.join(" and ")));
         }
-        let path = path_with_query(&Self::messages_path(&user, None), &query);
+        // Only the inbox: asked of Graph, so the rest of the mailbox is never listed.
+        let folder = filter.inbox_only.then_some(INBOX);
+        let path = path_with_query(&Self::messages_path(&user, folder), &query);
         let first = self
             .client
             .call(Some(address), "GET", &path, None)
@@ -767,6 +773,16 @@ impl Backend for GraphBackend {
             });
         }
         Ok(hits)
+    }
+
+    /// Each level a child folder below the message root (see `filing.rs`).
+    async fn file_to_folder(
+        &self,
+        mailbox: &MailboxRef,
+        copy: &Location,
+        folder: &str,
+    ) -> Result<Location, BackendError> {
+        self.file_copy(mailbox, copy, folder).await
     }
 
     /// The token, the application permissions it carries, and one mailbox reached (see

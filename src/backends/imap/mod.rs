@@ -33,6 +33,7 @@ use tokio::sync::OnceCell;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
+use crate::backends::common::folder_names::folder_levels;
 use crate::backends::{
     Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
     HeaderSummary, MailboxRef, ScanFilter, Standing,
@@ -660,7 +661,7 @@ impl Backend for ImapBackend {
         folder: &str,
     ) -> Result<Location, BackendError> {
         let sep = self.separator();
-        let dest = self.personal(&folder.split('/').collect::<Vec<_>>().join(&sep));
+        let dest = self.personal(&folder_levels(folder).join(&sep));
         if copy.folder == dest {
             return Ok(copy.clone());
         }
