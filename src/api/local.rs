@@ -440,19 +440,29 @@ impl Api for Local {
         })
     }
 
-    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError> {
+    async fn headers(&self, reference: &str) -> Result<HeadersView, ApiError> {
         let store = self.engine.store();
         let message = resolve_ref(store, reference)?;
         let tenant = self.engine.config().tenant(&message.tenant);
         let detail =
             store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
-        Ok(self
-            .engine
-            .message_headers(&detail)
-            .await
-            .into_iter()
-            .map(|(name, value)| HeaderField { name, value })
-            .collect())
+        // No readable copy is not an error of the request: the message is still shown,
+        // and the view says why its headers are not.
+        Ok(match self.engine.message_headers(&detail).await {
+            Ok((fields, source)) => HeadersView {
+                source: Some(source),
+                headers: fields
+                    .into_iter()
+                    .map(|(name, value)| HeaderField { name, value })
+                    .collect(),
+                problem: None,
+            },
+            Err(EngineError::Backend(why)) => HeadersView {
+                problem: Some(why),
+                ..HeadersView::default()
+            },
+            Err(e) => return Err(e.into()),
+        })
     }
 
     async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {

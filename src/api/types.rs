@@ -110,6 +110,20 @@ pub struct ConversationLine {
     pub message: crate::model::LoggedMessage,
 }
 
+/// The header lines of one copy of a message and which copy was read: the recipient's
+/// (`mailbox`), the quarantine's or the evidence store's, as `evidence` chooses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadersView {
+    /// Where the copy read was; `None` when no copy could be read.
+    #[serde(default)]
+    pub source: Option<crate::engine::CopySource>,
+    #[serde(default)]
+    pub headers: Vec<HeaderField>,
+    /// Why no copy could be read, when none was (raw: clients sanitise it).
+    #[serde(default)]
+    pub problem: Option<String>,
+}
+
 /// One header line (name, value), raw text: clients sanitise what they show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderField {
