@@ -94,7 +94,7 @@ fn open(a: &mut App, tab: Tab) -> Vec<Command> {
         a,
         Event::Detail {
             req: 3,
-            result: Ok(reply()),
+            result: Ok(Box::new(reply())),
         },
     )
 }
@@ -162,7 +162,7 @@ fn the_headers_tab_names_the_copy_it_read() {
         &mut a,
         Event::Detail {
             req: 4,
-            result: Ok(none),
+            result: Ok(Box::new(none)),
         },
     );
     let data = a.detail.as_ref().and_then(|d| d.loaded.as_ref()).unwrap();
