@@ -446,23 +446,7 @@ impl Api for Local {
         let tenant = self.engine.config().tenant(&message.tenant);
         let detail =
             store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
-        // No readable copy is not an error of the request: the message is still shown,
-        // and the view says why its headers are not.
-        Ok(match self.engine.message_headers(&detail).await {
-            Ok((fields, source)) => HeadersView {
-                source: Some(source),
-                headers: fields
-                    .into_iter()
-                    .map(|(name, value)| HeaderField { name, value })
-                    .collect(),
-                problem: None,
-            },
-            Err(EngineError::Backend(why)) => HeadersView {
-                problem: Some(why),
-                ..HeadersView::default()
-            },
-            Err(e) => return Err(e.into()),
-        })
+        Ok(HeadersView::of(self.engine.message_headers(&detail).await)?)
     }
 
     async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {

@@ -124,6 +124,34 @@ pub struct HeadersView {
     pub problem: Option<String>,
 }
 
+impl HeadersView {
+    /// The view of what [`crate::engine::Engine::message_headers`] read. No readable copy
+    /// is not an error of the request (the message is still shown): `problem` says why;
+    /// any other error stays one.
+    pub fn of(
+        read: Result<
+            (Vec<(String, String)>, crate::engine::CopySource),
+            crate::engine::EngineError,
+        >,
+    ) -> Result<HeadersView, crate::engine::EngineError> {
+        match read {
+            Ok((fields, source)) => Ok(HeadersView {
+                source: Some(source),
+                headers: fields
+                    .into_iter()
+                    .map(|(name, value)| HeaderField { name, value })
+                    .collect(),
+                problem: None,
+            }),
+            Err(crate::engine::EngineError::Backend(why)) => Ok(HeadersView {
+                problem: Some(why),
+                ..HeadersView::default()
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// One header line (name, value), raw text: clients sanitise what they show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderField {
