@@ -506,3 +506,97 @@ fn audit_until_reaches_past_the_newest_records() {
         "{e}"
     );
 }
+
+/// `show --json` says per delivery whether the user had read the copy and where it sat
+/// before anything was done (null while no job touched it): a copy the user had trashed
+/// reads `Trash`, not "delivered", after a pull. Once every copy is quarantined, the
+/// headers come from the quarantine's copy, and `headers_source` says so.
+#[test]
+fn show_says_read_state_original_folder_and_which_copy_the_headers_came_from() {
+    let w = World::new("");
+    w.make_mailboxes(&["alice", "bob", "quarantine"]);
+    let root = message(
+        ROOT,
+        "Boss <boss@bad.example>",
+        &["alice@corp.test", "bob@corp.test"],
+        "Urgent",
+        None,
+    );
+    // Alice read it and trashed it herself; Bob never opened it.
+    w.deliver("alice", "Trash", "1.M1.host", &root, true, 1_795_000_000);
+    w.deliver("bob", "", "2.M1.host", &root, false, 1_795_000_000);
+    let out = w.ingest_lines(&[log_line(
+        ROOT,
+        "boss@bad.example",
+        &["alice@corp.test", "bob@corp.test", "x@partner.example"],
+        "Urgent",
+        None,
+    )]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let states = |s: &Value| -> Vec<(String, Value, Value)> {
+        s["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .map(|d| {
+                assert_fields(d, &["read", "original_folder"]);
+                (
+                    d["recipient"].as_str().unwrap_or_default().to_string(),
+                    d["read"].clone(),
+                    d["original_folder"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (_, before) = w.json(&["show", ROOT]);
+    assert!(
+        states(&before)
+            .iter()
+            .all(|(_, read, folder)| read.is_null() && folder.is_null()),
+        "nothing touched yet: {before}"
+    );
+    assert_eq!(before["headers_source"]["kind"], "mailbox", "{before}");
+    let (code, pulled) = w.json(&["retract", ROOT, "--action", "quarantine", "--yes", "--wait"]);
+    assert_eq!(code, 0, "{pulled}");
+    let (_, after) = w.json(&["show", ROOT]);
+    assert_eq!(
+        states(&after),
+        vec![
+            (
+                "alice@corp.test".into(),
+                Value::from(true),
+                Value::from("Trash")
+            ),
+            (
+                "bob@corp.test".into(),
+                Value::from(false),
+                Value::from("INBOX")
+            ),
+            ("x@partner.example".into(), Value::Null, Value::Null),
+        ],
+        "{after}"
+    );
+    assert_eq!(after["headers_source"]["kind"], "quarantine", "{after}");
+    assert_eq!(
+        after["headers_source"]["mailbox"], "quarantine@corp.test",
+        "{after}"
+    );
+    assert!(
+        after["headers"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|f| f[0] == "Subject")),
+        "headers read from the quarantine copy: {after}"
+    );
+    // The text form names the columns and the copy read.
+    let text = stdout(&w.run(&["show", ROOT]));
+    assert!(text.contains("READ") && text.contains("WAS IN"), "{text}");
+    let alice = text
+        .lines()
+        .find(|l| l.starts_with("alice@corp.test"))
+        .unwrap_or_else(|| panic!("no alice row:\n{text}"));
+    assert!(alice.contains("yes") && alice.contains("Trash"), "{alice}");
+    assert!(
+        text.contains("Headers      from the quarantine copy in quarantine@corp.test"),
+        "{text}"
+    );
+}

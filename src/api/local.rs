@@ -440,19 +440,13 @@ impl Api for Local {
         })
     }
 
-    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError> {
+    async fn headers(&self, reference: &str) -> Result<HeadersView, ApiError> {
         let store = self.engine.store();
         let message = resolve_ref(store, reference)?;
         let tenant = self.engine.config().tenant(&message.tenant);
         let detail =
             store.message_detail(message.id, &|mb| tenant.is_some_and(|t| t.on_hold(mb)))?;
-        Ok(self
-            .engine
-            .message_headers(&detail)
-            .await
-            .into_iter()
-            .map(|(name, value)| HeaderField { name, value })
-            .collect())
+        Ok(HeadersView::of(self.engine.message_headers(&detail).await)?)
     }
 
     async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {

@@ -57,7 +57,7 @@ pub trait Api: Send + Sync {
 
     /// The header lines of a message's copy (`show --headers`, the console's Headers tab).
     /// `GET /v1/messages/{ref}/headers`
-    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError>;
+    async fn headers(&self, reference: &str) -> Result<HeadersView, ApiError>;
 
     /// The evidence of a message (headers, route, verdicts, URLs, attachments) from the first
     /// copy a backend or the evidence store can read. `GET /v1/messages/{ref}/evidence`

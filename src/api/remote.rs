@@ -208,7 +208,7 @@ impl Api for Remote {
             .await
     }
 
-    async fn headers(&self, reference: &str) -> Result<Vec<HeaderField>, ApiError> {
+    async fn headers(&self, reference: &str) -> Result<HeadersView, ApiError> {
         self.get(&format!("/v1/messages/{}/headers", segment(reference)))
             .await
     }

@@ -110,6 +110,48 @@ pub struct ConversationLine {
     pub message: crate::model::LoggedMessage,
 }
 
+/// The header lines of one copy of a message and which copy was read: the recipient's
+/// (`mailbox`), the quarantine's or the evidence store's, as `evidence` chooses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadersView {
+    /// Where the copy read was; `None` when no copy could be read.
+    #[serde(default)]
+    pub source: Option<crate::engine::CopySource>,
+    #[serde(default)]
+    pub headers: Vec<HeaderField>,
+    /// Why no copy could be read, when none was (raw: clients sanitise it).
+    #[serde(default)]
+    pub problem: Option<String>,
+}
+
+impl HeadersView {
+    /// The view of what [`crate::engine::Engine::message_headers`] read. No readable copy
+    /// is not an error of the request (the message is still shown): `problem` says why;
+    /// any other error stays one.
+    pub fn of(
+        read: Result<
+            (Vec<(String, String)>, crate::engine::CopySource),
+            crate::engine::EngineError,
+        >,
+    ) -> Result<HeadersView, crate::engine::EngineError> {
+        match read {
+            Ok((fields, source)) => Ok(HeadersView {
+                source: Some(source),
+                headers: fields
+                    .into_iter()
+                    .map(|(name, value)| HeaderField { name, value })
+                    .collect(),
+                problem: None,
+            }),
+            Err(crate::engine::EngineError::Backend(why)) => Ok(HeadersView {
+                problem: Some(why),
+                ..HeadersView::default()
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// One header line (name, value), raw text: clients sanitise what they show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderField {

@@ -113,11 +113,12 @@ fn sections(place: Place) -> Vec<(&'static str, Vec<String>)> {
     match place {
         Place::Message(Tab::Recipients) => out.push(("Retract tab", vec![
             "[x] included  [ ] excluded  [-] external (never acted on)  HOLD on legal hold".into(),
-            "columns: recipient, state of the copy, folder it is in; depth N: what each depth adds".into(),
+            "columns: recipient, STATE of the copy, READ had the user opened it, WAS IN the folder before anything was done (- never touched), FOLDER it is in; depth N: what each depth adds".into(),
             "R asks before anything moves; hard-delete asks for the word to be typed".into(),
         ])),
         Place::Message(Tab::Conversation) => out.push(("Conversation tab", vec![
             "0 the message; N a reply or forward N steps from it (the depth the retract tab reaches)".into(),
+            "log: found in the message log  mailbox: found in the mailboxes by the retract tab's plan (depth 1 or more)".into(),
         ])),
         _ => {}
     }

@@ -233,4 +233,18 @@ mod tests {
         let e = AuditFilter::parse("actor:", now()).unwrap_err();
         assert!(e.message.contains("missing value"), "{}", e.message);
     }
+
+    /// "Yesterday's pulls found in the audit" (benches/README.md, Keystrokes): `3` `/`, the
+    /// 29 characters below, `Enter`: 32 keys, and only the retractions of that day are listed.
+    #[test]
+    fn yesterdays_pulls_are_one_filter() {
+        let typed = "since:2d until:1d action:retr";
+        assert_eq!(typed.chars().count(), 29);
+        let f = AuditFilter::parse(typed, now()).unwrap();
+        assert_eq!(f.query.since, Some(now() - chrono::Duration::days(2)));
+        assert_eq!(f.query.until, Some(now() - chrono::Duration::days(1)));
+        // A prefix: the requests are audited as `retract ACTION`.
+        assert_eq!(f.query.action.as_deref(), Some("retr"));
+        assert!(f.words.is_empty());
+    }
 }

@@ -7,6 +7,7 @@
 //! state, so no widget ever sees it raw.
 
 pub mod cmdline;
+mod conversation;
 pub mod forensics;
 pub mod help;
 pub mod keymap;
@@ -224,6 +225,9 @@ pub struct Preview {
     pub notes: Vec<String>,
     /// The copies that would be acted on, in plan order (a sweep's dialog lists them).
     pub copies: Vec<PlannedCopy>,
+    /// The replies and forwards (depth 1 or more) the plan reached, logged or found in the
+    /// mailboxes, by depth then Message-ID (the Conversation tab marks where each was found).
+    pub descendants: Vec<PlannedDescendant>,
 }
 
 /// One copy a plan would act on, as a confirmation lists it (raw: sanitised when shown).
@@ -283,6 +287,14 @@ pub struct DetailData {
     pub size: Option<u64>,
     pub conversation: Vec<ConversationLine>,
     pub headers: Vec<HeaderLine>,
+    /// Which copy the headers were read from ("from the quarantine copy in ..."), or why
+    /// none could be read; sanitised.
+    pub headers_from: String,
+    /// The replies and forwards the retract tab's latest plan found in the mailboxes and the
+    /// log does not have (sanitised), and the depth it searched to: `None` until a plan at
+    /// depth 1 or more answered (only a plan searches the mailboxes, every one of the
+    /// tenant, so the Conversation tab does not start one of its own).
+    pub found_in_mailboxes: Option<(u32, Vec<PlannedDescendant>)>,
 }
 
 impl DetailData {
@@ -290,33 +302,37 @@ impl DetailData {
     /// source for drawing them and for how far they scroll.
     pub fn tab_lines(&self, tab: Tab) -> Vec<(String, String)> {
         match tab {
-            Tab::Conversation => std::iter::once((
-                "0 ".to_string(),
-                format!("{}  {}", self.row.from, self.row.subject),
-            ))
-            .chain(self.conversation.iter().map(|c| {
-                (
-                    format!("{}{} ", "  ".repeat(c.depth as usize), c.depth),
-                    format!("{}  {}", c.from, c.subject),
+            Tab::Conversation => self.conversation_lines(),
+            Tab::Headers => std::iter::once(("Copy read: ".to_string(), self.headers_from.clone()))
+                .chain(
+                    self.headers
+                        .iter()
+                        .map(|h| (format!("{}: ", h.name), h.value.clone())),
                 )
-            }))
-            .collect(),
-            Tab::Headers => self
-                .headers
-                .iter()
-                .map(|h| (format!("{}: ", h.name), h.value.clone()))
                 .collect(),
             Tab::Summary | Tab::Recipients | Tab::Forensics => Vec::new(),
         }
     }
 }
 
-/// A logged reply or forward of the open message (sanitised).
+/// A logged reply or forward of the open message (sanitised, but for its Message-ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationLine {
     pub depth: u32,
     pub from: String,
     pub subject: String,
+    /// Raw: to tell the plan's descendants the log has from those only the mailboxes had
+    /// (never drawn).
+    pub message_id: String,
+}
+
+/// A reply or forward of the open message a retract plan reached: its Message-ID (raw from
+/// the plan, sanitised once it enters the detail), its depth, in how many mailboxes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDescendant {
+    pub depth: u32,
+    pub message_id: String,
+    pub mailboxes: usize,
 }
 
 /// One header of a copy of the open message, as a mailbox holds it.
@@ -530,6 +546,10 @@ pub struct DetailReply {
     pub conversation: Vec<crate::store::ConversationEntry>,
     /// Raw (sanitised as it enters the state).
     pub headers: Vec<HeaderLine>,
+    /// Which copy the headers were read from; `None` when none could be read.
+    pub headers_source: Option<crate::engine::CopySource>,
+    /// Why no copy could be read (raw).
+    pub headers_problem: Option<String>,
 }
 
 /// Work for the runtime.

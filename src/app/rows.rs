@@ -56,6 +56,10 @@ pub struct RecipientRow {
     /// Sanitised address, for drawing.
     pub shown: String,
     pub state: String,
+    /// `yes` / `no` / `-`: whether the user had opened the copy before anything was done.
+    pub read: String,
+    /// Sanitised folder the copy sat in before anything was done (`-`: never touched).
+    pub was_in: String,
     pub folder: String,
     pub on_hold: bool,
     pub external: bool,
@@ -68,6 +72,8 @@ impl RecipientRow {
             address: d.recipient.clone(),
             shown: shown(&d.recipient),
             state: d.status.as_str().to_string(),
+            read: d.read_label().to_string(),
+            was_in: shown(d.original_folder.as_deref().unwrap_or("-")),
             folder: shown(d.folder.as_deref().unwrap_or("-")),
             on_hold: d.on_hold,
             external: d.external,

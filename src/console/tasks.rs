@@ -24,8 +24,8 @@ use crate::api::{
     SearchRequest, Submission,
 };
 use crate::app::{
-    Command, DetailReply, Event, HeaderLine, JobOutcome, Pending, PlannedCopy, Preview, ReqId,
-    RestorePreview, RetractSpec,
+    Command, DetailReply, Event, HeaderLine, JobOutcome, Pending, PlannedCopy, PlannedDescendant,
+    Preview, ReqId, RestorePreview, RetractSpec,
 };
 use crate::engine::Engine;
 use crate::store::{ConversationEntry, MessageDetail};
@@ -360,10 +360,11 @@ async fn item_subjects(
 async fn load_detail(api: &dyn Api, id: i64) -> Result<DetailReply, String> {
     let reference = id.to_string();
     let view = api.message(&reference).await.map_err(|e| e.message)?;
-    let headers = api
-        .headers(&reference)
-        .await
-        .map_err(|e| e.message)?
+    let headers = api.headers(&reference).await.map_err(|e| e.message)?;
+    let headers_source = headers.source;
+    let headers_problem = headers.problem;
+    let headers = headers
+        .headers
         .into_iter()
         .map(|h| HeaderLine {
             name: h.name,
@@ -385,6 +386,8 @@ async fn load_detail(api: &dyn Api, id: i64) -> Result<DetailReply, String> {
             })
             .collect(),
         headers,
+        headers_source,
+        headers_problem,
     })
 }
 
@@ -424,7 +427,30 @@ fn preview_of(plan: &PlanView) -> Preview {
                 message_id: i.message_id.clone(),
             })
             .collect(),
+        descendants: descendants_of(plan),
     }
+}
+
+/// The replies and forwards (depth 1 or more) a plan reached, by depth then Message-ID, with
+/// the mailboxes each is in: every item counts, settled or not, since the tab says where the
+/// messages are, not what is to do.
+fn descendants_of(plan: &PlanView) -> Vec<PlannedDescendant> {
+    let mut by_message: std::collections::BTreeMap<(u32, &str), std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    for i in plan.items.iter().filter(|i| i.depth > 0) {
+        by_message
+            .entry((i.depth, i.message_id.as_str()))
+            .or_default()
+            .insert(i.mailbox.as_str());
+    }
+    by_message
+        .into_iter()
+        .map(|((depth, message_id), mailboxes)| PlannedDescendant {
+            depth,
+            message_id: message_id.to_string(),
+            mailboxes: mailboxes.len(),
+        })
+        .collect()
 }
 
 /// Plan again (RBAC is checked by the engine's planner) and submit it with the answer the

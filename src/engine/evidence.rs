@@ -25,6 +25,22 @@ pub struct CopySource {
     pub folder: String,
 }
 
+impl CopySource {
+    /// Which copy this is, in words (raw: clients sanitise it): "the copy in
+    /// alice@corp.test Junk", "the quarantine copy in quarantine@corp.test alice@corp.test",
+    /// "the evidence copy a hard-delete kept (alice@corp.test INBOX)".
+    pub fn describe(&self) -> String {
+        match self.kind.as_str() {
+            "quarantine" => format!("the quarantine copy in {} {}", self.mailbox, self.folder),
+            "evidence-store" => format!(
+                "the evidence copy a hard-delete kept ({} {})",
+                self.mailbox, self.folder
+            ),
+            _ => format!("the copy in {} {}", self.mailbox, self.folder),
+        }
+    }
+}
+
 /// One copy's bytes and where they came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidenceCopy {
@@ -44,7 +60,22 @@ impl Engine {
         let mut problems = Vec::new();
         match self.backend(&message.tenant) {
             Ok(backend) => {
-                let recipients = detail.deliveries.iter().filter(|d| !d.external);
+                // A copy a job moved out of its mailbox (quarantined, hard-deleted) is not
+                // looked for there: the quarantine and the evidence store are read below.
+                let left = |d: &&crate::model::Delivery| {
+                    d.status == crate::model::DeliveryState::Retracted
+                        && d.folder.as_deref().is_some_and(|f| {
+                            f == "(deleted)"
+                                || f.split_once('/').is_some_and(|(holder, _)| {
+                                    self.is_quarantine_mailbox(&message.tenant, holder)
+                                })
+                        })
+                };
+                let recipients = detail
+                    .deliveries
+                    .iter()
+                    .filter(|d| !d.external)
+                    .filter(|d| !left(d));
                 for d in recipients.take(MAILBOXES_TRIED) {
                     let mailbox = MailboxRef {
                         address: d.mailbox.clone(),

@@ -128,6 +128,25 @@ pub struct Delivery {
     pub folder: Option<String>,
     pub on_hold: bool,
     pub external: bool,
+    /// Whether the user had opened the copy before anything was done to it: from the first
+    /// placement a retract or sweep recorded for this mailbox (`None`: never touched).
+    #[serde(default)]
+    pub read: Option<bool>,
+    /// The folder the copy sat in before anything was done (the same first placement): a
+    /// copy the user had trashed shows `Trash` here though the log says it was delivered.
+    #[serde(default)]
+    pub original_folder: Option<String>,
+}
+
+impl Delivery {
+    /// The read state as lists show it: `yes`, `no`, or `-` when no job ever touched the copy.
+    pub fn read_label(&self) -> &'static str {
+        match self.read {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        }
+    }
 }
 
 /// A message as the log holds it.

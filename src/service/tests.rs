@@ -48,7 +48,7 @@ impl Api for Scripted {
     async fn message(&self, reference: &str) -> Result<MessageView, ApiError> {
         Err(err(ApiErrorKind::BadInput, &format!("echo:{reference}")))
     }
-    async fn headers(&self, _: &str) -> Result<Vec<HeaderField>, ApiError> {
+    async fn headers(&self, _: &str) -> Result<HeadersView, ApiError> {
         Err(err(ApiErrorKind::Failed, "backend down"))
     }
     async fn evidence(&self, reference: &str) -> Result<EvidenceView, ApiError> {

@@ -49,6 +49,43 @@ pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.message_id, m.sender, m.subjec
      m.recipients, m.status, m.retracted_count, m.actionable_count, m.disposition, m.tenant, \
      m.in_reply_to, m.refs, m.size, m.source_id";
 
+/// (mailbox, placements) of the retract and sweep items that recorded a copy of a Message-ID
+/// in a tenant, oldest first: the first one per mailbox says where the copy was before
+/// anything was done. Restore items are left out (they carry the placements they undo).
+const FIRST_PLACEMENTS: &str = "SELECT i.mailbox, i.placements, i.id FROM items i
+     JOIN jobs j ON j.id = i.job
+     WHERE i.message_id = ?1 AND i.tenant = ?2 AND j.kind IN ('retract', 'sweep')
+       AND i.placements <> '[]'
+     ORDER BY i.id";
+
+/// An item row of [`FIRST_PLACEMENTS`]: its id last.
+const PLACED_ROW: RowOf = RowOf {
+    table: "items",
+    id_column: 2,
+};
+
+/// Fill each delivery's read state and original folder from the first placement recorded
+/// for its mailbox; `placed` is (mailbox, placements) oldest first. Later placements are
+/// where earlier jobs (or a restore) had put the copy, so only the first one counts.
+pub(in crate::store) fn note_first_placements(
+    deliveries: &mut [Delivery],
+    placed: Vec<(String, Vec<crate::model::Placement>)>,
+) {
+    let mut first: std::collections::HashMap<String, crate::model::Location> =
+        std::collections::HashMap::new();
+    for (mailbox, placements) in placed {
+        if let Some(p) = placements.into_iter().next() {
+            first.entry(mailbox).or_insert(p.from);
+        }
+    }
+    for d in deliveries.iter_mut().filter(|d| !d.mailbox.is_empty()) {
+        if let Some(from) = first.get(&d.mailbox) {
+            d.read = Some(from.seen);
+            d.original_folder = Some(from.folder.clone());
+        }
+    }
+}
+
 /// A message row (selected as [`MESSAGE_COLUMNS`]): id first.
 const MESSAGE_ROW: RowOf = RowOf {
     table: "messages",
@@ -183,9 +220,20 @@ impl SqliteStore {
                     status: delivery_row.known(r, 2, "status", DeliveryState::parse)?,
                     folder: r.get(3)?,
                     external: r.get(4)?,
+                    read: None,
+                    original_folder: None,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut deliveries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = tx.prepare_cached(FIRST_PLACEMENTS)?;
+            let placed = stmt.query_map(params![message.message_id, message.tenant], |r| {
+                Ok((r.get::<_, String>(0)?, PLACED_ROW.json(r, 1, "placements")?))
+            })?;
+            note_first_placements(
+                &mut deliveries,
+                placed.collect::<rusqlite::Result<Vec<_>>>()?,
+            );
+            Ok(deliveries)
         })?;
         Ok(MessageDetail {
             message,

@@ -83,7 +83,7 @@ pub fn pane(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             Vec::new()
         }
         Tab::Headers if data.headers.is_empty() => vec![Line::from(Span::styled(
-            "no copy of this message could be read from a mailbox",
+            format!("No headers: {}", data.headers_from),
             theme.muted,
         ))],
         Tab::Conversation | Tab::Headers | Tab::Forensics => {

@@ -1,6 +1,8 @@
 //! The retract tab's recipient list: a header row that names the columns and where the cursor
 //! is (`3/40`), and columns that share the width by content and priority (an address too wide
 //! is cut in its local part so the domain stays; the folder, last to be read, takes the rest).
+//! READ and WAS IN say whether the user had opened the copy and where it sat before anything
+//! was done (`-`: no job has touched it), so a copy the user had trashed reads `Trash`.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,17 +13,19 @@ use super::Theme;
 use super::columns::{self, ColumnSpec, Cut, spec};
 use crate::app::{App, Focus, RecipientRow, RetractForm, layout};
 
-/// Include box, address, delivery state, markers, folder.
-const SPECS: [ColumnSpec; 5] = [
+/// Include box, address, delivery state, read state, original folder, markers, folder.
+const SPECS: [ColumnSpec; 7] = [
     spec("", 3, 3, 10, false, Cut::End),
     spec("RECIPIENT", 16, 0, 9, false, Cut::Address),
     spec("STATE", 5, 0, 8, false, Cut::End),
+    spec("READ", 4, 4, 7, false, Cut::End),
+    spec("WAS IN", 6, 0, 5, false, Cut::End),
     spec("MARKS", 5, 0, 4, false, Cut::End),
     spec("FOLDER", 6, 0, 6, true, Cut::End),
 ];
 
 /// The cells of one recipient, in [`SPECS`] order.
-fn cells(r: &RecipientRow) -> [String; 5] {
+fn cells(r: &RecipientRow) -> [String; 7] {
     let mark = match (r.external, r.included) {
         (true, _) => "[-]",
         (false, true) => "[x]",
@@ -38,6 +42,8 @@ fn cells(r: &RecipientRow) -> [String; 5] {
         mark.to_string(),
         r.shown.clone(),
         r.state.clone(),
+        r.read.clone(),
+        r.was_in.clone(),
         marks.join(" "),
         r.folder.clone(),
     ]
@@ -71,7 +77,7 @@ pub fn draw(
 ) {
     let height = usize::from(list.height);
     let first = layout::list_offset(form.top, form.cursor, height, form.recipients.len());
-    let shown: Vec<(usize, [String; 5])> = form
+    let shown: Vec<(usize, [String; 7])> = form
         .recipients
         .iter()
         .enumerate()
@@ -123,4 +129,63 @@ pub fn draw(
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(address: &str, state: &str, read: &str, was_in: &str, folder: &str) -> RecipientRow {
+        RecipientRow {
+            address: address.into(),
+            shown: address.into(),
+            state: state.into(),
+            read: read.into(),
+            was_in: was_in.into(),
+            folder: folder.into(),
+            on_hold: false,
+            external: false,
+            included: true,
+        }
+    }
+
+    #[test]
+    fn read_and_was_in_stay_at_80_columns() {
+        let rows = [
+            row(
+                "hannah.kowalski@demo.test",
+                "retracted",
+                "yes",
+                "Trash",
+                "Junk",
+            ),
+            row("ben.hartley@demo.test", "delivered", "-", "-", "-"),
+        ];
+        let cells: Vec<[String; 7]> = rows.iter().map(cells).collect();
+        let widest: Vec<usize> = (0..SPECS.len())
+            .map(|c| {
+                cells
+                    .iter()
+                    .map(|r| columns::text_width(&r[c]))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        // The pane's inner width at 80 columns, less the position (`1/2`) and its space.
+        let widths = columns::share(&SPECS, &widest, 78 - 4, 1);
+        let names: Vec<String> = SPECS.iter().map(|s| s.header.to_string()).collect();
+        let header = row_text(&names, &widths);
+        for name in ["RECIPIENT", "STATE", "READ", "WAS IN", "FOLDER"] {
+            assert!(header.contains(name), "{name} in {header:?}");
+        }
+        let first = row_text(&cells[0], &widths);
+        assert!(
+            first.starts_with("[x] hannah.kowalski@demo.test"),
+            "{first}"
+        );
+        let read = header.find("READ").unwrap();
+        let was_in = header.find("WAS IN").unwrap();
+        assert_eq!(&first[read..read + 3], "yes", "{header}\n{first}");
+        assert_eq!(&first[was_in..was_in + 5], "Trash", "{header}\n{first}");
+    }
 }

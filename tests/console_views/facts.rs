@@ -57,3 +57,54 @@ fn per_depth_counts_add_up_to_the_total() {
         "{screen}"
     );
 }
+
+/// The Conversation tab marks the forwards the depth plan found only in the mailboxes; after
+/// the campaign is quarantined each recipient says whether it had read its copy and where it
+/// was, and the Headers tab reads the quarantine's copy and says so.
+#[test]
+fn what_each_copy_was_and_where_its_headers_come_from() {
+    let d = demo();
+    let mut h = Harness::new(&d, 120, 40);
+    campaign_retract_tab(&mut h);
+    h.press("l");
+    assert_eq!(h.app.detail.as_ref().unwrap().tab, Tab::Conversation);
+    let data = h.app.detail.as_ref().unwrap().loaded.as_ref().unwrap();
+    let (depth, found) = data.found_in_mailboxes.clone().expect("the plan's finds");
+    assert_eq!(depth, 2);
+    assert!(!found.is_empty(), "the demo has forwards the log lacks");
+    let lines = data.tab_lines(Tab::Conversation);
+    let marked = |place: &str| lines.iter().filter(|(l, _)| l.contains(place)).count();
+    assert_eq!(marked(" log "), data.conversation.len(), "{lines:?}");
+    assert_eq!(marked(" mailbox "), found.len(), "{lines:?}");
+    let screen = h.screen();
+    assert!(screen.contains("mailboxes searched to depth 2"), "{screen}");
+    // Quarantine the campaign from the retract tab.
+    h.press("h A A A R y");
+    let form = h.app.detail.as_ref().unwrap().form.as_ref().unwrap();
+    let internal: Vec<_> = form.recipients.iter().filter(|r| !r.external).collect();
+    assert!(!internal.is_empty());
+    for r in &internal {
+        assert!(r.read == "yes" || r.read == "no", "{r:?}");
+        assert_ne!(r.was_in, "-", "{r:?}");
+    }
+    let screen = h.screen();
+    let header = screen
+        .lines()
+        .find(|l| l.contains("RECIPIENT") && l.contains("FOLDER"))
+        .unwrap_or_else(|| panic!("no header row:\n{screen}"));
+    assert!(
+        header.contains("READ") && header.contains("WAS IN"),
+        "{header}"
+    );
+    h.press("l l");
+    assert_eq!(h.app.detail.as_ref().unwrap().tab, Tab::Headers);
+    let data = h.app.detail.as_ref().unwrap().loaded.as_ref().unwrap();
+    assert!(
+        data.headers_from
+            .starts_with("from the quarantine copy in quarantine@demo.test"),
+        "{}",
+        data.headers_from
+    );
+    assert!(data.headers.iter().any(|h| h.name == "Subject"));
+    assert!(h.screen().contains("Copy read: from the quarantine copy"));
+}

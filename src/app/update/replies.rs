@@ -79,6 +79,7 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                                 depth: c.depth,
                                 from: shown(&c.message.from),
                                 subject: shown(&c.message.subject),
+                                message_id: c.message.message_id.clone(),
                             })
                             .collect(),
                         headers: reply
@@ -89,6 +90,16 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                                 value: shown(&h.value),
                             })
                             .collect(),
+                        headers_from: match (&reply.headers_source, &reply.headers_problem) {
+                            (Some(source), _) => shown(&format!("from {}", source.describe())),
+                            (None, Some(why)) => shown(&format!("none could be read: {why}")),
+                            (None, None) => "none could be read".to_string(),
+                        },
+                        // A reload keeps what the last plan found until the next one answers.
+                        found_in_mailboxes: detail
+                            .loaded
+                            .take()
+                            .and_then(|old| old.found_in_mailboxes),
                     });
                     let mut reason = single_line("");
                     reason.set_placeholder_text("reason or ticket (e to edit)");
@@ -127,6 +138,14 @@ pub(super) fn reply(app: &mut App, event: Event) -> Vec<Command> {
                     p
                 }));
                 app.dirty = true;
+            }
+            // The Conversation tab shows what this plan found in the mailboxes.
+            if let Some(detail) = app.detail.as_mut()
+                && let (Some(form), Some(data)) = (&detail.form, detail.loaded.as_mut())
+                && form.preview_req == req
+                && let Some(Ok(p)) = &form.preview
+            {
+                data.note_plan(form.depth, p);
             }
             Vec::new()
         }
@@ -313,3 +332,7 @@ fn refresh_open_message(
 
 /// See [`refresh_open_message`].
 const DETAIL_REFRESH_SECS: i64 = 2;
+
+#[cfg(test)]
+#[path = "detail_tests.rs"]
+mod tests;

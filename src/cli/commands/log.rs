@@ -81,6 +81,8 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
                     "folder": d.folder,
                     "on_hold": d.on_hold,
                     "external": d.external,
+                    "read": d.read,
+                    "original_folder": d.original_folder,
                 }))
                 .collect::<Vec<_>>()
         );
@@ -99,10 +101,14 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         );
         v["headers"] = json!(
             headers
+                .headers
                 .iter()
                 .map(|h| json!([h.name, h.value]))
                 .collect::<Vec<_>>()
         );
+        // Which copy the headers were read from (null when none could be read, and why).
+        v["headers_source"] = json!(headers.source);
+        v["headers_problem"] = json!(headers.problem);
         print_json(&v);
         return Ok(exit::OK);
     }
@@ -121,9 +127,13 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
     );
     println!("Status       {}", message.status_label());
     println!();
+    // READ and WAS IN come from the first placement a job recorded (where the copy was
+    // before anything was done); `-` for a copy no job touched.
     let mut t = Table::new(vec![
         Column::address("RECIPIENT"),
         Column::whole("STATE"),
+        Column::whole("READ"),
+        Column::text("WAS IN"),
         Column::text("FOLDER"),
         Column::whole("MARKS"),
     ]);
@@ -138,6 +148,8 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
         t.row(vec![
             d.recipient.clone(),
             d.status.as_str().into(),
+            d.read_label().into(),
+            d.original_folder.clone().unwrap_or_else(|| "-".into()),
             d.folder.clone().unwrap_or_default(),
             marks.join(","),
         ]);
@@ -161,12 +173,14 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<u8, CliError> {
             );
         }
     }
-    if !headers.is_empty() {
-        println!();
-        println!("Headers");
-        for h in &headers {
-            println!("  {}: {}", sanitize(&h.name), sanitize(&h.value));
-        }
+    println!();
+    match (&headers.source, &headers.problem) {
+        (Some(source), _) => println!("Headers      from {}", sanitize(&source.describe())),
+        (None, Some(why)) => println!("Headers      none: {}", sanitize(why)),
+        (None, None) => println!("Headers      none"),
+    }
+    for h in &headers.headers {
+        println!("  {}: {}", sanitize(&h.name), sanitize(&h.value));
     }
     Ok(exit::OK)
 }

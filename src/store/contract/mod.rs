@@ -238,6 +238,7 @@ macro_rules! contract_suite {
                 a_cancel_is_final_and_a_second_cancel_refused,
                 a_job_settles_by_its_counts,
                 delivery_counters_follow_each_change,
+                a_copy_remembers_where_it_first_was,
                 stored_times_come_from_the_store_clock,
                 the_audit_chain_verifies_and_shows_tampering,
                 audit_records_are_listed_by_filter,

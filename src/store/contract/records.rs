@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::{Subject, job_with_items, mailboxes, start};
 use crate::model::{
-    DeliveryState, ItemOutcome, ItemState, JobStatus, MessageRecord, MessageStatus,
+    DeliveryState, ItemOutcome, ItemState, JobKind, JobStatus, Location, MessageRecord,
+    MessageStatus, Placement,
 };
 use crate::store::{
     AuditTrail, EvidenceStore, ItemClaims, ItemFinish, JobQueue, MessageLog, NewAudit, NewMessage,
@@ -211,6 +212,82 @@ pub(super) fn delivery_counters_follow_each_change<S: Subject>() {
     let states: Vec<_> = detail.deliveries.iter().map(|d| d.status).collect();
     assert_eq!(states, [DeliveryState::Restored, DeliveryState::Retracted]);
     assert!(store.job(job).expect("job").status == JobStatus::Done);
+}
+
+/// A delivery says whether its copy had been read and which folder it sat in before
+/// anything was done: from the first placement a retract or sweep recorded for its mailbox,
+/// not a later job's (which found it where the first had put it), nor a restore's.
+pub(super) fn a_copy_remembers_where_it_first_was<S: Subject>() {
+    let subject = S::open();
+    let store = subject.store();
+    ingest(
+        store,
+        &[record("<m@x>", "invoice", &["a@t.test", "b@t.test"], None)],
+    );
+    let Ok(RefMatch::One(message)) = store.resolve_ref("<m@x>") else {
+        panic!("not logged");
+    };
+    let placed = |mailbox: &str, folder: &str, seen: bool, to: &str| Placement {
+        mailbox: mailbox.into(),
+        from: Location {
+            folder: folder.into(),
+            provider_id: format!("{folder}/1"),
+            seen,
+            ..Location::default()
+        },
+        to_mailbox: None,
+        to: Some(Location {
+            folder: to.into(),
+            provider_id: format!("{to}/1"),
+            seen,
+            ..Location::default()
+        }),
+    };
+    // The user had read a@'s copy and trashed it; the first pull moved it to Junk, a second
+    // found it in Junk; a restore of b@ carries b@'s placement backwards.
+    let steps = [
+        (
+            JobKind::Retract,
+            "a@t.test",
+            placed("a@t.test", "Trash", true, "Junk"),
+        ),
+        (
+            JobKind::Sweep,
+            "a@t.test",
+            placed("a@t.test", "Junk", false, "Junk"),
+        ),
+        (
+            JobKind::Restore,
+            "b@t.test",
+            placed("b@t.test", "Junk", false, "INBOX"),
+        ),
+    ];
+    for (kind, mailbox, placement) in steps {
+        let (mut job, items) = super::retract_job(&[mailbox.to_string()]);
+        job.kind = kind;
+        let id = store.create_job(&job, &items).expect("create job");
+        let c = &store
+            .claim_items("host:1:a", 10, Some(&[id]))
+            .expect("claim")[0];
+        let mut f = finish(c.item.id, "host:1:a", ItemOutcome::Remediated);
+        f.placements = vec![placement];
+        assert!(store.finish_item(&f).expect("finish"));
+    }
+    let detail = store
+        .message_detail(message.id, &|_| false)
+        .expect("detail");
+    let seen: Vec<_> = detail
+        .deliveries
+        .iter()
+        .map(|d| (d.recipient.as_str(), d.read, d.original_folder.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a@t.test", Some(true), Some("Trash")),
+            ("b@t.test", None, None)
+        ]
+    );
 }
 
 /// Every stored time is the store clock's: a job's, a claim's start, an audit record's,

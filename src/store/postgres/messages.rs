@@ -10,6 +10,7 @@ use super::search;
 use super::statements::Tx;
 use crate::model::{Delivery, DeliveryState, LoggedMessage, MessageStatus, normalize_message_id};
 use crate::query::Query;
+use crate::store::messages::note_first_placements;
 use crate::store::{
     ConversationEntry, IngestStats, MessageDetail, MessageLog, NewMessage, PageAnchor, RefMatch,
     Result, StoreError,
@@ -121,7 +122,7 @@ impl MessageLog for PgStore {
     }
 
     fn message_detail(&self, id: i64, holds: &dyn Fn(&str) -> bool) -> Result<MessageDetail> {
-        let (message, mut deliveries) = self.read(|tx, _| {
+        let (message, mut deliveries, placed) = self.read(|tx, _| {
             let message = message_in(tx, id)?;
             let rows = tx.query(
                 "SELECT recipient, mailbox, status, folder, external, message FROM deliveries
@@ -143,15 +144,36 @@ impl MessageLog for PgStore {
                         folder: get(r, 3)?,
                         external: get(r, 4)?,
                         on_hold: false,
+                        read: None,
+                        original_folder: None,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok((message, deliveries))
+            // Where each copy was before anything was done: the first placement per
+            // mailbox, as the SQLite store reads it (restore items carry what they undo).
+            let placed_row = RowOf {
+                table: "items",
+                id_column: 2,
+            };
+            let placed: Vec<(String, Vec<crate::model::Placement>)> = tx
+                .query(
+                    "SELECT i.mailbox, i.placements, i.id FROM items i
+                     JOIN jobs j ON j.id = i.job
+                     WHERE i.message_id = $1 AND i.tenant = $2 AND j.kind IN ('retract', 'sweep')
+                       AND i.placements <> '[]'
+                     ORDER BY i.id",
+                    &[&message.message_id, &message.tenant],
+                )?
+                .iter()
+                .map(|r| Ok((get(r, 0)?, placed_row.json(r, 1, "placements")?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((message, deliveries, placed))
         })?;
         // Holds are the caller's (config), asked outside the database call.
         for d in &mut deliveries {
             d.on_hold = !d.mailbox.is_empty() && holds(&d.mailbox);
         }
+        note_first_placements(&mut deliveries, placed);
         Ok(MessageDetail {
             message,
             deliveries,
