@@ -4,8 +4,6 @@
 
 #[path = "common/postgres.rs"]
 mod postgres;
-#[path = "common/tls.rs"]
-mod tls;
 
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -220,7 +218,7 @@ fn tls_connects_as_sslmode_asks_and_refuses_a_certificate_it_cannot_trust() {
     let db = postgres::fresh_database();
     let ca = server.ca_file();
     let other = tempfile::tempdir().expect("tempdir");
-    tls::make_certificates(other.path());
+    postgres::make_certificates(other.path());
     let wrong_ca = other.path().join("ca.pem");
     let open = |host: &str, sslmode: &str, ca_file: Option<&std::path::Path>| {
         let mut store = format!(

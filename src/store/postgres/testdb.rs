@@ -12,6 +12,8 @@
 // The tests' one certificate maker, by path from this file's directory in both includes.
 #[path = "../../../tests/common/tls.rs"]
 mod tls;
+#[allow(unused_imports)]
+pub use tls::make_certificates;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
