@@ -9,7 +9,9 @@ use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 use retractor::model::{Action, ItemOutcome, ItemState, JobKind, JobStatus};
-use retractor::store::{ItemFinish, NewAudit, NewItem, NewJob, PgStore, Store, StoreRoles};
+use retractor::store::{
+    ItemClaims, ItemFinish, JobQueue, NewAudit, NewItem, NewJob, PgStore, Store, StoreRoles,
+};
 
 const ITEMS: usize = 3_000;
 /// Items claimed at once, as a worker with free slots claims them.
@@ -205,4 +207,194 @@ fn claim_throughput_with_one_two_and_three_workers() {
         "claimed and finished, batches of {BATCH}, {ITEMS} items, median of 3: {}",
         line.join(", ")
     );
+}
+
+/// `[store] sslmode` on the real server (which offers TLS with a `localhost` certificate
+/// signed by its test CA): each mode connects when it should, encrypted, and a certificate
+/// it must not trust is refused naming the settings.
+#[test]
+fn tls_connects_as_sslmode_asks_and_refuses_a_certificate_it_cannot_trust() {
+    let server = postgres::server();
+    let db = postgres::fresh_database();
+    let ca = server.ca_file();
+    let other = tempfile::tempdir().expect("tempdir");
+    postgres::make_certificates(other.path());
+    let wrong_ca = other.path().join("ca.pem");
+    let open = |host: &str, sslmode: &str, ca_file: Option<&std::path::Path>| {
+        let mut store = format!(
+            "[store]\nurl = \"postgresql://postgres@{host}:{}/{}\"\nsslmode = \"{sslmode}\"\n",
+            server.port, db.name
+        );
+        if let Some(ca) = ca_file {
+            store.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
+        }
+        let config = retractor::config::Config::parse(&store, &other.path().join("config.toml"))
+            .expect("config parses");
+        let team = config.team_store.expect("a team store");
+        Store::open_team(&team).map_err(|e| e.to_string())
+    };
+    let encrypted_sessions = || {
+        server
+            .psql(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+                     WHERE ssl AND datname = '{}'",
+                    db.name
+                ),
+            )
+            .trim()
+            .to_string()
+    };
+
+    // verify-full with the CA that signed it, by the name the certificate holds.
+    let store = open("localhost", "verify-full", Some(&ca)).expect("verify-full connects");
+    assert_eq!(encrypted_sessions(), "1", "the session is encrypted");
+    drop(store);
+    // require: encrypted, the certificate not checked (no CA given).
+    let store = open("127.0.0.1", "require", None).expect("require connects");
+    assert_eq!(encrypted_sessions(), "1", "the session is encrypted");
+    drop(store);
+    // verify-ca checks the CA, not the name: 127.0.0.1 is not in the certificate.
+    open("127.0.0.1", "verify-ca", Some(&ca)).expect("verify-ca connects");
+
+    for (host, sslmode, ca_file, says) in [
+        (
+            "localhost",
+            "verify-full",
+            Some(&wrong_ca),
+            "invalid peer certificate",
+        ),
+        (
+            "localhost",
+            "verify-ca",
+            Some(&wrong_ca),
+            "invalid peer certificate",
+        ),
+        (
+            "localhost",
+            "require",
+            Some(&wrong_ca),
+            "invalid peer certificate",
+        ),
+        ("127.0.0.1", "verify-full", Some(&ca), "not valid for name"),
+        // The system's roots do not know the test CA (or there are none).
+        ("localhost", "verify-full", None, "certificate"),
+    ] {
+        let err = match open(host, sslmode, ca_file.map(|p| p.as_path())) {
+            Ok(_) => panic!("{host} {sslmode} {ca_file:?}: connected"),
+            Err(e) => e,
+        };
+        assert!(err.contains(says), "{host} {sslmode}: {err}");
+        assert!(
+            err.contains(&format!("[store] sslmode = \"{sslmode}\"")),
+            "names the setting: {err}"
+        );
+        match ca_file {
+            Some(file) => assert!(
+                err.contains(&format!("[store] ca_file = {}", file.display())),
+                "names the CA file: {err}"
+            ),
+            None => assert!(err.contains("system's trusted CAs"), "{err}"),
+        }
+    }
+}
+
+/// The database's roles as the README sets them up (`contrib/postgres-roles.sql`): the owner
+/// migrates the schema; the service's login role runs a job to its end (claims, finishes,
+/// the audit chain, a dead worker's row removed) with rows only, and can neither rewrite the
+/// audit trail nor change a table.
+#[test]
+fn the_service_role_runs_on_its_grants_and_cannot_touch_the_audit_trail() {
+    let server = postgres::server();
+    let db = postgres::fresh_database();
+    // Roles are the cluster's, not the database's: named after the database to stay apart.
+    let (owner, service) = (format!("{}_owner", db.name), format!("{}_service", db.name));
+    server.psql(
+        "postgres",
+        &format!("CREATE ROLE {owner} LOGIN; CREATE ROLE {service} LOGIN"),
+    );
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/postgres-roles.sql");
+    server.psql_file(
+        &db.name,
+        &script,
+        &[("owner", &owner), ("service", &service)],
+    );
+    let url = |role: &str| -> ::postgres::Config {
+        format!("postgresql://{role}@127.0.0.1:{}/{}", server.port, db.name)
+            .parse()
+            .expect("url")
+    };
+
+    // Before the owner has migrated, the service cannot create the schema, and says who can.
+    let early = PgStore::open(&url(&service), &db.name)
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        early
+            .as_deref()
+            .is_some_and(|e| e.contains("the role that owns it")),
+        "{early:?}"
+    );
+    drop(PgStore::open(&url(&owner), &db.name).expect("the owner migrates"));
+    let store = PgStore::open(&url(&service), &db.name).expect("the service opens");
+    let items: Vec<NewItem> = (0..5)
+        .map(|i| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{i}@t.test"),
+            message_id: "<m@x>".into(),
+            ..NewItem::default()
+        })
+        .collect();
+    let created = store
+        .create_job(
+            &NewJob {
+                kind: JobKind::Retract,
+                action: Action::Trash,
+                initiated_by: "svc".into(),
+                ssh_from: None,
+                reason: None,
+                target: "<m@x>".into(),
+                restores_job: None,
+                audit: NewAudit {
+                    actor: "svc".into(),
+                    role: "analyst".into(),
+                    action: "retract".into(),
+                    target: "<m@x>".into(),
+                    outcome: "queued".into(),
+                    ..NewAudit::default()
+                },
+            },
+            &items,
+        )
+        .expect("the service creates a job");
+    assert_eq!(work(&store, "svc:1:w", created).len(), 5);
+    assert_eq!(store.job(created).expect("job").status, JobStatus::Done);
+    store
+        .unregister_worker("svc:1:w")
+        .expect("a worker's row removed");
+    assert!(
+        retractor::store::AuditTrail::verify_audit(&store)
+            .expect("verify")
+            .ok
+    );
+
+    for (sql, says) in [
+        ("UPDATE audit SET actor = 'mallory'", "append-only"),
+        ("DELETE FROM audit", "append-only"),
+        ("TRUNCATE audit", "permission denied"),
+        ("DROP TABLE audit", "must be owner"),
+        (
+            "ALTER TABLE audit DISABLE TRIGGER audit_no_update",
+            "must be owner",
+        ),
+        ("CREATE TABLE mine (x int)", "permission denied"),
+    ] {
+        let refused = server.psql_as(&service, &db.name, sql);
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains(says)),
+            "{sql}: {refused:?}"
+        );
+    }
 }

@@ -182,6 +182,45 @@ pub enum Command {
     Ioc(IocCommand),
     /// Hunt the log for the live indicators now; matches go to the policies as alerts.
     Hunt(HuntArgs),
+    /// The store itself: `store copy --to URL` copies the SQLite store into PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StoreCommand {
+    /// Copy the SQLite store ([store] path) into an empty PostgreSQL database, every table:
+    /// the log and its search index, jobs, items, evidence, the audit trail (it verifies on
+    /// the target), alerts, approvals, reports, indicators. A database that holds rows is
+    /// refused; on any error nothing is left in it.
+    #[command(
+        after_help = "Example:\n  retractor store copy --to postgresql://retractor_owner@db.corp.test/retractor \\\n    --password-env RTX_DB_PASSWORD --ca-file /etc/retractor/db-ca.pem"
+    )]
+    Copy(StoreCopyArgs),
+}
+
+/// Where `store copy` writes: the target's `[store]` keys as flags, with the same checks.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("password").args(["password_env", "password_file", "password_command"])))]
+pub struct StoreCopyArgs {
+    /// The PostgreSQL database: postgresql://user@host:port/database (no password in it).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The environment variable holding the database password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// A file (0600) holding the database password.
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<String>,
+    /// A command that prints the database password.
+    #[arg(long, value_name = "COMMAND")]
+    pub password_command: Option<String>,
+    /// disable, require, verify-ca or verify-full (the default).
+    #[arg(long, value_name = "MODE")]
+    pub sslmode: Option<String>,
+    /// The CA that signed the database server's certificate (default: the system's roots).
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

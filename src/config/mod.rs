@@ -24,7 +24,7 @@ mod trust;
 
 pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
 pub use service::{DEFAULT_SOCKET, ServiceSettings};
-pub use store::{PostgresStore, SslMode};
+pub use store::{PostgresStore, SslMode, TeamStoreKeys};
 pub use submissions::SubmissionSettings;
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
 

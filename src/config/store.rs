@@ -86,6 +86,36 @@ impl PostgresStore {
     }
 }
 
+/// A team store's `[store]` keys given another way (`store copy --to URL` takes them as
+/// flags): the same checks as in a config file.
+#[derive(Debug, Default)]
+pub struct TeamStoreKeys {
+    pub url: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub password_command: Option<String>,
+    pub sslmode: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl PostgresStore {
+    /// The team store `keys` describe, relative files from `base` (a directory); errors name
+    /// the key as `[store]` spells it.
+    pub fn from_keys(keys: TeamStoreKeys, base: &Path) -> Result<PostgresStore, String> {
+        let raw = RawStore {
+            path: None,
+            url: Some(keys.url),
+            password_env: keys.password_env,
+            password_file: keys.password_file,
+            password_command: keys.password_command,
+            sslmode: keys.sslmode,
+            ca_file: keys.ca_file,
+        };
+        raw.postgres(base)?
+            .ok_or_else(|| "no PostgreSQL URL".to_string())
+    }
+}
+
 impl RawStore {
     /// The team store, when `url` is given; errors name the key and what is wrong.
     pub(super) fn postgres(&self, base: &Path) -> Result<Option<PostgresStore>, String> {

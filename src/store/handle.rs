@@ -107,6 +107,22 @@ impl Store {
         matches!(self.kind, Kind::Postgres(_))
     }
 
+    /// The SQLite store behind the handle, when it is one (`store copy` reads it).
+    pub(super) fn as_sqlite(&self) -> Option<&SqliteStore> {
+        match &self.kind {
+            Kind::Sqlite(s) => Some(s),
+            Kind::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL store behind the handle, when it is one (`store copy` fills it).
+    pub(super) fn as_postgres(&self) -> Option<&PgStore> {
+        match &self.kind {
+            Kind::Sqlite(_) => None,
+            Kind::Postgres(p) => Some(p),
+        }
+    }
+
     /// The store behind the handle, as the role macro dispatches to it.
     pub(super) fn roles(&self) -> &dyn StoreRoles {
         match &self.kind {

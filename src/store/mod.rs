@@ -15,6 +15,7 @@ mod claims;
 mod clock;
 #[cfg(test)]
 mod contract;
+mod copy;
 mod decode;
 mod evidence;
 mod files;
@@ -44,6 +45,7 @@ pub use audit::{
 };
 pub use claims::Requeued;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use copy::{CopiedTable, CopyReport};
 pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};

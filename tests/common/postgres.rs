@@ -6,4 +6,4 @@
 mod testdb;
 
 #[allow(unused_imports)]
-pub use testdb::{TestDatabase, TestServer, fresh_database, server};
+pub use testdb::{TestDatabase, TestServer, fresh_database, make_certificates, server};

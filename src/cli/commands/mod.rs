@@ -10,6 +10,7 @@ mod jobs;
 mod log;
 mod remediate;
 mod reports;
+mod store;
 mod submissions;
 mod tenants;
 mod webhook;
@@ -53,6 +54,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> Result<u8, CliError
         Command::Report(a) => reports::run(ctx, a).await,
         Command::Ioc(c) => ioc::run(ctx, c).await,
         Command::Hunt(a) => ioc::hunt(ctx, &a).await,
+        Command::Store(c) => store::run(ctx, c),
     }
 }
 

@@ -15,7 +15,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use postgres::config::SslMode;
 use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::statements::Statements;
 use crate::store::{Result, StoreError};
@@ -33,13 +35,25 @@ pub(super) struct Session {
 }
 
 impl Connection {
-    /// Connect; `tls` decides whether (and how) the session is encrypted.
-    pub fn open(config: &postgres::Config, place: &str) -> Result<Connection> {
-        let client = outside_any_runtime(|| config.connect(postgres::NoTls)).map_err(|e| {
-            StoreError::Open {
-                path: place.into(),
-                detail: words(&e),
+    /// Connect; `tls` decides whether (and how) the session is encrypted: `None` is plain
+    /// TCP, `Some` is TLS or no session at all (never the driver's "prefer", which falls
+    /// back to plain text when the server does not offer TLS).
+    pub fn open(
+        config: &postgres::Config,
+        place: &str,
+        tls: Option<MakeRustlsConnect>,
+    ) -> Result<Connection> {
+        let connected = match tls {
+            None => outside_any_runtime(|| config.connect(postgres::NoTls)),
+            Some(tls) => {
+                let mut config = config.clone();
+                config.ssl_mode(SslMode::Require);
+                outside_any_runtime(move || config.connect(tls))
             }
+        };
+        let client = connected.map_err(|e| StoreError::Open {
+            path: place.into(),
+            detail: words(&e),
         })?;
         Ok(Connection {
             session: Mutex::new(Some(Session {
@@ -106,6 +120,21 @@ pub(super) fn words(err: &postgres::Error) -> String {
             }
             text
         }
-        None => err.to_string(),
+        // The driver's own words name the step ("error performing TLS handshake"); the
+        // cause below it says what went wrong there (the certificate's issuer, a refused
+        // connection), so it is said too.
+        None => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
+                source = cause.source();
+            }
+            text
+        }
     }
 }

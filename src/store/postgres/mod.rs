@@ -14,6 +14,7 @@ mod approvals;
 mod audit;
 mod claims;
 mod conn;
+mod copy;
 mod decode;
 mod indicators;
 mod jobs;
@@ -27,6 +28,7 @@ mod submissions;
 pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::sync::{Arc, OnceLock};
 
@@ -37,6 +39,7 @@ use super::clock::Now;
 use super::{Clock, Result, StoreError};
 use crate::trust::ServiceKey;
 use conn::{Connection, Session};
+pub use copy::{Cell, CopyRow, CopyTable};
 use statements::{Statements, Tx};
 
 /// The SQL of a driver error, in words (see [`conn::words`]).
@@ -61,28 +64,31 @@ impl PgStore {
     /// Connect to the database `config` names and migrate it to this version's schema.
     /// `place` names it in messages (never with a password).
     pub fn open(config: &postgres::Config, place: &str) -> Result<PgStore> {
-        PgStore::open_with(config, place, None)
+        PgStore::open_with(config, place, None, None)
     }
 
     /// Connect as `[store]` says, with TLS as `sslmode` asks (`ca_file`: the CA that signs
-    /// the server's certificate, else the system's roots).
+    /// the server's certificate, else the system's roots; see `tls.rs`). A failed handshake
+    /// names the settings to check.
     pub fn open_tls(
         config: &postgres::Config,
         place: &str,
         sslmode: crate::config::SslMode,
         ca_file: Option<&std::path::Path>,
     ) -> Result<PgStore> {
-        let _ = ca_file;
-        match sslmode {
-            crate::config::SslMode::Disable => PgStore::open(config, place),
-            other => Err(StoreError::Open {
+        let opened = tls::connector(sslmode, ca_file)
+            .map_err(|detail| StoreError::Open {
                 path: place.into(),
-                detail: format!(
-                    "sslmode = \"{}\" is not supported by this build yet; use sslmode = \"disable\" on a loopback or private network",
-                    other.as_str()
-                ),
-            }),
-        }
+                detail,
+            })
+            .and_then(|tls| PgStore::open_with(config, place, None, tls));
+        opened.map_err(|e| match e {
+            StoreError::Open { path, detail } => StoreError::Open {
+                path,
+                detail: tls::explain(detail, sslmode, ca_file),
+            },
+            other => other,
+        })
     }
 
     /// [`PgStore::open`] with the clock stored times come from instead of the server's
@@ -92,15 +98,16 @@ impl PgStore {
         place: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<PgStore> {
-        PgStore::open_with(config, place, Some(clock))
+        PgStore::open_with(config, place, Some(clock), None)
     }
 
     fn open_with(
         config: &postgres::Config,
         place: &str,
         clock: Option<Arc<dyn Clock>>,
+        tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     ) -> Result<PgStore> {
-        let conn = Connection::open(config, place)?;
+        let conn = Connection::open(config, place, tls)?;
         conn.run(|session| schema::migrate(&mut session.client))
             .map_err(|e| StoreError::Open {
                 path: place.into(),

@@ -316,9 +316,18 @@ pub const MIGRATIONS: &[&str] = &[
 pub(super) fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
-    )?;
+    // Created only when missing: `CREATE ... IF NOT EXISTS` still needs the right to create
+    // in the schema, which the service's login role does not have (README: the database's
+    // roles), so an up-to-date store runs no DDL at all.
+    let known_table: bool = tx
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+        .try_get(0)?;
+    if !known_table {
+        tx.batch_execute(
+            "CREATE TABLE schema_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+        )
+        .map_err(|e| needs_owner(&e))?;
+    }
     let version: i64 = tx
         .query_opt("SELECT version FROM schema_version WHERE id = 1", &[])?
         .map(|r| r.try_get(0))
@@ -332,7 +341,7 @@ pub(super) fn migrate(client: &mut Client) -> Result<()> {
         )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.batch_execute(sql)?;
+        tx.batch_execute(sql).map_err(|e| needs_owner(&e))?;
         let done = i as i64 + 1;
         tx.execute(
             "INSERT INTO schema_version (id, version) VALUES (1, $1)
@@ -342,4 +351,17 @@ pub(super) fn migrate(client: &mut Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// A migration refused for want of rights: say which role migrates.
+fn needs_owner(err: &postgres::Error) -> crate::store::StoreError {
+    let words = super::conn::words(err);
+    if err.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        return crate::store::StoreError::Database(format!(
+            "{words}; this build's schema is newer than the database's, and the schema is \
+             migrated by the role that owns it: run one command with a [store] url naming \
+             that role (README: team mode, the database and its roles)"
+        ));
+    }
+    crate::store::StoreError::Database(words)
 }

@@ -3,7 +3,17 @@
 //! directory, one server shared by every test of a binary and stopped when the binary exits.
 //! Each test gets a database of its own. The library's contract suite and the integration
 //! tests share this one file (tests/common/postgres.rs includes it by path).
+//!
+//! The server accepts TLS (`ssl = on`, a `localhost` certificate signed by a test CA made with
+//! the tests' `openssl` helper) beside plain TCP, so the TLS tests need no second server; the
+//! harness's own `psql` and `createdb` say `PGSSLMODE=disable` (no handshake per call).
 #![allow(dead_code)]
+
+// The tests' one certificate maker, by path from this file's directory in both includes.
+#[path = "../../../tests/common/tls.rs"]
+mod tls;
+#[allow(unused_imports)]
+pub use tls::make_certificates;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -56,7 +66,8 @@ pub fn fresh_database() -> TestDatabase {
     server.run_ok(
         Command::new(server.bin.join("createdb"))
             .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
-            .args(["-U", SERVER_ACCOUNT, &name]),
+            .args(["-U", SERVER_ACCOUNT, &name])
+            .env("PGSSLMODE", "disable"),
         "createdb",
     );
     TestDatabase {
@@ -69,6 +80,11 @@ pub fn fresh_database() -> TestDatabase {
 }
 
 impl TestServer {
+    /// The test CA that signed the server's `localhost` certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.pem")
+    }
+
     /// `psql -c sql` on database `db`, as the superuser; its standard output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
@@ -83,6 +99,7 @@ impl TestServer {
                 "-qtAc",
                 sql,
             ])
+            .env("PGSSLMODE", "disable")
             .output()
             .expect("run psql");
         assert!(
@@ -91,6 +108,34 @@ impl TestServer {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `psql -c sql` on database `db` as `role`: its standard output, or its error.
+    pub fn psql_as(&self, role: &str, db: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", role, "-d", db, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+            .env("PGSSLMODE", "disable")
+            .output()
+            .map_err(|e| format!("run psql: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// `psql -f file` on database `db` as the superuser, with `-v name=value` for each var.
+    pub fn psql_file(&self, db: &str, file: &Path, vars: &[(&str, &str)]) {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", SERVER_ACCOUNT, "-d", db, "-q", "-f"])
+            .arg(file)
+            .env("PGSSLMODE", "disable");
+        for (name, value) in vars {
+            cmd.arg("-v").arg(format!("{name}={value}"));
+        }
+        self.run_ok(&mut cmd, &format!("psql -f {}", file.display()));
     }
 
     fn run_ok(&self, cmd: &mut Command, what: &str) {
@@ -183,11 +228,15 @@ fn start() -> TestServer {
         "chown {} to {SERVER_ACCOUNT}",
         sock.display()
     );
+    let tls = make_server_certificate(&dir);
     let options = format!(
         "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+         -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
         server.port,
-        sock.display()
+        sock.display(),
+        tls.join("cert.pem").display(),
+        tls.join("key.pem").display()
     );
     server.run_ok(
         as_server_account(&bin, "pg_ctl")
@@ -199,6 +248,28 @@ fn start() -> TestServer {
         "pg_ctl start",
     );
     server
+}
+
+/// `dir/tls/`: the test CA and the server's `localhost` certificate, its key readable by the
+/// server's account alone (PostgreSQL refuses a key others can read).
+fn make_server_certificate(dir: &Path) -> PathBuf {
+    let tls = dir.join("tls");
+    std::fs::create_dir(&tls).expect("tls dir");
+    tls::make_certificates(&tls);
+    let key = tls.join("key.pem");
+    let chown = Command::new("chown")
+        .arg(SERVER_ACCOUNT)
+        .arg(&key)
+        .status()
+        .expect("chown");
+    assert!(
+        chown.success(),
+        "chown {} to {SERVER_ACCOUNT}",
+        key.display()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+    tls
 }
 
 extern "C" fn stop_at_exit() {
