@@ -1,6 +1,7 @@
 //! What more than one backend needs, so that each backend stays independent of the others.
 
 pub mod backoff;
+pub mod filing;
 pub mod folder_names;
 pub mod headers;
 pub mod http;

@@ -10,7 +10,7 @@
 
 use super::EwsBackend;
 use super::soap::FolderRef;
-use crate::backends::common::folder_names::folder_levels;
+use crate::backends::common::filing::filing_levels;
 use crate::backends::{BackendError, ErrorKind, MailboxRef};
 use crate::model::Location;
 
@@ -24,13 +24,7 @@ impl EwsBackend {
         folder: &str,
     ) -> Result<Location, BackendError> {
         let address = mailbox.address.as_str();
-        let levels = folder_levels(folder);
-        if levels.is_empty() {
-            return Err(BackendError::new(
-                ErrorKind::Internal,
-                format!("no folder to file into ('{folder}')"),
-            ));
-        }
+        let levels = filing_levels(folder)?;
         // Shown by its path below the message root, as `folders.rs` names every folder.
         let shown = levels.join("/");
         let (target, kept) = self.folder_path(address, &levels).await?;
@@ -42,7 +36,7 @@ impl EwsBackend {
             .await
         {
             Err(e) if e.kind == ErrorKind::Gone && kept => {
-                self.forget_filing_path(address, &levels);
+                self.filed.forget(address, &levels);
                 let (again, _) = self.folder_path(address, &levels).await?;
                 let id = self
                     .move_item(address, &copy.provider_id, &FolderRef::Id(again.clone()))
@@ -61,8 +55,7 @@ impl EwsBackend {
         address: &str,
         levels: &[&str],
     ) -> Result<(String, bool), BackendError> {
-        let key = path_key(address, levels);
-        if let Some(id) = self.lock_filed().get(&key).cloned() {
+        if let Some(id) = self.filed.get(address, levels) {
             return Ok((id, true));
         }
         let mut parent = self.well_known(address, "msgfolderroot");
@@ -77,16 +70,8 @@ impl EwsBackend {
                 "no folder level to file into",
             ));
         };
-        self.lock_filed().insert(key, id.clone());
+        self.filed.remember(address, levels, &id);
         Ok((id, false))
-    }
-
-    fn forget_filing_path(&self, address: &str, levels: &[&str]) {
-        self.lock_filed().remove(&path_key(address, levels));
-    }
-
-    fn lock_filed(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
-        self.filed.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -98,10 +83,4 @@ fn moved(copy: &Location, id: String, folder_id: String, shown: String) -> Locat
         folder_id: Some(folder_id),
         ..copy.clone()
     }
-}
-
-/// The key of a resolved path: the mailbox and the levels, joined by NUL, which neither an
-/// address nor a configured level holds.
-fn path_key(address: &str, levels: &[&str]) -> String {
-    format!("{address}\0{}", levels.join("\0"))
 }

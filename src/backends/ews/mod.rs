@@ -27,6 +27,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::backends::common::filing::FiledFolders;
 use crate::backends::common::folder_names::encode_leaf;
 use crate::backends::common::sender::logged_sender;
 use crate::backends::{
@@ -55,7 +56,7 @@ pub struct EwsBackend {
     /// Quarantine folder name (`Quarantine/<leaf>`) -> id, in the quarantine mailbox.
     quarantine_folders: Mutex<HashMap<String, String>>,
     /// Folder paths reports were filed into, by mailbox: their ids (see `filing.rs`).
-    filed: Mutex<HashMap<String, String>>,
+    filed: FiledFolders,
 }
 
 impl EwsBackend {
@@ -73,7 +74,7 @@ impl EwsBackend {
             mailboxes,
             folder_cache: Mutex::new(HashMap::new()),
             quarantine_folders: Mutex::new(HashMap::new()),
-            filed: Mutex::new(HashMap::new()),
+            filed: FiledFolders::default(),
         })
     }
 

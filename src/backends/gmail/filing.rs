@@ -11,8 +11,8 @@
 
 use super::GmailBackend;
 use super::labels::INBOX;
-use crate::backends::common::folder_names::folder_levels;
-use crate::backends::{BackendError, ErrorKind, MailboxRef};
+use crate::backends::common::filing::filing_levels;
+use crate::backends::{BackendError, MailboxRef};
 use crate::model::Location;
 
 impl GmailBackend {
@@ -25,13 +25,7 @@ impl GmailBackend {
         folder: &str,
     ) -> Result<Location, BackendError> {
         let user = mailbox.address.as_str();
-        let levels = folder_levels(folder);
-        if levels.is_empty() {
-            return Err(BackendError::new(
-                ErrorKind::Internal,
-                format!("no folder to file into ('{folder}')"),
-            ));
-        }
+        let levels = filing_levels(folder)?;
         let mut label = String::new();
         for depth in 1..=levels.len() {
             label = self

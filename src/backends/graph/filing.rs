@@ -16,7 +16,7 @@ use serde_json::json;
 use super::GraphBackend;
 use super::odata::{encode, literal, path_with_query};
 use super::resource::{GraphCopy, location_in};
-use crate::backends::common::folder_names::folder_levels;
+use crate::backends::common::filing::filing_levels;
 use crate::backends::{BackendError, ErrorKind, MailboxRef};
 use crate::model::Location;
 use crate::model::text::sanitize;
@@ -36,13 +36,8 @@ impl GraphBackend {
         let address = mailbox.address.as_str();
         let handle = GraphCopy::of(copy)?;
         let user = self.user_id(address).await?;
-        let levels = folder_levels(folder);
-        let Some(leaf) = levels.last().map(|l| sanitize(l)) else {
-            return Err(BackendError::new(
-                ErrorKind::Internal,
-                format!("no folder to file into ('{folder}')"),
-            ));
-        };
+        let levels = filing_levels(folder)?;
+        let leaf = levels.last().map(|l| sanitize(l)).unwrap_or_default();
         let (target, kept) = self.folder_path(address, &user, &levels).await?;
         if handle.folder_id.as_deref() == Some(target.as_str()) {
             return Ok(copy.clone());
@@ -50,7 +45,7 @@ impl GraphBackend {
         let moved = match self.move_to(address, &user, &handle.id, &target).await {
             Err(e) if e.kind == ErrorKind::Gone && kept => {
                 // The kept folder may be what is gone (deleted by someone): look again.
-                self.forget_path(&user, &levels);
+                self.filed.forget(&user, &levels);
                 let (target, _) = self.folder_path(address, &user, &levels).await?;
                 self.move_to(address, &user, &handle.id, &target).await?
             }
@@ -73,24 +68,15 @@ impl GraphBackend {
         user: &str,
         levels: &[&str],
     ) -> Result<(String, bool), BackendError> {
-        let key = path_key(user, levels);
-        if let Some(id) = self.lock_filing().get(&key).cloned() {
+        if let Some(id) = self.filed.get(user, levels) {
             return Ok((id, true));
         }
         let mut parent = ROOT.to_string();
         for level in levels {
             parent = self.child_folder(address, user, &parent, level).await?;
         }
-        self.lock_filing().insert(key, parent.clone());
+        self.filed.remember(user, levels, &parent);
         Ok((parent, false))
-    }
-
-    fn forget_path(&self, user: &str, levels: &[&str]) {
-        self.lock_filing().remove(&path_key(user, levels));
-    }
-
-    fn lock_filing(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
-        self.filed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The id of the child folder `name` of `parent`, created when missing.
@@ -170,10 +156,4 @@ impl GraphBackend {
             .and_then(|f| f["id"].as_str())
             .map(str::to_string))
     }
-}
-
-/// The key of a resolved path: the user and the levels, joined by NUL, which neither a
-/// Graph id nor a configured level holds.
-fn path_key(user: &str, levels: &[&str]) -> String {
-    format!("{user}\0{}", levels.join("\0"))
 }

@@ -31,6 +31,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::backends::common::filing::FiledFolders;
 use crate::backends::common::sender::logged_sender;
 use crate::backends::{
     Applied, Backend, BackendError, Capabilities, CheckReport, Destination, ErrorKind,
@@ -85,7 +86,7 @@ pub struct GraphBackend {
     /// Graph user id -> its folders.
     folders: Mutex<HashMap<String, FolderIds>>,
     /// Folder paths reports were filed into, by user: their ids (see `filing.rs`).
-    filed: Mutex<HashMap<String, String>>,
+    filed: FiledFolders,
     /// The mailbox `check` tries first (the tenant's quarantine mailbox).
     check_first: Option<String>,
 }
@@ -99,7 +100,7 @@ impl GraphBackend {
             client: GraphClient::new(settings, credential)?,
             users: Mutex::new(HashMap::new()),
             folders: Mutex::new(HashMap::new()),
-            filed: Mutex::new(HashMap::new()),
+            filed: FiledFolders::default(),
             check_first: None,
         })
     }
