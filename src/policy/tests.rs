@@ -719,3 +719,37 @@ async fn notify_command_hears_each_decision_and_never_holds_a_pull() {
     w.run(d.job.expect("a job")).await;
     assert!(!w.in_inbox("alice"), "pulled whatever notify_command does");
 }
+
+/// `passive` records what it would have done and acts on nothing; `disabled` says so and acts
+/// on nothing; a rejected request pulls nothing. `policy report` counts each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_and_disabled_rules_and_a_rejection_pull_nothing() {
+    for (mode, outcome) in [("passive", "passive"), ("disabled", "disabled")] {
+        let w = World::new(&AUTOMATIC.replace("automatic", mode));
+        w.deliver(&["alice"], 1);
+        w.receive("a1", "active", &[]);
+        let d = w.decide().await;
+        assert_eq!((d.outcome.as_str(), d.job, d.approval), (outcome, None, None), "{}", d.detail);
+        assert!(w.in_inbox("alice"), "{mode}: acted on");
+        let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
+        assert!(
+            audit.iter().any(|a| a.action == "policy decision" && a.outcome == outcome),
+            "{mode}: not audited"
+        );
+        let report = super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1))
+            .unwrap();
+        let counted = if mode == "passive" { report.passive } else { report.no_action };
+        assert_eq!((report.decisions, counted, report.pulls), (1, 1, 0), "{report:?}");
+    }
+    let w = World::new(CONFIRM);
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let id = w.decide().await.approval.expect("a request");
+    let carol = w.as_person("carol", Role::Responder);
+    let rejected = carol.decide_approval(id, false, Some("a newsletter")).await.unwrap();
+    assert_eq!((rejected.state.as_str(), rejected.job), ("rejected", None));
+    assert!(w.in_inbox("alice"), "pulled after a rejection");
+    let report =
+        super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1)).unwrap();
+    assert_eq!((report.requests, report.rejections, report.approvals), (1, 1, 0), "{report:?}");
+}
