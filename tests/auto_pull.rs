@@ -75,7 +75,11 @@ fn malformed_alert_lines_are_named_and_the_good_ones_stored() {
     let piped = format!("{}\n{}\n", alert_line("a4", "<m4@x>"), r#"{"id":"a5"}"#);
     let out = alert_from_stdin(&w, &piped);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("-: line 2: source"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("-: line 2: source"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stdout(&out).contains("1 new, 0 repeated, 0 updated, 1 bad lines skipped"),
         "{}",
@@ -302,7 +306,10 @@ async fn post_until_acknowledged(
                         Ok(r) if r.status().as_u16() == 202 => r.json::<Value>().await.ok(),
                         _ => None,
                     };
-                    match body.as_ref().map(|b| b["accepted"][0]["disposition"].clone()) {
+                    match body
+                        .as_ref()
+                        .map(|b| b["accepted"][0]["disposition"].clone())
+                    {
                         Some(d) if d == "new" => posted.new += 1,
                         Some(d) if d == "repeat" => posted.repeat += 1,
                         Some(d) => panic!("unexpected disposition {d}"),

@@ -89,6 +89,9 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.contains("killed"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(5), "the timeout held");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the timeout held"
+        );
     }
 }

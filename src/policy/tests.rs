@@ -616,8 +616,8 @@ async fn a_false_positive_under_confirmation_asks_before_restoring() {
     w.run(restored.job.expect("the restore")).await;
     assert!(w.in_inbox("alice") && w.in_inbox("bob"), "both copies back");
 
-    let report = super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1))
-        .unwrap();
+    let report =
+        super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1)).unwrap();
     assert_eq!(
         (
             report.decisions,
@@ -629,7 +629,10 @@ async fn a_false_positive_under_confirmation_asks_before_restoring() {
         (2, 2, 2, 1, 0),
         "{report:?}"
     );
-    assert_eq!(report.alert_to_first_pull.samples, 0, "only automatic pulls are timed");
+    assert_eq!(
+        report.alert_to_first_pull.samples, 0,
+        "only automatic pulls are timed"
+    );
 }
 
 /// An alert of another classification, for a rule with a weaker action.
@@ -666,7 +669,10 @@ async fn a_weaker_action_never_follows_a_stronger_one() {
         .iter()
         .find(|a| a.action == "policy decision" && a.reason.as_deref() == Some("soar:s1"))
         .expect("the no-action decision is audited");
-    assert_eq!((record.actor.as_str(), record.outcome.as_str()), ("policy:spam", "no-action"));
+    assert_eq!(
+        (record.actor.as_str(), record.outcome.as_str()),
+        ("policy:spam", "no-action")
+    );
     assert!(
         record
             .detail
@@ -697,7 +703,10 @@ async fn notify_command_hears_each_decision_and_never_holds_a_pull() {
         if let Ok(v) = serde_json::from_str(&text) {
             break v;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "notify_command not run: {text:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "notify_command not run: {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(told["decision"]["outcome"], "pulled", "{told}");
@@ -729,27 +738,50 @@ async fn passive_and_disabled_rules_and_a_rejection_pull_nothing() {
         w.deliver(&["alice"], 1);
         w.receive("a1", "active", &[]);
         let d = w.decide().await;
-        assert_eq!((d.outcome.as_str(), d.job, d.approval), (outcome, None, None), "{}", d.detail);
+        assert_eq!(
+            (d.outcome.as_str(), d.job, d.approval),
+            (outcome, None, None),
+            "{}",
+            d.detail
+        );
         assert!(w.in_inbox("alice"), "{mode}: acted on");
         let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
         assert!(
-            audit.iter().any(|a| a.action == "policy decision" && a.outcome == outcome),
+            audit
+                .iter()
+                .any(|a| a.action == "policy decision" && a.outcome == outcome),
             "{mode}: not audited"
         );
-        let report = super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1))
-            .unwrap();
-        let counted = if mode == "passive" { report.passive } else { report.no_action };
-        assert_eq!((report.decisions, counted, report.pulls), (1, 1, 0), "{report:?}");
+        let report =
+            super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1))
+                .unwrap();
+        let counted = if mode == "passive" {
+            report.passive
+        } else {
+            report.no_action
+        };
+        assert_eq!(
+            (report.decisions, counted, report.pulls),
+            (1, 1, 0),
+            "{report:?}"
+        );
     }
     let w = World::new(CONFIRM);
     w.deliver(&["alice"], 1);
     w.receive("a1", "active", &[]);
     let id = w.decide().await.approval.expect("a request");
     let carol = w.as_person("carol", Role::Responder);
-    let rejected = carol.decide_approval(id, false, Some("a newsletter")).await.unwrap();
+    let rejected = carol
+        .decide_approval(id, false, Some("a newsletter"))
+        .await
+        .unwrap();
     assert_eq!((rejected.state.as_str(), rejected.job), ("rejected", None));
     assert!(w.in_inbox("alice"), "pulled after a rejection");
     let report =
         super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1)).unwrap();
-    assert_eq!((report.requests, report.rejections, report.approvals), (1, 1, 0), "{report:?}");
+    assert_eq!(
+        (report.requests, report.rejections, report.approvals),
+        (1, 1, 0),
+        "{report:?}"
+    );
 }

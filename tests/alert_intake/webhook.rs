@@ -272,7 +272,10 @@ async fn post_for(client: &reqwest::Client, url: &str, per_request: usize, run: 
                 assert_eq!(status, 202, "{answer}");
                 let accepted = answer["accepted"].as_array().expect("accepted");
                 assert_eq!(accepted.len(), per_request, "{answer}");
-                assert!(accepted.iter().all(|a| a["disposition"] == "new"), "{answer}");
+                assert!(
+                    accepted.iter().all(|a| a["disposition"] == "new"),
+                    "{answer}"
+                );
                 n += per_request as u64;
             }
             n
@@ -346,9 +349,17 @@ async fn webhook_rate_through_serve() {
         }
         let catch_up = posted.elapsed().as_secs_f64();
         let log = serve.log.clone();
-        assert_eq!(serve.stop().await, Some(0), "{}", fs::read_to_string(&log).unwrap());
+        assert_eq!(
+            serve.stop().await,
+            Some(0),
+            "{}",
+            fs::read_to_string(&log).unwrap()
+        );
         let counts = store.alert_counts().unwrap();
-        assert_eq!(counts.alerts, acknowledged, "every acknowledged alert stored, once");
+        assert_eq!(
+            counts.alerts, acknowledged,
+            "every acknowledged alert stored, once"
+        );
         assert_eq!(counts.revisions, acknowledged, "{counts:?}");
         for r in &this_run {
             println!(
