@@ -231,63 +231,106 @@ fn spool_keeps_a_file_while_the_sink_is_down_and_takes_it_after() {
 
 // ---- `retractor serve` ----
 
-/// The intakes run inside `retractor serve`: the webhook answers on its port (this branch's
-/// service has no alert store yet, so its sink refuses and the webhook says 503 rather than
-/// acknowledge), the spool is made private beside the store, a file dropped in stays there
-/// unacknowledged, and SIGTERM drains the intakes with the rest.
-#[tokio::test]
-async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// `retractor serve` on `config_text` (written to `dir/config.toml`), its log in
+/// `dir/serve.log`.
+struct Serve {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    fn start(dir: &Path, config_text: &str) -> Serve {
+        let path = dir.join("config.toml");
+        fs::write(&path, config_text).unwrap();
+        let log = dir.join("serve.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env("XDG_STATE_HOME", dir.join("xdg"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Serve { child, log }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The first post, tried until the webhook is up (at most 30 s).
+    async fn first_post(&self, client: &reqwest::Client, url: &str, body: String) -> (u16, Value) {
+        let started = Instant::now();
+        loop {
+            match client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .body(body.clone())
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    return (
+                        r.status().as_u16(),
+                        r.json::<Value>().await.unwrap_or(Value::Null),
+                    );
+                }
+                Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("the webhook did not come up: {e}: {}", self.log()),
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit code once it has stopped (at most 20 s).
+    async fn stop(mut self) -> Option<i32> {
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A free loopback port for a service's webhook.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let path = dir.path().join("config.toml");
-    fs::write(
-        &path,
-        format!(
+        .port()
+}
+
+/// The intakes run inside `retractor serve`: the webhook answers on its port with the alert
+/// stored (new, then repeat), the spool is made private beside the store, a file dropped in
+/// is taken and moved to `done/`, and SIGTERM drains the intakes with the rest.
+#[tokio::test]
+async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let serve = Serve::start(
+        dir.path(),
+        &format!(
             "[store]\npath = \"r.db\"\n[service]\nsocket = \"s.sock\"\n[service.webhook]\nlisten = \"127.0.0.1:{port}\"\ntokens = {{ soar = \"{}\" }}\n",
             hash_token(TOKEN)
         ),
-    )
-    .unwrap();
-    let log = dir.path().join("serve.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_retractor"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("XDG_STATE_HOME", dir.path().join("xdg"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    );
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/v1/alerts");
-    let started = Instant::now();
-    let (status, answer) = loop {
-        match client
-            .post(&url)
-            .bearer_auth(TOKEN)
-            .body(alert_line("e1", "active"))
-            .send()
-            .await
-        {
-            Ok(r) => {
-                break (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or(Value::Null),
-                );
-            }
-            Err(_) if started.elapsed() < Duration::from_secs(30) => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => panic!(
-                "the webhook did not come up: {e}: {}",
-                fs::read_to_string(&log).unwrap()
-            ),
-        }
-    };
+    let (status, answer) = serve
+        .first_post(&client, &url, alert_line("e1", "active"))
+        .await;
     // The service's sink is the policy engine's intake: stored, then acknowledged.
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["accepted"][0]["id"], "e1", "{answer}");
@@ -308,24 +351,13 @@ async fn serve_runs_the_intakes_and_drains_them_on_sigterm() {
         assert!(
             moved.elapsed() < Duration::from_secs(20),
             "the spooled alert was not taken: {}",
-            fs::read_to_string(&log).unwrap()
+            serve.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!spool.join("x.jsonl").exists());
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve did not stop: {}",
-            fs::read_to_string(&log).unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let log = serve.log.clone();
+    let code = serve.stop().await;
     assert_eq!(code, Some(0), "{}", fs::read_to_string(&log).unwrap());
 }
 

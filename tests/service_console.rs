@@ -39,7 +39,8 @@ impl Pane {
         let h = pane.home.path();
         let command = format!(
             "runuser -u {user} -- env HOME={h} XDG_STATE_HOME={h}/state XDG_CONFIG_HOME={h}/config \
-             XDG_DATA_HOME={h}/data TERM=xterm-256color {BIN} --connect {socket}; echo $? > {h}/exit-status",
+             XDG_DATA_HOME={h}/data TERM=xterm-256color {BIN} --connect {socket} 2> {h}/stderr; \
+             echo $? > {h}/exit-status",
             h = h.display(),
             socket = site.socket().display(),
         );
@@ -92,7 +93,8 @@ impl Pane {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; the pane shows:\n{screen}"
+                "timed out waiting for {what}; the pane shows:\n{screen}\n{}",
+                self.console_end()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -100,6 +102,19 @@ impl Pane {
 
     fn wait_for(&self, text: &str) -> String {
         self.wait(text, |s| s.contains(text))
+    }
+
+    /// The console's exit status and standard error, if it has exited: why a pane went dead.
+    fn console_end(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.home.path().join(name));
+        match read("exit-status") {
+            Ok(status) => format!(
+                "the console exited with {}; its stderr: {}",
+                status.trim(),
+                read("stderr").unwrap_or_default()
+            ),
+            Err(_) => "the console is still running".into(),
+        }
     }
 
     fn exit_status(&self) -> i32 {
@@ -310,7 +325,12 @@ fn a_request_held_for_approval_is_approved_in_another_accounts_console_and_runs(
     approver.tmux(&["send-keys", "-t", "console", "-l", "seen the headers"]);
     approver.wait_for("seen the headers");
     approver.keys(&["Enter"]);
-    approver.wait_for(&format!("request {request} approved: job"));
+    // The status line says the request was approved until the job's own end replaces it: a
+    // job that finishes before the screen is read shows only the latter.
+    let approved = format!("request {request} approved: job");
+    approver.wait(&approved, |s| {
+        s.contains(&approved) || s.contains("finished (done)")
+    });
     let job = wait_for_the_job(&site);
     assert_eq!(job["initiated_by"], REQUESTER, "the requester's job: {job}");
     // The console follows the approved job like one it submitted: Operations shows it finish.

@@ -59,3 +59,39 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn the_command_reads_the_json_and_its_failures_are_put_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let got = dir.path().join("got.json");
+        let long = Duration::from_secs(10);
+        let script = format!("cat > '{}'", got.display());
+        run("/bin/sh", &sh(&script), long, b"{\"decision\":{}}")
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&got).unwrap(), "{\"decision\":{}}");
+        let err = run("/bin/sh", &sh("exit 3"), long, b"").await.unwrap_err();
+        assert!(err.contains("exited with"), "{err}");
+        let err = run("/nonexistent/soc-notify", &[], long, b"")
+            .await
+            .unwrap_err();
+        assert!(err.starts_with("cannot start"), "{err}");
+        let started = std::time::Instant::now();
+        let err = run("/bin/sh", &sh("exec sleep 30"), Duration::from_secs(1), b"")
+            .await
+            .unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the timeout held"
+        );
+    }
+}

@@ -590,3 +590,198 @@ async fn the_quarantine_mailbox_is_never_pulled() {
     let own = maildir(w.dir.path(), "quarantine").join("new/100.M1.host");
     assert!(own.exists(), "the quarantine mailbox was acted on");
 }
+
+/// A `false_positive` under a confirmation rule asks before restoring: the restore waits for a
+/// second person like the pull did, then puts the copies back; `policy report` counts both
+/// requests, both approvals and the restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_positive_under_confirmation_asks_before_restoring() {
+    let w = World::new(CONFIRM);
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let carol = w.as_person("carol", Role::Responder);
+    let pull = w.decide().await.approval.expect("a pull request");
+    let pulled = carol.decide_approval(pull, true, None).await.unwrap();
+    w.run(pulled.job.expect("the pull")).await;
+    assert!(!w.in_inbox("alice") && !w.in_inbox("bob"));
+
+    w.receive("a1", "false_positive", &[]);
+    let asked = w.decide().await;
+    assert_eq!(asked.outcome, "requested", "{}", asked.detail);
+    assert_eq!(asked.job, None, "nothing restored before approval");
+    let id = asked.approval.expect("a restore request");
+    assert_eq!(w.engine.store().approval(id).unwrap().kind, "restore");
+    assert!(!w.in_inbox("alice"), "still pulled while the request waits");
+    let restored = carol.decide_approval(id, true, None).await.unwrap();
+    w.run(restored.job.expect("the restore")).await;
+    assert!(w.in_inbox("alice") && w.in_inbox("bob"), "both copies back");
+
+    let report =
+        super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1)).unwrap();
+    assert_eq!(
+        (
+            report.decisions,
+            report.requests,
+            report.approvals,
+            report.restores_after_false_positives,
+            report.pulls
+        ),
+        (2, 2, 2, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.alert_to_first_pull.samples, 0,
+        "only automatic pulls are timed"
+    );
+}
+
+/// An alert of another classification, for a rule with a weaker action.
+fn receive_classified(w: &World, id: &str, classification: &str) {
+    let alert = Alert::parse(&format!(
+        r#"{{"id":"{id}","source":"soar","message_id":"{MID}","classification":"{classification}","status":"active"}}"#
+    ))
+    .unwrap();
+    super::Intake::new(&w.engine).receive_all(&[alert]).unwrap();
+}
+
+/// Never a weaker action on a copy already acted on: once quarantined, a spam rule's
+/// move-to-junk finds nothing to do and names the rail; the decision is audited with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weaker_action_never_follows_a_stronger_one() {
+    let w = World::new(&format!(
+        "{AUTOMATIC}[policy.rules.spam]\nwhen = [\"spam\"]\naction = \"move-to-junk\"\nmode = \"automatic\"\n"
+    ));
+    w.deliver(&["alice", "bob"], 1);
+    w.receive("a1", "active", &[]);
+    let first = w.decide().await;
+    w.run(first.job.expect("the quarantine")).await;
+    receive_classified(&w, "s1", "spam");
+    let d = w.decide().await;
+    assert_eq!(
+        (d.outcome.as_str(), d.rule.as_deref(), d.rail.as_deref()),
+        ("no-action", Some("spam"), Some("already-acted")),
+        "{}",
+        d.detail
+    );
+    assert_eq!(d.job, None);
+    let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
+    let record = audit
+        .iter()
+        .find(|a| a.action == "policy decision" && a.reason.as_deref() == Some("soar:s1"))
+        .expect("the no-action decision is audited");
+    assert_eq!(
+        (record.actor.as_str(), record.outcome.as_str()),
+        ("policy:spam", "no-action")
+    );
+    assert!(
+        record
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("rail: already-acted")),
+        "{record:?}"
+    );
+}
+
+/// `notify_command` hears of every decision with its JSON on stdin; one that hangs runs in the
+/// background (until `notify_timeout`) and never holds up the pull.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_command_hears_each_decision_and_never_holds_a_pull() {
+    let out = tempfile::tempdir().unwrap();
+    let heard = out.path().join("heard.json");
+    let w = World::new(&format!(
+        "[policy]\nnotify_command = [\"/bin/sh\", \"-c\", \"cat > {}\"]\n{AUTOMATIC}",
+        heard.display()
+    ));
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let d = w.decide().await;
+    assert_eq!(d.outcome, "pulled", "{}", d.detail);
+    let started = std::time::Instant::now();
+    let told: serde_json::Value = loop {
+        // The command writes while it runs: read until the whole object is there.
+        let text = std::fs::read_to_string(&heard).unwrap_or_default();
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "notify_command not run: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(told["decision"]["outcome"], "pulled", "{told}");
+    assert_eq!(told["decision"]["job"], d.job.expect("a job"), "{told}");
+    assert_eq!(told["alert"]["id"], "a1", "{told}");
+    assert!(told["by_depth"].is_array(), "{told}");
+
+    let w = World::new(&format!(
+        "[policy]\nnotify_command = [\"/bin/sh\", \"-c\", \"exec sleep 30\"]\nnotify_timeout = \"20s\"\n{AUTOMATIC}"
+    ));
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let started = std::time::Instant::now();
+    let d = w.decide().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the decision waited for notify_command"
+    );
+    w.run(d.job.expect("a job")).await;
+    assert!(!w.in_inbox("alice"), "pulled whatever notify_command does");
+}
+
+/// `passive` records what it would have done and acts on nothing; `disabled` says so and acts
+/// on nothing; a rejected request pulls nothing. `policy report` counts each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_and_disabled_rules_and_a_rejection_pull_nothing() {
+    for (mode, outcome) in [("passive", "passive"), ("disabled", "disabled")] {
+        let w = World::new(&AUTOMATIC.replace("automatic", mode));
+        w.deliver(&["alice"], 1);
+        w.receive("a1", "active", &[]);
+        let d = w.decide().await;
+        assert_eq!(
+            (d.outcome.as_str(), d.job, d.approval),
+            (outcome, None, None),
+            "{}",
+            d.detail
+        );
+        assert!(w.in_inbox("alice"), "{mode}: acted on");
+        let audit = w.engine.store().audit_entries(&Default::default()).unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.action == "policy decision" && a.outcome == outcome),
+            "{mode}: not audited"
+        );
+        let report =
+            super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1))
+                .unwrap();
+        let counted = if mode == "passive" {
+            report.passive
+        } else {
+            report.no_action
+        };
+        assert_eq!(
+            (report.decisions, counted, report.pulls),
+            (1, 1, 0),
+            "{report:?}"
+        );
+    }
+    let w = World::new(CONFIRM);
+    w.deliver(&["alice"], 1);
+    w.receive("a1", "active", &[]);
+    let id = w.decide().await.approval.expect("a request");
+    let carol = w.as_person("carol", Role::Responder);
+    let rejected = carol
+        .decide_approval(id, false, Some("a newsletter"))
+        .await
+        .unwrap();
+    assert_eq!((rejected.state.as_str(), rejected.job), ("rejected", None));
+    assert!(w.in_inbox("alice"), "pulled after a rejection");
+    let report =
+        super::report::report(w.engine.store(), Utc::now() - chrono::Duration::hours(1)).unwrap();
+    assert_eq!(
+        (report.requests, report.rejections, report.approvals),
+        (1, 1, 0),
+        "{report:?}"
+    );
+}

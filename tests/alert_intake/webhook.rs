@@ -234,3 +234,157 @@ async fn webhook_rate() {
         );
     }
 }
+
+/// Clients posting at once in the rate measurement through `retractor serve`.
+const RATE_CLIENTS: usize = 8;
+/// How long each batch size is posted for.
+const RATE_FOR: Duration = Duration::from_secs(20);
+/// Fresh services measured; the median is the figure.
+const RATE_RUNS: usize = 3;
+
+/// What one batch size reached in one run.
+struct Rate {
+    per_request: usize,
+    accepted: u64,
+    secs: f64,
+}
+
+impl Rate {
+    fn per_minute(&self) -> f64 {
+        self.accepted as f64 / self.secs * 60.0
+    }
+}
+
+/// `RATE_CLIENTS` clients posting `per_request` alerts a request for `RATE_FOR`; every answer
+/// must be a 202 whose alerts are all new.
+async fn post_for(client: &reqwest::Client, url: &str, per_request: usize, run: usize) -> Rate {
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..RATE_CLIENTS {
+        let (client, url) = (client.clone(), url.to_string());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while started.elapsed() < RATE_FOR {
+                let body: Vec<String> = (0..per_request)
+                    .map(|k| alert_line(&format!("s{run}-{per_request}-{c}-{n}-{k}"), "active"))
+                    .collect();
+                let (status, answer) = post(&client, &url, Some(TOKEN), body.join("\n")).await;
+                assert_eq!(status, 202, "{answer}");
+                let accepted = answer["accepted"].as_array().expect("accepted");
+                assert_eq!(accepted.len(), per_request, "{answer}");
+                assert!(
+                    accepted.iter().all(|a| a["disposition"] == "new"),
+                    "{answer}"
+                );
+                n += per_request as u64;
+            }
+            n
+        }));
+    }
+    let mut accepted = 0;
+    for c in clients {
+        accepted += c.await.unwrap();
+    }
+    Rate {
+        per_request,
+        accepted,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The sustained rate through `retractor serve` itself: its TLS webhook (the test
+/// certificate), its real SQLite store and its decider deciding each alert as it comes
+/// (no rule matches: "no action"). Per run, a fresh service; 8 clients post one alert a
+/// request for 20 s, then 100 a request for 20 s; the service is stopped and the store's own
+/// count must equal what was acknowledged (none lost, none twice). Prints alerts/minute per
+/// run and the median of the runs, and how long the decider took to catch up.
+/// `cargo test --test alert_intake -- --ignored --nocapture webhook_rate_through_serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+async fn webhook_rate_through_serve() {
+    let mut rates: Vec<Vec<Rate>> = Vec::new();
+    for run in 0..RATE_RUNS {
+        let dir = tempfile::tempdir().unwrap();
+        crate::tls::make_certificates(dir.path());
+        fs::set_permissions(
+            dir.path().join("key.pem"),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let port = free_port();
+        let serve = Serve::start(
+            dir.path(),
+            &format!(
+                "[store]\npath = \"r.db\"\n[service]\nsocket = \"s.sock\"\n[service.webhook]\n\
+                 listen = \"127.0.0.1:{port}\"\ncert_file = \"cert.pem\"\nkey_file = \"key.pem\"\n\
+                 tokens = {{ soar = \"{}\" }}\n",
+                hash_token(TOKEN)
+            ),
+        );
+        let ca =
+            reqwest::Certificate::from_pem(&fs::read(dir.path().join("ca.pem")).unwrap()).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        let url = format!("https://localhost:{port}/v1/alerts");
+        let (status, answer) = serve
+            .first_post(&client, &url, alert_line(&format!("warm-{run}"), "active"))
+            .await;
+        assert_eq!(status, 202, "{answer}");
+        let mut this_run = Vec::new();
+        for per_request in [1usize, 100] {
+            this_run.push(post_for(&client, &url, per_request, run).await);
+        }
+        let acknowledged: u64 = 1 + this_run.iter().map(|r| r.accepted).sum::<u64>();
+        // The decider works beside the intake; how long it takes to decide what is left.
+        let store = Store::open(&dir.path().join("r.db")).unwrap();
+        let posted = Instant::now();
+        loop {
+            let counts = store.alert_counts().unwrap();
+            if counts.undecided == 0 || posted.elapsed() > Duration::from_secs(300) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let catch_up = posted.elapsed().as_secs_f64();
+        let log = serve.log.clone();
+        assert_eq!(
+            serve.stop().await,
+            Some(0),
+            "{}",
+            fs::read_to_string(&log).unwrap()
+        );
+        let counts = store.alert_counts().unwrap();
+        assert_eq!(
+            counts.alerts, acknowledged,
+            "every acknowledged alert stored, once"
+        );
+        assert_eq!(counts.revisions, acknowledged, "{counts:?}");
+        for r in &this_run {
+            println!(
+                "run {}: {} alerts in {:.1} s, {} per request, {RATE_CLIENTS} clients over TLS: {:.0} alerts/minute",
+                run + 1,
+                r.accepted,
+                r.secs,
+                r.per_request,
+                r.per_minute()
+            );
+        }
+        println!(
+            "run {}: {acknowledged} acknowledged = {} stored; {} decided, the decider {catch_up:.1} s behind at the end",
+            run + 1,
+            counts.alerts,
+            counts.decisions
+        );
+        rates.push(this_run);
+    }
+    for (i, per_request) in [1usize, 100].iter().enumerate() {
+        let mut per_minute: Vec<f64> = rates.iter().map(|r| r[i].per_minute()).collect();
+        per_minute.sort_by(f64::total_cmp);
+        println!(
+            "median of {RATE_RUNS} runs, {per_request} per request: {:.0} alerts/minute (runs: {per_minute:.0?})",
+            per_minute[per_minute.len() / 2]
+        );
+    }
+}
