@@ -1,7 +1,10 @@
 //! `ioc import|add|list|remove` and `hunt` through the real binary: each feed format stored
 //! as parsed, a bad feed refused naming the file and where (exit 2, nothing stored), the
-//! audit records, and a hunt over the log. The parsers are tested value by value on the same
-//! fixtures in `src/forensics/ioc/tests.rs`, the hunt's pulls and waits under the rules in
+//! audit records, a hunt over the log, and hunts in the Maildir mailboxes by URL, URL domain
+//! and attachment hash on the forensics fixtures (exactly the phish, never the look-alike or
+//! the warning; pulled under an automatic rule, waiting under a confirmation rule, nothing new
+//! the second time). The parsers are tested value by value on the same fixtures in
+//! `src/forensics/ioc/tests.rs`, the log hunt's pulls and waits under the rules in
 //! `src/policy/tests.rs`.
 
 mod common;
@@ -233,4 +236,137 @@ fn hunt_wait_answers_with_the_policies_decisions_and_a_second_one_has_none() {
         "{}",
         stdout(&out)
     );
+}
+
+const PHISH_ID: &str = "<phish-2026-12-01@evil-bank.example>";
+const PHISH_URL: &str = "https://login.evil-bank.example/reset?id=42&u=alice";
+/// The SHA-256 of `invoice.pdf.exe` inside the phish's zip (see the fixtures' `make.py`).
+const EXE_SHA: &str = "9391274a45aba3235700c29c4da549884dd3d227b11cf35cd39a8914d27fc8e2";
+
+fn forensics_fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/forensics/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// alice and bob got the phish; alice the warning (which names the phish's host in its
+/// text), bob the look-alike (`notevil-bank.example`, `invoice.pdf.exe.txt`). Nothing is
+/// logged: a Maildir tenant's mailboxes are listed from its tree. The fixtures are dated
+/// 1 December 2026, so the window is wide.
+fn phish_world(rule_mode: &str) -> World {
+    let w = World::new(&format!(
+        "[reevaluation]\nwindow = \"520w\"\n\n[policy]\nwindow = \"520w\"\n\n\
+         [policy.rules.ioc]\nwhen = [\"ioc-match\"]\naction = \"quarantine\"\nmode = \"{rule_mode}\"\n"
+    ));
+    w.make_mailboxes(&["alice", "bob", "quarantine"]);
+    for (user, name, file) in [
+        ("alice", "1.M1.host", "phish.eml"),
+        ("bob", "2.M1.host", "phish.eml"),
+        ("alice", "3.M1.host", "newsletter.eml"),
+        ("bob", "4.M1.host", "lookalike.eml"),
+    ] {
+        w.deliver(user, "", name, &forensics_fixture(file), false, 1_796_119_200);
+    }
+    w
+}
+
+fn hunt_wait(w: &World) -> Value {
+    let out = w.run(&["--json", "hunt", "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str::<Value>(stdout(&out).trim()).unwrap()["hunt"].clone()
+}
+
+fn phish_copies(w: &World, user: &str) -> usize {
+    copies_of(&w.mailbox(user), "phish-2026-12-01@evil-bank.example").len()
+}
+
+#[test]
+fn a_mailbox_hunt_by_url_domain_or_attachment_pulls_exactly_the_phish_once() {
+    for (kind, value) in [
+        ("url", PHISH_URL),
+        ("url-domain", "evil-bank.example"),
+        ("attachment-sha256", EXE_SHA),
+    ] {
+        let w = phish_world("automatic");
+        let out = w.run(&["ioc", "add", kind, value, "--classification", "ioc-match"]);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", stderr(&out));
+        let first = hunt_wait(&w);
+        // One match: the phish, in both mailboxes (the quarantine mailbox is not hunted).
+        assert_eq!(
+            (
+                first["indicators"].as_u64(),
+                first["not_hunted"].as_u64(),
+                first["mailboxes"].as_u64(),
+                first["matches"].as_u64(),
+                first["new_alerts"].as_u64()
+            ),
+            (Some(1), Some(0), Some(2), Some(1), Some(1)),
+            "{kind}: {first}"
+        );
+        let decisions = first["decisions"].as_array().expect("decisions");
+        assert_eq!(decisions.len(), 1, "{kind}: {first}");
+        assert_eq!(decisions[0]["outcome"], "pulled", "{kind}: {first}");
+        let out = w.run(&["worker"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            (phish_copies(&w, "alice"), phish_copies(&w, "bob")),
+            (0, 0),
+            "{kind}: both copies pulled"
+        );
+        assert_eq!(phish_copies(&w, "quarantine"), 2, "{kind}: quarantined");
+        // The warning and the look-alike stay where they were.
+        assert_eq!(copies_of(&w.mailbox("alice"), "warning-2026-12-01").len(), 1);
+        assert_eq!(copies_of(&w.mailbox("bob"), "lookalike-2026-12-01").len(), 1);
+        let second = hunt_wait(&w);
+        assert_eq!(
+            (second["matches"].as_u64(), second["new_alerts"].as_u64()),
+            (Some(0), Some(0)),
+            "{kind}: {second}"
+        );
+        assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
+    }
+}
+
+#[test]
+fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_repeats_the_second_time() {
+    let w = phish_world("confirmation");
+    let out = w.run(&[
+        "ioc",
+        "add",
+        "attachment-name",
+        "invoice.pdf.exe",
+        "--classification",
+        "ioc-match",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = hunt_wait(&w);
+    assert_eq!(
+        (first["matches"].as_u64(), first["new_alerts"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    assert_eq!(first["decisions"][0]["outcome"], "requested", "{first}");
+    assert_eq!(
+        (phish_copies(&w, "alice"), phish_copies(&w, "bob")),
+        (1, 1),
+        "nothing pulled before approval"
+    );
+    let (code, pending) = w.json(&["pending"]);
+    assert_eq!(code, 0, "{pending}");
+    let text = pending.to_string();
+    assert!(text.contains(PHISH_ID), "{text}");
+    // The same match again: a repeat, never a second request.
+    let second = hunt_wait(&w);
+    assert_eq!(
+        (
+            second["matches"].as_u64(),
+            second["repeats"].as_u64(),
+            second["new_alerts"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{second}"
+    );
+    assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
 }

@@ -548,6 +548,7 @@ impl Backend for ImapBackend {
             cross_mailbox_copy: true,
             labels: false,
             ids_survive_move: false,
+            local_directory: false,
         }
     }
 
