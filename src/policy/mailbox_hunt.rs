@@ -32,17 +32,6 @@ use crate::model::{
     normalize_message_id,
 };
 
-/// The kinds a hunt reads the mailboxes for: what only the message itself shows.
-pub(super) fn in_mailboxes(kind: IndicatorKind) -> bool {
-    matches!(
-        kind,
-        IndicatorKind::Url
-            | IndicatorKind::UrlDomain
-            | IndicatorKind::AttachmentSha256
-            | IndicatorKind::AttachmentName
-    )
-}
-
 /// The indicator as a one-kind sweep filter, normalised; `None` for the log's kinds and for
 /// a stored value the sweep would refuse (logged: a value no filter can hold matches nothing).
 fn wanted_of(record: &IndicatorRecord) -> Option<WantedIndicator> {
