@@ -370,3 +370,204 @@ fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_repeats_the_second_time() 
     );
     assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
 }
+
+// Measurements: run by hand (`cargo test --test ioc_hunt -- --ignored --nocapture measure`),
+// figures in benches/README.md. Each times whole `retractor` processes, with their peak
+// memory from `/usr/bin/time -v`.
+
+/// `retractor --json ARGS` under `/usr/bin/time -v`: the JSON answer, the wall time in
+/// seconds and the peak resident memory in MB.
+fn timed(w: &World, args: &[&str]) -> (Value, f64, f64) {
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_retractor"))
+        .arg("--config")
+        .arg(w.config())
+        .arg("--json")
+        .args(args)
+        .env("XDG_STATE_HOME", w.path().join("state"))
+        .env("XDG_DATA_HOME", w.path().join("data"))
+        .env("XDG_CONFIG_HOME", w.path().join("xdg-config"))
+        .env_remove("RETRACTOR_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run /usr/bin/time");
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let rss_kb: f64 = stderr(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let v = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
+    (v, wall, rss_kb / 1024.0)
+}
+
+/// Evidence extraction, in this process (the build this test runs in: `--release` for the
+/// optimised figure), on the forensics fixtures: median and p95 of 2,000 single extractions.
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_evidence_extraction() {
+    const RUNS: usize = 2_000;
+    for name in ["phish.eml", "newsletter.eml", "lookalike.eml"] {
+        let raw = forensics_fixture(name).into_bytes();
+        for _ in 0..50 {
+            std::hint::black_box(retractor::forensics::extract(&raw));
+        }
+        let mut times: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(retractor::forensics::extract(std::hint::black_box(&raw)));
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "evidence extraction, {name} ({} bytes): median {:.1} µs, p95 {:.1} µs",
+            raw.len(),
+            times[RUNS / 2],
+            times[RUNS * 95 / 100]
+        );
+    }
+}
+
+/// A hunt over a 1,000,000-message log (over the last 12 days, 1,000 recipients): three log
+/// indicators (sender, sender domain, subject; 250 matches), then the same again (resumed:
+/// nothing to read), then a URL indicator added (the log's recipients within the window
+/// listed, their 1,000 empty Maildir mailboxes searched).
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_a_hunt_over_a_million_message_log() {
+    use std::io::Write;
+    const ROWS: u64 = 1_000_000;
+    let w = World::new("");
+    let users: Vec<String> = (0..1000).map(|i| format!("u{i:04}")).collect();
+    w.make_mailboxes(&users.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = w.path().join("big.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    let now = chrono::Utc::now();
+    for i in 0..ROWS {
+        let from = if i % 10_000 == 7 {
+            "billing@evil.example".to_string()
+        } else {
+            format!("s{}@sender{}.example", i % 5_000, i % 2_000)
+        };
+        let subject = if i % 20_000 == 11 {
+            "Invoice overdue".to_string()
+        } else {
+            format!("Weekly report {}", i % 997)
+        };
+        let at = now - chrono::Duration::seconds(i as i64);
+        let line = serde_json::json!({
+            "message_id": format!("<m{i}@gen.example>"), "from": from,
+            "to": [format!("u{:04}@corp.test", i % 1000)], "subject": subject,
+            "received_at": at.to_rfc3339(),
+        });
+        writeln!(out, "{line}").unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let (_, ingest, ingest_mb) = timed(
+        &w,
+        &[
+            "ingest",
+            log.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--tenant",
+            "corp",
+        ],
+    );
+    println!("ingest of {ROWS} rows (not the hunt): {ingest:.1} s, {ingest_mb:.0} MB");
+    for (kind, value) in [
+        ("sender", "billing@evil.example"),
+        ("sender-domain", "evil.example"),
+        ("subject", "Invoice overdue"),
+    ] {
+        let out = w.run(&["ioc", "add", kind, value]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (first, wall, mb) = timed(&w, &["hunt"]);
+    let first = &first["hunt"];
+    assert_eq!(
+        (first["examined"].as_u64(), first["matches"].as_u64()),
+        (Some(3 * ROWS), Some(250)),
+        "{first}"
+    );
+    println!("log hunt, 3 indicators x {ROWS} rows, 250 alerts: {wall:.1} s, {mb:.0} MB");
+    let (again, wall, mb) = timed(&w, &["hunt"]);
+    assert_eq!(again["hunt"]["examined"].as_u64(), Some(0), "{again}");
+    println!("the same hunt again (resumed, nothing new): {wall:.2} s, {mb:.0} MB");
+    let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (third, wall, mb) = timed(&w, &["hunt"]);
+    let third = &third["hunt"];
+    assert_eq!(third["mailboxes"].as_u64(), Some(1000), "{third}");
+    println!(
+        "with a URL-domain indicator: the window's recipients listed from the 1M-row log and \
+         1,000 empty Maildir mailboxes searched: {wall:.2} s, {mb:.0} MB"
+    );
+}
+
+/// A hunt in 1,000 Maildir mailboxes of 10 messages each (the phish in every tenth mailbox,
+/// the look-alike in every tenth too, the newsletter in the rest, 9 plain messages each): by
+/// URL domain, then by URL domain and attachment hash, then the same again (repeats).
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_a_hunt_in_a_thousand_maildir_mailboxes() {
+    const MAILBOXES: usize = 1000;
+    let w = World::new("[reevaluation]\nwindow = \"520w\"\n");
+    let phish = forensics_fixture("phish.eml");
+    let lookalike = forensics_fixture("lookalike.eml");
+    let newsletter = forensics_fixture("newsletter.eml");
+    for m in 0..MAILBOXES {
+        let user = format!("u{m:04}");
+        let special = match m % 10 {
+            0 => &phish,
+            5 => &lookalike,
+            _ => &newsletter,
+        };
+        w.deliver(&user, "", "0.M1.host", special, false, 1_796_119_200);
+        for k in 1..10 {
+            let text = message(
+                &format!("<n{m}-{k}@corp.test>"),
+                "colleague@corp.test",
+                &[&format!("{user}@corp.test")],
+                "Minutes",
+                None,
+            );
+            w.deliver(&user, "", &format!("{k}.M1.host"), &text, true, 1_796_119_200);
+        }
+    }
+    let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (first, wall, mb) = timed(&w, &["hunt"]);
+    let first = &first["hunt"];
+    assert_eq!(
+        (first["mailboxes"].as_u64(), first["matches"].as_u64()),
+        (Some(MAILBOXES as u64), Some(1)),
+        "{first}"
+    );
+    println!(
+        "mailbox hunt by URL domain, {MAILBOXES} mailboxes, {} copies read, 1 alert naming 100 \
+         mailboxes: {wall:.2} s, {mb:.0} MB",
+        first["copies_read"]
+    );
+    let out = w.run(&["ioc", "add", "attachment-sha256", EXE_SHA]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (second, wall, mb) = timed(&w, &["hunt"]);
+    let second = &second["hunt"];
+    assert_eq!(
+        (second["matches"].as_u64(), second["new_alerts"].as_u64()),
+        (Some(2), Some(1)),
+        "{second}"
+    );
+    println!(
+        "by URL domain and attachment SHA-256: {} copies read: {wall:.2} s, {mb:.0} MB",
+        second["copies_read"]
+    );
+    let (third, wall, mb) = timed(&w, &["hunt"]);
+    assert_eq!(third["hunt"]["repeats"].as_u64(), Some(2), "{third}");
+    println!("the same again (2 repeats, nothing new): {wall:.2} s, {mb:.0} MB");
+}
