@@ -7,10 +7,10 @@
 //! `subject` indicators are hunted there; URLs and attachments are in no log row and are
 //! hunted in the mailboxes ([`super::mailbox_hunt`]: which mailboxes, and why).
 //!
-//! Resumable: after each page of the log an indicator's alerts are stored first, then its
-//! mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page. A hunt killed
-//! between the two reads the page again, and its alerts are repeats. The mailbox hunt keeps
-//! no mark: run again, what it raised before is a repeat.
+//! Resumable: after each page of the log the page's alerts are stored first, then each
+//! indicator's mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page.
+//! A hunt killed between the two reads the page again, and its alerts are repeats. The
+//! mailbox hunt keeps no mark: run again, what it raised before is a repeat.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,44 +165,61 @@ pub async fn hunt(engine: &Arc<Engine>, window: Duration) -> anyhow::Result<Hunt
 
 /// Hunt the log for every live indicator of its kinds over the log's last `window`, from
 /// where each one stopped; the other kinds are counted as `not_hunted` (the mailbox hunt
-/// counts those it searched for).
+/// counts those it searched for). One pass over the log serves every indicator (a feed brings
+/// hundreds; a pass each would read a big log hundreds of times): it starts at the lowest
+/// mark, and each indicator looks only at the rows past its own.
 pub fn hunt_log(engine: &Engine, window: Duration) -> anyhow::Result<HuntReport> {
     let store = engine.store();
     let intake = Intake::new(engine);
     let mut report = HuntReport::default();
+    let mut hunted: Vec<(IndicatorRecord, i64)> = Vec::new();
     for indicator in store.live_indicators()? {
         if !in_log(indicator.indicator.kind) {
             report.not_hunted += 1;
             continue;
         }
         report.indicators += 1;
-        let mut mark = store.hunted_to(indicator.id)?;
-        loop {
-            let page = store.messages_after(mark, window, PAGE)?;
-            let Some(last) = page.last().map(|m| m.id) else {
-                break;
-            };
-            report.examined += page.len() as u64;
-            let alerts: Vec<Alert> = page
-                .iter()
-                .filter(|m| matches(&indicator, m))
-                .filter_map(|m| alert_of(&indicator, m))
-                .collect();
-            if !alerts.is_empty() {
-                report.matches += alerts.len() as u64;
-                for receipt in intake.receive_all(&alerts)? {
-                    if receipt.disposition == AlertDisposition::Repeat {
-                        report.repeats += 1;
-                    } else {
-                        report.new_alerts += 1;
-                    }
+        let mark = store.hunted_to(indicator.id)?;
+        hunted.push((indicator, mark));
+    }
+    let Some(mut mark) = hunted.iter().map(|(_, m)| *m).min() else {
+        return Ok(report);
+    };
+    loop {
+        let page = store.messages_after(mark, window, PAGE)?;
+        let Some(last) = page.last().map(|m| m.id) else {
+            break;
+        };
+        let mut alerts: Vec<Alert> = Vec::new();
+        for (indicator, from) in &hunted {
+            let fresh = page.iter().filter(|m| m.id > *from);
+            report.examined += fresh.clone().count() as u64;
+            alerts.extend(
+                fresh
+                    .filter(|m| matches(indicator, m))
+                    .filter_map(|m| alert_of(indicator, m)),
+            );
+        }
+        if !alerts.is_empty() {
+            report.matches += alerts.len() as u64;
+            for receipt in intake.receive_all(&alerts)? {
+                if receipt.disposition == AlertDisposition::Repeat {
+                    report.repeats += 1;
+                } else {
+                    report.new_alerts += 1;
                 }
             }
-            store.set_hunted_to(indicator.id, last)?;
-            mark = last;
-            if page.len() < PAGE {
-                break;
+        }
+        // The page's alerts are stored: only now may the marks move past it.
+        for (indicator, from) in hunted.iter_mut() {
+            if *from < last {
+                store.set_hunted_to(indicator.id, last)?;
+                *from = last;
             }
+        }
+        mark = last;
+        if page.len() < PAGE {
+            break;
         }
     }
     Ok(report)

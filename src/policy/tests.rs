@@ -575,6 +575,35 @@ fn a_hunt_ignores_look_alikes_expired_indicators_and_old_mail() {
     assert_eq!((narrow.examined, narrow.matches), (0, 0));
 }
 
+/// One pass serves indicators at different marks: each reads only the rows past its own, so
+/// a new indicator reads the whole window and a caught-up one nothing again.
+#[test]
+fn one_log_pass_serves_indicators_at_different_marks() {
+    use crate::model::IndicatorKind::{Sender, SenderDomain};
+    let w = World::new(AUTOMATIC);
+    log_from(&w, "<a@x>", "x@evil.example");
+    log_from(&w, "<b@x>", "boss@evil.example");
+    let store = w.engine.store();
+    let day = Duration::from_secs(86_400);
+    store
+        .add_indicators(&[indicator(SenderDomain, "evil.example")], "root")
+        .unwrap();
+    let first = super::hunt::hunt_log(&w.engine, day).unwrap();
+    assert_eq!((first.examined, first.matches), (2, 2));
+    log_from(&w, "<c@x>", "boss@evil.example");
+    store
+        .add_indicators(&[indicator(Sender, "boss@evil.example")], "root")
+        .unwrap();
+    let second = super::hunt::hunt_log(&w.engine, day).unwrap();
+    // The new indicator reads all three rows (two matches), the old one only the third.
+    assert_eq!(
+        (second.indicators, second.examined, second.matches, second.new_alerts),
+        (2, 4, 3, 3)
+    );
+    let third = super::hunt::hunt_log(&w.engine, day).unwrap();
+    assert_eq!((third.examined, third.matches), (0, 0));
+}
+
 /// The quarantine mailbox is never a target, even when the alert names it and it holds a copy:
 /// the recipient's copy is pulled, the quarantine's own stays where it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
