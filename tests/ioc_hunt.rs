@@ -267,7 +267,14 @@ fn phish_world(rule_mode: &str) -> World {
         ("alice", "3.M1.host", "newsletter.eml"),
         ("bob", "4.M1.host", "lookalike.eml"),
     ] {
-        w.deliver(user, "", name, &forensics_fixture(file), false, 1_796_119_200);
+        w.deliver(
+            user,
+            "",
+            name,
+            &forensics_fixture(file),
+            false,
+            1_796_119_200,
+        );
     }
     w
 }
@@ -317,8 +324,14 @@ fn a_mailbox_hunt_by_url_domain_or_attachment_pulls_exactly_the_phish_once() {
         );
         assert_eq!(phish_copies(&w, "quarantine"), 2, "{kind}: quarantined");
         // The warning and the look-alike stay where they were.
-        assert_eq!(copies_of(&w.mailbox("alice"), "warning-2026-12-01").len(), 1);
-        assert_eq!(copies_of(&w.mailbox("bob"), "lookalike-2026-12-01").len(), 1);
+        assert_eq!(
+            copies_of(&w.mailbox("alice"), "warning-2026-12-01").len(),
+            1
+        );
+        assert_eq!(
+            copies_of(&w.mailbox("bob"), "lookalike-2026-12-01").len(),
+            1
+        );
         let second = hunt_wait(&w);
         assert_eq!(
             (second["matches"].as_u64(), second["new_alerts"].as_u64()),
@@ -397,7 +410,10 @@ fn timed(w: &World, args: &[&str]) -> (Value, f64, f64) {
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     let rss_kb: f64 = stderr(&out)
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(f64::NAN);
     let v = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
@@ -537,7 +553,14 @@ fn measure_a_hunt_in_a_thousand_maildir_mailboxes() {
                 "Minutes",
                 None,
             );
-            w.deliver(&user, "", &format!("{k}.M1.host"), &text, true, 1_796_119_200);
+            w.deliver(
+                &user,
+                "",
+                &format!("{k}.M1.host"),
+                &text,
+                true,
+                1_796_119_200,
+            );
         }
     }
     let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);

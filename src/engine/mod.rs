@@ -42,8 +42,7 @@ pub use planner::{DepthCount, Plan};
 pub use requests::{
     CancelRequest, Confirmation, DEFAULT_SWEEP_MAX_ITEMS, EmptyOutcome, EmptyPlan,
     HARD_DELETE_WORD, HuntHit, IndexRequest, MailboxHunt, MailboxHuntFound, RestoreRequest,
-    RetractRequest, SweepRequest, WantedIndicator,
-    confirmation_word, resolve_ref,
+    RetractRequest, SweepRequest, WantedIndicator, confirmation_word, resolve_ref,
 };
 
 /// Build a tenant's backend. Building may wait on a secret command (bounded by its timeout),

@@ -84,8 +84,7 @@ pub async fn run_decider(
                 decider.decide(&claim).await?;
             }
             None => {
-                if crate::alerts::stop_wake_or_sleep(stop.as_mut(), Some(&wake), IDLE_POLL).await
-                {
+                if crate::alerts::stop_wake_or_sleep(stop.as_mut(), Some(&wake), IDLE_POLL).await {
                     return Ok(());
                 }
             }

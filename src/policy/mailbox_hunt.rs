@@ -63,7 +63,11 @@ fn wanted_of(record: &IndicatorRecord) -> Option<WantedIndicator> {
             indicators,
         }),
         Err((flag, why)) => {
-            tracing::warn!(indicator = record.id, "not hunted: {flag} {}", sanitize(&why));
+            tracing::warn!(
+                indicator = record.id,
+                "not hunted: {flag} {}",
+                sanitize(&why)
+            );
             None
         }
     }

@@ -597,7 +597,12 @@ fn one_log_pass_serves_indicators_at_different_marks() {
     let second = super::hunt::hunt_log(&w.engine, day).unwrap();
     // The new indicator reads all three rows (two matches), the old one only the third.
     assert_eq!(
-        (second.indicators, second.examined, second.matches, second.new_alerts),
+        (
+            second.indicators,
+            second.examined,
+            second.matches,
+            second.new_alerts
+        ),
         (2, 4, 3, 3)
     );
     let third = super::hunt::hunt_log(&w.engine, day).unwrap();

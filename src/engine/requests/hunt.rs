@@ -58,10 +58,9 @@ impl MailboxHunt {
     /// message of the window is a candidate; URLs and URL domains narrow by their hosts
     /// (any of them: the kinds are one group here, where a sweep's kinds must all match).
     fn narrowing(&self) -> ScanFilter {
-        let attachments = self
-            .wanted
-            .iter()
-            .any(|w| !w.indicators.attachment_sha256.is_empty() || !w.indicators.attachment_names.is_empty());
+        let attachments = self.wanted.iter().any(|w| {
+            !w.indicators.attachment_sha256.is_empty() || !w.indicators.attachment_names.is_empty()
+        });
         let mut hosts: Vec<String> = if attachments {
             Vec::new()
         } else {
@@ -88,7 +87,10 @@ impl Engine {
     /// Hunt `hunt.mailboxes` (through the engine's limits, like a sweep); a mailbox that
     /// could not be searched is named, never skipped silently. Reads only: no role is
     /// checked here, the caller (`hunt`, the service's hunter) has checked its own.
-    pub async fn hunt_mailboxes(&self, hunt: &MailboxHunt) -> Result<MailboxHuntFound, EngineError> {
+    pub async fn hunt_mailboxes(
+        &self,
+        hunt: &MailboxHunt,
+    ) -> Result<MailboxHuntFound, EngineError> {
         if hunt.wanted.is_empty() || hunt.mailboxes.is_empty() {
             return Ok(MailboxHuntFound::default());
         }
@@ -108,11 +110,13 @@ impl Engine {
         };
         for (mailbox, (read, hits)) in each.done {
             found.read += read;
-            found.hits.extend(hits.into_iter().map(|(copy, indicators)| HuntHit {
-                mailbox: mailbox.clone(),
-                copy,
-                indicators,
-            }));
+            found
+                .hits
+                .extend(hits.into_iter().map(|(copy, indicators)| HuntHit {
+                    mailbox: mailbox.clone(),
+                    copy,
+                    indicators,
+                }));
         }
         found.hits.sort_by(|a, b| {
             (&a.mailbox.address, &a.copy.message_id).cmp(&(&b.mailbox.address, &b.copy.message_id))
@@ -188,7 +192,10 @@ mod tests {
         // One group, any host doing: a copy with only one of the two is still a candidate.
         assert_eq!(
             f.indicators.body_hints(),
-            vec![vec!["bad.example".to_string(), "login.evil.example".to_string()]]
+            vec![vec![
+                "bad.example".to_string(),
+                "login.evil.example".to_string()
+            ]]
         );
         assert!(f.skip_admin_folders && f.since.is_some());
         hunt.wanted.push(wanted(
@@ -198,6 +205,9 @@ mod tests {
                 ..Indicators::default()
             },
         ));
-        assert!(hunt.narrowing().indicators.is_empty(), "every copy of the window");
+        assert!(
+            hunt.narrowing().indicators.is_empty(),
+            "every copy of the window"
+        );
     }
 }
