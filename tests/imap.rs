@@ -2,7 +2,8 @@
 //! particular to IMAP and Dovecot (the COPY path on a server without MOVE, dropped
 //! connections, auth failure, over quota, TLS, the evidence copy, index, sweep, check).
 //! Every action and its restore, exact locate, depth, a crash, not-found, not-actionable and
-//! hold are in the backend contract suite (`backend_contract.rs`), for every backend.
+//! hold are in the backend contract suite (`backend_contract.rs`), for every backend. A hunt
+//! by URL narrows with `SEARCH BODY` and is confirmed on the parsed message.
 
 mod common;
 #[path = "common/dovecot.rs"]
@@ -581,4 +582,68 @@ fn a_phish_report_is_read_and_filed_on_dovecot() {
     let (code, again) = s.json(&["submissions"]);
     assert_eq!(code, 0, "{again}");
     assert_eq!(again["submissions"]["reports"], serde_json::json!([]));
+}
+
+/// A hunt by URL on Dovecot: `SEARCH BODY <host>` returns the phish and the warning quoting
+/// its URL (not the unrelated mail), the parsed message keeps only the phish; a second hunt is
+/// a repeat. The quarantine mailbox is not hunted.
+#[test]
+fn a_url_hunt_on_dovecot_confirms_the_phish_and_repeats_the_second_time() {
+    let s = Setup::new(
+        &["alice@corp.test", "bob@corp.test", "quarantine@corp.test"],
+        Options::default(),
+        dovecot::ADMIN_PASSWORD,
+        "[reevaluation]\nwindow = \"520w\"\n",
+    );
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/forensics/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    };
+    s.server
+        .client("alice@corp.test")
+        .append("INBOX", "", DATE, &fixture("phish.eml"));
+    s.server
+        .client("bob@corp.test")
+        .append("INBOX", "", DATE, &fixture("newsletter.eml"));
+    s.seed("bob@corp.test", "INBOX", "", "<hello@corp.test>", "");
+    let add = common::retractor(
+        Some(&s.config()),
+        s.dir.path(),
+        &[
+            "ioc",
+            "add",
+            "url",
+            "https://login.evil-bank.example/reset?id=42&u=alice",
+            "--classification",
+            "ioc-match",
+        ],
+    );
+    assert!(add.status.success(), "{}", common::stderr(&add));
+    let (code, first) = s.json(&["hunt"]);
+    assert_eq!(code, 0, "{first}");
+    let h = &first["hunt"];
+    assert_eq!(
+        (
+            h["mailboxes"].as_u64(),
+            h["copies_read"].as_u64(),
+            h["matches"].as_u64(),
+            h["new_alerts"].as_u64()
+        ),
+        (Some(2), Some(2), Some(1), Some(1)),
+        "the phish and the warning read, the phish alone matched: {first}"
+    );
+    let (code, second) = s.json(&["hunt"]);
+    assert_eq!(code, 0, "{second}");
+    assert_eq!(
+        (
+            second["hunt"]["matches"].as_u64(),
+            second["hunt"]["repeats"].as_u64(),
+            second["hunt"]["new_alerts"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{second}"
+    );
 }

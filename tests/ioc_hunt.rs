@@ -1,7 +1,10 @@
 //! `ioc import|add|list|remove` and `hunt` through the real binary: each feed format stored
 //! as parsed, a bad feed refused naming the file and where (exit 2, nothing stored), the
-//! audit records, and a hunt over the log. The parsers are tested value by value on the same
-//! fixtures in `src/forensics/ioc/tests.rs`, the hunt's pulls and waits under the rules in
+//! audit records, a hunt over the log, and hunts in the Maildir mailboxes by URL, URL domain
+//! and attachment hash on the forensics fixtures (exactly the phish, never the look-alike or
+//! the warning; pulled under an automatic rule, waiting under a confirmation rule, nothing new
+//! the second time). The parsers are tested value by value on the same fixtures in
+//! `src/forensics/ioc/tests.rs`, the log hunt's pulls and waits under the rules in
 //! `src/policy/tests.rs`.
 
 mod common;
@@ -233,4 +236,361 @@ fn hunt_wait_answers_with_the_policies_decisions_and_a_second_one_has_none() {
         "{}",
         stdout(&out)
     );
+}
+
+const PHISH_ID: &str = "<phish-2026-12-01@evil-bank.example>";
+const PHISH_URL: &str = "https://login.evil-bank.example/reset?id=42&u=alice";
+/// The SHA-256 of `invoice.pdf.exe` inside the phish's zip (see the fixtures' `make.py`).
+const EXE_SHA: &str = "9391274a45aba3235700c29c4da549884dd3d227b11cf35cd39a8914d27fc8e2";
+
+fn forensics_fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/forensics/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// alice and bob got the phish; alice the warning (which names the phish's host in its
+/// text), bob the look-alike (`notevil-bank.example`, `invoice.pdf.exe.txt`). Nothing is
+/// logged: a Maildir tenant's mailboxes are listed from its tree. The fixtures are dated
+/// 1 December 2026, so the window is wide.
+fn phish_world(rule_mode: &str) -> World {
+    let w = World::new(&format!(
+        "[reevaluation]\nwindow = \"520w\"\n\n[policy]\nwindow = \"520w\"\n\n\
+         [policy.rules.ioc]\nwhen = [\"ioc-match\"]\naction = \"quarantine\"\nmode = \"{rule_mode}\"\n"
+    ));
+    w.make_mailboxes(&["alice", "bob", "quarantine"]);
+    for (user, name, file) in [
+        ("alice", "1.M1.host", "phish.eml"),
+        ("bob", "2.M1.host", "phish.eml"),
+        ("alice", "3.M1.host", "newsletter.eml"),
+        ("bob", "4.M1.host", "lookalike.eml"),
+    ] {
+        w.deliver(
+            user,
+            "",
+            name,
+            &forensics_fixture(file),
+            false,
+            1_796_119_200,
+        );
+    }
+    w
+}
+
+fn hunt_wait(w: &World) -> Value {
+    let out = w.run(&["--json", "hunt", "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str::<Value>(stdout(&out).trim()).unwrap()["hunt"].clone()
+}
+
+fn phish_copies(w: &World, user: &str) -> usize {
+    copies_of(&w.mailbox(user), "phish-2026-12-01@evil-bank.example").len()
+}
+
+#[test]
+fn a_mailbox_hunt_by_url_domain_or_attachment_pulls_exactly_the_phish_once() {
+    for (kind, value) in [
+        ("url", PHISH_URL),
+        ("url-domain", "evil-bank.example"),
+        ("attachment-sha256", EXE_SHA),
+    ] {
+        let w = phish_world("automatic");
+        let out = w.run(&["ioc", "add", kind, value, "--classification", "ioc-match"]);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", stderr(&out));
+        let first = hunt_wait(&w);
+        // One match: the phish, in both mailboxes (the quarantine mailbox is not hunted).
+        assert_eq!(
+            (
+                first["indicators"].as_u64(),
+                first["not_hunted"].as_u64(),
+                first["mailboxes"].as_u64(),
+                first["matches"].as_u64(),
+                first["new_alerts"].as_u64()
+            ),
+            (Some(1), Some(0), Some(2), Some(1), Some(1)),
+            "{kind}: {first}"
+        );
+        let decisions = first["decisions"].as_array().expect("decisions");
+        assert_eq!(decisions.len(), 1, "{kind}: {first}");
+        assert_eq!(decisions[0]["outcome"], "pulled", "{kind}: {first}");
+        let out = w.run(&["worker"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            (phish_copies(&w, "alice"), phish_copies(&w, "bob")),
+            (0, 0),
+            "{kind}: both copies pulled"
+        );
+        assert_eq!(phish_copies(&w, "quarantine"), 2, "{kind}: quarantined");
+        // The warning and the look-alike stay where they were.
+        assert_eq!(
+            copies_of(&w.mailbox("alice"), "warning-2026-12-01").len(),
+            1
+        );
+        assert_eq!(
+            copies_of(&w.mailbox("bob"), "lookalike-2026-12-01").len(),
+            1
+        );
+        let second = hunt_wait(&w);
+        assert_eq!(
+            (second["matches"].as_u64(), second["new_alerts"].as_u64()),
+            (Some(0), Some(0)),
+            "{kind}: {second}"
+        );
+        assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
+    }
+}
+
+#[test]
+fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_repeats_the_second_time() {
+    let w = phish_world("confirmation");
+    let out = w.run(&[
+        "ioc",
+        "add",
+        "attachment-name",
+        "invoice.pdf.exe",
+        "--classification",
+        "ioc-match",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = hunt_wait(&w);
+    assert_eq!(
+        (first["matches"].as_u64(), first["new_alerts"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    assert_eq!(first["decisions"][0]["outcome"], "requested", "{first}");
+    assert_eq!(
+        (phish_copies(&w, "alice"), phish_copies(&w, "bob")),
+        (1, 1),
+        "nothing pulled before approval"
+    );
+    let (code, pending) = w.json(&["pending"]);
+    assert_eq!(code, 0, "{pending}");
+    let text = pending.to_string();
+    assert!(text.contains(PHISH_ID), "{text}");
+    // The same match again: a repeat, never a second request.
+    let second = hunt_wait(&w);
+    assert_eq!(
+        (
+            second["matches"].as_u64(),
+            second["repeats"].as_u64(),
+            second["new_alerts"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{second}"
+    );
+    assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
+}
+
+// Measurements: run by hand (`cargo test --test ioc_hunt -- --ignored --nocapture measure`),
+// figures in benches/README.md. Each times whole `retractor` processes, with their peak
+// memory from `/usr/bin/time -v`.
+
+/// `retractor --json ARGS` under `/usr/bin/time -v`: the JSON answer, the wall time in
+/// seconds and the peak resident memory in MB.
+fn timed(w: &World, args: &[&str]) -> (Value, f64, f64) {
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_retractor"))
+        .arg("--config")
+        .arg(w.config())
+        .arg("--json")
+        .args(args)
+        .env("XDG_STATE_HOME", w.path().join("state"))
+        .env("XDG_DATA_HOME", w.path().join("data"))
+        .env("XDG_CONFIG_HOME", w.path().join("xdg-config"))
+        .env_remove("RETRACTOR_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run /usr/bin/time");
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let rss_kb: f64 = stderr(&out)
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let v = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
+    (v, wall, rss_kb / 1024.0)
+}
+
+/// Evidence extraction, in this process (the build this test runs in: `--release` for the
+/// optimised figure), on the forensics fixtures: median and p95 of 2,000 single extractions.
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_evidence_extraction() {
+    const RUNS: usize = 2_000;
+    for name in ["phish.eml", "newsletter.eml", "lookalike.eml"] {
+        let raw = forensics_fixture(name).into_bytes();
+        for _ in 0..50 {
+            std::hint::black_box(retractor::forensics::extract(&raw));
+        }
+        let mut times: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(retractor::forensics::extract(std::hint::black_box(&raw)));
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "evidence extraction, {name} ({} bytes): median {:.1} µs, p95 {:.1} µs",
+            raw.len(),
+            times[RUNS / 2],
+            times[RUNS * 95 / 100]
+        );
+    }
+}
+
+/// A hunt over a 1,000,000-message log (over the last 12 days, 1,000 recipients): three log
+/// indicators (sender, sender domain, subject; 250 matches), then the same again (resumed:
+/// nothing to read), then a URL indicator added (the log's recipients within the window
+/// listed, their 1,000 empty Maildir mailboxes searched).
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_a_hunt_over_a_million_message_log() {
+    use std::io::Write;
+    const ROWS: u64 = 1_000_000;
+    let w = World::new("");
+    let users: Vec<String> = (0..1000).map(|i| format!("u{i:04}")).collect();
+    w.make_mailboxes(&users.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = w.path().join("big.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    let now = chrono::Utc::now();
+    for i in 0..ROWS {
+        let from = if i % 10_000 == 7 {
+            "billing@evil.example".to_string()
+        } else {
+            format!("s{}@sender{}.example", i % 5_000, i % 2_000)
+        };
+        let subject = if i % 20_000 == 11 {
+            "Invoice overdue".to_string()
+        } else {
+            format!("Weekly report {}", i % 997)
+        };
+        let at = now - chrono::Duration::seconds(i as i64);
+        let line = serde_json::json!({
+            "message_id": format!("<m{i}@gen.example>"), "from": from,
+            "to": [format!("u{:04}@corp.test", i % 1000)], "subject": subject,
+            "received_at": at.to_rfc3339(),
+        });
+        writeln!(out, "{line}").unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let (_, ingest, ingest_mb) = timed(
+        &w,
+        &[
+            "ingest",
+            log.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--tenant",
+            "corp",
+        ],
+    );
+    println!("ingest of {ROWS} rows (not the hunt): {ingest:.1} s, {ingest_mb:.0} MB");
+    for (kind, value) in [
+        ("sender", "billing@evil.example"),
+        ("sender-domain", "evil.example"),
+        ("subject", "Invoice overdue"),
+    ] {
+        let out = w.run(&["ioc", "add", kind, value]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (first, wall, mb) = timed(&w, &["hunt"]);
+    let first = &first["hunt"];
+    assert_eq!(
+        (first["examined"].as_u64(), first["matches"].as_u64()),
+        (Some(3 * ROWS), Some(250)),
+        "{first}"
+    );
+    println!("log hunt, 3 indicators x {ROWS} rows, 250 alerts: {wall:.1} s, {mb:.0} MB");
+    let (again, wall, mb) = timed(&w, &["hunt"]);
+    assert_eq!(again["hunt"]["examined"].as_u64(), Some(0), "{again}");
+    println!("the same hunt again (resumed, nothing new): {wall:.2} s, {mb:.0} MB");
+    let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (third, wall, mb) = timed(&w, &["hunt"]);
+    let third = &third["hunt"];
+    assert_eq!(third["mailboxes"].as_u64(), Some(1000), "{third}");
+    println!(
+        "with a URL-domain indicator: the window's recipients listed from the 1M-row log and \
+         1,000 empty Maildir mailboxes searched: {wall:.2} s, {mb:.0} MB"
+    );
+}
+
+/// A hunt in 1,000 Maildir mailboxes of 10 messages each (the phish in every tenth mailbox,
+/// the look-alike in every tenth too, the newsletter in the rest, 9 plain messages each): by
+/// URL domain, then by URL domain and attachment hash, then the same again (repeats).
+#[test]
+#[ignore = "a measurement: run by hand, figures in benches/README.md"]
+fn measure_a_hunt_in_a_thousand_maildir_mailboxes() {
+    const MAILBOXES: usize = 1000;
+    let w = World::new("[reevaluation]\nwindow = \"520w\"\n");
+    let phish = forensics_fixture("phish.eml");
+    let lookalike = forensics_fixture("lookalike.eml");
+    let newsletter = forensics_fixture("newsletter.eml");
+    for m in 0..MAILBOXES {
+        let user = format!("u{m:04}");
+        let special = match m % 10 {
+            0 => &phish,
+            5 => &lookalike,
+            _ => &newsletter,
+        };
+        w.deliver(&user, "", "0.M1.host", special, false, 1_796_119_200);
+        for k in 1..10 {
+            let text = message(
+                &format!("<n{m}-{k}@corp.test>"),
+                "colleague@corp.test",
+                &[&format!("{user}@corp.test")],
+                "Minutes",
+                None,
+            );
+            w.deliver(
+                &user,
+                "",
+                &format!("{k}.M1.host"),
+                &text,
+                true,
+                1_796_119_200,
+            );
+        }
+    }
+    let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (first, wall, mb) = timed(&w, &["hunt"]);
+    let first = &first["hunt"];
+    assert_eq!(
+        (first["mailboxes"].as_u64(), first["matches"].as_u64()),
+        (Some(MAILBOXES as u64), Some(1)),
+        "{first}"
+    );
+    println!(
+        "mailbox hunt by URL domain, {MAILBOXES} mailboxes, {} copies read, 1 alert naming 100 \
+         mailboxes: {wall:.2} s, {mb:.0} MB",
+        first["copies_read"]
+    );
+    let out = w.run(&["ioc", "add", "attachment-sha256", EXE_SHA]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (second, wall, mb) = timed(&w, &["hunt"]);
+    let second = &second["hunt"];
+    assert_eq!(
+        (second["matches"].as_u64(), second["new_alerts"].as_u64()),
+        (Some(2), Some(1)),
+        "{second}"
+    );
+    println!(
+        "by URL domain and attachment SHA-256: {} copies read: {wall:.2} s, {mb:.0} MB",
+        second["copies_read"]
+    );
+    let (third, wall, mb) = timed(&w, &["hunt"]);
+    assert_eq!(third["hunt"]["repeats"].as_u64(), Some(2), "{third}");
+    println!("the same again (2 repeats, nothing new): {wall:.2} s, {mb:.0} MB");
 }

@@ -155,11 +155,36 @@ pub(crate) async fn stop_or_sleep(
     stopping: &mut watch::Receiver<bool>,
     wait: std::time::Duration,
 ) -> bool {
+    stop_wake_or_sleep(Some(stopping), None, wait).await
+}
+
+/// The one wait of every loop of the service: until `stopping` turns true (or its sender is
+/// gone), `wake` is told, or `wait` passes; true when asked to stop. Without a receiver the
+/// loop runs for ever and only `wake` or the time end a wait; without `wake`, only the time.
+pub(crate) async fn stop_wake_or_sleep(
+    stopping: Option<&mut watch::Receiver<bool>>,
+    wake: Option<&tokio::sync::Notify>,
+    wait: std::time::Duration,
+) -> bool {
+    let woken = async {
+        match wake {
+            Some(w) => w.notified().await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let Some(stopping) = stopping else {
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        return false;
+    };
     if *stopping.borrow() {
         return true;
     }
     tokio::select! {
         changed = stopping.changed() => changed.is_err() || *stopping.borrow(),
+        _ = woken => false,
         _ = tokio::time::sleep(wait) => false,
     }
 }

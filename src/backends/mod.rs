@@ -173,6 +173,10 @@ pub struct Capabilities {
     /// uids, EWS ids), [`Applied::to`] carries the new handle. The engine uses it to
     /// complete a placement an interrupted attempt moved but did not record.
     pub ids_survive_move: bool,
+    /// The mailboxes are listed from local storage (a directory read), so enumerating them
+    /// costs no server a call: a hunt then reads every mailbox of the tenant, not only those
+    /// the log names (Maildir).
+    pub local_directory: bool,
 }
 
 /// What a scan looks for; every field given must match (all empty: every message).

@@ -11,6 +11,7 @@ pub mod anchor;
 mod approval;
 mod evidence;
 mod executor;
+mod fanout;
 mod headers;
 mod item;
 mod job_check;
@@ -40,8 +41,8 @@ pub use logload::{IndexScan, LOG_LOAD_ROLE, LogLoad};
 pub use planner::{DepthCount, Plan};
 pub use requests::{
     CancelRequest, Confirmation, DEFAULT_SWEEP_MAX_ITEMS, EmptyOutcome, EmptyPlan,
-    HARD_DELETE_WORD, IndexRequest, RestoreRequest, RetractRequest, SweepRequest,
-    confirmation_word, resolve_ref,
+    HARD_DELETE_WORD, HuntHit, IndexRequest, MailboxHunt, MailboxHuntFound, RestoreRequest,
+    RetractRequest, SweepRequest, WantedIndicator, confirmation_word, resolve_ref,
 };
 
 /// Build a tenant's backend. Building may wait on a secret command (bounded by its timeout),

@@ -1,9 +1,7 @@
 //! Planning: turning a request into the items of a job, before anything acts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
-
-use tokio::task::JoinSet;
 
 use super::requests::{RestoreRequest, RetractRequest, SweepRequest};
 use super::{Engine, EngineError};
@@ -338,48 +336,28 @@ impl Engine {
         tenant: &str,
         filter: &ScanFilter,
     ) -> Result<TenantScan, EngineError> {
-        let backend = Arc::clone(self.backend(tenant).map_err(EngineError::Backend)?);
         let mailboxes = self.tenant_mailboxes(tenant).await?;
-        let limit = self.limits.tenant(tenant);
-        let mut tasks = JoinSet::new();
-        let mut by_task = HashMap::new();
-        for mailbox in mailboxes {
-            let backend = Arc::clone(&backend);
-            let limit = Arc::clone(&limit);
-            let filter = filter.clone();
-            let searched = mailbox.clone();
-            let task = tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let found = backend.scan_confirmed(&searched, &filter).await;
-                (searched, found)
-            });
-            by_task.insert(task.id(), mailbox);
-        }
-        let mut scan = TenantScan {
-            hits: Vec::new(),
-            unsearched: Vec::new(),
-        };
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((mailbox, Ok(found))) => scan.hits.extend(
-                    found
-                        .into_iter()
-                        .map(|h| (tenant.to_string(), mailbox.clone(), h)),
-                ),
-                Ok((mailbox, Err(e))) => scan.unsearched.push((mailbox, e.to_string())),
-                Err(e) => {
-                    if let Some(mailbox) = by_task.remove(&e.id()) {
-                        scan.unsearched
-                            .push((mailbox, "the search failed unexpectedly".into()));
-                    }
-                }
-            }
-        }
-        scan.hits
-            .sort_by(|a, b| (&a.1.address, &a.2.message_id).cmp(&(&b.1.address, &b.2.message_id)));
-        scan.unsearched
-            .sort_by(|a, b| a.0.address.cmp(&b.0.address));
-        Ok(scan)
+        let filter = Arc::new(filter.clone());
+        let each = self
+            .each_mailbox(tenant, mailboxes, |backend, mailbox| {
+                let filter = Arc::clone(&filter);
+                async move { backend.scan_confirmed(&mailbox, &filter).await }
+            })
+            .await?;
+        let mut hits: Vec<_> = each
+            .done
+            .into_iter()
+            .flat_map(|(mailbox, found)| {
+                found
+                    .into_iter()
+                    .map(move |h| (tenant.to_string(), mailbox.clone(), h))
+            })
+            .collect();
+        hits.sort_by(|a, b| (&a.1.address, &a.2.message_id).cmp(&(&b.1.address, &b.2.message_id)));
+        Ok(TenantScan {
+            hits,
+            unsearched: each.unsearched,
+        })
     }
 
     /// Why `mailbox` of `tenant` is never a target, if it is one of the mailboxes every plan

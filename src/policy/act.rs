@@ -57,7 +57,7 @@ pub struct Decider {
 /// it; a decision that fails is recorded as `failed` and the loop goes on.
 pub async fn run_decider(
     engine: Arc<Engine>,
-    stop: Option<watch::Receiver<bool>>,
+    mut stop: Option<watch::Receiver<bool>>,
 ) -> Result<(), EngineError> {
     let decider = Decider::new(engine);
     let wake = decider.engine.alerts_arrived();
@@ -84,16 +84,8 @@ pub async fn run_decider(
                 decider.decide(&claim).await?;
             }
             None => {
-                let mut stop = stop.clone();
-                tokio::select! {
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                    _ = wake.notified() => {}
-                    _ = async {
-                        match stop.as_mut() {
-                            Some(s) => { let _ = s.changed().await; }
-                            None => std::future::pending::<()>().await,
-                        }
-                    } => {}
+                if crate::alerts::stop_wake_or_sleep(stop.as_mut(), Some(&wake), IDLE_POLL).await {
+                    return Ok(());
                 }
             }
         }

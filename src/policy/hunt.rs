@@ -1,14 +1,16 @@
-//! Re-evaluation: the live indicators matched against the message log over a window, each
-//! match handed to the policy intake as an alert, so the rules and rails decide as for any
-//! alert and a repeat (same source and id) is recognised and never acted on twice.
+//! Re-evaluation: the live indicators matched against the message log and the mailboxes
+//! over a window, each match handed to the policy intake as an alert, so the rules and rails
+//! decide as for any alert and a repeat (same source and id) is recognised and never acted
+//! on twice.
 //!
 //! The log knows each message's sender and subject, so `sender`, `sender-domain` and
 //! `subject` indicators are hunted there; URLs and attachments are in no log row and are
-//! counted as not hunted (a sweep by indicator reads the mailboxes for them).
+//! hunted in the mailboxes ([`super::mailbox_hunt`]: which mailboxes, and why).
 //!
-//! Resumable: after each page of the log an indicator's alerts are stored first, then its
-//! mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page. A hunt killed
-//! between the two reads the page again, and its alerts are repeats.
+//! Resumable: after each page of the log the page's alerts are stored first, then each
+//! indicator's mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page.
+//! A hunt killed between the two reads the page again, and its alerts are repeats. The
+//! mailbox hunt keeps no mark: run again, what it raised before is a repeat.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,8 @@ use crate::forensics::{Evidence, Indicators};
 use crate::model::indicator::normalize_subject;
 use crate::model::{Alert, AlertDisposition, IndicatorKind, IndicatorRecord, LoggedMessage};
 
-/// The alerts' source; with `ioc:<indicator id>:<log id>` as their id.
+/// The alerts' source; with `ioc:<indicator id>:<log id>` as their id for a log match,
+/// `ioc:<indicator id>:<tenant>:<Message-ID>` for a mailbox match.
 pub const HUNT_SOURCE: &str = "ioc";
 
 /// How many log rows one page reads.
@@ -40,18 +43,32 @@ pub struct HuntRequest {
 /// What one hunt did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HuntReport {
-    /// Live indicators hunted in the log.
+    /// Live indicators hunted (in the log, or in at least one mailbox).
     pub indicators: u64,
-    /// Live indicators of kinds the log does not know (URLs, attachments).
+    /// Live URL and attachment indicators no mailbox was searched for (none in the window's
+    /// log and none listed, or none could be searched).
     pub not_hunted: u64,
     /// Log rows read (summed over indicators).
     pub examined: u64,
-    /// Matches handed to the intake.
+    /// Mailboxes searched for the URL and attachment indicators.
+    #[serde(default)]
+    pub mailboxes: u64,
+    /// Copies fetched and parsed to confirm a mailbox match (the mailbox hunt's cost).
+    #[serde(default)]
+    pub copies_read: u64,
+    /// Mailboxes (or tenants) that could not be searched, with why, sanitised.
+    #[serde(default)]
+    pub unsearched: Vec<String>,
+    /// Matches: log rows, and (indicator, message) pairs found in the mailboxes.
     pub matches: u64,
     /// Of those, alerts the intake had not seen.
     pub new_alerts: u64,
     /// Matches the intake recognised as already raised.
     pub repeats: u64,
+    /// Mailbox matches no alert can name (a copy without a usable Message-ID): a sweep by
+    /// indicator pulls those.
+    #[serde(default)]
+    pub not_raised: u64,
     /// With `wait`: the policies' decisions on the alerts hunts raised, made in this process
     /// before the answer (other deciders' claims are left to them).
     #[serde(default)]
@@ -121,7 +138,7 @@ pub async fn hunt_and_decide(
     window: Duration,
     req: &HuntRequest,
 ) -> anyhow::Result<HuntReport> {
-    let mut report = hunt(engine, window)?;
+    let mut report = hunt(engine, window).await?;
     if req.wait {
         report.decisions = super::Decider::new(Arc::clone(engine))
             .decide_waiting()
@@ -133,44 +150,76 @@ pub async fn hunt_and_decide(
     Ok(report)
 }
 
-/// Hunt every live indicator over the log's last `window`, from where each one stopped.
-pub fn hunt(engine: &Engine, window: Duration) -> anyhow::Result<HuntReport> {
+/// Hunt every live indicator over the last `window`: the log's kinds in the log (off the
+/// async threads: a big log is a long read), then the URL and attachment kinds in the
+/// mailboxes.
+pub async fn hunt(engine: &Arc<Engine>, window: Duration) -> anyhow::Result<HuntReport> {
+    let reader = Arc::clone(engine);
+    let mut report = tokio::task::spawn_blocking(move || hunt_log(&reader, window))
+        .await
+        .map_err(|e| anyhow::anyhow!("the log hunt stopped: {e}"))??;
+    let live = engine.store().live_indicators()?;
+    super::mailbox_hunt::hunt_mailboxes(engine, window, &live, &mut report).await?;
+    Ok(report)
+}
+
+/// Hunt the log for every live indicator of its kinds over the log's last `window`, from
+/// where each one stopped; the other kinds are counted as `not_hunted` (the mailbox hunt
+/// counts those it searched for). One pass over the log serves every indicator (a feed brings
+/// hundreds; a pass each would read a big log hundreds of times): it starts at the lowest
+/// mark, and each indicator looks only at the rows past its own.
+pub fn hunt_log(engine: &Engine, window: Duration) -> anyhow::Result<HuntReport> {
     let store = engine.store();
     let intake = Intake::new(engine);
     let mut report = HuntReport::default();
+    let mut hunted: Vec<(IndicatorRecord, i64)> = Vec::new();
     for indicator in store.live_indicators()? {
         if !in_log(indicator.indicator.kind) {
             report.not_hunted += 1;
             continue;
         }
         report.indicators += 1;
-        let mut mark = store.hunted_to(indicator.id)?;
-        loop {
-            let page = store.messages_after(mark, window, PAGE)?;
-            let Some(last) = page.last().map(|m| m.id) else {
-                break;
-            };
-            report.examined += page.len() as u64;
-            let alerts: Vec<Alert> = page
-                .iter()
-                .filter(|m| matches(&indicator, m))
-                .filter_map(|m| alert_of(&indicator, m))
-                .collect();
-            if !alerts.is_empty() {
-                report.matches += alerts.len() as u64;
-                for receipt in intake.receive_all(&alerts)? {
-                    if receipt.disposition == AlertDisposition::Repeat {
-                        report.repeats += 1;
-                    } else {
-                        report.new_alerts += 1;
-                    }
+        let mark = store.hunted_to(indicator.id)?;
+        hunted.push((indicator, mark));
+    }
+    let Some(mut mark) = hunted.iter().map(|(_, m)| *m).min() else {
+        return Ok(report);
+    };
+    loop {
+        let page = store.messages_after(mark, window, PAGE)?;
+        let Some(last) = page.last().map(|m| m.id) else {
+            break;
+        };
+        let mut alerts: Vec<Alert> = Vec::new();
+        for (indicator, from) in &hunted {
+            let fresh = page.iter().filter(|m| m.id > *from);
+            report.examined += fresh.clone().count() as u64;
+            alerts.extend(
+                fresh
+                    .filter(|m| matches(indicator, m))
+                    .filter_map(|m| alert_of(indicator, m)),
+            );
+        }
+        if !alerts.is_empty() {
+            report.matches += alerts.len() as u64;
+            for receipt in intake.receive_all(&alerts)? {
+                if receipt.disposition == AlertDisposition::Repeat {
+                    report.repeats += 1;
+                } else {
+                    report.new_alerts += 1;
                 }
             }
-            store.set_hunted_to(indicator.id, last)?;
-            mark = last;
-            if page.len() < PAGE {
-                break;
+        }
+        // The page's alerts are stored: only now may the marks move past it.
+        for (indicator, from) in hunted.iter_mut() {
+            if *from < last {
+                store.set_hunted_to(indicator.id, last)?;
+                *from = last;
             }
+        }
+        mark = last;
+        if page.len() < PAGE {
+            break;
         }
     }
     Ok(report)
@@ -189,27 +238,19 @@ pub async fn run_hunter(engine: Arc<Engine>, mut stop: Option<watch::Receiver<bo
         if stop.as_ref().is_some_and(|s| *s.borrow()) {
             return;
         }
-        let hunter = Arc::clone(&engine);
-        match tokio::task::spawn_blocking(move || hunt(&hunter, settings.window)).await {
-            Ok(Ok(r)) if r.matches > 0 => tracing::info!(
+        match hunt(&engine, settings.window).await {
+            Ok(r) if r.matches > 0 => tracing::info!(
                 matches = r.matches,
                 new = r.new_alerts,
                 examined = r.examined,
+                mailboxes = r.mailboxes,
                 "hunt"
             ),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("hunt failed: {e}"),
-            Err(e) => tracing::warn!("hunt stopped: {e}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("hunt failed: {e}"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = wake.notified() => {}
-            _ = async {
-                match stop.as_mut() {
-                    Some(s) => { let _ = s.changed().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => {}
+        if crate::alerts::stop_wake_or_sleep(stop.as_mut(), Some(&wake), interval).await {
+            return;
         }
     }
 }

@@ -9,12 +9,15 @@
 //! - [`act`]: the decider loop `serve`, `worker --follow` and the console run: claim a
 //!   revision, gather the facts (the log, else a Message-ID search of the recipients'
 //!   mailboxes), plan, and write the decision with its job or approval request at once;
+//! - [`hunt`]: re-evaluation, the live indicators hunted in the log and (`mailbox_hunt`)
+//!   in the mailboxes, each match an alert;
 //! - [`notify`]: `notify_command`, never in the way of a pull.
 
 pub mod act;
 pub mod decide;
 pub mod hunt;
 pub mod intake;
+mod mailbox_hunt;
 pub mod notify;
 pub mod rails;
 pub mod report;

@@ -473,7 +473,7 @@ async fn a_hunt_match_pulls_under_an_automatic_rule_once() {
         )
         .unwrap();
     let window = Duration::from_secs(14 * 86_400);
-    let first = super::hunt::hunt(&w.engine, window).unwrap();
+    let first = super::hunt::hunt_log(&w.engine, window).unwrap();
     assert_eq!(
         (
             first.indicators,
@@ -491,7 +491,7 @@ async fn a_hunt_match_pulls_under_an_automatic_rule_once() {
     w.run(made.id).await;
     assert!(!w.in_inbox("alice") && !w.in_inbox("bob"));
     // A second hunt reads nothing new and raises nothing.
-    let second = super::hunt::hunt(&w.engine, window).unwrap();
+    let second = super::hunt::hunt_log(&w.engine, window).unwrap();
     assert_eq!((second.examined, second.matches), (0, 0));
     // Another indicator matching the same message: a new alert, which the already-acted
     // rail keeps from pulling a second time.
@@ -506,7 +506,7 @@ async fn a_hunt_match_pulls_under_an_automatic_rule_once() {
             "root",
         )
         .unwrap();
-    let third = super::hunt::hunt(&w.engine, window).unwrap();
+    let third = super::hunt::hunt_log(&w.engine, window).unwrap();
     assert_eq!((third.matches, third.new_alerts), (1, 1));
     let again = w.decide().await;
     assert_ne!(again.outcome, "pulled", "{}", again.detail);
@@ -526,7 +526,7 @@ async fn a_hunt_match_waits_under_a_confirmation_rule() {
             "root",
         )
         .unwrap();
-    let report = super::hunt::hunt(&w.engine, Duration::from_secs(86_400)).unwrap();
+    let report = super::hunt::hunt_log(&w.engine, Duration::from_secs(86_400)).unwrap();
     assert_eq!(report.new_alerts, 1);
     let asked = w.decide().await;
     assert_eq!(asked.outcome, "requested", "{}", asked.detail);
@@ -554,7 +554,7 @@ fn a_hunt_ignores_look_alikes_expired_indicators_and_old_mail() {
             "root",
         )
         .unwrap();
-    let report = super::hunt::hunt(&w.engine, Duration::from_secs(86_400)).unwrap();
+    let report = super::hunt::hunt_log(&w.engine, Duration::from_secs(86_400)).unwrap();
     // Only the subdomain of evil.example; the expired one is not hunted; a URL is not in
     // the log.
     assert_eq!(
@@ -571,8 +571,42 @@ fn a_hunt_ignores_look_alikes_expired_indicators_and_old_mail() {
     store
         .add_indicators(&[indicator(SenderDomain, "evil.example")], "root")
         .unwrap();
-    let narrow = super::hunt::hunt(&w.engine, Duration::from_secs(60)).unwrap();
+    let narrow = super::hunt::hunt_log(&w.engine, Duration::from_secs(60)).unwrap();
     assert_eq!((narrow.examined, narrow.matches), (0, 0));
+}
+
+/// One pass serves indicators at different marks: each reads only the rows past its own, so
+/// a new indicator reads the whole window and a caught-up one nothing again.
+#[test]
+fn one_log_pass_serves_indicators_at_different_marks() {
+    use crate::model::IndicatorKind::{Sender, SenderDomain};
+    let w = World::new(AUTOMATIC);
+    log_from(&w, "<a@x>", "x@evil.example");
+    log_from(&w, "<b@x>", "boss@evil.example");
+    let store = w.engine.store();
+    let day = Duration::from_secs(86_400);
+    store
+        .add_indicators(&[indicator(SenderDomain, "evil.example")], "root")
+        .unwrap();
+    let first = super::hunt::hunt_log(&w.engine, day).unwrap();
+    assert_eq!((first.examined, first.matches), (2, 2));
+    log_from(&w, "<c@x>", "boss@evil.example");
+    store
+        .add_indicators(&[indicator(Sender, "boss@evil.example")], "root")
+        .unwrap();
+    let second = super::hunt::hunt_log(&w.engine, day).unwrap();
+    // The new indicator reads all three rows (two matches), the old one only the third.
+    assert_eq!(
+        (
+            second.indicators,
+            second.examined,
+            second.matches,
+            second.new_alerts
+        ),
+        (2, 4, 3, 3)
+    );
+    let third = super::hunt::hunt_log(&w.engine, day).unwrap();
+    assert_eq!((third.examined, third.matches), (0, 0));
 }
 
 /// The quarantine mailbox is never a target, even when the alert names it and it holds a copy:

@@ -198,6 +198,26 @@ impl SqliteStore {
         })
     }
 
+    /// The (tenant, mailbox) pairs the log names as internal recipients of a message received
+    /// within `within` of now, sorted: the mailboxes a hunt reads.
+    pub fn mailboxes_within(&self, within: std::time::Duration) -> Result<Vec<(String, String)>> {
+        let since = self
+            .now()
+            .0
+            .timestamp()
+            .saturating_sub(i64::try_from(within.as_secs()).unwrap_or(i64::MAX));
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT DISTINCT m.tenant, d.mailbox FROM messages m
+                 JOIN deliveries d ON d.message = m.id
+                 WHERE m.received_at >= ?1 AND d.external = 0 AND d.mailbox <> ''
+                 ORDER BY m.tenant, d.mailbox",
+            )?;
+            let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     /// One message with its per-recipient deliveries.
     pub fn message_detail(&self, id: i64, holds: &dyn Fn(&str) -> bool) -> Result<MessageDetail> {
         let message = self.message(id)?;

@@ -100,6 +100,9 @@ role! {
         /// Up to `limit` messages with a log id above `after_id`, received within `within`
         /// of the store's now, by log id (a hunt reads the log forward).
         fn messages_after(&self, after_id: i64, within: Duration, limit: usize) -> Result<Vec<LoggedMessage>>;
+        /// The (tenant, mailbox) pairs the log names as internal recipients of a message
+        /// received within `within` of the store's now, sorted (the mailboxes a hunt reads).
+        fn mailboxes_within(&self, within: Duration) -> Result<Vec<(String, String)>>;
     }
 }
 

@@ -175,13 +175,8 @@ pub async fn run_loop(engine: Arc<Engine>, stop: Option<watch::Receiver<bool>>) 
             Ok(_) => {}
             Err(e) => tracing::warn!("phish submissions: {e}"),
         }
-        match stop.as_mut() {
-            Some(s) => {
-                if crate::alerts::stop_or_sleep(s, interval).await {
-                    return;
-                }
-            }
-            None => tokio::time::sleep(interval).await,
+        if crate::alerts::stop_wake_or_sleep(stop.as_mut(), None, interval).await {
+            return;
         }
     }
 }

@@ -151,8 +151,14 @@ pub(super) async fn hunt(
         "indicators",
         "done",
         format!(
-            "{} indicators, {} log rows read, {} matches ({} new alerts)",
-            report.indicators, report.examined, report.matches, report.new_alerts
+            "{} indicators, {} log rows read, {} mailboxes searched ({} copies read, {} not searched), {} matches ({} new alerts)",
+            report.indicators,
+            report.examined,
+            report.mailboxes,
+            report.copies_read,
+            report.unsearched.len(),
+            report.matches,
+            report.new_alerts
         ),
     ))?;
     Ok(report)

@@ -244,6 +244,7 @@ impl Backend for EwsBackend {
             cross_mailbox_copy: self.quarantine_mailbox.is_some(),
             labels: false,
             ids_survive_move: false,
+            local_directory: false,
         }
     }
 

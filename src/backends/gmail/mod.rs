@@ -264,6 +264,7 @@ impl Backend for GmailBackend {
             cross_mailbox_copy: self.quarantine_mailbox.is_some(),
             labels: true,
             ids_survive_move: true,
+            local_directory: false,
         }
     }
 

@@ -551,6 +551,7 @@ impl Backend for GraphBackend {
             cross_mailbox_copy: false,
             labels: false,
             ids_survive_move: true,
+            local_directory: false,
         }
     }
 

@@ -549,6 +549,7 @@ impl Backend for ImapBackend {
             cross_mailbox_copy: true,
             labels: false,
             ids_survive_move: false,
+            local_directory: false,
         }
     }
 

@@ -103,6 +103,7 @@ impl Backend for MaildirBackend {
             cross_mailbox_copy: true,
             labels: false,
             ids_survive_move: false,
+            local_directory: true,
         }
     }
 

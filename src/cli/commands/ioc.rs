@@ -154,9 +154,25 @@ pub async fn hunt(ctx: &Context, a: &crate::cli::args::HuntArgs) -> Result<u8, C
         print_json(&json!({"hunt": r}));
     } else if !ctx.quiet {
         println!(
-            "hunt: {} indicators, {} log rows read, {} matches ({} new alerts, {} repeats); {} indicators of kinds the log does not hold",
-            r.indicators, r.examined, r.matches, r.new_alerts, r.repeats, r.not_hunted
+            "hunt: {} indicators, {} log rows read, {} mailboxes searched ({} copies read), {} matches ({} new alerts, {} repeats); {} indicators not hunted",
+            r.indicators,
+            r.examined,
+            r.mailboxes,
+            r.copies_read,
+            r.matches,
+            r.new_alerts,
+            r.repeats,
+            r.not_hunted
         );
+        if r.not_raised > 0 {
+            println!(
+                "{} copies matched but carry no usable Message-ID: pull them with sweep",
+                r.not_raised
+            );
+        }
+        for why in &r.unsearched {
+            println!("not searched: {why}");
+        }
         super::submissions::print_decisions(&r.decisions);
     }
     Ok(exit::OK)

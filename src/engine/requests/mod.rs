@@ -8,6 +8,7 @@
 //! these and implement none of the rules themselves.
 
 mod cancel;
+mod hunt;
 mod index;
 mod restore;
 mod retract;
@@ -19,6 +20,7 @@ use crate::model::{Action, JobKind, LoggedMessage};
 use crate::store::{RefMatch, Store};
 
 pub use cancel::CancelRequest;
+pub use hunt::{HuntHit, MailboxHunt, MailboxHuntFound, WantedIndicator};
 pub use index::IndexRequest;
 pub use restore::RestoreRequest;
 pub use retract::RetractRequest;

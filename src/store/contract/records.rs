@@ -525,6 +525,24 @@ pub(super) fn the_message_log_is_searched_and_followed<S: Subject>() {
         Some("clean")
     );
     assert_eq!(find("disposition:clean"), ["<root@x>"]);
+    // The mailboxes a hunt reads: each internal recipient once, within the window only.
+    assert_eq!(
+        store
+            .mailboxes_within(Duration::from_secs(3600))
+            .expect("mailboxes"),
+        [
+            ("t".to_string(), "a@t.test".to_string()),
+            ("t".into(), "b@t.test".into()),
+            ("t".into(), "c@t.test".into()),
+        ]
+    );
+    subject.advance(Duration::from_secs(7200));
+    assert!(
+        store
+            .mailboxes_within(Duration::from_secs(3600))
+            .expect("mailboxes")
+            .is_empty()
+    );
     assert!(matches!(
         store.set_disposition(root.id + 1000, "clean"),
         Err(crate::store::StoreError::NotFound(_))

@@ -109,6 +109,23 @@ impl MessageLog for PgStore {
         })
     }
 
+    fn mailboxes_within(&self, within: std::time::Duration) -> Result<Vec<(String, String)>> {
+        let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
+        self.read(|tx, now| {
+            let since = now.timestamp().saturating_sub(within);
+            let rows = tx.query(
+                "SELECT DISTINCT m.tenant, d.mailbox FROM messages m
+                 JOIN deliveries d ON d.message = m.id
+                 WHERE m.received_at >= $1 AND NOT d.external AND d.mailbox <> ''
+                 ORDER BY m.tenant, d.mailbox",
+                &[&since],
+            )?;
+            rows.iter()
+                .map(|r| Ok((get::<String>(r, 0)?, get::<String>(r, 1)?)))
+                .collect()
+        })
+    }
+
     fn messages_by_message_id(&self, message_id: &str) -> Result<Vec<LoggedMessage>> {
         self.read(|tx, _| {
             let rows = tx.query(
