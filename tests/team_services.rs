@@ -89,7 +89,9 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "the second service finished no items: {}",
+            "the second service finished no items (all: {}; job: {}): {}",
+            finished_by(&mut db, job, "%"),
+            team.hosts[0].job_summary(job),
             logs()
         );
         std::thread::sleep(Duration::from_millis(20));

@@ -73,8 +73,8 @@ fn listen(config: &postgres::Config, place: &str, wake: &Wake, stop: &AtomicBool
 /// Wake on each notification until the session closes or `stop` is set.
 fn follow(client: &mut postgres::Client, wake: &Wake, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
-        let mut notifications = client.notifications();
-        match notifications.timeout_iter(WAIT).next() {
+        let heard = client.notifications().timeout_iter(WAIT).next();
+        match heard {
             Ok(Some(_)) => wake(),
             // A quiet interval, or the server gone: the driver says which.
             Ok(None) if client.is_closed() => return,
