@@ -24,7 +24,7 @@ use team::{Team, worker_pid};
 
 /// The mailboxes of the kill test in CI: big enough that every service works and the kill
 /// lands mid-job, small enough to take seconds (the 30,000 of the issue is the ignored twin).
-const CI_MAILBOXES: usize = 3_000;
+const CI_MAILBOXES: usize = 1_000;
 
 #[test]
 fn three_services_share_a_job_one_is_killed_and_every_copy_moves_once() {
@@ -37,7 +37,7 @@ fn three_services_share_a_job_one_is_killed_and_every_copy_moves_once() {
 
 /// The issue's size: `cargo test --test team_services thirty_thousand -- --ignored --nocapture`.
 #[test]
-#[ignore = "a 30,000-mailbox run of minutes; the CI version has 3,000"]
+#[ignore = "a 30,000-mailbox run of minutes; the CI version has 1,000"]
 fn thirty_thousand_mailboxes_over_three_services_one_killed() {
     assert!(is_root(), "needs root (useradd, runuser)");
     spread_over_three_services_with_one_killed(30_000);
@@ -118,6 +118,7 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
         mailboxes as f64 / took
     );
 
+    let checked = Instant::now();
     team.assert_every_copy_moved_once();
     // One engine record per item, each naming the worker that finished it: all three did
     // work, and nobody else did.
@@ -129,7 +130,10 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
             .entry(worker_pid(r).unwrap_or_else(|| panic!("no worker in {r}")))
             .or_default() += 1;
     }
-    eprintln!("items finished by each service (pid: items): {by_pid:?}");
+    eprintln!(
+        "items finished by each service (pid: items): {by_pid:?}; copies and records checked in {:.1} s",
+        checked.elapsed().as_secs_f64()
+    );
     for pid in &pids {
         assert!(
             by_pid.get(pid).is_some_and(|n| *n > 0),
@@ -144,17 +148,21 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
         "{summary}"
     );
 
-    // The trail verifies on each surviving service with its own key, and with the key the
-    // killed service held (one key, copied to every host: each signed records of this job).
-    for host in [0, 2] {
-        let verdict = team.hosts[host].json(&["audit", "verify"]);
-        assert_eq!(verdict["ok"], true, "{}: {verdict}", team.hosts[host].name);
-        assert!(verdict["signed"].as_u64().unwrap_or(0) >= mailboxes as u64);
-    }
+    // The trail verifies through a surviving service with its own key, and through the
+    // other with the key the killed service held (one key copied to every host: each of the
+    // three signed records of this job).
+    let checked = Instant::now();
+    let own = team.hosts[2].json(&["audit", "verify"]);
+    assert_eq!(own["ok"], true, "{}: {own}", team.hosts[2].name);
+    assert!(own["signed"].as_u64().unwrap_or(0) >= mailboxes as u64, "{own}");
     let b_key = team.hosts[1].state().join("service.pub");
     let verdict = team.hosts[0].json(&["audit", "verify", "--key", b_key.to_str().expect("utf-8")]);
     assert_eq!(verdict["ok"], true, "{verdict}");
-    assert_eq!(verdict["key"], team.hosts[0].json(&["audit", "verify"])["key"]);
+    assert_eq!(verdict["key"], own["key"], "one key for the team");
+    eprintln!(
+        "audit verified twice in {:.1} s",
+        checked.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
