@@ -154,7 +154,10 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
     let checked = Instant::now();
     let own = team.hosts[2].json(&["audit", "verify"]);
     assert_eq!(own["ok"], true, "{}: {own}", team.hosts[2].name);
-    assert!(own["signed"].as_u64().unwrap_or(0) >= mailboxes as u64, "{own}");
+    assert!(
+        own["signed"].as_u64().unwrap_or(0) >= mailboxes as u64,
+        "{own}"
+    );
     let b_key = team.hosts[1].state().join("service.pub");
     let verdict = team.hosts[0].json(&["audit", "verify", "--key", b_key.to_str().expect("utf-8")]);
     assert_eq!(verdict["ok"], true, "{verdict}");
@@ -232,7 +235,10 @@ fn claim_throughput_with_one_two_and_three_services() {
             "{services} service(s): median {:.0} items/s (runs {:?}; load {})",
             rates[rates.len() / 2],
             rates.iter().map(|r| r.round() as i64).collect::<Vec<_>>(),
-            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         eprintln!("{line}");
         report.push(line);

@@ -256,13 +256,8 @@ impl Team {
 
     /// The job's engine records, as `host`'s service lists them.
     pub fn engine_records(&self, host: usize, job: i64) -> Vec<Value> {
-        let audit = self.hosts[host].json(&[
-            "audit",
-            "--job",
-            &job.to_string(),
-            "--limit",
-            "1000000",
-        ]);
+        let audit =
+            self.hosts[host].json(&["audit", "--job", &job.to_string(), "--limit", "1000000"]);
         audit["audit"]
             .as_array()
             .expect("audit")
