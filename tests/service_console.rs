@@ -4,6 +4,8 @@
 //! socket, and the service decides who may do what. Needs root (useradd, runuser) and tmux.
 
 mod common;
+#[path = "service/pane.rs"]
+mod pane;
 #[path = "service/site.rs"]
 mod site;
 
@@ -15,140 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::{copies_of, make_maildir};
+use pane::Pane;
 use site::{APPROVER, BIN, ID, REQUESTER, RESPONDER, SVC, Site, VIEWER, is_root, run};
-
-/// A console in a 120x40 tmux pane, run as `user` through the site's socket.
-struct Pane {
-    socket: String,
-    home: tempfile::TempDir,
-}
-
-impl Pane {
-    fn connect(site: &Site, user: &str) -> Pane {
-        let home = tempfile::tempdir().expect("home");
-        let out = Command::new("chown")
-            .arg(format!("{user}:{user}"))
-            .arg(home.path())
-            .output()
-            .expect("chown");
-        assert!(out.status.success(), "{out:?}");
-        let pane = Pane {
-            socket: format!("rsvc-console-{user}-{}", std::process::id()),
-            home,
-        };
-        let h = pane.home.path();
-        let command = format!(
-            "runuser -u {user} -- env HOME={h} XDG_STATE_HOME={h}/state XDG_CONFIG_HOME={h}/config \
-             XDG_DATA_HOME={h}/data TERM=xterm-256color {BIN} --connect {socket} 2> {h}/stderr; \
-             echo $? > {h}/exit-status",
-            h = h.display(),
-            socket = site.socket().display(),
-        );
-        pane.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "console",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &command,
-            ";",
-            "set-option",
-            "-g",
-            "remain-on-exit",
-            "on",
-        ]);
-        pane
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux must be installed (.ci/run installs it)");
-        assert!(out.status.success(), "tmux {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "console", k]);
-            if *k == "Escape" {
-                // A key read in the same burst as ESC is parsed as Alt+key (crossterm
-                // follows xterm here), and "ESC ESC" as one Esc: let it arrive alone.
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        }
-    }
-
-    fn wait(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.tmux(&["capture-pane", "-t", "console", "-p"]);
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the pane shows:\n{screen}\n{}",
-                self.console_end()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        self.wait(text, |s| s.contains(text))
-    }
-
-    /// The console's exit status and standard error, if it has exited: why a pane went dead.
-    fn console_end(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.home.path().join(name));
-        match read("exit-status") {
-            Ok(status) => format!(
-                "the console exited with {}; its stderr: {}",
-                status.trim(),
-                read("stderr").unwrap_or_default()
-            ),
-            Err(_) => "the console is still running".into(),
-        }
-    }
-
-    fn exit_status(&self) -> i32 {
-        let file = self.home.path().join("exit-status");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            if text.ends_with('\n') {
-                return text.trim().parse().expect("exit status");
-            }
-            if Instant::now() >= deadline {
-                let screen = self.tmux(&["capture-pane", "-t", "console", "-p"]);
-                panic!("the console did not exit; the pane shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Open the one phish on its retract tab (the service plans it for this caller).
-    fn open_retract_tab(&self) {
-        self.wait_for("Messages 1 of 1");
-        self.keys(&["Enter"]);
-        self.wait_for("Message-ID");
-        self.keys(&["r"]);
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
 
 fn home_is_untouched_by_the_store(home: &Path) {
     let found: Vec<_> = walk(home)

@@ -299,6 +299,16 @@ impl Engine {
         Arc::clone(&self.indicators_arrived)
     }
 
+    /// Wake this engine's idle worker (and every engine [`Engine::sharing_signals_of`] it)
+    /// when any process commits a job, another host's service included, where the store can
+    /// tell (PostgreSQL: LISTEN/NOTIFY). `false` where it cannot: the idle poll finds the job.
+    pub fn wake_on_work_elsewhere(&self) -> Result<bool, EngineError> {
+        let arrived = Arc::clone(&self.work_arrived);
+        Ok(self
+            .store
+            .watch_for_work(Arc::new(move || arrived.notify_one()))?)
+    }
+
     /// This engine, woken by the same signals as `previous` (a service's reload: the
     /// intakes started with the first engine keep waking the deciders of every later one).
     pub fn sharing_signals_of(mut self, previous: &Engine) -> Engine {

@@ -662,7 +662,12 @@ impl Engine {
             }
             detail.push_str(e);
         }
-        detail.push_str(&format!("; executed by {}", self.actor.login));
+        // The worker (host, pid, start) too: with several services on one store, which
+        // host moved a copy is part of what happened.
+        detail.push_str(&format!(
+            "; executed by {} (worker {})",
+            self.actor.login, c.worker
+        ));
         NewAudit {
             actor: c.initiated_by.clone(),
             ssh_from: None,

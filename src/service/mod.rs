@@ -107,6 +107,11 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
         .set_signer(Arc::new(key))
         .map_err(|e| ServiceError::Setup(format!("service key: {e}")))?;
     let engine = service_engine(Arc::clone(&config), Arc::clone(&store));
+    // Jobs other hosts' services write wake this worker at once (team mode); without it the
+    // idle poll still finds them, a little later.
+    if let Err(e) = engine.wake_on_work_elsewhere() {
+        tracing::warn!("not told of other services' jobs, polling for them: {e}");
+    }
     let socket_path = config.service.socket.clone();
     let mut terminate = listen_for(SignalKind::terminate())?;
     let mut interrupt = listen_for(SignalKind::interrupt())?;

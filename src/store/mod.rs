@@ -56,7 +56,7 @@ pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, Re
 pub use postgres::PgStore;
 pub use roles::{
     AlertLog, Approvals, AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue,
-    MessageLog, PhishReports, PollerCursors, ServiceSigning, StoreRoles,
+    MessageLog, PhishReports, PollerCursors, ServiceSigning, StoreRoles, WorkSignals,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};
@@ -217,6 +217,13 @@ impl SqliteStore {
     /// The service's key, when this process signs.
     pub fn signer(&self) -> Option<&Arc<ServiceKey>> {
         self.signer.get()
+    }
+
+    /// SQLite cannot tell other processes of new work: they share this host, and the
+    /// worker's idle poll finds their jobs. `wake` is never called.
+    pub fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
+        drop(wake);
+        Ok(false)
     }
 
     /// Now, by the store's clock: the only source of the times it stores.

@@ -202,6 +202,16 @@ role! {
 }
 
 role! {
+    /// Being told that some process made work, rather than finding it at the next poll.
+    pub trait WorkSignals {
+        /// Call `wake` whenever any process commits a job, and whenever what was said may
+        /// have been missed (a lost session); `false` when this store cannot tell (SQLite:
+        /// its writers share one host, and the worker's poll sees them).
+        fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool>;
+    }
+}
+
+role! {
     /// Evidence copies of messages taken before a hard-delete.
     pub trait EvidenceStore {
         /// Keep a raw message (committed before the caller acts); its SHA-256 in hex.
@@ -323,6 +333,7 @@ pub trait StoreRoles:
     + Approvals
     + PollerCursors
     + ServiceSigning
+    + WorkSignals
 {
 }
 
@@ -338,5 +349,6 @@ impl<T> StoreRoles for T where
         + Approvals
         + PollerCursors
         + ServiceSigning
+        + WorkSignals
 {
 }

@@ -202,30 +202,44 @@ impl Site {
     }
 
     pub fn start(&self) -> Service {
-        let log = self
-            .path()
-            .join(format!("serve-{}.log", Instant::now().elapsed().as_nanos()));
-        let child = Command::new("runuser")
-            .args(["-u", SVC, "--", BIN, "serve", "--config"])
-            .arg(self.config())
-            .env("XDG_STATE_HOME", self.state().join("xdg"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("serve");
-        let service = Service { child, log };
-        let started = Instant::now();
-        while curl(VIEWER, &self.socket(), "/v1/whoami", &[]).0 != 200 {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the service did not come up: {}",
-                service.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        service
+        start_service(
+            &self.config(),
+            &self.state().join("xdg"),
+            &self.socket(),
+            self.path(),
+        )
     }
+}
+
+/// `retractor serve --config CONFIG` as the service account, its stderr in a log under
+/// `logs`; returns once the socket answers (a minute at most: a busy machine starts slowly).
+pub fn start_service(config: &Path, xdg: &Path, socket: &Path, logs: &Path) -> Service {
+    let log = logs.join(format!(
+        "serve-{}.log",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    let child = Command::new("runuser")
+        .args(["-u", SVC, "--", BIN, "serve", "--config"])
+        .arg(config)
+        .env("XDG_STATE_HOME", xdg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("serve");
+    let service = Service { child, log };
+    let started = Instant::now();
+    while curl(VIEWER, socket, "/v1/whoami", &[]).0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the service did not come up: {}",
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    service
 }
 
 pub struct Service {

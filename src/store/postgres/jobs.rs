@@ -299,6 +299,8 @@ pub(super) fn insert_job(
     audit.job = Some(id);
     append(tx, now_at, &audit)?;
     settle_job(tx, now_at, id)?;
+    // Delivered at commit to every host's LISTEN session: their idle workers claim at once.
+    tx.execute("SELECT pg_notify($1, '')", &[&super::listen::WORK_CHANNEL])?;
     Ok(id)
 }
 

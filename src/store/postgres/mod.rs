@@ -18,6 +18,7 @@ mod copy;
 mod decode;
 mod indicators;
 mod jobs;
+mod listen;
 mod messages;
 mod pollers;
 mod schema;
@@ -30,6 +31,7 @@ pub(crate) mod testdb;
 mod tests;
 mod tls;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -58,6 +60,10 @@ pub struct PgStore {
     /// `None`: the database server's clock. Tests give a clock they move.
     clock: Option<Arc<dyn Clock>>,
     signer: OnceLock<Arc<ServiceKey>>,
+    /// How to open another session (the LISTEN thread's).
+    config: postgres::Config,
+    /// Set when the handle is dropped: its LISTEN threads stop.
+    stop_listening: Arc<AtomicBool>,
 }
 
 impl PgStore {
@@ -118,6 +124,8 @@ impl PgStore {
             place: place.to_string(),
             clock,
             signer: OnceLock::new(),
+            config: config.clone(),
+            stop_listening: Arc::default(),
         })
     }
 
@@ -141,6 +149,20 @@ impl PgStore {
     /// The service's key, when this process signs.
     pub fn signer(&self) -> Option<&Arc<ServiceKey>> {
         self.signer.get()
+    }
+
+    /// Call `wake` whenever any session commits a job, and on every (re)connect of the
+    /// listening session, whose absence loses notifications (see `listen`). Each call starts
+    /// one more session on a thread of its own, until this handle is dropped.
+    pub fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
+        listen::spawn(
+            self.config.clone(),
+            self.place.clone(),
+            wake,
+            Arc::clone(&self.stop_listening),
+        )
+        .map(|()| true)
+        .map_err(|e| StoreError::Database(format!("cannot start the LISTEN thread: {e}")))
     }
 
     /// Run `f` in a read-committed write transaction with the moment of the write. Row locks
@@ -201,6 +223,18 @@ fn moment(tx: &mut Tx<'_>, clock: Option<&dyn Clock>) -> Result<DateTime<Utc>> {
     match clock {
         Some(clock) => Ok(clock.now()),
         None => Ok(tx.query_one("SELECT now()", &[])?.try_get(0)?),
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.stop_listening.store(true, Ordering::Relaxed);
+    }
+}
+
+impl super::WorkSignals for PgStore {
+    fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
+        PgStore::watch_for_work(self, wake)
     }
 }
 

@@ -137,3 +137,54 @@ fn stored_times_are_the_servers_by_default() {
     assert_eq!(store.live_workers(10_000).expect("live"), 1);
     assert_eq!(store.message_count().expect("count"), 0);
 }
+
+/// A job another session commits wakes a listener at once; after the listening session is cut (the server ends it), the listener connects again and wakes
+/// once for what it may have missed, then hears new jobs again.
+#[test]
+fn a_job_committed_elsewhere_wakes_the_listener_also_after_its_session_is_cut() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    let (db, listener) = open();
+    let writer = PgStore::open(&db.url.parse().expect("url"), &db.name).expect("open");
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&wakes);
+    assert!(
+        listener
+            .watch_for_work(Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }))
+            .expect("listen")
+    );
+    let wait_for = |n: usize, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while wakes.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "no wake for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let job = || NewJob {
+        kind: crate::model::JobKind::Retract,
+        action: crate::model::Action::Trash,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: "<m@x>".into(),
+        restores_job: None,
+        audit: entry(0),
+    };
+    wait_for(1, "the first connect");
+    writer.create_job(&job(), &[]).expect("job");
+    wait_for(2, "a job another session wrote");
+
+    let cut = server().psql(
+        &db.name,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
+    assert_eq!(cut.trim(), "1", "the listening session was found and ended");
+    wait_for(3, "the reconnect");
+    writer.create_job(&job(), &[]).expect("job");
+    wait_for(4, "a job after the reconnect");
+    drop(listener);
+}
