@@ -11,16 +11,17 @@
 //!   scaling checks.
 
 use std::fs;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/gateway_log.rs"]
 mod gateway_log;
+use cli::{db_size, retractor_binary, run_json, write_config};
 use gateway_log::{
     INTERNAL_DOMAINS, Population, RARE_WORD_RANK, SearchResult, generate_log, ms, percentile,
     search_queries, time_search,

@@ -449,12 +449,12 @@ pub fn time_search(
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 /// Nearest-rank percentile (`q` in 0..=1); sorts `samples`.
-fn percentile(samples: &mut [f64], q: f64) -> f64 {
+pub fn percentile(samples: &mut [f64], q: f64) -> f64 {
     if samples.is_empty() {
         return f64::NAN;
     }

@@ -172,9 +172,10 @@ fn receive_one(tx: &Transaction<'_>, now: Now, alert: &Alert) -> Result<AlertRec
 }
 
 impl SqliteStore {
-    /// Store alerts in one transaction (all or none), each new, a repeat or an update.
+    /// Store alerts in one transaction (all or none), each new, a repeat or an update; on
+    /// disk when this returns, since the caller acknowledges them.
     pub fn receive_alerts(&self, alerts: &[Alert]) -> Result<Vec<AlertReceipt>> {
-        self.write(|tx, now| alerts.iter().map(|a| receive_one(tx, now, a)).collect())
+        self.write_durable(|tx, now| alerts.iter().map(|a| receive_one(tx, now, a)).collect())
     }
 
     /// Give back claims on undecided revisions held by deciders `is_dead` says are gone.

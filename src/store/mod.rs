@@ -253,6 +253,28 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// [`Self::write`] with its commit on disk before it returns (the WAL synced, as
+    /// `synchronous = FULL` does), for what the store acknowledges to someone outside: an
+    /// alert answered 202 must survive a power cut, where the connection's `NORMAL` keeps a
+    /// commit safe from a crash of the process only.
+    fn write_durable<R>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, Now) -> Result<R>,
+    ) -> Result<R> {
+        let mut conn = self.conn();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let out = (|| -> Result<R> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx, self.now())?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        let reset = conn.pragma_update(None, "synchronous", "NORMAL");
+        let out = out?;
+        reset?;
+        Ok(out)
+    }
+
     /// Run `f` on a consistent read snapshot.
     fn read<R>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.conn();
