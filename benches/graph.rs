@@ -6,19 +6,20 @@
 //! throughput as a share of N's allowance, and violations (must be none). See
 //! benches/README.md for what each number means.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "../tests/graph_server/mod.rs"]
 mod graph_server;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use cli::{retractor_binary, run_json};
 use graph_server::{
     CLIENT_ID, CLIENT_SECRET, GraphServer, NewMessage, ServerLimit, Settings, TENANT, UserKind,
 };
-use serde_json::Value;
 
 const MESSAGE_ID: &str = "<bench+1/a=b&c#d'e@bad.example>";
 /// Dependent round trips per item: resolve the user, locate ($batch), move.
@@ -257,7 +258,8 @@ fn one_run(bin: &Path, mailboxes: usize, latency_ms: u64, mode: &Mode) -> RunRes
             "--yes",
             "--wait",
         ],
-    );
+    )
+    .1;
     let wall = t.elapsed();
     let client_cpu = cpu_seconds(libc::RUSAGE_CHILDREN) - children_before;
     let server_cpu = cpu_seconds(libc::RUSAGE_SELF) - self_before;
@@ -299,44 +301,4 @@ fn cpu_seconds(who: libc::c_int) -> f64 {
     }
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     t(usage.ru_utime) + t(usage.ru_stime)
-}
-
-/// The release binary Cargo built for this bench, else `target/release/retractor`.
-fn retractor_binary() -> PathBuf {
-    if let Some(p) = option_env!("CARGO_BIN_EXE_retractor") {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return p;
-        }
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = manifest.join("target/release/retractor");
-    if !p.is_file() {
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["build", "--release", "--bin", "retractor"])
-            .current_dir(manifest)
-            .status()
-            .expect("run cargo build --release");
-        assert!(status.success(), "cargo build --release failed");
-    }
-    p
-}
-
-fn run_json(bin: &Path, dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(bin)
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .arg("--json")
-        .args(args)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run retractor");
-    assert!(
-        out.status.success(),
-        "retractor {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
 }
