@@ -28,6 +28,16 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The CLI as the service account with `flag PLACE` (`--connect SOCKET` or `--config FILE`),
+/// its XDG state inside `state`: one host's service, embedded or through its socket.
+pub fn service_cli(flag: &str, place: &Path, state: &Path, args: &[&str]) -> Output {
+    run(Command::new("runuser")
+        .args(["-u", SVC, "--", BIN, flag])
+        .arg(place)
+        .args(args)
+        .env("XDG_STATE_HOME", state.join("xdg")))
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("run")
 }
@@ -159,21 +169,13 @@ impl Site {
     /// The CLI as the service account through the socket: the service signs the job, and its
     /// worker runs only signed jobs.
     pub fn through_service(&self, args: &[&str]) -> Output {
-        run(Command::new("runuser")
-            .args(["-u", SVC, "--", BIN, "--connect"])
-            .arg(self.socket())
-            .args(args)
-            .env("XDG_STATE_HOME", self.state().join("xdg")))
+        service_cli("--connect", &self.socket(), &self.state(), args)
     }
 
     /// The embedded CLI as the service account (set-up before the service starts, and reads
     /// while it is stopped).
     pub fn as_service(&self, args: &[&str]) -> Output {
-        run(Command::new("runuser")
-            .args(["-u", SVC, "--", BIN, "--config"])
-            .arg(self.config())
-            .args(args)
-            .env("XDG_STATE_HOME", self.state().join("xdg")))
+        service_cli("--config", &self.config(), &self.state(), args)
     }
 
     /// Queue a retract of ID for every mailbox; its job id.

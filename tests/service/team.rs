@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::{copies_of, log_line, make_maildir, message};
-use crate::site::{BIN, ID, SOC, SVC, Service, VIEWER, accounts, curl, run, start_service};
+use crate::site::{ID, SOC, SVC, Service, VIEWER, accounts, curl, run, service_cli, start_service};
 use crate::testpg::{TestDatabase, fresh_database};
 
 /// One host: its state, config and socket.
@@ -49,20 +49,12 @@ impl Host {
 
     /// The CLI as the service account through this host's socket.
     pub fn through_service(&self, args: &[&str]) -> Output {
-        run(Command::new("runuser")
-            .args(["-u", SVC, "--", BIN, "--connect"])
-            .arg(self.socket())
-            .args(args)
-            .env("XDG_STATE_HOME", self.state().join("xdg")))
+        service_cli("--connect", &self.socket(), &self.state(), args)
     }
 
     /// The embedded CLI as the service account with this host's config.
     pub fn as_service(&self, args: &[&str]) -> Output {
-        run(Command::new("runuser")
-            .args(["-u", SVC, "--", BIN, "--config"])
-            .arg(self.config())
-            .args(args)
-            .env("XDG_STATE_HOME", self.state().join("xdg")))
+        service_cli("--config", &self.config(), &self.state(), args)
     }
 
     /// `--json ARGS` through this host's socket, parsed; panics on a failure.
