@@ -1,11 +1,14 @@
 //! Several `retractor serve` processes on one PostgreSQL store, each with its own state
 //! directory, config, socket and copy of the service key, standing in for the services of
 //! several jump hosts (issue 18): one job spread over three services, one of them killed -9
-//! mid-job; a console on one service following a job started through another; and the claim
-//! throughput with one, two and three services (ignored: a measurement). Needs root
-//! (useradd, runuser), tmux and Debian's PostgreSQL.
+//! mid-job; three services keeping to one Graph mailbox's limit together (the Graph test
+//! server, `tests/graph_server`, counts what all three send); a console on one service
+//! following a job started through another; and the claim throughput with one, two and three
+//! services (ignored: a measurement). Needs root (useradd, runuser), tmux and Debian's
+//! PostgreSQL.
 
 mod common;
+mod graph_server;
 #[path = "service/pane.rs"]
 mod pane;
 #[path = "service/site.rs"]
@@ -166,6 +169,110 @@ fn spread_over_three_services_with_one_killed(mailboxes: usize) {
         "audit verified twice in {:.1} s",
         checked.elapsed().as_secs_f64()
     );
+}
+
+/// Messages in each Graph mailbox of [`three_services_keep_to_one_graph_mailboxs_limit_together`].
+const GRAPH_MESSAGES: usize = 30;
+
+#[test]
+fn three_services_keep_to_one_graph_mailboxs_limit_together() {
+    if !is_root() {
+        eprintln!("skipped: needs root (useradd, runuser)");
+        return;
+    }
+    use graph_server::{GraphServer, NewMessage, Settings, UserKind};
+    // Every request answered after 25 ms, and one sweep of 120 items: each service claims
+    // dozens at once, several in each mailbox, and the three, each keeping to 4 requests per
+    // mailbox alone, would send up to 12 to one mailbox together.
+    let server = GraphServer::start(Settings {
+        latency: Duration::from_millis(25),
+        ..Settings::default()
+    });
+    let team = Team::new(3, 1, "");
+    let secrets = team.shared_dir("graph");
+    let tenant = format!(
+        "\n[tenants.m365]\n{}domains = [\"m365.test\"]\n",
+        server.tenant_config(&secrets)
+    );
+    team.give_to_service(&secrets);
+    team.append_config(&tenant);
+    let users = [
+        "ann@m365.test",
+        "bob@m365.test",
+        "cy@m365.test",
+        "di@m365.test",
+    ];
+    for user in users {
+        server.add_user(user, UserKind::Member);
+    }
+    let mids: Vec<String> = (0..GRAPH_MESSAGES)
+        .map(|i| format!("<limit-{i}@bad.example>"))
+        .collect();
+    for mid in &mids {
+        for user in users {
+            server.deliver(
+                user,
+                "inbox",
+                NewMessage {
+                    internet_message_id: mid.clone(),
+                    from: "hr@bad.example".into(),
+                    to: users.iter().map(|u| u.to_string()).collect(),
+                    subject: "Payroll".into(),
+                    ..NewMessage::default()
+                },
+            );
+        }
+    }
+    let services = team.start_all();
+    let logs = || {
+        services
+            .iter()
+            .map(|s| s.log())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let started = Instant::now();
+    let sweep = team.hosts[0].json(&[
+        "sweep",
+        "--tenant",
+        "m365",
+        "--subject",
+        "Payroll",
+        "--action",
+        "move-to-junk",
+        "--yes",
+    ]);
+    let job = sweep["job"]["id"].as_i64().expect("job id");
+    team.wait_done(0, job, Duration::from_secs(180), &logs);
+    let mut by_pid: BTreeMap<String, usize> = BTreeMap::new();
+    for r in team.engine_records(0, job) {
+        *by_pid
+            .entry(worker_pid(&r).unwrap_or_default())
+            .or_default() += 1;
+    }
+    eprintln!("items finished by each service (pid: items): {by_pid:?}");
+    assert!(by_pid.len() >= 2, "one service did it all: {by_pid:?}");
+    let stats = server.stats();
+    eprintln!(
+        "{} items over 3 services in {:.1} s; most requests in flight to one mailbox: {}",
+        GRAPH_MESSAGES * users.len(),
+        started.elapsed().as_secs_f64(),
+        stats.max_in_flight
+    );
+    assert_eq!(server.violations(), Vec::<String>::new(), "{}", logs());
+    assert!(
+        (1..=4).contains(&stats.max_in_flight),
+        "{} requests in flight to one mailbox",
+        stats.max_in_flight
+    );
+    for user in users {
+        let copies = server.copies(user);
+        assert_eq!(copies.len(), GRAPH_MESSAGES, "{user}: {copies:?}");
+        assert!(
+            copies.iter().all(|(folder, ..)| folder == "junkemail"),
+            "{user}: {copies:?}"
+        );
+    }
 }
 
 #[test]

@@ -177,6 +177,11 @@ pub struct Capabilities {
     /// costs no server a call: a hunt then reads every mailbox of the tenant, not only those
     /// the log names (Maildir).
     pub local_directory: bool,
+    /// The server limits the requests one mailbox may have in flight at once (Graph's 4 per
+    /// mailbox, Gmail's per-user, EWS's per-mailbox concurrency): on a store several hosts
+    /// share, one host at a time works on such a mailbox (a mailbox turn), so that together
+    /// they keep to the limit each host keeps alone.
+    pub mailbox_request_limit: bool,
 }
 
 /// What a scan looks for; every field given must match (all empty: every message).

@@ -27,8 +27,6 @@ pub struct RunSummary {
     pub reclaimed: u64,
 }
 
-pub(super) use super::limits::Breaker;
-
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
@@ -163,7 +161,6 @@ impl Engine {
         let lease_ms = lease.lease_ms();
         // The limits are the process's, not this run's: another run (a second job in the
         // console) shares the same per-mailbox and per-tenant gates.
-        let _running = self.limits.run_started();
         let mut summary = RunSummary::default();
         let mut in_flight: JoinSet<Result<Step, EngineError>> = JoinSet::new();
         // Which item each task works on, so a task that panics does not strand its claim.
@@ -211,12 +208,22 @@ impl Engine {
                 let item = c.item.id;
                 let handle = in_flight.spawn(async move {
                     // The mailbox first: a tenant slot is not held while its mailbox is busy.
+                    // This process's gate, then (a shared store) the worker's turn at it across
+                    // hosts, so this process's items do not each ask the store while they
+                    // wait for one another.
                     let _pass = mailbox
                         .enter(1)
                         .await
                         .map_err(|e| EngineError::Backend(e.to_string()))?;
+                    let limited = engine
+                        .backend(&c.item.tenant)
+                        .is_ok_and(|b| b.capabilities().mailbox_request_limit);
+                    let _turn = engine
+                        .limits
+                        .mailbox_turn(limited, lease.worker(), &c.item.tenant, &c.item.mailbox)
+                        .await?;
                     let _slot = tenant.acquire_owned().await;
-                    engine.process(&c, engine.limits.breaker(), &lease).await
+                    engine.process(&c, &lease).await
                 });
                 task_items.insert(handle.id(), item);
             }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::executor::{Breaker, Lease};
+use super::executor::Lease;
 use super::retry::backoff;
 use super::{Engine, EngineError};
 use crate::backends::{Backend, BackendError, Destination, ErrorKind, MailboxRef};
@@ -90,12 +90,7 @@ impl Interrupted {
 }
 
 impl Engine {
-    pub(super) async fn process(
-        &self,
-        c: &Claimed,
-        breaker: &Breaker,
-        lease: &Lease,
-    ) -> Result<Step, EngineError> {
+    pub(super) async fn process(&self, c: &Claimed, lease: &Lease) -> Result<Step, EngineError> {
         let item = &c.item;
         if let Some(refusal) = self.job_refusal(c)? {
             // Named after the initiator the service signed, never the edited row's.
@@ -117,11 +112,7 @@ impl Engine {
             address: item.mailbox.clone(),
             on_hold: item.on_hold,
         };
-        let tripped = breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&item.tenant)
-            .cloned();
+        let tripped = self.limits.breaker(&item.tenant, item.job_id)?;
         // An item whose attempts keep ending without a result (the process killed or the task
         // failing each time) must not loop forever.
         let exhausted = item.attempts > self.config.engine.max_attempts + 2;
@@ -164,7 +155,7 @@ impl Engine {
                 self.give_back(c, &stopped, std::time::Duration::ZERO)?;
                 return Ok(Step::Retried);
             }
-            Err(stopped) => match self.after_error(c, stopped, breaker)? {
+            Err(stopped) => match self.after_error(c, stopped)? {
                 Some(r) => r,
                 None => return Ok(Step::Retried),
             },
@@ -571,7 +562,6 @@ impl Engine {
         &self,
         c: &Claimed,
         stopped: Interrupted,
-        breaker: &Breaker,
     ) -> Result<Option<Result_>, EngineError> {
         let item = &c.item;
         let error = &stopped.error;
@@ -584,10 +574,10 @@ impl Engine {
                 return Ok(Some(r));
             }
             ErrorKind::AuthFailed => {
-                breaker.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                    item.tenant.clone(),
-                    format!("credentials refused earlier in this run: {detail}"),
-                );
+                self.limits.open_breaker(
+                    &item.tenant,
+                    &format!("credentials refused earlier in this job: {detail}"),
+                )?;
                 FailReason::AuthFailed
             }
             ErrorKind::PermissionDenied => FailReason::PermissionDenied,

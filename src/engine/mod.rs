@@ -110,7 +110,7 @@ impl Engine {
             .keys()
             .map(|name| (name.clone(), OnceLock::new()))
             .collect();
-        let limits = Arc::new(limits::Limits::new(&config.engine));
+        let limits = Arc::new(limits::Limits::new(&config.engine, Arc::clone(&store)));
         Engine {
             config,
             store,

@@ -35,6 +35,9 @@ struct Scripted {
     /// mailbox -> the id its copy has after a move whose answer is lost (the server moved
     /// it, the connection dropped before we heard).
     lost_answers: Mutex<HashMap<String, String>>,
+    /// The server limits each mailbox's requests in flight (Graph's 4): on a shared store,
+    /// one engine at a time works on a mailbox.
+    request_limit: bool,
 }
 
 impl Scripted {
@@ -103,6 +106,7 @@ impl Backend for Scripted {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             ids_survive_move: !self.ids_change_on_move,
+            mailbox_request_limit: self.request_limit,
             ..Capabilities::default()
         }
     }
@@ -201,18 +205,22 @@ fn setup(mailboxes: usize, per_mailbox: usize, backend: Scripted) -> Setup {
         Ok(d) => d,
         Err(e) => panic!("{e}"),
     };
-    let text = format!(
-        "[engine]\nbackoff_ms = 10\nmax_attempts = 3\nper_mailbox = {per_mailbox}\n\
-         [tenants.t]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"t.test\"]\n"
-    );
-    let config = match Config::parse(&text, &dir.path().join("c.toml")) {
-        Ok(c) => Arc::new(c),
-        Err(e) => panic!("{e}"),
-    };
     let store = match Store::open(&dir.path().join("s.db")) {
         Ok(s) => Arc::new(s),
         Err(e) => panic!("{e}"),
     };
+    log_message(&store, mailboxes);
+    let backend = Arc::new(backend);
+    let engine = engine_on(store, dir.path(), (mailboxes, per_mailbox), &backend);
+    Setup {
+        _dir: dir,
+        engine,
+        backend,
+    }
+}
+
+/// Log `<m@x>` as delivered to `mailboxes` mailboxes `u0@t.test`, ...
+fn log_message(store: &Store, mailboxes: usize) {
     let to: Vec<String> = (0..mailboxes).map(|n| format!("u{n}@t.test")).collect();
     let record = MessageRecord {
         message_id: "<m@x>".into(),
@@ -236,14 +244,32 @@ fn setup(mailboxes: usize, per_mailbox: usize, backend: Scripted) -> Setup {
     }]) {
         panic!("{e}");
     }
-    for r in &to {
+}
+
+/// An engine on `store` whose tenant `t` is `backend`, every copy of `mailboxes` mailboxes in
+/// its INBOX (a second engine on the same store stands in for another host's).
+fn engine_on(
+    store: Arc<Store>,
+    dir: &std::path::Path,
+    (mailboxes, per_mailbox): (usize, usize),
+    backend: &Arc<Scripted>,
+) -> Arc<Engine> {
+    let text = format!(
+        "[engine]\nbackoff_ms = 10\nmax_attempts = 3\nper_mailbox = {per_mailbox}\n\
+         [tenants.t]\nkind = \"maildir\"\nroot = \"m\"\ndomains = [\"t.test\"]\n"
+    );
+    let config = match Config::parse(&text, &dir.join("c.toml")) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("{e}"),
+    };
+    for n in 0..mailboxes {
         backend
             .folders
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(r.clone(), "INBOX".into());
+            .entry(format!("u{n}@t.test"))
+            .or_insert_with(|| "INBOX".into());
     }
-    let backend = Arc::new(backend);
     let actor = Actor {
         login: "tester".into(),
         ssh_from: None,
@@ -251,11 +277,7 @@ fn setup(mailboxes: usize, per_mailbox: usize, backend: Scripted) -> Setup {
     };
     let mut engine = Engine::new(config, store, actor);
     engine.set_backend("t", backend.clone());
-    Setup {
-        _dir: dir,
-        engine: Arc::new(engine),
-        backend,
-    }
+    Arc::new(engine)
 }
 
 async fn submit(s: &Setup) -> i64 {
@@ -652,8 +674,7 @@ async fn a_worker_whose_lease_may_have_lapsed_does_not_act() {
         return;
     };
     let lease = super::executor::Lease::new(worker, Duration::from_secs(10), long_ago);
-    let breaker = super::executor::Breaker::default();
-    let step = s.engine.process(&claimed[0], &breaker, &lease).await;
+    let step = s.engine.process(&claimed[0], &lease).await;
     assert!(matches!(step, Ok(super::item::Step::Retried)));
     let folder = s
         .backend
@@ -679,7 +700,7 @@ async fn a_worker_whose_lease_may_have_lapsed_does_not_act() {
         panic!("{e}");
     }
     let lease = super::executor::Lease::new(worker, Duration::from_secs(10), Instant::now());
-    let step = s.engine.process(&claimed[0], &breaker, &lease).await;
+    let step = s.engine.process(&claimed[0], &lease).await;
     assert!(matches!(step, Ok(super::item::Step::Retried)));
     let item = item_of(&s, job, "u0@t.test");
     assert_eq!(
@@ -764,60 +785,4 @@ async fn a_lost_answer_completes_the_placement_by_what_the_backend_says_of_ids()
     }
 }
 
-/// A sweep job of `per_mailbox_items` items in each of the setup's first three mailboxes.
-fn load_job(s: &Setup, tag: &str, per_mailbox_items: usize) -> i64 {
-    let items: Vec<NewItem> = (0..per_mailbox_items * 3)
-        .map(|n| NewItem {
-            tenant: "t".into(),
-            mailbox: format!("u{}@t.test", n % 3),
-            message_id: format!("<{tag}{n}@x>"),
-            ..NewItem::default()
-        })
-        .collect();
-    let job = NewJob {
-        kind: crate::model::JobKind::Sweep,
-        action: Action::Trash,
-        initiated_by: "tester".into(),
-        ssh_from: None,
-        reason: None,
-        target: tag.into(),
-        restores_job: None,
-        audit: crate::store::NewAudit::default(),
-    };
-    match s.engine.store().create_job(&job, &items) {
-        Ok(id) => id,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-#[tokio::test]
-async fn two_runs_in_one_process_share_the_per_mailbox_limit() {
-    // Two jobs at once in one engine (a console running two jobs): each run alone keeps to
-    // two per mailbox; together they must too.
-    let backend = Scripted {
-        delay: Duration::from_millis(20),
-        ..Scripted::default()
-    };
-    let s = setup(3, 2, backend);
-    let first = load_job(&s, "a", 10);
-    let second = load_job(&s, "b", 10);
-    let run = |job| {
-        let engine = Arc::clone(&s.engine);
-        async move {
-            engine
-                .run(RunOptions {
-                    job: Some(job),
-                    follow: false,
-                })
-                .await
-        }
-    };
-    let (a, b) = tokio::join!(run(first), run(second));
-    let finished = a.map(|a| a.finished).unwrap_or(0) + b.map(|b| b.finished).unwrap_or(0);
-    assert_eq!(finished, 60, "both jobs ran to the end");
-    assert_eq!(
-        s.backend.max_in_flight.load(Ordering::SeqCst),
-        2,
-        "the two runs together reached the per-mailbox limit and never passed it"
-    );
-}
+mod shared_limits;

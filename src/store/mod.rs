@@ -22,6 +22,7 @@ mod files;
 mod handle;
 mod indicators;
 mod jobs;
+mod limits;
 mod messages;
 mod pollers;
 mod roles;
@@ -52,11 +53,12 @@ pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use handle::{Access, Store};
 pub use indicators::IndicatorsAdded;
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
+pub use limits::MailboxTurn;
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};
 pub use postgres::PgStore;
 pub use roles::{
     AlertLog, Approvals, AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue,
-    MessageLog, PhishReports, PollerCursors, ServiceSigning, StoreRoles, WorkSignals,
+    MessageLog, PhishReports, PollerCursors, ServiceSigning, SharedLimits, StoreRoles, WorkSignals,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};

@@ -22,9 +22,9 @@ use super::{
 };
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
-    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MessageDetail,
-    NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch, ReportRecord, Requeued,
-    Result, SqliteStore, Store,
+    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MailboxTurn,
+    MessageDetail, NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch,
+    ReportRecord, Requeued, Result, SqliteStore, Store,
 };
 use crate::model::{
     Alert, AlertReceipt, Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement,
@@ -311,6 +311,25 @@ role! {
 }
 
 role! {
+    /// Limits every engine on the store keeps together (`store/limits.rs`): mailbox turns
+    /// and holds, and each tenant's credentials breaker.
+    pub trait SharedLimits {
+        /// Take the turn at a mailbox for `worker` (a registered one), or say why not:
+        /// another worker has it, or the mailbox is held after its server throttled it.
+        fn take_mailbox_turn(&self, worker: &str, tenant: &str, mailbox: &str) -> Result<MailboxTurn>;
+        /// `worker` is done at the mailbox for now; another worker's turn is left alone.
+        fn end_mailbox_turn(&self, worker: &str, tenant: &str, mailbox: &str) -> Result<()>;
+        /// Give no turn at the mailbox for `wait`; a hold is only ever extended.
+        fn hold_mailbox(&self, tenant: &str, mailbox: &str, wait: Duration) -> Result<()>;
+        /// Open `tenant`'s credentials breaker now, saying why.
+        fn open_breaker(&self, tenant: &str, reason: &str) -> Result<()>;
+        /// Why the breaker stops `job`'s items of `tenant`: it opened at or after the job was
+        /// created (`None`: shut, or opened before the job).
+        fn breaker_for_job(&self, tenant: &str, job: i64) -> Result<Option<String>>;
+    }
+}
+
+role! {
     /// How far each alert poller has read its source.
     pub trait PollerCursors {
         /// The cursor stored for `source`, if any.
@@ -334,6 +353,7 @@ pub trait StoreRoles:
     + PollerCursors
     + ServiceSigning
     + WorkSignals
+    + SharedLimits
 {
 }
 
@@ -350,5 +370,6 @@ impl<T> StoreRoles for T where
         + PollerCursors
         + ServiceSigning
         + WorkSignals
+        + SharedLimits
 {
 }

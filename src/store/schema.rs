@@ -309,4 +309,30 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (kind, value, source)
     );
     "#,
+    // 13: limits every engine on the store keeps together (team mode: several hosts' services
+    // on one PostgreSQL): whose turn it is at each mailbox a server limits (one worker at a
+    // time; a worker's turns go with it), a server's hold on a mailbox after it throttled,
+    // and each tenant's credentials breaker, which stops the items of every job created
+    // before it opened.
+    r#"
+    CREATE TABLE mailbox_turns (
+        tenant     TEXT NOT NULL,
+        mailbox    TEXT NOT NULL,
+        worker     TEXT NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+        taken_at   INTEGER NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    CREATE INDEX mailbox_turns_by_worker ON mailbox_turns (worker);
+    CREATE TABLE mailbox_holds (
+        tenant     TEXT NOT NULL,
+        mailbox    TEXT NOT NULL,
+        held_until INTEGER NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    CREATE TABLE tenant_breakers (
+        tenant    TEXT PRIMARY KEY,
+        reason    TEXT NOT NULL,
+        opened_at INTEGER NOT NULL
+    );
+    "#,
 ];

@@ -188,6 +188,29 @@ impl Team {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     }
 
+    /// Add `text` (another tenant, say) to every host's config.
+    pub fn append_config(&self, text: &str) {
+        for host in &self.hosts {
+            let mut config = std::fs::read_to_string(host.config()).expect("config");
+            config.push_str(text);
+            std::fs::write(host.config(), config).expect("config");
+        }
+    }
+
+    /// A private directory of the service account's, shared by every host (a secret the
+    /// hosts' configs name).
+    pub fn shared_dir(&self, name: &str) -> PathBuf {
+        let dir = self.base.path().join(name);
+        std::fs::create_dir_all(&dir).expect("shared dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        dir
+    }
+
+    /// Give `path` (recursively) to the service account.
+    pub fn give_to_service(&self, path: &Path) {
+        own(path);
+    }
+
     /// Start every host's service: the first makes the key, which is then copied (owner and
     /// mode kept) to the others' state directories before they start.
     pub fn start_all(&self) -> Vec<Service> {

@@ -245,6 +245,7 @@ impl Backend for EwsBackend {
             labels: false,
             ids_survive_move: false,
             local_directory: false,
+            mailbox_request_limit: true,
         }
     }
 

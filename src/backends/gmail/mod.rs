@@ -265,6 +265,7 @@ impl Backend for GmailBackend {
             labels: true,
             ids_survive_move: true,
             local_directory: false,
+            mailbox_request_limit: true,
         }
     }
 

@@ -552,6 +552,7 @@ impl Backend for GraphBackend {
             labels: false,
             ids_survive_move: true,
             local_directory: false,
+            mailbox_request_limit: true,
         }
     }
 

@@ -550,6 +550,7 @@ impl Backend for ImapBackend {
             labels: false,
             ids_survive_move: false,
             local_directory: false,
+            mailbox_request_limit: false,
         }
     }
 

@@ -104,6 +104,7 @@ impl Backend for MaildirBackend {
             labels: false,
             ids_survive_move: false,
             local_directory: true,
+            mailbox_request_limit: false,
         }
     }
 

@@ -3,17 +3,19 @@
 //! and the tenant's concurrency, and a tenant whose credentials were refused stops for all.
 //!
 //! - per mailbox: at most `[engine] per_mailbox` items at once, held after a throttle until
-//!   the server's `Retry-After` passed (the same gate the HTTP backends use per request);
+//!   the server's `Retry-After` passed (the same gate the HTTP backends use per request); on a
+//!   shared store also across every host's engine ([`shared`]);
 //! - per tenant: an adaptive limit ([`adaptive::Controller`]) from `[engine] concurrency` up
 //!   to the ceiling, fed by every backend call ([`observed`]);
-//! - the credentials breaker of each tenant.
+//! - the credentials breaker of each tenant, kept in the store so that it opens for every
+//!   process and host at once.
 
 mod adaptive;
 mod observed;
+mod shared;
 
 use std::collections::HashMap;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,15 +23,12 @@ use tokio::sync::Notify;
 
 pub use adaptive::{CallKind, Controller};
 pub(super) use observed::Observed;
+pub(super) use shared::TurnPass;
 
 use crate::backends::ErrorKind;
 use crate::backends::common::throttle::{Gate, Gates};
 use crate::config::EngineSettings;
-
-/// Tenants whose credentials were refused: their items fail at once instead of locking the
-/// account out with more attempts. Cleared when a run starts with no other run going, so a
-/// fixed secret is tried again by the next run.
-pub(super) type Breaker = Arc<Mutex<HashMap<String, String>>>;
+use crate::store::{Store, StoreError};
 
 /// The limits of this process.
 pub(super) struct Limits {
@@ -37,48 +36,50 @@ pub(super) struct Limits {
     ceiling: usize,
     mailboxes: Gates,
     tenants: Mutex<HashMap<String, Arc<TenantGate>>>,
-    breaker: Breaker,
-    runs: Arc<AtomicUsize>,
-}
-
-/// A run in progress; the count of runs goes down when it is dropped.
-pub(super) struct RunGuard {
-    runs: Arc<AtomicUsize>,
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        self.runs.fetch_sub(1, Ordering::SeqCst);
-    }
+    store: Arc<Store>,
+    turns: Arc<shared::Turns>,
 }
 
 impl Limits {
-    pub(super) fn new(settings: &EngineSettings) -> Limits {
+    pub(super) fn new(settings: &EngineSettings, store: Arc<Store>) -> Limits {
         Limits {
             start: settings.concurrency,
             ceiling: settings.concurrency_ceiling(),
             mailboxes: Gates::new(settings.per_mailbox),
             tenants: Mutex::default(),
-            breaker: Breaker::default(),
-            runs: Arc::default(),
+            store,
+            turns: Arc::default(),
         }
     }
 
-    /// A run begins. The first of a quiet process forgets the breaker's earlier trips.
-    pub(super) fn run_started(&self) -> RunGuard {
-        if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.breaker
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
-        }
-        RunGuard {
-            runs: Arc::clone(&self.runs),
-        }
+    /// Why `job`'s items of `tenant` fail at once: its credentials were refused since the
+    /// job was created, by this process or another host's (`None`: go ahead).
+    pub(super) fn breaker(&self, tenant: &str, job: i64) -> Result<Option<String>, StoreError> {
+        self.store.breaker_for_job(tenant, job)
     }
 
-    pub(super) fn breaker(&self) -> &Breaker {
-        &self.breaker
+    /// The tenant's credentials were refused: stop its items everywhere.
+    pub(super) fn open_breaker(&self, tenant: &str, reason: &str) -> Result<(), StoreError> {
+        self.store.open_breaker(tenant, reason)
+    }
+
+    /// On a shared store, the worker's turn at a mailbox whose server limits its requests
+    /// (`limited`), waited for while another host's worker has it (`None`: the store is this
+    /// host's alone, or the server sets no such limit, and the process's gates suffice).
+    pub(super) async fn mailbox_turn(
+        &self,
+        limited: bool,
+        worker: &str,
+        tenant: &str,
+        mailbox: &str,
+    ) -> Result<Option<TurnPass>, StoreError> {
+        if !limited || !self.store.is_shared() {
+            return Ok(None);
+        }
+        self.turns
+            .enter(&self.store, worker, tenant, mailbox)
+            .await
+            .map(Some)
     }
 
     /// The gate of one mailbox, shared by every run of the process.
@@ -122,6 +123,12 @@ impl Limits {
                 gate.throttled(retry_after);
                 if let (Some(mailbox), Some(wait)) = (mailbox, retry_after) {
                     self.mailbox(tenant, mailbox).hold(wait);
+                    // Every other host waits it out too.
+                    if self.store.is_shared()
+                        && let Err(e) = self.store.hold_mailbox(tenant, mailbox, wait)
+                    {
+                        tracing::warn!("recording a hold on {mailbox}: {e}");
+                    }
                 }
             }
             // Other failures say nothing about the server's capacity.
@@ -228,18 +235,23 @@ impl TenantGate {
 mod tests {
     use super::*;
 
-    fn limits(start: usize, ceiling: usize, per_mailbox: usize) -> Limits {
-        Limits::new(&EngineSettings {
-            concurrency: start,
-            max_concurrency: Some(ceiling),
-            per_mailbox,
-            ..EngineSettings::default()
-        })
+    fn limits(start: usize, ceiling: usize, per_mailbox: usize) -> (tempfile::TempDir, Limits) {
+        let (dir, store) = crate::store::testutil::temp_store();
+        let limits = Limits::new(
+            &EngineSettings {
+                concurrency: start,
+                max_concurrency: Some(ceiling),
+                per_mailbox,
+                ..EngineSettings::default()
+            },
+            Arc::new(store),
+        );
+        (dir, limits)
     }
 
     #[tokio::test]
     async fn a_tenant_gate_admits_no_more_than_its_limit_and_wakes_a_waiter_on_release() {
-        let limits = limits(2, 8, 4);
+        let (_dir, limits) = limits(2, 8, 4);
         let gate = limits.tenant("t");
         let a = Arc::clone(&gate).acquire_owned().await;
         let _b = Arc::clone(&gate).acquire_owned().await;
@@ -257,7 +269,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_throttle_with_retry_after_holds_the_mailbox_and_halves_the_tenant() {
-        let limits = limits(16, 64, 4);
+        let (_dir, limits) = limits(16, 64, 4);
         limits.observe(
             "t",
             Some("a@x"),
@@ -297,22 +309,5 @@ mod tests {
             Some((ErrorKind::Unavailable, Some(Duration::from_secs(1)))),
         );
         assert_eq!(limits.tenant("u").limit(), 8);
-    }
-
-    #[test]
-    fn the_first_run_of_a_quiet_process_forgets_the_breaker_and_a_second_does_not() {
-        let limits = limits(16, 64, 4);
-        let first = limits.run_started();
-        limits
-            .breaker()
-            .lock()
-            .unwrap()
-            .insert("t".into(), "refused".into());
-        let second = limits.run_started();
-        assert!(limits.breaker().lock().unwrap().contains_key("t"));
-        drop(first);
-        drop(second);
-        let _third = limits.run_started();
-        assert!(limits.breaker().lock().unwrap().is_empty());
     }
 }

@@ -7,6 +7,7 @@
 mod alerts;
 mod claims;
 mod indicators;
+mod limits;
 mod records;
 mod reports;
 mod search;
@@ -14,6 +15,7 @@ mod search;
 use alerts::*;
 use claims::*;
 use indicators::*;
+use limits::*;
 use records::*;
 use reports::*;
 use search::*;
@@ -252,6 +254,10 @@ macro_rules! contract_suite {
                 an_alert_is_stored_once_and_each_revision_decided_once,
                 an_approval_is_decided_once_or_expires,
                 a_poller_cursor_is_kept_per_source,
+                one_worker_at_a_time_has_a_mailboxs_turn,
+                a_forgotten_worker_gives_its_turns_back,
+                a_mailbox_hold_is_kept_by_every_handle,
+                a_breaker_stops_earlier_jobs_everywhere,
             );
         }
     };

@@ -18,6 +18,7 @@ mod copy;
 mod decode;
 mod indicators;
 mod jobs;
+mod limits;
 mod listen;
 mod messages;
 mod pollers;

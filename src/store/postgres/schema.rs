@@ -308,6 +308,28 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (kind, value, source)
     );
     "#,
+    // 13: limits every engine on the store keeps together (see the SQLite schema).
+    r#"
+    CREATE TABLE mailbox_turns (
+        tenant     TEXT NOT NULL,
+        mailbox    TEXT NOT NULL,
+        worker     TEXT NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+        taken_at   BIGINT NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    CREATE INDEX mailbox_turns_by_worker ON mailbox_turns (worker);
+    CREATE TABLE mailbox_holds (
+        tenant     TEXT NOT NULL,
+        mailbox    TEXT NOT NULL,
+        held_until BIGINT NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    CREATE TABLE tenant_breakers (
+        tenant    TEXT PRIMARY KEY,
+        reason    TEXT NOT NULL,
+        opened_at BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had, in one transaction, under a lock so two

@@ -1,0 +1,112 @@
+//! The limits this process keeps with every other engine on a shared store (team mode): the
+//! turn at a mailbox whose server limits its requests (one worker at a time, across hosts;
+//! within its turn the process's own gates keep the worker to the limit), a server's hold on
+//! a mailbox, and the tenant's credentials breaker. See `store/limits.rs` for the rules.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::store::{MailboxTurn, Store, StoreError};
+
+/// How long to wait before asking again for a mailbox another worker has: short at first (a
+/// turn ends with the other worker's last item there, usually one backend call away), then
+/// longer, so that items waiting on one busy mailbox do not turn into a stream of writes.
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+const LAST_RETRY: Duration = Duration::from_millis(500);
+
+/// This process's turns: for each (worker, tenant, mailbox) whose turn it has, how many of
+/// the worker's items are in the mailbox now. The turn is taken by the first and given back
+/// by the last; the lock is held across those store writes, so an item that arrives as the
+/// last one leaves never believes it has a turn the store has just let go.
+#[derive(Default)]
+pub(super) struct Turns {
+    items: Mutex<HashMap<String, usize>>,
+}
+
+/// One item's share of its worker's turn at a mailbox; given back when dropped.
+pub(in crate::engine) struct TurnPass {
+    turns: Arc<Turns>,
+    store: Arc<Store>,
+    worker: String,
+    tenant: String,
+    mailbox: String,
+}
+
+fn key(worker: &str, tenant: &str, mailbox: &str) -> String {
+    // A NUL cannot occur in a worker id, a tenant name or an address.
+    format!("{worker}\0{tenant}\0{mailbox}")
+}
+
+impl Turns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Join the worker's turn at the mailbox, waiting for it while another worker has it or
+    /// the mailbox is held.
+    pub(super) async fn enter(
+        self: &Arc<Self>,
+        store: &Arc<Store>,
+        worker: &str,
+        tenant: &str,
+        mailbox: &str,
+    ) -> Result<TurnPass, StoreError> {
+        let key = key(worker, tenant, mailbox);
+        let mut retry = FIRST_RETRY;
+        loop {
+            let answer = {
+                let mut items = self.lock();
+                if let Some(n) = items.get_mut(&key) {
+                    *n += 1;
+                    MailboxTurn::Granted
+                } else {
+                    let answer = store.take_mailbox_turn(worker, tenant, mailbox)?;
+                    if answer == MailboxTurn::Granted {
+                        items.insert(key.clone(), 1);
+                    }
+                    answer
+                }
+            };
+            match answer {
+                MailboxTurn::Granted => {
+                    return Ok(TurnPass {
+                        turns: Arc::clone(self),
+                        store: Arc::clone(store),
+                        worker: worker.to_string(),
+                        tenant: tenant.to_string(),
+                        mailbox: mailbox.to_string(),
+                    });
+                }
+                MailboxTurn::Held(wait) => tokio::time::sleep(wait).await,
+                MailboxTurn::Busy { .. } => {
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(LAST_RETRY);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TurnPass {
+    fn drop(&mut self) {
+        let key = key(&self.worker, &self.tenant, &self.mailbox);
+        let mut items = self.turns.lock();
+        let Some(n) = items.get_mut(&key) else {
+            return;
+        };
+        *n -= 1;
+        if *n > 0 {
+            return;
+        }
+        items.remove(&key);
+        // Not given back now, the turn goes with this worker's row when the run ends (or
+        // when the worker is presumed dead): the mailbox waits meanwhile, never over its limit.
+        if let Err(e) = self
+            .store
+            .end_mailbox_turn(&self.worker, &self.tenant, &self.mailbox)
+        {
+            tracing::warn!(mailbox = %self.mailbox, "ending a mailbox turn: {e}");
+        }
+    }
+}

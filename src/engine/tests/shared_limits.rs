@@ -1,0 +1,234 @@
+//! The limits every engine on a store keeps together: two runs in one process, two engines
+//! (two hosts) on one PostgreSQL keeping to one mailbox's limit, and a credentials breaker
+//! one engine opens stopping another's items.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{RunOptions, Scripted, Setup, engine_on, log_message, setup, transient};
+use crate::backends::ErrorKind;
+use crate::model::{Action, ItemState};
+use crate::store::{NewItem, NewJob, PgStore, Store};
+
+/// A sweep job of `per_mailbox_items` items in each of the setup's first three mailboxes.
+fn load_job(store: &Store, tag: &str, per_mailbox_items: usize) -> i64 {
+    let items: Vec<NewItem> = (0..per_mailbox_items * 3)
+        .map(|n| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{}@t.test", n % 3),
+            message_id: format!("<{tag}{n}@x>"),
+            ..NewItem::default()
+        })
+        .collect();
+    let job = NewJob {
+        kind: crate::model::JobKind::Sweep,
+        action: Action::Trash,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: tag.into(),
+        restores_job: None,
+        audit: crate::store::NewAudit::default(),
+    };
+    match store.create_job(&job, &items) {
+        Ok(id) => id,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn two_runs_in_one_process_share_the_per_mailbox_limit() {
+    // Two jobs at once in one engine (a console running two jobs): each run alone keeps to
+    // two per mailbox; together they must too.
+    let backend = Scripted {
+        delay: Duration::from_millis(20),
+        ..Scripted::default()
+    };
+    let s = setup(3, 2, backend);
+    let first = load_job(s.engine.store(), "a", 10);
+    let second = load_job(s.engine.store(), "b", 10);
+    let run = |job| {
+        let engine = Arc::clone(&s.engine);
+        async move {
+            engine
+                .run(RunOptions {
+                    job: Some(job),
+                    follow: false,
+                })
+                .await
+        }
+    };
+    let (a, b) = tokio::join!(run(first), run(second));
+    let finished = a.map(|a| a.finished).unwrap_or(0) + b.map(|b| b.finished).unwrap_or(0);
+    assert_eq!(finished, 60, "both jobs ran to the end");
+    assert_eq!(
+        s.backend.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the two runs together reached the per-mailbox limit and never passed it"
+    );
+}
+
+/// Run `job` on `engine` to its end.
+async fn run(engine: &Arc<super::Engine>, job: i64) -> u64 {
+    match engine
+        .run(RunOptions {
+            job: Some(job),
+            follow: false,
+        })
+        .await
+    {
+        Ok(summary) => summary.finished,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_on_one_postgresql_keep_to_one_mailboxs_limit_together() {
+    // Two engines with a store each on one database, as the services of two hosts: alone,
+    // each keeps to two per mailbox; together they must too, for a server that limits it.
+    // The backend is one object, so it counts what both send to each mailbox.
+    let backend = Arc::new(Scripted {
+        delay: Duration::from_millis(15),
+        request_limit: true,
+        ..Scripted::default()
+    });
+    let db = crate::store::postgres::testdb::fresh_database();
+    let open = || -> Arc<Store> {
+        let config: ::postgres::Config = match db.url.parse() {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        match PgStore::open(&config, &db.name) {
+            Ok(s) => Arc::new(Store::from(s)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let (a, b) = (open(), open());
+    log_message(&a, 3);
+    let first = engine_on(a, dir.path(), (3, 2), &backend);
+    let second = engine_on(b, dir.path(), (3, 2), &backend);
+    let jobs = (
+        load_job(first.store(), "a", 8),
+        load_job(first.store(), "b", 8),
+    );
+    let (x, y) = tokio::join!(run(&first, jobs.0), run(&second, jobs.1));
+    assert_eq!(x + y, 48, "both jobs ran to the end");
+    assert_eq!(
+        backend.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the two hosts together reached the per-mailbox limit and never passed it"
+    );
+    // Every turn was given back: a newcomer gets each mailbox at once.
+    if let Err(e) = first.store().register_worker("host:9:late", "host", 9) {
+        panic!("{e}");
+    }
+    for n in 0..3 {
+        let turn = first
+            .store()
+            .take_mailbox_turn("host:9:late", "t", &format!("u{n}@t.test"));
+        assert_eq!(turn.ok(), Some(crate::store::MailboxTurn::Granted), "u{n}");
+    }
+}
+
+#[tokio::test]
+async fn a_breaker_one_engine_opens_stops_the_items_another_engine_claims() {
+    // Engine A meets refused credentials on the first job; engine B, another process on the
+    // same store with a backend that would answer, must not try the second job (created
+    // before the refusal) at all. A third job, created after, is tried again.
+    let refusing = Scripted::default();
+    refusing
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![transient(ErrorKind::AuthFailed, None)],
+        );
+    let s: Setup = setup(6, 2, refusing);
+    let store = s.engine.store();
+    let one = items_job(store, "one", 0..1);
+    let rest = items_job(store, "rest", 1..6);
+    run(&s.engine, one).await;
+    let Some(path) = store.sqlite_path() else {
+        panic!("a SQLite store");
+    };
+    let other_store = match Store::open(path) {
+        Ok(o) => Arc::new(o),
+        Err(e) => panic!("{e}"),
+    };
+    let answering = Arc::new(Scripted::default());
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let other = engine_on(other_store, dir.path(), (6, 2), &answering);
+    run(&other, rest).await;
+    let calls = answering
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    assert_eq!(
+        calls, 0,
+        "the other engine tried a tenant whose credentials were refused"
+    );
+    let items = match other.store().job_items(rest) {
+        Ok(i) => i,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(items.len(), 5);
+    for i in &items {
+        assert_eq!(i.state, ItemState::Failed, "{i:?}");
+        let error = i.error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("auth-failed:") && error.contains("refused earlier in this job"),
+            "{error}"
+        );
+    }
+    // A job created after the breaker opened is tried again (the secret may be fixed).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let later = items_job(other.store(), "later", 1..3);
+    assert_eq!(run(&other, later).await, 2);
+    let calls = answering
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    assert!(calls >= 2, "{calls} calls for the later job");
+    let done = match other.store().job_items(later) {
+        Ok(i) => i,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(done.iter().all(|i| i.state == ItemState::Done), "{done:?}");
+}
+
+/// A retract job of the logged `<m@x>` in mailboxes `u{n}@t.test` for each `n` given.
+fn items_job(store: &Store, tag: &str, mailboxes: std::ops::Range<usize>) -> i64 {
+    let items: Vec<NewItem> = mailboxes
+        .map(|n| NewItem {
+            tenant: "t".into(),
+            mailbox: format!("u{n}@t.test"),
+            message_id: "<m@x>".into(),
+            ..NewItem::default()
+        })
+        .collect();
+    let job = NewJob {
+        kind: crate::model::JobKind::Retract,
+        action: Action::MoveToJunk,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: tag.into(),
+        restores_job: None,
+        audit: crate::store::NewAudit::default(),
+    };
+    match store.create_job(&job, &items) {
+        Ok(id) => id,
+        Err(e) => panic!("{e}"),
+    }
+}
