@@ -250,7 +250,51 @@ fn tls_connects_as_sslmode_asks_and_refuses_a_certificate_it_cannot_trust() {
     // verify-full with the CA that signed it, by the name the certificate holds.
     let store = open("localhost", "verify-full", Some(&ca)).expect("verify-full connects");
     assert_eq!(encrypted_sessions(), "1", "the session is encrypted");
+    // The LISTEN sessions are opened as the store's own was: encrypted too, never in clear.
+    assert!(
+        store
+            .watch_for_work(std::sync::Arc::new(|| {}))
+            .expect("listen")
+    );
+    assert!(
+        store
+            .watch_progress(std::sync::Arc::new(|_| {}))
+            .expect("listen")
+    );
+    let sessions_of = |query: &str| {
+        server
+            .psql(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FILTER (WHERE ssl), count(*) FROM pg_stat_ssl \
+                     JOIN pg_stat_activity USING (pid) \
+                     WHERE datname = '{}' AND query LIKE '{query}'",
+                    db.name
+                ),
+            )
+            .trim()
+            .to_string()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sessions_of("LISTEN%") != "2|2" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LISTEN sessions (encrypted|all): {}",
+            sessions_of("LISTEN%")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     drop(store);
+    // Dropping the handle ends its LISTEN sessions too (each looks at its stop flag twice a
+    // second).
+    while sessions_of("LISTEN%") != "0|0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "LISTEN sessions outlive their store: {}",
+            sessions_of("LISTEN%")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // require: encrypted, the certificate not checked (no CA given).
     let store = open("127.0.0.1", "require", None).expect("require connects");
     assert_eq!(encrypted_sessions(), "1", "the session is encrypted");

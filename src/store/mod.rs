@@ -58,7 +58,8 @@ pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, Re
 pub use postgres::PgStore;
 pub use roles::{
     AlertLog, Approvals, AuditTrail, EvidenceStore, IndicatorStore, ItemClaims, JobQueue,
-    MessageLog, PhishReports, PollerCursors, ServiceSigning, SharedLimits, StoreRoles, WorkSignals,
+    MessageLog, PhishReports, PollerCursors, ProgressChanged, ServiceSigning, SharedLimits,
+    StoreRoles, WorkSignals,
 };
 pub use search::PageAnchor;
 pub use submissions::{NewReport, ReportRecord};
@@ -225,6 +226,12 @@ impl SqliteStore {
     /// worker's idle poll finds their jobs. `wake` is never called.
     pub fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
         drop(wake);
+        Ok(false)
+    }
+
+    /// Nor of progress: the feeds' poll reads what this host's processes wrote.
+    pub fn watch_progress(&self, changed: ProgressChanged) -> Result<bool> {
+        drop(changed);
         Ok(false)
     }
 

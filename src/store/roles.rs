@@ -201,6 +201,9 @@ role! {
     }
 }
 
+/// What is called when a job's progress changed (its id), or may have changed unseen (`None`).
+pub type ProgressChanged = Arc<dyn Fn(Option<i64>) + Send + Sync>;
+
 role! {
     /// Being told that some process made work, rather than finding it at the next poll.
     pub trait WorkSignals {
@@ -208,6 +211,10 @@ role! {
         /// have been missed (a lost session); `false` when this store cannot tell (SQLite:
         /// its writers share one host, and the worker's poll sees them).
         fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool>;
+        /// Call `changed` with a job's id whenever any process changes its progress, and
+        /// with `None` whenever what was said may have been missed; `false` when this store
+        /// cannot tell (SQLite: the progress feeds' poll sees every writer).
+        fn watch_progress(&self, changed: ProgressChanged) -> Result<bool>;
     }
 }
 

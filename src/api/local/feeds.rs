@@ -11,31 +11,57 @@
 //! The poller reads the store rather than being told by the engine because the job may run in
 //! another process (a `worker --follow` beside the service, or another host's service in team
 //! mode): the store is the bus (DESIGN.md), and reading it is the one way that sees them all.
+//! A store that can tell when a job's progress changed (PostgreSQL's LISTEN/NOTIFY: every
+//! host's writes) nudges the job's poller to read at once, and the poll then only bounds how
+//! late a change shows whose notification was lost or left out ([`LISTENING_POLL`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use futures_util::Stream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::super::types::{ApiError, JobProgress};
 use crate::model::Job;
-use crate::store::Store;
+use crate::store::{ProgressChanged, Store};
 
 /// How often a job's poller reads its state: often enough that progress looks live, rarely
 /// enough that a watched 100,000-item job costs the store nothing worth measuring.
 pub const FEED_POLL: Duration = Duration::from_millis(50);
 
+/// The poll of a feed whose store tells it of changes: the floor under a lost notification
+/// (a reconnect nudges every feed anyway) or one left out between two (see
+/// `store/postgres/listen.rs`).
+pub const LISTENING_POLL: Duration = Duration::from_millis(500);
+
 /// Where a feed reads a job's state (the store; a counting reader in tests).
 pub trait JobSource: Send + Sync + 'static {
     /// The job as it stands now.
     fn read_job(&self, id: i64) -> Result<Job, ApiError>;
+
+    /// Call `changed` with a job's id whenever its progress changes, and with `None` when a
+    /// change may have gone untold; `false` when the source cannot tell (then only the poll
+    /// finds changes).
+    fn watch_progress(&self, changed: ProgressChanged) -> bool {
+        drop(changed);
+        false
+    }
 }
 
 impl JobSource for Store {
     fn read_job(&self, id: i64) -> Result<Job, ApiError> {
         Ok(self.job(id)?)
+    }
+
+    fn watch_progress(&self, changed: ProgressChanged) -> bool {
+        match Store::watch_progress(self, changed) {
+            Ok(told) => told,
+            Err(e) => {
+                tracing::warn!("not told of job progress, polling for it: {e}");
+                false
+            }
+        }
     }
 }
 
@@ -47,15 +73,23 @@ enum Snapshot {
     Failed(ApiError),
 }
 
+/// One live feed: what it publishes, and what makes its poller read before its next tick.
+struct Feed {
+    sender: Arc<watch::Sender<Snapshot>>,
+    nudge: Arc<Notify>,
+}
+
 /// The live feeds of one process, by job id: a feed is in the map exactly while its poller
 /// runs, and its poller leaves the map under the map's lock, so a new watcher either joins a
 /// running poller or starts a fresh one, never one that is about to stop.
-type FeedMap = Arc<Mutex<HashMap<i64, Arc<watch::Sender<Snapshot>>>>>;
+type FeedMap = Arc<Mutex<HashMap<i64, Feed>>>;
 
 /// The feeds of one process (the service shares one among its connections).
 pub struct JobFeeds {
     feeds: FeedMap,
     poll: Duration,
+    /// Whether the first source watched tells of changes (asked once: it starts a listener).
+    told: OnceLock<bool>,
 }
 
 impl Default for JobFeeds {
@@ -64,9 +98,25 @@ impl Default for JobFeeds {
     }
 }
 
-fn lock(feeds: &FeedMap) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<watch::Sender<Snapshot>>>> {
+fn lock(feeds: &FeedMap) -> std::sync::MutexGuard<'_, HashMap<i64, Feed>> {
     // Entries are whole Arcs: a panic elsewhere leaves nothing half-done.
     feeds.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Make the poller of job `id` (every poller: `None`) read now.
+fn nudge(feeds: &Weak<Mutex<HashMap<i64, Feed>>>, id: Option<i64>) {
+    let Some(feeds) = feeds.upgrade() else {
+        return;
+    };
+    let map = lock(&feeds);
+    match id {
+        Some(id) => {
+            if let Some(feed) = map.get(&id) {
+                feed.nudge.notify_one();
+            }
+        }
+        None => map.values().for_each(|feed| feed.nudge.notify_one()),
+    }
 }
 
 impl JobFeeds {
@@ -75,6 +125,21 @@ impl JobFeeds {
         JobFeeds {
             feeds: Arc::default(),
             poll,
+            told: OnceLock::new(),
+        }
+    }
+
+    /// How often a poller reads: the feeds' poll, or [`LISTENING_POLL`] (if longer) once the
+    /// source tells of changes.
+    fn poll_for(&self, source: &dyn JobSource) -> Duration {
+        let told = *self.told.get_or_init(|| {
+            let feeds = Arc::downgrade(&self.feeds);
+            source.watch_progress(Arc::new(move |id| nudge(&feeds, id)))
+        });
+        if told {
+            self.poll.max(LISTENING_POLL)
+        } else {
+            self.poll
         }
     }
 
@@ -106,20 +171,35 @@ impl JobFeeds {
         source: Arc<dyn JobSource>,
         id: i64,
     ) -> Result<watch::Receiver<Snapshot>, ApiError> {
+        let every = self.poll_for(source.as_ref());
         let mut feeds = lock(&self.feeds);
-        if let Some(sender) = feeds.get(&id) {
-            return Ok(sender.subscribe());
+        if let Some(feed) = feeds.get(&id) {
+            return Ok(feed.sender.subscribe());
         }
         let first = source.read_job(id)?;
         let finished = first.status.is_finished();
         let (sender, receiver) = watch::channel(Snapshot::Job(first));
         if !finished {
-            let sender = Arc::new(sender);
-            feeds.insert(id, Arc::clone(&sender));
-            tokio::spawn(poll(source, id, sender, Arc::clone(&self.feeds), self.poll));
+            let feed = Feed {
+                sender: Arc::new(sender),
+                nudge: Arc::default(),
+            };
+            let ticker = Ticker {
+                every,
+                nudge: Arc::clone(&feed.nudge),
+            };
+            let sender = Arc::clone(&feed.sender);
+            feeds.insert(id, feed);
+            tokio::spawn(poll(source, id, sender, Arc::clone(&self.feeds), ticker));
         }
         Ok(receiver)
     }
+}
+
+/// When a poller reads: every tick, and at once when nudged.
+struct Ticker {
+    every: Duration,
+    nudge: Arc<Notify>,
 }
 
 /// The one poller of a job: publishes each change until the job finishes, the job can no
@@ -129,7 +209,7 @@ async fn poll(
     id: i64,
     sender: Arc<watch::Sender<Snapshot>>,
     feeds: FeedMap,
-    every: Duration,
+    ticker: Ticker,
 ) {
     loop {
         tokio::select! {
@@ -142,7 +222,8 @@ async fn poll(
                 }
                 continue;
             }
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(ticker.every) => {}
+            _ = ticker.nudge.notified() => {}
         }
         let ended = match source.read_job(id) {
             Ok(job) => {
@@ -306,5 +387,57 @@ mod tests {
             after,
             "still reading the store"
         );
+    }
+    /// [`Scripted`] that tells of changes: the test holds the callback and calls it.
+    struct Telling {
+        inner: Scripted,
+        changed: Mutex<Option<ProgressChanged>>,
+    }
+
+    impl JobSource for Telling {
+        fn read_job(&self, id: i64) -> Result<Job, ApiError> {
+            self.inner.read_job(id)
+        }
+
+        fn watch_progress(&self, changed: ProgressChanged) -> bool {
+            *self.changed.lock().unwrap() = Some(changed);
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_told_change_is_read_at_once_and_the_poll_is_only_the_floor() {
+        let source = Arc::new(Telling {
+            inner: Scripted {
+                reads: AtomicU64::new(0),
+                total: 3,
+            },
+            changed: Mutex::new(None),
+        });
+        // A poll far longer than the test: only the nudges can move the feed along.
+        let feeds = JobFeeds::new(Duration::from_secs(30));
+        let mut stream = Box::pin(feeds.watch(source.clone(), 4).expect("watch"));
+        let first = stream.next().await.expect("first").expect("event");
+        assert_eq!(first.job.counts.remediated, 0);
+        let changed = source
+            .changed
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("asked to tell");
+        // Another job's change does not make this feed read.
+        changed(Some(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(source.inner.reads.load(Ordering::SeqCst), 1);
+        for (nudge, expected) in [(Some(4), 1), (None, 2), (Some(4), 3)] {
+            changed(nudge);
+            let event = tokio::time::timeout(Duration::from_secs(5), stream.next())
+                .await
+                .expect("read at once when told")
+                .expect("an event")
+                .expect("no error");
+            assert_eq!(event.job.counts.remediated, expected, "{nudge:?}");
+        }
+        assert_eq!(feeds.live(), 0, "the poller left when the job finished");
     }
 }

@@ -317,6 +317,7 @@ impl ItemClaims for PgStore {
                          WHERE id = $1 AND (owner IS NULL OR owner NOT IN (SELECT id FROM workers))",
                         &[&job, &worker],
                     )?;
+                    tx.progressed(job, false);
                 }
                 out.push(claimed);
             }
@@ -376,6 +377,9 @@ impl ItemClaims for PgStore {
                 &[&item, &worker, &now.millis_after(retry_in), &error],
             )?;
             if requeued == 1 {
+                if let Some(job) = job {
+                    tx.progressed(job, false);
+                }
                 return Ok(Requeued::Queued);
             }
             let cancelled = end_item_unless_taken(

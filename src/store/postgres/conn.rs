@@ -34,24 +34,37 @@ pub(super) struct Session {
     pub statements: Statements,
 }
 
+/// How to open a session: the store's own, and each LISTEN thread's, the same way.
+#[derive(Clone)]
+pub(super) struct Connector {
+    config: postgres::Config,
+    /// `None` is plain TCP, `Some` is TLS or no session at all (never the driver's "prefer",
+    /// which falls back to plain text when the server does not offer TLS).
+    tls: Option<MakeRustlsConnect>,
+}
+
+impl Connector {
+    pub fn new(config: &postgres::Config, tls: Option<MakeRustlsConnect>) -> Connector {
+        let mut config = config.clone();
+        if tls.is_some() {
+            config.ssl_mode(SslMode::Require);
+        }
+        Connector { config, tls }
+    }
+
+    /// A new session, opened off any async worker thread.
+    pub fn connect(&self) -> std::result::Result<postgres::Client, postgres::Error> {
+        outside_any_runtime(|| match &self.tls {
+            None => self.config.connect(postgres::NoTls),
+            Some(tls) => self.config.connect(tls.clone()),
+        })
+    }
+}
+
 impl Connection {
-    /// Connect; `tls` decides whether (and how) the session is encrypted: `None` is plain
-    /// TCP, `Some` is TLS or no session at all (never the driver's "prefer", which falls
-    /// back to plain text when the server does not offer TLS).
-    pub fn open(
-        config: &postgres::Config,
-        place: &str,
-        tls: Option<MakeRustlsConnect>,
-    ) -> Result<Connection> {
-        let connected = match tls {
-            None => outside_any_runtime(|| config.connect(postgres::NoTls)),
-            Some(tls) => {
-                let mut config = config.clone();
-                config.ssl_mode(SslMode::Require);
-                outside_any_runtime(move || config.connect(tls))
-            }
-        };
-        let client = connected.map_err(|e| StoreError::Open {
+    /// Connect as `connector` says.
+    pub fn open(connector: &Connector, place: &str) -> Result<Connection> {
+        let client = connector.connect().map_err(|e| StoreError::Open {
             path: place.into(),
             detail: words(&e),
         })?;

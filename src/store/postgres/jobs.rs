@@ -121,7 +121,7 @@ pub(super) fn lock_job(tx: &mut Tx<'_>, id: i64) -> Result<()> {
 /// callers hold the job's row lock, so the count and the write see every item's last state.
 pub(super) fn settle_job(tx: &mut Tx<'_>, now: Now, job: i64) -> Result<()> {
     let at = now.millis();
-    tx.execute(
+    let settled = tx.execute(
         "UPDATE jobs SET finished_at = $2, throttle_note = NULL,
              status = (SELECT CASE
                  WHEN count(*) FILTER (WHERE state = 'failed') = 0 THEN 'done'
@@ -133,12 +133,14 @@ pub(super) fn settle_job(tx: &mut Tx<'_>, now: Now, job: i64) -> Result<()> {
            AND NOT EXISTS (SELECT 1 FROM items WHERE job = $1 AND state IN ('queued', 'claimed'))",
         &[&job, &at],
     )?;
-    tx.execute(
+    let cancelled = tx.execute(
         "UPDATE jobs SET finished_at = $2
          WHERE id = $1 AND status = 'cancelled' AND finished_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM items WHERE job = $1 AND state IN ('queued', 'claimed'))",
         &[&job, &at],
     )?;
+    // Every path that changes an item's state settles its job: one place to tell it.
+    tx.progressed(job, settled + cancelled > 0);
     Ok(())
 }
 
@@ -521,6 +523,7 @@ impl JobQueue for PgStore {
                 "UPDATE jobs SET throttle_note = $2 WHERE id = $1",
                 &[&job, &note],
             )?;
+            tx.progressed(job, false);
             Ok(())
         })
     }

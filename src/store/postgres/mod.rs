@@ -39,9 +39,9 @@ use chrono::{DateTime, Utc};
 use postgres::IsolationLevel;
 
 use super::clock::Now;
-use super::{Clock, Result, StoreError};
+use super::{Clock, ProgressChanged, Result, StoreError};
 use crate::trust::ServiceKey;
-use conn::{Connection, Session};
+use conn::{Connection, Connector, Session};
 pub use copy::{Cell, CopyRow, CopyTable};
 use statements::{Statements, Tx};
 
@@ -61,10 +61,11 @@ pub struct PgStore {
     /// `None`: the database server's clock. Tests give a clock they move.
     clock: Option<Arc<dyn Clock>>,
     signer: OnceLock<Arc<ServiceKey>>,
-    /// How to open another session (the LISTEN thread's).
-    config: postgres::Config,
+    /// How to open another session (the LISTEN threads'), as this one was: with its TLS.
+    connector: Connector,
     /// Set when the handle is dropped: its LISTEN threads stop.
     stop_listening: Arc<AtomicBool>,
+    progress_told: listen::ProgressTold,
 }
 
 impl PgStore {
@@ -114,7 +115,8 @@ impl PgStore {
         clock: Option<Arc<dyn Clock>>,
         tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     ) -> Result<PgStore> {
-        let conn = Connection::open(config, place, tls)?;
+        let connector = Connector::new(config, tls);
+        let conn = Connection::open(&connector, place)?;
         conn.run(|session| schema::migrate(&mut session.client))
             .map_err(|e| StoreError::Open {
                 path: place.into(),
@@ -125,8 +127,9 @@ impl PgStore {
             place: place.to_string(),
             clock,
             signer: OnceLock::new(),
-            config: config.clone(),
+            connector,
             stop_listening: Arc::default(),
+            progress_told: listen::ProgressTold::default(),
         })
     }
 
@@ -156,10 +159,33 @@ impl PgStore {
     /// listening session, whose absence loses notifications (see `listen`). Each call starts
     /// one more session on a thread of its own, until this handle is dropped.
     pub fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
+        self.listen(listen::WORK_CHANNEL, Arc::new(move |_| wake()))
+    }
+
+    /// Call `changed` with a job's id whenever any session changes its progress (at most
+    /// every [`listen::PROGRESS_EVERY`] per writing handle, and at its end), and with `None`
+    /// on every (re)connect of the listening session.
+    pub fn watch_progress(&self, changed: ProgressChanged) -> Result<bool> {
+        self.listen(
+            listen::PROGRESS_CHANNEL,
+            Arc::new(move |payload| match payload {
+                None => changed(None),
+                // Only this build's writers notify the channel; anything else is ignored.
+                Some(id) => {
+                    if let Ok(job) = id.parse::<i64>() {
+                        changed(Some(job));
+                    }
+                }
+            }),
+        )
+    }
+
+    fn listen(&self, channel: &'static str, heard: listen::Heard) -> Result<bool> {
         listen::spawn(
-            self.config.clone(),
+            self.connector.clone(),
             self.place.clone(),
-            wake,
+            channel,
+            heard,
             Arc::clone(&self.stop_listening),
         )
         .map(|()| true)
@@ -171,12 +197,20 @@ impl PgStore {
     fn write<R: Send>(&self, f: impl FnOnce(&mut Tx<'_>, Now) -> Result<R> + Send) -> Result<R> {
         let clock = self.clock.clone();
         let signer = self.signer.get().map(Arc::as_ref);
+        let told = &self.progress_told;
         self.conn.run(move |session| {
             let Session { client, statements } = session;
             let run = || {
                 let mut tx = Tx::new(client.transaction()?, statements);
                 let at = moment(&mut tx, clock.as_deref())?;
                 let out = f(&mut tx, Now(at, signer))?;
+                // Delivered at commit to every host's progress feeds of these jobs.
+                for job in told.due(tx.take_progressed()) {
+                    tx.execute(
+                        "SELECT pg_notify($1, $2)",
+                        &[&listen::PROGRESS_CHANNEL, &job.to_string()],
+                    )?;
+                }
                 tx.commit()?;
                 Ok(out)
             };
@@ -236,6 +270,10 @@ impl Drop for PgStore {
 impl super::WorkSignals for PgStore {
     fn watch_for_work(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<bool> {
         PgStore::watch_for_work(self, wake)
+    }
+
+    fn watch_progress(&self, changed: ProgressChanged) -> Result<bool> {
+        PgStore::watch_progress(self, changed)
     }
 }
 

@@ -63,11 +63,38 @@ impl<T: Sql + ?Sized> Sql for &T {
 pub(super) struct Tx<'a> {
     tx: Transaction<'a>,
     statements: &'a mut Statements,
+    /// The jobs whose progress this transaction changed, each with whether it ended them:
+    /// told to the listening hosts before the commit (see `PgStore::write`).
+    progressed: Vec<(i64, bool)>,
 }
 
 impl<'a> Tx<'a> {
     pub fn new(tx: Transaction<'a>, statements: &'a mut Statements) -> Tx<'a> {
-        Tx { tx, statements }
+        Tx {
+            tx,
+            statements,
+            progressed: Vec::new(),
+        }
+    }
+
+    /// This transaction changes job `job`'s progress (`ended`: it finished the job).
+    pub fn progressed(&mut self, job: i64, ended: bool) {
+        self.progressed.push((job, ended));
+    }
+
+    /// The jobs this transaction changed, once each, `ended` if any change ended the job.
+    pub fn take_progressed(&mut self) -> Vec<(i64, bool)> {
+        let mut jobs = std::mem::take(&mut self.progressed);
+        jobs.sort_unstable();
+        // Sorted by (job, ended): the last of each job's run says whether any ended it.
+        let mut once: Vec<(i64, bool)> = Vec::with_capacity(jobs.len());
+        for (job, ended) in jobs {
+            match once.last_mut() {
+                Some(last) if last.0 == job => last.1 |= ended,
+                _ => once.push((job, ended)),
+            }
+        }
+        once
     }
 
     pub fn commit(self) -> Result<(), Error> {

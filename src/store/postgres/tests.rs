@@ -188,3 +188,93 @@ fn a_job_committed_elsewhere_wakes_the_listener_also_after_its_session_is_cut() 
     wait_for(4, "a job after the reconnect");
     drop(listener);
 }
+
+/// Progress another session writes is told with the job's id: a job written, its items
+/// claimed and its end (always, however soon after the last notification); a reconnect is
+/// told as "anything may have changed".
+#[test]
+fn a_jobs_progress_written_elsewhere_is_told_with_its_id() {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use crate::model::{ItemOutcome, ItemState};
+    use crate::store::{ItemFinish, NewItem};
+
+    let (db, listener) = open();
+    let writer = PgStore::open(&db.url.parse().expect("url"), &db.name).expect("open");
+    let heard: Arc<Mutex<Vec<Option<i64>>>> = Arc::default();
+    let into = Arc::clone(&heard);
+    assert!(
+        listener
+            .watch_progress(Arc::new(move |job| {
+                into.lock().unwrap_or_else(|e| e.into_inner()).push(job);
+            }))
+            .expect("listen")
+    );
+    let wait_for = |what: Option<i64>, count: usize, why: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let n = heard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|j| **j == what)
+                .count();
+            if n >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not told {why}: {heard:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_for(None, 1, "the first connect");
+    let job = writer
+        .create_job(
+            &NewJob {
+                kind: crate::model::JobKind::Retract,
+                action: crate::model::Action::Trash,
+                initiated_by: "tester".into(),
+                ssh_from: None,
+                reason: None,
+                target: "<m@x>".into(),
+                restores_job: None,
+                audit: entry(0),
+            },
+            &[NewItem {
+                tenant: "t".into(),
+                mailbox: "a@t.test".into(),
+                message_id: "<m@x>".into(),
+                ..NewItem::default()
+            }],
+        )
+        .expect("job");
+    wait_for(Some(job), 1, "the job written");
+    writer.register_worker("h:1:a", "h", 1).expect("register");
+    std::thread::sleep(super::listen::PROGRESS_EVERY);
+    let claimed = writer.claim_items("h:1:a", 10, None).expect("claim");
+    assert_eq!(claimed.len(), 1);
+    wait_for(Some(job), 2, "the claim");
+    // At once after the claim, within the interval: the end is told all the same.
+    let finished = writer
+        .finish_item(&ItemFinish {
+            item: claimed[0].item.id,
+            worker: "h:1:a".into(),
+            state: ItemState::Done,
+            outcome: ItemOutcome::Remediated,
+            error: None,
+            placements: Vec::new(),
+            delivery: None,
+            audit: entry(1),
+            acted: true,
+        })
+        .expect("finish");
+    assert!(finished);
+    wait_for(Some(job), 3, "the job's end");
+    let cut = server().psql(
+        &db.name,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
+    assert_eq!(cut.trim(), "1", "the listening session was found and ended");
+    wait_for(None, 2, "the reconnect");
+}
