@@ -1,40 +1,36 @@
-//! The limits every engine on a store keeps together: two runs in one process, two engines
-//! (two hosts) on one PostgreSQL keeping to one mailbox's limit, and a credentials breaker
-//! one engine opens stopping another's items.
+//! The per-mailbox limit and the credentials breaker: one run under load, two runs in one
+//! process, two engines (two hosts) on one PostgreSQL keeping to one mailbox's limit
+//! together, and a breaker one engine opens stopping another's items.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{RunOptions, Scripted, Setup, engine_on, log_message, setup, transient};
+use super::{
+    RunOptions, Scripted, Setup, engine_on, load_job, log_message, run_to_end, setup, transient,
+    write_job,
+};
 use crate::backends::ErrorKind;
-use crate::model::{Action, ItemState};
-use crate::store::{NewItem, NewJob, PgStore, Store};
+use crate::model::{Action, ItemState, JobKind};
+use crate::store::{NewItem, PgStore, Store};
 
-/// A sweep job of `per_mailbox_items` items in each of the setup's first three mailboxes.
-fn load_job(store: &Store, tag: &str, per_mailbox_items: usize) -> i64 {
-    let items: Vec<NewItem> = (0..per_mailbox_items * 3)
-        .map(|n| NewItem {
-            tenant: "t".into(),
-            mailbox: format!("u{}@t.test", n % 3),
-            message_id: format!("<{tag}{n}@x>"),
-            ..NewItem::default()
-        })
-        .collect();
-    let job = NewJob {
-        kind: crate::model::JobKind::Sweep,
-        action: Action::Trash,
-        initiated_by: "tester".into(),
-        ssh_from: None,
-        reason: None,
-        target: tag.into(),
-        restores_job: None,
-        audit: crate::store::NewAudit::default(),
+#[tokio::test]
+async fn the_per_mailbox_limit_holds_under_load() {
+    // Ten messages in each of three mailboxes, global limit 16, per-mailbox limit 2.
+    let backend = Scripted {
+        delay: Duration::from_millis(10),
+        ..Scripted::default()
     };
-    match store.create_job(&job, &items) {
-        Ok(id) => id,
-        Err(e) => panic!("{e}"),
-    }
+    let s = setup(3, 2, backend);
+    let job = load_job(s.engine.store(), "m", 10);
+    let (j, _) = run_to_end(&s, job).await;
+    assert_eq!(j.counts.matched, 30);
+    assert_eq!(j.counts.failed, 0);
+    assert_eq!(
+        s.backend.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the limit was reached, never passed"
+    );
 }
 
 #[tokio::test]
@@ -217,18 +213,5 @@ fn items_job(store: &Store, tag: &str, mailboxes: std::ops::Range<usize>) -> i64
             ..NewItem::default()
         })
         .collect();
-    let job = NewJob {
-        kind: crate::model::JobKind::Retract,
-        action: Action::MoveToJunk,
-        initiated_by: "tester".into(),
-        ssh_from: None,
-        reason: None,
-        target: tag.into(),
-        restores_job: None,
-        audit: crate::store::NewAudit::default(),
-    };
-    match store.create_job(&job, &items) {
-        Ok(id) => id,
-        Err(e) => panic!("{e}"),
-    }
+    write_job(store, JobKind::Retract, Action::MoveToJunk, tag, &items)
 }
