@@ -102,6 +102,7 @@ impl Engine {
         ));
         let heartbeat = {
             let store = Arc::clone(&self.store);
+            let limits = Arc::clone(&self.limits);
             let lease = Arc::clone(&lease);
             tokio::spawn(async move {
                 loop {
@@ -111,9 +112,12 @@ impl Engine {
                         Ok(true) => lease.renewed(sent_at),
                         // Presumed dead meanwhile: the claims from before are not ours any
                         // more, so the old confirmation stands and the fence stops their acts.
-                        Ok(false) => tracing::warn!(
-                            "this worker was presumed dead; its claims were taken over"
-                        ),
+                        Ok(false) => {
+                            tracing::warn!(
+                                "this worker was presumed dead; its claims were taken over"
+                            );
+                            limits.worker_was_forgotten(lease.worker());
+                        }
                         Err(e) => tracing::warn!("heartbeat: {e}"),
                     }
                 }

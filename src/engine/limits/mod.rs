@@ -82,6 +82,12 @@ impl Limits {
             .map(Some)
     }
 
+    /// `worker` was presumed dead (its heartbeat found its row gone): its mailbox turns
+    /// went with the row.
+    pub(super) fn worker_was_forgotten(&self, worker: &str) {
+        self.turns.forget(worker);
+    }
+
     /// The gate of one mailbox, shared by every run of the process.
     pub(super) fn mailbox(&self, tenant: &str, mailbox: &str) -> Arc<Gate> {
         // A NUL cannot occur in a tenant name or an address, so the key is unambiguous.

@@ -43,6 +43,15 @@ impl Turns {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `worker` was presumed dead and its row deleted, its turns with it (another host may
+    /// have one of them now): forget them, so its next items ask the store again instead of
+    /// joining a turn it no longer has. The items still in flight were fenced with the
+    /// claims; their passes find nothing to give back.
+    pub(super) fn forget(&self, worker: &str) {
+        let prefix = format!("{worker}\0");
+        self.lock().retain(|key, _| !key.starts_with(&prefix));
+    }
+
     /// Join the worker's turn at the mailbox, waiting for it while another worker has it or
     /// the mailbox is held.
     pub(super) async fn enter(
@@ -108,5 +117,48 @@ impl Drop for TurnPass {
         {
             tracing::warn!(mailbox = %self.mailbox, "ending a mailbox turn: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Turns;
+    use crate::store::MailboxTurn;
+
+    #[tokio::test]
+    async fn a_forgotten_worker_asks_the_store_again_instead_of_joining_a_lost_turn() {
+        let (_dir, store) = crate::store::testutil::temp_store();
+        let store = Arc::new(store);
+        let turns = Arc::new(Turns::default());
+        for w in ["h:1:me", "h:2:other"] {
+            assert!(store.register_worker(w, "h", 1).is_ok());
+        }
+        let first = turns.enter(&store, "h:1:me", "t", "a@t.test").await;
+        assert!(first.is_ok());
+        // Presumed dead meanwhile: the row went, its turn with it, and another took the turn.
+        assert!(store.unregister_worker("h:1:me").is_ok());
+        assert!(store.register_worker("h:1:me", "h", 1).is_ok());
+        assert_eq!(
+            store.take_mailbox_turn("h:2:other", "t", "a@t.test").ok(),
+            Some(MailboxTurn::Granted)
+        );
+        turns.forget("h:1:me");
+        let second = tokio::time::timeout(
+            Duration::from_millis(200),
+            turns.enter(&store, "h:1:me", "t", "a@t.test"),
+        )
+        .await;
+        assert!(second.is_err(), "joined a turn another worker holds");
+        // The item of the lost turn ends: nothing of the other's turn is given back.
+        drop(first);
+        assert_eq!(
+            store.take_mailbox_turn("h:1:me", "t", "a@t.test").ok(),
+            Some(MailboxTurn::Busy {
+                worker: "h:2:other".into()
+            })
+        );
     }
 }
