@@ -38,6 +38,7 @@ pub(super) struct Limits {
     tenants: Mutex<HashMap<String, Arc<TenantGate>>>,
     store: Arc<Store>,
     turns: Arc<shared::Turns>,
+    breakers: shared::Breakers,
 }
 
 impl Limits {
@@ -49,18 +50,19 @@ impl Limits {
             tenants: Mutex::default(),
             store,
             turns: Arc::default(),
+            breakers: shared::Breakers::default(),
         }
     }
 
     /// Why `job`'s items of `tenant` fail at once: its credentials were refused since the
     /// job was created, by this process or another host's (`None`: go ahead).
     pub(super) fn breaker(&self, tenant: &str, job: i64) -> Result<Option<String>, StoreError> {
-        self.store.breaker_for_job(tenant, job)
+        self.breakers.check(&self.store, tenant, job)
     }
 
     /// The tenant's credentials were refused: stop its items everywhere.
     pub(super) fn open_breaker(&self, tenant: &str, reason: &str) -> Result<(), StoreError> {
-        self.store.open_breaker(tenant, reason)
+        self.breakers.open(&self.store, tenant, reason)
     }
 
     /// On a shared store, the worker's turn at a mailbox whose server limits its requests

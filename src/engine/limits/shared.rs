@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::store::{MailboxTurn, Store, StoreError};
 
@@ -14,6 +14,57 @@ use crate::store::{MailboxTurn, Store, StoreError};
 /// longer, so that items waiting on one busy mailbox do not turn into a stream of writes.
 const FIRST_RETRY: Duration = Duration::from_millis(20);
 const LAST_RETRY: Duration = Duration::from_millis(500);
+
+/// How long a read of a tenant's breaker stands before the store is asked again: a breaker
+/// another host opens stops this process's items within this (a refused login or two more,
+/// not one per item), one this process opens at once; and items no longer cost a read each.
+const BREAKER_FRESH: Duration = Duration::from_secs(1);
+
+/// When a (tenant, job)'s breaker was read, and what it said.
+type BreakerReads = HashMap<(String, i64), (Instant, Option<String>)>;
+
+/// The breakers as last read.
+#[derive(Default)]
+pub(super) struct Breakers {
+    read: Mutex<BreakerReads>,
+}
+
+impl Breakers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerReads> {
+        self.read.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Why `job`'s items of `tenant` stop (see `Store::breaker_for_job`), read again from the
+    /// store once the last read is [`BREAKER_FRESH`] old.
+    pub(super) fn check(
+        &self,
+        store: &Store,
+        tenant: &str,
+        job: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let key = (tenant.to_string(), job);
+        if let Some((at, answer)) = self.lock().get(&key)
+            && at.elapsed() < BREAKER_FRESH
+        {
+            return Ok(answer.clone());
+        }
+        let answer = store.breaker_for_job(tenant, job)?;
+        let mut read = self.lock();
+        if read.len() > 4096 {
+            read.retain(|_, (at, _)| at.elapsed() < BREAKER_FRESH);
+        }
+        read.insert(key, (Instant::now(), answer.clone()));
+        Ok(answer)
+    }
+
+    /// Open `tenant`'s breaker, and forget what was read of it, so this process's next
+    /// items read the open one.
+    pub(super) fn open(&self, store: &Store, tenant: &str, reason: &str) -> Result<(), StoreError> {
+        store.open_breaker(tenant, reason)?;
+        self.lock().retain(|(t, _), _| t != tenant);
+        Ok(())
+    }
+}
 
 /// This process's turns: for each (worker, tenant, mailbox) whose turn it has, how many of
 /// the worker's items are in the mailbox now. The turn is taken by the first and given back
