@@ -24,6 +24,20 @@ fn entry(n: usize) -> NewAudit {
     }
 }
 
+/// A retract job of `<m@x>` by the tester, its items given separately.
+fn retract_job() -> NewJob {
+    NewJob {
+        kind: crate::model::JobKind::Retract,
+        action: crate::model::Action::Trash,
+        initiated_by: "tester".into(),
+        ssh_from: None,
+        reason: None,
+        target: "<m@x>".into(),
+        restores_job: None,
+        audit: entry(0),
+    }
+}
+
 #[test]
 fn the_schema_has_every_sqlite_migration_under_the_same_number() {
     assert_eq!(
@@ -104,21 +118,7 @@ fn several_writers_append_to_one_chain_without_forking_it() {
 #[test]
 fn stored_times_are_the_servers_by_default() {
     let (db, store) = open();
-    let job = store
-        .create_job(
-            &NewJob {
-                kind: crate::model::JobKind::Retract,
-                action: crate::model::Action::Trash,
-                initiated_by: "tester".into(),
-                ssh_from: None,
-                reason: None,
-                target: "<m@x>".into(),
-                restores_job: None,
-                audit: entry(0),
-            },
-            &[],
-        )
-        .expect("job");
+    let job = store.create_job(&retract_job(), &[]).expect("job");
     let created = store.job(job).expect("job").created_at.timestamp_millis();
     let server_now: i64 = server()
         .psql(
@@ -163,18 +163,8 @@ fn a_job_committed_elsewhere_wakes_the_listener_also_after_its_session_is_cut() 
             std::thread::sleep(Duration::from_millis(10));
         }
     };
-    let job = || NewJob {
-        kind: crate::model::JobKind::Retract,
-        action: crate::model::Action::Trash,
-        initiated_by: "tester".into(),
-        ssh_from: None,
-        reason: None,
-        target: "<m@x>".into(),
-        restores_job: None,
-        audit: entry(0),
-    };
     wait_for(1, "the first connect");
-    writer.create_job(&job(), &[]).expect("job");
+    writer.create_job(&retract_job(), &[]).expect("job");
     wait_for(2, "a job another session wrote");
 
     let cut = server().psql(
@@ -184,7 +174,7 @@ fn a_job_committed_elsewhere_wakes_the_listener_also_after_its_session_is_cut() 
     );
     assert_eq!(cut.trim(), "1", "the listening session was found and ended");
     wait_for(3, "the reconnect");
-    writer.create_job(&job(), &[]).expect("job");
+    writer.create_job(&retract_job(), &[]).expect("job");
     wait_for(4, "a job after the reconnect");
     drop(listener);
 }
@@ -230,16 +220,7 @@ fn a_jobs_progress_written_elsewhere_is_told_with_its_id() {
     wait_for(None, 1, "the first connect");
     let job = writer
         .create_job(
-            &NewJob {
-                kind: crate::model::JobKind::Retract,
-                action: crate::model::Action::Trash,
-                initiated_by: "tester".into(),
-                ssh_from: None,
-                reason: None,
-                target: "<m@x>".into(),
-                restores_job: None,
-                audit: entry(0),
-            },
+            &retract_job(),
             &[NewItem {
                 tenant: "t".into(),
                 mailbox: "a@t.test".into(),
