@@ -1,6 +1,6 @@
-//! The per-mailbox limit and the credentials breaker: one run under load, two runs in one
-//! process, two engines (two hosts) on one PostgreSQL keeping to one mailbox's limit
-//! together, and a breaker one engine opens stopping another's items.
+//! The per-mailbox limit, holds and the credentials breaker: one run under load, two runs in
+//! one process, two engines (two hosts) on one PostgreSQL keeping to one mailbox's limit and
+//! one's `Retry-After` together, and a breaker one engine opens stopping another's items.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -79,16 +79,16 @@ async fn run(engine: &Arc<super::Engine>, job: i64) -> u64 {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hosts_on_one_postgresql_keep_to_one_mailboxs_limit_together() {
-    // Two engines with a store each on one database, as the services of two hosts: alone,
-    // each keeps to two per mailbox; together they must too, for a server that limits it.
-    // The backend is one object, so it counts what both send to each mailbox.
-    let backend = Arc::new(Scripted {
-        delay: Duration::from_millis(15),
-        request_limit: true,
-        ..Scripted::default()
-    });
+/// Two engines on one fresh PostgreSQL database, each with a store handle of its own (two
+/// hosts' services), sharing `backend`; `<m@x>` logged for three mailboxes.
+fn two_hosts(
+    backend: &Arc<Scripted>,
+) -> (
+    crate::store::postgres::testdb::TestDatabase,
+    tempfile::TempDir,
+    Arc<super::Engine>,
+    Arc<super::Engine>,
+) {
     let db = crate::store::postgres::testdb::fresh_database();
     let open = || -> Arc<Store> {
         let config: ::postgres::Config = match db.url.parse() {
@@ -106,8 +106,85 @@ async fn two_hosts_on_one_postgresql_keep_to_one_mailboxs_limit_together() {
     };
     let (a, b) = (open(), open());
     log_message(&a, 3);
-    let first = engine_on(a, dir.path(), (3, 2), &backend);
-    let second = engine_on(b, dir.path(), (3, 2), &backend);
+    let first = engine_on(a, dir.path(), (3, 2), backend);
+    let second = engine_on(b, dir.path(), (3, 2), backend);
+    (db, dir, first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_after_one_host_is_told_holds_the_mailbox_for_the_other() {
+    // The first host's first look at u0 is throttled for 1.5 s. The second host, which was
+    // told nothing, must not send u0 anything before that has passed either.
+    let backend = Arc::new(Scripted {
+        request_limit: true,
+        ..Scripted::default()
+    });
+    backend
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            "u0@t.test".into(),
+            vec![transient(
+                ErrorKind::Throttled,
+                Some(Duration::from_millis(1_500)),
+            )],
+        );
+    let (_db, _dir, first, second) = two_hosts(&backend);
+    let throttled = items_job(first.store(), "first", 0..1);
+    let later = items_job(first.store(), "second", 0..1);
+    let running = tokio::spawn({
+        let first = Arc::clone(&first);
+        async move { run(&first, throttled).await }
+    });
+    let calls_to_u0 = || -> Vec<std::time::Instant> {
+        backend
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(m, _)| m == "u0@t.test")
+            .map(|(_, at)| *at)
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while calls_to_u0().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first host never called"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Past the answer (the call sleeps for the backend's delay) and the hold's write.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(run(&second, later).await, 1);
+    let calls = calls_to_u0();
+    let throttled_at = calls[0];
+    assert!(calls.len() >= 2, "{} calls", calls.len());
+    for at in &calls[1..] {
+        assert!(
+            at.duration_since(throttled_at) >= Duration::from_millis(1_400),
+            "u0 called {:?} after the throttle that asked for 1.5 s",
+            at.duration_since(throttled_at)
+        );
+    }
+    match running.await {
+        Ok(finished) => assert_eq!(finished, 1),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_on_one_postgresql_keep_to_one_mailboxs_limit_together() {
+    // Two engines with a store each on one database, as the services of two hosts: alone,
+    // each keeps to two per mailbox; together they must too, for a server that limits it.
+    // The backend is one object, so it counts what both send to each mailbox.
+    let backend = Arc::new(Scripted {
+        delay: Duration::from_millis(15),
+        request_limit: true,
+        ..Scripted::default()
+    });
+    let (_db, _dir, first, second) = two_hosts(&backend);
     let jobs = (
         load_job(first.store(), "a", 8),
         load_job(first.store(), "b", 8),
