@@ -84,17 +84,7 @@ impl<'a> Tx<'a> {
 
     /// The jobs this transaction changed, once each, `ended` if any change ended the job.
     pub fn take_progressed(&mut self) -> Vec<(i64, bool)> {
-        let mut jobs = std::mem::take(&mut self.progressed);
-        jobs.sort_unstable();
-        // Sorted by (job, ended): the last of each job's run says whether any ended it.
-        let mut once: Vec<(i64, bool)> = Vec::with_capacity(jobs.len());
-        for (job, ended) in jobs {
-            match once.last_mut() {
-                Some(last) if last.0 == job => last.1 |= ended,
-                _ => once.push((job, ended)),
-            }
-        }
-        once
+        once_each(std::mem::take(&mut self.progressed))
     }
 
     pub fn commit(self) -> Result<(), Error> {
@@ -140,5 +130,38 @@ impl<'a> Tx<'a> {
     ) -> Result<u64, Error> {
         let statement = sql.statement(self)?;
         self.tx.execute(&statement, params)
+    }
+}
+
+/// Each job once, `ended` if any of its changes ended it, in job order.
+fn once_each(mut jobs: Vec<(i64, bool)>) -> Vec<(i64, bool)> {
+    jobs.sort_unstable();
+    let mut once: Vec<(i64, bool)> = Vec::with_capacity(jobs.len());
+    for (job, ended) in jobs {
+        match once.last_mut() {
+            Some(last) if last.0 == job => last.1 |= ended,
+            _ => once.push((job, ended)),
+        }
+    }
+    once
+}
+
+#[cfg(test)]
+mod tests {
+    use super::once_each;
+
+    #[test]
+    fn each_job_is_told_once_and_ended_if_any_change_ended_it() {
+        assert_eq!(
+            once_each(vec![
+                (7, false),
+                (3, false),
+                (7, true),
+                (7, false),
+                (3, false)
+            ]),
+            [(3, false), (7, true)]
+        );
+        assert_eq!(once_each(Vec::new()), []);
     }
 }
