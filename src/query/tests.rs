@@ -570,7 +570,10 @@ fn a_huge_query_fails_fast_at_a_position_without_being_repeated() {
     let started = std::time::Instant::now();
     let e = err(&input);
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_millis(50), "took {took:?}");
+    assert!(
+        took < std::time::Duration::from_millis(200),
+        "took {took:?}"
+    );
     assert!(e.message.contains("too long"), "{e:?}");
     assert!(e.span.start <= crate::query::MAX_QUERY_BYTES, "{e:?}");
     let rendered = e.render(&input);

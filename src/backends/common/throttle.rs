@@ -130,19 +130,19 @@ mod tests {
     async fn a_hold_delays_entry_until_it_ends_and_is_never_shortened() {
         let gates = Gates::new(4);
         let gate = gates.gate("a@x");
-        gate.hold(Duration::from_millis(150));
+        gate.hold(Duration::from_millis(600));
         gate.hold(Duration::from_millis(10));
         let started = Instant::now();
         let _pass = gates.gate("a@x").enter(1).await.unwrap();
         assert!(
-            started.elapsed() >= Duration::from_millis(140),
+            started.elapsed() >= Duration::from_millis(590),
             "{:?}",
             started.elapsed()
         );
-        // Other mailboxes are not held.
+        // Other mailboxes are not held (half the hold: slack for a loaded machine).
         let started = Instant::now();
         let _pass = gates.gate("b@x").enter(1).await.unwrap();
-        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_millis(300));
     }
 
     #[test]

@@ -283,16 +283,17 @@ mod tests {
             Some("a@x"),
             CallKind::Act,
             Duration::from_millis(5),
-            Some((ErrorKind::Throttled, Some(Duration::from_millis(150)))),
+            Some((ErrorKind::Throttled, Some(Duration::from_millis(600)))),
         );
         assert_eq!(limits.tenant("t").limit(), 8);
         let started = Instant::now();
         let _pass = limits.mailbox("t", "a@x").enter(1).await;
-        assert!(started.elapsed() >= Duration::from_millis(140));
-        // Another mailbox, and the same address in another tenant, are not held.
+        assert!(started.elapsed() >= Duration::from_millis(590));
+        // Another mailbox, and the same address in another tenant, are not held (the bound
+        // is half the hold: a loaded machine may be slow, never 300 ms slow to a free gate).
         let started = Instant::now();
         let _pass = limits.mailbox("u", "a@x").enter(1).await;
-        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_millis(300));
         // A 503 without Retry-After, or a refused login, is no throttle.
         limits.observe(
             "u",
