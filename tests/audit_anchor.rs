@@ -502,3 +502,151 @@ fn a_job_row_edited_while_no_worker_ran_is_refused_and_nothing_is_touched() {
         "the refusals are part of an intact, signed trail: {v}"
     );
 }
+
+/// A config that trusts the retired key at `retired` with these bounds (`None`: none).
+fn config_trusting(
+    w: &World,
+    retired: &Path,
+    last_record: Option<i64>,
+    last_job: Option<i64>,
+) -> PathBuf {
+    let mut entry = format!("file = {:?}", retired.display().to_string());
+    for (name, bound) in [("last_record", last_record), ("last_job", last_job)] {
+        if let Some(n) = bound {
+            entry.push_str(&format!(", {name} = {n}"));
+        }
+    }
+    let text = std::fs::read_to_string(w.config()).expect("config");
+    let path = w.path().join(format!(
+        "trusting-{}-{}.toml",
+        last_record.unwrap_or(0),
+        last_job.unwrap_or(0)
+    ));
+    std::fs::write(
+        &path,
+        format!("{text}\n[service]\ntrusted_keys = [{{ {entry} }}]\n"),
+    )
+    .expect("config");
+    path
+}
+
+#[test]
+fn after_a_key_change_the_retired_key_is_trusted_for_what_it_signed_and_no_further() {
+    let w = world();
+    retract(&w, ID);
+    // Two jobs signed with the old key and not yet run when the key changes.
+    let before_change = queue(&w, ID2);
+    let past_bound = queue(&w, ID);
+    let old_last = max_seq(&w);
+    // The change as the README tells it: keep the old public key, remove the secret one; the
+    // next signing process makes a new key.
+    let retired = w.path().join("retired-2026-11.pub");
+    std::fs::copy(w.path().join("service.pub"), &retired).expect("keep the old key");
+    std::fs::remove_file(w.path().join("service.key")).expect("retire the old key");
+
+    // The new key's worker runs the old key's job up to the bound, and refuses the one past it.
+    let trusting = config_trusting(&w, &retired, None, Some(before_change));
+    let out = signed(&w, &trusting, &["worker"]);
+    assert!(
+        out.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, j) = w.json(&["jobs", &before_change.to_string()]);
+    assert_eq!(
+        (&j["job"]["status"], &j["job"]["remediated"]),
+        (&Value::from("done"), &Value::from(2)),
+        "{j}"
+    );
+    let (_, a) = w.json(&["audit", "--action", "job-refused"]);
+    let refusals = a["audit"].as_array().expect("audit");
+    assert_eq!(refusals.len(), 1, "{a}");
+    assert_eq!(refusals[0]["job"], past_bound, "{a}");
+    let detail = refusals[0]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&format!("trusts only up to job {before_change}")),
+        "{detail}"
+    );
+
+    // Every record verifies: the old key's up to where the change fell, the new key's after.
+    let (code, v) = verify(&w, &trusting, &[]);
+    assert_eq!((code, &v["ok"]), (0, &Value::Bool(true)), "{v}");
+    assert!(v["witness_entries"].as_u64().unwrap_or(0) > 1, "{v}");
+    let by = v["signed_by"].as_array().expect("signed_by");
+    assert_eq!(by.len(), 2, "{v}");
+    assert_eq!(by[0]["last_record"], old_last, "{v}");
+    assert_eq!(by[0]["key"], v["trusted_keys"][0], "{v}");
+    assert_eq!(by[1]["key"], v["key"], "{v}");
+    assert_eq!(
+        by[0]["records"].as_i64().unwrap_or(0) + by[1]["records"].as_i64().unwrap_or(0),
+        max_seq(&w),
+        "{v}"
+    );
+    let out = retractor(Some(&trusting), w.path(), &["audit", "verify"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("by retired key"), "{said}");
+
+    // Without the retired key the first old record is the finding; with only the old key, the
+    // first new one; the same keys given on the command line verify.
+    let plain = config_without_witness(&w);
+    let (code, v) = verify(&w, &plain, &[]);
+    assert_eq!((code, &v["first_bad"]), (1, &Value::from(1)), "{v}");
+    assert!(
+        v["problem"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not signed by the service key"),
+        "{v}"
+    );
+    let retired_arg = retired.to_str().expect("utf-8");
+    let (code, v) = verify(&w, &plain, &["--key", retired_arg]);
+    assert_eq!(
+        (code, &v["first_bad"]),
+        (1, &Value::from(old_last + 1)),
+        "{v}"
+    );
+    let new_key = w.path().join("service.pub");
+    let new_arg = new_key.to_str().expect("utf-8");
+    let (code, v) = verify(
+        &w,
+        &plain,
+        &["--key", new_arg, "--trusted-key", retired_arg],
+    );
+    assert_eq!((code, &v["ok"]), (0, &Value::Bool(true)), "{v}");
+
+    // Pinned one record short, the old key's last record is refused like a stranger's.
+    let pinned = config_trusting(&w, &retired, Some(old_last - 1), None);
+    let (code, v) = verify(&w, &pinned, &[]);
+    assert_eq!((code, &v["first_bad"]), (1, &Value::from(old_last)), "{v}");
+    assert!(
+        v["problem"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("trusts only up to record {}", old_last - 1)),
+        "{v}"
+    );
+
+    // A retired key file others could rewrite is refused, by name, before anything is read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&retired, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let (code, v) = json_error(&retractor(
+        Some(&trusting),
+        w.path(),
+        &["--json", "audit", "verify"],
+    ));
+    assert_eq!(code, 2, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("writable by group or others"),
+        "{v}"
+    );
+    let out = signed(&w, &trusting, &["worker"]);
+    assert_ne!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("trusted_keys") && said.contains("writable by group or others"),
+        "{said}"
+    );
+}

@@ -27,7 +27,7 @@ use crate::policy::act::RehearsalReport;
 use crate::policy::report::PolicyReport;
 use crate::store::ApprovalRecord;
 use crate::store::{AuditCheckpoint, AuditEntry, AuditFilter, Store, StoreError};
-use crate::trust::PublicKey;
+use crate::trust::KeyRing;
 use crate::trust::verify::{
     AnchoredVerdict, Anchors, AuditLookup, ChainVerdict, VerifyError, VerifyRequest,
 };
@@ -244,7 +244,7 @@ struct FromCheckpoint<'a> {
 }
 
 impl AuditLookup for FromCheckpoint<'_> {
-    fn chain(&self, key: Option<&PublicKey>) -> Result<ChainVerdict, String> {
+    fn chain(&self, key: Option<&KeyRing>) -> Result<ChainVerdict, String> {
         let mut checkpoint = self.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         let progress = self
             .store

@@ -608,6 +608,10 @@ pub struct VerifyArgs {
     /// store's directory).
     #[arg(long, value_name = "PUBFILE")]
     pub key: Option<PathBuf>,
+    /// A retired key to trust as well, for the records it signed before a key change
+    /// (repeatable; beside `[service] trusted_keys` when `--key` is not given).
+    #[arg(long = "trusted-key", value_name = "PUBFILE")]
+    pub trusted_keys: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

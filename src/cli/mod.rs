@@ -190,8 +190,7 @@ impl Context {
         let config = self.config()?;
         let store = Arc::new(Store::open_configured(&config, Access::Write)?);
         if signing_requested() {
-            let dir = config.service.key_dir_for(&config.store_path);
-            let key = ServiceKey::load_or_create(&dir)
+            let key = ServiceKey::configured(&config)
                 .map_err(|e| CliError::new(exit::ERROR, format!("service key: {e}")))?;
             store.set_signer(Arc::new(key))?;
         }

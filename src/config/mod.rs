@@ -23,7 +23,7 @@ pub mod submissions;
 mod trust;
 
 pub use policy::{ApprovalSettings, Mode, PolicySettings, Rule};
-pub use service::{DEFAULT_SOCKET, ServiceSettings};
+pub use service::{DEFAULT_SOCKET, ServiceSettings, TrustedKeySetting};
 pub use store::{PostgresStore, SslMode, TeamStoreKeys};
 pub use submissions::SubmissionSettings;
 pub use trust::{AuditSettings, DEFAULT_WITNESS_EVERY};
@@ -697,5 +697,38 @@ mod example_tests {
             cfg.tenants["exch"].backend,
             BackendSettings::Ews(_)
         ));
+    }
+
+    /// The commented `trusted_keys` line of the example parses, and its bounds are checked.
+    #[test]
+    fn trusted_keys_parse_with_their_bounds_and_a_bad_bound_is_named() {
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"),
+        )
+        .unwrap();
+        let line = example
+            .lines()
+            .find_map(|l| l.strip_prefix("# trusted_keys = "))
+            .expect("the example documents trusted_keys");
+        let dir = Path::new("/etc/retractor/config.toml");
+        let cfg = Config::parse(&format!("[service]\ntrusted_keys = {line}\n"), dir).unwrap();
+        let t = &cfg.service.trusted_keys[0];
+        assert_eq!((t.last_record, t.last_job), (Some(51234), Some(812)));
+        let relative =
+            Config::parse("[service]\ntrusted_keys = [{ file = \"old.pub\" }]\n", dir).unwrap();
+        assert_eq!(
+            relative.service.trusted_keys[0].file,
+            Path::new("/etc/retractor/old.pub")
+        );
+        let e = Config::parse(
+            "[service]\ntrusted_keys = [{ file = \"old.pub\", last_record = 0 }]\n",
+            dir,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("trusted_keys entry 1: last_record must be 1 or more"),
+            "{e}"
+        );
     }
 }

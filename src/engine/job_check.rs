@@ -36,7 +36,7 @@ impl Engine {
     /// signature, or the item is not one of the signed targets. Only a signing process checks
     /// (embedded mode has no key, and acts as it always has).
     pub(super) fn job_refusal(&self, c: &Claimed) -> Result<Option<Refusal>, EngineError> {
-        let Some(key) = self.store.signer().map(|k| k.public()) else {
+        let Some(ring) = self.store.signer().map(|k| k.ring()) else {
             return Ok(None);
         };
         let job = c.item.job_id;
@@ -51,33 +51,32 @@ impl Engine {
             None => {
                 let sig = self.store.job_signature(job)?;
                 let verdict = match (&sig.signed_form, &sig.signature) {
-                    (Some(text), Some(signature)) if SignedJob::verifies(text, signature, &key) => {
-                        match SignedJob::from_text(text) {
-                            Some(signed) => {
-                                let found = signed.differences(&sig.current);
-                                if found.is_empty() {
-                                    JobVerdict::Signed(Box::new(signed))
-                                } else {
-                                    JobVerdict::Refused(Refusal {
-                                        reason: format!(
-                                            "job {job} does not match its signature: {}",
-                                            found.join("; ")
-                                        ),
-                                        signed_initiator: Some(signed.initiated_by),
-                                    })
+                    (Some(text), Some(signature)) => {
+                        match SignedJob::signer(text, signature, ring, job) {
+                            Ok(_) => match SignedJob::from_text(text) {
+                                Some(signed) => {
+                                    let found = signed.differences(&sig.current);
+                                    if found.is_empty() {
+                                        JobVerdict::Signed(Box::new(signed))
+                                    } else {
+                                        JobVerdict::Refused(Refusal {
+                                            reason: format!(
+                                                "job {job} does not match its signature: {}",
+                                                found.join("; ")
+                                            ),
+                                            signed_initiator: Some(signed.initiated_by),
+                                        })
+                                    }
                                 }
-                            }
-                            None => refused(job, "its signed form is unreadable", None),
+                                None => refused(job, "its signed form is unreadable", None),
+                            },
+                            Err(why) => refused(
+                                job,
+                                &format!("it is {why}"),
+                                SignedJob::from_text(text).map(|s| s.initiated_by),
+                            ),
                         }
                     }
-                    (Some(text), Some(_)) => refused(
-                        job,
-                        &format!(
-                            "its signature is not the service key's {}",
-                            key.fingerprint()
-                        ),
-                        SignedJob::from_text(text).map(|s| s.initiated_by),
-                    ),
                     _ => refused(job, "it is not signed by the service", None),
                 };
                 if let JobVerdict::Refused(r) = &verdict {

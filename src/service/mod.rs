@@ -100,8 +100,7 @@ pub async fn serve(config_path: &Path, factory: ApiFactory) -> Result<(), Servic
     );
     // The service alone holds the key: every job it creates and every audit record it writes
     // is signed, and its worker refuses a job whose row no longer matches its signature.
-    let key_dir = config.service.key_dir_for(&config.store_path);
-    let key = ServiceKey::load_or_create(&key_dir)
+    let key = ServiceKey::configured(&config)
         .map_err(|e| ServiceError::Setup(format!("service key: {e}")))?;
     store
         .set_signer(Arc::new(key))

@@ -340,6 +340,7 @@ async fn references_queries_and_bodies_arrive_intact() {
     let e = remote
         .verify_audit(&crate::trust::verify::VerifyRequest {
             key: Some("k".into()),
+            trusted_keys: Vec::new(),
             witness: None,
         })
         .await

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Now, Result, SqliteStore, StoreError};
 use crate::trust::verify::ChainVerdict;
-use crate::trust::{PublicKey, Purpose};
+use crate::trust::{KeyRing, KeyTally, Purpose, SignedThing};
 
 pub(super) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -75,6 +75,10 @@ pub struct AuditVerdict {
     pub problem: Option<String>,
     /// How many records carry a signature (checked when a public key was given).
     pub signed: u64,
+    /// Per key that signed (when keys were given), its records and the last of them: after a
+    /// key change, where it fell (`[service] trusted_keys`' `last_record`).
+    #[serde(default)]
+    pub signed_by: Vec<KeyTally>,
 }
 
 /// Written by the service with its key.
@@ -87,6 +91,9 @@ pub const AUTHORITY_ADVISORY: &str = "advisory";
 pub struct AuditCheckpoint {
     pub seq: i64,
     pub hash: String,
+    /// The counts up to it, so a walk from here reports the whole trail's.
+    pub signed: u64,
+    pub signed_by: Vec<KeyTally>,
 }
 
 /// A verification's verdict, and the checkpoint to continue from (only when the chain is
@@ -274,18 +281,18 @@ impl SqliteStore {
     /// before it are not re-read, so a caller that verifies often (the console, on every job
     /// change) reads only what was appended since. A full walk is [`Store::verify_audit`].
     pub fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
-        let own = self.signer().map(|k| k.public());
+        let own = self.signer().map(|k| k.ring().clone());
         self.verify_audit_with(from, own.as_ref())
     }
 
-    /// [`Store::verify_audit_from`], checking every signature with `key` (`audit verify
-    /// --key`). Without a key, signatures are counted but not checked; either way a record
+    /// [`Store::verify_audit_from`], checking every signature with the keys of `key` (`audit
+    /// verify --key`, `[service] trusted_keys`). Without keys, signatures are counted but not checked; either way a record
     /// without a signature after a signed one is a finding: once a store is the service's,
     /// nothing else may write to its trail.
     pub fn verify_audit_with(
         &self,
         from: Option<&AuditCheckpoint>,
-        key: Option<&PublicKey>,
+        key: Option<&KeyRing>,
     ) -> Result<AuditProgress> {
         self.read(|tx| {
             if !has_audit_table(tx)? {
@@ -302,7 +309,7 @@ impl SqliteStore {
                         .optional()?;
                     match ChainWalk::from_checkpoint(cp, stored, key) {
                         Ok(walk) => walk,
-                        Err(verdict) => return Ok(verdict),
+                        Err(verdict) => return Ok(*verdict),
                     }
                 }
                 None => ChainWalk::from_start(key),
@@ -359,14 +366,16 @@ impl SqliteStore {
 
 /// A walk along the chain, record by record, as both stores verify it: every record must
 /// follow its predecessor, hash over its own fields to its stored hash, carry a signature
-/// once one record did (checked with `key` when given), and the last must match the head.
+/// once one record did (checked with the ring's keys when given), and the last must match
+/// the head.
 pub(super) struct ChainWalk<'k> {
-    key: Option<&'k PublicKey>,
+    key: Option<&'k KeyRing>,
     expected_seq: i64,
     prev_hash: String,
     seen_signed: bool,
     records: u64,
     signed: u64,
+    signed_by: Vec<KeyTally>,
 }
 
 impl<'k> ChainWalk<'k> {
@@ -379,13 +388,14 @@ impl<'k> ChainWalk<'k> {
                 first_bad: None,
                 problem: None,
                 signed: 0,
+                signed_by: Vec::new(),
             },
             checkpoint: None,
         }
     }
 
     /// From the first record.
-    pub(super) fn from_start(key: Option<&'k PublicKey>) -> ChainWalk<'k> {
+    pub(super) fn from_start(key: Option<&'k KeyRing>) -> ChainWalk<'k> {
         ChainWalk {
             key,
             expected_seq: 1,
@@ -393,6 +403,7 @@ impl<'k> ChainWalk<'k> {
             seen_signed: false,
             records: 0,
             signed: 0,
+            signed_by: Vec::new(),
         }
     }
 
@@ -401,8 +412,8 @@ impl<'k> ChainWalk<'k> {
     pub(super) fn from_checkpoint(
         cp: &AuditCheckpoint,
         stored: Option<(String, Option<String>)>,
-        key: Option<&'k PublicKey>,
-    ) -> std::result::Result<ChainWalk<'k>, AuditProgress> {
+        key: Option<&'k KeyRing>,
+    ) -> std::result::Result<ChainWalk<'k>, Box<AuditProgress>> {
         match stored {
             // The chain up to the checkpoint is contiguous from 1: its length is its last seq.
             Some((hash, sig)) if hash == cp.hash => Ok(ChainWalk {
@@ -411,9 +422,10 @@ impl<'k> ChainWalk<'k> {
                 prev_hash: cp.hash.clone(),
                 seen_signed: sig.is_some(),
                 records: cp.seq as u64,
-                signed: 0,
+                signed: cp.signed,
+                signed_by: cp.signed_by.clone(),
             }),
-            _ => Err(bad(
+            _ => Err(Box::new(bad(
                 cp.seq,
                 format!(
                     "record {} changed or went missing after it was verified",
@@ -421,7 +433,7 @@ impl<'k> ChainWalk<'k> {
                 ),
                 cp.seq as u64,
                 0,
-            )),
+            ))),
         }
     }
 
@@ -433,26 +445,21 @@ impl<'k> ChainWalk<'k> {
     /// The next record, in sequence order; the verdict when it breaks the chain.
     pub(super) fn step(&mut self, e: AuditEntry) -> Option<AuditProgress> {
         self.records += 1;
-        let (records, signed) = (self.records, self.signed);
         if e.seq != self.expected_seq {
             let expected = self.expected_seq;
-            return Some(bad(
+            return Some(self.bad(
                 expected,
                 format!("record {expected} is missing (next is {})", e.seq),
-                records,
-                signed,
             ));
         }
         if e.prev_hash != self.prev_hash {
-            return Some(bad(
+            return Some(self.bad(
                 e.seq,
                 format!(
                     "record {}: link to record {} broken (it does not carry that record's hash)",
                     e.seq,
                     e.seq - 1
                 ),
-                records,
-                signed,
             ));
         }
         let fields = NewAudit {
@@ -467,49 +474,50 @@ impl<'k> ChainWalk<'k> {
             detail: e.detail.clone(),
         };
         if record_hash(e.seq, &fields, &e.at, &e.prev_hash, e.authority.as_deref()) != e.hash {
-            return Some(bad(
+            return Some(self.bad(
                 e.seq,
                 format!(
                     "record {}: hash does not match its content (the record was altered)",
                     e.seq
                 ),
-                records,
-                signed,
             ));
         }
         match (&e.sig, self.key) {
-            (Some(sig), Some(key))
-                if !key.verify(
+            (Some(sig), Some(ring)) => {
+                let message = record_signed_message(e.seq, &e.hash);
+                match ring.signer(
                     Purpose::AuditRecord,
-                    &record_signed_message(e.seq, &e.hash),
+                    &message,
                     sig,
-                ) =>
-            {
-                return Some(bad(
-                    e.seq,
-                    format!(
-                        "record {}: signature invalid: not signed by the service key {}; it was rewritten or inserted",
-                        e.seq,
-                        key.fingerprint()
-                    ),
-                    records,
-                    signed,
-                ));
+                    SignedThing::Record(e.seq),
+                ) {
+                    Ok(key) => {
+                        crate::trust::ring::tally(&mut self.signed_by, key, e.seq);
+                        self.signed += 1;
+                        self.seen_signed = true;
+                    }
+                    Err(why) => {
+                        return Some(self.bad(
+                            e.seq,
+                            format!(
+                                "record {}: signature invalid: {why}; it was rewritten or inserted",
+                                e.seq
+                            ),
+                        ));
+                    }
+                }
             }
-            (Some(_), _) => {
+            (Some(_), None) => {
                 self.signed += 1;
                 self.seen_signed = true;
             }
             (None, _) if self.seen_signed => {
-                return Some(bad(
+                return Some(self.bad(
                     e.seq,
                     format!(
                         "record {} has no signature though records before it are signed: it was written without the service",
                         e.seq
-                    ),
-                    records,
-                    signed,
-                ));
+                    )));
             }
             (None, _) => {}
         }
@@ -520,37 +528,39 @@ impl<'k> ChainWalk<'k> {
 
     /// The verdict once every record was read, given the head kept beside the table.
     pub(super) fn finish(self, head: Option<(i64, String)>) -> AuditProgress {
-        let (records, signed) = (self.records, self.signed);
         let last_seq = self.expected_seq - 1;
         match head {
-            Some((seq, hash)) if seq != last_seq || hash != self.prev_hash => bad(
+            Some((seq, hash)) if seq != last_seq || hash != self.prev_hash => self.bad(
                 last_seq + 1,
                 format!(
                     "the trail ends at record {last_seq} but its head says {seq}: records were cut off"
                 ),
-                records,
-                signed,
             ),
-            None if records > 0 => bad(
-                1,
-                "the trail's head record is missing".into(),
-                records,
-                signed,
-            ),
+            None if self.records > 0 => self.bad(1, "the trail's head record is missing".into()),
             _ => AuditProgress {
                 verdict: AuditVerdict {
                     ok: true,
-                    records,
+                    records: self.records,
                     first_bad: None,
                     problem: None,
-                    signed,
+                    signed: self.signed,
+                    signed_by: self.signed_by.clone(),
                 },
                 checkpoint: (last_seq > 0).then(|| AuditCheckpoint {
                     seq: last_seq,
                     hash: self.prev_hash.clone(),
+                    signed: self.signed,
+                    signed_by: self.signed_by,
                 }),
             },
         }
+    }
+
+    /// The verdict that the chain breaks at `seq`, with the counts so far.
+    fn bad(&self, seq: i64, problem: String) -> AuditProgress {
+        let mut verdict = bad(seq, problem, self.records, self.signed);
+        verdict.verdict.signed_by = self.signed_by.clone();
+        verdict
     }
 }
 
@@ -562,6 +572,7 @@ fn bad(seq: i64, problem: String, records: u64, signed: u64) -> AuditProgress {
             first_bad: Some(seq),
             problem: Some(problem),
             signed,
+            signed_by: Vec::new(),
         },
         checkpoint: None,
     }
@@ -575,6 +586,7 @@ impl From<AuditVerdict> for ChainVerdict {
             first_bad: v.first_bad,
             problem: v.problem,
             signed: v.signed,
+            signed_by: v.signed_by,
         }
     }
 }
@@ -694,13 +706,11 @@ mod tests {
                 .iter()
                 .all(|e| e.authority.as_deref() == Some(AUTHORITY_SERVICE))
         );
-        let v = store.verify_audit_with(None, Some(&key.public()))?.verdict;
+        let v = store.verify_audit_with(None, Some(key.ring()))?.verdict;
         assert!(v.ok && v.signed == 3, "{v:?}");
         let other_dir = tempfile::tempdir().unwrap();
         let other = crate::trust::ServiceKey::load_or_create(other_dir.path()).unwrap();
-        let v = store
-            .verify_audit_with(None, Some(&other.public()))?
-            .verdict;
+        let v = store.verify_audit_with(None, Some(other.ring()))?.verdict;
         assert_eq!(v.first_bad, Some(1), "{v:?}");
         Ok(())
     }

@@ -152,7 +152,7 @@ impl From<PgStore> for Store {
 impl crate::trust::verify::AuditLookup for Store {
     fn chain(
         &self,
-        key: Option<&crate::trust::PublicKey>,
+        key: Option<&crate::trust::KeyRing>,
     ) -> std::result::Result<crate::trust::verify::ChainVerdict, String> {
         self.verify_audit_with(None, key)
             .map(|progress| progress.verdict.into())

@@ -30,7 +30,7 @@ use crate::model::{
     Alert, AlertReceipt, Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement,
 };
 use crate::query::Query;
-use crate::trust::{PublicKey, ServiceKey};
+use crate::trust::{KeyRing, ServiceKey};
 use std::sync::Arc;
 
 /// Declares a role trait from one list of signatures, with its two implementations that
@@ -180,9 +180,10 @@ role! {
         fn verify_audit(&self) -> Result<AuditVerdict>;
         /// Walk the chain from a checkpoint an earlier verification returned.
         fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress>;
-        /// [`AuditTrail::verify_audit_from`], checking every signature with `key` (`audit
-        /// verify --key`); without a key signatures are counted, not checked.
-        fn verify_audit_with(&self, from: Option<&AuditCheckpoint>, key: Option<&PublicKey>) -> Result<AuditProgress>;
+        /// [`AuditTrail::verify_audit_from`], checking every signature with the ring's keys
+        /// (`audit verify --key`, `[service] trusted_keys`); without keys signatures are
+        /// counted, not checked.
+        fn verify_audit_with(&self, from: Option<&AuditCheckpoint>, key: Option<&KeyRing>) -> Result<AuditProgress>;
         /// The chain head: the newest record's sequence number and hash.
         fn audit_head(&self) -> Result<Option<(i64, String)>>;
         /// The stored hash of record `seq` (for checking the witness).

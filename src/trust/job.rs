@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{PublicKey, Purpose, ServiceKey};
+use super::{KeyRing, PublicKey, Purpose, Rejected, ServiceKey, SignedThing};
 
 /// One mailbox copy a job may act on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,6 +72,22 @@ impl SignedJob {
     /// Whether `signature` is `key`'s over exactly `text` (the stored form, byte for byte).
     pub fn verifies(text: &str, signature: &str, key: &PublicKey) -> bool {
         key.verify(Purpose::Job, text.as_bytes(), signature)
+    }
+
+    /// The key of `ring` that made `signature` over exactly `text`, the stored form of job
+    /// `id`, if one may have.
+    pub fn signer<'r>(
+        text: &str,
+        signature: &str,
+        ring: &'r KeyRing,
+        id: i64,
+    ) -> Result<&'r PublicKey, Rejected> {
+        ring.signer(
+            Purpose::Job,
+            text.as_bytes(),
+            signature,
+            SignedThing::Job(id),
+        )
     }
 
     /// How `now` (the job as its rows read today) differs from this signed form, in words

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::TrustError;
+use super::{KeyRing, RetiredKey, TrustError};
 
 /// The secret key's file name in the state directory.
 pub const KEY_FILE: &str = "service.key";
@@ -51,9 +51,12 @@ fn signed_bytes(purpose: Purpose, message: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// The service's private key. Never logged, never shown: `Debug` prints the fingerprint.
+/// The service's private key, and the retired keys it still trusts (`[service]
+/// trusted_keys`). Never logged, never shown: `Debug` prints the fingerprint.
 pub struct ServiceKey {
     signing: SigningKey,
+    /// Its own public half, and the retired keys.
+    ring: KeyRing,
 }
 
 impl std::fmt::Debug for ServiceKey {
@@ -77,6 +80,16 @@ impl ServiceKey {
         }
     }
 
+    /// The service's key where the config puts it (`[service] key_dir`), created on first
+    /// use, trusting the retired keys of `[service] trusted_keys`.
+    pub fn configured(config: &crate::config::Config) -> Result<ServiceKey, String> {
+        let dir = config.service.key_dir_for(&config.store_path);
+        let key = ServiceKey::load_or_create(&dir).map_err(|e| e.to_string())?;
+        let retired = RetiredKey::load_all(&config.service.trusted_keys)
+            .map_err(|e| format!("[service] trusted_keys: {e}"))?;
+        key.trusting(retired)
+    }
+
     /// Read a key file (refusing loose modes and links).
     pub fn load(path: &Path) -> Result<ServiceKey, TrustError> {
         let meta = std::fs::symlink_metadata(path).map_err(|e| TrustError::io(path, e))?;
@@ -89,16 +102,12 @@ impl ServiceKey {
             .map_err(|_| TrustError::invalid(path, "not a retractor key file"))?;
         let seed = decode_tagged(text.trim(), SECRET_TAG)
             .ok_or_else(|| TrustError::invalid(path, "not a retractor key file"))?;
-        Ok(ServiceKey {
-            signing: SigningKey::from_bytes(&seed),
-        })
+        Ok(ServiceKey::from_signing(SigningKey::from_bytes(&seed)))
     }
 
     fn create(dir: &Path) -> Result<ServiceKey, TrustError> {
         let seed: [u8; 32] = rand::random();
-        let key = ServiceKey {
-            signing: SigningKey::from_bytes(&seed),
-        };
+        let key = ServiceKey::from_signing(SigningKey::from_bytes(&seed));
         let path = dir.join(KEY_FILE);
         // O_EXCL: two services starting at once never overwrite each other's key.
         let mut file = OpenOptions::new()
@@ -138,6 +147,28 @@ impl ServiceKey {
             return Err(TrustError::io(&path, e));
         }
         Ok(())
+    }
+
+    /// The key that also trusts `retired` (`[service] trusted_keys`, read by
+    /// [`RetiredKey::load_all`]); an entry that is this key itself, or a repeat, is refused.
+    pub fn trusting(mut self, retired: Vec<RetiredKey>) -> Result<ServiceKey, String> {
+        self.ring = KeyRing::new(self.public(), retired)?;
+        Ok(self)
+    }
+
+    /// Every key whose signatures this service accepts: its own and the retired ones.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    fn from_signing(signing: SigningKey) -> ServiceKey {
+        let public = PublicKey {
+            verifying: signing.verifying_key(),
+        };
+        ServiceKey {
+            signing,
+            ring: KeyRing::single(public),
+        }
     }
 
     /// The public half.

@@ -12,11 +12,13 @@
 
 pub mod job;
 pub mod key;
+pub mod ring;
 pub mod verify;
 pub mod witness;
 
 pub use job::{JobTarget, SignedJob};
 pub use key::{KEY_FILE, PUBLIC_KEY_FILE, PublicKey, Purpose, ServiceKey};
+pub use ring::{KeyRing, KeyTally, Rejected, RetiredKey, SignedThing};
 pub use witness::{StoredHead, Witness, WitnessEntry, first_contradiction};
 
 /// A key or witness that cannot be used, with the file and the reason.

@@ -9,13 +9,16 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{PUBLIC_KEY_FILE, PublicKey, StoredHead, Witness, WitnessEntry, first_contradiction};
+use super::{
+    KeyRing, KeyTally, PUBLIC_KEY_FILE, PublicKey, RetiredKey, StoredHead, Witness, WitnessEntry,
+    first_contradiction,
+};
 use crate::config::Config;
 
 /// The chain's own verdict and how to look a record's hash up, as the store gives them.
 pub trait AuditLookup {
-    /// The hash chain and the signatures (checked with `key` when given).
-    fn chain(&self, key: Option<&PublicKey>) -> Result<ChainVerdict, String>;
+    /// The hash chain and the signatures (checked with the ring's keys when given).
+    fn chain(&self, keys: Option<&KeyRing>) -> Result<ChainVerdict, String>;
     /// The chain hash of record `seq`, if the store has it.
     fn hash_of(&self, seq: i64) -> Result<Option<String>, String>;
 }
@@ -28,6 +31,7 @@ pub struct ChainVerdict {
     pub first_bad: Option<i64>,
     pub problem: Option<String>,
     pub signed: u64,
+    pub signed_by: Vec<KeyTally>,
 }
 
 /// What a caller brings to check the store against, instead of the config's: the contents
@@ -36,6 +40,9 @@ pub struct ChainVerdict {
 pub struct VerifyRequest {
     /// A public key in its text form.
     pub key: Option<String>,
+    /// Retired keys to trust as well (`--trusted-key`), in their text form; with no bound.
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
     /// The witness: where it was read from (for the report) and its entries.
     pub witness: Option<GivenWitness>,
 }
@@ -51,15 +58,19 @@ impl VerifyRequest {
     /// Read `--key` and `--witness`.
     pub fn from_files(
         key: Option<&Path>,
+        trusted: &[std::path::PathBuf],
         witness: Option<&Path>,
     ) -> Result<VerifyRequest, CannotVerify> {
-        let key = key
-            .map(|path| {
-                PublicKey::from_file(path)
-                    .map(|k| k.to_text())
-                    .map_err(|e| CannotVerify(format!("--key {e}")))
-            })
-            .transpose()?;
+        let read = |flag: &str, path: &Path| {
+            PublicKey::from_file(path)
+                .map(|k| k.to_text())
+                .map_err(|e| CannotVerify(format!("{flag} {e}")))
+        };
+        let key = key.map(|path| read("--key", path)).transpose()?;
+        let trusted_keys = trusted
+            .iter()
+            .map(|path| read("--trusted-key", path))
+            .collect::<Result<_, _>>()?;
         let witness = witness
             .map(|path| {
                 if !path.exists() {
@@ -77,14 +88,19 @@ impl VerifyRequest {
                     .map_err(|e| CannotVerify(format!("--witness {e}")))
             })
             .transpose()?;
-        Ok(VerifyRequest { key, witness })
+        Ok(VerifyRequest {
+            key,
+            trusted_keys,
+            witness,
+        })
     }
 }
 
 /// What to verify against.
 #[derive(Clone, Debug, Default)]
 pub struct Anchors {
-    pub key: Option<PublicKey>,
+    /// The service's key and the retired keys trusted beside it.
+    pub keys: Option<KeyRing>,
     /// Where the witness was read from (`None`: none configured or given).
     pub witness: Option<String>,
     pub entries: Vec<WitnessEntry>,
@@ -108,25 +124,52 @@ pub enum VerifyError {
 
 impl Anchors {
     /// What the request brings, else the config's: `service.pub` in the key directory if
-    /// there is one, and `[audit] witness`.
+    /// there is one with `[service] trusted_keys`, and `[audit] witness`. Retired keys the
+    /// request names (`--trusted-key`) are trusted beside either.
     pub fn gather(config: &Config, given: &VerifyRequest) -> Result<Anchors, CannotVerify> {
-        let key = match &given.key {
-            Some(text) => Some(
-                PublicKey::from_text(text)
-                    .ok_or_else(|| CannotVerify("--key: not a retractor public key".into()))?,
+        let (key, mut retired) = match &given.key {
+            Some(text) => (
+                Some(
+                    PublicKey::from_text(text)
+                        .ok_or_else(|| CannotVerify("--key: not a retractor public key".into()))?,
+                ),
+                Vec::new(),
             ),
             None => {
                 let path = config
                     .service
                     .key_dir_for(&config.store_path)
                     .join(PUBLIC_KEY_FILE);
-                match path.exists() {
+                let key = match path.exists() {
                     true => {
                         Some(PublicKey::from_file(&path).map_err(|e| CannotVerify(e.to_string()))?)
                     }
                     false => None,
-                }
+                };
+                let retired = RetiredKey::load_all(&config.service.trusted_keys)
+                    .map_err(|e| CannotVerify(format!("[service] trusted_keys: {e}")))?;
+                (key, retired)
             }
+        };
+        for text in &given.trusted_keys {
+            let key = PublicKey::from_text(text)
+                .ok_or_else(|| CannotVerify("--trusted-key: not a retractor public key".into()))?;
+            if !retired.iter().any(|r| r.key == key) {
+                retired.push(RetiredKey {
+                    key,
+                    last_record: None,
+                    last_job: None,
+                });
+            }
+        }
+        let keys = match key {
+            Some(key) => Some(KeyRing::new(key, retired).map_err(CannotVerify)?),
+            None if !retired.is_empty() => {
+                return Err(CannotVerify(
+                    "retired keys are trusted beside the service's own key, and there is none: give --key PUBFILE".into(),
+                ));
+            }
+            None => None,
         };
         let (witness, entries) = match (&given.witness, &config.audit.witness) {
             (Some(w), _) => (Some(w.name.clone()), w.entries.clone()),
@@ -139,7 +182,7 @@ impl Anchors {
             (None, None) => (None, Vec::new()),
         };
         Ok(Anchors {
-            key,
+            keys,
             witness,
             entries,
         })
@@ -157,6 +200,12 @@ pub struct AnchoredVerdict {
     pub signed: u64,
     /// The key signatures were checked with (its fingerprint).
     pub key: Option<String>,
+    /// The retired keys trusted beside it (fingerprints).
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
+    /// Per key that signed, its records and the last of them: where a key change fell.
+    #[serde(default)]
+    pub signed_by: Vec<KeyTally>,
     /// The witness read, and how many entries it holds.
     pub witness: Option<String>,
     pub witness_entries: usize,
@@ -168,9 +217,9 @@ pub struct AnchoredVerdict {
 /// no public key to check them are [`CannotVerify`]: an unchecked signature proves nothing.
 pub fn verify(store: &dyn AuditLookup, anchors: &Anchors) -> Result<AnchoredVerdict, VerifyError> {
     let chain = store
-        .chain(anchors.key.as_ref())
+        .chain(anchors.keys.as_ref())
         .map_err(VerifyError::Failed)?;
-    if anchors.key.is_none() {
+    if anchors.keys.is_none() {
         let why = if !anchors.entries.is_empty() {
             Some("the witness cannot be checked without the service's public key")
         } else if chain.signed > 0 {
@@ -182,15 +231,15 @@ pub fn verify(store: &dyn AuditLookup, anchors: &Anchors) -> Result<AnchoredVerd
             return Err(CannotVerify(format!("{why}: give --key PUBFILE")).into());
         }
     }
-    let contradiction = match &anchors.key {
-        Some(key) if !anchors.entries.is_empty() => {
+    let contradiction = match &anchors.keys {
+        Some(keys) if !anchors.entries.is_empty() => {
             let mut lookup = |seq: i64| {
                 store.hash_of(seq).map(|h| match h {
                     Some(hash) => StoredHead::Present(hash),
                     None => StoredHead::Missing,
                 })
             };
-            first_contradiction(&anchors.entries, key, &mut lookup).map_err(VerifyError::Failed)?
+            first_contradiction(&anchors.entries, keys, &mut lookup).map_err(VerifyError::Failed)?
         }
         _ => None,
     };
@@ -200,7 +249,13 @@ pub fn verify(store: &dyn AuditLookup, anchors: &Anchors) -> Result<AnchoredVerd
         first_bad: chain.first_bad,
         problem: chain.problem,
         signed: chain.signed,
-        key: anchors.key.map(|k| k.fingerprint()),
+        key: anchors.keys.as_ref().map(|k| k.current().fingerprint()),
+        trusted_keys: anchors
+            .keys
+            .as_ref()
+            .map(|k| k.retired().iter().map(|r| r.key.fingerprint()).collect())
+            .unwrap_or_default(),
+        signed_by: chain.signed_by,
         witness: anchors.witness.clone(),
         witness_entries: anchors.entries.len(),
         contradiction,

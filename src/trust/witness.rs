@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{PublicKey, Purpose, ServiceKey, TrustError};
+use super::{KeyRing, PublicKey, Purpose, Rejected, ServiceKey, SignedThing, TrustError};
 
 /// Longest witness line read back; anything longer is not ours.
 const MAX_LINE: usize = 4096;
@@ -56,6 +56,16 @@ impl WitnessEntry {
             key: key.public().fingerprint(),
             sig: key.sign(Purpose::WitnessEntry, &Self::signed_message(seq, hash, &at)),
         }
+    }
+
+    /// The key of `ring` that signed the entry, if one may have.
+    pub fn signer<'r>(&self, ring: &'r KeyRing) -> Result<&'r PublicKey, Rejected> {
+        ring.signer(
+            Purpose::WitnessEntry,
+            &Self::signed_message(self.seq, &self.hash, &self.at),
+            &self.sig,
+            SignedThing::Record(self.seq),
+        )
     }
 
     /// Whether the entry is signed by `key`.
@@ -161,20 +171,19 @@ pub enum StoredHead {
 
 /// The first way the store contradicts the witness, if it does: an entry whose record is
 /// gone (a cut tail, a rollback, a truncation) or carries another hash (a rewrite), or an
-/// entry not signed by the key. `lookup` answers for one sequence number.
+/// entry not signed by a key of the ring. `lookup` answers for one sequence number.
 pub fn first_contradiction(
     entries: &[WitnessEntry],
-    key: &PublicKey,
+    ring: &KeyRing,
     lookup: &mut dyn FnMut(i64) -> Result<StoredHead, String>,
 ) -> Result<Option<String>, String> {
     for (i, entry) in entries.iter().enumerate() {
         let at = entry.at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        if !entry.verifies(key) {
+        if let Err(why) = entry.signer(ring) {
             return Ok(Some(format!(
-                "witness entry {} (record {} at {at}) is not signed by key {}",
+                "witness entry {} (record {} at {at}) is {why}",
                 i + 1,
                 entry.seq,
-                key.fingerprint()
             )));
         }
         match lookup(entry.seq)? {
@@ -226,7 +235,7 @@ mod tests {
             ))
         };
         assert_eq!(
-            first_contradiction(&entries, &public, &mut intact),
+            first_contradiction(&entries, &KeyRing::single(public), &mut intact),
             Ok(None)
         );
         let mut cut = |seq| {
@@ -236,12 +245,12 @@ mod tests {
                 StoredHead::Missing
             })
         };
-        let found = first_contradiction(&entries, &public, &mut cut)
+        let found = first_contradiction(&entries, &KeyRing::single(public), &mut cut)
             .unwrap()
             .unwrap();
         assert!(found.starts_with("record 20 is missing"), "{found}");
         let mut rewritten = |_| Ok(StoredHead::Present("zz".into()));
-        let found = first_contradiction(&entries, &public, &mut rewritten)
+        let found = first_contradiction(&entries, &KeyRing::single(public), &mut rewritten)
             .unwrap()
             .unwrap();
         assert!(
@@ -260,10 +269,13 @@ mod tests {
             .unwrap();
         let entries = witness.entries().unwrap();
         let mut lookup = |_| Ok(StoredHead::Present("aa".into()));
-        let found = first_contradiction(&entries, &key.public(), &mut lookup)
+        let found = first_contradiction(&entries, &KeyRing::single(key.public()), &mut lookup)
             .unwrap()
             .unwrap();
-        assert!(found.contains("is not signed by key"), "{found}");
+        assert!(
+            found.contains("is not signed by the service key"),
+            "{found}"
+        );
         std::fs::write(witness.path(), "{\"seq\":1}\n").unwrap();
         let e = witness.entries().unwrap_err().to_string();
         assert!(e.contains("line 1: not a witness entry"), "{e}");

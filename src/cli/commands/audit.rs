@@ -12,8 +12,9 @@ use crate::trust::verify::{AnchoredVerdict, VerifyRequest};
 pub async fn run(ctx: &Context, a: AuditArgs) -> Result<u8, CliError> {
     if let Some(AuditCommand::Verify(v)) = a.verify {
         // Read here, by the caller: no path crosses the service's socket.
-        let given = VerifyRequest::from_files(v.key.as_deref(), v.witness.as_deref())
-            .map_err(|e| CliError::bad_input(e.to_string()))?;
+        let given =
+            VerifyRequest::from_files(v.key.as_deref(), &v.trusted_keys, v.witness.as_deref())
+                .map_err(|e| CliError::bad_input(e.to_string()))?;
         let verdict = ctx.verify_api()?.verify_audit(&given).await?;
         return Ok(print_verdict(ctx, &verdict));
     }
@@ -84,9 +85,27 @@ fn print_verdict(ctx: &Context, v: &AnchoredVerdict) -> u8 {
         let chain_ok = v.first_bad.is_none() && v.problem.is_none();
         if chain_ok {
             let signatures = match &v.key {
-                Some(key) if v.signed > 0 => {
-                    format!(", {} signatures verified with key {key}", v.signed)
+                Some(key) if v.signed > 0 && v.signed_by.len() > 1 => {
+                    let by: Vec<String> = v
+                        .signed_by
+                        .iter()
+                        .map(|t| {
+                            let which = if &t.key == key { "key" } else { "retired key" };
+                            format!(
+                                "{} by {which} {} (last record {})",
+                                t.records, t.key, t.last_record
+                            )
+                        })
+                        .collect();
+                    format!(", {} signatures verified: {}", v.signed, by.join(", "))
                 }
+                Some(key) if v.signed > 0 => match v.signed_by.first() {
+                    Some(t) if &t.key != key => format!(
+                        ", {} signatures verified with retired key {} (last record {})",
+                        v.signed, t.key, t.last_record
+                    ),
+                    _ => format!(", {} signatures verified with key {key}", v.signed),
+                },
                 _ => ", no signed records (roles were advisory)".into(),
             };
             println!(

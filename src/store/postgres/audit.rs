@@ -20,7 +20,7 @@ use crate::store::{
     AUTHORITY_ADVISORY, AUTHORITY_SERVICE, AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress,
     AuditTrail, AuditVerdict, NewAudit, Result, StoreError,
 };
-use crate::trust::{PublicKey, Purpose};
+use crate::trust::{KeyRing, Purpose};
 
 /// The advisory lock serialising appends to the chain ("rtx_audt").
 const AUDIT_CHAIN_LOCK: i64 = 0x7274_785f_6175_6474;
@@ -108,7 +108,7 @@ impl PgStore {
     pub fn verify_audit_with(
         &self,
         from: Option<&AuditCheckpoint>,
-        key: Option<&PublicKey>,
+        key: Option<&KeyRing>,
     ) -> Result<AuditProgress> {
         self.read(|tx, _| {
             let mut walk = match from {
@@ -119,7 +119,7 @@ impl PgStore {
                         .transpose()?;
                     match ChainWalk::from_checkpoint(cp, stored, key) {
                         Ok(walk) => walk,
-                        Err(verdict) => return Ok(verdict),
+                        Err(verdict) => return Ok(*verdict),
                     }
                 }
                 None => ChainWalk::from_start(key),
@@ -174,7 +174,7 @@ impl AuditTrail for PgStore {
     fn verify_audit_with(
         &self,
         from: Option<&AuditCheckpoint>,
-        key: Option<&PublicKey>,
+        key: Option<&KeyRing>,
     ) -> Result<AuditProgress> {
         PgStore::verify_audit_with(self, from, key)
     }
@@ -234,7 +234,7 @@ impl AuditTrail for PgStore {
     }
 
     fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
-        let own = self.signer().map(|k| k.public());
+        let own = self.signer().map(|k| k.ring().clone());
         self.verify_audit_with(from, own.as_ref())
     }
 }
