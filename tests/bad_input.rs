@@ -652,7 +652,7 @@ fn a_huge_query_is_a_positioned_error_that_fails_fast_and_is_not_echoed_whole() 
     let started = std::time::Instant::now();
     let (code, v) = w.json_err(&args);
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
+        started.elapsed() < std::time::Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
