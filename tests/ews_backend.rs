@@ -329,6 +329,40 @@ fn a_wrong_password_is_refused_as_auth_for_ntlm_and_basic() {
     }
 }
 
+/// An Authenticate refused before its password was looked at (it went out on a connection
+/// that got no Challenge) is tried once more on a new connection; refused twice, it is the
+/// refusal a wrong password gets.
+#[test]
+fn a_refused_ntlm_authenticate_is_tried_once_more() {
+    let server = server_with(&["alice@exch.test"]);
+    server.deliver(
+        "alice@exch.test",
+        "inbox",
+        msg(ID, "alice@exch.test", false),
+    );
+    let rt = rt();
+    server.refuse_next_authenticates(1);
+    let (_d, b) = backend(&server, "auth = \"ntlm\"");
+    let found = rt
+        .block_on(b.locate(&mailbox("alice@exch.test"), ID))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let stats = server.stats();
+    assert_eq!(
+        (stats.ntlm_orphan_authenticates, stats.ntlm_handshakes),
+        (1, 1),
+        "{stats:?}"
+    );
+    server.refuse_next_authenticates(2);
+    let (_d, b) = backend(&server, "auth = \"ntlm\"");
+    let e = rt
+        .block_on(b.locate(&mailbox("alice@exch.test"), ID))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AuthFailed, "{e}");
+    assert_eq!(server.stats().ntlm_orphan_authenticates, 3);
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn the_archive_and_recoverable_items_are_searched_when_configured() {
     let server = server_with(&["alice@exch.test"]);

@@ -119,12 +119,18 @@ pub(super) fn check(
                 Err(Box::new(refused(Some(challenge_message(challenge)))))
             }
             Ok(ntlmclient::Message::Authenticate(a)) => {
+                // IIS answers an Authenticate on a connection that got no Challenge (the
+                // client's connection pool opened a new one) 401, as any unauthenticated
+                // request, without looking at the password; the client tries once more.
                 let Some(challenge) = d.challenges.remove(&peer) else {
-                    d.violations.push(
-                        "an NTLM Authenticate arrived on a connection that got no Challenge".into(),
-                    );
+                    d.stats.ntlm_orphan_authenticates += 1;
                     return Err(Box::new(refused(None)));
                 };
+                if d.refuse_authenticates > 0 {
+                    d.refuse_authenticates -= 1;
+                    d.stats.ntlm_orphan_authenticates += 1;
+                    return Err(Box::new(refused(None)));
+                }
                 let (user, domain) = USER.split_once('\\').unwrap_or(("", USER));
                 let (user, domain) = (domain, user);
                 if a.user_name.eq_ignore_ascii_case(user)

@@ -115,6 +115,9 @@ pub struct Stats {
     pub by_operation: HashMap<String, u64>,
     pub max_in_flight: usize,
     pub ntlm_handshakes: u64,
+    /// NTLM Authenticates refused before their password was looked at: on a connection that
+    /// got no Challenge, or refused on purpose ([`EwsServer::refuse_next_authenticates`]).
+    pub ntlm_orphan_authenticates: u64,
     pub busy_sent: u64,
 }
 
@@ -148,6 +151,8 @@ struct Data {
     /// NTLM: the challenge sent on each connection, and the authenticated connections.
     challenges: HashMap<SocketAddr, [u8; 8]>,
     authenticated: HashSet<SocketAddr>,
+    /// Authenticates still to refuse as if they came on a new connection.
+    refuse_authenticates: usize,
     clock: u64,
 }
 
@@ -392,6 +397,12 @@ impl EwsServer {
                 distinguished: Some(name),
             });
         }
+    }
+
+    /// Refuse the next `n` NTLM Authenticates as IIS refuses one on a connection that got no
+    /// Challenge (the race a client's connection pool can lose).
+    pub fn refuse_next_authenticates(&self, n: usize) {
+        self.data().refuse_authenticates = n;
     }
 
     pub fn set_rights(&self, address: &str, rights: Rights) {

@@ -39,6 +39,8 @@ struct Answer {
 /// How long an NTLM handshake waits between the Challenge and the Authenticate for the
 /// connection to be back in its lane's pool (see `post_ntlm`).
 const NTLM_POOL_SETTLE: std::time::Duration = std::time::Duration::from_millis(25);
+/// The same pause on the one handshake tried again after a refused Authenticate.
+const NTLM_POOL_SETTLE_AGAIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// An EWS client for one Exchange organisation.
 pub struct EwsClient {
@@ -175,18 +177,51 @@ impl EwsClient {
         envelope: &str,
     ) -> Result<Answer, BackendError> {
         let url = self.settings.url.as_str();
-        let request = |auth| soap_request(url, mailbox, envelope, auth);
         let mut lane = lanes
             .take()
             .map_err(|e| BackendError::new(ErrorKind::Internal, e))?;
         if lane.authenticated {
-            let answer = send(&lane.http, request(Auth::Connection)).await?;
+            let answer = send(
+                &lane.http,
+                soap_request(url, mailbox, envelope, Auth::Connection),
+            )
+            .await?;
             if answer.status != 401 {
                 lanes.give_back(lane);
                 return Ok(answer);
             }
             lane.authenticated = false;
         }
+        // A refused Authenticate is tried once more, on a new lane after a longer pause: the
+        // first may have gone out on a new connection (see `ntlm_handshake`), which the server
+        // refuses without looking at the password, so it is not a failed logon. A wrong
+        // password is refused twice: two failed logons, and the tenant's breaker stops there.
+        for settle in [NTLM_POOL_SETTLE, NTLM_POOL_SETTLE_AGAIN] {
+            if let Some(answer) = self
+                .ntlm_handshake(&lane, mailbox, envelope, settle)
+                .await?
+            {
+                lane.authenticated = true;
+                lanes.give_back(lane);
+                return Ok(answer);
+            }
+            lane = lanes
+                .fresh()
+                .map_err(|e| BackendError::new(ErrorKind::Internal, e))?;
+        }
+        Err(self.refused())
+    }
+
+    /// Negotiate, Challenge, then the Authenticate carrying the request on `lane`, after
+    /// `settle`; `None` when the Authenticate is refused.
+    async fn ntlm_handshake(
+        &self,
+        lane: &ntlm::Lane,
+        mailbox: &str,
+        envelope: &str,
+        settle: std::time::Duration,
+    ) -> Result<Option<Answer>, BackendError> {
+        let url = self.settings.url.as_str();
         let negotiate = ntlm::negotiate().map_err(|e| BackendError::new(ErrorKind::Internal, e))?;
         let first = lane
             .http
@@ -222,14 +257,13 @@ impl EwsClient {
         // task sends again: the Authenticate then opens a new connection that never saw the
         // Challenge and is refused (about 2% of handshakes on a loaded machine). A short
         // pause lets the connection return first; it is paid once per lane, not per request.
-        tokio::time::sleep(NTLM_POOL_SETTLE).await;
-        let answer = send(&lane.http, request(Auth::Ntlm(&authenticate))).await?;
-        if answer.status == 401 {
-            return Err(self.refused());
-        }
-        lane.authenticated = true;
-        lanes.give_back(lane);
-        Ok(answer)
+        tokio::time::sleep(settle).await;
+        let answer = send(
+            &lane.http,
+            soap_request(url, mailbox, envelope, Auth::Ntlm(&authenticate)),
+        )
+        .await?;
+        Ok((answer.status != 401).then_some(answer))
     }
 
     fn refused(&self) -> BackendError {

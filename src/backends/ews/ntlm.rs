@@ -128,6 +128,11 @@ impl Lanes {
         if let Some(lane) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             return Ok(lane);
         }
+        self.fresh()
+    }
+
+    /// A new lane, never used: a new connection.
+    pub fn fresh(&self) -> Result<Lane, String> {
         Ok(Lane {
             http: HttpClient::trusting(self.timeout, &self.roots_pem)?,
             authenticated: false,
