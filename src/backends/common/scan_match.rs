@@ -58,12 +58,45 @@ pub(crate) fn matches_filter(
         .subject
         .as_deref()
         .is_none_or(|needle| contains_ignoring_case(&h.subject, needle));
+    // When the copy arrived, as its server says (IMAP's INTERNALDATE, Gmail's internalDate,
+    // the Maildir file's time), not its `Date` header: the sender writes that, and a backdated
+    // phish would slip past every `since` (a sweep's, a hunt's window). The header only when
+    // the server gives no time.
     let since_ok = filter
         .since
-        .is_none_or(|since| h.date.or(mtime).is_some_and(|when| when >= since));
+        .is_none_or(|since| mtime.or(h.date).is_some_and(|when| when >= since));
     id_ok && reply_ok && from_ok && subject_ok && since_ok
 }
 
 fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::backends::common::headers::parse;
+
+    /// Every backend that filters headers itself (Maildir, IMAP, Gmail) passes the server's
+    /// arrival time: that decides `since`, whatever the sender wrote in `Date`.
+    #[test]
+    fn since_is_decided_by_arrival_and_by_the_date_header_only_without_one() {
+        let h = parse(b"Message-ID: <m@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n");
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single();
+        let filter = ScanFilter {
+            since: at(2026, 12, 1),
+            ..ScanFilter::default()
+        };
+        let wanted = WantedIds::of(&filter);
+        // Backdated by its sender, it arrived after `since`.
+        assert!(matches_filter(&filter, &wanted, &h, at(2026, 12, 2)));
+        // It arrived before, whatever Date says.
+        let h_new = parse(b"Message-ID: <m@x>\r\nDate: Wed, 2 Dec 2026 00:00:00 +0000\r\n\r\n");
+        assert!(!matches_filter(&filter, &wanted, &h_new, at(2026, 11, 1)));
+        // No arrival time known: the header is all there is.
+        assert!(matches_filter(&filter, &wanted, &h_new, None));
+        assert!(!matches_filter(&filter, &wanted, &h, None));
+    }
 }

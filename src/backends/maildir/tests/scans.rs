@@ -188,7 +188,7 @@ async fn scan_combines_conditions_and_can_skip_admin_folders() {
         ids
     };
 
-    // `since` uses the Date header, and the file time only when there is none.
+    // `since` is by arrival (the file time), whatever the Date header says.
     let since = ScanFilter {
         since: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single(),
         from: Some("a@evil".into()),
@@ -196,7 +196,7 @@ async fn scan_combines_conditions_and_can_skip_admin_folders() {
     };
     assert_eq!(
         ids(f.backend.scan(&alice(), &since).await.unwrap()),
-        vec!["<b@x>"]
+        vec!["<a@x>", "<b@x>"]
     );
 
     let everything = ScanFilter::default();
@@ -220,6 +220,37 @@ async fn scan_combines_conditions_and_can_skip_admin_folders() {
     assert_eq!(
         ids(f.backend.scan(&alice(), &by_id).await.unwrap()),
         vec!["<c@x>"]
+    );
+}
+
+/// A phish whose sender backdated its `Date` is still found by a `since` (a sweep's, a hunt's
+/// window): what counts is when the copy arrived. A copy that arrived before `since` is not,
+/// however new its `Date` claims to be.
+#[tokio::test]
+async fn since_is_when_the_copy_arrived_not_what_its_date_header_claims() {
+    let f = Fixture::new();
+    let backdated =
+        "Message-ID: <back@x>\r\nFrom: a@evil.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n";
+    let forward_dated =
+        "Message-ID: <fwd@x>\r\nFrom: a@evil.test\r\nDate: Tue, 1 Dec 2026 00:00:00 +0000\r\n\r\n";
+    // Arrived 2027-01-15 and 2023-11-14.
+    f.put("demo.test/alice/cur/1.M1.h:2,S", backdated, 1_800_000_000);
+    f.put(
+        "demo.test/alice/cur/2.M2.h:2,S",
+        forward_dated,
+        1_700_000_000,
+    );
+    let since = ScanFilter {
+        since: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single(),
+        ..ScanFilter::default()
+    };
+    let found = f.backend.scan(&alice(), &since).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|s| s.message_id.as_str()).collect();
+    assert_eq!(ids, vec!["<back@x>"]);
+    // The summary still shows the date the message claims.
+    assert_eq!(
+        found[0].date,
+        Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single()
     );
 }
 
