@@ -343,7 +343,7 @@ fn a_mailbox_hunt_by_url_domain_or_attachment_pulls_exactly_the_phish_once() {
 }
 
 #[test]
-fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_repeats_the_second_time() {
+fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_the_next_reads_only_what_arrived_since() {
     let w = phish_world("confirmation");
     let out = w.run(&[
         "ioc",
@@ -370,18 +370,101 @@ fn a_mailbox_hunt_waits_under_a_confirmation_rule_and_repeats_the_second_time() 
     assert_eq!(code, 0, "{pending}");
     let text = pending.to_string();
     assert!(text.contains(PHISH_ID), "{text}");
-    // The same match again: a repeat, never a second request.
+    // The next hunt reads each mailbox only since the first one (nothing arrived): no second
+    // request.
     let second = hunt_wait(&w);
     assert_eq!(
         (
+            second["mailboxes_resumed"].as_u64(),
+            second["copies_read"].as_u64(),
             second["matches"].as_u64(),
-            second["repeats"].as_u64(),
             second["new_alerts"].as_u64()
         ),
-        (Some(1), Some(1), Some(0)),
+        (Some(2), Some(0), Some(0), Some(0)),
         "{second}"
     );
     assert_eq!(second["decisions"].as_array().map(Vec::len), Some(0));
+    // A hunt cut short before its marks moved reads the window again: its matches are
+    // repeats, never a second request (the marks are cleared by removing an indicator).
+    let out = w.run(&["ioc", "add", "url", "https://unrelated.example/x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, listed) = w.json(&["ioc", "list"]);
+    let unrelated = listed.to_string().contains("unrelated.example");
+    assert!(unrelated, "{listed}");
+    let id = listed["indicators"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|i| i["value"] == "https://unrelated.example/x")
+        })
+        .and_then(|i| i["id"].as_i64())
+        .unwrap_or_else(|| panic!("id in {listed}"));
+    let out = w.run(&["ioc", "remove", &id.to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let third = hunt_wait(&w);
+    assert_eq!(
+        (
+            third["mailboxes_resumed"].as_u64(),
+            third["matches"].as_u64(),
+            third["repeats"].as_u64(),
+            third["new_alerts"].as_u64()
+        ),
+        (Some(0), Some(1), Some(1), Some(0)),
+        "{third}"
+    );
+    assert_eq!(third["decisions"].as_array().map(Vec::len), Some(0));
+}
+
+/// What a repeat hunt reads: for the indicators it hunted before, only the copies that
+/// arrived since (a backdated `Date` does not hide one); for a new indicator, the window.
+#[test]
+fn a_repeat_hunt_reads_what_arrived_since_and_a_new_indicator_the_whole_window() {
+    let w = phish_world("passive");
+    let out = w.run(&["ioc", "add", "url-domain", "evil-bank.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = hunt_wait(&w);
+    assert_eq!(
+        (first["copies_read"].as_u64(), first["new_alerts"].as_u64()),
+        (Some(4), Some(1)),
+        "{first}"
+    );
+    // A second campaign message arrives now at carol, its Date backdated a year by its sender.
+    let late = forensics_fixture("phish.eml")
+        .replace(
+            "phish-2026-12-01@evil-bank.example",
+            "phish-late@evil-bank.example",
+        )
+        .replace("Dec 2026", "Dec 2025");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    w.make_mailboxes(&["carol"]);
+    w.deliver("carol", "", "9.M9.host", &late, false, now);
+    let second = hunt_wait(&w);
+    assert_eq!(
+        (
+            second["mailboxes_resumed"].as_u64(),
+            second["copies_read"].as_u64(),
+            second["new_alerts"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "alice and bob resumed, carol new: only the late copy read: {second}"
+    );
+    // A new indicator is matched against the whole window (5 copies), the old one still only
+    // since the last hunt, less its 10 minutes of slack (the late copy again, a repeat).
+    let out = w.run(&["ioc", "add", "attachment-sha256", EXE_SHA]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let third = hunt_wait(&w);
+    assert_eq!(
+        (
+            third["copies_read"].as_u64(),
+            third["mailboxes_resumed"].as_u64(),
+            third["new_alerts"].as_u64()
+        ),
+        (Some(6), Some(3), Some(2)),
+        "{third}"
+    );
 }
 
 // Measurements: run by hand (`cargo test --test ioc_hunt -- --ignored --nocapture measure`),
@@ -581,16 +664,35 @@ fn measure_a_hunt_in_a_thousand_maildir_mailboxes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (second, wall, mb) = timed(&w, &["hunt"]);
     let second = &second["hunt"];
+    // The new indicator reads the window; the URL domain only what arrived since (nothing).
     assert_eq!(
-        (second["matches"].as_u64(), second["new_alerts"].as_u64()),
-        (Some(2), Some(1)),
+        (
+            second["matches"].as_u64(),
+            second["new_alerts"].as_u64(),
+            second["mailboxes_resumed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(MAILBOXES as u64)),
         "{second}"
     );
     println!(
-        "by URL domain and attachment SHA-256: {} copies read: {wall:.2} s, {mb:.0} MB",
+        "an attachment SHA-256 added (the URL domain resumed): {} copies read: {wall:.2} s, \
+         {mb:.0} MB",
         second["copies_read"]
     );
     let (third, wall, mb) = timed(&w, &["hunt"]);
-    assert_eq!(third["hunt"]["repeats"].as_u64(), Some(2), "{third}");
-    println!("the same again (2 repeats, nothing new): {wall:.2} s, {mb:.0} MB");
+    let third = &third["hunt"];
+    assert_eq!(
+        (
+            third["mailboxes_resumed"].as_u64(),
+            third["copies_read"].as_u64(),
+            third["new_alerts"].as_u64()
+        ),
+        (Some(MAILBOXES as u64), Some(0), Some(0)),
+        "{third}"
+    );
+    println!(
+        "the same again (every mailbox resumed from its mark, nothing arrived): {} copies read: \
+         {wall:.2} s, {mb:.0} MB",
+        third["copies_read"]
+    );
 }

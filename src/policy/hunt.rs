@@ -10,7 +10,7 @@
 //! Resumable: after each page of the log the page's alerts are stored first, then each
 //! indicator's mark ([`crate::store::IndicatorStore::set_hunted_to`]) moves past the page.
 //! A hunt killed between the two reads the page again, and its alerts are repeats. The
-//! mailbox hunt keeps no mark: run again, what it raised before is a repeat.
+//! mailbox hunt keeps a mark per mailbox, moved after its alerts are stored (see there).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +56,10 @@ pub struct HuntReport {
     /// Copies fetched and parsed to confirm a mailbox match (the mailbox hunt's cost).
     #[serde(default)]
     pub copies_read: u64,
+    /// Mailboxes read only since their mark for the indicators an earlier hunt matched there
+    /// (the copies received since that hunt), not over the whole window.
+    #[serde(default)]
+    pub mailboxes_resumed: u64,
     /// Mailboxes (or tenants) that could not be searched, with why, sanitised.
     #[serde(default)]
     pub unsearched: Vec<String>,

@@ -12,13 +12,20 @@
 //!
 //! Never twice: a match's alert id is stable per indicator, tenant and Message-ID
 //! (`ioc:<indicator>:<tenant>:<Message-ID>`), and a match whose alert was raised before is a
-//! repeat, not handed on again. Resumable without a mark of its own: a hunt cut short is run
-//! again whole, and what the first one raised is a repeat.
+//! repeat, not handed on again.
+//!
+//! Each mailbox keeps a mark ([`MailboxHuntMark`]): which indicators were matched against the
+//! copies received there before when. A repeat hunt (every `[reevaluation] interval`) reads
+//! a mailbox only since its mark for the indicators it covers, and over the whole window for
+//! the others: without it, every interval would fetch every copy of the window from every
+//! mailbox again. The mark moves only after the tenant's alerts are stored, so a hunt cut
+//! short reads again what it had not finished, and what it raised before is a repeat. A
+//! mailbox that could not be searched keeps its old mark.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::Intake;
@@ -31,6 +38,7 @@ use crate::model::{
     Alert, AlertDisposition, IndicatorKind, IndicatorRecord, normalize_address,
     normalize_message_id,
 };
+use crate::store::MailboxHuntMark;
 
 /// The indicator as a one-kind sweep filter, normalised; `None` for the log's kinds and for
 /// a stored value the sweep would refuse (logged: a value no filter can hold matches nothing).
@@ -128,6 +136,7 @@ pub(super) async fn hunt_mailboxes(
         .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
     let intake = Intake::new(engine);
     let mut searched_any = false;
+    let wanted_ids: Vec<i64> = wanted.iter().map(|w| w.id).collect();
     for (tenant, mailboxes) in mailboxes_to_hunt(engine, window).await? {
         let Some(config) = engine.config().tenant(&tenant) else {
             continue;
@@ -138,31 +147,59 @@ pub(super) async fn hunt_mailboxes(
                 .push(format!("tenant {}: {}", sanitize(&tenant), sanitize(&why)));
             continue;
         }
-        let hunt = MailboxHunt {
-            tenant: tenant.clone(),
-            mailboxes: mailboxes
-                .into_iter()
-                .map(|address| MailboxRef {
-                    on_hold: config.on_hold(&address),
-                    address,
-                })
-                .collect(),
-            since,
-            wanted: wanted.clone(),
-        };
-        let found = engine.hunt_mailboxes(&hunt).await?;
-        searched_any |= found.searched > 0;
-        report.mailboxes += found.searched;
-        report.copies_read += found.read;
-        report.unsearched.extend(
-            found
-                .unsearched
-                .iter()
-                .map(|(m, why)| format!("{}: {}", sanitize(&m.address), sanitize(why))),
-        );
+        // Taken before the first search: a copy received after it may not have been seen.
+        let started = Utc::now();
+        let marks: BTreeMap<String, MailboxHuntMark> = engine
+            .store()
+            .mailbox_hunt_marks(&tenant)?
+            .into_iter()
+            .map(|m| (m.mailbox.clone(), m))
+            .collect();
+        let mut passes: BTreeMap<(DateTime<Utc>, Vec<i64>), Vec<MailboxRef>> = BTreeMap::new();
+        for address in &mailboxes {
+            let mailbox = MailboxRef {
+                on_hold: config.on_hold(address),
+                address: address.clone(),
+            };
+            for (from, ids) in reads_needed(marks.get(address), since, &wanted_ids) {
+                report.mailboxes_resumed += u64::from(from > since);
+                passes.entry((from, ids)).or_default().push(mailbox.clone());
+            }
+        }
+        let mut hits = Vec::new();
+        let mut unsearched: BTreeSet<String> = BTreeSet::new();
+        for ((from, ids), boxes) in passes {
+            let hunt = MailboxHunt {
+                tenant: tenant.clone(),
+                mailboxes: boxes,
+                since: from,
+                wanted: wanted
+                    .iter()
+                    .filter(|w| ids.contains(&w.id))
+                    .cloned()
+                    .collect(),
+            };
+            let found = engine.hunt_mailboxes(&hunt).await?;
+            searched_any |= found.searched > 0;
+            report.copies_read += found.read;
+            for (m, why) in &found.unsearched {
+                if unsearched.insert(m.address.clone()) {
+                    report
+                        .unsearched
+                        .push(format!("{}: {}", sanitize(&m.address), sanitize(why)));
+                }
+            }
+            hits.extend(found.hits);
+        }
+        let hunted: Vec<String> = mailboxes
+            .iter()
+            .filter(|m| !unsearched.contains(*m))
+            .cloned()
+            .collect();
+        report.mailboxes += hunted.len() as u64;
         // One alert per indicator and message, naming every mailbox that holds a copy.
         let mut matches: BTreeMap<(i64, String), BTreeSet<String>> = BTreeMap::new();
-        for hit in &found.hits {
+        for hit in &hits {
             for id in &hit.indicators {
                 matches
                     .entry((*id, normalize_message_id(&hit.copy.message_id)))
@@ -199,6 +236,10 @@ pub(super) async fn hunt_mailboxes(
                 }
             }
         }
+        // The alerts are stored: only now may the marks move past what was read.
+        engine
+            .store()
+            .set_mailbox_hunt_marks(&tenant, &hunted, started, &wanted_ids)?;
     }
     if searched_any {
         let hunted = wanted.len() as u64;
@@ -206,6 +247,37 @@ pub(super) async fn hunt_mailboxes(
         report.not_hunted = report.not_hunted.saturating_sub(hunted);
     }
     Ok(())
+}
+
+/// How much of what the last hunt read a repeat hunt reads again: a copy its server dates a
+/// little before it could be seen (a delivery under way, clocks apart) is still read.
+const MARK_SLACK: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What one mailbox still needs read, given its mark: each `(from, indicator ids)`. The
+/// indicators its mark covers are matched only against copies received since the mark (less
+/// [`MARK_SLACK`]); the others (new, or revived after they expired) against the whole window
+/// from `since`. No mark: the whole window, for every indicator.
+fn reads_needed(
+    mark: Option<&MailboxHuntMark>,
+    since: DateTime<Utc>,
+    wanted: &[i64],
+) -> Vec<(DateTime<Utc>, Vec<i64>)> {
+    let (covered, fresh): (Vec<i64>, Vec<i64>) = wanted
+        .iter()
+        .partition(|id| mark.is_some_and(|m| m.indicators.binary_search(id).is_ok()));
+    let mut reads = Vec::new();
+    if !fresh.is_empty() {
+        reads.push((since, fresh));
+    }
+    if let Some(mark) = mark.filter(|_| !covered.is_empty()) {
+        let from = mark
+            .hunted_until
+            .checked_sub_signed(MARK_SLACK)
+            .unwrap_or(since)
+            .max(since);
+        reads.push((from, covered));
+    }
+    reads
 }
 
 /// The alert a mailbox match becomes, checked by the one alert parser every intake uses;
@@ -235,4 +307,40 @@ fn alert_of(
         },
     });
     Alert::parse(&raw.to_string()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn a_mark_narrows_only_the_indicators_it_covers_and_never_before_the_window() {
+        let at = |h| Utc.with_ymd_and_hms(2026, 12, 3, h, 0, 0).single().unwrap();
+        let since = at(1);
+        assert_eq!(
+            reads_needed(None, since, &[1, 2]),
+            vec![(since, vec![1, 2])]
+        );
+        let mark = MailboxHuntMark {
+            mailbox: "a@t.test".into(),
+            hunted_until: at(12),
+            indicators: vec![1, 3],
+        };
+        let resumed = at(12) - MARK_SLACK;
+        assert_eq!(
+            reads_needed(Some(&mark), since, &[1, 2, 3]),
+            vec![(since, vec![2]), (resumed, vec![1, 3])]
+        );
+        assert_eq!(
+            reads_needed(Some(&mark), since, &[3]),
+            vec![(resumed, vec![3])]
+        );
+        // A mark older than the window reads the window.
+        assert_eq!(
+            reads_needed(Some(&mark), at(13), &[1]),
+            vec![(at(13), vec![1])]
+        );
+    }
 }

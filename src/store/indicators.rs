@@ -1,4 +1,5 @@
-//! Indicators of compromise a hunt looks for, and how far each one's hunt has read the log.
+//! Indicators of compromise a hunt looks for, how far each one's hunt has read the log, and
+//! how far the mailbox hunt has read each mailbox.
 //!
 //! A (kind, value, source) is stored once: importing a feed again refreshes its
 //! classification and expiry instead of adding a second row a hunt would match twice.
@@ -19,6 +20,34 @@ const INDICATOR_ROW: RowOf = RowOf {
 /// The columns [`record`] reads, in its order.
 const COLUMNS: &str =
     "id, kind, value, source, classification, expires_at, added_by, added_at FROM indicators";
+
+/// How far the mailbox hunt has read one mailbox: the indicators it matched against the
+/// copies received there before `hunted_until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxHuntMark {
+    pub mailbox: String,
+    pub hunted_until: chrono::DateTime<chrono::Utc>,
+    /// Indicator ids, ascending.
+    pub indicators: Vec<i64>,
+}
+
+impl MailboxHuntMark {
+    /// The stored list of ids: ascending, comma-separated.
+    pub(super) fn ids_text(ids: &[i64]) -> String {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    /// The ids back from their stored text; `None` when it is not such a list.
+    pub(super) fn ids_of(text: &str) -> Option<Vec<i64>> {
+        if text.is_empty() {
+            return Some(Vec::new());
+        }
+        text.split(',').map(|id| id.parse().ok()).collect()
+    }
+}
 
 /// What adding a batch did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -117,13 +146,18 @@ impl SqliteStore {
                 .ok_or_else(|| StoreError::NotFound(format!("no indicator {id}")))?;
             tx.prepare_cached("DELETE FROM indicators WHERE id = ?1")?
                 .execute(params![id])?;
+            // Its id may be the next one added: no mark may say it was hunted.
+            tx.execute("DELETE FROM mailbox_hunt_marks", [])?;
             Ok(found)
         })
     }
 
     /// Remove every indicator; how many there were.
     pub fn remove_all_indicators(&self) -> Result<u64> {
-        self.write(|tx, _| Ok(tx.execute("DELETE FROM indicators", [])? as u64))
+        self.write(|tx, _| {
+            tx.execute("DELETE FROM mailbox_hunt_marks", [])?;
+            Ok(tx.execute("DELETE FROM indicators", [])? as u64)
+        })
     }
 
     /// The highest log id indicator `id`'s hunt has read (0: none yet).
@@ -147,6 +181,56 @@ impl SqliteStore {
                 "UPDATE indicators SET hunted_to = ?2 WHERE id = ?1 AND hunted_to < ?2",
             )?
             .execute(params![id, log_id])?;
+            Ok(())
+        })
+    }
+
+    /// The mailbox hunt's marks in `tenant`'s mailboxes.
+    pub fn mailbox_hunt_marks(&self, tenant: &str) -> Result<Vec<MailboxHuntMark>> {
+        const MARK_ROW: RowOf = RowOf {
+            table: "mailbox_hunt_marks",
+            id_column: 3,
+        };
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT mailbox, hunted_until, indicators, rowid FROM mailbox_hunt_marks
+                 WHERE tenant = ?1 ORDER BY mailbox",
+            )?;
+            let marks = stmt
+                .query_map(params![tenant], |r| {
+                    Ok(MailboxHuntMark {
+                        mailbox: r.get(0)?,
+                        hunted_until: MARK_ROW.millis(r, 1, "hunted_until")?,
+                        indicators: MARK_ROW.known(r, 2, "indicators", MailboxHuntMark::ids_of)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(marks)
+        })
+    }
+
+    /// Record that the `indicators` were matched against every copy received in each of
+    /// `tenant`'s `mailboxes` before `hunted_until`; a mark is never moved backwards.
+    pub fn set_mailbox_hunt_marks(
+        &self,
+        tenant: &str,
+        mailboxes: &[String],
+        hunted_until: chrono::DateTime<chrono::Utc>,
+        indicators: &[i64],
+    ) -> Result<()> {
+        let ids = MailboxHuntMark::ids_text(indicators);
+        let until = hunted_until.timestamp_millis();
+        self.write(|tx, _| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO mailbox_hunt_marks (tenant, mailbox, hunted_until, indicators)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant, mailbox) DO UPDATE
+                 SET hunted_until = excluded.hunted_until, indicators = excluded.indicators
+                 WHERE excluded.hunted_until >= mailbox_hunt_marks.hunted_until",
+            )?;
+            for mailbox in mailboxes {
+                stmt.execute(params![tenant, mailbox, until, ids])?;
+            }
             Ok(())
         })
     }

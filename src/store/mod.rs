@@ -51,7 +51,7 @@ pub use decode::UnreadableValue;
 pub use evidence::EvidenceRecord;
 pub use files::{STORE_DIR_MODE, STORE_FILE_MODE, loose_modes};
 pub use handle::{Access, Store};
-pub use indicators::IndicatorsAdded;
+pub use indicators::{IndicatorsAdded, MailboxHuntMark};
 pub use jobs::{Claimed, ItemFinish, JobSignature, NewItem, NewJob};
 pub use limits::MailboxTurn;
 pub use messages::{ConversationEntry, IngestStats, MessageDetail, NewMessage, RefMatch};

@@ -22,9 +22,9 @@ use super::{
 };
 use super::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditProgress, AuditVerdict, Claimed,
-    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MailboxTurn,
-    MessageDetail, NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor, RefMatch,
-    ReportRecord, Requeued, Result, SqliteStore, Store,
+    ConversationEntry, EvidenceRecord, IndicatorsAdded, IngestStats, ItemFinish, MailboxHuntMark,
+    MailboxTurn, MessageDetail, NewAudit, NewItem, NewJob, NewMessage, NewReport, PageAnchor,
+    RefMatch, ReportRecord, Requeued, Result, SqliteStore, Store,
 };
 use crate::model::{
     Alert, AlertReceipt, Indicator, IndicatorRecord, Job, JobItem, LoggedMessage, Placement,
@@ -271,6 +271,11 @@ role! {
         fn hunted_to(&self, id: i64) -> Result<i64>;
         /// Move this indicator's hunt mark up to `log_id` (never backwards).
         fn set_hunted_to(&self, id: i64, log_id: i64) -> Result<()>;
+        /// How far the mailbox hunt has read each of `tenant`'s mailboxes.
+        fn mailbox_hunt_marks(&self, tenant: &str) -> Result<Vec<MailboxHuntMark>>;
+        /// Mark `mailboxes` of `tenant` hunted for `indicators` up to `hunted_until` (never
+        /// backwards). Removing any indicator clears every mark.
+        fn set_mailbox_hunt_marks(&self, tenant: &str, mailboxes: &[String], hunted_until: DateTime<Utc>, indicators: &[i64]) -> Result<()>;
     }
 }
 

@@ -335,4 +335,17 @@ pub const MIGRATIONS: &[&str] = &[
         opened_at INTEGER NOT NULL
     );
     "#,
+    // 14: how far the mailbox hunt has read each mailbox: every indicator of `indicators`
+    // (ids, comma-separated) was matched against the copies received there before
+    // `hunted_until`. Removing any indicator clears every mark (SQLite may give a removed
+    // id to the next indicator added, which must not inherit the removed one's marks).
+    r#"
+    CREATE TABLE mailbox_hunt_marks (
+        tenant       TEXT NOT NULL,
+        mailbox      TEXT NOT NULL,
+        hunted_until INTEGER NOT NULL,
+        indicators   TEXT NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    "#,
 ];

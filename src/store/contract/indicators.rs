@@ -1,5 +1,5 @@
 //! Indicators: a batch stored whole, a repeat refreshed not doubled, expiry by the store's
-//! clock, removal, and the hunt mark that only moves forward.
+//! clock, removal, and the hunt marks (the log's and the mailboxes') that only move forward.
 
 use std::time::Duration;
 
@@ -111,4 +111,62 @@ pub(super) fn an_unknown_indicator_kind_stops_the_read<S: Subject>() {
         store.live_indicators(),
         Err(StoreError::Unreadable(_))
     ));
+}
+
+/// The mailbox hunt's marks: per tenant and mailbox, never moved back, and cleared by any
+/// removal (an id a removed indicator had must not inherit its marks).
+pub(super) fn mailbox_hunt_marks_move_forward_and_a_removal_clears_them<S: Subject>() {
+    let subject = S::open();
+    let store = subject.store();
+    let batch = [
+        indicator(IndicatorKind::UrlDomain, "evil.example", None),
+        indicator(IndicatorKind::AttachmentName, "invoice.zip", None),
+    ];
+    store.add_indicators(&batch, "alice").expect("add");
+    let ids: Vec<i64> = store
+        .indicators()
+        .expect("list")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let boxes = ["a@t.test".to_string(), "b@t.test".to_string()];
+    let first = start();
+    let later = first + chrono::Duration::hours(1);
+    // Given in any order, kept ascending.
+    let reversed: Vec<i64> = ids.iter().rev().copied().collect();
+    store
+        .set_mailbox_hunt_marks("t", &boxes, later, &reversed)
+        .expect("mark");
+    store
+        .set_mailbox_hunt_marks("u", &boxes[..1], first, &ids[..1])
+        .expect("mark");
+    let marks = store.mailbox_hunt_marks("t").expect("marks");
+    assert_eq!(marks.len(), 2);
+    assert_eq!(
+        (
+            marks[0].mailbox.as_str(),
+            marks[0].hunted_until,
+            &marks[0].indicators
+        ),
+        ("a@t.test", later, &ids)
+    );
+    // An older hunt finishing late moves nothing back.
+    store
+        .set_mailbox_hunt_marks("t", &boxes[..1], first, &ids[..1])
+        .expect("mark");
+    let marks = store.mailbox_hunt_marks("t").expect("marks");
+    assert_eq!((marks[0].hunted_until, &marks[0].indicators), (later, &ids));
+    assert_eq!(
+        store.mailbox_hunt_marks("u").expect("marks")[0].indicators,
+        ids[..1]
+    );
+    assert!(store.mailbox_hunt_marks("v").expect("marks").is_empty());
+    store.remove_indicator(ids[1]).expect("remove");
+    assert!(store.mailbox_hunt_marks("t").expect("marks").is_empty());
+    assert!(store.mailbox_hunt_marks("u").expect("marks").is_empty());
+    store
+        .set_mailbox_hunt_marks("t", &boxes, later, &ids[..1])
+        .expect("mark");
+    store.remove_all_indicators().expect("remove all");
+    assert!(store.mailbox_hunt_marks("t").expect("marks").is_empty());
 }

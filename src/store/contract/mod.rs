@@ -251,6 +251,7 @@ macro_rules! contract_suite {
                 a_phish_report_is_recorded_once_and_its_reporters_counted,
                 indicators_are_kept_refreshed_and_expire,
                 an_unknown_indicator_kind_stops_the_read,
+                mailbox_hunt_marks_move_forward_and_a_removal_clears_them,
                 an_alert_is_stored_once_and_each_revision_decided_once,
                 an_approval_is_decided_once_or_expires,
                 a_poller_cursor_is_kept_per_source,

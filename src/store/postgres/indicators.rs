@@ -2,12 +2,13 @@
 //! A refresh and an insert race between hosts is settled by the unique (kind, value,
 //! source): `ON CONFLICT` makes the second writer's row a refresh, never a duplicate.
 
+use chrono::{DateTime, Utc};
 use postgres::Row;
 
 use super::PgStore;
 use super::decode::{RowOf, get};
 use crate::model::{Indicator, IndicatorKind, IndicatorRecord};
-use crate::store::{IndicatorStore, IndicatorsAdded, Result, StoreError};
+use crate::store::{IndicatorStore, IndicatorsAdded, MailboxHuntMark, Result, StoreError};
 
 const INDICATOR_ROW: RowOf = RowOf {
     table: "indicators",
@@ -84,12 +85,17 @@ impl IndicatorStore for PgStore {
                 .ok_or_else(|| StoreError::NotFound(format!("no indicator {id}")))?;
             let found = record(&row)?;
             tx.execute("DELETE FROM indicators WHERE id = $1", &[&id])?;
+            // As on SQLite (where a removed id can come back): no mark outlives a removal.
+            tx.execute("DELETE FROM mailbox_hunt_marks", &[])?;
             Ok(found)
         })
     }
 
     fn remove_all_indicators(&self) -> Result<u64> {
-        self.write(|tx, _| Ok(tx.execute("DELETE FROM indicators", &[])?))
+        self.write(|tx, _| {
+            tx.execute("DELETE FROM mailbox_hunt_marks", &[])?;
+            Ok(tx.execute("DELETE FROM indicators", &[])?)
+        })
     }
 
     fn hunted_to(&self, id: i64) -> Result<i64> {
@@ -106,6 +112,53 @@ impl IndicatorStore for PgStore {
             tx.execute(
                 "UPDATE indicators SET hunted_to = $2 WHERE id = $1 AND hunted_to < $2",
                 &[&id, &log_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn mailbox_hunt_marks(&self, tenant: &str) -> Result<Vec<MailboxHuntMark>> {
+        const MARK_ROW: RowOf = RowOf {
+            table: "mailbox_hunt_marks",
+            id_column: 3,
+        };
+        self.read(|tx, _| {
+            tx.query(
+                "SELECT mailbox, hunted_until, indicators, 0::BIGINT FROM mailbox_hunt_marks
+                 WHERE tenant = $1 ORDER BY mailbox",
+                &[&tenant],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(MailboxHuntMark {
+                    mailbox: get(r, 0)?,
+                    hunted_until: MARK_ROW.millis(r, 1, "hunted_until")?,
+                    indicators: MARK_ROW.known(r, 2, "indicators", MailboxHuntMark::ids_of)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn set_mailbox_hunt_marks(
+        &self,
+        tenant: &str,
+        mailboxes: &[String],
+        hunted_until: DateTime<Utc>,
+        indicators: &[i64],
+    ) -> Result<()> {
+        let ids = MailboxHuntMark::ids_text(indicators);
+        let until = hunted_until.timestamp_millis();
+        // One statement for every mailbox: a round trip each would be most of a hunt's
+        // bookkeeping on a remote database.
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO mailbox_hunt_marks (tenant, mailbox, hunted_until, indicators)
+                 SELECT $1, m, $3, $4 FROM unnest($2::TEXT[]) AS m
+                 ON CONFLICT (tenant, mailbox) DO UPDATE
+                 SET hunted_until = excluded.hunted_until, indicators = excluded.indicators
+                 WHERE excluded.hunted_until >= mailbox_hunt_marks.hunted_until",
+                &[&tenant, &mailboxes, &until, &ids],
             )?;
             Ok(())
         })

@@ -330,6 +330,16 @@ pub const MIGRATIONS: &[&str] = &[
         opened_at BIGINT NOT NULL
     );
     "#,
+    // 14: how far the mailbox hunt has read each mailbox (see the SQLite schema).
+    r#"
+    CREATE TABLE mailbox_hunt_marks (
+        tenant       TEXT NOT NULL,
+        mailbox      TEXT NOT NULL,
+        hunted_until BIGINT NOT NULL,
+        indicators   TEXT NOT NULL,
+        PRIMARY KEY (tenant, mailbox)
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had, in one transaction, under a lock so two
