@@ -154,10 +154,11 @@ pub async fn hunt(ctx: &Context, a: &crate::cli::args::HuntArgs) -> Result<u8, C
         print_json(&json!({"hunt": r}));
     } else if !ctx.quiet {
         println!(
-            "hunt: {} indicators, {} log rows read, {} mailboxes searched ({} copies read), {} matches ({} new alerts, {} repeats); {} indicators not hunted",
+            "hunt: {} indicators, {} log rows read, {} mailboxes searched ({} since their last hunt; {} copies read), {} matches ({} new alerts, {} repeats); {} indicators not hunted",
             r.indicators,
             r.examined,
             r.mailboxes,
+            r.mailboxes_resumed,
             r.copies_read,
             r.matches,
             r.new_alerts,
