@@ -254,6 +254,14 @@ pub fn key_dir(store_path: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// A new key in a temporary directory (the directory lives as long as the key is used).
+#[cfg(test)]
+pub(crate) fn temp_key() -> (tempfile::TempDir, ServiceKey) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ServiceKey::load_or_create(dir.path()).unwrap();
+    (dir, key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

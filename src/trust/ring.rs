@@ -211,12 +211,7 @@ impl KeyRing {
 mod tests {
     use super::*;
     use crate::trust::ServiceKey;
-
-    fn key() -> (tempfile::TempDir, ServiceKey) {
-        let dir = tempfile::tempdir().unwrap();
-        let key = ServiceKey::load_or_create(dir.path()).unwrap();
-        (dir, key)
-    }
+    use crate::trust::key::temp_key as key;
 
     #[test]
     fn a_retired_key_is_trusted_up_to_its_bound_and_a_strangers_never() {

@@ -210,12 +210,7 @@ pub fn first_contradiction(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn new_key() -> (tempfile::TempDir, ServiceKey) {
-        let dir = tempfile::tempdir().unwrap();
-        let key = ServiceKey::load_or_create(dir.path()).unwrap();
-        (dir, key)
-    }
+    use crate::trust::key::temp_key as new_key;
 
     #[test]
     fn entries_round_trip_and_a_store_that_lost_or_changed_a_record_is_named() {
