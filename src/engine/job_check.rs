@@ -4,6 +4,7 @@
 //! audited as `job-refused`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 
 use super::{Engine, EngineError};
@@ -79,13 +80,27 @@ impl Engine {
                     }
                     _ => refused(job, "it is not signed by the service", None),
                 };
-                if let JobVerdict::Refused(r) = &verdict {
-                    self.audit_refusal(job, r)?;
-                }
-                self.job_verdicts
+                // Two items of one job claimed at once may both get here: the first verdict
+                // stored is the job's, and only its maker audits a refusal (once per job).
+                let (verdict, first) = match self
+                    .job_verdicts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(job, verdict.clone());
+                    .entry(job)
+                {
+                    Entry::Occupied(stored) => (stored.get().clone(), false),
+                    Entry::Vacant(slot) => (slot.insert(verdict).clone(), true),
+                };
+                if let (JobVerdict::Refused(r), true) = (&verdict, first)
+                    && let Err(e) = self.audit_refusal(job, r)
+                {
+                    // Unaudited, the refusal is not kept: the next item tries again.
+                    self.job_verdicts
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&job);
+                    return Err(e);
+                }
                 verdict
             }
         };
@@ -232,6 +247,65 @@ mod tests {
             .expect("audited");
         assert_eq!(refused.job, Some(job));
         assert_eq!(refused.actor, "svc");
+    }
+
+    /// Two items of one edited job checked at once (two executor tasks) give one refusal
+    /// record, not one per racer.
+    #[test]
+    fn a_refusal_is_audited_once_however_many_items_are_checked_at_once() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+            store
+                .set_signer(Arc::new(ServiceKey::load_or_create(dir.path()).unwrap()))
+                .unwrap();
+            let config = Config::parse("", &dir.path().join("config.toml")).unwrap();
+            let actor = Actor {
+                login: "svc".into(),
+                ssh_from: None,
+                role: Role::Admin,
+            };
+            let engine = Arc::new(Engine::new(Arc::new(config), Arc::clone(&store), actor));
+            let job = store
+                .create_job(
+                    &NewJob {
+                        kind: JobKind::Retract,
+                        action: Action::MoveToJunk,
+                        initiated_by: "alice".into(),
+                        ssh_from: None,
+                        reason: None,
+                        target: "<m@x>".into(),
+                        restores_job: None,
+                        audit: NewAudit::default(),
+                    },
+                    &[item("a@corp.test"), item("b@corp.test")],
+                )
+                .unwrap();
+            crate::store::testutil::overwrite(&store, "jobs", "initiated_by", job, "mallory");
+            let claimed = store.claim_items("w", 2, None).unwrap();
+            assert_eq!(claimed.len(), 2);
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let racers: Vec<_> = claimed
+                .into_iter()
+                .map(|c| {
+                    let (engine, start) = (Arc::clone(&engine), Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        engine.job_refusal(&c).unwrap().is_some()
+                    })
+                })
+                .collect();
+            for r in racers {
+                assert!(r.join().unwrap(), "both items refused");
+            }
+            let refusals = store
+                .audit_entries(&AuditFilter::default())
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action == "job-refused")
+                .count();
+            assert_eq!(refusals, 1);
+        }
     }
 
     #[test]
