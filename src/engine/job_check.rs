@@ -192,22 +192,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_job_edited_after_it_was_checked_is_refused_at_its_next_item() {
+    /// A store in a temporary directory, signing with a key there when `signing`, and an
+    /// engine on it acting as `login`.
+    fn engine_on_store(signing: bool, login: &str) -> (tempfile::TempDir, Arc<Store>, Arc<Engine>) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let store = Arc::new(Store::open(&path).unwrap());
-        store
-            .set_signer(Arc::new(ServiceKey::load_or_create(dir.path()).unwrap()))
-            .unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        if signing {
+            store
+                .set_signer(Arc::new(ServiceKey::load_or_create(dir.path()).unwrap()))
+                .unwrap();
+        }
         let config = Config::parse("", &dir.path().join("config.toml")).unwrap();
         let actor = Actor {
-            login: "svc".into(),
+            login: login.into(),
             ssh_from: None,
             role: Role::Admin,
         };
-        let engine = Engine::new(Arc::new(config), Arc::clone(&store), actor);
-        let job = store
+        let engine = Arc::new(Engine::new(Arc::new(config), Arc::clone(&store), actor));
+        (dir, store, engine)
+    }
+
+    /// alice's move-to-junk of `<m@x>` in these mailboxes; its id.
+    fn alices_job(store: &Store, audit: NewAudit, mailboxes: &[&str]) -> i64 {
+        let items: Vec<NewItem> = mailboxes.iter().map(|m| item(m)).collect();
+        store
             .create_job(
                 &NewJob {
                     kind: JobKind::Retract,
@@ -217,18 +225,25 @@ mod tests {
                     reason: None,
                     target: "<m@x>".into(),
                     restores_job: None,
-                    audit: NewAudit {
-                        actor: "alice".into(),
-                        role: "analyst".into(),
-                        action: "move-to-junk".into(),
-                        target: "<m@x>".into(),
-                        outcome: "queued".into(),
-                        ..NewAudit::default()
-                    },
+                    audit,
                 },
-                &[item("a@corp.test"), item("b@corp.test")],
+                &items,
             )
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_job_edited_after_it_was_checked_is_refused_at_its_next_item() {
+        let (_dir, store, engine) = engine_on_store(true, "svc");
+        let audit = NewAudit {
+            actor: "alice".into(),
+            role: "analyst".into(),
+            action: "move-to-junk".into(),
+            target: "<m@x>".into(),
+            outcome: "queued".into(),
+            ..NewAudit::default()
+        };
+        let job = alices_job(&store, audit, &["a@corp.test", "b@corp.test"]);
         let first = store.claim_items("w", 1, None).unwrap();
         assert!(engine.job_refusal(&first[0]).unwrap().is_none());
         crate::store::testutil::overwrite(&store, "jobs", "initiated_by", job, "mallory");
@@ -254,33 +269,8 @@ mod tests {
     #[test]
     fn a_refusal_is_audited_once_however_many_items_are_checked_at_once() {
         for _ in 0..10 {
-            let dir = tempfile::tempdir().unwrap();
-            let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
-            store
-                .set_signer(Arc::new(ServiceKey::load_or_create(dir.path()).unwrap()))
-                .unwrap();
-            let config = Config::parse("", &dir.path().join("config.toml")).unwrap();
-            let actor = Actor {
-                login: "svc".into(),
-                ssh_from: None,
-                role: Role::Admin,
-            };
-            let engine = Arc::new(Engine::new(Arc::new(config), Arc::clone(&store), actor));
-            let job = store
-                .create_job(
-                    &NewJob {
-                        kind: JobKind::Retract,
-                        action: Action::MoveToJunk,
-                        initiated_by: "alice".into(),
-                        ssh_from: None,
-                        reason: None,
-                        target: "<m@x>".into(),
-                        restores_job: None,
-                        audit: NewAudit::default(),
-                    },
-                    &[item("a@corp.test"), item("b@corp.test")],
-                )
-                .unwrap();
+            let (_dir, store, engine) = engine_on_store(true, "svc");
+            let job = alices_job(&store, NewAudit::default(), &["a@corp.test", "b@corp.test"]);
             crate::store::testutil::overwrite(&store, "jobs", "initiated_by", job, "mallory");
             let claimed = store.claim_items("w", 2, None).unwrap();
             assert_eq!(claimed.len(), 2);
@@ -310,30 +300,8 @@ mod tests {
 
     #[test]
     fn without_a_key_jobs_are_not_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
-        let config = Config::parse("", &dir.path().join("config.toml")).unwrap();
-        let actor = Actor {
-            login: "alice".into(),
-            ssh_from: None,
-            role: Role::Admin,
-        };
-        let engine = Engine::new(Arc::new(config), Arc::clone(&store), actor);
-        store
-            .create_job(
-                &NewJob {
-                    kind: JobKind::Retract,
-                    action: Action::MoveToJunk,
-                    initiated_by: "alice".into(),
-                    ssh_from: None,
-                    reason: None,
-                    target: "<m@x>".into(),
-                    restores_job: None,
-                    audit: NewAudit::default(),
-                },
-                &[item("a@corp.test")],
-            )
-            .unwrap();
+        let (_dir, store, engine) = engine_on_store(false, "alice");
+        alices_job(&store, NewAudit::default(), &["a@corp.test"]);
         let claimed = store.claim_items("w", 1, None).unwrap();
         assert!(engine.job_refusal(&claimed[0]).unwrap().is_none());
     }
