@@ -281,8 +281,7 @@ impl SqliteStore {
     /// before it are not re-read, so a caller that verifies often (the console, on every job
     /// change) reads only what was appended since. A full walk is [`Store::verify_audit`].
     pub fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
-        let own = self.signer().map(|k| k.ring().clone());
-        self.verify_audit_with(from, own.as_ref())
+        self.verify_audit_with(from, self.signer().map(|k| k.ring()))
     }
 
     /// [`Store::verify_audit_from`], checking every signature with the keys of `key` (`audit

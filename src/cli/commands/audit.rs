@@ -85,7 +85,8 @@ fn print_verdict(ctx: &Context, v: &AnchoredVerdict) -> u8 {
         let chain_ok = v.first_bad.is_none() && v.problem.is_none();
         if chain_ok {
             let signatures = match &v.key {
-                Some(key) if v.signed > 0 && v.signed_by.len() > 1 => {
+                // One line per key that signed, when any but the service's own did.
+                Some(key) if v.signed > 0 && v.signed_by.iter().any(|t| &t.key != key) => {
                     let by: Vec<String> = v
                         .signed_by
                         .iter()
@@ -99,13 +100,9 @@ fn print_verdict(ctx: &Context, v: &AnchoredVerdict) -> u8 {
                         .collect();
                     format!(", {} signatures verified: {}", v.signed, by.join(", "))
                 }
-                Some(key) if v.signed > 0 => match v.signed_by.first() {
-                    Some(t) if &t.key != key => format!(
-                        ", {} signatures verified with retired key {} (last record {})",
-                        v.signed, t.key, t.last_record
-                    ),
-                    _ => format!(", {} signatures verified with key {key}", v.signed),
-                },
+                Some(key) if v.signed > 0 => {
+                    format!(", {} signatures verified with key {key}", v.signed)
+                }
                 _ => ", no signed records (roles were advisory)".into(),
             };
             println!(

@@ -234,7 +234,6 @@ impl AuditTrail for PgStore {
     }
 
     fn verify_audit_from(&self, from: Option<&AuditCheckpoint>) -> Result<AuditProgress> {
-        let own = self.signer().map(|k| k.ring().clone());
-        self.verify_audit_with(from, own.as_ref())
+        self.verify_audit_with(from, self.signer().map(|k| k.ring()))
     }
 }
